@@ -1,0 +1,113 @@
+"""Learned boilerplate: blocks that recur across *different* items of a feed or network.
+
+A story's paragraphs recur across the copies of that story, which sit in different
+feeds; a footer or sponsor line recurs across the different stories of one feed.
+So evidence is counted per feed (how many distinct items of this feed carried the
+block), and a block is learned as boilerplate when
+
+* one feed carried it in at least ``LEARN_AT`` items, or
+* at least two feeds carried it in at least ``NETWORK_LEARN_AT`` items each
+  (a network footer seen twice in each of its small feeds).
+
+Learned blocks apply to every feed: networks share their footers.  The model is
+plain data: ingest persists the counts it returns and reloads them at start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aggregator.clean import fold, generic_boilerplate, strip_truncation, words
+
+LEARN_AT = 3
+NETWORK_LEARN_AT = 2
+MAX_LEARNED_WORDS = 80
+"""Longer blocks are story text, never counted (keeps the evidence table small)."""
+
+
+def block_key(folded_block: str) -> str:
+    return hashlib.sha1(folded_block.encode("utf-8")).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class LearnedBlock:
+    key: str
+    sample: str
+    feeds: int
+    items: int
+
+
+@dataclass(frozen=True)
+class FilteredText:
+    kept: tuple[str, ...]
+    """Folded blocks that carry the story."""
+    removed: tuple[str, ...]
+    """Folded blocks dropped as boilerplate (for ``clusters explain``)."""
+
+
+class BoilerplateModel:
+    def __init__(self) -> None:
+        self._counts: dict[str, dict[int, int]] = defaultdict(dict)
+        self._samples: dict[str, str] = {}
+        self._learned: set[str] = set()
+
+    def load(self, rows: Iterable[tuple[int, str, int, str]]) -> None:
+        """Reload persisted evidence: ``(feed_id, key, items, sample)``."""
+        for feed_id, key, items, sample in rows:
+            self._counts[key][feed_id] = self._counts[key].get(feed_id, 0) + items
+            self._samples.setdefault(key, sample)
+            self._update(key)
+
+    def observe(self, feed_id: int, texts: Iterable[str]) -> dict[str, tuple[int, str]]:
+        """Count the short blocks of new items of one feed; return the increments to persist."""
+        increments: dict[str, tuple[int, str]] = {}
+        for text in texts:
+            seen: set[str] = set()
+            for block in text.split("\n"):
+                folded = strip_truncation(fold(block))
+                if not folded or len(folded.split()) > MAX_LEARNED_WORDS:
+                    continue
+                key = block_key(folded)
+                if key in seen:
+                    continue
+                seen.add(key)
+                count, _ = increments.get(key, (0, folded))
+                increments[key] = (count + 1, folded)
+        for key, (count, sample) in increments.items():
+            per_feed = self._counts[key]
+            per_feed[feed_id] = per_feed.get(feed_id, 0) + count
+            self._samples.setdefault(key, sample)
+            self._update(key)
+        return increments
+
+    def _update(self, key: str) -> None:
+        per_feed = self._counts.get(key, {})
+        if any(n >= LEARN_AT for n in per_feed.values()) or \
+                sum(1 for n in per_feed.values() if n >= NETWORK_LEARN_AT) >= 2:
+            self._learned.add(key)
+
+    def is_learned(self, folded_block: str) -> bool:
+        return bool(self._learned) and block_key(folded_block) in self._learned
+
+    def filter(self, text: str) -> FilteredText:
+        """Split an item's text into story blocks and boilerplate blocks (both folded)."""
+        kept: list[str] = []
+        removed: list[str] = []
+        for block in text.split("\n"):
+            folded = strip_truncation(fold(block))
+            if not folded or not words(folded):
+                continue
+            if generic_boilerplate(folded) or self.is_learned(folded):
+                removed.append(folded)
+            else:
+                kept.append(folded)
+        return FilteredText(kept=tuple(kept), removed=tuple(removed))
+
+    def learned(self) -> list[LearnedBlock]:
+        out = [LearnedBlock(key=k, sample=self._samples.get(k, ""),
+                            feeds=len(self._counts[k]), items=sum(self._counts[k].values()))
+               for k in self._learned]
+        return sorted(out, key=lambda b: (-b.items, b.sample))

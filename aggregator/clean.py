@@ -1,0 +1,245 @@
+"""Text for humans and text for fingerprints.  Pure functions, no I/O.
+
+* :func:`html_to_blocks` turns entry HTML into readable blocks (one per paragraph,
+  list item, heading or ``<br>``-separated line).
+* :func:`fold` normalises a block for comparison: NFKC, one kind of quote and dash,
+  collapsed whitespace, case-folded.
+* :func:`generic_boilerplate` recognises lines every kind of feed carries ("Read
+  more", share bars, "The post … appeared first on …", sponsor lines).  Lines that
+  recur in one network's items are learned separately (:mod:`aggregator.boilerplate`).
+* :func:`canonical_url` drops tracking parameters and fragments so one article has
+  one link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from aggregator.types import CleanItem, ParsedEntry
+
+_DROP_ELEMENTS = re.compile(
+    r"<(script|style|noscript|template|iframe|object|svg|math)\b[^>]*>.*?</\1\s*>|<!--.*?-->",
+    re.IGNORECASE | re.DOTALL,
+)
+_BLOCK_TAGS = re.compile(
+    r"</?(?:p|div|br|li|ul|ol|h[1-6]|blockquote|pre|tr|td|th|table|section|article|header|"
+    r"footer|aside|figure|figcaption|hr|dd|dt|dl|main|nav|address)\b[^>]*>",
+    re.IGNORECASE,
+)
+_TAG = re.compile(r"</?[a-zA-Z!?][^>]*>")
+_SPACE = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+
+_FOLD = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u00ab": '"', "\u00bb": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
+    "\u2212": "-",
+    "\u2026": "...",
+})
+
+# Words of at least one letter or digit, by Unicode category (not ASCII): Hangul, Cyrillic,
+# Greek... come out as words.  Scripts written without spaces are split per character.
+_WORD = re.compile(r"\w+", re.UNICODE)
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f]")
+
+# Tracking parameters: analytics campaigns, ad-click ids, newsletter ids, "ref=rss".
+_TRACKING_PREFIXES = ("utm_", "at_", "mtm_", "pk_", "hsa_", "_hs", "oly_", "vero_", "mc_")
+_TRACKING_NAMES = frozenset({
+    "fbclid", "gclid", "gclsrc", "dclid", "msclkid", "yclid", "igshid", "twclid", "ttclid",
+    "li_fat_id", "wickedid", "_ga", "_gl", "mkt_tok", "ref", "ref_src", "ref_url", "cmpid",
+    "ncid", "sr_share", "s_cid", "spm", "xtor", "rss", "feed", "feedname", "campaign_id",
+    "srsltid", "guccounter", "guce_referrer", "guce_referrer_sig",
+})
+
+_TRUNCATION = re.compile(
+    r"(?:\s*(?:\[\s*(?:\.\.\.|…)\s*\]|\(\s*more\s*(?:\.\.\.|…)?\s*\)|\.\.\.|…)\s*"
+    r"(?:read more|continue reading|read the full (?:story|article|post)|more)?\s*[.!»>]*"
+    r"|\s+(?:read more|continue reading|read the full (?:story|article|post))\s*[.!»>]*)$",
+    re.IGNORECASE,
+)
+
+# Blocks that real feeds everywhere carry and that say nothing about the story.
+_GENERIC_BLOCKS = [re.compile(p) for p in (
+    r"^the post .{1,300} appeared first on .{1,200}$",
+    r"^(?:read|see|view|click here to read) (?:the )?(?:more|full (?:story|article|post)|"
+    r"original (?:story|article|post)|article|story)\b.{0,60}$",
+    r"^continue reading\b.{0,80}$",
+    r"^(?:\[\s*)?(?:\.\.\.|more|\(more\.*\))(?:\s*\])?$",
+    r"^(?:share|tweet|email|print|pin|like|follow)"
+    r"(?: (?:this|it|on|via|to|with|article|story|post|page|facebook|twitter|x|linkedin|"
+    r"reddit|whatsapp|telegram|pinterest|email|e-mail|print|us))*$",
+    r"^(?:advertisement|sponsored(?: content)?|ad|promoted|partner content)$",
+    r"^(?:this|the) (?:article|story|post|content|piece|newsletter|episode|feature) "
+    r"(?:is|was) (?:sponsored|brought to you|presented|supported|paid for|underwritten) by\b"
+    r".{0,120}$",
+    r"^(?:sponsored|brought to you|presented|supported|powered) by\b.{0,120}$",
+)]
+
+MIN_IDENTITY_TOKENS = 8
+"""Fewer words than this cannot identify a story (title-only or boilerplate-only items)."""
+
+
+def html_to_blocks(fragment: str) -> list[str]:
+    """Readable text blocks of an HTML fragment, whitespace collapsed, empty ones dropped."""
+    if not fragment:
+        return []
+    text = _DROP_ELEMENTS.sub(" ", fragment)
+    text = _BLOCK_TAGS.sub("\n", text)
+    text = _TAG.sub("", text)
+    text = html.unescape(text)
+    text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
+    blocks = []
+    for line in text.split("\n"):
+        line = _SPACE.sub(" ", line).strip()
+        if line:
+            blocks.append(line)
+    return blocks
+
+
+def fold(text: str) -> str:
+    """Normalise for comparison: NFKC, plain quotes/dashes, collapsed spaces, case-folded."""
+    text = unicodedata.normalize("NFKC", text).translate(_FOLD)
+    return _SPACE.sub(" ", text).strip().casefold()
+
+
+def words(folded: str) -> list[str]:
+    """Word tokens by Unicode word boundaries; unspaced scripts give one token per character."""
+    tokens = _WORD.findall(folded)
+    if not _UNSPACED.search(folded):
+        return tokens
+    out: list[str] = []
+    for token in tokens:
+        if _UNSPACED.search(token):
+            out.extend(_split_unspaced(token))
+        else:
+            out.append(token)
+    return out
+
+
+def _split_unspaced(token: str) -> list[str]:
+    pieces: list[str] = []
+    run = ""
+    for char in token:
+        if _UNSPACED.match(char):
+            if run:
+                pieces.append(run)
+                run = ""
+            pieces.append(char)
+        else:
+            run += char
+    if run:
+        pieces.append(run)
+    return pieces
+
+
+def strip_truncation(folded_block: str) -> str:
+    """Drop a trailing "… Read more" / "[…]" marker from a (folded) block."""
+    return _TRUNCATION.sub("", folded_block).rstrip()
+
+
+def is_truncated(blocks: list[str]) -> bool:
+    """Whether the text ends the way summary-only entries end ("…", "[…]", "Read more")."""
+    if not blocks:
+        return False
+    tail = fold(blocks[-1])
+    if _TRUNCATION.search(tail):
+        return True
+    return len(blocks) > 1 and any(p.match(tail) for p in _GENERIC_BLOCKS[1:4])
+
+
+def generic_boilerplate(folded_block: str) -> bool:
+    """Whether a folded block is boilerplate that feeds of every network carry."""
+    return any(pattern.match(folded_block) for pattern in _GENERIC_BLOCKS)
+
+
+def content_key(tokens: list[str]) -> str | None:
+    """Hash identifying an exact text (after boilerplate removal); None for too little text."""
+    if len(tokens) < MIN_IDENTITY_TOKENS:
+        return None
+    return hashlib.sha1(" ".join(tokens).encode("utf-8")).hexdigest()
+
+
+def canonical_url(url: str | None) -> str | None:
+    """One spelling per article: lower-case scheme/host, no default port, no fragment,
+    no tracking parameters, remaining parameters sorted."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return url.strip() or None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return url.strip() or None
+    host = parts.hostname.lower().rstrip(".")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port and not ((parts.scheme.lower() == "http" and port == 80)
+                     or (parts.scheme.lower() == "https" and port == 443)):
+        host = f"{host}:{port}"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not _is_tracking(k)]
+    query.sort()
+    return urlunsplit((parts.scheme.lower(), host, parts.path or "/", urlencode(query), ""))
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES)
+
+
+def revision_hash(*parts: str | None) -> str:
+    """Hash of what the source sent, to notice edits."""
+    digest = hashlib.sha1()
+    for part in parts:
+        digest.update((part or "").encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+SUMMARY_WORDS = 100
+"""A description-only entry shorter than this many words is taken as a summary."""
+
+
+def clean_entry(entry: ParsedEntry) -> CleanItem:
+    """A parsed entry as an item: readable text, canonical link, identity, summary flag."""
+    blocks = html_to_blocks(entry.content_html)
+    text = "\n".join(blocks)
+    title = " ".join(html_to_blocks(entry.title or "")) or None
+    link = entry.link.strip() if entry.link else None
+    word_count = len(_WORD.findall(text))
+    is_summary = is_truncated(blocks) or (not entry.has_full_content
+                                          and word_count < SUMMARY_WORDS)
+    return CleanItem(
+        entry_id=entry_identity(entry.source_id, link, title, text),
+        guid=entry.source_id,
+        link=link,
+        canonical_link=canonical_url(link),
+        title=title,
+        author=entry.author,
+        published=entry.published,
+        updated=entry.updated,
+        content_html=entry.content_html,
+        text=text,
+        is_summary=is_summary,
+        revision=revision_hash(title, link, entry.content_html, entry.author,
+                               entry.published.isoformat() if entry.published else None),
+    )
+
+
+def entry_identity(source_id: str | None, link: str | None, title: str | None,
+                   text: str) -> str:
+    """GUID, else link, else a hash of title and content: stable across polls."""
+    if source_id:
+        return source_id
+    if link:
+        return link
+    return "sha1:" + revision_hash(title, text)

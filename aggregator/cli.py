@@ -1,0 +1,294 @@
+"""The ``aggregator`` command: thin verbs over config, storage and the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from aggregator import __version__
+from aggregator.config import Settings, config_path, load_settings, resolve_feed_url
+from aggregator.errors import AggregatorError, ConfigError, StorageError
+from aggregator.types import FeedSpec
+from aggregator.views import cluster_dict, feed_dict, item_dict, table
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else
+        logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr)
+    try:
+        settings = load_settings(config_path(args.config))
+    except ConfigError as exc:
+        print(f"aggregator: {exc}", file=sys.stderr)
+        return 2
+    try:
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except ConfigError as exc:
+        print(f"aggregator: {exc}", file=sys.stderr)
+        return 2
+    except StorageError as exc:
+        print(f"aggregator: {exc}", file=sys.stderr)
+        return 1
+    except AggregatorError as exc:
+        print(f"aggregator: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aggregator",
+        description="A news feed aggregator that sees through syndication.")
+    parser.add_argument("--config", metavar="PATH",
+                        help="config file (default: $AGGREGATOR_CONFIG or ./config.yaml)")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log progress to stderr (-vv for debug)")
+    parser.add_argument("--version", action="version", version=f"aggregator {__version__}")
+    verbs = parser.add_subparsers(metavar="COMMAND")
+
+    def verb(name: str, handler: Handler, help_text: str,
+             parent: Any = verbs) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = parent.add_parser(name, help=help_text,
+                                                         description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    def formatted(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("--format", choices=("table", "json"), default="table")
+        return sub
+
+    poll = verb("poll", _poll, "fetch every feed once and ingest what is new")
+    poll.add_argument("--once", action="store_true", required=True,
+                      help="poll once and exit (use `aggregator run` for the daemon)")
+    verb("run", _run, "run the daemon: poll feeds on their schedule until stopped")
+
+    db = verbs.add_parser("db", help="database schema").add_subparsers(metavar="ACTION")
+    verb("upgrade", _db_upgrade, "apply schema migrations", db)
+
+    items = verbs.add_parser("items", help="stored items").add_subparsers(metavar="ACTION")
+    items_list = formatted(verb("list", _items_list, "list items, newest first", items))
+    items_list.add_argument("--feed", metavar="URL", help="only this feed's items")
+    items_list.add_argument("--limit", type=int, default=None)
+
+    clusters = verbs.add_parser("clusters", help="story clusters").add_subparsers(
+        metavar="ACTION")
+    clusters_list = formatted(verb("list", _clusters_list,
+                                   "list clusters of copies (size ≥ 2 unless --all)", clusters))
+    clusters_list.add_argument("--all", action="store_true", help="include single items")
+    clusters_list.add_argument("--limit", type=int, default=None)
+    show = formatted(verb("show", _clusters_show, "show one cluster and its members",
+                          clusters))
+    show.add_argument("cluster_id", type=int, metavar="ID")
+    explain = formatted(verb("explain", _clusters_explain,
+                             "why an item sits where it does, or how two items compare",
+                             clusters))
+    explain.add_argument("item_ids", type=int, nargs="+", metavar="ITEM")
+
+    feeds = verbs.add_parser("feeds", help="subscribed feeds").add_subparsers(metavar="ACTION")
+    formatted(verb("list", _feeds_list, "list feeds and their health", feeds))
+    add = verb("add", _feeds_add, "subscribe to a feed (URL or path)", feeds)
+    add.add_argument("url")
+    add.add_argument("--name")
+    add.add_argument("--group")
+    add.add_argument("--priority", type=int, default=0)
+    remove = verb("remove", _feeds_remove, "unsubscribe and delete the feed's items", feeds)
+    remove.add_argument("url")
+
+    boilerplate = verbs.add_parser("boilerplate", help="learned boilerplate").add_subparsers(
+        metavar="ACTION")
+    formatted(verb("list", _boilerplate_list, "blocks learned as boilerplate", boilerplate))
+
+    dedup = verbs.add_parser("dedup", help="near-duplicate decisions").add_subparsers(
+        metavar="ACTION")
+    rebuild = verb("rebuild", _dedup_rebuild,
+                   "re-decide every item (after a config change) and report what moves", dedup)
+    rebuild.add_argument("--dry-run", action="store_true", help="report only, change nothing")
+    return parser
+
+
+def _emit(args: argparse.Namespace, rows: list[dict[str, Any]], render: Callable[[], str]) -> int:
+    if args.format == "json":
+        json.dump(rows, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print(render())
+    return 0
+
+
+def _storage(settings: Settings) -> Any:
+    from aggregator.storage import Storage
+
+    storage = Storage(settings.database)
+    storage.upgrade()
+    return storage
+
+
+def _pipeline(settings: Settings) -> Any:
+    from aggregator.ingest import Pipeline
+    from aggregator.storage import Storage
+
+    return Pipeline(Storage(settings.database), settings)
+
+
+# -- verbs ------------------------------------------------------------------------------
+
+def _poll(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+
+    started = time.monotonic()
+    pipeline = _pipeline(settings)
+    pipeline.start()
+    outcomes = pipeline.poll()
+    for o in outcomes:
+        if o.status == "error":
+            print(f"error         {o.feed_url}: {o.error}")
+        else:
+            print(f"{o.status:<13} {o.feed_url}: {o.new} new, {o.updated} updated")
+    counts = pipeline.storage.counts()
+    failed = sum(1 for o in outcomes if o.status == "error")
+    print(f"polled {len(outcomes)} feeds ({failed} failed): "
+          f"{sum(o.new for o in outcomes)} new, {sum(o.updated for o in outcomes)} updated; "
+          f"{counts['items']} items in {counts['clusters']} clusters "
+          f"({counts['multi_item_clusters']} with copies) in {time.monotonic() - started:.2f}s")
+    return 0
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from aggregator.scheduler import run_daemon
+
+    return run_daemon(settings)
+
+
+def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    revision = _storage(settings).schema_revision()
+    print(f"database at revision {revision}")
+    return 0
+
+
+def _items_list(args: argparse.Namespace, settings: Settings) -> int:
+    feed = resolve_feed_url(args.feed, Path.cwd()) if args.feed else None
+    items = _storage(settings).list_items(feed_url=feed, limit=args.limit)
+    return _emit(args, [item_dict(i) for i in items], lambda: table(
+        [(i.id, (i.published.strftime("%Y-%m-%d %H:%M") if i.published else ""), i.cluster_id,
+          "*" if i.canonical else "", i.title, i.feed_url) for i in items],
+        ["id", "published", "cluster", "canon", "title", "feed"], {4: 60, 5: 50}))
+
+
+def _clusters_list(args: argparse.Namespace, settings: Settings) -> int:
+    clusters = _storage(settings).list_clusters(min_size=1 if args.all else 2, limit=args.limit)
+    rows = [cluster_dict(c) for c in clusters]
+
+    def render() -> str:
+        return table([(c["id"], c["size"], c["feed_count"],
+                       (c["canonical_item"] or {}).get("title"),
+                       ", ".join(sorted({m["method"] for m in c["members"]} - {"single"})))
+                      for c in rows], ["id", "size", "feeds", "canonical title", "methods"],
+                     {3: 70})
+    return _emit(args, rows, render)
+
+
+def _clusters_show(args: argparse.Namespace, settings: Settings) -> int:
+    cluster = _storage(settings).get_cluster(args.cluster_id)
+    if cluster is None:
+        print(f"aggregator: no cluster {args.cluster_id}", file=sys.stderr)
+        return 1
+    data = cluster_dict(cluster)
+    if args.format == "json":
+        return _emit(args, [data], str)
+    print(f"cluster {cluster.id}: {cluster.size} items from {cluster.feed_count} feeds")
+    if cluster.note:
+        print(f"note: {cluster.note}")
+    print(table([(m["id"], "*" if m["canonical"] else "", m["method"], m["score"],
+                  m["published"], m["title"], m["feed_url"]) for m in data["members"]],
+                ["item", "canon", "method", "score", "published", "title", "feed"],
+                {5: 50, 6: 45}))
+    return 0
+
+
+def _clusters_explain(args: argparse.Namespace, settings: Settings) -> int:
+    from aggregator.explain import explain
+
+    if len(args.item_ids) > 2:
+        print("aggregator: explain takes one or two item ids", file=sys.stderr)
+        return 2
+    report = explain(_pipeline(settings), list(args.item_ids))
+    if args.format == "json":
+        return _emit(args, [report], str)
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _feeds_list(args: argparse.Namespace, settings: Settings) -> int:
+    feeds = _storage(settings).list_feeds()
+    return _emit(args, [feed_dict(f) for f in feeds], lambda: table(
+        [(f.id, f.name or f.title, f.item_count, f.error_count,
+          (f.last_success.strftime("%Y-%m-%d %H:%M") if f.last_success else "never"),
+          f.last_error or "", f.url) for f in feeds],
+        ["id", "name", "items", "errors", "last success", "last error", "url"],
+        {1: 30, 5: 40, 6: 60}))
+
+
+def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
+    url = resolve_feed_url(args.url, Path.cwd())
+    feed, created = _storage(settings).add_feed(
+        FeedSpec(url=url, name=args.name, group=args.group, priority=args.priority))
+    print(f"{'added' if created else 'already subscribed'}: {feed.url} (id {feed.id})")
+    return 0
+
+
+def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
+    url = resolve_feed_url(args.url, Path.cwd())
+    removed = _storage(settings).remove_feed(url)
+    if removed is None:
+        print(f"aggregator: no feed {url}", file=sys.stderr)
+        return 1
+    print(f"removed {url} and its {removed} items")
+    if any(spec.url == url for spec in settings.feeds):
+        print("note: the feed is still listed in the config file and will come back at the next "
+              "poll; delete it there too", file=sys.stderr)
+    return 0
+
+
+def _boilerplate_list(args: argparse.Namespace, settings: Settings) -> int:
+    from aggregator.boilerplate import BoilerplateModel
+
+    model = BoilerplateModel()
+    model.load(_storage(settings).block_counts())
+    learned = model.learned()
+    return _emit(args, [{"key": b.key, "text": b.sample, "feeds": b.feeds, "items": b.items}
+                        for b in learned],
+                 lambda: table([(b.items, b.feeds, b.sample) for b in learned],
+                               ["items", "feeds", "text"], {2: 90}))
+
+
+def _dedup_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    pipeline = _pipeline(settings)
+    pipeline.storage.upgrade()
+    report = pipeline.rebuild(dry_run=args.dry_run)
+    verb = "would move" if args.dry_run else "moved"
+    print(f"re-decided {report.items} items: {verb} {report.moved} items; "
+          f"{report.clusters_before} clusters before, {report.clusters_after} after")
+    for line in report.moves[:50]:
+        print(f"  {line}")
+    if len(report.moves) > 50:
+        print(f"  … and {len(report.moves) - 50} more")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,264 @@
+"""Load and validate ``config.yaml`` into typed, immutable settings.
+
+Every problem raises :class:`ConfigError` naming the key (``feeds[2].interval``)
+and what is wrong with it; the CLI turns that into one line and exit status 2.
+Settings are values passed down, never a global.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from aggregator.errors import ConfigError
+from aggregator.types import FeedSpec
+
+CONFIG_ENV = "AGGREGATOR_CONFIG"
+DATABASE_ENV = "AGGREGATOR_DATABASE_URL"
+DEFAULT_CONFIG = "config.yaml"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class PollingConfig:
+    interval: float = 30 * 60
+    timeout: float = 30.0
+    max_bytes: int = 10 * 1024 * 1024
+    concurrency: int = 8
+    max_redirects: int = 5
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    window: float = 7 * 86400
+    """Publication-time window of the candidate index, in seconds."""
+    threshold: float = 0.5
+    """Verified Jaccard similarity above which two full texts are one story."""
+    containment: float = 0.8
+    """Share of a short text's shingles found in a longer one for it to be its summary."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    token: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path | None
+    database: str
+    feeds: tuple[FeedSpec, ...] = ()
+    polling: PollingConfig = field(default_factory=PollingConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
+
+
+def parse_duration(value: object, key: str) -> float:
+    """``90``, ``"90s"``, ``"15m"``, ``"2h"``, ``"1d"`` → seconds (> 0)."""
+    if isinstance(value, bool):
+        raise ConfigError(key, f"expected a duration like 90s, 15m or 2h, got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    else:
+        raise ConfigError(key, f"expected a duration like 90s, 15m or 2h, got {value!r}")
+    if seconds <= 0:
+        raise ConfigError(key, f"must be greater than zero, got {value!r}")
+    return seconds
+
+
+def config_path(explicit: str | None) -> Path:
+    """The config file to read: ``--config``, else ``$AGGREGATOR_CONFIG``, else ./config.yaml."""
+    return Path(explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the config file at ``path``; env overrides apply."""
+    env = os.environ if env is None else env
+    try:
+        raw_text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("--config", f"file not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError("--config", f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        raw = yaml.safe_load(raw_text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(str(path), f"not valid YAML{where}") from exc
+    return settings_from_mapping(raw if raw is not None else {}, path, env)
+
+
+def settings_from_mapping(
+    raw: object, path: Path | None, env: Mapping[str, str] | None = None
+) -> Settings:
+    env = os.environ if env is None else env
+    base = (path.parent if path is not None else Path.cwd()).resolve()
+    top = _mapping(raw, "config")
+    _known(top, "", {"database", "feeds", "polling", "dedup", "server"})
+
+    database = env.get(DATABASE_ENV) or top.get("database")
+    if database is None:
+        database = f"sqlite:///{base / 'aggregator.db'}"
+    elif not isinstance(database, str) or "://" not in database:
+        raise ConfigError("database", "expected an SQLAlchemy URL such as "
+                          f"sqlite:///aggregator.db, got {database!r}")
+    database = _resolve_sqlite_path(database, base)
+
+    feeds_raw = top.get("feeds") or []
+    if not isinstance(feeds_raw, list):
+        raise ConfigError("feeds", f"expected a list of feeds, got {type(feeds_raw).__name__}")
+    feeds = tuple(_feed(entry, f"feeds[{i}]", base) for i, entry in enumerate(feeds_raw))
+    seen: dict[str, int] = {}
+    for i, feed in enumerate(feeds):
+        if feed.url in seen:
+            raise ConfigError(f"feeds[{i}].url",
+                              f"duplicate of feeds[{seen[feed.url]}]: {feed.url}")
+        seen[feed.url] = i
+
+    return Settings(
+        path=path,
+        database=database,
+        feeds=feeds,
+        polling=_polling(top.get("polling"), "polling"),
+        dedup=_dedup(top.get("dedup"), "dedup"),
+        server=_server(top.get("server"), "server"),
+    )
+
+
+def resolve_feed_url(url: str, base: Path) -> str:
+    """http(s) and file:// URLs stay as written; a bare path becomes a path relative to ``base``."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in ("http", "https", "file"):
+        return url
+    if scheme and len(scheme) > 1:
+        raise ConfigError("url", f"unsupported scheme {scheme!r} (use http, https, file or a path)")
+    return str((base / url).resolve())
+
+
+def _resolve_sqlite_path(url: str, base: Path) -> str:
+    # sqlite:///relative.db is relative to the config file, not to the current directory,
+    # so the daemon finds the same database wherever it is started from.
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        rest = url[len(prefix):]
+        if rest:
+            return prefix + str(base / rest)
+    return url
+
+
+def _mapping(value: object, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(key, f"expected a mapping, got {type(value).__name__}")
+    return value
+
+
+def _known(section: Mapping[str, Any], prefix: str, allowed: set[str]) -> None:
+    for key in section:
+        if key not in allowed:
+            where = f"{prefix}.{key}" if prefix else str(key)
+            raise ConfigError(where, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+
+
+def _string(value: object, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(key, f"expected a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _int(value: object, key: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(key, f"expected a whole number, got {value!r}")
+    if value < minimum:
+        raise ConfigError(key, f"must be at least {minimum}, got {value}")
+    return value
+
+
+def _fraction(value: object, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise ConfigError(key, f"expected a number between 0 and 1, got {value!r}")
+    return float(value)
+
+
+def _feed(raw: object, key: str, base: Path) -> FeedSpec:
+    if isinstance(raw, str):
+        raw = {"url": raw}
+    entry = _mapping(raw, key)
+    _known(entry, key, {"url", "name", "group", "interval", "priority"})
+    if "url" not in entry:
+        raise ConfigError(f"{key}.url", "missing (every feed needs a url)")
+    try:
+        url = resolve_feed_url(_string(entry["url"], f"{key}.url"), base)
+    except ConfigError as exc:
+        raise ConfigError(f"{key}.url", exc.message) from None
+    return FeedSpec(
+        url=url,
+        name=_string(entry["name"], f"{key}.name") if entry.get("name") is not None else None,
+        group=_string(entry["group"], f"{key}.group") if entry.get("group") is not None else None,
+        interval=parse_duration(entry["interval"], f"{key}.interval")
+        if entry.get("interval") is not None else None,
+        priority=_int(entry.get("priority", 0), f"{key}.priority", minimum=-1000),
+    )
+
+
+def _polling(raw: object, key: str) -> PollingConfig:
+    if raw is None:
+        return PollingConfig()
+    section = _mapping(raw, key)
+    _known(section, key, {"interval", "timeout", "max_bytes", "concurrency", "max_redirects",
+                          "user_agent"})
+    default = PollingConfig()
+    return PollingConfig(
+        interval=parse_duration(section.get("interval", default.interval), f"{key}.interval"),
+        timeout=parse_duration(section.get("timeout", default.timeout), f"{key}.timeout"),
+        max_bytes=_int(section.get("max_bytes", default.max_bytes), f"{key}.max_bytes", 1024),
+        concurrency=_int(section.get("concurrency", default.concurrency), f"{key}.concurrency", 1),
+        max_redirects=_int(section.get("max_redirects", default.max_redirects),
+                           f"{key}.max_redirects", 0),
+        user_agent=_string(section["user_agent"], f"{key}.user_agent")
+        if section.get("user_agent") is not None else None,
+    )
+
+
+def _dedup(raw: object, key: str) -> DedupConfig:
+    if raw is None:
+        return DedupConfig()
+    section = _mapping(raw, key)
+    _known(section, key, {"window", "threshold", "containment"})
+    default = DedupConfig()
+    return DedupConfig(
+        window=parse_duration(section.get("window", default.window), f"{key}.window"),
+        threshold=_fraction(section.get("threshold", default.threshold), f"{key}.threshold"),
+        containment=_fraction(section.get("containment", default.containment),
+                              f"{key}.containment"),
+    )
+
+
+def _server(raw: object, key: str) -> ServerConfig:
+    if raw is None:
+        return ServerConfig()
+    section = _mapping(raw, key)
+    _known(section, key, {"host", "port", "token"})
+    port = _int(section.get("port", 8080), f"{key}.port", 0)
+    if port > 65535:
+        raise ConfigError(f"{key}.port", f"must be at most 65535, got {port}")
+    return ServerConfig(
+        host=_string(section.get("host", "127.0.0.1"), f"{key}.host"),
+        port=port,
+        token=_string(section["token"], f"{key}.token") if section.get("token") is not None
+        else None,
+    )

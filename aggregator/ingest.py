@@ -1,0 +1,251 @@
+"""One poll of a set of feeds, end to end: fetch → parse → clean → store → fingerprint → decide.
+
+Fetching runs in a thread pool (it waits on the network); parsing, boilerplate learning,
+fingerprinting and the cluster decision run in this one thread, the single writer, so
+decisions never race and SQLite never sees two writers.  Every feed's failure comes
+back as a value in its :class:`PollOutcome`; one bad feed never stops the batch.
+
+Crash safety: items are committed first, then fingerprints and memberships together.
+An item found without a membership at start (the process died in between) is decided
+then, so a ``kill -9`` at any moment leaves every item in exactly one cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from aggregator import fingerprint as fp_mod
+from aggregator.boilerplate import BoilerplateModel
+from aggregator.clean import clean_entry
+from aggregator.config import Settings
+from aggregator.dedup import Candidate, DedupEngine, DedupParams
+from aggregator.errors import AggregatorError, FeedError, FetchError, StorageError
+from aggregator.fetch import USER_AGENT, FetchLimits, fetch, new_client
+from aggregator.parse import parse_feed
+from aggregator.storage import Storage
+from aggregator.timing import next_check_after_error, next_check_after_success
+from aggregator.types import (
+    Assignment,
+    CleanItem,
+    ClusterChanges,
+    FeedToPoll,
+    FetchResult,
+    IndexedItem,
+    PollOutcome,
+)
+
+log = logging.getLogger("aggregator.ingest")
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    feed: FeedToPoll
+    result: FetchResult | None
+    error: FetchError | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A stored item waiting for its fingerprint and decision."""
+
+    item_id: int
+    feed_id: int
+    text: str
+
+
+class Pipeline:
+    """Owns the in-memory state of one writer: boilerplate model and dedup engine."""
+
+    def __init__(self, storage: Storage, settings: Settings) -> None:
+        self.storage = storage
+        self.settings = settings
+        self.boilerplate = BoilerplateModel()
+        self.engine = DedupEngine(DedupParams(
+            threshold=settings.dedup.threshold,
+            containment=settings.dedup.containment,
+            window=timedelta(seconds=settings.dedup.window),
+        ))
+        polling = settings.polling
+        self.limits = FetchLimits(timeout=polling.timeout, max_bytes=polling.max_bytes,
+                                  max_redirects=polling.max_redirects,
+                                  user_agent=polling.user_agent or USER_AGENT)
+        self._priority: dict[int, int] = {}
+        self._interval: dict[int, float] = {}
+        self._started = False
+
+    # -- start ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Upgrade the schema, register configured feeds, rebuild the in-memory state."""
+        self.storage.upgrade()
+        self.storage.sync_feeds(self.settings.feeds)
+        self._refresh_feed_settings()
+        self.boilerplate.load(self.storage.block_counts())
+        now = datetime.now(UTC)
+        indexed = self.storage.indexed_items(since=now - timedelta(
+            seconds=self.settings.dedup.window))
+        stale = [i.item_id for i in indexed
+                 if i.fingerprint is None or i.cluster_id is None]
+        scheme_ok = {i.item_id for i in indexed if i.fingerprint is not None}
+        schemes = self.storage.fingerprint_schemes()
+        if any(s not in (None, fp_mod.SCHEME) for s in schemes):
+            # Made with other shingling/permutations: comparing them would be meaningless.
+            log.info("event=refingerprint reason=scheme-changed schemes=%s",
+                     sorted(str(s) for s in schemes))
+            stale = [i.item_id for i in indexed]
+            scheme_ok = set()
+        ready = [i for i in indexed if i.item_id in scheme_ok and i.item_id not in stale]
+        self.engine.next_cluster_id = self.storage.max_cluster_id() + 1
+        self.engine.load(
+            (self._candidate(i, fp_mod.from_bytes(i.fingerprint, i.content_hash)
+                             if i.fingerprint else None) for i in ready),
+            (Assignment(i.item_id, i.cluster_id, i.method or "single", i.score or 1.0,
+                        i.matched_item_id) for i in indexed if i.cluster_id is not None),
+        )
+        self._started = True
+        if stale:
+            texts = self.storage.item_texts(stale)
+            pending = [_Pending(item_id, feed_id, text)
+                       for item_id, (feed_id, text) in texts.items()]
+            self._decide(pending, now)
+            log.info("event=recovered items=%d", len(pending))
+
+    def _refresh_feed_settings(self) -> None:
+        for feed in self.storage.list_feeds():
+            self._priority[feed.id] = feed.priority
+            self._interval[feed.id] = self._interval_for(feed.url)
+
+    def _interval_for(self, url: str) -> float:
+        for spec in self.settings.feeds:
+            if spec.url == url and spec.interval:
+                return spec.interval
+        return self.settings.polling.interval
+
+    def _candidate(self, item: IndexedItem, fingerprint: fp_mod.Fingerprint | None) -> Candidate:
+        return Candidate(item_id=item.item_id, feed_id=item.feed_id, priority=item.priority,
+                         sort_time=item.sort_time, is_summary=item.is_summary,
+                         canonical_link=item.canonical_link, fingerprint=fingerprint,
+                         first_seen=item.first_seen, cluster_id=item.cluster_id)
+
+    # -- poll -------------------------------------------------------------------------
+
+    def poll(self, feeds: Sequence[FeedToPoll] | None = None) -> list[PollOutcome]:
+        """Fetch the given feeds (all enabled ones by default) and ingest what they hold."""
+        if not self._started:
+            self.start()
+        if feeds is None:
+            feeds = self.storage.feeds_to_poll()
+        self._refresh_feed_settings()
+        fetched = self._fetch_all(feeds)
+        outcomes: list[PollOutcome] = []
+        pending: list[_Pending] = []
+        for item in fetched:
+            outcome, new_pending = self._store_feed(item)
+            outcomes.append(outcome)
+            pending.extend(new_pending)
+        if pending:
+            self._decide(pending, datetime.now(UTC))
+        return outcomes
+
+    def _fetch_all(self, feeds: Sequence[FeedToPoll]) -> list[_Fetched]:
+        if not feeds:
+            return []
+        workers = max(1, min(self.settings.polling.concurrency, len(feeds)))
+        with new_client(self.limits) as client, ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(lambda feed: self._fetch_one(feed, client), feeds))
+
+    def _fetch_one(self, feed: FeedToPoll, client: object) -> _Fetched:
+        started = time.monotonic()
+        try:
+            result = fetch(feed, self.limits, client)  # type: ignore[arg-type]
+            return _Fetched(feed, result, None, time.monotonic() - started)
+        except FetchError as exc:
+            return _Fetched(feed, None, exc, time.monotonic() - started)
+        except Exception as exc:  # a bug in a dependency must not stop the batch
+            error = FetchError(feed.url, f"unexpected {exc.__class__.__name__}: {exc}")
+            return _Fetched(feed, None, error, time.monotonic() - started)
+
+    def _store_feed(self, fetched: _Fetched) -> tuple[PollOutcome, list[_Pending]]:
+        feed, now = fetched.feed, datetime.now(UTC)
+        interval = self._interval.get(feed.id, self.settings.polling.interval)
+        if fetched.result is None:
+            failure = fetched.error or FetchError(feed.url, "no result")
+            return self._failed(feed, failure, interval, now, fetched.seconds), []
+        result = fetched.result
+        if result.not_modified:
+            self.storage.record_success(
+                feed.id, etag=result.etag, last_modified=result.last_modified, title=None,
+                next_check=next_check_after_success(now, interval, result.headers))
+            log.info("event=fetched feed=%s status=304", feed.url)
+            return PollOutcome(feed.url, "not-modified", seconds=fetched.seconds), []
+        assert result.body is not None
+        try:
+            parsed = parse_feed(result.final_url, result.body, result.headers)
+            items = _unique([clean_entry(e) for e in parsed.entries])
+            saved = self.storage.save_items(feed.id, items)
+        except (FeedError, StorageError) as exc:
+            return self._failed(feed, exc, interval, now, fetched.seconds), []
+        except Exception as exc:  # hostile input hitting a bug: report it, keep polling
+            log.exception("event=ingest-bug feed=%s", feed.url)
+            bug = FeedError(feed.url, f"unexpected {exc.__class__.__name__}: {exc}")
+            return self._failed(feed, bug, interval, now, fetched.seconds), []
+        new = [(s, i) for s, i in zip(saved, items, strict=True) if s.status == "new"]
+        updated = [(s, i) for s, i in zip(saved, items, strict=True) if s.status == "updated"]
+        increments = self.boilerplate.observe(feed.id, (i.text for _, i in new))
+        self.storage.add_block_counts(feed.id, increments)
+        moved = result.final_url if result.final_url != feed.fetch_url else None
+        self.storage.record_success(
+            feed.id, etag=result.etag, last_modified=result.last_modified, title=parsed.title,
+            next_check=next_check_after_success(now, interval, result.headers),
+            fetch_url=moved, warning=parsed.warning)
+        log.info("event=fetched feed=%s status=%s new=%d updated=%d seconds=%.3f",
+                 feed.url, result.status, len(new), len(updated), fetched.seconds)
+        pending = [_Pending(s.item_id, feed.id, i.text) for s, i in new + updated]
+        return PollOutcome(feed.url, "ok", new=len(new), updated=len(updated),
+                           seconds=fetched.seconds), pending
+
+    def _failed(self, feed: FeedToPoll, error: AggregatorError, interval: float, now: datetime,
+                seconds: float) -> PollOutcome:
+        message = str(getattr(error, "message", None) or error)
+        errors_so_far = feed.error_count
+        headers = error.headers if isinstance(error, FetchError) else {}
+        self.storage.record_error(feed.id, message, next_check_after_error(
+            now, interval, errors_so_far + 1, headers))
+        log.warning("event=feed-error feed=%s error=%r", feed.url, message)
+        return PollOutcome(feed.url, "error", error=message, seconds=seconds)
+
+    # -- decide -----------------------------------------------------------------------
+
+    def _decide(self, pending: Sequence[_Pending], now: datetime) -> ClusterChanges:
+        """Fingerprint the pending items (with all boilerplate learned so far) and place them."""
+        ids = [p.item_id for p in pending]
+        infos = {i.item_id: i for i in self.storage.indexed_items_by_id(ids)}
+        candidates: list[Candidate] = []
+        fingerprints: list[tuple[int, str | None, bytes | None]] = []
+        for p in pending:
+            info = infos.get(p.item_id)
+            if info is None:
+                continue
+            filtered = self.boilerplate.filter(p.text)
+            fingerprint = fp_mod.fingerprint_blocks(filtered.kept)
+            fingerprints.append((p.item_id, fingerprint.content_key, fp_mod.to_bytes(fingerprint)))
+            candidates.append(self._candidate(info, fingerprint))
+        changes = self.engine.decide(candidates, now)
+        self.storage.apply_cluster_changes(changes, fingerprints=fingerprints,
+                                           scheme=fp_mod.SCHEME)
+        return changes
+
+
+def _unique(items: list[CleanItem]) -> list[CleanItem]:
+    """One item per entry id (feeds repeat entries); the last occurrence wins."""
+    by_id: dict[str, CleanItem] = {}
+    for item in items:
+        by_id.pop(item.entry_id, None)
+        by_id[item.entry_id] = item
+    return list(by_id.values())

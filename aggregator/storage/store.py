@@ -1,0 +1,503 @@
+"""The ``Storage`` class: owns the engine; each public method is one transaction.
+
+Methods take and return :mod:`aggregator.types` values, never ORM rows, so nothing
+outside this package sees SQLAlchemy.  Database failures surface as ``StorageError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import create_engine, delete, event, func, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from aggregator.errors import StorageError
+from aggregator.storage import migrate
+from aggregator.storage.models import (
+    BlockCount,
+    Cluster,
+    Feed,
+    Item,
+    Membership,
+    Setting,
+    utcnow,
+)
+from aggregator.types import (
+    CleanItem,
+    ClusterChanges,
+    ClusterView,
+    FeedSpec,
+    FeedToPoll,
+    FeedView,
+    IndexedItem,
+    ItemView,
+    SavedItem,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _storage_errors(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Map any database failure of a public method to ``StorageError`` naming the action."""
+
+    def wrap(method: Callable[P, R]) -> Callable[P, R]:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return method(*args, **kwargs)
+            except SQLAlchemyError as exc:
+                raise StorageError(f"storage: unable to {what}: {exc.__class__.__name__}: "
+                                   f"{str(exc).splitlines()[0]}") from exc
+
+        wrapper.__name__ = method.__name__
+        wrapper.__doc__ = method.__doc__
+        return wrapper
+
+    return wrap
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (CLI, web pages) work while the daemon writes; the busy timeout
+    # makes a second writer wait instead of failing with "database is locked".
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Storage:
+    """All persistence of feeds, items, clusters and boilerplate evidence."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine: Engine = create_engine(url, future=True)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise StorageError(f"storage: cannot open database {url!r}: {exc}") from exc
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # -- schema ---------------------------------------------------------------
+
+    @_storage_errors("upgrade the schema")
+    def upgrade(self) -> str | None:
+        """Apply pending migrations; return the schema revision."""
+        return migrate.upgrade(self.engine)
+
+    @_storage_errors("read the schema revision")
+    def schema_revision(self) -> str | None:
+        return migrate.current_revision(self.engine)
+
+    @_storage_errors("read a setting")
+    def get_setting(self, key: str) -> str | None:
+        with self._tx() as s:
+            row = s.get(Setting, key)
+            return None if row is None else row.value
+
+    @_storage_errors("write a setting")
+    def set_setting(self, key: str, value: str) -> None:
+        with self._tx() as s:
+            s.merge(Setting(key=key, value=value))
+
+    # -- feeds ----------------------------------------------------------------
+
+    @_storage_errors("save feeds")
+    def sync_feeds(self, specs: Sequence[FeedSpec]) -> None:
+        """Add the configured feeds that are missing and refresh their settings."""
+        with self._tx() as s:
+            existing = {f.url: f for f in s.scalars(select(Feed))}
+            for spec in specs:
+                feed = existing.get(spec.url)
+                if feed is None:
+                    s.add(_new_feed(spec))
+                else:
+                    feed.name, feed.group_name = spec.name, spec.group
+                    feed.priority, feed.interval_seconds = spec.priority, spec.interval
+
+    @_storage_errors("add a feed")
+    def add_feed(self, spec: FeedSpec) -> tuple[FeedView, bool]:
+        """Add one feed; return it and whether it was new."""
+        with self._tx() as s:
+            feed = s.scalar(select(Feed).where(Feed.url == spec.url))
+            created = feed is None
+            if feed is None:
+                feed = _new_feed(spec)
+                s.add(feed)
+                s.flush()
+            return _feed_view(feed), created
+
+    @_storage_errors("remove a feed")
+    def remove_feed(self, url: str) -> int | None:
+        """Remove a feed, its items and their memberships; return how many items went."""
+        with self._tx() as s:
+            feed = s.scalar(select(Feed).where(Feed.url == url))
+            if feed is None:
+                return None
+            item_ids = list(s.scalars(select(Item.id).where(Item.feed_id == feed.id)))
+            touched = set(s.scalars(select(Membership.cluster_id)
+                                    .where(Membership.item_id.in_(item_ids))))
+            s.execute(update(Cluster).where(Cluster.canonical_item_id.in_(item_ids))
+                      .values(canonical_item_id=None))
+            s.execute(delete(Membership).where(Membership.item_id.in_(item_ids)))
+            s.execute(delete(BlockCount).where(BlockCount.feed_id == feed.id))
+            s.execute(delete(Item).where(Item.feed_id == feed.id))
+            s.delete(feed)
+            s.flush()
+            _refresh_clusters(s, touched)
+            return len(item_ids)
+
+    @_storage_errors("list feeds")
+    def list_feeds(self) -> list[FeedView]:
+        with self._tx() as s:
+            counts = {feed_id: n for feed_id, n in s.execute(
+                select(Item.feed_id, func.count()).group_by(Item.feed_id))}
+            return [_feed_view(f, counts.get(f.id, 0))
+                    for f in s.scalars(select(Feed).order_by(Feed.id))]
+
+    @_storage_errors("find feeds to poll")
+    def feeds_to_poll(self, due_before: datetime | None = None) -> list[FeedToPoll]:
+        """Enabled feeds, all of them or those whose next check is before ``due_before``."""
+        with self._tx() as s:
+            query = select(Feed).where(Feed.disabled.is_(False)).order_by(Feed.id)
+            if due_before is not None:
+                query = query.where(or_(Feed.next_check.is_(None), Feed.next_check <= due_before))
+            return [FeedToPoll(id=f.id, url=f.url, fetch_url=f.fetch_url, etag=f.etag,
+                               last_modified=f.last_modified, error_count=f.error_count)
+                    for f in s.scalars(query)]
+
+    @_storage_errors("record a fetch")
+    def record_success(self, feed_id: int, *, etag: str | None, last_modified: str | None,
+                       title: str | None, next_check: datetime,
+                       fetch_url: str | None = None, warning: str | None = None) -> None:
+        with self._tx() as s:
+            feed = s.get(Feed, feed_id)
+            if feed is None:
+                return
+            now = utcnow()
+            feed.last_checked = feed.last_success = now
+            feed.etag, feed.last_modified = etag, last_modified
+            if title:
+                feed.title = title
+            if fetch_url:
+                feed.fetch_url = fetch_url
+            feed.last_error = warning
+            feed.error_count = 0
+            feed.next_check = next_check
+
+    @_storage_errors("record a fetch error")
+    def record_error(self, feed_id: int, message: str, next_check: datetime) -> None:
+        with self._tx() as s:
+            feed = s.get(Feed, feed_id)
+            if feed is None:
+                return
+            feed.last_checked = utcnow()
+            feed.last_error = message
+            feed.error_count += 1
+            feed.next_check = next_check
+
+    # -- items ----------------------------------------------------------------
+
+    @_storage_errors("save items")
+    def save_items(self, feed_id: int, items: Sequence[CleanItem]) -> list[SavedItem]:
+        """Insert new entries and update edited ones, in one transaction.
+
+        An entry is identified by ``(feed, entry_id)``; a repeated entry whose
+        ``revision`` is unchanged is left alone, so re-polling never duplicates.
+        """
+        now = utcnow()
+        with self._tx() as s:
+            ids = [item.entry_id for item in items]
+            existing: dict[str, Item] = {}
+            for chunk in _chunks(ids, 500):
+                existing.update((row.entry_id, row) for row in s.scalars(
+                    select(Item).where(Item.feed_id == feed_id, Item.entry_id.in_(chunk))))
+            saved: list[tuple[Item, str]] = []
+            for item in items:
+                row = existing.get(item.entry_id)
+                if row is None:
+                    row = Item(feed_id=feed_id, entry_id=item.entry_id, first_seen=now)
+                    _fill_item(row, item, now)
+                    s.add(row)
+                    existing[item.entry_id] = row
+                    saved.append((row, "new"))
+                elif row.revision != item.revision:
+                    _fill_item(row, item, row.first_seen)
+                    row.fingerprint = row.fingerprint_scheme = None
+                    saved.append((row, "updated"))
+                else:
+                    saved.append((row, "unchanged"))
+            s.flush()
+            return [SavedItem(item_id=row.id, status=status) for row, status in saved]
+
+    @_storage_errors("read item texts")
+    def item_texts(self, item_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+        """``item_id → (feed_id, text)`` for fingerprinting."""
+        out: dict[int, tuple[int, str]] = {}
+        with self._tx() as s:
+            for chunk in _chunks(list(item_ids), 500):
+                for row in s.execute(select(Item.id, Item.feed_id, Item.text)
+                                     .where(Item.id.in_(chunk))):
+                    out[row.id] = (row.feed_id, row.text)
+        return out
+
+    @_storage_errors("list items")
+    def list_items(self, *, feed_url: str | None = None, cluster_id: int | None = None,
+                   limit: int | None = None, with_content: bool = False,
+                   item_ids: Sequence[int] | None = None) -> list[ItemView]:
+        with self._tx() as s:
+            query = (select(Item, Feed.url, Membership, Cluster.canonical_item_id)
+                     .join(Feed, Feed.id == Item.feed_id)
+                     .outerjoin(Membership, Membership.item_id == Item.id)
+                     .outerjoin(Cluster, Cluster.id == Membership.cluster_id)
+                     .order_by(Item.sort_time.desc(), Item.id.desc()))
+            if feed_url is not None:
+                query = query.where(Feed.url == feed_url)
+            if cluster_id is not None:
+                query = query.where(Membership.cluster_id == cluster_id)
+            if item_ids is not None:
+                query = query.where(Item.id.in_(list(item_ids)))
+            if limit is not None:
+                query = query.limit(limit)
+            return [_item_view(item, url, member, canonical, with_content)
+                    for item, url, member, canonical in s.execute(query)]
+
+    @_storage_errors("load the dedup index")
+    def indexed_items(self, since: datetime | None = None) -> list[IndexedItem]:
+        """Items the dedup engine must know: those in the window (all when ``since`` is None),
+        every member of a cluster that has one of them, and items not yet decided."""
+        with self._tx() as s:
+            query = _indexed_query()
+            if since is not None:
+                recent = select(Membership.cluster_id).join(Item, Item.id == Membership.item_id)\
+                    .where(or_(Item.sort_time >= since, Item.first_seen >= since))
+                query = query.where(or_(Item.sort_time >= since, Item.first_seen >= since,
+                                        Membership.cluster_id.in_(recent),
+                                        Membership.item_id.is_(None)))
+            return [_indexed(r) for r in s.execute(query)]
+
+    @_storage_errors("load items to decide")
+    def indexed_items_by_id(self, item_ids: Sequence[int]) -> list[IndexedItem]:
+        out: list[IndexedItem] = []
+        with self._tx() as s:
+            for chunk in _chunks(list(item_ids), 500):
+                out.extend(_indexed(r) for r in s.execute(
+                    _indexed_query().where(Item.id.in_(chunk))))
+        return out
+
+    @_storage_errors("read the fingerprint scheme")
+    def fingerprint_schemes(self) -> dict[str | None, int]:
+        with self._tx() as s:
+            return {scheme: n for scheme, n in s.execute(
+                select(Item.fingerprint_scheme, func.count()).group_by(Item.fingerprint_scheme))}
+
+    # -- clusters -------------------------------------------------------------
+
+    @_storage_errors("save cluster decisions")
+    def apply_cluster_changes(
+        self, changes: ClusterChanges,
+        fingerprints: Sequence[tuple[int, str | None, bytes | None]] = (),
+        scheme: str | None = None,
+    ) -> None:
+        """Write one decision in one transaction: the fingerprints it was made from
+        (``(item_id, content_hash, bytes)``), memberships and cluster rows."""
+        if not changes and not fingerprints:
+            return
+        now = utcnow()
+        with self._tx() as s:
+            for item_id, content_hash, blob in fingerprints:
+                s.execute(update(Item).where(Item.id == item_id).values(
+                    content_hash=content_hash, fingerprint=blob, fingerprint_scheme=scheme))
+            for state in changes.clusters:
+                cluster = s.get(Cluster, state.cluster_id)
+                if cluster is None:
+                    cluster = Cluster(id=state.cluster_id, created=now)
+                    s.add(cluster)
+                cluster.size, cluster.feed_count = state.size, state.feed_count
+                cluster.note = state.note
+                cluster.updated = now
+            s.flush()
+            for a in changes.assignments:
+                member = s.get(Membership, a.item_id)
+                if member is None:
+                    member = Membership(item_id=a.item_id)
+                    s.add(member)
+                member.cluster_id, member.method, member.score = a.cluster_id, a.method, a.score
+                member.matched_item_id, member.decided_at = a.matched_item_id, now
+            s.flush()
+            for state in changes.clusters:
+                s.execute(update(Cluster).where(Cluster.id == state.cluster_id)
+                          .values(canonical_item_id=state.canonical_item_id))
+            if changes.deleted_clusters:
+                s.execute(delete(Cluster).where(Cluster.id.in_(changes.deleted_clusters)))
+
+    @_storage_errors("read the next cluster id")
+    def max_cluster_id(self) -> int:
+        with self._tx() as s:
+            return int(s.scalar(select(func.max(Cluster.id))) or 0)
+
+    @_storage_errors("list clusters")
+    def list_clusters(self, *, min_size: int = 1, limit: int | None = None,
+                      with_members: bool = True) -> list[ClusterView]:
+        with self._tx() as s:
+            query = (select(Cluster).where(Cluster.size >= min_size)
+                     .order_by(Cluster.updated.desc(), Cluster.id.desc()))
+            if limit is not None:
+                query = query.limit(limit)
+            clusters = list(s.scalars(query))
+        if not with_members:
+            return [_cluster_view(c, ()) for c in clusters]
+        members: dict[int, list[ItemView]] = {}
+        for view in self.list_items(item_ids=None) if clusters else []:
+            if view.cluster_id is not None:
+                members.setdefault(view.cluster_id, []).append(view)
+        return [_cluster_view(c, members.get(c.id, [])) for c in clusters]
+
+    @_storage_errors("read a cluster")
+    def get_cluster(self, cluster_id: int, with_content: bool = False) -> ClusterView | None:
+        with self._tx() as s:
+            cluster = s.get(Cluster, cluster_id)
+        if cluster is None:
+            return None
+        return _cluster_view(cluster, self.list_items(cluster_id=cluster_id,
+                                                      with_content=with_content))
+
+    @_storage_errors("count rows")
+    def counts(self) -> dict[str, int]:
+        with self._tx() as s:
+            return {
+                "feeds": int(s.scalar(select(func.count()).select_from(Feed)) or 0),
+                "items": int(s.scalar(select(func.count()).select_from(Item)) or 0),
+                "clusters": int(s.scalar(select(func.count()).select_from(Cluster)) or 0),
+                "multi_item_clusters": int(s.scalar(select(func.count()).select_from(Cluster)
+                                                    .where(Cluster.size > 1)) or 0),
+            }
+
+    # -- boilerplate evidence ---------------------------------------------------
+
+    @_storage_errors("read boilerplate evidence")
+    def block_counts(self) -> list[tuple[int, str, int, str]]:
+        """``(feed_id, block_key, items, sample)`` rows."""
+        with self._tx() as s:
+            return [(r.feed_id, r.block_key, r.items, r.sample)
+                    for r in s.scalars(select(BlockCount))]
+
+    @_storage_errors("save boilerplate evidence")
+    def add_block_counts(self, feed_id: int, increments: dict[str, tuple[int, str]]) -> None:
+        """Add ``items`` to each ``block_key`` of a feed (``key → (items, sample)``)."""
+        if not increments:
+            return
+        with self._tx() as s:
+            keys = list(increments)
+            rows: dict[str, BlockCount] = {}
+            for chunk in _chunks(keys, 500):
+                rows.update((r.block_key, r) for r in s.scalars(select(BlockCount).where(
+                    BlockCount.feed_id == feed_id, BlockCount.block_key.in_(chunk))))
+            for key, (count, sample) in increments.items():
+                row = rows.get(key)
+                if row is None:
+                    s.add(BlockCount(feed_id=feed_id, block_key=key, items=count,
+                                     sample=sample[:500]))
+                else:
+                    row.items += count
+
+
+def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _indexed_query() -> Any:
+    return (select(Item.id, Item.feed_id, Feed.priority, Item.sort_time, Item.is_summary,
+                   Item.canonical_link, Item.content_hash, Item.fingerprint,
+                   Membership.cluster_id, Membership.method, Membership.score,
+                   Membership.matched_item_id, Item.first_seen)
+            .join(Feed, Feed.id == Item.feed_id)
+            .outerjoin(Membership, Membership.item_id == Item.id)
+            .order_by(Item.sort_time, Item.id))
+
+
+def _indexed(r: Any) -> IndexedItem:
+    return IndexedItem(item_id=r[0], feed_id=r[1], priority=r[2], sort_time=r[3],
+                       is_summary=r[4], canonical_link=r[5], content_hash=r[6],
+                       fingerprint=r[7], cluster_id=r[8], method=r[9], score=r[10],
+                       matched_item_id=r[11], first_seen=r[12])
+
+
+def _new_feed(spec: FeedSpec) -> Feed:
+    return Feed(url=spec.url, fetch_url=spec.url, name=spec.name, group_name=spec.group,
+                priority=spec.priority, interval_seconds=spec.interval, error_count=0,
+                disabled=False, created=utcnow())
+
+
+def _fill_item(row: Item, item: CleanItem, first_seen: datetime) -> None:
+    row.guid, row.link, row.canonical_link = item.guid, item.link, item.canonical_link
+    row.title, row.author = item.title, item.author
+    row.published, row.updated = item.published, item.updated
+    # A date in the future (clock skew, hostile feed) must not pin the item in the window.
+    row.sort_time = min(item.published or item.updated or first_seen, first_seen)
+    row.content_html, row.text = item.content_html, item.text
+    row.is_summary, row.revision = item.is_summary, item.revision
+
+
+def _refresh_clusters(s: Session, cluster_ids: Iterable[int]) -> None:
+    """Recount clusters after members left; drop empty ones, re-pick a missing canonical."""
+    for cluster_id in cluster_ids:
+        cluster = s.get(Cluster, cluster_id)
+        if cluster is None:
+            continue
+        rows = s.execute(select(Item.id, Item.feed_id).join(
+            Membership, Membership.item_id == Item.id).where(
+            Membership.cluster_id == cluster_id).order_by(Item.sort_time, Item.id)).all()
+        if not rows:
+            s.delete(cluster)
+            continue
+        cluster.size = len(rows)
+        cluster.feed_count = len({r.feed_id for r in rows})
+        if cluster.canonical_item_id not in {r.id for r in rows}:
+            cluster.canonical_item_id = rows[0].id
+
+
+def _feed_view(f: Feed, item_count: int = 0) -> FeedView:
+    return FeedView(id=f.id, url=f.url, fetch_url=f.fetch_url, name=f.name, title=f.title,
+                    group=f.group_name, priority=f.priority, disabled=f.disabled, etag=f.etag,
+                    last_modified=f.last_modified, last_checked=f.last_checked,
+                    last_success=f.last_success, last_error=f.last_error,
+                    error_count=f.error_count, next_check=f.next_check, item_count=item_count)
+
+
+def _item_view(item: Item, feed_url: str, member: Membership | None, canonical_id: int | None,
+               with_content: bool) -> ItemView:
+    return ItemView(
+        id=item.id, feed_id=item.feed_id, feed_url=feed_url, guid=item.guid or item.entry_id,
+        link=item.link, canonical_link=item.canonical_link, title=item.title, author=item.author,
+        published=item.published, updated=item.updated, is_summary=item.is_summary,
+        cluster_id=member.cluster_id if member else None,
+        canonical=member is not None and canonical_id == item.id,
+        method=member.method if member else None, score=member.score if member else None,
+        content_html=item.content_html if with_content else "",
+        text=item.text if with_content else "",
+    )
+
+
+def _cluster_view(c: Cluster, members: Sequence[ItemView]) -> ClusterView:
+    ordered = sorted(members, key=lambda m: (not m.canonical, m.published is None,
+                                             m.published or c.created, m.id))
+    return ClusterView(id=c.id, canonical_item_id=c.canonical_item_id, size=c.size,
+                       feed_count=c.feed_count, created=c.created, updated=c.updated,
+                       members=tuple(ordered), note=c.note)

@@ -1,0 +1,94 @@
+"""Plain-data views of stored values, shared by the CLI and (later) the JSON API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from aggregator.types import ClusterView, FeedView, ItemView
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, or None."""
+    if value is None:
+        return None
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def item_dict(item: ItemView) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "feed_url": item.feed_url,
+        "guid": item.guid,
+        "link": item.link,
+        "canonical_link": item.canonical_link,
+        "title": item.title,
+        "author": item.author,
+        "published": iso(item.published),
+        "is_summary": item.is_summary,
+        "cluster_id": item.cluster_id,
+        "canonical": item.canonical,
+        "method": item.method,
+        "score": item.score,
+    }
+
+
+def feed_dict(feed: FeedView) -> dict[str, Any]:
+    return {
+        "id": feed.id,
+        "url": feed.url,
+        "fetch_url": feed.fetch_url,
+        "name": feed.name,
+        "title": feed.title,
+        "group": feed.group,
+        "priority": feed.priority,
+        "disabled": feed.disabled,
+        "items": feed.item_count,
+        "last_checked": iso(feed.last_checked),
+        "last_success": iso(feed.last_success),
+        "last_error": feed.last_error,
+        "error_count": feed.error_count,
+        "next_check": iso(feed.next_check),
+    }
+
+
+def cluster_dict(cluster: ClusterView) -> dict[str, Any]:
+    canonical = next((m for m in cluster.members if m.id == cluster.canonical_item_id), None)
+    return {
+        "id": cluster.id,
+        "size": cluster.size,
+        "feed_count": cluster.feed_count,
+        "canonical_item": None if canonical is None else {
+            "id": canonical.id, "feed_url": canonical.feed_url, "guid": canonical.guid,
+            "title": canonical.title, "link": canonical.link,
+            "published": iso(canonical.published),
+        },
+        "note": cluster.note,
+        "members": [
+            {"id": m.id, "feed_url": m.feed_url, "guid": m.guid, "title": m.title,
+             "link": m.link, "published": iso(m.published), "is_summary": m.is_summary,
+             "canonical": m.canonical, "method": m.method, "score": m.score}
+            for m in cluster.members
+        ],
+    }
+
+
+def table(rows: Sequence[Sequence[object]], headers: Sequence[str],
+          widths: dict[int, int] | None = None) -> str:
+    """A plain-text table; long cells are cut to the given widths with an ellipsis."""
+    widths = widths or {}
+
+    def cell(value: object, column: int) -> str:
+        text = "" if value is None else str(value).replace("\n", " ")
+        limit = widths.get(column)
+        if limit and len(text) > limit:
+            text = text[: limit - 1] + "…"
+        return text
+
+    cells = [[cell(v, i) for i, v in enumerate(row)] for row in rows]
+    sizes = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(sizes[i]) for i, h in enumerate(headers)).rstrip(),
+             "  ".join("-" * s for s in sizes)]
+    lines += ["  ".join(c.ljust(sizes[i]) for i, c in enumerate(r)).rstrip() for r in cells]
+    return "\n".join(lines)

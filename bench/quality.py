@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Quality benchmark: poll a labelled corpus into a fresh database and score the clusters.
+
+    python bench/quality.py CORPUS_DIR [--shuffle SEED] [--json]
+
+CORPUS_DIR holds ``truth.json`` and the feed files (directly or under ``feeds/``), as
+``seeds/`` and ``../shared/data/syndication-dev`` do.  truth.json lists items as
+``{"feed": FILE, "guid": ENTRY_ID, "story": ID, "kind": KIND, "source": ID}``; two items
+are duplicates when their story is equal; pairs whose sources are listed together in
+``gray_sources`` are not scored.
+
+Prints pairwise precision, recall and F1, recall by kind, false merges by kind, and the
+last line ``precision=P recall=R f1=F``.  ``--shuffle`` polls the feeds in a shuffled
+order (one feed at a time) to check that the order changes no cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from itertools import combinations
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aggregator.config import settings_from_mapping  # noqa: E402
+from aggregator.ingest import Pipeline  # noqa: E402
+from aggregator.storage import Storage  # noqa: E402
+
+
+def feed_files(corpus: Path) -> list[Path]:
+    folder = corpus / "feeds" if (corpus / "feeds").is_dir() else corpus
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix in (".xml", ".atom", ".json", ".rss", ".rdf")
+                  and p.name != "truth.json")
+
+
+def poll_corpus(corpus: Path, database: str, shuffle: int | None = None) -> list[dict]:
+    files = feed_files(corpus)
+    settings = settings_from_mapping(
+        {"database": database, "feeds": [{"url": str(f)} for f in files]}, None)
+    pipeline = Pipeline(Storage(database), settings)
+    pipeline.start()
+    if shuffle is None:
+        pipeline.poll()
+    else:
+        feeds = pipeline.storage.feeds_to_poll()
+        random.Random(shuffle).shuffle(feeds)
+        for feed in feeds:
+            pipeline.poll([feed])
+    return [{"feed_url": i.feed_url, "guid": i.guid, "cluster_id": i.cluster_id}
+            for i in pipeline.storage.list_items()]
+
+
+def score(truth: dict, items: list[dict]) -> dict:
+    labels = {(t["feed"], t["guid"]): t for t in truth["items"]}
+    gray = {frozenset(pair) for pair in truth.get("gray_sources", [])}
+    cluster: dict[tuple[str, str], object] = {}
+    for item in items:
+        key = (Path(item["feed_url"]).name, str(item["guid"]))
+        if key in labels:
+            cluster[key] = item["cluster_id"]
+    for n, key in enumerate(k for k in labels if k not in cluster):
+        cluster[key] = f"missing-{n}"
+
+    def scored(a: tuple[str, str], b: tuple[str, str]) -> bool:
+        pair = frozenset((labels[a].get("source"), labels[b].get("source")))
+        return len(pair) == 1 or pair not in gray
+
+    tp = fp = positives = 0
+    false_merges: Counter[str] = Counter()
+    found: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    members: dict[object, list[tuple[str, str]]] = defaultdict(list)
+    for key, cid in cluster.items():
+        members[cid].append(key)
+    for group in members.values():
+        for a, b in combinations(group, 2):
+            if not scored(a, b):
+                continue
+            if labels[a]["story"] == labels[b]["story"]:
+                tp += 1
+            else:
+                fp += 1
+                false_merges["+".join(sorted((labels[a]["kind"], labels[b]["kind"])))] += 1
+    stories: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for key in cluster:
+        stories[labels[key]["story"]].append(key)
+    for group in stories.values():
+        for a, b in combinations(group, 2):
+            if not scored(a, b):
+                continue
+            positives += 1
+            kind = "summary" if "summary" in (labels[a]["kind"], labels[b]["kind"]) else "full"
+            total[kind] += 1
+            if cluster[a] == cluster[b]:
+                found[kind] += 1
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / positives if positives else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"items": len(labels), "positive_pairs": positives, "tp": tp, "fp": fp,
+            "recall_by_kind": {k: round(found[k] / total[k], 4) for k in sorted(total)},
+            "false_merges_by_kinds": dict(false_merges.most_common()),
+            "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--shuffle", type=int, default=None, metavar="SEED")
+    parser.add_argument("--database", help="SQLAlchemy URL (default: a fresh SQLite file)")
+    parser.add_argument("--dump", type=Path, help="write the items JSON here")
+    args = parser.parse_args()
+    truth = json.loads((args.corpus / "truth.json").read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as tmp:
+        database = args.database or f"sqlite:///{tmp}/quality.db"
+        started = time.perf_counter()
+        items = poll_corpus(args.corpus, database, args.shuffle)
+        seconds = time.perf_counter() - started
+    if args.dump:
+        args.dump.write_text(json.dumps(items, indent=1))
+    result = score(truth, items)
+    result["clusters"] = len({i["cluster_id"] for i in items})
+    result["seconds"] = round(seconds, 2)
+    for key, value in result.items():
+        if key not in ("precision", "recall", "f1"):
+            print(f"{key}: {value}")
+    print(f"precision={result['precision']} recall={result['recall']} f1={result['f1']}")
+
+
+if __name__ == "__main__":
+    main()
