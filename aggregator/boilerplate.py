@@ -50,12 +50,17 @@ class FilteredText:
 
 class BoilerplateModel:
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
         self._counts: dict[str, dict[int, int]] = defaultdict(dict)
         self._samples: dict[str, str] = {}
         self._learned: set[str] = set()
+        self._fresh: set[str] = set()
 
     def load(self, rows: Iterable[tuple[int, str, int, str]]) -> None:
-        """Reload persisted evidence: ``(feed_id, key, items, sample)``."""
+        """Replace the state with persisted evidence: ``(feed_id, key, items, sample)``."""
+        self._reset()
         for feed_id, key, items, sample in rows:
             self._counts[key][feed_id] = self._counts[key].get(feed_id, 0) + items
             self._samples.setdefault(key, sample)
@@ -85,9 +90,21 @@ class BoilerplateModel:
 
     def _update(self, key: str) -> None:
         per_feed = self._counts.get(key, {})
-        if any(n >= LEARN_AT for n in per_feed.values()) or \
-                sum(1 for n in per_feed.values() if n >= NETWORK_LEARN_AT) >= 2:
+        learned = any(n >= LEARN_AT for n in per_feed.values()) or \
+            sum(1 for n in per_feed.values() if n >= NETWORK_LEARN_AT) >= 2
+        if learned and key not in self._learned:
             self._learned.add(key)
+            self._fresh.add(key)
+
+    def take_fresh(self) -> set[str]:
+        """Keys learned since the last call: items fingerprinted before carry them still."""
+        fresh, self._fresh = self._fresh, set()
+        return fresh
+
+    def carries(self, text: str, keys: set[str]) -> bool:
+        """Whether any block of ``text`` has one of ``keys``."""
+        return any(block_key(strip_truncation(fold(block))) in keys
+                   for block in text.split("\n") if block)
 
     def is_learned(self, folded_block: str) -> bool:
         return bool(self._learned) and block_key(folded_block) in self._learned

@@ -132,6 +132,13 @@ class DedupEngine:
     def __len__(self) -> int:
         return len(self._nodes)
 
+    def item_ids(self) -> list[int]:
+        return list(self._nodes)
+
+    def settle(self, item_ids: Iterable[int]) -> ClusterChanges:
+        """Recompute the clusters of these items from the current edges."""
+        return self._recluster(set(item_ids))
+
     def cluster_of(self, item_id: int) -> int | None:
         return self._cluster_of.get(item_id)
 

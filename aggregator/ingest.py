@@ -223,7 +223,12 @@ class Pipeline:
     # -- decide -----------------------------------------------------------------------
 
     def _decide(self, pending: Sequence[_Pending], now: datetime) -> ClusterChanges:
-        """Fingerprint the pending items (with all boilerplate learned so far) and place them."""
+        """Fingerprint the pending items (with all boilerplate learned so far) and place them.
+
+        Items decided earlier whose text carries a block learned since are re-decided too,
+        so the clusters do not depend on which feed happened to be polled first.
+        """
+        pending = list(pending) + self._carrying_fresh_boilerplate({p.item_id for p in pending})
         ids = [p.item_id for p in pending]
         infos = {i.item_id: i for i in self.storage.indexed_items_by_id(ids)}
         candidates: list[Candidate] = []
@@ -240,6 +245,65 @@ class Pipeline:
         self.storage.apply_cluster_changes(changes, fingerprints=fingerprints,
                                            scheme=fp_mod.SCHEME)
         return changes
+
+
+    def _carrying_fresh_boilerplate(self, excluded: set[int]) -> list[_Pending]:
+        fresh = self.boilerplate.take_fresh()
+        known = [i for i in self.engine.item_ids() if i not in excluded]
+        if not fresh or not known:
+            return []
+        texts = self.storage.item_texts(known)
+        stale = [_Pending(item_id, feed_id, text) for item_id, (feed_id, text) in texts.items()
+                 if self.boilerplate.carries(text, fresh)]
+        if stale:
+            log.info("event=refingerprint reason=boilerplate-learned blocks=%d items=%d",
+                     len(fresh), len(stale))
+        return stale
+
+    # -- rebuild ----------------------------------------------------------------------
+
+    def rebuild(self, dry_run: bool = False) -> RebuildReport:
+        """Re-fingerprint and re-decide every stored item with the current settings."""
+        self.storage.upgrade()
+        self.boilerplate.load(self.storage.block_counts())
+        self.boilerplate.take_fresh()
+        indexed = self.storage.indexed_items(since=None)
+        texts = self.storage.item_texts([i.item_id for i in indexed])
+        engine = DedupEngine(self.engine.params, self.storage.max_cluster_id() + 1)
+        fingerprints: list[tuple[int, str | None, bytes | None]] = []
+        candidates = []
+        for info in indexed:
+            fingerprint = fp_mod.fingerprint_blocks(
+                self.boilerplate.filter(texts[info.item_id][1]).kept)
+            fingerprints.append((info.item_id, fingerprint.content_key,
+                                 fp_mod.to_bytes(fingerprint)))
+            candidates.append(self._candidate(info, fingerprint))
+        engine.load(candidates, (
+            Assignment(i.item_id, i.cluster_id, i.method or "single", i.score or 1.0,
+                       i.matched_item_id) for i in indexed if i.cluster_id is not None))
+        before = {i.item_id: i.cluster_id for i in indexed}
+        changes = engine.settle(i.item_id for i in indexed)
+        moves = [f"item {a.item_id}: cluster {before.get(a.item_id)} → {a.cluster_id} "
+                 f"({a.method} {a.score})" for a in changes.assignments
+                 if before.get(a.item_id) != a.cluster_id]
+        after = {**before, **{a.item_id: a.cluster_id for a in changes.assignments}}
+        if not dry_run:
+            self.storage.apply_cluster_changes(changes, fingerprints=fingerprints,
+                                               scheme=fp_mod.SCHEME)
+            self.engine = engine
+        return RebuildReport(items=len(indexed), moved=len(moves),
+                             clusters_before=len({c for c in before.values() if c is not None}),
+                             clusters_after=len({c for c in after.values() if c is not None}),
+                             moves=tuple(moves))
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    items: int
+    moved: int
+    clusters_before: int
+    clusters_after: int
+    moves: tuple[str, ...]
 
 
 def _unique(items: list[CleanItem]) -> list[CleanItem]:

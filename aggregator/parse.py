@@ -82,7 +82,8 @@ def _text(value: object) -> str | None:
 
 def _date(entry: Any, *keys: str) -> datetime | None:
     for key in keys:
-        value = entry.get(key)
+        # dict.get: feedparser's own .get maps updated→published with a deprecation warning.
+        value = dict.get(entry, key)
         if isinstance(value, time.struct_time):
             try:
                 return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)

@@ -1,0 +1,117 @@
+"""Ingest end to end over real files and a real database: identity, re-polls, exact copies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aggregator.clean import clean_entry
+from aggregator.parse import parse_feed
+from tests.feeds import FOOTER, html, rss, story
+from tests.helpers import check_consistency, clusters_by_guid, pipeline_for
+
+
+def _write(path: Path, title: str, items: list[dict[str, str]]) -> Path:
+    path.write_bytes(rss(title, items))
+    return path
+
+
+def test_exact_copies_group_by_canonical_link_and_content(tmp_path: Path,
+                                                          database_url: str) -> None:
+    body = html(story(1))
+    a = _write(tmp_path / "a.xml", "A", [
+        {"guid": "a-1", "title": "Harbour story", "link": "https://a.example/2026/harbour",
+         "html": body},
+        {"guid": "a-2", "title": "Other story", "link": "https://a.example/2026/other",
+         "html": html(story(2))},
+    ])
+    b = _write(tmp_path / "b.xml", "B", [
+        # the same article link with tracking parameters: exact once canonicalised
+        {"guid": "b-1", "title": "Harbour story | B",
+         "link": "https://a.example/2026/harbour?utm_source=rss&utm_medium=feed&fbclid=x1",
+         "html": "<p>Different wrapper text entirely for the link test only.</p>"},
+        # the same text under another link and id
+        {"guid": "b-2", "title": "HARBOUR STORY", "link": "https://b.example/harbour-copy",
+         "html": body.replace("<p>", "<div class='entry'><p>").replace("</p>", "</p></div>")},
+    ])
+    pipeline = pipeline_for(database_url, [a, b])
+    pipeline.poll()
+    clusters = clusters_by_guid(pipeline)
+    assert clusters["a-1"] == clusters["b-1"] == clusters["b-2"]
+    assert clusters["a-2"] != clusters["a-1"]
+    methods = {i.guid: i.method for i in pipeline.storage.list_items()}
+    assert methods["b-1"] == "url"
+    assert methods["b-2"] in ("content-hash", "url")
+    check_consistency(pipeline)
+
+
+def test_repolling_never_duplicates_and_edits_update_the_row(tmp_path: Path,
+                                                             sqlite_url: str) -> None:
+    items = [{"guid": f"g{i}", "title": f"T{i}", "link": f"https://a.example/{i}",
+              "html": html(story(10 + i))} for i in range(3)]
+    feed = _write(tmp_path / "a.xml", "A", items)
+    pipeline = pipeline_for(sqlite_url, [feed])
+    assert [o.new for o in pipeline.poll()] == [3]
+    assert [(o.new, o.updated) for o in pipeline.poll()] == [(0, 0)]
+    items[1] = {**items[1], "title": "T1 (corrected)", "html": html(story(99))}
+    _write(feed, "A", items)
+    assert [(o.new, o.updated) for o in pipeline.poll()] == [(0, 1)]
+    stored = pipeline.storage.list_items(with_content=True)
+    assert len(stored) == 3
+    edited = next(i for i in stored if i.guid == "g1")
+    assert edited.title == "T1 (corrected)" and story(99)[0] in edited.text
+    check_consistency(pipeline)
+
+
+def test_identity_falls_back_from_guid_to_link_to_content_hash(tmp_path: Path) -> None:
+    doc = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+           b"<item><guid>id-1</guid><link>https://x.example/1</link><title>a</title></item>"
+           b"<item><link>https://x.example/2?utm_source=rss</link><title>b</title></item>"
+           b"<item><title>c</title><description>only words</description></item>"
+           b"</channel></rss>")
+    entries = [clean_entry(e) for e in parse_feed("f", doc).entries]
+    assert entries[0].entry_id == "id-1"
+    assert entries[1].entry_id == "https://x.example/2?utm_source=rss"
+    assert entries[1].canonical_link == "https://x.example/2"
+    assert entries[2].entry_id.startswith("sha1:")
+    again = [clean_entry(e) for e in parse_feed("f", doc).entries]
+    assert [e.entry_id for e in again] == [e.entry_id for e in entries]
+
+
+def test_items_stored_but_not_decided_are_decided_at_start(tmp_path: Path,
+                                                           sqlite_url: str) -> None:
+    """What a kill -9 between the two commits leaves behind is repaired at the next start."""
+    body = html(story(5), FOOTER)
+    a = _write(tmp_path / "a.xml", "A", [{"guid": "a", "title": "x",
+                                          "link": "https://a.example/x", "html": body}])
+    b = _write(tmp_path / "b.xml", "B", [{"guid": "b", "title": "x",
+                                          "link": "https://b.example/x", "html": body}])
+    pipeline = pipeline_for(sqlite_url, [a, b])
+    feed_ids = {f.url: f.id for f in pipeline.storage.list_feeds()}
+    for path in (a, b):
+        parsed = parse_feed(str(path), path.read_bytes())
+        pipeline.storage.save_items(feed_ids[str(path)],
+                                    [clean_entry(e) for e in parsed.entries])
+    assert all(i.cluster_id is None for i in pipeline.storage.list_items())
+    restarted = pipeline_for(sqlite_url, [a, b])
+    clusters = clusters_by_guid(restarted)
+    assert clusters["a"] is not None and clusters["a"] == clusters["b"]
+    check_consistency(restarted)
+
+
+def test_a_broken_feed_is_reported_and_the_rest_is_ingested(tmp_path: Path,
+                                                           sqlite_url: str) -> None:
+    good = _write(tmp_path / "good.xml", "G", [{"guid": "g", "title": "t",
+                                               "link": "https://g.example/1",
+                                               "html": html(story(3))}])
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(b"<html><body>not a feed</body></html>")
+    missing = tmp_path / "missing.xml"
+    pipeline = pipeline_for(sqlite_url, [broken, good, missing])
+    outcomes = {Path(o.feed_url).name: o for o in pipeline.poll()}
+    assert outcomes["good.xml"].status == "ok" and outcomes["good.xml"].new == 1
+    assert outcomes["broken.xml"].status == "error"
+    assert outcomes["missing.xml"].status == "error"
+    assert "not found" in (outcomes["missing.xml"].error or "")
+    feeds = {Path(f.url).name: f for f in pipeline.storage.list_feeds()}
+    assert feeds["broken.xml"].error_count == 1 and feeds["broken.xml"].last_error
+    assert feeds["good.xml"].error_count == 0

@@ -1,0 +1,117 @@
+"""Storage on a real SQLite file and a real PostgreSQL database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from aggregator.errors import StorageError
+from aggregator.storage import Storage
+from aggregator.types import Assignment, CleanItem, ClusterChanges, ClusterState, FeedSpec
+
+
+def _item(entry_id: str, text: str = "Some words of a story", **over: object) -> CleanItem:
+    values: dict[str, object] = dict(
+        entry_id=entry_id, guid=entry_id, link=f"https://example.com/{entry_id}",
+        canonical_link=f"https://example.com/{entry_id}", title=f"Title {entry_id}",
+        author=None, published=datetime(2026, 11, 20, 12, tzinfo=UTC), updated=None,
+        content_html=f"<p>{text}</p>", text=text, is_summary=False, revision=f"r-{text}")
+    values.update(over)
+    return CleanItem(**values)  # type: ignore[arg-type]
+
+
+def test_feeds_sync_add_remove(storage: Storage) -> None:
+    storage.sync_feeds([FeedSpec("https://a.example/feed", name="A", group="g", priority=2),
+                        FeedSpec("https://b.example/feed")])
+    feeds = {f.url: f for f in storage.list_feeds()}
+    assert set(feeds) == {"https://a.example/feed", "https://b.example/feed"}
+    assert (feeds["https://a.example/feed"].name, feeds["https://a.example/feed"].priority) == \
+        ("A", 2)
+    # syncing again with a changed name updates, never duplicates
+    storage.sync_feeds([FeedSpec("https://a.example/feed", name="A2")])
+    assert [f.name for f in storage.list_feeds() if f.url.startswith("https://a")] == ["A2"]
+    view, created = storage.add_feed(FeedSpec("https://c.example/feed"))
+    assert created and view.url == "https://c.example/feed"
+    assert storage.add_feed(FeedSpec("https://c.example/feed"))[1] is False
+    assert storage.remove_feed("https://c.example/feed") == 0
+    assert storage.remove_feed("https://nope.example/") is None
+    assert len(storage.list_feeds()) == 2
+
+
+def test_save_items_is_idempotent_and_detects_edits(storage: Storage) -> None:
+    storage.sync_feeds([FeedSpec("https://a.example/feed")])
+    feed_id = storage.list_feeds()[0].id
+    first = storage.save_items(feed_id, [_item("1"), _item("2")])
+    assert [s.status for s in first] == ["new", "new"]
+    again = storage.save_items(feed_id, [_item("1"), _item("2")])
+    assert [s.status for s in again] == ["unchanged", "unchanged"]
+    assert [s.item_id for s in again] == [s.item_id for s in first]
+    edited = storage.save_items(feed_id, [_item("1", text="Corrected words of a story")])
+    assert edited[0].status == "updated" and edited[0].item_id == first[0].item_id
+    items = storage.list_items(with_content=True)
+    assert len(items) == 2
+    assert {i.text for i in items} == {"Corrected words of a story", "Some words of a story"}
+
+
+def test_times_round_trip_as_utc(storage: Storage) -> None:
+    storage.sync_feeds([FeedSpec("https://a.example/feed")])
+    feed_id = storage.list_feeds()[0].id
+    published = datetime(2026, 11, 20, 12, 30, tzinfo=UTC)
+    storage.save_items(feed_id, [_item("1", published=published)])
+    (item,) = storage.list_items()
+    assert item.published == published and item.published.tzinfo is not None
+    future = datetime.now(UTC) + timedelta(days=300)
+    storage.save_items(feed_id, [_item("2", published=future)])
+    # a future date does not pin the item at the top of the window
+    (info,) = [i for i in storage.indexed_items() if i.item_id != item.id]
+    assert info.sort_time <= datetime.now(UTC)
+
+
+def test_cluster_changes_and_views(storage: Storage) -> None:
+    storage.sync_feeds([FeedSpec("https://a.example/feed"), FeedSpec("https://b.example/feed")])
+    a, b = storage.list_feeds()
+    (x,) = storage.save_items(a.id, [_item("x")])
+    (y,) = storage.save_items(b.id, [_item("y")])
+    storage.apply_cluster_changes(
+        ClusterChanges(
+            assignments=(Assignment(x.item_id, 7, "single", 1.0),
+                         Assignment(y.item_id, 7, "minhash", 0.82, x.item_id)),
+            clusters=(ClusterState(7, x.item_id, 2, 2),)),
+        fingerprints=[(x.item_id, "hash-x", b"\x01\x02"), (y.item_id, None, None)],
+        scheme="test-scheme")
+    cluster = storage.get_cluster(7)
+    assert cluster is not None and cluster.size == 2 and cluster.canonical_item_id == x.item_id
+    assert [m.id for m in cluster.members][0] == x.item_id  # canonical first
+    assert {m.method for m in cluster.members} == {"single", "minhash"}
+    assert storage.max_cluster_id() == 7
+    infos = {i.item_id: i for i in storage.indexed_items()}
+    assert infos[x.item_id].fingerprint == b"\x01\x02"
+    assert infos[y.item_id].matched_item_id == x.item_id
+    assert storage.fingerprint_schemes() == {"test-scheme": 2}
+    # removing a feed takes its items out of their cluster and re-picks the canonical
+    assert storage.remove_feed("https://a.example/feed") == 1
+    cluster = storage.get_cluster(7)
+    assert cluster is not None and cluster.size == 1 and cluster.canonical_item_id == y.item_id
+
+
+def test_block_counts_accumulate(storage: Storage) -> None:
+    storage.sync_feeds([FeedSpec("https://a.example/feed")])
+    feed_id = storage.list_feeds()[0].id
+    storage.add_block_counts(feed_id, {"k1": (2, "read more"), "k2": (1, "share")})
+    storage.add_block_counts(feed_id, {"k1": (1, "read more")})
+    rows = {key: items for _, key, items, _ in storage.block_counts()}
+    assert rows == {"k1": 3, "k2": 1}
+
+
+def test_locked_or_broken_database_is_a_storage_error(tmp_path: object) -> None:
+    storage = Storage("sqlite:////nonexistent-dir/for/sure/x.db")
+    with pytest.raises(StorageError, match="storage: unable to"):
+        storage.upgrade()
+
+
+def test_settings_round_trip(storage: Storage) -> None:
+    assert storage.get_setting("k") is None
+    storage.set_setting("k", "v1")
+    storage.set_setting("k", "v2")
+    assert storage.get_setting("k") == "v2"
