@@ -74,7 +74,9 @@ def _fetch_file(feed: FeedToPoll, limits: FetchLimits) -> FetchResult:
         raise FetchError(feed.url, f"cannot read {path}: {exc.strerror or exc}") from exc
     if len(body) > limits.max_bytes:
         raise FetchError(feed.url, f"file larger than max_bytes ({limits.max_bytes})")
-    return FetchResult(url=feed.url, final_url=feed.fetch_url, status=200, body=body)
+    content_type = "application/json" if body.lstrip().startswith(b"{") else "application/xml"
+    return FetchResult(url=feed.url, final_url=feed.fetch_url, status=200, body=body,
+                       headers={"content-type": content_type})
 
 
 def _fetch_http(feed: FeedToPoll, limits: FetchLimits, client: httpx.Client) -> FetchResult:

@@ -43,7 +43,9 @@ def parse_feed(url: str, body: bytes, headers: Mapping[str, str] | None = None) 
     if parsed.get("bozo"):
         problem = parsed.get("bozo_exception")
         description = _describe(problem)
-        if isinstance(problem, SURVIVABLE):
+        if isinstance(problem, feedparser.NonXMLContentType):
+            warning = None  # a wrong Content-Type says nothing about the feed itself
+        elif isinstance(problem, SURVIVABLE):
             warning = description
         elif parsed.entries and parsed.get("version"):
             # The lenient parser recovered entries from a broken document: keep them,
