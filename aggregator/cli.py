@@ -75,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     poll = verb("poll", _poll, "fetch every feed once and ingest what is new")
     poll.add_argument("--once", action="store_true", required=True,
                       help="poll once and exit (use `aggregator run` for the daemon)")
-    verb("run", _run, "run the daemon: poll feeds on their schedule until stopped")
+    verb("run", _run, "run the daemon: poll feeds on their schedule and serve the web face")
+    verb("serve", _serve, "serve the web face alone (no polling)")
 
     db = verbs.add_parser("db", help="database schema").add_subparsers(metavar="ACTION")
     verb("upgrade", _db_upgrade, "apply schema migrations", db)
@@ -172,6 +173,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from aggregator.scheduler import run_daemon
 
     return run_daemon(settings)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from aggregator.publish.app import create_app
+    from aggregator.publish.server import serve_forever
+
+    storage = _storage(settings)
+    serve_forever(create_app(storage, settings), settings.server.host, settings.server.port)
+    return 0
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
