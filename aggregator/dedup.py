@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 from datasketch import MinHashLSH
 
 from aggregator.fingerprint import NUM_PERM, Fingerprint, jaccard, overlap
-from aggregator.types import Assignment, ClusterChanges, ClusterState
+from aggregator.types import Assignment, ClusterChanges, ClusterState, CorrectionRecord
 
 MIN_CONTAINED_SHINGLES = 15
 MAX_LEAD_RATIO = 0.8
@@ -122,6 +122,8 @@ class DedupEngine:
         self._cluster_of: dict[int, int] = {}
         self._members: dict[int, set[int]] = {}
         self._evidence: dict[int, Assignment] = {}
+        self._isolated: set[int] = set()
+        self._manual: dict[int, set[int]] = {}
         self._by_url: dict[str, set[int]] = {}
         self._by_hash: dict[str, set[int]] = {}
         self._lsh = MinHashLSH(threshold=self.params.lsh_threshold, num_perm=NUM_PERM)
@@ -138,6 +140,29 @@ class DedupEngine:
     def settle(self, item_ids: Iterable[int]) -> ClusterChanges:
         """Recompute the clusters of these items from the current edges."""
         return self._recluster(set(item_ids))
+
+    def apply_correction(self, correction: CorrectionRecord) -> set[int]:
+        """Replay a user's correction; return the items whose cluster may change.
+
+        ``split``: the item ignores every automatic edge from now on (it stays alone until a
+        later ``merge`` names it).  ``merge``: a manual edge joins the two items' clusters.
+        Corrections are replayed in the order they were made, so the last one wins.
+        """
+        a, b = correction.item_id, correction.other_item_id
+        touched = {a} | self._component(a) if a in self._nodes else {a}
+        if correction.kind == "split":
+            for other in self._manual.pop(a, set()):
+                self._manual.get(other, set()).discard(a)
+            self._isolated.add(a)
+        elif correction.kind == "merge" and b is not None:
+            self._manual.setdefault(a, set()).add(b)
+            self._manual.setdefault(b, set()).add(a)
+            if b in self._nodes:
+                touched |= self._component(b)
+        return touched
+
+    def members_of(self, cluster_id: int) -> set[int]:
+        return set(self._members.get(cluster_id, set()))
 
     def cluster_of(self, item_id: int) -> int | None:
         return self._cluster_of.get(item_id)
@@ -297,11 +322,15 @@ class DedupEngine:
         return self._set_parent(item_id, best) if best is not None else set()
 
     def _neighbours(self, item_id: int) -> Iterable[int]:
-        yield from self._links.get(item_id, {})
+        yield from self._manual.get(item_id, ())
+        if item_id in self._isolated:
+            return
+        automatic = list(self._links.get(item_id, {}))
         parent = self._parent.get(item_id)
         if parent is not None:
-            yield parent.item_id
-        yield from self._children.get(item_id, ())
+            automatic.append(parent.item_id)
+        automatic.extend(self._children.get(item_id, ()))
+        yield from (other for other in automatic if other not in self._isolated)
 
     # -- clusters ---------------------------------------------------------------------
 
@@ -316,16 +345,24 @@ class DedupEngine:
         return seen
 
     def _evidence_for(self, item_id: int, component: set[int]) -> tuple[str, float, int | None]:
+        manual = sorted(self._manual.get(item_id, set()) & component)
+        if manual:
+            return "manual", 1.0, manual[0]
+        if item_id in self._isolated:
+            return ("manual", 1.0, None) if len(component) == 1 else ("single", 1.0, None)
         rank = {"url": 4, "content-hash": 3, "minhash": 2, "containment": 1}
         best: tuple[int, float, int] | None = None
         method = "single"
         for other, (kind, score) in self._links.get(item_id, {}).items():
+            if other in self._isolated:
+                continue
             key = (rank[kind], score, -other)
             if best is None or key > best:
                 best, method = key, kind
-        edges = [(p.item_id, p.score) for p in [self._parent.get(item_id)] if p is not None]
+        edges = [(p.item_id, p.score) for p in [self._parent.get(item_id)]
+                 if p is not None and p.item_id not in self._isolated]
         edges += [(child, self._parent[child].score) for child in self._children.get(item_id, ())
-                  if child in self._parent]
+                  if child in self._parent and child not in self._isolated]
         for other, score in edges:
             key = (rank["containment"], score, -other)
             if best is None or key > best:
@@ -348,7 +385,7 @@ class DedupEngine:
                    if i in self._cluster_of}
         taken: set[int] = set()
         assignments: list[Assignment] = []
-        states: list[ClusterState] = []
+        notes: dict[int, str | None] = {}
         components.sort(key=lambda comp: min(self._order(i) for i in comp))
         for component in components:
             previous = sorted({self._cluster_of[i] for i in component if i in self._cluster_of}
@@ -359,7 +396,9 @@ class DedupEngine:
                 cluster_id = self.next_cluster_id
                 self.next_cluster_id += 1
             taken.add(cluster_id)
-            merged = [cid for cid in previous[1:]]
+            merged = previous[1:]
+            notes[cluster_id] = (f"merged clusters {', '.join(map(str, merged))} into "
+                                 f"{cluster_id}: an item matched both" if merged else None)
             for item_id in sorted(component):
                 method, score, matched = self._evidence_for(item_id, component)
                 assignment = Assignment(item_id, cluster_id, method, score, matched)
@@ -371,9 +410,8 @@ class DedupEngine:
                     self._members.get(old, set()).discard(item_id)
                 self._cluster_of[item_id] = cluster_id
                 self._members.setdefault(cluster_id, set()).add(item_id)
-            note = (f"merged clusters {', '.join(map(str, merged))} into {cluster_id}: "
-                    "an item matched both" if merged else None)
-            states.append(self._state(cluster_id, note))
+        # States only after every move, so a cluster that lost members is counted right.
+        states = [self._state(cluster_id, notes[cluster_id]) for cluster_id in sorted(taken)]
         deleted = []
         for cluster_id in sorted(old_ids - taken):
             if self._members.get(cluster_id):
@@ -410,6 +448,9 @@ class DedupEngine:
 
     def _forget(self, item_id: int) -> None:
         self._remove(item_id)
+        self._isolated.discard(item_id)
+        for other in self._manual.pop(item_id, set()):
+            self._manual.get(other, set()).discard(item_id)
         self._cluster_of.pop(item_id, None)
         self._evidence.pop(item_id, None)
         self._parent.pop(item_id, None)

@@ -33,6 +33,7 @@ from aggregator.types import (
     Assignment,
     CleanItem,
     ClusterChanges,
+    CorrectionRecord,
     FeedToPoll,
     FetchResult,
     IndexedItem,
@@ -75,6 +76,7 @@ class Pipeline:
         self.limits = FetchLimits(timeout=polling.timeout, max_bytes=polling.max_bytes,
                                   max_redirects=polling.max_redirects,
                                   user_agent=polling.user_agent or USER_AGENT)
+        self._corrections_seen = 0
         self._priority: dict[int, int] = {}
         self._interval: dict[int, float] = {}
         self._started = False
@@ -109,6 +111,7 @@ class Pipeline:
                         i.matched_item_id) for i in indexed if i.cluster_id is not None),
         )
         self._started = True
+        self._catch_up_corrections()
         if stale:
             texts = self.storage.item_texts(stale)
             pending = [_Pending(item_id, feed_id, text)
@@ -142,6 +145,7 @@ class Pipeline:
         if feeds is None:
             feeds = self.storage.feeds_to_poll()
         self._refresh_feed_settings()
+        self._catch_up_corrections()
         fetched = self._fetch_all(feeds)
         outcomes: list[PollOutcome] = []
         pending: list[_Pending] = []
@@ -260,6 +264,63 @@ class Pipeline:
                      len(fresh), len(stale))
         return stale
 
+    # -- corrections ------------------------------------------------------------------
+
+    def split_item(self, item_id: int) -> ClusterChanges:
+        """Take an item out of its cluster for good (a user's correction, method ``manual``)."""
+        if not self._started:
+            self.start()
+        if not self.storage.indexed_items_by_id([item_id]):
+            raise AggregatorError(f"no item {item_id}")
+        self._ensure_in_engine([item_id])
+        return self._apply(self.storage.add_correction("split", item_id))
+
+    def merge_clusters(self, first: int, second: int) -> ClusterChanges:
+        """Join two clusters (a user's correction); the lower id survives."""
+        if not self._started:
+            self.start()
+        if first == second:
+            raise AggregatorError(f"cannot merge cluster {first} with itself")
+        ends = []
+        for cluster_id in (first, second):
+            cluster = self.storage.get_cluster(cluster_id)
+            if cluster is None or cluster.canonical_item_id is None:
+                raise AggregatorError(f"no cluster {cluster_id}")
+            ends.append(cluster.canonical_item_id)
+            self._ensure_in_engine(self.storage.cluster_member_ids(cluster_id))
+        return self._apply(self.storage.add_correction("merge", ends[0], ends[1]))
+
+    def _apply(self, correction: CorrectionRecord) -> ClusterChanges:
+        touched = self.engine.apply_correction(correction)
+        self._corrections_seen = max(self._corrections_seen, correction.id)
+        changes = self.engine.settle(touched)
+        self.storage.apply_cluster_changes(changes)
+        return changes
+
+    def _catch_up_corrections(self) -> None:
+        """Replay corrections made since we last looked (e.g. by the CLI beside the daemon)."""
+        for correction in self.storage.corrections(after_id=self._corrections_seen):
+            items = [correction.item_id] + ([correction.other_item_id]
+                                            if correction.other_item_id else [])
+            self._ensure_in_engine(items)
+            self._apply(correction)
+
+    def _ensure_in_engine(self, item_ids: Sequence[int]) -> None:
+        """Load items older than the window (and their cluster mates) that a correction names."""
+        known = set(self.engine.item_ids())
+        missing = [i for i in item_ids if i not in known]
+        if not missing:
+            return
+        infos = self.storage.indexed_items_by_id(missing)
+        mates = {m for info in infos if info.cluster_id is not None
+                 for m in self.storage.cluster_member_ids(info.cluster_id)} - known
+        infos = self.storage.indexed_items_by_id(sorted(mates | set(missing)))
+        self.engine.load(
+            [self._candidate(i, fp_mod.from_bytes(i.fingerprint, i.content_hash)
+                             if i.fingerprint else None) for i in infos],
+            [Assignment(i.item_id, i.cluster_id, i.method or "single", i.score or 1.0,
+                        i.matched_item_id) for i in infos if i.cluster_id is not None])
+
     # -- rebuild ----------------------------------------------------------------------
 
     def rebuild(self, dry_run: bool = False) -> RebuildReport:
@@ -281,6 +342,8 @@ class Pipeline:
         engine.load(candidates, (
             Assignment(i.item_id, i.cluster_id, i.method or "single", i.score or 1.0,
                        i.matched_item_id) for i in indexed if i.cluster_id is not None))
+        for correction in self.storage.corrections():
+            engine.apply_correction(correction)
         before = {i.item_id: i.cluster_id for i in indexed}
         changes = engine.settle(i.item_id for i in indexed)
         moves = [f"item {a.item_id}: cluster {before.get(a.item_id)} → {a.cluster_id} "

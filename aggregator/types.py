@@ -207,7 +207,7 @@ class Assignment:
     item_id: int
     cluster_id: int
     method: str
-    """``first`` (founded the cluster), ``url``, ``content-hash``, ``minhash``,
+    """``single`` (alone in its cluster), ``url``, ``content-hash``, ``minhash``,
     ``containment`` or ``manual``."""
     score: float
     matched_item_id: int | None = None
@@ -220,6 +220,16 @@ class ClusterState:
     size: int
     feed_count: int
     note: str | None = None
+
+
+@dataclass(frozen=True)
+class CorrectionRecord:
+    """A stored user correction: ``split`` one item out, or ``merge`` two items' clusters."""
+
+    id: int
+    kind: str
+    item_id: int
+    other_item_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,21 @@ class BlockCount(Base):
     sample: Mapped[str] = mapped_column(Text, default="")
 
 
+class Correction(Base):
+    """A user's correction, replayed in order by every later decision."""
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    """``split`` (item_id leaves its cluster and stays alone) or ``merge`` (item_id and
+    other_item_id belong together)."""
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    other_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Setting(Base):
     """Small key/value facts about the data (e.g. the fingerprint scheme it was made with)."""
 

@@ -21,6 +21,7 @@ from aggregator.storage import migrate
 from aggregator.storage.models import (
     BlockCount,
     Cluster,
+    Correction,
     Feed,
     Item,
     Membership,
@@ -31,6 +32,7 @@ from aggregator.types import (
     CleanItem,
     ClusterChanges,
     ClusterView,
+    CorrectionRecord,
     FeedSpec,
     FeedToPoll,
     FeedView,
@@ -387,6 +389,32 @@ class Storage:
                 "multi_item_clusters": int(s.scalar(select(func.count()).select_from(Cluster)
                                                     .where(Cluster.size > 1)) or 0),
             }
+
+    # -- corrections ----------------------------------------------------------------
+
+    @_storage_errors("save a correction")
+    def add_correction(self, kind: str, item_id: int,
+                       other_item_id: int | None = None) -> CorrectionRecord:
+        with self._tx() as s:
+            row = Correction(kind=kind, item_id=item_id, other_item_id=other_item_id,
+                             created=utcnow())
+            s.add(row)
+            s.flush()
+            return CorrectionRecord(row.id, row.kind, row.item_id, row.other_item_id)
+
+    @_storage_errors("read corrections")
+    def corrections(self, after_id: int = 0) -> list[CorrectionRecord]:
+        with self._tx() as s:
+            return [CorrectionRecord(r.id, r.kind, r.item_id, r.other_item_id)
+                    for r in s.scalars(select(Correction).where(Correction.id > after_id)
+                                       .order_by(Correction.id))]
+
+    @_storage_errors("read cluster members")
+    def cluster_member_ids(self, cluster_id: int) -> list[int]:
+        with self._tx() as s:
+            return list(s.scalars(select(Membership.item_id)
+                                  .where(Membership.cluster_id == cluster_id)
+                                  .order_by(Membership.item_id)))
 
     # -- boilerplate evidence ---------------------------------------------------
 
