@@ -213,7 +213,7 @@ def clean_entry(entry: ParsedEntry) -> CleanItem:
     """A parsed entry as an item: readable text, canonical link, identity, summary flag."""
     blocks = html_to_blocks(entry.content_html)
     text = "\n".join(blocks)
-    title = " ".join(html_to_blocks(entry.title or "")) or None
+    title = _SPACE.sub(" ", entry.title).strip() or None if entry.title else None
     link = entry.link.strip() if entry.link else None
     word_count = len(_WORD.findall(text))
     is_summary = is_truncated(blocks) or (not entry.has_full_content

@@ -7,6 +7,7 @@ Settings are values passed down, never a global.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ DEFAULT_CONFIG = "config.yaml"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_DURATION = 365 * 86400
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,10 @@ def parse_duration(value: object, key: str) -> float:
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
     else:
         raise ConfigError(key, f"expected a duration like 90s, 15m or 2h, got {value!r}")
-    if seconds <= 0:
-        raise ConfigError(key, f"must be greater than zero, got {value!r}")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigError(key, f"must be a finite duration greater than zero, got {value!r}")
+    if seconds > MAX_DURATION:
+        raise ConfigError(key, f"must be at most 365d, got {value!r}")
     return seconds
 
 
@@ -92,6 +96,8 @@ def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
         raw_text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("--config", f"file not found: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), f"not UTF-8 text (byte {exc.start})") from exc
     except OSError as exc:
         raise ConfigError("--config", f"cannot read {path}: {exc.strerror}") from exc
     try:
@@ -153,11 +159,10 @@ def resolve_feed_url(url: str, base: Path) -> str:
 def _resolve_sqlite_path(url: str, base: Path) -> str:
     # sqlite:///relative.db is relative to the config file, not to the current directory,
     # so the daemon finds the same database wherever it is started from.
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-        rest = url[len(prefix):]
-        if rest:
-            return prefix + str(base / rest)
+    scheme, sep, rest = url.partition(":///")
+    is_sqlite = scheme == "sqlite" or scheme.startswith("sqlite+")
+    if sep and is_sqlite and rest and not rest.startswith("/") and ":memory:" not in rest:
+        return f"{scheme}:///{base / rest}"
     return url
 
 

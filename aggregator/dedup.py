@@ -8,17 +8,19 @@ edge          when                                                 why this valu
 url           same canonical link, different feeds, link has a      tracking parameters are
               path (a homepage link identifies nothing)            the only difference
 content-hash  same text after boilerplate removal (≥ 8 words)      exact republication
-minhash       exact Jaccard of word 3-shingles ≥ ``threshold``     copies with another
-              (default 0.5; LSH proposes at 0.3 so banding loses   footer/sponsor/typography
-              no true pair)                                        or a dropped paragraph
+minhash       Jaccard of word 3-shingles ≥ ``threshold`` (default   copies with another
+              0.5), verified on the shingles (exact up to 256,     footer/sponsor/typography
+              a 1-in-4 sample beyond); the LSH (42 bands of 3)     or a dropped paragraph
+              proposes pairs at J = 0.5 with probability 0.996
                                                                    score 0.6–1.0 on
                                                                    syndication-dev; two
                                                                    stories on one topic
                                                                    score < 0.1
 containment   a shorter text (≥ 15 shingles, ≤ 80 % of the other)  "first 50 words … Read
               is the *beginning* of a longer one: ≥ ``containment``   more" summaries: Jaccard
-              (0.8) of its shingles are in the other text *and* in  is low (0.05–0.3) but
-              the other's first 200 shingles                       nearly all of the lead
+              (0.8) of its first 128 shingles are in the other's   is low (0.05–0.3) but
+              first 128 (and, for longer texts, of all its         nearly all of the lead
+              shingles in the other text)
                                                                    is found; requiring the
                                                                    *lead* keeps a quoted
                                                                    passage from joining
@@ -37,13 +39,14 @@ The canonical item of a cluster is the first by: full text before summary, highe
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from datasketch import MinHashLSH
+import numpy as np
 
-from aggregator.fingerprint import NUM_PERM, Fingerprint, jaccard, overlap
+from aggregator.fingerprint import LEAD_VERIFY, Fingerprint, overlap
+from aggregator.lshindex import BandedIndex
 from aggregator.types import Assignment, ClusterChanges, ClusterState, CorrectionRecord
 
 MIN_CONTAINED_SHINGLES = 15
@@ -55,8 +58,6 @@ class DedupParams:
     threshold: float = 0.5
     containment: float = 0.8
     window: timedelta = timedelta(days=7)
-    lsh_threshold: float = 0.3
-    lead_lsh_threshold: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,10 @@ class _Node:
     is_summary: bool
     url_key: str | None
     fp: Fingerprint | None
+    """Kept without its MinHash signatures: the index holds their band keys."""
     last_relevant: datetime
-    indexed: bool = False
+    lead_keys: np.ndarray | None = None
+    """Band keys of the lead signature, to look for a new parent if this one goes."""
 
 
 @dataclass
@@ -126,8 +129,8 @@ class DedupEngine:
         self._manual: dict[int, set[int]] = {}
         self._by_url: dict[str, set[int]] = {}
         self._by_hash: dict[str, set[int]] = {}
-        self._lsh = MinHashLSH(threshold=self.params.lsh_threshold, num_perm=NUM_PERM)
-        self._lead_lsh = MinHashLSH(threshold=self.params.lead_lsh_threshold, num_perm=NUM_PERM)
+        self._lsh = BandedIndex()
+        self._lead_lsh = BandedIndex()
 
     # -- public -------------------------------------------------------------------
 
@@ -201,13 +204,14 @@ class DedupEngine:
 
     def _add(self, c: Candidate) -> set[int]:
         """Add a node and its verified edges; return the nodes whose component may change."""
+        fp = c.fingerprint
         node = _Node(c.item_id, c.feed_id, c.priority, c.sort_time, c.is_summary,
-                     _url_key(c.canonical_link), c.fingerprint,
+                     _url_key(c.canonical_link),
+                     replace(fp, signature=None, lead_signature=None) if fp else None,
                      max(c.sort_time, c.first_seen or c.sort_time))
         self._nodes[c.item_id] = node
         self._links.setdefault(c.item_id, {})
         touched = {c.item_id}
-        fp = node.fp
 
         exact: dict[int, tuple[str, float]] = {}
         if node.url_key:
@@ -223,9 +227,11 @@ class DedupEngine:
             self._link(c.item_id, other_id, edge)
             touched.add(other_id)
 
-        if fp is None or fp.minhash is None or fp.lead_minhash is None:
+        if fp is None or fp.signature is None or fp.lead_signature is None:
             return touched
-        proposed = set(self._lsh.query(fp.minhash)) | set(self._lead_lsh.query(fp.lead_minhash))
+        keys = self._lsh.keys_for(fp.signature)
+        node.lead_keys = self._lead_lsh.keys_for(fp.lead_signature)
+        proposed = self._lsh.query(keys) | self._lead_lsh.query(node.lead_keys)
         proposed.discard(c.item_id)
         best_parent: _Parent | None = None
         for other_id in sorted(proposed):
@@ -249,15 +255,12 @@ class DedupEngine:
                     touched |= self._set_parent(other_id, option)
         if best_parent is not None:
             touched |= self._set_parent(c.item_id, best_parent)
-        self._lsh.insert(c.item_id, fp.minhash)
-        self._lead_lsh.insert(c.item_id, fp.lead_minhash)
-        node.indexed = True
+        self._lsh.insert(c.item_id, keys)
+        self._lead_lsh.insert(c.item_id, node.lead_keys)
         return touched
 
     def _is_lead(self, m: Match) -> bool:
-        return (m.shorter >= MIN_CONTAINED_SHINGLES and m.shorter <= MAX_LEAD_RATIO * m.longer
-                and m.containment >= self.params.containment
-                and m.lead_containment >= self.params.containment)
+        return is_lead(m, self.params.containment)
 
     def _better(self, a: _Parent, b: _Parent) -> bool:
         na, nb = self._nodes[a.item_id], self._nodes[b.item_id]
@@ -296,9 +299,8 @@ class DedupEngine:
                 key_index[key].discard(item_id)
                 if not key_index[key]:
                     del key_index[key]
-        if node.indexed:
-            self._lsh.remove(item_id)
-            self._lead_lsh.remove(item_id)
+        self._lsh.remove(item_id)
+        self._lead_lsh.remove(item_id)
         for orphan in orphans:
             self._parent.pop(orphan, None)
             touched.add(orphan)
@@ -307,10 +309,10 @@ class DedupEngine:
 
     def _reparent(self, item_id: int) -> set[int]:
         node = self._nodes.get(item_id)
-        if node is None or node.fp is None or node.fp.lead_minhash is None:
+        if node is None or node.fp is None or node.lead_keys is None:
             return set()
         best: _Parent | None = None
-        for other_id in sorted(set(self._lead_lsh.query(node.fp.lead_minhash)) - {item_id}):
+        for other_id in sorted(self._lead_lsh.query(node.lead_keys) - {item_id}):
             other = self._nodes.get(other_id)
             if other is None or other.fp is None or other.fp.size <= node.fp.size:
                 continue
@@ -457,18 +459,33 @@ class DedupEngine:
 
 
 def compare(a: Fingerprint, b: Fingerprint) -> Match:
-    """Exact similarity figures of two fingerprints."""
+    """Similarity of two fingerprints: exact when both keep all their shingles, else on
+    the 1-in-4 sample both share; lead containment is always exact."""
     short, long_ = (a, b) if a.size <= b.size else (b, a)
-    common = overlap(short.shingles, long_.shingles)
-    union = short.size + long_.size - common
+    if a.sampled or b.sampled:
+        xs, ys = short.comparable_sample(), long_.comparable_sample()
+    else:
+        xs, ys = short.sample, long_.sample
+    common = overlap(xs, ys)
+    union = xs.size + ys.size - common
     lead_common = overlap(short.lead, long_.lead)
     return Match(
         jaccard=common / union if union else 0.0,
-        containment=common / short.size if short.size else 0.0,
+        containment=common / xs.size if xs.size else 0.0,
         lead_containment=lead_common / short.lead.size if short.lead.size else 0.0,
         shorter=short.size,
         longer=long_.size,
     )
+
+
+def is_lead(m: Match, threshold: float) -> bool:
+    """Whether the shorter text is the beginning of the longer one (a summary of it)."""
+    if m.shorter < MIN_CONTAINED_SHINGLES or m.shorter > MAX_LEAD_RATIO * m.longer:
+        return False
+    if m.lead_containment < threshold:
+        return False
+    # A text longer than the lead must also be found, as a whole, in the other one.
+    return m.shorter <= LEAD_VERIFY or m.containment >= threshold
 
 
 def _url_key(canonical_link: str | None) -> str | None:
@@ -479,4 +496,4 @@ def _url_key(canonical_link: str | None) -> str | None:
     return canonical_link if path not in ("", "/") else None
 
 
-__all__ = ["Candidate", "DedupEngine", "DedupParams", "Match", "compare", "jaccard"]
+__all__ = ["Candidate", "DedupEngine", "DedupParams", "Match", "compare", "is_lead"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aggregator.dedup import compare
+from aggregator.dedup import compare, is_lead
 from aggregator.errors import AggregatorError
 from aggregator.fingerprint import fingerprint_blocks
 from aggregator.ingest import Pipeline
@@ -43,9 +43,7 @@ def explain(pipeline: Pipeline, item_ids: list[int]) -> dict[str, Any]:
             report["comparison"] = {"rule": "too little text to compare: exact keys only"}
         else:
             m = compare(a, b)
-            lead = (m.shorter >= 15 and m.shorter <= 0.8 * m.longer
-                    and m.containment >= params.containment
-                    and m.lead_containment >= params.containment)
+            lead = is_lead(m, params.containment)
             if a.content_key and a.content_key == b.content_key:
                 rule = "content-hash: identical text after boilerplate removal"
             elif m.jaccard >= params.threshold:

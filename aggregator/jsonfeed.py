@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
+import nh3
+
 from aggregator.errors import ParseError
 from aggregator.types import ParsedEntry, ParsedFeed
 
@@ -29,7 +31,8 @@ def parse_json_feed(url: str, body: bytes) -> ParsedFeed:
     except UnicodeDecodeError as exc:
         raise ParseError(url, f"JSON Feed is not UTF-8: {exc.reason}") from exc
     except json.JSONDecodeError as exc:
-        raise ParseError(url, f"not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+        raise ParseError(url, f"not valid JSON: {exc.msg} (line {exc.lineno}, "
+                              f"column {exc.colno})") from exc
     except RecursionError as exc:
         raise ParseError(url, "JSON nested too deeply") from exc
     if not isinstance(doc, dict):
@@ -82,7 +85,8 @@ def _entry(item: dict[str, Any], feed_author: str | None) -> ParsedEntry:
     text = _str(item.get("content_text"))
     summary = _str(item.get("summary"))
     if html:
-        content, full = html, True
+        # Feed-supplied markup is untrusted: RSS/Atom get feedparser's sanitiser, this nh3.
+        content, full = nh3.clean(html), True
     elif text:
         content, full = "".join(f"<p>{escape(p)}</p>" for p in text.split("\n\n") if p), True
     else:

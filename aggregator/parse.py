@@ -8,13 +8,17 @@ on the survivable list below.
 from __future__ import annotations
 
 import calendar
+import html
+import io
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 
+from aggregator.clean import html_to_blocks
 from aggregator.errors import ParseError
 from aggregator.jsonfeed import looks_like_json, parse_json_feed
 from aggregator.types import ParsedEntry, ParsedFeed
@@ -34,8 +38,12 @@ def parse_feed(url: str, body: bytes, headers: Mapping[str, str] | None = None) 
     content_type = headers.get("content-type", "")
     if looks_like_json(body, content_type):
         return parse_json_feed(url, body)
+    # The base for relative links: the server's Content-Location, relative to the URL.
+    response_headers = {**headers,
+                        "content-location": urljoin(url, headers.get("content-location", ""))}
     try:
-        parsed = feedparser.parse(body, response_headers=headers or {"content-location": url},
+        # BytesIO, never bytes: feedparser would open() a body that names a local file.
+        parsed = feedparser.parse(io.BytesIO(body), response_headers=response_headers,
                                   sanitize_html=True, resolve_relative_uris=True)
     except Exception as exc:  # feedparser's own bugs must not stop a poll
         raise ParseError(url, f"parser failure: {exc.__class__.__name__}: {exc}") from exc
@@ -52,13 +60,24 @@ def parse_feed(url: str, body: bytes, headers: Mapping[str, str] | None = None) 
             # and say what was wrong on the feed.
             warning = f"recovered from: {description}"
         else:
-            raise ParseError(url, _not_a_feed(parsed, description))
+            raise ParseError(url, _not_a_feed(body, content_type, description))
     if not parsed.get("version") and not parsed.entries:
-        raise ParseError(url, _not_a_feed(parsed, "no RSS, Atom or RDF root element"))
+        raise ParseError(url, _not_a_feed(body, content_type,
+                                          "no RSS, Atom or RDF root element"))
     feed = parsed.get("feed", {})
-    entries = tuple(_entry(e) for e in parsed.entries)
+    version = str(parsed.get("version") or "")
+    entries = tuple(_entry(e, feed, version) for e in parsed.entries)
     return ParsedFeed(title=_text(feed.get("title")), link=_text(feed.get("link")),
-                      entries=entries, warning=warning)
+                      entries=entries, warning=warning, ttl_minutes=_ttl(feed.get("ttl")))
+
+
+def _ttl(value: object) -> int | None:
+    """RSS ``<ttl>`` in minutes; anything but a positive whole number is ignored."""
+    text = str(value or "").strip()
+    # Seven digits is ~19 years already; more is nonsense (and timing caps it anyway).
+    if not (text.isascii() and text.isdigit()) or len(text) > 7:
+        return None
+    return int(text) or None
 
 
 def _describe(problem: object) -> str:
@@ -68,9 +87,9 @@ def _describe(problem: object) -> str:
     return f"{problem.__class__.__name__}: {text}" if text else problem.__class__.__name__
 
 
-def _not_a_feed(parsed: Any, description: str) -> str:
-    content_type = str(parsed.get("headers", {}).get("content-type", ""))
-    if "html" in content_type or "<html" in str(parsed.get("feed", {}).get("summary", "")):
+def _not_a_feed(body: bytes, content_type: str, description: str) -> str:
+    head = body[:2048].lower()
+    if "html" in content_type.lower() or b"<html" in head or b"<!doctype html" in head:
         return f"not a feed (an HTML page?): {description}"
     return f"not a usable feed: {description}"
 
@@ -94,17 +113,45 @@ def _date(entry: Any, *keys: str) -> datetime | None:
     return None
 
 
-def _entry(entry: Any) -> ParsedEntry:
+def _as_html(value: object, detail: Any) -> str:
+    """Markup as HTML: plain-text constructs (Atom type="text") are escaped, not trusted."""
+    text = str(value or "")
+    kind = str((detail or {}).get("type", "text/html"))
+    return text if "html" in kind else html.escape(text, quote=False)
+
+
+def _plain_title(entry: Any) -> str | None:
+    title = entry.get("title")
+    if title is None:
+        return None
+    kind = str((entry.get("title_detail") or {}).get("type", "text/plain"))
+    if "html" in kind:
+        return " ".join(html_to_blocks(str(title))) or None
+    return _text(title)
+
+
+def _author(entry: Any, feed: Any) -> str | None:
+    # author_detail.name: "Lena Ortiz", not feedparser's "Lena Ortiz (lena@…)".
+    for source in (entry, feed if "author_detail" in feed or "authors" in feed else {}):
+        detail = source.get("author_detail") or {}
+        name = _text(detail.get("name")) or _text(source.get("author"))
+        if name:
+            return name
+    return None
+
+
+def _entry(entry: Any, feed: Any, version: str) -> ParsedEntry:
     contents = [c for c in entry.get("content") or [] if c.get("value")]
     html_contents = [c for c in contents if "html" in str(c.get("type", "html"))] or contents
-    full = max((str(c["value"]) for c in html_contents), key=len, default="")
-    summary = str(entry.get("summary") or "")
-    author = entry.get("author")
+    full = max((_as_html(c["value"], c) for c in html_contents), key=len, default="")
+    summary = _as_html(entry.get("summary"), entry.get("summary_detail"))
+    # Only Atom entries inherit the feed's author (RSS's channel author is an editor).
+    inherited = feed if version.startswith("atom") else {}
     return ParsedEntry(
         source_id=_text(entry.get("id")),
         link=_text(entry.get("link")),
-        title=_text(entry.get("title")),
-        author=_text(author),
+        title=_plain_title(entry),
+        author=_author(entry, inherited),
         published=_date(entry, "published_parsed", "created_parsed", "updated_parsed"),
         updated=_date(entry, "updated_parsed"),
         content_html=full or summary,
