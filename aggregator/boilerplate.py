@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aggregator.clean import fold, generic_boilerplate, strip_truncation, words
+from aggregator.clean import fold, generic_boilerplate, has_words, strip_truncation
 
 LEARN_AT = 3
 NETWORK_LEARN_AT = 2
@@ -115,7 +115,7 @@ class BoilerplateModel:
         removed: list[str] = []
         for block in text.split("\n"):
             folded = strip_truncation(fold(block))
-            if not folded or not words(folded):
+            if not folded or not has_words(folded):
                 continue
             if generic_boilerplate(folded) or self.is_learned(folded):
                 removed.append(folded)

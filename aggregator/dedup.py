@@ -18,8 +18,8 @@ minhash       Jaccard of word 3-shingles ≥ ``threshold`` (default   copies wit
                                                                    score < 0.1
 containment   a shorter text (≥ 15 shingles, ≤ 80 % of the other)  "first 50 words … Read
               is the *beginning* of a longer one: ≥ ``containment``   more" summaries: Jaccard
-              (0.8) of its first 128 shingles are in the other's   is low (0.05–0.3) but
-              first 128 (and, for longer texts, of all its         nearly all of the lead
+              (0.8) of its first 96 shingles are in the other's   is low (0.05–0.3) but
+              first 96 (and, for longer texts, of all its         nearly all of the lead
               shingles in the other text)
                                                                    is found; requiring the
                                                                    *lead* keeps a quoted
@@ -39,7 +39,7 @@ The canonical item of a cluster is the first by: full text before summary, highe
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -50,6 +50,8 @@ from aggregator.lshindex import BandedIndex
 from aggregator.types import Assignment, ClusterChanges, ClusterState, CorrectionRecord
 
 MIN_CONTAINED_SHINGLES = 15
+EVICT_EVERY = 3600.0
+"""Seconds of window time between two eviction scans."""
 MAX_LEAD_RATIO = 0.8
 
 
@@ -91,22 +93,24 @@ class Match:
     longer: int
 
 
-@dataclass
+@dataclass(slots=True)
 class _Node:
     item_id: int
     feed_id: int
     priority: int
-    sort_time: datetime
+    sort_ts: float
+    """Publication time (UNIX seconds): canonical choice and tie-breaks."""
     is_summary: bool
-    url_key: str | None
+    url_key: int | None
+    text_key: int | None
+    """hash() of the content key (exact text after boilerplate removal)."""
     fp: Fingerprint | None
     """Kept without its MinHash signatures: the index holds their band keys."""
-    last_relevant: datetime
-    lead_keys: np.ndarray | None = None
-    """Band keys of the lead signature, to look for a new parent if this one goes."""
+    last_ts: float
+    """The later of publication and arrival: the node leaves the window after it."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Parent:
     item_id: int
     score: float
@@ -123,14 +127,20 @@ class DedupEngine:
         self._parent: dict[int, _Parent] = {}
         self._children: dict[int, set[int]] = {}
         self._cluster_of: dict[int, int] = {}
-        self._members: dict[int, set[int]] = {}
-        self._evidence: dict[int, Assignment] = {}
+        # Lists, not sets: most clusters have one member, and a list of one is a third the size.
+        self._members: dict[int, list[int]] = {}
+        # hash() of each item's last written assignment: enough to tell what changed.
+        self._evidence: dict[int, int] = {}
+        self._evicted_at = float("-inf")
         self._isolated: set[int] = set()
         self._manual: dict[int, set[int]] = {}
-        self._by_url: dict[str, set[int]] = {}
-        self._by_hash: dict[str, set[int]] = {}
+        self._by_url = _MultiMap()
+        """hash(canonical link) → items: in-memory only, so the salted hash() is fine."""
+        self._by_hash: dict[int, set[int]] = {}
         self._lsh = BandedIndex()
-        self._lead_lsh = BandedIndex()
+        # Leads of a summary and of its full text are nearly identical (J ≈ 1), so fewer
+        # bands do: 20 bands of 3 still propose a pair of J = 0.6 with probability 0.99.
+        self._lead_lsh = BandedIndex(bands=20)
 
     # -- public -------------------------------------------------------------------
 
@@ -165,7 +175,7 @@ class DedupEngine:
         return touched
 
     def members_of(self, cluster_id: int) -> set[int]:
-        return set(self._members.get(cluster_id, set()))
+        return set(self._members.get(cluster_id, ()))
 
     def cluster_of(self, item_id: int) -> int | None:
         return self._cluster_of.get(item_id)
@@ -178,12 +188,15 @@ class DedupEngine:
         """
         loaded = sorted(candidates, key=lambda c: (c.sort_time, c.item_id))
         for assignment in assignments:
-            self._evidence[assignment.item_id] = assignment
+            self._evidence[assignment.item_id] = _digest(assignment)
             self._cluster_of[assignment.item_id] = assignment.cluster_id
-            self._members.setdefault(assignment.cluster_id, set()).add(assignment.item_id)
+            _add_member(self._members, assignment.cluster_id, assignment.item_id)
             self.next_cluster_id = max(self.next_cluster_id, assignment.cluster_id + 1)
-        for candidate in loaded:
-            self._add(candidate)
+        if self._nodes:
+            for candidate in loaded:
+                self._add(candidate)
+        else:
+            self._bulk_add(loaded)
 
     def decide(self, candidates: Sequence[Candidate], now: datetime) -> ClusterChanges:
         """Place new or edited items; return every membership and cluster that changed."""
@@ -202,61 +215,104 @@ class DedupEngine:
 
     # -- graph ----------------------------------------------------------------------
 
+    def _node(self, c: Candidate) -> _Node:
+        fp = c.fingerprint
+        sort_ts = c.sort_time.timestamp()
+        node = _Node(c.item_id, c.feed_id, c.priority, sort_ts, c.is_summary,
+                     _url_key(c.canonical_link),
+                     hash(fp.content_key) if fp is not None and fp.content_key else None,
+                     fp,
+                     max(sort_ts, c.first_seen.timestamp() if c.first_seen else sort_ts))
+        self._nodes[c.item_id] = node
+        return node
+
+    def _bulk_add(self, loaded: list[Candidate]) -> None:
+        """Load many items into an empty engine: the same edges ``_add`` one by one would
+        find, from one sort of all band keys instead of a query per item."""
+        nodes = [self._node(c) for c in loaded]
+        for node in nodes:
+            if node.url_key is not None:
+                self._by_url.add(node.url_key, node.item_id)
+            if node.text_key is not None:
+                self._by_hash.setdefault(node.text_key, set()).add(node.item_id)
+        for group in self._by_url.groups():
+            for a, b in _pairs(sorted(group)):
+                if self._nodes[a].feed_id != self._nodes[b].feed_id:
+                    self._link(a, b, ("url", 1.0))
+        for same_text in self._by_hash.values():
+            for a, b in _pairs(sorted(same_text)):
+                self._links.setdefault(a, {}).setdefault(b, ("content-hash", 1.0))
+                self._links.setdefault(b, {}).setdefault(a, ("content-hash", 1.0))
+        ids: list[int] = []
+        main_keys: list[np.ndarray] = []
+        lead_keys: list[np.ndarray] = []
+        for c in loaded:
+            fp = c.fingerprint
+            if fp is not None and fp.signature is not None and fp.lead_signature is not None:
+                ids.append(c.item_id)
+                main_keys.append(self._lsh.keys_for(fp.signature))
+                lead_keys.append(self._lead_lsh.keys_for(fp.lead_signature))
+        for c in loaded:
+            _slim(c.fingerprint)
+        if not ids:
+            return
+        main = np.array(main_keys, dtype=np.uint32)
+        lead = np.array(lead_keys, dtype=np.uint32)
+        pairs = set(self._lsh.bulk_load(ids, main)) | set(self._lead_lsh.bulk_load(ids, lead))
+        for a, b in sorted(pairs):
+            self._verify(a, b, exact=b in self._links.get(a, {}))
+
+    def _verify(self, a: int, b: int, exact: bool) -> set[int]:
+        """Compare two indexed nodes and record the edges they earn; return who changed."""
+        first, second = self._nodes[a], self._nodes[b]
+        if first.fp is None or second.fp is None:
+            return set()
+        touched: set[int] = set()
+        match = compare(first.fp, second.fp)
+        if match.jaccard >= self.params.threshold and not exact:
+            self._link(a, b, ("minhash", match.jaccard))
+            touched |= {a, b}
+        if self._is_lead(match):
+            child, parent = (a, b) if first.fp.size < second.fp.size else (b, a)
+            current = self._parent.get(child)
+            option = _Parent(parent, match.containment)
+            if current is None or self._better(option, current):
+                touched |= self._set_parent(child, option)
+        return touched
+
     def _add(self, c: Candidate) -> set[int]:
         """Add a node and its verified edges; return the nodes whose component may change."""
+        node = self._node(c)
         fp = c.fingerprint
-        node = _Node(c.item_id, c.feed_id, c.priority, c.sort_time, c.is_summary,
-                     _url_key(c.canonical_link),
-                     replace(fp, signature=None, lead_signature=None) if fp else None,
-                     max(c.sort_time, c.first_seen or c.sort_time))
-        self._nodes[c.item_id] = node
-        self._links.setdefault(c.item_id, {})
         touched = {c.item_id}
 
         exact: dict[int, tuple[str, float]] = {}
-        if node.url_key:
-            for same_url in self._by_url.get(node.url_key, ()):
+        if node.url_key is not None:
+            for same_url in self._by_url.get(node.url_key):
                 if self._nodes[same_url].feed_id != node.feed_id:
                     exact[same_url] = ("url", 1.0)
-            self._by_url.setdefault(node.url_key, set()).add(c.item_id)
-        if fp is not None and fp.content_key:
-            for same_text in self._by_hash.get(fp.content_key, ()):
+            self._by_url.add(node.url_key, c.item_id)
+        if node.text_key is not None:
+            for same_text in self._by_hash.get(node.text_key, ()):
                 exact.setdefault(same_text, ("content-hash", 1.0))
-            self._by_hash.setdefault(fp.content_key, set()).add(c.item_id)
+            self._by_hash.setdefault(node.text_key, set()).add(c.item_id)
         for other_id, edge in exact.items():
             self._link(c.item_id, other_id, edge)
             touched.add(other_id)
 
         if fp is None or fp.signature is None or fp.lead_signature is None:
+            _slim(fp)
             return touched
         keys = self._lsh.keys_for(fp.signature)
-        node.lead_keys = self._lead_lsh.keys_for(fp.lead_signature)
-        proposed = self._lsh.query(keys) | self._lead_lsh.query(node.lead_keys)
+        lead_keys = self._lead_lsh.keys_for(fp.lead_signature)
+        _slim(fp)
+        proposed = self._lsh.query(keys) | self._lead_lsh.query(lead_keys)
         proposed.discard(c.item_id)
-        best_parent: _Parent | None = None
         for other_id in sorted(proposed):
-            other = self._nodes.get(other_id)
-            if other is None or other.fp is None:
-                continue
-            match = compare(fp, other.fp)
-            if match.jaccard >= self.params.threshold and other_id not in exact:
-                self._link(c.item_id, other_id, ("minhash", match.jaccard))
-                touched.add(other_id)
-            if not self._is_lead(match):
-                continue
-            if fp.size < other.fp.size:
-                option = _Parent(other_id, match.containment)
-                if best_parent is None or self._better(option, best_parent):
-                    best_parent = option
-            else:
-                current = self._parent.get(other_id)
-                option = _Parent(c.item_id, match.containment)
-                if current is None or self._better(option, current):
-                    touched |= self._set_parent(other_id, option)
-        if best_parent is not None:
-            touched |= self._set_parent(c.item_id, best_parent)
+            if other_id in self._nodes:
+                touched |= self._verify(c.item_id, other_id, exact=other_id in exact)
         self._lsh.insert(c.item_id, keys)
-        self._lead_lsh.insert(c.item_id, node.lead_keys)
+        self._lead_lsh.insert(c.item_id, lead_keys)
         return touched
 
     def _is_lead(self, m: Match) -> bool:
@@ -264,8 +320,8 @@ class DedupEngine:
 
     def _better(self, a: _Parent, b: _Parent) -> bool:
         na, nb = self._nodes[a.item_id], self._nodes[b.item_id]
-        return (round(a.score, 9), -na.sort_time.timestamp(), -a.item_id) > \
-            (round(b.score, 9), -nb.sort_time.timestamp(), -b.item_id)
+        return (round(a.score, 9), -na.sort_ts, -a.item_id) > \
+            (round(b.score, 9), -nb.sort_ts, -b.item_id)
 
     def _set_parent(self, child: int, parent: _Parent) -> set[int]:
         touched = {child, parent.item_id}
@@ -285,6 +341,9 @@ class DedupEngine:
         """Take a node out (it was edited); its orphaned children find new parents."""
         node = self._nodes.pop(item_id)
         touched = {item_id}
+        # Where an orphaned summary finds its next parent: among the removed item's
+        # cluster mates (its other copies), which are the texts it is likely to lead.
+        mates = set(self._members.get(self._cluster_of.get(item_id, -1), ())) - {item_id}
         for other in self._links.pop(item_id, {}):
             self._links.get(other, {}).pop(item_id, None)
             touched.add(other)
@@ -293,26 +352,26 @@ class DedupEngine:
             self._children.get(old.item_id, set()).discard(item_id)
             touched.add(old.item_id)
         orphans = self._children.pop(item_id, set())
-        for key_index, key in ((self._by_url, node.url_key),
-                               (self._by_hash, node.fp.content_key if node.fp else None)):
-            if key and key in key_index:
-                key_index[key].discard(item_id)
-                if not key_index[key]:
-                    del key_index[key]
+        if node.url_key is not None:
+            self._by_url.discard(node.url_key, item_id)
+        if node.text_key is not None and node.text_key in self._by_hash:
+            self._by_hash[node.text_key].discard(item_id)
+            if not self._by_hash[node.text_key]:
+                del self._by_hash[node.text_key]
         self._lsh.remove(item_id)
         self._lead_lsh.remove(item_id)
         for orphan in orphans:
             self._parent.pop(orphan, None)
             touched.add(orphan)
-            touched |= self._reparent(orphan)
+            touched |= self._reparent(orphan, mates)
         return touched
 
-    def _reparent(self, item_id: int) -> set[int]:
+    def _reparent(self, item_id: int, options: set[int]) -> set[int]:
         node = self._nodes.get(item_id)
-        if node is None or node.fp is None or node.lead_keys is None:
+        if node is None or node.fp is None:
             return set()
         best: _Parent | None = None
-        for other_id in sorted(self._lead_lsh.query(node.lead_keys) - {item_id}):
+        for other_id in sorted(options - {item_id}):
             other = self._nodes.get(other_id)
             if other is None or other.fp is None or other.fp.size <= node.fp.size:
                 continue
@@ -404,14 +463,15 @@ class DedupEngine:
             for item_id in sorted(component):
                 method, score, matched = self._evidence_for(item_id, component)
                 assignment = Assignment(item_id, cluster_id, method, score, matched)
-                if self._evidence.get(item_id) != assignment:
+                digest = _digest(assignment)
+                if self._evidence.get(item_id) != digest:
                     assignments.append(assignment)
-                    self._evidence[item_id] = assignment
+                    self._evidence[item_id] = digest
                 old = self._cluster_of.get(item_id)
                 if old is not None and old != cluster_id:
-                    self._members.get(old, set()).discard(item_id)
+                    _drop_member(self._members, old, item_id)
                 self._cluster_of[item_id] = cluster_id
-                self._members.setdefault(cluster_id, set()).add(item_id)
+                _add_member(self._members, cluster_id, item_id)
         # States only after every move, so a cluster that lost members is counted right.
         states = [self._state(cluster_id, notes[cluster_id]) for cluster_id in sorted(taken)]
         deleted = []
@@ -425,27 +485,35 @@ class DedupEngine:
 
     def _order(self, item_id: int) -> tuple[float, int]:
         node = self._nodes.get(item_id)
-        return (node.sort_time.timestamp() if node else 0.0, item_id)
+        return (node.sort_ts if node else 0.0, item_id)
 
     def _state(self, cluster_id: int, note: str | None) -> ClusterState:
-        members = [self._nodes[i] for i in self._members.get(cluster_id, set()) if i in self._nodes]
-        canonical = min(members, key=lambda n: (n.is_summary, -n.priority, n.sort_time,
+        members = [self._nodes[i] for i in self._members.get(cluster_id, ()) if i in self._nodes]
+        canonical = min(members, key=lambda n: (n.is_summary, -n.priority, n.sort_ts,
                                                 n.item_id))
         return ClusterState(cluster_id, canonical.item_id, len(self._members[cluster_id]),
                             len({n.feed_id for n in members}), note)
 
     def _evict(self, cutoff: datetime) -> None:
-        """Forget clusters whose every member was published *and* arrived before the window."""
-        old_clusters = {self._cluster_of.get(i) for i, n in self._nodes.items()
-                        if n.last_relevant < cutoff}
-        for cluster_id in old_clusters:
-            if cluster_id is None:
+        """Forget clusters whose every member was published *and* arrived before the window.
+
+        A scan of the window, so it runs at most every ``EVICT_EVERY`` of window time: the
+        window then holds a little more than its length, and a decision stays cheap.
+        """
+        stamp = cutoff.timestamp()
+        if stamp - self._evicted_at < EVICT_EVERY:
+            return
+        self._evicted_at = stamp
+        old = [i for i, n in self._nodes.items() if n.last_ts < stamp]
+        for item_id in old:
+            cluster_id = self._cluster_of.get(item_id)
+            if item_id not in self._nodes or cluster_id is None:
                 continue
-            members = self._members.get(cluster_id, set())
-            if all(self._nodes[i].last_relevant < cutoff for i in members if i in self._nodes):
-                for item_id in list(members):
-                    if item_id in self._nodes:
-                        self._forget(item_id)
+            members = self._members.get(cluster_id, [])
+            if all(self._nodes[i].last_ts < stamp for i in members if i in self._nodes):
+                for member in list(members):
+                    if member in self._nodes:
+                        self._forget(member)
                 self._members.pop(cluster_id, None)
 
     def _forget(self, item_id: int) -> None:
@@ -478,6 +546,12 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
     )
 
 
+def _pairs(ids: list[int]) -> Iterable[tuple[int, int]]:
+    for i, a in enumerate(ids):
+        for b in ids[i + 1:]:
+            yield a, b
+
+
 def is_lead(m: Match, threshold: float) -> bool:
     """Whether the shorter text is the beginning of the longer one (a summary of it)."""
     if m.shorter < MIN_CONTAINED_SHINGLES or m.shorter > MAX_LEAD_RATIO * m.longer:
@@ -488,12 +562,73 @@ def is_lead(m: Match, threshold: float) -> bool:
     return m.shorter <= LEAD_VERIFY or m.containment >= threshold
 
 
-def _url_key(canonical_link: str | None) -> str | None:
-    """A canonical link identifies an article only when it has a path (not a homepage)."""
+def _url_key(canonical_link: str | None) -> int | None:
+    """A canonical link identifies an article only when it has a path (not a homepage);
+    kept as its hash, a tenth of the memory of the string."""
     if not canonical_link:
         return None
     path = urlsplit(canonical_link).path
-    return canonical_link if path not in ("", "/") else None
+    return hash(canonical_link) if path not in ("", "/") else None
+
+
+class _MultiMap:
+    """key → item ids, storing a lone id as a plain int (most links belong to one item)."""
+
+    __slots__ = ("_map",)
+
+    def __init__(self) -> None:
+        self._map: dict[int, int | list[int]] = {}
+
+    def add(self, key: int, item_id: int) -> None:
+        current = self._map.get(key)
+        if current is None:
+            self._map[key] = item_id
+        elif isinstance(current, int):
+            if current != item_id:
+                self._map[key] = [current, item_id]
+        elif item_id not in current:
+            current.append(item_id)
+
+    def get(self, key: int) -> list[int]:
+        current = self._map.get(key)
+        if current is None:
+            return []
+        return [current] if isinstance(current, int) else list(current)
+
+    def discard(self, key: int, item_id: int) -> None:
+        current = self._map.get(key)
+        if current == item_id:
+            del self._map[key]
+        elif isinstance(current, list) and item_id in current:
+            current.remove(item_id)
+            if len(current) == 1:
+                self._map[key] = current[0]
+
+    def groups(self) -> list[list[int]]:
+        return [v for v in self._map.values() if isinstance(v, list)]
+
+
+def _digest(a: Assignment) -> int:
+    return hash((a.cluster_id, a.method, a.score, a.matched_item_id))
+
+
+def _slim(fp: Fingerprint | None) -> None:
+    """Drop what the index now holds (signatures) or the node keeps (the content key)."""
+    if fp is not None:
+        fp.signature = fp.lead_signature = None
+        fp.content_key = None
+
+
+def _add_member(members: dict[int, list[int]], cluster_id: int, item_id: int) -> None:
+    current = members.setdefault(cluster_id, [])
+    if item_id not in current:
+        current.append(item_id)
+
+
+def _drop_member(members: dict[int, list[int]], cluster_id: int, item_id: int) -> None:
+    current = members.get(cluster_id)
+    if current is not None and item_id in current:
+        current.remove(item_id)
 
 
 __all__ = ["Candidate", "DedupEngine", "DedupParams", "Match", "compare", "is_lead"]

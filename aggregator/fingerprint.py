@@ -36,8 +36,9 @@ NUM_PERM = 128
 SEED = 1
 PERMUTATION_SCHEME = "affine32"
 LEAD_LSH = 32
-LEAD_VERIFY = 128
-"""Summaries run 40-75 words; the first 128 shingles of the longer text cover them."""
+LEAD_VERIFY = 96
+"""Summaries run 40-75 words; the first 96 shingles of the longer text cover them, with
+room for a dropped first line."""
 KEEP_ALL = 256
 """Texts with at most this many distinct shingles keep them all; longer ones keep a 1-in-4
 sample (hashes ≡ 0 mod 4), an unbiased estimate of Jaccard with a quarter of the memory."""
@@ -47,23 +48,25 @@ MAX_SHINGLES = 20_000
 MIN_SHINGLES = 6
 """Fewer shingles than this (about 8 words) carry no fingerprint: exact keys only."""
 SCHEME = (f"w{SHINGLE}-crc32-fmix-{PERMUTATION_SCHEME}-p{NUM_PERM}-s{SEED}"
-          f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-v2")
+          f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-v3")
 
-_FORMAT_VERSION = 2
+_FORMAT_VERSION = 3
 _HEADER = struct.Struct("<BHIIII")  # version, num_perm, size, sample, lead, words
 U32 = npt.NDArray[np.uint32]
 _EMPTY = np.empty(0, dtype=np.uint32)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False, slots=True)
 class Fingerprint:
+    """Not frozen: the dedup engine takes ownership and drops the signatures once its
+    index holds their band keys (a quarter of the item's memory)."""
+
     content_key: str | None
     size: int
     """Distinct shingles in the text (before sampling)."""
-    sample: U32
-    """Sorted distinct shingle hashes: all of them, or the 1-in-4 sample for long texts."""
-    lead: U32
-    """Sorted distinct hashes of the first ``LEAD_VERIFY`` shingles."""
+    hashes: U32
+    """``sample`` then ``lead``, in one array (one array header per item, not two)."""
+    lead_start: int
     signature: U32 | None
     """MinHash values of the whole text (datasketch, ``NUM_PERM`` permutations)."""
     lead_signature: U32 | None
@@ -71,14 +74,25 @@ class Fingerprint:
     word_count: int
 
     @property
+    def sample(self) -> U32:
+        """Sorted distinct shingle hashes: all of them, or the 1-in-4 sample for long texts."""
+        return self.hashes[: self.lead_start]
+
+    @property
+    def lead(self) -> U32:
+        """Sorted distinct hashes of the first ``LEAD_VERIFY`` shingles."""
+        return self.hashes[self.lead_start:]
+
+    @property
     def sampled(self) -> bool:
         return self.size > KEEP_ALL
 
     def comparable_sample(self) -> U32:
         """The 1-in-4 sample, whether or not this text keeps all its shingles."""
+        sample = self.sample
         if self.sampled:
-            return self.sample
-        kept: U32 = self.sample[(self.sample & np.uint32(SAMPLE_MASK)) == 0]
+            return sample
+        kept: U32 = sample[(sample & np.uint32(SAMPLE_MASK)) == 0]
         return kept
 
 
@@ -123,21 +137,19 @@ def minhash_values(shingles: U32) -> U32:
 
 def fingerprint_blocks(blocks: tuple[str, ...] | list[str]) -> Fingerprint:
     """Fingerprint the story blocks (already folded and stripped of boilerplate)."""
-    tokens: list[str] = []
-    for block in blocks:
-        tokens.extend(words(block))
+    tokens = words("\n".join(blocks))  # one pass over the text, not one per block
     ordered = shingle_hashes(tokens)
     key = content_key(tokens)
     if ordered.size < MIN_SHINGLES:
-        return Fingerprint(key, 0, _EMPTY, _EMPTY, None, None, len(tokens))
+        return Fingerprint(key, 0, _EMPTY, 0, None, None, len(tokens))
     distinct = np.unique(ordered)
     sample = distinct if distinct.size <= KEEP_ALL else \
         distinct[(distinct & np.uint32(SAMPLE_MASK)) == 0]
     return Fingerprint(
         content_key=key,
         size=int(distinct.size),
-        sample=sample,
-        lead=np.unique(ordered[:LEAD_VERIFY]),
+        hashes=np.concatenate([sample, np.unique(ordered[:LEAD_VERIFY])]),
+        lead_start=int(sample.size),
         signature=minhash_values(distinct),
         lead_signature=minhash_values(np.unique(ordered[:LEAD_LSH])),
         word_count=len(tokens),
@@ -170,8 +182,8 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
         return values
 
     signature, lead_signature = take(NUM_PERM), take(NUM_PERM)
-    sample, lead = take(n_sample), take(n_lead)
-    return Fingerprint(content_key_value, size, sample, lead, signature, lead_signature,
+    hashes = take(n_sample + n_lead)
+    return Fingerprint(content_key_value, size, hashes, n_sample, signature, lead_signature,
                        word_count)
 
 

@@ -26,7 +26,7 @@ import numpy.typing as npt
 BANDS = 42
 ROWS = 3
 _TAIL_ITEMS = 512
-_LEVEL_GROWTH = 4
+_LEVEL_GROWTH = 8
 _KEY_BITS = 26
 _KEY_MASK = np.uint64((1 << _KEY_BITS) - 1)
 
@@ -67,8 +67,9 @@ class BandedIndex:
     def __init__(self, bands: int = BANDS, rows: int = ROWS) -> None:
         self.bands = bands
         self.rows = rows
-        self._tail: dict[int, list[int]] = {}
-        self._tail_slots: dict[int, U32] = {}
+        self._tail_keys = np.zeros((_TAIL_ITEMS, bands), dtype=np.uint32)
+        self._tail_slots = np.zeros(_TAIL_ITEMS, dtype=np.int32)
+        self._tail_n = 0
         self._levels: list[_Level | None] = []
         self._slot_item = np.full(1024, -1, dtype=np.int64)
         self._next_slot = 0
@@ -84,69 +85,109 @@ class BandedIndex:
     def keys_for(self, hashvalues: npt.ArrayLike) -> U32:
         return band_keys(hashvalues, self.bands, self.rows)
 
+    def _new_slots(self, items: list[int]) -> npt.NDArray[np.int32]:
+        first = self._next_slot
+        self._next_slot += len(items)
+        if self._next_slot > self._slot_item.size:
+            grown = np.full(max(self._slot_item.size * 2, self._next_slot), -1, dtype=np.int64)
+            grown[: self._slot_item.size] = self._slot_item
+            self._slot_item = grown
+        slots = np.arange(first, self._next_slot, dtype=np.int32)
+        self._slot_item[first:self._next_slot] = items
+        for item, slot in zip(items, slots.tolist(), strict=True):
+            self._item_slot[item] = slot
+        return slots
+
     def insert(self, item: int, keys: U32) -> None:
         if item in self._item_slot:
             self.remove(item)
-        slot = self._next_slot
-        self._next_slot += 1
-        if slot >= self._slot_item.size:
-            grown = np.full(self._slot_item.size * 2, -1, dtype=np.int64)
-            grown[: self._slot_item.size] = self._slot_item
-            self._slot_item = grown
-        self._slot_item[slot] = item
-        self._item_slot[item] = slot
-        for key in keys.tolist():
-            self._tail.setdefault(key, []).append(slot)
-        self._tail_slots[slot] = keys
-        if len(self._tail_slots) >= _TAIL_ITEMS:
+        (slot,) = self._new_slots([item]).tolist()
+        self._tail_keys[self._tail_n] = keys
+        self._tail_slots[self._tail_n] = slot
+        self._tail_n += 1
+        if self._tail_n == _TAIL_ITEMS:
             self._flush_tail()
+
+    def bulk_load(self, items: list[int], keys: U32) -> list[tuple[int, int]]:
+        """Fill an empty index at once (``keys``: one row per item); return every pair of
+        items sharing a band — the candidates an item-by-item load would have queried."""
+        if self._item_slot:
+            raise ValueError("bulk_load needs an empty index")
+        if not items:
+            return []
+        slots = self._new_slots(items)
+        flat_keys = keys.reshape(-1).astype(np.uint32)
+        flat_ids = np.repeat(slots, self.bands)
+        order = np.argsort(flat_keys, kind="stable")
+        level = _Level(flat_keys[order], flat_ids[order])
+        self._levels = [None] * 8 + [level]
+        return self._pairs_in(level)
+
+    def _pairs_in(self, level: _Level) -> list[tuple[int, int]]:
+        same = np.flatnonzero(level.keys[1:] == level.keys[:-1])
+        if same.size == 0:
+            return []
+        pairs: set[tuple[int, int]] = set()
+        # Runs of equal keys: every two slots in a run share that band.
+        run_start = None
+        previous = -2
+        for index in same.tolist():
+            if index != previous + 1:
+                run_start = index
+            previous = index
+            assert run_start is not None
+            members = level.ids[run_start:index + 2].tolist()
+            newest = members[-1]
+            for other in members[:-1]:
+                a, b = int(self._slot_item[other]), int(self._slot_item[newest])
+                if a != b:
+                    pairs.add((min(a, b), max(a, b)))
+        return sorted(pairs)
 
     def remove(self, item: int) -> None:
         slot = self._item_slot.pop(item, None)
         if slot is None:
             return
         self._slot_item[slot] = -1
-        keys = self._tail_slots.pop(slot, None)
-        if keys is not None:  # still in the tail: take it out at once
-            for key in keys.tolist():
-                slots = [s for s in self._tail.get(key, ()) if s != slot]
-                if slots:
-                    self._tail[key] = slots
-                else:
-                    self._tail.pop(key, None)
-            return
         self._dead += 1
         if self._dead > max(1024, len(self._item_slot) // 4):
             self._sweep()
 
     def query(self, keys: U32) -> set[int]:
-        slots: list[int] = []
-        for key in keys.tolist():
-            slots.extend(self._tail.get(key, ()))
+        parts: list[npt.NDArray[np.int32]] = []
+        if self._tail_n:
+            hit = (self._tail_keys[: self._tail_n] == keys).any(axis=1)
+            parts.append(self._tail_slots[: self._tail_n][hit])
+        # One binary search per level for both ends of every key's run: key and key + 1,
+        # interleaved.  Keys ascend with their band number, so the bounds are sorted and
+        # numpy's search walks the level forwards (far fewer cache misses).  Packed keys
+        # never reach 2^32 - 1, so key + 1 cannot wrap.
+        bounds = np.empty(keys.size * 2, dtype=np.uint32)
+        bounds[0::2] = keys
+        bounds[1::2] = keys + np.uint32(1)
         for level in self._levels:
             if level is None or not len(level):
                 continue
-            left = np.searchsorted(level.keys, keys, side="left")
-            right = np.searchsorted(level.keys, keys, side="right")
-            hit = right > left
-            for lo, hi in zip(left[hit].tolist(), right[hit].tolist(), strict=True):
-                slots.extend(level.ids[lo:hi].tolist())
-        if not slots:
+            found = np.searchsorted(level.keys, bounds)
+            left, right = found[0::2], found[1::2]
+            for j in np.flatnonzero(right > left).tolist():
+                parts.append(level.ids[left[j]:right[j]])
+        if not parts:
             return set()
-        items = self._slot_item[np.asarray(slots, dtype=np.int64)]
+        items = self._slot_item[np.concatenate(parts).astype(np.int64)]
         return set(items[items >= 0].tolist())
 
     def nbytes(self) -> int:
-        """Memory of the sorted levels and the slot table (the tail is small and bounded)."""
+        """Memory of the sorted levels, the tail and the slot table."""
         levels = sum(lv.keys.nbytes + lv.ids.nbytes for lv in self._levels if lv is not None)
-        return levels + self._slot_item.nbytes
+        return (levels + self._slot_item.nbytes + self._tail_keys.nbytes
+                + self._tail_slots.nbytes)
 
     def _flush_tail(self) -> None:
-        slots = list(self._tail_slots)
-        keys = np.concatenate([self._tail_slots[s] for s in slots]).astype(np.uint32)
-        ids = np.repeat(np.asarray(slots, dtype=np.int32), self.bands)
-        self._tail.clear()
-        self._tail_slots.clear()
+        n = self._tail_n
+        keys = self._tail_keys[:n].reshape(-1).copy()
+        ids = np.repeat(self._tail_slots[:n], self.bands)
+        self._tail_n = 0
         self._push(_Level(keys, ids), 0)
 
     def _push(self, incoming: _Level, depth: int) -> None:

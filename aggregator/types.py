@@ -81,6 +81,8 @@ class ParsedFeed:
     entries: tuple[ParsedEntry, ...]
     warning: str | None = None
     """A survivable problem the parser noticed (e.g. a wrong declared encoding)."""
+    ttl_minutes: int | None = None
+    """RSS ``<ttl>``: minutes the publisher asks readers to wait between polls."""
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,7 @@ class IndexedItem:
     matched_item_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Assignment:
     """An item's cluster, with the evidence: method, score and the member it matched."""
 
@@ -213,7 +215,7 @@ class Assignment:
     matched_item_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClusterState:
     cluster_id: int
     canonical_item_id: int

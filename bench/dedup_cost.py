@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""Cost of the near-duplicate machinery: per-stage time, index memory, rebuild, scale.
+
+    python bench/dedup_cost.py stages [--items 400] [--corpus DIR]
+    python bench/dedup_cost.py index [--items 100000]
+    python bench/dedup_cost.py scale [--items 1000000]
+
+``stages``: ~1,000-word articles (paragraphs drawn from a corpus of feeds when given, else
+generated) with syndicated copies among them, pushed through each stage of the real code:
+fold + boilerplate filter, tokenise, shingle, MinHash (datasketch), decision (index query,
+verification, insert, clustering).  Prints µs per item per stage.
+
+``index``: N fingerprints of 1,000-word texts (their real byte format), loaded into the
+decision engine; prints memory per item (RSS delta) against datasketch's ``MinHashLSH``
+(threshold 0.3, the baseline) holding the same signatures, and the rebuild time (bytes →
+engine, as at start).
+
+``scale``: synthetic random signatures at N items in the window; prints insert and query
+µs per item and index bytes per item of the banded index alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aggregator import fingerprint as fp_mod  # noqa: E402
+from aggregator.boilerplate import BoilerplateModel  # noqa: E402
+from aggregator.clean import fold, html_to_blocks, words  # noqa: E402
+from aggregator.dedup import Candidate, DedupEngine  # noqa: E402
+from aggregator.lshindex import BandedIndex  # noqa: E402
+
+NOW = datetime(2026, 11, 27, tzinfo=UTC)
+
+
+def rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def paragraphs(corpus: Path | None) -> list[str]:
+    if corpus is not None:
+        import feedparser
+
+        out: list[str] = []
+        folder = corpus / "feeds" if (corpus / "feeds").is_dir() else corpus
+        for path in sorted(folder.iterdir()):
+            if path.suffix in (".xml", ".atom"):
+                for entry in feedparser.parse(path.read_bytes()).entries:
+                    for content in entry.get("content", []):
+                        out.extend(b for b in html_to_blocks(content.value) if len(b) > 200)
+        if out:
+            return out
+    rng = random.Random(1)
+    vocabulary = [f"w{n}" for n in range(20000)]
+    return [" ".join(rng.choice(vocabulary) for _ in range(60)) for _ in range(5000)]
+
+
+def articles(n: int, corpus: Path | None) -> list[str]:
+    """~1,000-word texts; every fifth is a copy of an earlier one with one paragraph dropped."""
+    pool = paragraphs(corpus)
+    rng = random.Random(2)
+    texts: list[str] = []
+    for i in range(n):
+        if i % 5 == 4 and texts:
+            base = texts[rng.randrange(len(texts))].split("\n")
+            del base[rng.randrange(len(base))]
+            texts.append("\n".join(base + ["This article is sponsored by Somebody"]))
+            continue
+        chosen: list[str] = []
+        while sum(len(p.split()) for p in chosen) < 1000:
+            chosen.append(rng.choice(pool))
+        texts.append("\n".join(chosen))
+    return texts
+
+
+def stages(args: argparse.Namespace) -> None:
+    texts = articles(args.items, args.corpus)
+    model = BoilerplateModel()
+    engine = DedupEngine()
+    timing: dict[str, list[float]] = {k: [] for k in
+                                      ("filter", "tokens", "shingles", "minhash", "decide")}
+    word_counts = []
+    for i, text in enumerate(texts):
+        t0 = time.perf_counter()
+        kept = model.filter(text).kept
+        t1 = time.perf_counter()
+        tokens: list[str] = []
+        for block in kept:
+            tokens.extend(words(block))
+        t2 = time.perf_counter()
+        ordered = fp_mod.shingle_hashes(tokens)
+        distinct = np.unique(ordered)
+        t3 = time.perf_counter()
+        fingerprint = fp_mod.fingerprint_blocks(kept)  # includes the steps above again
+        t4 = time.perf_counter()
+        engine.decide([Candidate(i, i % 7, 0, NOW - timedelta(minutes=i), False, None,
+                                 fingerprint, NOW)], NOW)
+        t5 = time.perf_counter()
+        word_counts.append(len(tokens))
+        timing["filter"].append(t1 - t0)
+        timing["tokens"].append(t2 - t1)
+        timing["shingles"].append(t3 - t2)
+        timing["minhash"].append(max(0.0, (t4 - t3) - (t2 - t1) - (t3 - t2)))
+        timing["decide"].append(t5 - t4)
+        del distinct
+    print(f"{len(texts)} items, median {statistics.median(word_counts):.0f} words")
+    total = 0.0
+    for stage, values in timing.items():
+        median = statistics.median(values) * 1e6
+        total += median
+        print(f"  {stage:<9} {median:8.1f} µs/item (median)")
+    print(f"  {'total':<9} {total:8.1f} µs/item; fingerprint+decision = "
+          f"{(total - statistics.median(timing['filter']) * 1e6) / 1000:.3f} ms/item")
+    clusters = {engine.cluster_of(i) for i in range(len(texts))}
+    print(f"  clusters: {len(clusters)} for {len(texts)} items (copies every fifth item)")
+
+
+def synthetic_fingerprint(rng: np.random.Generator) -> fp_mod.Fingerprint:
+    """A 1,000-word text's fingerprint: ~990 distinct shingles, its real sizes."""
+    shingles = np.unique(rng.integers(0, 2**32, size=990, dtype=np.uint64).astype(np.uint32))
+    sample = shingles[(shingles & np.uint32(fp_mod.SAMPLE_MASK)) == 0]
+    return fp_mod.Fingerprint(
+        content_key=None, size=int(shingles.size),
+        hashes=np.concatenate([sample, np.unique(shingles[: fp_mod.LEAD_VERIFY])]),
+        lead_start=int(sample.size),
+        signature=rng.integers(0, 2**32, size=fp_mod.NUM_PERM, dtype=np.uint64).astype(np.uint32),
+        lead_signature=rng.integers(0, 2**32, size=fp_mod.NUM_PERM,
+                                    dtype=np.uint64).astype(np.uint32),
+        word_count=1000)
+
+
+def build_engine(blobs: list[bytes | None]) -> DedupEngine:
+    engine = DedupEngine()
+    candidates = (Candidate(i, i % 50, 0, NOW - timedelta(seconds=i), False,
+                            f"https://example.com/{i}", fp_mod.from_bytes(b, None), NOW)
+                  for i, b in enumerate(blobs) if b is not None)
+    engine.load(candidates, [])
+    engine.settle(range(len(blobs)))
+    return engine
+
+
+def index(args: argparse.Namespace) -> None:
+    rng = np.random.default_rng(3)
+    n = args.items
+    blobs = [fp_mod.to_bytes(synthetic_fingerprint(rng)) for _ in range(n)]
+    gc.collect()
+    base = rss_bytes()
+    started = time.perf_counter()
+    engine = build_engine(blobs)
+    rebuild = time.perf_counter() - started
+    gc.collect()
+    ours = rss_bytes() - base
+    del engine
+    gc.collect()
+    # Live bytes (Python objects and numpy arrays) as tracemalloc counts them: RSS also
+    # holds freed-but-kept heap pages and the temporaries of the load.
+    tracemalloc.start()
+    engine = build_engine(blobs)
+    gc.collect()
+    live = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    print(f"{n} items: our engine (nodes, banded indexes, verification sets, clusters): "
+          f"{live / n:,.0f} B/item live (tracemalloc), {ours / n:,.0f} B/item RSS delta; "
+          f"rebuild from stored bytes {rebuild:.1f} s ({rebuild / n * 1e6:.0f} µs/item)")
+    del engine
+    gc.collect()
+
+    from datasketch import LeanMinHash, MinHashLSH
+
+    base = rss_bytes()
+    lsh = MinHashLSH(threshold=0.3, num_perm=fp_mod.NUM_PERM)
+    for i, blob in enumerate(blobs):
+        assert blob is not None
+        fingerprint = fp_mod.from_bytes(blob, None)
+        lsh.insert(i, LeanMinHash(seed=fp_mod.SEED, hashvalues=fingerprint.signature,
+                                  scheme=fp_mod.PERMUTATION_SCHEME))
+    gc.collect()
+    baseline = rss_bytes() - base
+    print(f"baseline datasketch MinHashLSH(threshold=0.3), signatures only: "
+          f"{baseline / n:,.0f} B/item; ours/baseline = {ours / baseline:.2f}")
+
+
+def scale(args: argparse.Namespace) -> None:
+    rng = np.random.default_rng(4)
+    n = args.items
+    gc.collect()
+    base = rss_bytes()
+    idx = BandedIndex()
+    batch = 10_000
+    insert_seconds = 0.0
+    for start in range(0, n, batch):
+        signatures = rng.integers(0, 2**32, size=(batch, fp_mod.NUM_PERM),
+                                  dtype=np.uint64).astype(np.uint32)
+        t = time.perf_counter()
+        for offset, signature in enumerate(signatures):
+            idx.insert(start + offset, idx.keys_for(signature))
+        insert_seconds += time.perf_counter() - t
+    gc.collect()
+    memory = rss_bytes() - base
+    queries = rng.integers(0, 2**32, size=(2000, fp_mod.NUM_PERM),
+                           dtype=np.uint64).astype(np.uint32)
+    t = time.perf_counter()
+    found = sum(len(idx.query(idx.keys_for(q))) for q in queries)
+    query_seconds = time.perf_counter() - t
+    print(f"{n:,} items: insert {insert_seconds / n * 1e6:.1f} µs/item, "
+          f"query {query_seconds / len(queries) * 1e6:.1f} µs/query "
+          f"({found / len(queries):.2f} spurious candidates/query), "
+          f"index {idx.nbytes() / n:.0f} B/item (arrays), RSS {memory / n:.0f} B/item")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("stages")
+    p.add_argument("--items", type=int, default=400)
+    p.add_argument("--corpus", type=Path)
+    p = sub.add_parser("index")
+    p.add_argument("--items", type=int, default=100_000)
+    p = sub.add_parser("scale")
+    p.add_argument("--items", type=int, default=1_000_000)
+    args = parser.parse_args()
+    {"stages": stages, "index": index, "scale": scale}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
