@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from aggregator.fingerprint import LEAD_VERIFY, Fingerprint, overlap
-from aggregator.lshindex import BandedIndex
+from aggregator.lshindex import BandedIndex, shared_band_pairs
 from aggregator.types import Assignment, ClusterChanges, ClusterState, CorrectionRecord
 
 MIN_CONTAINED_SHINGLES = 15
@@ -192,20 +192,16 @@ class DedupEngine:
             self._cluster_of[assignment.item_id] = assignment.cluster_id
             _add_member(self._members, assignment.cluster_id, assignment.item_id)
             self.next_cluster_id = max(self.next_cluster_id, assignment.cluster_id + 1)
-        if self._nodes:
-            for candidate in loaded:
-                self._add(candidate)
-        else:
-            self._bulk_add(loaded)
+        self._add_batch(loaded)
 
     def decide(self, candidates: Sequence[Candidate], now: datetime) -> ClusterChanges:
         """Place new or edited items; return every membership and cluster that changed."""
         affected: set[int] = set()
-        for candidate in sorted(candidates, key=lambda c: (c.sort_time, c.item_id)):
-            if candidate.item_id in self._nodes:
+        batch = sorted(candidates, key=lambda c: (c.sort_time, c.item_id))
+        for candidate in batch:
+            if candidate.item_id in self._nodes:  # edited: decided afresh
                 affected |= self._remove(candidate.item_id)
-            affected |= self._add(candidate)
-            affected.add(candidate.item_id)
+        affected |= self._add_batch(batch)
         changes = self._recluster(affected)
         self._evict(now - self.params.window)
         return changes
@@ -226,50 +222,70 @@ class DedupEngine:
         self._nodes[c.item_id] = node
         return node
 
-    def _bulk_add(self, loaded: list[Candidate]) -> None:
-        """Load many items into an empty engine: the same edges ``_add`` one by one would
-        find, from one sort of all band keys instead of a query per item."""
-        nodes = [self._node(c) for c in loaded]
-        for node in nodes:
-            if node.url_key is not None:
-                self._by_url.add(node.url_key, node.item_id)
-            if node.text_key is not None:
-                self._by_hash.setdefault(node.text_key, set()).add(node.item_id)
-        for group in self._by_url.groups():
-            for a, b in _pairs(sorted(group)):
-                if self._nodes[a].feed_id != self._nodes[b].feed_id:
-                    self._link(a, b, ("url", 1.0))
-        for same_text in self._by_hash.values():
-            for a, b in _pairs(sorted(same_text)):
-                self._links.setdefault(a, {}).setdefault(b, ("content-hash", 1.0))
-                self._links.setdefault(b, {}).setdefault(a, ("content-hash", 1.0))
+    def _add_batch(self, batch: list[Candidate]) -> set[int]:
+        """Add nodes and their verified edges; return the nodes whose component may change.
+
+        The whole batch is looked up at once (one search of the index for all its band
+        keys, one sort of its own keys for pairs inside it), which is what keeps a decision
+        cheap at a million indexed items; the edges are those item-by-item adding finds.
+        """
+        touched: set[int] = set()
+        for c in batch:
+            touched |= self._add_exact(self._node(c))
         ids: list[int] = []
-        main_keys: list[np.ndarray] = []
-        lead_keys: list[np.ndarray] = []
-        for c in loaded:
+        signatures: list[np.ndarray] = []
+        lead_signatures: list[np.ndarray] = []
+        for c in batch:
             fp = c.fingerprint
             if fp is not None and fp.signature is not None and fp.lead_signature is not None:
                 ids.append(c.item_id)
-                main_keys.append(self._lsh.keys_for(fp.signature))
-                lead_keys.append(self._lead_lsh.keys_for(fp.lead_signature))
-        for c in loaded:
-            _slim(c.fingerprint)
+                signatures.append(fp.signature)
+                lead_signatures.append(fp.lead_signature)
+            _slim(fp)
         if not ids:
-            return
-        main = np.array(main_keys, dtype=np.uint32)
-        lead = np.array(lead_keys, dtype=np.uint32)
-        pairs = set(self._lsh.bulk_load(ids, main)) | set(self._lead_lsh.bulk_load(ids, lead))
+            return touched
+        main = self._lsh.keys_for(np.array(signatures))
+        lead = self._lead_lsh.keys_for(np.array(lead_signatures))
+        pairs = set(shared_band_pairs(ids, main)) | set(shared_band_pairs(ids, lead))
+        for item_id, hits, lead_hits in zip(ids, self._lsh.query_many(main),
+                                            self._lead_lsh.query_many(lead), strict=True):
+            pairs.update((min(item_id, o), max(item_id, o)) for o in hits | lead_hits
+                         if o != item_id)
         for a, b in sorted(pairs):
-            self._verify(a, b, exact=b in self._links.get(a, {}))
+            if a in self._nodes and b in self._nodes:
+                touched |= self._verify(a, b)
+        self._lsh.insert_many(ids, main)
+        self._lead_lsh.insert_many(ids, lead)
+        return touched
 
-    def _verify(self, a: int, b: int, exact: bool) -> set[int]:
-        """Compare two indexed nodes and record the edges they earn; return who changed."""
+    def _add_exact(self, node: _Node) -> set[int]:
+        """Index a node's exact keys and link it to the items that share them."""
+        touched = {node.item_id}
+        if node.url_key is not None:
+            for same_url in self._by_url.get(node.url_key):
+                if same_url != node.item_id and \
+                        self._nodes[same_url].feed_id != node.feed_id:
+                    self._link(node.item_id, same_url, ("url", 1.0))
+                    touched.add(same_url)
+            self._by_url.add(node.url_key, node.item_id)
+        if node.text_key is not None:
+            for same_text in self._by_hash.get(node.text_key, ()):
+                if same_text != node.item_id and same_text not in self._links.get(
+                        node.item_id, {}):
+                    self._link(node.item_id, same_text, ("content-hash", 1.0))
+                    touched.add(same_text)
+            self._by_hash.setdefault(node.text_key, set()).add(node.item_id)
+        return touched
+
+    def _verify(self, a: int, b: int) -> set[int]:
+        """Compare two indexed nodes and record the edges they earn; return who changed.
+        An exact edge (same link or text) already there is not replaced by a score."""
         first, second = self._nodes[a], self._nodes[b]
         if first.fp is None or second.fp is None:
             return set()
         touched: set[int] = set()
         match = compare(first.fp, second.fp)
-        if match.jaccard >= self.params.threshold and not exact:
+        if match.jaccard >= self.params.threshold and b not in self._links.get(a, {}):
             self._link(a, b, ("minhash", match.jaccard))
             touched |= {a, b}
         if self._is_lead(match):
@@ -278,41 +294,6 @@ class DedupEngine:
             option = _Parent(parent, match.containment)
             if current is None or self._better(option, current):
                 touched |= self._set_parent(child, option)
-        return touched
-
-    def _add(self, c: Candidate) -> set[int]:
-        """Add a node and its verified edges; return the nodes whose component may change."""
-        node = self._node(c)
-        fp = c.fingerprint
-        touched = {c.item_id}
-
-        exact: dict[int, tuple[str, float]] = {}
-        if node.url_key is not None:
-            for same_url in self._by_url.get(node.url_key):
-                if self._nodes[same_url].feed_id != node.feed_id:
-                    exact[same_url] = ("url", 1.0)
-            self._by_url.add(node.url_key, c.item_id)
-        if node.text_key is not None:
-            for same_text in self._by_hash.get(node.text_key, ()):
-                exact.setdefault(same_text, ("content-hash", 1.0))
-            self._by_hash.setdefault(node.text_key, set()).add(c.item_id)
-        for other_id, edge in exact.items():
-            self._link(c.item_id, other_id, edge)
-            touched.add(other_id)
-
-        if fp is None or fp.signature is None or fp.lead_signature is None:
-            _slim(fp)
-            return touched
-        keys = self._lsh.keys_for(fp.signature)
-        lead_keys = self._lead_lsh.keys_for(fp.lead_signature)
-        _slim(fp)
-        proposed = self._lsh.query(keys) | self._lead_lsh.query(lead_keys)
-        proposed.discard(c.item_id)
-        for other_id in sorted(proposed):
-            if other_id in self._nodes:
-                touched |= self._verify(c.item_id, other_id, exact=other_id in exact)
-        self._lsh.insert(c.item_id, keys)
-        self._lead_lsh.insert(c.item_id, lead_keys)
         return touched
 
     def _is_lead(self, m: Match) -> bool:

@@ -26,7 +26,7 @@ import numpy.typing as npt
 BANDS = 42
 ROWS = 3
 _TAIL_ITEMS = 512
-_LEVEL_GROWTH = 8
+_LEVEL_GROWTH = 16
 _KEY_BITS = 26
 _KEY_MASK = np.uint64((1 << _KEY_BITS) - 1)
 
@@ -34,15 +34,43 @@ U32 = npt.NDArray[np.uint32]
 I32 = npt.NDArray[np.int32]
 
 
+def shared_band_pairs(items: list[int], keys: U32) -> list[tuple[int, int]]:
+    """Every pair of ``items`` (one row of ``keys`` each) that shares at least one band."""
+    if len(items) < 2:
+        return []
+    bands = keys.shape[1]
+    flat = keys.reshape(-1)
+    owners = np.repeat(np.asarray(items, dtype=np.int64), bands)
+    order = np.argsort(flat, kind="stable")
+    flat, owners = flat[order], owners[order]
+    same = np.flatnonzero(flat[1:] == flat[:-1])
+    pairs: set[tuple[int, int]] = set()
+    run_start = -1
+    previous = -2
+    for index in same.tolist():  # runs of equal keys: rare beyond true copies
+        if index != previous + 1:
+            run_start = index
+        previous = index
+        newest = int(owners[index + 1])
+        for other in owners[run_start:index + 1].tolist():
+            if other != newest:
+                pairs.add((min(other, newest), max(other, newest)))
+    return sorted(pairs)
+
+
 def band_keys(hashvalues: npt.ArrayLike, bands: int = BANDS, rows: int = ROWS) -> U32:
-    """The packed band keys of one signature."""
-    values = np.asarray(hashvalues, dtype=np.uint64)[: bands * rows].reshape(bands, rows)
-    mixed = np.zeros(bands, dtype=np.uint64)
+    """The packed band keys of a signature (1-D), or of many (2-D: one row each)."""
+    values = np.asarray(hashvalues, dtype=np.uint64)
+    single = values.ndim == 1
+    values = values.reshape(-1, values.shape[-1])[:, : bands * rows]
+    values = values.reshape(values.shape[0], bands, rows)
+    mixed = np.zeros(values.shape[:2], dtype=np.uint64)
     for row in range(rows):
-        mixed = (mixed ^ values[:, row]) * np.uint64(0x100000001B3)
+        mixed = (mixed ^ values[:, :, row]) * np.uint64(0x100000001B3)
         mixed ^= mixed >> np.uint64(29)
     band_ids = np.arange(bands, dtype=np.uint64) << np.uint64(_KEY_BITS)
-    return (band_ids | (mixed & _KEY_MASK)).astype(np.uint32)
+    packed = (band_ids | (mixed & _KEY_MASK)).astype(np.uint32)
+    return packed[0] if single else packed
 
 
 class _Level:
@@ -108,41 +136,50 @@ class BandedIndex:
         if self._tail_n == _TAIL_ITEMS:
             self._flush_tail()
 
-    def bulk_load(self, items: list[int], keys: U32) -> list[tuple[int, int]]:
-        """Fill an empty index at once (``keys``: one row per item); return every pair of
-        items sharing a band — the candidates an item-by-item load would have queried."""
-        if self._item_slot:
-            raise ValueError("bulk_load needs an empty index")
-        if not items:
-            return []
+    def insert_many(self, items: list[int], keys: U32) -> None:
+        """Insert many items at once (``keys``: one row per item)."""
+        for item in items:
+            if item in self._item_slot:
+                self.remove(item)
         slots = self._new_slots(items)
-        flat_keys = keys.reshape(-1).astype(np.uint32)
-        flat_ids = np.repeat(slots, self.bands)
-        order = np.argsort(flat_keys, kind="stable")
-        level = _Level(flat_keys[order], flat_ids[order])
-        self._levels = [None] * 8 + [level]
-        return self._pairs_in(level)
+        if len(items) >= _TAIL_ITEMS:
+            self._push(_Level(keys.reshape(-1).astype(np.uint32),
+                              np.repeat(slots, self.bands)), 0)
+            return
+        done = 0
+        while done < len(items):  # into the tail, a block of rows at a time
+            room = min(_TAIL_ITEMS - self._tail_n, len(items) - done)
+            self._tail_keys[self._tail_n:self._tail_n + room] = keys[done:done + room]
+            self._tail_slots[self._tail_n:self._tail_n + room] = slots[done:done + room]
+            self._tail_n += room
+            done += room
+            if self._tail_n == _TAIL_ITEMS:
+                self._flush_tail()
 
-    def _pairs_in(self, level: _Level) -> list[tuple[int, int]]:
-        same = np.flatnonzero(level.keys[1:] == level.keys[:-1])
-        if same.size == 0:
-            return []
-        pairs: set[tuple[int, int]] = set()
-        # Runs of equal keys: every two slots in a run share that band.
-        run_start = None
-        previous = -2
-        for index in same.tolist():
-            if index != previous + 1:
-                run_start = index
-            previous = index
-            assert run_start is not None
-            members = level.ids[run_start:index + 2].tolist()
-            newest = members[-1]
-            for other in members[:-1]:
-                a, b = int(self._slot_item[other]), int(self._slot_item[newest])
-                if a != b:
-                    pairs.add((min(a, b), max(a, b)))
-        return sorted(pairs)
+    def query_many(self, keys: U32) -> list[set[int]]:
+        """``query`` for many signatures at once (one row of keys each): one binary search
+        per level for the whole batch instead of one per item."""
+        if self._tail_n:
+            self._flush_tail()
+        results: list[set[int]] = [set() for _ in range(keys.shape[0])]
+        # Searched in ascending order, the keys walk each level forwards: numpy's binary
+        # search starts from the previous answer, and the memory it touches stays warm.
+        order = np.argsort(keys.reshape(-1), kind="stable")
+        flat = keys.reshape(-1)[order]
+        for level in self._levels:
+            if level is None or not len(level):
+                continue
+            size = len(level)
+            left = np.searchsorted(level.keys, flat)
+            found = np.flatnonzero(level.keys[np.minimum(left, size - 1)] == flat)
+            for index in found.tolist():
+                start = int(left[index])
+                end = start + 1
+                while end < size and level.keys[end] == flat[index]:
+                    end += 1
+                owners = self._slot_item[level.ids[start:end].astype(np.int64)]
+                results[int(order[index]) // self.bands].update(owners[owners >= 0].tolist())
+        return results
 
     def remove(self, item: int) -> None:
         slot = self._item_slot.pop(item, None)
@@ -158,20 +195,19 @@ class BandedIndex:
         if self._tail_n:
             hit = (self._tail_keys[: self._tail_n] == keys).any(axis=1)
             parts.append(self._tail_slots[: self._tail_n][hit])
-        # One binary search per level for both ends of every key's run: key and key + 1,
-        # interleaved.  Keys ascend with their band number, so the bounds are sorted and
-        # numpy's search walks the level forwards (far fewer cache misses).  Packed keys
-        # never reach 2^32 - 1, so key + 1 cannot wrap.
-        bounds = np.empty(keys.size * 2, dtype=np.uint32)
-        bounds[0::2] = keys
-        bounds[1::2] = keys + np.uint32(1)
+        # One binary search per level for the first position of each key; a run of equal
+        # keys (a shared band) is rare, so its end is found only where the key is there.
         for level in self._levels:
             if level is None or not len(level):
                 continue
-            found = np.searchsorted(level.keys, bounds)
-            left, right = found[0::2], found[1::2]
-            for j in np.flatnonzero(right > left).tolist():
-                parts.append(level.ids[left[j]:right[j]])
+            size = len(level)
+            left = np.searchsorted(level.keys, keys)
+            found = level.keys[np.minimum(left, size - 1)] == keys
+            for start in left[found].tolist():
+                end = start + 1
+                while end < size and level.keys[end] == level.keys[start]:
+                    end += 1
+                parts.append(level.ids[start:end])
         if not parts:
             return set()
         items = self._slot_item[np.concatenate(parts).astype(np.int64)]
