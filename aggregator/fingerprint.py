@@ -24,7 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from datasketch import MinHash
+from aggregator._datasketch import MinHash
 
 from aggregator.clean import content_key, words
 

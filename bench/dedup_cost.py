@@ -179,7 +179,8 @@ def index(args: argparse.Namespace) -> None:
     del engine
     gc.collect()
 
-    from datasketch import LeanMinHash, MinHashLSH
+    from datasketch.lean_minhash import LeanMinHash
+    from datasketch.lsh import MinHashLSH
 
     base = rss_bytes()
     lsh = MinHashLSH(threshold=0.3, num_perm=fp_mod.NUM_PERM)
