@@ -24,8 +24,8 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from aggregator._datasketch import MinHash
 
+from aggregator._datasketch import MinHash
 from aggregator.clean import content_key, words
 
 SHINGLE = 3
