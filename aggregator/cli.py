@@ -99,6 +99,15 @@ def _parser() -> argparse.ArgumentParser:
                              "why an item sits where it does, or how two items compare",
                              clusters))
     explain.add_argument("item_ids", type=int, nargs="+", metavar="ITEM")
+    split = verb("split", _clusters_split,
+                 "take an item out of its cluster (a correction kept for later decisions)",
+                 clusters)
+    split.add_argument("item_id", type=int, metavar="ITEM")
+    merge = verb("merge", _clusters_merge,
+                 "merge two clusters into one (a correction kept for later decisions)",
+                 clusters)
+    merge.add_argument("first", type=int, metavar="A")
+    merge.add_argument("second", type=int, metavar="B")
 
     feeds = verbs.add_parser("feeds", help="subscribed feeds").add_subparsers(metavar="ACTION")
     formatted(verb("list", _feeds_list, "list feeds and their health", feeds))
@@ -109,6 +118,12 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--priority", type=int, default=0)
     remove = verb("remove", _feeds_remove, "unsubscribe and delete the feed's items", feeds)
     remove.add_argument("url")
+    import_opml = verb("import-opml", _feeds_import_opml,
+                       "subscribe to every feed of an OPML file", feeds)
+    import_opml.add_argument("file", metavar="FILE")
+    export_opml = verb("export-opml", _feeds_export_opml,
+                       "write the subscriptions as OPML (to stdout)", feeds)
+    export_opml.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead")
 
     boilerplate = verbs.add_parser("boilerplate", help="learned boilerplate").add_subparsers(
         metavar="ACTION")
@@ -176,11 +191,25 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import ipaddress
+
     from aggregator.publish.app import create_app
     from aggregator.publish.server import serve_forever
 
     storage = _storage(settings)
-    serve_forever(create_app(storage, settings), settings.server.host, settings.server.port)
+    host, port = settings.server.host, settings.server.port
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        print(f"aggregator: warning: serving on {host}, reachable from other machines; "
+              "the pages and feeds need no login", file=sys.stderr)
+    writes = "corrections need the server token" if settings.server.token else \
+        "read-only: set server.token to allow corrections"
+    print(f"aggregator: serving http://{host}:{port}/ ({writes}); stop with Ctrl-C", flush=True)
+    # No pipeline yet: the first correction makes one (this process then writes).
+    serve_forever(create_app(storage, settings), host, port)
     return 0
 
 
@@ -271,6 +300,70 @@ def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
     if any(spec.url == url for spec in settings.feeds):
         print("note: the feed is still listed in the config file and will come back at the next "
               "poll; delete it there too", file=sys.stderr)
+    return 0
+
+
+def _feeds_import_opml(args: argparse.Namespace, settings: Settings) -> int:
+    from aggregator.opml import parse_opml
+
+    path = Path(args.file)
+    try:
+        listed = parse_opml(path.read_bytes())
+    except OSError as exc:
+        print(f"aggregator: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    storage = _storage(settings)
+    added = skipped = 0
+    for entry in listed:
+        try:
+            # A bare path in the file is relative to the file, like paths in config.yaml.
+            url = resolve_feed_url(entry.url, path.resolve().parent)
+        except ConfigError as exc:
+            print(f"skipped       {entry.url}: {exc.message}")
+            skipped += 1
+            continue
+        feed, created = storage.add_feed(FeedSpec(url=url, name=entry.name, group=entry.group))
+        added += created
+        print(f"{'added' if created else 'already':<13} {feed.url}"
+              + (f" ({entry.group})" if entry.group else ""))
+    print(f"imported {len(listed)} feeds from {path}: {added} added, "
+          f"{len(listed) - added - skipped} already subscribed, {skipped} skipped")
+    return 0
+
+
+def _feeds_export_opml(args: argparse.Namespace, settings: Settings) -> int:
+    from aggregator.opml import render_opml
+
+    data = render_opml(_storage(settings).list_feeds())
+    if args.output:
+        Path(args.output).write_bytes(data)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+def _clusters_split(args: argparse.Namespace, settings: Settings) -> int:
+    pipeline = _pipeline(settings)
+    pipeline.split_item(args.item_id)
+    item = pipeline.storage.list_items(item_ids=[args.item_id])[0]
+    print(f"item {args.item_id} is now alone in cluster {item.cluster_id} (method manual); "
+          "the correction is kept for later decisions")
+    return 0
+
+
+def _clusters_merge(args: argparse.Namespace, settings: Settings) -> int:
+    pipeline = _pipeline(settings)
+    first = pipeline.storage.get_cluster(args.first)
+    pipeline.merge_clusters(args.first, args.second)
+    anchor = first.canonical_item_id if first is not None else None
+    items = pipeline.storage.list_items(item_ids=[anchor]) if anchor is not None else []
+    merged = pipeline.storage.get_cluster(items[0].cluster_id) if items and \
+        items[0].cluster_id is not None else None
+    where = f"cluster {merged.id} ({merged.size} items)" if merged else "one cluster"
+    print(f"merged clusters {args.first} and {args.second} into {where}; "
+          "the correction is kept for later decisions")
     return 0
 
 

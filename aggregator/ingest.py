@@ -13,11 +13,12 @@ then, so a ``kill -9`` at any moment leaves every item in exactly one cluster.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from aggregator import fingerprint as fp_mod
 from aggregator.boilerplate import BoilerplateModel
@@ -25,7 +26,8 @@ from aggregator.clean import clean_entry
 from aggregator.config import Settings
 from aggregator.dedup import Candidate, DedupEngine, DedupParams
 from aggregator.errors import AggregatorError, FeedError, FetchError, StorageError
-from aggregator.fetch import USER_AGENT, FetchLimits, fetch, new_client
+from aggregator.fetch import USER_AGENT, FetchLimits, fetch, fetch_concurrently, new_client
+from aggregator.metrics import Metrics, log_event, outcome_of
 from aggregator.parse import parse_feed
 from aggregator.storage import Storage
 from aggregator.timing import next_check_after_error, next_check_after_success
@@ -40,7 +42,14 @@ from aggregator.types import (
     PollOutcome,
 )
 
+if TYPE_CHECKING:
+    import httpx
+
 log = logging.getLogger("aggregator.ingest")
+
+DEADLINE_SLACK = 2.0
+"""Seconds past ``polling.timeout`` after which a fetch still running is abandoned (its own
+deadline is checked between reads, so a last blocked read may overrun it by a little)."""
 
 
 @dataclass(frozen=True)
@@ -63,9 +72,16 @@ class _Pending:
 class Pipeline:
     """Owns the in-memory state of one writer: boilerplate model and dedup engine."""
 
-    def __init__(self, storage: Storage, settings: Settings) -> None:
+    def __init__(self, storage: Storage, settings: Settings,
+                 metrics: Metrics | None = None) -> None:
         self.storage = storage
         self.settings = settings
+        self.metrics = metrics or Metrics()
+        self.stopping = threading.Event()
+        """Set it to end a running :meth:`poll` early: no further fetch starts, fetches in
+        flight are abandoned, and what was already fetched is stored and decided."""
+        self._ttl: dict[int, int] = {}
+        """RSS ``<ttl>`` (minutes) last seen per feed, so 304 answers honour it too."""
         self.boilerplate = BoilerplateModel()
         self.engine = DedupEngine(DedupParams(
             threshold=settings.dedup.threshold,
@@ -154,26 +170,53 @@ class Pipeline:
             outcomes.append(outcome)
             pending.extend(new_pending)
         if pending:
-            self._decide(pending, datetime.now(UTC))
+            next_cluster_id, started = self.engine.next_cluster_id, time.monotonic()
+            changes = self._decide(pending, datetime.now(UTC))
+            self._observe_decision(changes, next_cluster_id, len(pending),
+                                   time.monotonic() - started)
         return outcomes
 
-    def _fetch_all(self, feeds: Sequence[FeedToPoll]) -> list[_Fetched]:
-        if not feeds:
-            return []
-        workers = max(1, min(self.settings.polling.concurrency, len(feeds)))
-        with new_client(self.limits) as client, ThreadPoolExecutor(workers) as pool:
-            return list(pool.map(lambda feed: self._fetch_one(feed, client), feeds))
+    def _observe_decision(self, changes: ClusterChanges, first_new_cluster: int, items: int,
+                          seconds: float) -> None:
+        self.metrics.decision_seconds.observe(seconds / max(items, 1))
+        events = self.metrics.cluster_events
+        events.labels("formed").inc(sum(1 for c in changes.clusters
+                                        if c.cluster_id >= first_new_cluster))
+        events.labels("joined").inc(sum(1 for a in changes.assignments
+                                        if a.method not in ("single", "first")))
+        events.labels("merged").inc(len(changes.deleted_clusters))
+        log_event(log, logging.INFO, "decided", items=items, assignments=len(changes.assignments),
+                  clusters=len(changes.clusters), seconds=seconds)
 
-    def _fetch_one(self, feed: FeedToPoll, client: object) -> _Fetched:
+    def _fetch_all(self, feeds: Sequence[FeedToPoll]) -> Iterator[_Fetched]:
+        """Fetch concurrently and yield each feed as soon as its fetch completes, so this
+        thread (the writer) parses and stores one feed while others are on the network."""
+        if not feeds:
+            return
+        workers = max(1, min(self.settings.polling.concurrency, len(feeds)))
+
+        def abandoned(feed: FeedToPoll, reason: str, seconds: float) -> _Fetched:
+            self.metrics.fetch_seconds.observe(seconds)
+            return _Fetched(feed, None, FetchError(feed.url, reason), seconds)
+
+        with new_client(self.limits, workers) as client:
+            yield from fetch_concurrently(
+                feeds, lambda feed: self._fetch_one(feed, client), abandoned,
+                concurrency=workers, per_host=self.limits.per_host,
+                deadline=self.limits.timeout + DEADLINE_SLACK, cancel=self.stopping)
+
+    def _fetch_one(self, feed: FeedToPoll, client: httpx.Client) -> _Fetched:
         started = time.monotonic()
         try:
-            result = fetch(feed, self.limits, client)  # type: ignore[arg-type]
+            result = fetch(feed, self.limits, client)
             return _Fetched(feed, result, None, time.monotonic() - started)
         except FetchError as exc:
             return _Fetched(feed, None, exc, time.monotonic() - started)
         except Exception as exc:  # a bug in a dependency must not stop the batch
             error = FetchError(feed.url, f"unexpected {exc.__class__.__name__}: {exc}")
             return _Fetched(feed, None, error, time.monotonic() - started)
+        finally:
+            self.metrics.fetch_seconds.observe(time.monotonic() - started)
 
     def _store_feed(self, fetched: _Fetched) -> tuple[PollOutcome, list[_Pending]]:
         feed, now = fetched.feed, datetime.now(UTC)
@@ -182,13 +225,20 @@ class Pipeline:
             failure = fetched.error or FetchError(feed.url, "no result")
             return self._failed(feed, failure, interval, now, fetched.seconds), []
         result = fetched.result
+        moved = self._moved(feed, result)
         if result.not_modified:
             self.storage.record_success(
                 feed.id, etag=result.etag, last_modified=result.last_modified, title=None,
-                next_check=next_check_after_success(now, interval, result.headers))
-            log.info("event=fetched feed=%s status=304", feed.url)
+                next_check=next_check_after_success(now, interval, result.headers,
+                                                    self._ttl.get(feed.id)),
+                fetch_url=moved, warning=_moved_note(moved))
+            self.metrics.fetches.labels("not-modified").inc()
+            # DEBUG: a 304 is the common case, thousands per cycle; the cycle line sums them.
+            log_event(log, logging.DEBUG, "fetched", feed=feed.url, status=304,
+                      seconds=fetched.seconds)
             return PollOutcome(feed.url, "not-modified", seconds=fetched.seconds), []
         assert result.body is not None
+        self.metrics.fetched_bytes.inc(len(result.body))
         try:
             parsed = parse_feed(result.final_url, result.body, result.headers)
             items = _unique([clean_entry(e) for e in parsed.entries])
@@ -203,13 +253,19 @@ class Pipeline:
         updated = [(s, i) for s, i in zip(saved, items, strict=True) if s.status == "updated"]
         increments = self.boilerplate.observe(feed.id, (i.text for _, i in new))
         self.storage.add_block_counts(feed.id, increments)
-        moved = result.final_url if result.final_url != feed.fetch_url else None
+        self._remember_ttl(feed.id, parsed.ttl_minutes)
+        notes = [n for n in (parsed.warning, _moved_note(moved)) if n]
         self.storage.record_success(
             feed.id, etag=result.etag, last_modified=result.last_modified, title=parsed.title,
-            next_check=next_check_after_success(now, interval, result.headers),
-            fetch_url=moved, warning=parsed.warning)
-        log.info("event=fetched feed=%s status=%s new=%d updated=%d seconds=%.3f",
-                 feed.url, result.status, len(new), len(updated), fetched.seconds)
+            next_check=next_check_after_success(now, interval, result.headers,
+                                                parsed.ttl_minutes),
+            fetch_url=moved, warning="; ".join(notes) or None)
+        self.metrics.fetches.labels("ok").inc()
+        self.metrics.items.labels("new").inc(len(new))
+        self.metrics.items.labels("updated").inc(len(updated))
+        log_event(log, logging.INFO, "fetched", feed=feed.url, status=result.status,
+                  new=len(new), updated=len(updated), bytes=len(result.body),
+                  seconds=fetched.seconds)
         pending = [_Pending(s.item_id, feed.id, i.text) for s, i in new + updated]
         return PollOutcome(feed.url, "ok", new=len(new), updated=len(updated),
                            seconds=fetched.seconds), pending
@@ -217,12 +273,40 @@ class Pipeline:
     def _failed(self, feed: FeedToPoll, error: AggregatorError, interval: float, now: datetime,
                 seconds: float) -> PollOutcome:
         message = str(getattr(error, "message", None) or error)
+        outcome = outcome_of(error)
+        self.metrics.fetches.labels(outcome).inc()
+        if outcome == "gone":
+            # 410: the publisher says the feed will never come back; stop asking.
+            message = f"{message}: the feed is gone; disabled (re-add it to poll again)"
+            self.storage.disable_feed(feed.id, message)
+            self.metrics.feed_changes.labels("disabled").inc()
+            log_event(log, logging.WARNING, "feed-disabled", feed=feed.url, status=410,
+                      error=message)
+            return PollOutcome(feed.url, "error", error=message, seconds=seconds)
         errors_so_far = feed.error_count
         headers = error.headers if isinstance(error, FetchError) else {}
-        self.storage.record_error(feed.id, message, next_check_after_error(
-            now, interval, errors_so_far + 1, headers))
-        log.warning("event=feed-error feed=%s error=%r", feed.url, message)
+        next_check = next_check_after_error(now, interval, errors_so_far + 1, headers)
+        self.storage.record_error(feed.id, message, next_check)
+        log_event(log, logging.WARNING, "feed-error", feed=feed.url,
+                  status=getattr(error, "status", None), outcome=outcome,
+                  errors=errors_so_far + 1, next_check=next_check.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  seconds=seconds, error=message)
         return PollOutcome(feed.url, "error", error=message, seconds=seconds)
+
+    def _moved(self, feed: FeedToPoll, result: FetchResult) -> str | None:
+        """The new URL after a permanent redirect (301/308), reported once, else None."""
+        if result.final_url == feed.fetch_url:
+            return None
+        self.metrics.feed_changes.labels("moved").inc()
+        log_event(log, logging.WARNING, "feed-moved", feed=feed.url, old=feed.fetch_url,
+                  new=result.final_url, status=result.status)
+        return result.final_url
+
+    def _remember_ttl(self, feed_id: int, ttl_minutes: int | None) -> None:
+        if ttl_minutes:
+            self._ttl[feed_id] = ttl_minutes
+        else:
+            self._ttl.pop(feed_id, None)
 
     # -- decide -----------------------------------------------------------------------
 
@@ -358,6 +442,10 @@ class Pipeline:
                              clusters_before=len({c for c in before.values() if c is not None}),
                              clusters_after=len({c for c in after.values() if c is not None}),
                              moves=tuple(moves))
+
+
+def _moved_note(moved: str | None) -> str | None:
+    return f"moved permanently to {moved}; now fetched from there" if moved else None
 
 
 @dataclass(frozen=True)

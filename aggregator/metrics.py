@@ -1,11 +1,21 @@
-"""Prometheus metrics of one process, in a registry of its own (tests make several)."""
+"""What the daemon tells operators: Prometheus metrics, health, and structured log lines.
+
+Metrics live in a registry of their own per :class:`Metrics` (tests make several).
+Log lines are ``event=NAME key=value …``: one event name plus fields, values quoted
+when they hold spaces, quotes or newlines, so a hostile server's reason phrase cannot
+forge a log line.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from aggregator.errors import AggregatorError, FetchError, ParseError
 
 
 @dataclass
@@ -14,10 +24,14 @@ class Metrics:
 
     def __post_init__(self) -> None:
         r = self.registry
-        self.fetches = Counter("aggregator_fetches", "Feed fetches by outcome",
+        self.fetches = Counter("aggregator_fetches", "Feed fetches by outcome (ok, not-modified, "
+                               "http-4xx, http-5xx, gone, network, parse, storage)",
                                ["outcome"], registry=r)
         self.fetched_bytes = Counter("aggregator_fetched_bytes", "Bytes of feed bodies fetched",
                                      registry=r)
+        self.fetch_seconds = Histogram(
+            "aggregator_fetch_seconds", "Wall time of one fetch, success or not",
+            buckets=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 60.0), registry=r)
         self.items = Counter("aggregator_items", "Items stored, by kind (new, updated)",
                              ["kind"], registry=r)
         self.cluster_events = Counter("aggregator_cluster_events",
@@ -26,6 +40,13 @@ class Metrics:
         self.decision_seconds = Histogram(
             "aggregator_decision_seconds", "Time to fingerprint and decide one batch per item",
             buckets=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0), registry=r)
+        self.feed_changes = Counter("aggregator_feed_changes",
+                                    "Feeds moved (301/308) or disabled (410 Gone)", ["change"],
+                                    registry=r)
+        self.cycles = Counter("aggregator_poll_cycles", "Poll cycles run", registry=r)
+        self.cycle_seconds = Gauge("aggregator_poll_cycle_seconds",
+                                   "Wall time of the last poll cycle", registry=r)
+        self.feeds_due = Gauge("aggregator_feeds_due", "Feeds due at the last cycle", registry=r)
         self.poll_lag = Gauge("aggregator_poll_lag_seconds",
                               "How late the most overdue feed was at the last cycle", registry=r)
         self.last_poll = Gauge("aggregator_last_poll_timestamp_seconds",
@@ -39,3 +60,32 @@ class Health:
     scheduler_running: bool = False
     last_poll: datetime | None = None
     last_cycle_error: str | None = None
+
+
+def outcome_of(error: AggregatorError) -> str:
+    """The ``outcome`` label of a failed fetch: few values, so the series stay bounded."""
+    if isinstance(error, FetchError) and error.status is not None:
+        if error.status == 410:
+            return "gone"
+        return "http-4xx" if error.status < 500 else "http-5xx"
+    if isinstance(error, FetchError):
+        return "network"
+    if isinstance(error, ParseError):
+        return "parse"
+    return "storage"
+
+
+def _value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    text = str(value)
+    if not text or any(c in text for c in ' "=\\') or not text.isprintable():
+        return json.dumps(text, ensure_ascii=False)
+    return text
+
+
+def log_event(logger: logging.Logger, level: int, event: str, **fields: object) -> None:
+    """Log ``event=EVENT k=v …`` (fields in the order given; None fields left out)."""
+    if logger.isEnabledFor(level):
+        logger.log(level, "event=%s%s", event, "".join(
+            f" {key}={_value(value)}" for key, value in fields.items() if value is not None))

@@ -1,0 +1,54 @@
+"""What every part of the web face reads besides clusters: feeds, the boilerplate model,
+the site's own address.  Request handlers call these; storage stays the only source."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from aggregator.boilerplate import BoilerplateModel
+from aggregator.storage import Storage
+from aggregator.types import FeedView
+
+BOILERPLATE_TTL = 60.0
+"""Seconds a loaded boilerplate model is reused: it changes only when a poll learns a
+block, and loading it reads the whole evidence table."""
+
+
+@dataclass
+class BoilerplateCache:
+    """The learned-boilerplate model, reloaded from storage at most once a minute."""
+
+    _model: BoilerplateModel | None = None
+    _loaded_at: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, storage: Storage) -> BoilerplateModel:
+        with self._lock:
+            if self._model is None or time.monotonic() - self._loaded_at > BOILERPLATE_TTL:
+                model = BoilerplateModel()
+                model.load(storage.block_counts())
+                self._model, self._loaded_at = model, time.monotonic()
+            return self._model
+
+
+def storage_of(request: Request) -> Storage:
+    storage: Storage = request.app.state.storage
+    return storage
+
+
+def feeds_by_id(storage: Storage) -> dict[int, FeedView]:
+    return {f.id: f for f in storage.list_feeds()}
+
+
+def base_url(request: Request) -> str:
+    """The site's address as the client reached it, without a trailing slash."""
+    return str(request.base_url).rstrip("/")
+
+
+def is_boilerplate(model: BoilerplateModel, block: str) -> bool:
+    """Whether a displayed text block is one the dedup decision leaves out."""
+    return bool(model.filter(block).removed)

@@ -1,0 +1,118 @@
+"""The pages in a real browser: headless Chromium (Debian's chromium + chromium-driver,
+installed by .ci/run) against a real uvicorn server over the demo.  Screenshots go to the
+test's tmp dir; the assertions are on what is displayed and where."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_publish_demo import demo_pipeline, running_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+pytestmark = pytest.mark.skipif(
+    not (Path(CHROMIUM).exists() and (Path(CHROMEDRIVER).exists() or shutil.which(
+        "chromedriver"))),
+    reason="Chromium is absent (apt-get install chromium chromium-driver; .ci/run does)")
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    settings, pipeline = demo_pipeline(tmp_path_factory.mktemp("browser"))
+    with running_server(settings, pipeline.storage) as base:
+        yield base
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1400,900",
+                 f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or CHROMEDRIVER),
+                              options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _screenshot(driver: Any, path: Path) -> None:
+    """The whole page, not just the window."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1400, min(int(height) + 50, 8000))
+    driver.save_screenshot(str(path))
+    assert path.stat().st_size > 10_000
+
+
+def _problems(driver: Any) -> list[str]:
+    """Console errors (a CSP violation, a failed stylesheet), the missing favicon aside."""
+    return [e["message"] for e in driver.get_log("browser")
+            if e["level"] == "SEVERE" and "favicon" not in e["message"]]
+
+
+def test_cluster_list_then_a_cluster_side_by_side(site: str, browser: Any,
+                                                  tmp_path: Path) -> None:
+    browser.get(f"{site}/clusters")
+    _screenshot(browser, tmp_path / "clusters.png")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Stories"
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.clusters tbody tr")
+    assert len(rows) == 16  # the demo's stories with more than one copy
+    assert "16 stories published more than once" in browser.find_element(
+        By.CSS_SELECTOR, ".lede").text
+    # The stylesheet applied (allowed by our CSP): the header is dark, not transparent.
+    header = browser.find_element(By.CSS_SELECTOR, "header.site")
+    assert header.value_of_css_property("background-color") == "rgba(22, 32, 43, 1)"
+
+    browser.find_element(By.PARTIAL_LINK_TEXT, "US and Japan Forge AI Alliance").click()
+    assert "/clusters/" in browser.current_url
+    _screenshot(browser, tmp_path / "cluster.png")
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith(
+        "US and Japan Forge AI Alliance")
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "Why these copies are one story" in body
+    assert "Why this copy is the canonical one" in body
+    assert "highest priority" in body  # the canonical copy is from the priority-1 feed
+    members = browser.find_elements(By.CSS_SELECTOR, "table.members tbody tr")
+    copies = browser.find_elements(By.CSS_SELECTOR, "article.copy")
+    assert len(members) == len(copies) == 5
+    # Side by side: the copies start on one line, left to right.
+    tops = {round(c.rect["y"]) for c in copies[:3]}
+    lefts = [c.rect["x"] for c in copies[:3]]
+    assert len(tops) == 1 and lefts == sorted(lefts)
+    # The differences are highlighted: footers and sponsor lines as boilerplate, changed
+    # words and title changes marked.
+    boilerplate = [b.text for b in browser.find_elements(By.CSS_SELECTOR,
+                                                         "p.block.boilerplate")]
+    assert any("sponsored by" in b.lower() for b in boilerplate)
+    assert any("Follow our other news" in b for b in boilerplate)
+    assert browser.find_elements(By.CSS_SELECTOR, "h3.title mark.changed, h3.title del")
+    reference = browser.find_element(By.CSS_SELECTOR, "article.copy.reference")
+    assert "canonical" in reference.text.lower()
+    assert not _problems(browser)
+
+
+def test_feeds_page_shows_health(site: str, browser: Any, tmp_path: Path) -> None:
+    browser.get(f"{site}/feeds")
+    _screenshot(browser, tmp_path / "feeds.png")
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.feeds tbody tr")
+    assert len(rows) == 5
+    statuses = [r.find_element(By.CSS_SELECTOR, ".status").text for r in rows]
+    assert statuses == ["ok"] * 5
+    assert "The Daily Watch News" in browser.find_element(By.TAG_NAME, "body").text
+    assert not _problems(browser)

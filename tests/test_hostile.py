@@ -1,0 +1,357 @@
+"""The real pipeline against a real hostile HTTP server on 127.0.0.1.
+
+Each broken or hostile answer must end recorded on its own feed (``last_error``,
+``error_count``, ``next_check``) — and harm nothing else: the well-behaved feed polled
+in the same batch still gets its items.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+from aggregator.config import settings_from_mapping
+from aggregator.fetch import DECODE_STEP, _Decoder, fetch_concurrently
+from aggregator.ingest import Pipeline
+from aggregator.storage import Storage
+from aggregator.types import FeedToPoll, FeedView, PollOutcome
+from tests.helpers import check_consistency
+from tests.hostile_server import HOSTILE_ROUTES, HostileServer, Meter, feed_items
+
+TIMEOUT = 1.5
+MAX_BYTES = 1024 * 1024
+
+
+def _pipeline(database_url: str, urls: list[str], **polling: object) -> Pipeline:
+    settings = settings_from_mapping(
+        {"database": database_url, "feeds": [{"url": u} for u in urls],
+         "polling": {"timeout": TIMEOUT, "max_bytes": MAX_BYTES, "interval": 60, **polling}},
+        None)
+    pipeline = Pipeline(Storage(database_url), settings)
+    pipeline.start()
+    return pipeline
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[HostileServer]:
+    with HostileServer() as running:
+        running.set_feed("good", feed_items("good", 3))
+        yield running
+
+
+@dataclass(frozen=True)
+class Batch:
+    outcomes: dict[str, PollOutcome]
+    feeds: dict[str, FeedView]
+    items_by_feed: dict[str, int]
+    polled_at: datetime
+    seconds: float
+
+
+@pytest.fixture(scope="module")
+def batch(server: HostileServer, tmp_path_factory: pytest.TempPathFactory) -> Batch:
+    """One poll of every hostile route plus a good feed, in one batch, into one database."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'agg.db'}"
+    good = server.url("/feed/good")
+    extra = {"refused": "http://127.0.0.1:9/feed.xml",
+             "dns": "http://no-such-host.invalid/feed.xml",
+             "tls": server.url("/feed/good").replace("http://", "https://")}
+    urls = [good, *(server.url(r) for r in HOSTILE_ROUTES), *extra.values()]
+    pipeline = _pipeline(url, urls)
+    started, polled_at = time.monotonic(), datetime.now(UTC)
+    outcomes = {o.feed_url: o for o in pipeline.poll()}
+    seconds = time.monotonic() - started
+    feeds = {f.url: f for f in pipeline.storage.list_feeds()}
+    counts: dict[str, int] = {}
+    for item in pipeline.storage.list_items():
+        counts[item.feed_url] = counts.get(item.feed_url, 0) + 1
+    check_consistency(pipeline)
+    return Batch(outcomes, feeds, counts, polled_at, seconds)
+
+
+# Expected per route: "ok" routes may store what survives with a note; the others fail,
+# and the message must say why in words a user can act on.
+EXPECTED = {
+    "/status/404": "HTTP 404", "/status/500": "HTTP 500", "/status/503?retry_after=120":
+    "HTTP 503", "/gone": "410", "/loop": "too many redirects", "/no-location": "HTTP 302",
+    "/big": "max_bytes", "/big-declared": "max_bytes", "/gzip-bomb": "max_bytes",
+    "/deflate-bomb": "max_bytes", "/bad-gzip": "cannot decompress", "/drip": "deadline|timed out",
+    "/hang": "timed out|deadline", "/truncated": "RemoteProtocolError|closed",
+    "/html": "HTML", "/random": "not a usable feed|not a feed", "/empty": "empty document",
+    "/whitespace": "empty document",
+}
+SURVIVABLE = ("/lying-encoding", "/utf16-claims-utf8", "/billion-laughs", "/xxe")
+
+
+@pytest.mark.parametrize("route", sorted(EXPECTED))
+def test_each_hostile_answer_is_an_error_on_its_feed(
+        route: str, server: HostileServer, batch: Batch) -> None:
+    import re
+
+    feed_url = server.url(route)
+    outcome, feed = batch.outcomes[feed_url], batch.feeds[feed_url]
+    assert outcome.status == "error", outcome
+    assert re.search(EXPECTED[route], outcome.error or ""), outcome.error
+    assert feed.last_error == outcome.error
+    assert feed.error_count == 1
+    assert batch.items_by_feed.get(feed_url, 0) == 0
+    if route == "/gone":
+        assert feed.disabled and feed.next_check is None
+    else:
+        assert feed.next_check is not None and feed.next_check > batch.polled_at
+
+
+@pytest.mark.parametrize("route", SURVIVABLE)
+def test_survivable_documents_are_stored_or_reported(
+        route: str, server: HostileServer, batch: Batch) -> None:
+    feed_url = server.url(route)
+    outcome, feed = batch.outcomes[feed_url], batch.feeds[feed_url]
+    assert outcome.status in ("ok", "error")
+    assert feed.next_check is not None and feed.next_check > batch.polled_at
+    if outcome.status == "error":
+        assert feed.error_count == 1 and feed.last_error
+    else:
+        assert feed.error_count == 0
+
+
+@pytest.mark.parametrize("name,fragment", [
+    ("refused", "cannot connect"), ("dns", "cannot connect"), ("tls", "TLS error")])
+def test_network_failures_are_errors_on_their_feed(name: str, fragment: str,
+                                                    server: HostileServer, batch: Batch) -> None:
+    import re
+
+    url = {"refused": "http://127.0.0.1:9/feed.xml", "dns": "http://no-such-host.invalid/feed.xml",
+           "tls": server.url("/feed/good").replace("http://", "https://")}[name]
+    outcome, feed = batch.outcomes[url], batch.feeds[url]
+    assert outcome.status == "error" and re.search(fragment, outcome.error or ""), outcome.error
+    assert feed.error_count == 1 and feed.next_check is not None
+
+
+def test_the_good_feed_is_unharmed_and_the_batch_is_bounded(
+        server: HostileServer, batch: Batch) -> None:
+    good = server.url("/feed/good")
+    assert batch.outcomes[good].status == "ok" and batch.outcomes[good].new == 3
+    assert batch.feeds[good].error_count == 0 and batch.feeds[good].last_error is None
+    # The drip and the hang end at the deadline, not when the server gives up (a minute).
+    assert batch.seconds < 20
+
+
+def test_external_entities_are_never_resolved(server: HostileServer, batch: Batch,
+                                              tmp_path: Path) -> None:
+    assert server.requests("/xxe") and not server.requests("/xxe-target")
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    pipeline = _pipeline(url, [server.url("/xxe")])
+    pipeline.poll()
+    stored = pipeline.storage.list_items(with_content=True)
+    text = " ".join(f"{i.title} {i.text}" for i in stored)
+    assert "root:" not in text and "SECRET-FROM-XXE-TARGET" not in text
+
+
+def test_billion_laughs_is_not_expanded(server: HostileServer, tmp_path: Path) -> None:
+    pipeline = _pipeline(f"sqlite:///{tmp_path / 'b.db'}", [server.url("/billion-laughs")])
+    started = time.monotonic()
+    pipeline.poll()
+    assert time.monotonic() - started < 5
+    assert all(len(i.title or "") < 1000 and len(i.text) < 10_000
+               for i in pipeline.storage.list_items(with_content=True))
+
+
+def test_lying_encoding_is_decoded_as_what_it_is(server: HostileServer, tmp_path: Path) -> None:
+    pipeline = _pipeline(f"sqlite:///{tmp_path / 'e.db'}", [server.url("/lying-encoding")])
+    (outcome,) = pipeline.poll()
+    assert outcome.status == "ok", outcome.error
+    (item,) = pipeline.storage.list_items()
+    assert item.title == "Café crème à la façon de René"
+    (feed,) = pipeline.storage.list_feeds()
+    assert feed.error_count == 0 and feed.last_error  # the lie is noted on the feed
+
+
+def test_thousands_of_entries_are_stored_once(tmp_path: Path) -> None:
+    with HostileServer(thousands=2000) as server:
+        pipeline = _pipeline(f"sqlite:///{tmp_path / 't.db'}", [server.url("/thousands")],
+                             max_bytes=8 * MAX_BYTES)
+        assert [(o.status, o.new) for o in pipeline.poll()] == [("ok", 2000)]
+        assert [(o.status, o.new, o.updated) for o in pipeline.poll()] == [("ok", 0, 0)]
+    assert len(pipeline.storage.list_items()) == 2000
+    check_consistency(pipeline)
+
+
+# -- redirects and gone -------------------------------------------------------------------
+
+@pytest.mark.parametrize("route", ["moved", "moved308"])
+def test_permanent_redirect_updates_the_stored_url(route: str, server: HostileServer,
+                                                   tmp_path: Path) -> None:
+    server.set_feed(f"target-{route}", feed_items(f"target-{route}", 2))
+    old = server.url(f"/{route}/target-{route}")
+    pipeline = _pipeline(f"sqlite:///{tmp_path / 'm.db'}", [old])
+    assert [o.status for o in pipeline.poll()] == ["ok"]
+    (feed,) = pipeline.storage.list_feeds()
+    assert feed.url == old and feed.fetch_url == server.url(f"/feed/target-{route}")
+    assert "moved permanently" in (feed.last_error or "") and feed.error_count == 0
+    before = len(server.requests(f"/{route}/target-{route}"))
+    assert [o.status for o in pipeline.poll()] == ["not-modified"]
+    assert len(server.requests(f"/{route}/target-{route}")) == before  # went straight there
+
+
+def test_gone_disables_the_feed_and_it_is_not_polled_again(server: HostileServer,
+                                                           tmp_path: Path) -> None:
+    pipeline = _pipeline(f"sqlite:///{tmp_path / 'g.db'}", [server.url("/gone")])
+    before = len(server.requests("/gone"))
+    pipeline.poll()
+    (feed,) = pipeline.storage.list_feeds()
+    assert feed.disabled and "410" in (feed.last_error or "")
+    assert pipeline.storage.feeds_to_poll() == []
+    assert pipeline.poll() == []
+    assert len(server.requests("/gone")) == before + 1
+
+
+# -- politeness ---------------------------------------------------------------------------
+
+def test_retry_after_as_an_http_date(server: HostileServer, tmp_path: Path) -> None:
+    when = format_datetime(datetime.now(UTC) + timedelta(hours=3), usegmt=True)
+    route = "/status/429?retry_after=" + when.replace(" ", "%20").replace(",", "%2C")
+    pipeline = _pipeline(f"sqlite:///{tmp_path / 'r.db'}", [server.url(route)])
+    pipeline.poll()
+    (feed,) = pipeline.storage.list_feeds()
+    assert feed.next_check is not None
+    assert feed.next_check >= datetime.now(UTC) + timedelta(hours=2, minutes=58)
+
+
+def test_ttl_holds_across_304_answers(server: HostileServer, tmp_path: Path) -> None:
+    server.set_feed("with-ttl", feed_items("with-ttl", 1), ttl=120)
+    pipeline = _pipeline(f"sqlite:///{tmp_path / 'ttl.db'}", [server.url("/feed/with-ttl")])
+    for expected in ("ok", "not-modified"):
+        assert [o.status for o in pipeline.poll()] == [expected]
+        (feed,) = pipeline.storage.list_feeds()
+        assert feed.next_check is not None
+        assert feed.next_check >= datetime.now(UTC) + timedelta(minutes=119)
+
+
+def test_cache_control_max_age_delays_the_next_check(server: HostileServer,
+                                                     tmp_path: Path) -> None:
+    pipeline = _pipeline(f"sqlite:///{tmp_path / 'ma.db'}", [server.url("/max-age")])
+    pipeline.poll()
+    (feed,) = pipeline.storage.list_feeds()
+    assert feed.next_check is not None
+    assert feed.next_check >= datetime.now(UTC) + timedelta(seconds=7100)
+
+
+def _max_concurrency(tmp_path: Path, feeds_per_host: list[int], concurrency: int,
+                     per_host: int) -> Meter:
+    """Poll feeds that each take 0.3 s, spread over loopback hosts; measure the overlap."""
+    meter = Meter()
+    servers = [HostileServer(host=f"127.0.0.{i + 1}", meter=meter)
+               for i in range(len(feeds_per_host))]
+    for running in servers:
+        running.__enter__()
+        running.set_feed("slow", feed_items("slow", 1))
+    try:
+        urls = [s.url(f"/feed/slow?delay=0.3&n={n}")
+                for s, count in zip(servers, feeds_per_host, strict=True) for n in range(count)]
+        pipeline = _pipeline(f"sqlite:///{tmp_path / f'c{concurrency}.db'}", urls,
+                             concurrency=concurrency)
+        pipeline.limits = replace(pipeline.limits, per_host=per_host)
+        assert {o.status for o in pipeline.poll()} == {"ok"}
+    finally:
+        for running in servers:
+            running.__exit__()
+    return meter
+
+
+def test_per_host_limit_holds_when_one_host_has_most_feeds(tmp_path: Path) -> None:
+    meter = _max_concurrency(tmp_path, [8, 1], concurrency=4, per_host=2)
+    assert meter.max_active["127.0.0.1"] == 2  # reached, never passed
+    assert meter.max_total == 3  # the idle workers did not pile onto the busy host
+
+
+def test_global_limit_holds_across_hosts(tmp_path: Path) -> None:
+    meter = _max_concurrency(tmp_path, [6, 6, 6], concurrency=4, per_host=2)
+    assert max(meter.max_active.values()) <= 2
+    assert meter.max_total == 4
+
+
+def test_user_agent_names_the_project_and_version(server: HostileServer, batch: Batch) -> None:
+    from aggregator import __version__
+
+    agents = {r.headers.get("User-Agent") for r in server.requests("/feed/good")}
+    assert agents and all(a and a.startswith(f"aggregator/{__version__} ") for a in agents)
+
+
+# -- the fetch runner and the decoder, alone -------------------------------------------------
+
+def _feeds(n: int) -> list[FeedToPoll]:
+    return [FeedToPoll(id=i, url=f"http://h{i % 3}.example/{i}",
+                       fetch_url=f"http://h{i % 3}.example/{i}") for i in range(n)]
+
+
+def test_a_stuck_fetch_is_abandoned_at_the_deadline_and_the_batch_goes_on() -> None:
+    release = threading.Event()
+
+    def work(feed: FeedToPoll) -> str:
+        if feed.id == 0:
+            release.wait(10)  # stuck, like a DNS lookup no timeout covers
+        return f"done {feed.id}"
+
+    started = time.monotonic()
+    results = list(fetch_concurrently(
+        _feeds(6), work, lambda feed, reason, _s: f"failed {feed.id}: {reason}",
+        concurrency=2, per_host=2, deadline=0.5))
+    release.set()
+    assert time.monotonic() - started < 3
+    assert sorted(results)[-1].startswith("failed 0: no answer within")
+    assert sorted(r for r in results if r.startswith("done")) == [f"done {i}" for i in range(1, 6)]
+
+
+def test_cancel_ends_the_iteration_without_waiting_for_fetches() -> None:
+    cancel = threading.Event()
+
+    def work(feed: FeedToPoll) -> int:
+        time.sleep(0.2)
+        return feed.id
+
+    started, got = time.monotonic(), []
+    for value in fetch_concurrently(_feeds(50), work, lambda f, r, s: -1, concurrency=2,
+                                    per_host=2, deadline=5, cancel=cancel):
+        got.append(value)
+        cancel.set()
+    assert len(got) == 1 and time.monotonic() - started < 1.5
+
+
+@pytest.mark.parametrize("coding,compress", [
+    ("gzip", lambda b: __import__("gzip").compress(b)),
+    ("deflate", lambda b: zlib.compress(b)),
+    ("deflate", lambda b: zlib.compress(b)[2:-4]),  # a raw stream, as many servers send
+])
+def test_decoder_inflates_a_bomb_in_bounded_steps(coding: str, compress: object) -> None:
+    payload = compress(b"\0" * (20 * DECODE_STEP))  # type: ignore[operator]
+    feed = FeedToPoll(id=1, url="http://x.example/", fetch_url="http://x.example/")
+    decoder = _Decoder.chain(feed, coding)
+    out = list(decoder.decode(payload[:1]))  # one byte: nothing can be sniffed yet
+    out += list(decoder.decode(payload[1:]))
+    assert all(len(chunk) <= DECODE_STEP for chunk in out)
+    assert sum(map(len, out)) == 20 * DECODE_STEP
+
+
+def test_unknown_content_encoding_is_refused() -> None:
+    from aggregator.errors import FetchError
+
+    feed = FeedToPoll(id=1, url="http://x.example/", fetch_url="http://x.example/")
+    with pytest.raises(FetchError, match="unsupported Content-Encoding 'br'"):
+        _Decoder.chain(feed, "br")
+
+
+def test_stop_abandons_fetches_in_flight(server: HostileServer, tmp_path: Path) -> None:
+    pipeline = _pipeline(f"sqlite:///{tmp_path / 's.db'}", [server.url("/hang?x=stop")],
+                         timeout=30)
+    threading.Timer(0.5, pipeline.stopping.set).start()
+    started = time.monotonic()
+    assert pipeline.poll() == []
+    assert time.monotonic() - started < 2
