@@ -49,6 +49,10 @@ from aggregator.fingerprint import LEAD_VERIFY, Fingerprint, overlap
 from aggregator.lshindex import BandedIndex, shared_band_pairs
 from aggregator.types import Assignment, ClusterChanges, ClusterState, CorrectionRecord
 
+MAX_CANDIDATES = 64
+"""An item proposed with more partners than this (near-identical template items: daily
+notices, "market closed") is compared with its 64 lowest-id partners only, so a feed of
+thousands of look-alikes costs n·64 comparisons, not n²; they still chain into one cluster."""
 MIN_CONTAINED_SHINGLES = 15
 EVICT_EVERY = 3600.0
 """Seconds of window time between two eviction scans."""
@@ -251,7 +255,7 @@ class DedupEngine:
                                             self._lead_lsh.query_many(lead), strict=True):
             pairs.update((min(item_id, o), max(item_id, o)) for o in hits | lead_hits
                          if o != item_id)
-        for a, b in sorted(pairs):
+        for a, b in _capped(pairs):
             if a in self._nodes and b in self._nodes:
                 touched |= self._verify(a, b)
         self._lsh.insert_many(ids, main)
@@ -531,6 +535,21 @@ def _pairs(ids: list[int]) -> Iterable[tuple[int, int]]:
     for i, a in enumerate(ids):
         for b in ids[i + 1:]:
             yield a, b
+
+
+def _capped(pairs: set[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The pairs to verify, in order, keeping at most ``MAX_CANDIDATES`` per item."""
+    partners: dict[int, list[int]] = {}
+    for a, b in pairs:
+        partners.setdefault(a, []).append(b)
+        partners.setdefault(b, []).append(a)
+    if all(len(p) <= MAX_CANDIDATES for p in partners.values()):
+        return sorted(pairs)
+    kept: set[tuple[int, int]] = set()
+    for item, others in partners.items():
+        for other in sorted(others)[:MAX_CANDIDATES]:
+            kept.add((min(item, other), max(item, other)))
+    return sorted(kept)
 
 
 def is_lead(m: Match, threshold: float) -> bool:

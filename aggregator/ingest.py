@@ -136,15 +136,11 @@ class Pipeline:
             log.info("event=recovered items=%d", len(pending))
 
     def _refresh_feed_settings(self) -> None:
+        configured = {spec.url: spec.interval for spec in self.settings.feeds if spec.interval}
+        default = self.settings.polling.interval
         for feed in self.storage.list_feeds():
             self._priority[feed.id] = feed.priority
-            self._interval[feed.id] = self._interval_for(feed.url)
-
-    def _interval_for(self, url: str) -> float:
-        for spec in self.settings.feeds:
-            if spec.url == url and spec.interval:
-                return spec.interval
-        return self.settings.polling.interval
+            self._interval[feed.id] = configured.get(feed.url, default)
 
     def _candidate(self, item: IndexedItem, fingerprint: fp_mod.Fingerprint | None) -> Candidate:
         return Candidate(item_id=item.item_id, feed_id=item.feed_id, priority=item.priority,

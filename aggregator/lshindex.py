@@ -34,8 +34,13 @@ U32 = npt.NDArray[np.uint32]
 I32 = npt.NDArray[np.int32]
 
 
+RUN_LIMIT = 64
+"""Items sharing one band key beyond this many (near-identical template items) are paired
+with the first ``RUN_LIMIT`` of them only: n·64 pairs, not n²."""
+
+
 def shared_band_pairs(items: list[int], keys: U32) -> list[tuple[int, int]]:
-    """Every pair of ``items`` (one row of ``keys`` each) that shares at least one band."""
+    """Pairs of ``items`` (one row of ``keys`` each) that share a band (see ``RUN_LIMIT``)."""
     if len(items) < 2:
         return []
     bands = keys.shape[1]
@@ -43,18 +48,18 @@ def shared_band_pairs(items: list[int], keys: U32) -> list[tuple[int, int]]:
     owners = np.repeat(np.asarray(items, dtype=np.int64), bands)
     order = np.argsort(flat, kind="stable")
     flat, owners = flat[order], owners[order]
-    same = np.flatnonzero(flat[1:] == flat[:-1])
+    edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    starts = np.concatenate([[0], edges])
+    ends = np.concatenate([edges, [flat.size]])
+    long_runs = np.flatnonzero(ends - starts > 1)
     pairs: set[tuple[int, int]] = set()
-    run_start = -1
-    previous = -2
-    for index in same.tolist():  # runs of equal keys: rare beyond true copies
-        if index != previous + 1:
-            run_start = index
-        previous = index
-        newest = int(owners[index + 1])
-        for other in owners[run_start:index + 1].tolist():
-            if other != newest:
-                pairs.add((min(other, newest), max(other, newest)))
+    for run in long_runs.tolist():  # runs of equal keys: rare beyond true copies
+        members = owners[starts[run]:ends[run]].tolist()
+        head = members[:RUN_LIMIT]
+        for position, item in enumerate(members):
+            for other in head[:min(position, RUN_LIMIT)]:
+                if other != item:
+                    pairs.add((min(other, item), max(other, item)))
     return sorted(pairs)
 
 
@@ -175,7 +180,8 @@ class BandedIndex:
             for index in found.tolist():
                 start = int(left[index])
                 end = start + 1
-                while end < size and level.keys[end] == flat[index]:
+                limit = min(size, start + RUN_LIMIT)
+                while end < limit and level.keys[end] == flat[index]:
                     end += 1
                 owners = self._slot_item[level.ids[start:end].astype(np.int64)]
                 results[int(order[index]) // self.bands].update(owners[owners >= 0].tolist())

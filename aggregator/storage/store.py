@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import create_engine, delete, event, func, or_, select, update
+from sqlalchemy import create_engine, delete, event, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -322,29 +322,23 @@ class Storage:
             return
         now = utcnow()
         with self._tx() as s:
-            for item_id, content_hash, blob in fingerprints:
-                s.execute(update(Item).where(Item.id == item_id).values(
-                    content_hash=content_hash, fingerprint=blob, fingerprint_scheme=scheme))
-            for state in changes.clusters:
-                cluster = s.get(Cluster, state.cluster_id)
-                if cluster is None:
-                    cluster = Cluster(id=state.cluster_id, created=now)
-                    s.add(cluster)
-                cluster.size, cluster.feed_count = state.size, state.feed_count
-                cluster.note = state.note
-                cluster.updated = now
-            s.flush()
-            for a in changes.assignments:
-                member = s.get(Membership, a.item_id)
-                if member is None:
-                    member = Membership(item_id=a.item_id)
-                    s.add(member)
-                member.cluster_id, member.method, member.score = a.cluster_id, a.method, a.score
-                member.matched_item_id, member.decided_at = a.matched_item_id, now
-            s.flush()
-            for state in changes.clusters:
-                s.execute(update(Cluster).where(Cluster.id == state.cluster_id)
-                          .values(canonical_item_id=state.canonical_item_id))
+            # Bulk statements (executemany), not one ORM object per row: a poll that
+            # brings thousands of items writes them in a handful of round trips.
+            if fingerprints:
+                s.execute(update(Item), [
+                    {"id": item_id, "content_hash": content_hash, "fingerprint": blob,
+                     "fingerprint_scheme": scheme}
+                    for item_id, content_hash, blob in fingerprints])
+            cluster_rows = [
+                {"id": c.cluster_id, "canonical_item_id": c.canonical_item_id, "size": c.size,
+                 "feed_count": c.feed_count, "note": c.note, "updated": now}
+                for c in changes.clusters]
+            _upsert(s, Cluster, Cluster.id, cluster_rows, {"created": now})
+            member_rows = [
+                {"item_id": a.item_id, "cluster_id": a.cluster_id, "method": a.method,
+                 "score": a.score, "matched_item_id": a.matched_item_id, "decided_at": now}
+                for a in changes.assignments]
+            _upsert(s, Membership, Membership.item_id, member_rows, {})
             if changes.deleted_clusters:
                 s.execute(delete(Cluster).where(Cluster.id.in_(changes.deleted_clusters)))
 
@@ -571,6 +565,23 @@ class Storage:
         with self._tx() as s:
             value: datetime | None = s.scalar(select(func.max(Cluster.updated)))
             return value
+
+
+def _upsert(s: Session, model: Any, key: Any, rows: list[dict[str, Any]],
+            on_insert: dict[str, Any]) -> None:
+    """Insert the rows whose key is new, update the others; both as executemany."""
+    if not rows:
+        return
+    keys = [row[key.key] for row in rows]
+    existing: set[Any] = set()
+    for chunk in _chunks(keys, 500):
+        existing.update(s.scalars(select(key).where(key.in_(chunk))))
+    fresh = [{**on_insert, **row} for row in rows if row[key.key] not in existing]
+    known = [row for row in rows if row[key.key] in existing]
+    if fresh:
+        s.execute(insert(model), fresh)
+    if known:
+        s.execute(update(model), known)
 
 
 def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
