@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aggregator.ingest")
 
+UNMODIFIED_BATCH = 500
+"""304 answers are recorded this many at a time (one transaction, not one per feed)."""
 DEADLINE_SLACK = 2.0
 """Seconds past ``polling.timeout`` after which a fetch still running is abandoned (its own
 deadline is checked between reads, so a last blocked read may overrun it by a little)."""
@@ -93,6 +95,7 @@ class Pipeline:
                                   max_redirects=polling.max_redirects,
                                   user_agent=polling.user_agent or USER_AGENT)
         self._corrections_seen = 0
+        self._unmodified: list[tuple[int, str | None, str | None, datetime]] = []
         self._priority: dict[int, int] = {}
         self._interval: dict[int, float] = {}
         self._started = False
@@ -165,12 +168,20 @@ class Pipeline:
             outcome, new_pending = self._store_feed(item)
             outcomes.append(outcome)
             pending.extend(new_pending)
+            if len(self._unmodified) >= UNMODIFIED_BATCH:
+                self._flush_unmodified()
+        self._flush_unmodified()
         if pending:
             next_cluster_id, started = self.engine.next_cluster_id, time.monotonic()
             changes = self._decide(pending, datetime.now(UTC))
             self._observe_decision(changes, next_cluster_id, len(pending),
                                    time.monotonic() - started)
         return outcomes
+
+    def _flush_unmodified(self) -> None:
+        if self._unmodified:
+            self.storage.record_not_modified(self._unmodified)
+            self._unmodified = []
 
     def _observe_decision(self, changes: ClusterChanges, first_new_cluster: int, items: int,
                           seconds: float) -> None:
@@ -223,11 +234,17 @@ class Pipeline:
         result = fetched.result
         moved = self._moved(feed, result)
         if result.not_modified:
-            self.storage.record_success(
-                feed.id, etag=result.etag, last_modified=result.last_modified, title=None,
-                next_check=next_check_after_success(now, interval, result.headers,
-                                                    self._ttl.get(feed.id)),
-                fetch_url=moved, warning=_moved_note(moved))
+            next_check = next_check_after_success(now, interval, result.headers,
+                                                  self._ttl.get(feed.id))
+            if moved is None:
+                # The common case, thousands per cycle: written in batches by poll().
+                self._unmodified.append((feed.id, result.etag, result.last_modified,
+                                         next_check))
+            else:
+                self.storage.record_success(
+                    feed.id, etag=result.etag, last_modified=result.last_modified,
+                    title=None, next_check=next_check, fetch_url=moved,
+                    warning=_moved_note(moved))
             self.metrics.fetches.labels("not-modified").inc()
             # DEBUG: a 304 is the common case, thousands per cycle; the cycle line sums them.
             log_event(log, logging.DEBUG, "fetched", feed=feed.url, status=304,

@@ -202,6 +202,20 @@ class Storage:
             feed.error_count = 0
             feed.next_check = next_check
 
+    @_storage_errors("record not-modified fetches")
+    def record_not_modified(
+            self, rows: Sequence[tuple[int, str | None, str | None, datetime]]) -> None:
+        """Many 304 answers at once: ``(feed_id, etag, last_modified, next_check)``."""
+        if not rows:
+            return
+        now = utcnow()
+        with self._tx() as s:
+            s.execute(update(Feed), [
+                {"id": feed_id, "etag": etag, "last_modified": last_modified,
+                 "next_check": next_check, "last_checked": now, "last_success": now,
+                 "last_error": None, "error_count": 0}
+                for feed_id, etag, last_modified, next_check in rows])
+
     @_storage_errors("record a fetch error")
     def record_error(self, feed_id: int, message: str, next_check: datetime) -> None:
         with self._tx() as s:
