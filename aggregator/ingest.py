@@ -35,6 +35,7 @@ from aggregator.types import (
     Assignment,
     CleanItem,
     ClusterChanges,
+    ClusterState,
     CorrectionRecord,
     FeedToPoll,
     FetchResult,
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aggregator.ingest")
 
+DECIDE_CHUNK = 500
+"""Items fingerprinted, decided and written together."""
 UNMODIFIED_BATCH = 500
 """304 answers are recorded this many at a time (one transaction, not one per feed)."""
 DEADLINE_SLACK = 2.0
@@ -330,22 +333,32 @@ class Pipeline:
         so the clusters do not depend on which feed happened to be polled first.
         """
         pending = list(pending) + self._carrying_fresh_boilerplate({p.item_id for p in pending})
-        ids = [p.item_id for p in pending]
-        infos = {i.item_id: i for i in self.storage.indexed_items_by_id(ids)}
-        candidates: list[Candidate] = []
-        fingerprints: list[tuple[int, str | None, bytes | None]] = []
-        for p in pending:
-            info = infos.get(p.item_id)
-            if info is None:
-                continue
-            filtered = self.boilerplate.filter(p.text)
-            fingerprint = fp_mod.fingerprint_blocks(filtered.kept)
-            fingerprints.append((p.item_id, fingerprint.content_key, fp_mod.to_bytes(fingerprint)))
-            candidates.append(self._candidate(info, fingerprint))
-        changes = self.engine.decide(candidates, now)
-        self.storage.apply_cluster_changes(changes, fingerprints=fingerprints,
-                                           scheme=fp_mod.SCHEME)
-        return changes
+        assignments: list[Assignment] = []
+        states: dict[int, ClusterState] = {}
+        deleted: set[int] = set()
+        # In chunks: the fingerprints of a whole cold poll (10,000 items) at once would
+        # cost ~100 MB; the engine gives the same clusters whatever the chunking.
+        for start in range(0, len(pending), DECIDE_CHUNK):
+            chunk = pending[start:start + DECIDE_CHUNK]
+            infos = {i.item_id: i for i in
+                     self.storage.indexed_items_by_id([p.item_id for p in chunk])}
+            candidates: list[Candidate] = []
+            fingerprints: list[tuple[int, str | None, bytes | None]] = []
+            for p in chunk:
+                info = infos.get(p.item_id)
+                if info is None:
+                    continue
+                fingerprint = fp_mod.fingerprint_blocks(self.boilerplate.filter(p.text).kept)
+                fingerprints.append((p.item_id, fingerprint.content_key,
+                                     fp_mod.to_bytes(fingerprint)))
+                candidates.append(self._candidate(info, fingerprint))
+            changes = self.engine.decide(candidates, now)
+            self.storage.apply_cluster_changes(changes, fingerprints=fingerprints,
+                                               scheme=fp_mod.SCHEME)
+            assignments.extend(changes.assignments)
+            states.update((c.cluster_id, c) for c in changes.clusters)
+            deleted.update(changes.deleted_clusters)
+        return ClusterChanges(tuple(assignments), tuple(states.values()), tuple(sorted(deleted)))
 
 
     def _carrying_fresh_boilerplate(self, excluded: set[int]) -> list[_Pending]:

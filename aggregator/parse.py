@@ -44,7 +44,7 @@ def parse_feed(url: str, body: bytes, headers: Mapping[str, str] | None = None) 
     try:
         # BytesIO, never bytes: feedparser would open() a body that names a local file.
         parsed = feedparser.parse(io.BytesIO(body), response_headers=response_headers,
-                                  sanitize_html=True, resolve_relative_uris=True)
+                                  sanitize_html=False, resolve_relative_uris=True)
     except Exception as exc:  # feedparser's own bugs must not stop a poll
         raise ParseError(url, f"parser failure: {exc.__class__.__name__}: {exc}") from exc
     warning = None
