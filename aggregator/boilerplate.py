@@ -48,6 +48,17 @@ class FilteredText:
     """Folded blocks dropped as boilerplate (for ``clusters explain``)."""
 
 
+def fold_text(text: str) -> tuple[str, ...]:
+    """An item's text as folded blocks, truncation markers off, empty ones dropped: what
+    both learning and filtering look at (computed once per item)."""
+    out = []
+    for block in text.split("\n"):
+        folded = strip_truncation(fold(block))
+        if folded:
+            out.append(folded)
+    return tuple(out)
+
+
 class BoilerplateModel:
     def __init__(self) -> None:
         self._reset()
@@ -66,14 +77,15 @@ class BoilerplateModel:
             self._samples.setdefault(key, sample)
             self._update(key)
 
-    def observe(self, feed_id: int, texts: Iterable[str]) -> dict[str, tuple[int, str]]:
-        """Count the short blocks of new items of one feed; return the increments to persist."""
+    def observe(self, feed_id: int,
+                items: Iterable[tuple[str, ...]]) -> dict[str, tuple[int, str]]:
+        """Count the short blocks of new items of one feed (each item as its
+        :func:`fold_text` blocks); return the increments to persist."""
         increments: dict[str, tuple[int, str]] = {}
-        for text in texts:
+        for blocks in items:
             seen: set[str] = set()
-            for block in text.split("\n"):
-                folded = strip_truncation(fold(block))
-                if not folded or len(folded.split()) > MAX_LEARNED_WORDS:
+            for folded in blocks:
+                if len(folded.split()) > MAX_LEARNED_WORDS:
                     continue
                 key = block_key(folded)
                 if key in seen:
@@ -111,11 +123,14 @@ class BoilerplateModel:
 
     def filter(self, text: str) -> FilteredText:
         """Split an item's text into story blocks and boilerplate blocks (both folded)."""
+        return self.filter_blocks(fold_text(text))
+
+    def filter_blocks(self, blocks: tuple[str, ...]) -> FilteredText:
+        """:meth:`filter` for text already through :func:`fold_text`."""
         kept: list[str] = []
         removed: list[str] = []
-        for block in text.split("\n"):
-            folded = strip_truncation(fold(block))
-            if not folded or not has_words(folded):
+        for folded in blocks:
+            if not has_words(folded):
                 continue
             if generic_boilerplate(folded) or self.is_learned(folded):
                 removed.append(folded)

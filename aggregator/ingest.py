@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aggregator import fingerprint as fp_mod
-from aggregator.boilerplate import BoilerplateModel
+from aggregator.boilerplate import BoilerplateModel, fold_text
 from aggregator.clean import clean_entry
 from aggregator.config import Settings
 from aggregator.dedup import Candidate, DedupEngine, DedupParams
@@ -71,7 +71,8 @@ class _Pending:
 
     item_id: int
     feed_id: int
-    text: str
+    blocks: tuple[str, ...]
+    """The text as :func:`fold_text` blocks."""
 
 
 class Pipeline:
@@ -136,7 +137,7 @@ class Pipeline:
         self._catch_up_corrections()
         if stale:
             texts = self.storage.item_texts(stale)
-            pending = [_Pending(item_id, feed_id, text)
+            pending = [_Pending(item_id, feed_id, fold_text(text))
                        for item_id, (feed_id, text) in texts.items()]
             self._decide(pending, now)
             log.info("event=recovered items=%d", len(pending))
@@ -267,7 +268,8 @@ class Pipeline:
             return self._failed(feed, bug, interval, now, fetched.seconds), []
         new = [(s, i) for s, i in zip(saved, items, strict=True) if s.status == "new"]
         updated = [(s, i) for s, i in zip(saved, items, strict=True) if s.status == "updated"]
-        increments = self.boilerplate.observe(feed.id, (i.text for _, i in new))
+        folded = {s.item_id: fold_text(i.text) for s, i in new + updated}
+        increments = self.boilerplate.observe(feed.id, (folded[s.item_id] for s, _ in new))
         self.storage.add_block_counts(feed.id, increments)
         self._remember_ttl(feed.id, parsed.ttl_minutes)
         notes = [n for n in (parsed.warning, _moved_note(moved)) if n]
@@ -282,7 +284,7 @@ class Pipeline:
         log_event(log, logging.INFO, "fetched", feed=feed.url, status=result.status,
                   new=len(new), updated=len(updated), bytes=len(result.body),
                   seconds=fetched.seconds)
-        pending = [_Pending(s.item_id, feed.id, i.text) for s, i in new + updated]
+        pending = [_Pending(s.item_id, feed.id, folded[s.item_id]) for s, _ in new + updated]
         return PollOutcome(feed.url, "ok", new=len(new), updated=len(updated),
                            seconds=fetched.seconds), pending
 
@@ -348,7 +350,8 @@ class Pipeline:
                 info = infos.get(p.item_id)
                 if info is None:
                     continue
-                fingerprint = fp_mod.fingerprint_blocks(self.boilerplate.filter(p.text).kept)
+                fingerprint = fp_mod.fingerprint_blocks(
+                    self.boilerplate.filter_blocks(p.blocks).kept)
                 fingerprints.append((p.item_id, fingerprint.content_key,
                                      fp_mod.to_bytes(fingerprint)))
                 candidates.append(self._candidate(info, fingerprint))
@@ -367,7 +370,8 @@ class Pipeline:
         if not fresh or not known:
             return []
         texts = self.storage.item_texts(known)
-        stale = [_Pending(item_id, feed_id, text) for item_id, (feed_id, text) in texts.items()
+        stale = [_Pending(item_id, feed_id, fold_text(text))
+                 for item_id, (feed_id, text) in texts.items()
                  if self.boilerplate.carries(text, fresh)]
         if stale:
             log.info("event=refingerprint reason=boilerplate-learned blocks=%d items=%d",

@@ -440,17 +440,21 @@ class Storage:
             return
         with self._tx() as s:
             keys = list(increments)
-            rows: dict[str, BlockCount] = {}
+            current: dict[str, int] = {}
             for chunk in _chunks(keys, 500):
-                rows.update((r.block_key, r) for r in s.scalars(select(BlockCount).where(
-                    BlockCount.feed_id == feed_id, BlockCount.block_key.in_(chunk))))
-            for key, (count, sample) in increments.items():
-                row = rows.get(key)
-                if row is None:
-                    s.add(BlockCount(feed_id=feed_id, block_key=key, items=count,
-                                     sample=sample[:500]))
-                else:
-                    row.items += count
+                for key, items in s.execute(select(BlockCount.block_key, BlockCount.items).where(
+                        BlockCount.feed_id == feed_id, BlockCount.block_key.in_(chunk))):
+                    current[key] = items
+            fresh = [{"feed_id": feed_id, "block_key": key, "items": count,
+                      "sample": sample[:500]}
+                     for key, (count, sample) in increments.items() if key not in current]
+            known = [{"feed_id": feed_id, "block_key": key, "items": current[key] + count}
+                     for key, (count, _) in increments.items() if key in current]
+            # executemany, not an ORM object per block: a new feed brings thousands.
+            if fresh:
+                s.execute(insert(BlockCount), fresh)
+            if known:
+                s.execute(update(BlockCount), known)
 
     # -- daemon support --
     # Added for the scheduler (aggregator run): feed health beyond record_success/error.
