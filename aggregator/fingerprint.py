@@ -55,6 +55,7 @@ KEEP_ALL = 256
 """Texts with at most this many distinct shingles keep them all; longer ones keep a 1-in-4
 sample (hashes ≡ 0 mod 4), an unbiased estimate of Jaccard with a quarter of the memory."""
 SAMPLE_MASK = 3
+MINHASH_SLICE = 256
 MAX_SHINGLES = 20_000
 """Cap for enormous items: only the first this-many shingles count."""
 MIN_SHINGLES = 6
@@ -142,9 +143,13 @@ def shingle_hashes(tokens: list[str]) -> U32:
 def minhash_values(shingles: U32) -> U32:
     """datasketch MinHash of a set of 32-bit shingle hashes, as its ``hashvalues``."""
     mh = _template().copy()
-    mh.update_batch(shingles.tolist())
-    values: U32 = np.asarray(mh.hashvalues, dtype=np.uint32)
-    return values
+    values = shingles.tolist()
+    # In slices of 256: datasketch builds a (shingles × permutations) matrix per call, and
+    # 256 × 128 uint32 stays in the CPU cache — half the time of one big call.
+    for start in range(0, len(values), MINHASH_SLICE):
+        mh.update_batch(values[start:start + MINHASH_SLICE])
+    signature: U32 = np.asarray(mh.hashvalues, dtype=np.uint32)
+    return signature
 
 
 def fingerprint_blocks(blocks: tuple[str, ...] | list[str]) -> Fingerprint:
