@@ -31,7 +31,6 @@ _BLOCK_TAGS = re.compile(
     re.IGNORECASE,
 )
 _TAG = re.compile(r"</?[a-zA-Z!?][^>]*>")
-_SPACE = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 
@@ -94,12 +93,18 @@ def html_to_blocks(fragment: str) -> list[str]:
     text = _BLOCK_TAGS.sub("\n", text)
     text = _TAG.sub("", text)
     text = html.unescape(text)
-    text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
+    # Searches first: most entries have neither, and a failed search is cheap.
+    if _INVISIBLE.search(text):
+        text = _INVISIBLE.sub("", text)
+    if _CONTROL.search(text):
+        text = _CONTROL.sub(" ", text)
+    # str.split() splits on every Unicode space (no-break, thin, ideographic…): the same
+    # collapse as a character-class regex, several times faster.
     blocks = []
     for line in text.split("\n"):
-        line = _SPACE.sub(" ", line).strip()
-        if line:
-            blocks.append(line)
+        collapsed = " ".join(line.split())
+        if collapsed:
+            blocks.append(collapsed)
     return blocks
 
 
@@ -232,9 +237,9 @@ def clean_entry(entry: ParsedEntry) -> CleanItem:
     """A parsed entry as an item: readable text, canonical link, identity, summary flag."""
     blocks = html_to_blocks(entry.content_html)
     text = "\n".join(blocks)
-    title = _SPACE.sub(" ", entry.title).strip() or None if entry.title else None
+    title = " ".join(entry.title.split()) or None if entry.title else None
     link = entry.link.strip() if entry.link else None
-    word_count = len(_WORD.findall(text))
+    word_count = len(text.split())  # a count against a threshold: whitespace words suffice
     is_summary = is_truncated(blocks) or (not entry.has_full_content
                                           and word_count < SUMMARY_WORDS)
     return CleanItem(
