@@ -646,11 +646,11 @@ STAGES = (
     ("start", "Pipeline.start: feed sync, boilerplate + index load"),
     ("schema", "Storage.upgrade: Alembic migrations on an empty database"),
     ("wait for fetch", "writer idle, waiting for a fetch to complete"),
-    ("parse", "parse_feed: feedparser (sanitize_html, resolve_relative_uris) + entry mapping"),
+    ("parse", "parse_feed: feedparser + mapping its entries"),
     ("clean", "clean_entry: HTML → text blocks, canonical URL, identity, revision hash"),
-    ("boilerplate", "BoilerplateModel.observe / filter / carries (fold, block keys)"),
+    ("boilerplate", "BoilerplateModel: learn and filter boilerplate blocks (+ fold_text)"),
     ("fingerprint", "fingerprint_blocks + to_bytes: tokens, shingles, MinHash"),
-    ("decide", "DedupEngine.decide: LSH, verification, clustering"),
+    ("decide", "DedupEngine: LSH, verification, clustering"),
     ("store items", "Storage.save_items (ORM inserts)"),
     ("store decisions", "Storage.apply_cluster_changes (fingerprints, memberships, clusters)"),
     ("store other", "other Storage calls: block counts, feed status, lookups"),
@@ -721,6 +721,9 @@ class StageClock:
     def wrap(self, stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def timed(*args: Any, **kwargs: Any) -> Any:
+            stack = self._stack()
+            if stack and stack[-1][0] == stage:
+                return fn(*args, **kwargs)  # a step of the stage already being timed
             self.enter(stage)
             try:
                 return fn(*args, **kwargs)
@@ -745,30 +748,41 @@ class StageClock:
 
 
 def instrument(clock: StageClock) -> None:
-    """Put timers around the steps ``Pipeline`` calls, in this process only."""
+    """Put timers around the steps ``Pipeline`` calls, in this process only.
+
+    By module, not by name, so that a step renamed or added in ``aggregator/`` still lands
+    in its stage: every function ``aggregator.ingest`` imports from a step module, every
+    public function of ``aggregator.fingerprint``, every public method of
+    ``BoilerplateModel``, ``DedupEngine`` and ``Storage``."""
+    import inspect
+
     import aggregator.fingerprint as fp_mod
     import aggregator.ingest as ingest
     from aggregator.boilerplate import BoilerplateModel
     from aggregator.dedup import DedupEngine
     from aggregator.storage import Storage
 
+    by_module = {"aggregator.parse": "parse", "aggregator.jsonfeed": "parse",
+                 "aggregator.clean": "clean", "aggregator.boilerplate": "boilerplate",
+                 "aggregator.fingerprint": "fingerprint", "aggregator.dedup": "decide"}
+    for name, value in list(vars(ingest).items()):
+        if inspect.isfunction(value) and value.__module__ in by_module:
+            setattr(ingest, name, clock.wrap(by_module[value.__module__], value))
     ingest.fetch = clock.wrap("fetch", ingest.fetch)
     ingest.fetch_concurrently = clock.wrap_iter("wait for fetch", ingest.fetch_concurrently)
-    ingest.parse_feed = clock.wrap("parse", ingest.parse_feed)
-    ingest.clean_entry = clock.wrap("clean", ingest.clean_entry)
-    for name in ("observe", "filter", "carries", "take_fresh", "load"):
-        setattr(BoilerplateModel, name, clock.wrap("boilerplate", getattr(BoilerplateModel,
-                                                                           name)))
-    for name in ("fingerprint_blocks", "to_bytes", "from_bytes"):
-        setattr(fp_mod, name, clock.wrap("fingerprint", getattr(fp_mod, name)))
-    for name in ("decide", "load", "settle"):
-        setattr(DedupEngine, name, clock.wrap("decide", getattr(DedupEngine, name)))
-    for name, value in list(vars(Storage).items()):
-        if name.startswith("_") or not callable(value):
-            continue
-        stage = {"save_items": "store items", "apply_cluster_changes": "store decisions",
-                 "upgrade": "schema"}.get(name, f"store other:{name}")
-        setattr(Storage, name, clock.wrap(stage, value))
+    for name, value in list(vars(fp_mod).items()):
+        if inspect.isfunction(value) and value.__module__ == fp_mod.__name__ \
+                and not name.startswith("_"):
+            setattr(fp_mod, name, clock.wrap("fingerprint", value))
+    stages = {BoilerplateModel: "boilerplate", DedupEngine: "decide", Storage: "store other"}
+    for cls, stage in stages.items():
+        for name, value in list(vars(cls).items()):
+            if name.startswith("_") or not inspect.isfunction(value):
+                continue
+            if cls is Storage:
+                stage = {"save_items": "store items", "apply_cluster_changes": "store decisions",
+                         "upgrade": "schema"}.get(name, f"store other:{name}")
+            setattr(cls, name, clock.wrap(stage, value))
     ingest.Pipeline.start = clock.wrap("start", ingest.Pipeline.start)
     ingest.Pipeline.poll = clock.wrap("other", ingest.Pipeline.poll)
 
