@@ -74,8 +74,7 @@ class BoilerplateModel:
         self._reset()
         for feed_id, key, items, sample in rows:
             self._counts[key][feed_id] = self._counts[key].get(feed_id, 0) + items
-            self._samples.setdefault(key, sample)
-            self._update(key)
+            self._update(key, sample)
 
     def observe(self, feed_id: int,
                 items: Iterable[tuple[str, ...]]) -> dict[str, tuple[int, str]]:
@@ -96,17 +95,19 @@ class BoilerplateModel:
         for key, (count, sample) in increments.items():
             per_feed = self._counts[key]
             per_feed[feed_id] = per_feed.get(feed_id, 0) + count
-            self._samples.setdefault(key, sample)
-            self._update(key)
+            self._update(key, sample)
         return increments
 
-    def _update(self, key: str) -> None:
+    def _update(self, key: str, sample: str) -> None:
         per_feed = self._counts.get(key, {})
         learned = any(n >= LEARN_AT for n in per_feed.values()) or \
             sum(1 for n in per_feed.values() if n >= NETWORK_LEARN_AT) >= 2
         if learned and key not in self._learned:
             self._learned.add(key)
             self._fresh.add(key)
+            # Text kept for learned blocks only (``boilerplate list``): most counted blocks
+            # are story sentences seen once, and their text is already in the database.
+            self._samples[key] = sample
 
     def take_fresh(self) -> set[str]:
         """Keys learned since the last call: items fingerprinted before carry them still."""
