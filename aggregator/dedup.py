@@ -178,9 +178,6 @@ class DedupEngine:
                 touched |= self._component(b)
         return touched
 
-    def members_of(self, cluster_id: int) -> set[int]:
-        return set(self._members.get(cluster_id, ()))
-
     def cluster_of(self, item_id: int) -> int | None:
         return self._cluster_of.get(item_id)
 
@@ -209,9 +206,6 @@ class DedupEngine:
         changes = self._recluster(affected)
         self._evict(now - self.params.window)
         return changes
-
-    def compare(self, a: Fingerprint, b: Fingerprint) -> Match:
-        return compare(a, b)
 
     # -- graph ----------------------------------------------------------------------
 
