@@ -1,4 +1,5 @@
-"""Feed documents → :class:`ParsedFeed`: feedparser for RSS/Atom/RDF, our reader for JSON Feed.
+"""Feed documents → :class:`ParsedFeed`: our readers for JSON Feed and for plain
+well-formed RSS 2.0 / Atom 1.0 (``xmlfeed.py``), feedparser for everything else.
 
 feedparser only ever receives bytes and the response headers, never a URL (it
 would fetch it).  Its ``bozo`` flag becomes a ``ParseError`` unless the problem is
@@ -22,6 +23,7 @@ from aggregator.clean import html_to_blocks
 from aggregator.errors import ParseError
 from aggregator.jsonfeed import looks_like_json, parse_json_feed
 from aggregator.types import ParsedEntry, ParsedFeed
+from aggregator.xmlfeed import NeedsFeedparser, read_plain_feed
 
 # Problems a reader shrugs off: the document still yields its entries as intended.
 SURVIVABLE = (
@@ -39,8 +41,19 @@ def parse_feed(url: str, body: bytes, headers: Mapping[str, str] | None = None) 
     if looks_like_json(body, content_type):
         return parse_json_feed(url, body)
     # The base for relative links: the server's Content-Location, relative to the URL.
-    response_headers = {**headers,
-                        "content-location": urljoin(url, headers.get("content-location", ""))}
+    base = urljoin(url, headers.get("content-location", ""))
+    try:
+        return read_plain_feed(body, headers, base)
+    except NeedsFeedparser:
+        pass  # anything unusual is feedparser's job
+    return parse_with_feedparser(url, body, headers, base)
+
+
+def parse_with_feedparser(url: str, body: bytes, headers: Mapping[str, str],
+                          base: str) -> ParsedFeed:
+    """The general path: any RSS/Atom/RDF dialect, ill-formed documents included."""
+    content_type = headers.get("content-type", "")
+    response_headers = {**headers, "content-location": base}
     try:
         # BytesIO, never bytes: feedparser would open() a body that names a local file.
         parsed = feedparser.parse(io.BytesIO(body), response_headers=response_headers,

@@ -54,6 +54,20 @@ def test_save_items_is_idempotent_and_detects_edits(storage: Storage) -> None:
     assert {i.text for i in items} == {"Corrected words of a story", "Some words of a story"}
 
 
+def test_markup_only_change_refreshes_html_without_redeciding(storage: Storage) -> None:
+    storage.sync_feeds([FeedSpec("https://a.example/feed")])
+    feed_id = storage.list_feeds()[0].id
+    (first,) = storage.save_items(feed_id, [_item("1")])
+    restyled = _item("1", content_html="<p>Some words of a <b>story</b></p>", revision="r-2")
+    (again,) = storage.save_items(feed_id, [restyled])
+    # The text, title, link and dates are the same: nothing to fingerprint again.
+    assert (again.status, again.item_id) == ("unchanged", first.item_id)
+    (view,) = storage.list_items(with_content=True)
+    assert view.content_html == "<p>Some words of a <b>story</b></p>"
+    retitled = _item("1", title="A new title", revision="r-3")
+    assert storage.save_items(feed_id, [retitled])[0].status == "updated"
+
+
 def test_times_round_trip_as_utc(storage: Storage) -> None:
     storage.sync_feeds([FeedSpec("https://a.example/feed")])
     feed_id = storage.list_feeds()[0].id

@@ -252,6 +252,12 @@ class Storage:
                     s.add(row)
                     existing[item.entry_id] = row
                     saved.append((row, "new"))
+                elif row.revision != item.revision and _reads_the_same(row, item):
+                    # Only the markup changed (a CDN rewrote image URLs, or the document
+                    # was read by the other parser path): keep the new HTML, but the
+                    # fingerprint and the cluster, which come from the text, still hold.
+                    _fill_item(row, item, row.first_seen)
+                    saved.append((row, "unchanged"))
                 elif row.revision != item.revision:
                     _fill_item(row, item, row.first_seen)
                     row.fingerprint = row.fingerprint_scheme = None
@@ -628,6 +634,14 @@ def _new_feed(spec: FeedSpec) -> Feed:
     return Feed(url=spec.url, fetch_url=spec.url, name=spec.name, group_name=spec.group,
                 priority=spec.priority, interval_seconds=spec.interval, error_count=0,
                 disabled=False, created=utcnow())
+
+
+def _reads_the_same(row: Item, item: CleanItem) -> bool:
+    """Everything a reader sees, and everything deduplication uses, is unchanged."""
+    return (row.text == item.text and row.title == item.title and row.link == item.link
+            and row.canonical_link == item.canonical_link and row.author == item.author
+            and row.published == item.published and row.updated == item.updated
+            and row.is_summary == item.is_summary)
 
 
 def _fill_item(row: Item, item: CleanItem, first_seen: datetime) -> None:
