@@ -128,8 +128,8 @@ DECLINED = {
     "xml:base": (rss('<item xml:base="http://other.example/"><link>x</link></item>'), "base"),
     "latin-1": ('<?xml version="1.0" encoding="ISO-8859-1"?><rss><channel><item><title>'
                 'Café</title></item></channel></rss>'.encode("latin-1"), "declared encoding"),
-    "utf-16 under a utf-8 header": (rss("<item><title>T</title></item>").decode()
-                                    .encode("utf-16-le"), "UTF-16"),
+    "utf-16 under a utf-8 header": ('<rss version="2.0"><channel><item><title>T</title>'
+                                    '</item></channel></rss>'.encode("utf-16-le"), "UTF-16"),
     "unknown item element": (rss("<item><source url='/s'>S</source></item>"), "item element"),
     "element inside an ignored one": (
         rss("<item><category>c<image><title>T</title></image></category></item>"), "inside"),
