@@ -84,7 +84,9 @@ class BoilerplateModel:
         for blocks in items:
             seen: set[str] = set()
             for folded in blocks:
-                if len(folded.split()) > MAX_LEARNED_WORDS:
+                # Folded blocks have single spaces: counting them counts the words
+                # without building a list per block.
+                if folded.count(" ") >= MAX_LEARNED_WORDS:
                     continue
                 key = block_key(folded)
                 if key in seen:

@@ -1,0 +1,42 @@
+"""Fingerprints: the MinHash values are datasketch's, and texts hash the same every time."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+from aggregator import fingerprint as fp
+from aggregator._datasketch import MinHash
+
+
+@pytest.mark.parametrize("size", [1, 7, 255, 256, 257, 1000, 5000])
+def test_minhash_values_equal_datasketch_update_batch(size: int) -> None:
+    rng = np.random.default_rng(size)
+    shingles = np.unique(rng.integers(0, 2**32, size=size, dtype=np.uint64)).astype(np.uint32)
+    reference = MinHash(num_perm=fp.NUM_PERM, seed=fp.SEED, hashfunc=int,
+                        scheme=fp.PERMUTATION_SCHEME)
+    reference.update_batch(shingles.tolist())
+    assert np.array_equal(fp.minhash_values(shingles), reference.hashvalues)
+
+
+def test_token_hash_cache_gives_crc32_and_stays_bounded() -> None:
+    cache = fp._TokenHashes()
+    words = [f"word{i}" for i in range(fp._TokenHashes.LIMIT + 10)]
+    assert [cache[w] for w in words[:3]] == [zlib.crc32(w.encode()) for w in words[:3]]
+    for w in words:
+        cache[w]
+    assert len(cache) <= fp._TokenHashes.LIMIT
+    assert cache["café"] == zlib.crc32("café".encode())
+
+
+def test_same_blocks_same_fingerprint_bytes() -> None:
+    blocks = ("the council voted on tuesday to close the old bridge for repairs",
+              "residents said the detour would add twenty minutes to the commute each way")
+    first, second = fp.to_bytes(fp.fingerprint_blocks(blocks)), \
+        fp.to_bytes(fp.fingerprint_blocks(list(blocks)))
+    assert first is not None and first == second
+    restored = fp.from_bytes(first, None)
+    assert restored.signature is not None
+    assert np.array_equal(restored.signature, fp.fingerprint_blocks(blocks).signature)
