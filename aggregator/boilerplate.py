@@ -70,16 +70,22 @@ class BoilerplateModel:
         self._fresh: set[str] = set()
 
     def load(self, rows: Iterable[tuple[int, str, int, str]]) -> None:
-        """Replace the state with persisted evidence: ``(feed_id, key, items, sample)``."""
+        """Replace the state with persisted evidence: ``(feed_id, key, items, sample)``
+        (the sample is empty on rows of blocks that were not learned when written)."""
         self._reset()
+        samples: dict[str, str] = {}
         for feed_id, key, items, sample in rows:
             self._counts[key][feed_id] = self._counts[key].get(feed_id, 0) + items
-            self._update(key, sample)
+            if sample:
+                samples[key] = sample
+        for key in self._counts:
+            self._update(key, samples.get(key, ""))
 
     def observe(self, feed_id: int,
                 items: Iterable[tuple[str, ...]]) -> dict[str, tuple[int, str]]:
         """Count the short blocks of new items of one feed (each item as its
-        :func:`fold_text` blocks); return the increments to persist."""
+        :func:`fold_text` blocks); return the increments to persist, ``key → (items,
+        sample)``, with the block's text as sample only when it is learned."""
         increments: dict[str, tuple[int, str]] = {}
         for blocks in items:
             seen: set[str] = set()
@@ -98,6 +104,10 @@ class BoilerplateModel:
             per_feed = self._counts[key]
             per_feed[feed_id] = per_feed.get(feed_id, 0) + count
             self._update(key, sample)
+            if key not in self._learned:
+                # Most blocks are story sentences seen once: their text is in the items
+                # already, and storing it again per block would double the database.
+                increments[key] = (count, "")
         return increments
 
     def _update(self, key: str, sample: str) -> None:

@@ -84,6 +84,7 @@ def test_poll_the_seeds_and_inspect(demo: Path) -> None:
 
     learned = json.loads(_run(demo, "boilerplate", "list", "--format", "json").stdout)
     assert any(b["text"] == "follow our other news and article networks here:" for b in learned)
+    assert all(b["text"] for b in learned)  # a learned block keeps its text across restarts
 
     a, b = biggest["members"][0]["id"], biggest["members"][1]["id"]
     explained = json.loads(_run(demo, "clusters", "explain", str(a), str(b),

@@ -243,29 +243,43 @@ class Storage:
             for chunk in _chunks(ids, 500):
                 existing.update((row.entry_id, row) for row in s.scalars(
                     select(Item).where(Item.feed_id == feed_id, Item.entry_id.in_(chunk))))
-            saved: list[tuple[Item, str]] = []
+            # New entries go in as one executemany INSERT … RETURNING id (ORM objects
+            # cost twice as much, and a new feed brings hundreds at once).
+            fresh: dict[str, dict[str, Any]] = {}
+            outcome: list[tuple[str, Item | str]] = []  # (status, row or entry_id of a fresh one)
             for item in items:
                 row = existing.get(item.entry_id)
-                if row is None:
-                    row = Item(feed_id=feed_id, entry_id=item.entry_id, first_seen=now)
-                    _fill_item(row, item, now)
-                    s.add(row)
-                    existing[item.entry_id] = row
-                    saved.append((row, "new"))
-                elif row.revision != item.revision and _reads_the_same(row, item):
+                pending = fresh.get(item.entry_id)
+                if pending is not None:  # the feed repeats an entry: the last copy wins
+                    status = "unchanged" if pending["revision"] == item.revision else "updated"
+                    pending.update(_item_values(item, now))
+                    outcome.append((status, item.entry_id))
+                elif row is None:
+                    fresh[item.entry_id] = {"feed_id": feed_id, "entry_id": item.entry_id,
+                                            "first_seen": now, **_item_values(item, now)}
+                    outcome.append(("new", item.entry_id))
+                elif row.revision == item.revision:
+                    outcome.append(("unchanged", row))
+                elif _reads_the_same(row, item):
                     # Only the markup changed (a CDN rewrote image URLs, or the document
                     # was read by the other parser path): keep the new HTML, but the
                     # fingerprint and the cluster, which come from the text, still hold.
                     _fill_item(row, item, row.first_seen)
-                    saved.append((row, "unchanged"))
-                elif row.revision != item.revision:
+                    outcome.append(("unchanged", row))
+                else:
                     _fill_item(row, item, row.first_seen)
                     row.fingerprint = row.fingerprint_scheme = None
-                    saved.append((row, "updated"))
-                else:
-                    saved.append((row, "unchanged"))
+                    outcome.append(("updated", row))
+            new_ids: dict[str, int] = {}
+            if fresh:
+                rows = list(fresh.values())
+                returned = s.execute(insert(Item).returning(
+                    Item.id, sort_by_parameter_order=True), rows).scalars().all()
+                new_ids = {row["entry_id"]: item_id
+                           for row, item_id in zip(rows, returned, strict=True)}
             s.flush()
-            return [SavedItem(item_id=row.id, status=status) for row, status in saved]
+            return [SavedItem(item_id=new_ids[ref] if isinstance(ref, str) else ref.id,
+                              status=status) for status, ref in outcome]
 
     @_storage_errors("read item texts")
     def item_texts(self, item_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
@@ -441,7 +455,8 @@ class Storage:
 
     @_storage_errors("save boilerplate evidence")
     def add_block_counts(self, feed_id: int, increments: dict[str, tuple[int, str]]) -> None:
-        """Add ``items`` to each ``block_key`` of a feed (``key → (items, sample)``)."""
+        """Add ``items`` to each ``block_key`` of a feed (``key → (items, sample)``); a
+        non-empty sample (a block just learned) is stored with the count."""
         if not increments:
             return
         with self._tx() as s:
@@ -451,16 +466,21 @@ class Storage:
                 for key, items in s.execute(select(BlockCount.block_key, BlockCount.items).where(
                         BlockCount.feed_id == feed_id, BlockCount.block_key.in_(chunk))):
                     current[key] = items
-            fresh = [{"feed_id": feed_id, "block_key": key, "items": count,
-                      "sample": sample[:500]}
-                     for key, (count, sample) in increments.items() if key not in current]
-            known = [{"feed_id": feed_id, "block_key": key, "items": current[key] + count}
-                     for key, (count, _) in increments.items() if key in current]
-            # executemany, not an ORM object per block: a new feed brings thousands.
-            if fresh:
-                s.execute(insert(BlockCount), fresh)
-            if known:
-                s.execute(update(BlockCount), known)
+            # executemany in slices, not an ORM object per block: a new feed brings
+            # thousands, and one list of them all would only raise the memory peak.
+            fresh = [key for key in keys if key not in current]
+            for chunk in _chunks(fresh, 1000):
+                s.execute(insert(BlockCount), [
+                    {"feed_id": feed_id, "block_key": key, "items": increments[key][0],
+                     "sample": increments[key][1][:500]} for key in chunk])
+            known = [key for key in keys if key in current]
+            for with_sample in (False, True):
+                rows = [{"feed_id": feed_id, "block_key": key,
+                         "items": current[key] + increments[key][0],
+                         **({"sample": increments[key][1][:500]} if with_sample else {})}
+                        for key in known if bool(increments[key][1]) == with_sample]
+                for chunk in _chunks(rows, 1000):
+                    s.execute(update(BlockCount), chunk)
 
     # -- daemon support --
     # Added for the scheduler (aggregator run): feed health beyond record_success/error.
@@ -644,14 +664,22 @@ def _reads_the_same(row: Item, item: CleanItem) -> bool:
             and row.is_summary == item.is_summary)
 
 
+def _item_values(item: CleanItem, first_seen: datetime) -> dict[str, Any]:
+    """The columns an entry sets (all but ids, first sight and the fingerprint)."""
+    return {
+        "guid": item.guid, "link": item.link, "canonical_link": item.canonical_link,
+        "title": item.title, "author": item.author, "published": item.published,
+        "updated": item.updated,
+        # A date in the future (clock skew, hostile feed) must not pin the item in the window.
+        "sort_time": min(item.published or item.updated or first_seen, first_seen),
+        "content_html": item.content_html, "text": item.text, "is_summary": item.is_summary,
+        "revision": item.revision,
+    }
+
+
 def _fill_item(row: Item, item: CleanItem, first_seen: datetime) -> None:
-    row.guid, row.link, row.canonical_link = item.guid, item.link, item.canonical_link
-    row.title, row.author = item.title, item.author
-    row.published, row.updated = item.published, item.updated
-    # A date in the future (clock skew, hostile feed) must not pin the item in the window.
-    row.sort_time = min(item.published or item.updated or first_seen, first_seen)
-    row.content_html, row.text = item.content_html, item.text
-    row.is_summary, row.revision = item.is_summary, item.revision
+    for name, value in _item_values(item, first_seen).items():
+        setattr(row, name, value)
 
 
 def _refresh_clusters(s: Session, cluster_ids: Iterable[int]) -> None:
