@@ -259,25 +259,32 @@ class Pipeline:
         try:
             parsed = parse_feed(result.final_url, result.body, result.headers)
             items = _unique([clean_entry(e) for e in parsed.entries])
-            saved = self.storage.save_items(feed.id, items)
+            # One transaction for what this document brought: after a crash, either the
+            # items, their boilerplate evidence and the feed's status are all stored, or
+            # none are and the next poll brings them again.
+            with self.storage.unit():
+                saved = self.storage.save_items(feed.id, items)
+                new = [(s, i) for s, i in zip(saved, items, strict=True) if s.status == "new"]
+                updated = [(s, i) for s, i in zip(saved, items, strict=True)
+                           if s.status == "updated"]
+                folded = {s.item_id: fold_text(i.text) for s, i in new + updated}
+                increments = self.boilerplate.observe(feed.id,
+                                                      (folded[s.item_id] for s, _ in new))
+                self.storage.add_block_counts(feed.id, increments)
+                notes = [n for n in (parsed.warning, _moved_note(moved)) if n]
+                self.storage.record_success(
+                    feed.id, etag=result.etag, last_modified=result.last_modified,
+                    title=parsed.title,
+                    next_check=next_check_after_success(now, interval, result.headers,
+                                                        parsed.ttl_minutes),
+                    fetch_url=moved, warning="; ".join(notes) or None)
         except (FeedError, StorageError) as exc:
             return self._failed(feed, exc, interval, now, fetched.seconds), []
         except Exception as exc:  # hostile input hitting a bug: report it, keep polling
             log.exception("event=ingest-bug feed=%s", feed.url)
             bug = FeedError(feed.url, f"unexpected {exc.__class__.__name__}: {exc}")
             return self._failed(feed, bug, interval, now, fetched.seconds), []
-        new = [(s, i) for s, i in zip(saved, items, strict=True) if s.status == "new"]
-        updated = [(s, i) for s, i in zip(saved, items, strict=True) if s.status == "updated"]
-        folded = {s.item_id: fold_text(i.text) for s, i in new + updated}
-        increments = self.boilerplate.observe(feed.id, (folded[s.item_id] for s, _ in new))
-        self.storage.add_block_counts(feed.id, increments)
         self._remember_ttl(feed.id, parsed.ttl_minutes)
-        notes = [n for n in (parsed.warning, _moved_note(moved)) if n]
-        self.storage.record_success(
-            feed.id, etag=result.etag, last_modified=result.last_modified, title=parsed.title,
-            next_check=next_check_after_success(now, interval, result.headers,
-                                                parsed.ttl_minutes),
-            fetch_url=moved, warning="; ".join(notes) or None)
         self.metrics.fetches.labels("ok").inc()
         self.metrics.items.labels("new").inc(len(new))
         self.metrics.items.labels("updated").inc(len(updated))

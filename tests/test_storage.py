@@ -68,6 +68,20 @@ def test_markup_only_change_refreshes_html_without_redeciding(storage: Storage) 
     assert storage.save_items(feed_id, [retitled])[0].status == "updated"
 
 
+def test_unit_commits_all_its_calls_or_none(storage: Storage) -> None:
+    storage.sync_feeds([FeedSpec("https://a.example/feed")])
+    feed_id = storage.list_feeds()[0].id
+    with pytest.raises(RuntimeError), storage.unit():
+        storage.save_items(feed_id, [_item("1")])
+        storage.add_block_counts(feed_id, {"k" * 20: (1, "")})
+        raise RuntimeError("the process dies here")
+    assert storage.list_items() == [] and storage.block_counts() == []
+    with storage.unit():
+        storage.save_items(feed_id, [_item("1")])
+        storage.add_block_counts(feed_id, {"k" * 20: (1, "")})
+    assert len(storage.list_items()) == 1 and len(storage.block_counts()) == 1
+
+
 def test_times_round_trip_as_utc(storage: Storage) -> None:
     storage.sync_feeds([FeedSpec("https://a.example/feed")])
     feed_id = storage.list_feeds()[0].id

@@ -6,6 +6,7 @@ outside this package sees SQLAlchemy.  Database failures surface as ``StorageErr
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -86,14 +87,37 @@ class Storage:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._unit = threading.local()
 
     def close(self) -> None:
         self.engine.dispose()
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
+        current = getattr(self._unit, "session", None)
+        if current is not None:  # inside unit(): the unit commits, once, at its end
+            yield current
+            return
         with self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def unit(self) -> Iterator[None]:
+        """Make the storage calls of this thread inside the block one transaction: all of
+        them land, or (on an exception, or a kill) none.  Ingest writes what one feed
+        document brought — items, boilerplate evidence, feed status — as one unit."""
+        if getattr(self._unit, "session", None) is not None:
+            yield  # already inside one
+            return
+        try:
+            with self._sessions.begin() as session:
+                self._unit.session = session
+                yield
+        except SQLAlchemyError as exc:
+            raise StorageError(f"storage: unable to commit: {exc.__class__.__name__}: "
+                               f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
+        finally:
+            self._unit.session = None
 
     # -- schema ---------------------------------------------------------------
 
