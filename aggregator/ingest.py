@@ -65,16 +65,6 @@ class _Fetched:
     seconds: float
 
 
-@dataclass(frozen=True)
-class _Pending:
-    """A stored item waiting for its fingerprint and decision."""
-
-    item_id: int
-    feed_id: int
-    blocks: tuple[str, ...]
-    """The text as :func:`fold_text` blocks."""
-
-
 class Pipeline:
     """Owns the in-memory state of one writer: boilerplate model and dedup engine."""
 
@@ -136,11 +126,8 @@ class Pipeline:
         self._started = True
         self._catch_up_corrections()
         if stale:
-            texts = self.storage.item_texts(stale)
-            pending = [_Pending(item_id, feed_id, fold_text(text))
-                       for item_id, (feed_id, text) in texts.items()]
-            self._decide(pending, now)
-            log.info("event=recovered items=%d", len(pending))
+            self._decide(stale, now)
+            log.info("event=recovered items=%d", len(stale))
 
     def _refresh_feed_settings(self) -> None:
         configured = {spec.url: spec.interval for spec in self.settings.feeds if spec.interval}
@@ -167,7 +154,7 @@ class Pipeline:
         self._catch_up_corrections()
         fetched = self._fetch_all(feeds)
         outcomes: list[PollOutcome] = []
-        pending: list[_Pending] = []
+        pending: list[int] = []
         for item in fetched:
             outcome, new_pending = self._store_feed(item)
             outcomes.append(outcome)
@@ -229,7 +216,8 @@ class Pipeline:
         finally:
             self.metrics.fetch_seconds.observe(time.monotonic() - started)
 
-    def _store_feed(self, fetched: _Fetched) -> tuple[PollOutcome, list[_Pending]]:
+    def _store_feed(self, fetched: _Fetched) -> tuple[PollOutcome, list[int]]:
+        """Store what one fetch brought; return its outcome and the items to decide."""
         feed, now = fetched.feed, datetime.now(UTC)
         interval = self._interval.get(feed.id, self.settings.polling.interval)
         if fetched.result is None:
@@ -267,9 +255,8 @@ class Pipeline:
                 new = [(s, i) for s, i in zip(saved, items, strict=True) if s.status == "new"]
                 updated = [(s, i) for s, i in zip(saved, items, strict=True)
                            if s.status == "updated"]
-                folded = {s.item_id: fold_text(i.text) for s, i in new + updated}
                 increments = self.boilerplate.observe(feed.id,
-                                                      (folded[s.item_id] for s, _ in new))
+                                                      (fold_text(i.text) for _, i in new))
                 self.storage.add_block_counts(feed.id, increments)
                 notes = [n for n in (parsed.warning, _moved_note(moved)) if n]
                 self.storage.record_success(
@@ -291,7 +278,9 @@ class Pipeline:
         log_event(log, logging.INFO, "fetched", feed=feed.url, status=result.status,
                   new=len(new), updated=len(updated), bytes=len(result.body),
                   seconds=fetched.seconds)
-        pending = [_Pending(s.item_id, feed.id, folded[s.item_id]) for s, _ in new + updated]
+        # Only ids wait for the decision at the end of the poll: holding the folded text
+        # of a cold poll's 10,000 items until then would cost ~60 MB.
+        pending = [s.item_id for s, _ in new + updated]
         return PollOutcome(feed.url, "ok", new=len(new), updated=len(updated),
                            seconds=fetched.seconds), pending
 
@@ -335,31 +324,32 @@ class Pipeline:
 
     # -- decide -----------------------------------------------------------------------
 
-    def _decide(self, pending: Sequence[_Pending], now: datetime) -> ClusterChanges:
+    def _decide(self, pending: Sequence[int], now: datetime) -> ClusterChanges:
         """Fingerprint the pending items (with all boilerplate learned so far) and place them.
 
         Items decided earlier whose text carries a block learned since are re-decided too,
         so the clusters do not depend on which feed happened to be polled first.
         """
-        pending = list(pending) + self._carrying_fresh_boilerplate({p.item_id for p in pending})
+        pending = list(pending) + self._carrying_fresh_boilerplate(set(pending))
         assignments: list[Assignment] = []
         states: dict[int, ClusterState] = {}
         deleted: set[int] = set()
-        # In chunks: the fingerprints of a whole cold poll (10,000 items) at once would
-        # cost ~100 MB; the engine gives the same clusters whatever the chunking.
+        # In chunks, texts read back from the database: the texts and fingerprints of a
+        # whole cold poll (10,000 items) at once would cost ~150 MB; the engine gives the
+        # same clusters whatever the chunking.
         for start in range(0, len(pending), DECIDE_CHUNK):
             chunk = pending[start:start + DECIDE_CHUNK]
-            infos = {i.item_id: i for i in
-                     self.storage.indexed_items_by_id([p.item_id for p in chunk])}
+            infos = {i.item_id: i for i in self.storage.indexed_items_by_id(chunk)}
+            texts = self.storage.item_texts(chunk)
             candidates: list[Candidate] = []
             fingerprints: list[tuple[int, str | None, bytes | None]] = []
-            for p in chunk:
-                info = infos.get(p.item_id)
-                if info is None:
+            for item_id in chunk:
+                info, text = infos.get(item_id), texts.get(item_id)
+                if info is None or text is None:
                     continue
                 fingerprint = fp_mod.fingerprint_blocks(
-                    self.boilerplate.filter_blocks(p.blocks).kept)
-                fingerprints.append((p.item_id, fingerprint.content_key,
+                    self.boilerplate.filter_blocks(fold_text(text[1])).kept)
+                fingerprints.append((item_id, fingerprint.content_key,
                                      fp_mod.to_bytes(fingerprint)))
                 candidates.append(self._candidate(info, fingerprint))
             changes = self.engine.decide(candidates, now)
@@ -370,16 +360,16 @@ class Pipeline:
             deleted.update(changes.deleted_clusters)
         return ClusterChanges(tuple(assignments), tuple(states.values()), tuple(sorted(deleted)))
 
-
-    def _carrying_fresh_boilerplate(self, excluded: set[int]) -> list[_Pending]:
+    def _carrying_fresh_boilerplate(self, excluded: set[int]) -> list[int]:
         fresh = self.boilerplate.take_fresh()
         known = [i for i in self.engine.item_ids() if i not in excluded]
         if not fresh or not known:
             return []
-        texts = self.storage.item_texts(known)
-        stale = [_Pending(item_id, feed_id, fold_text(text))
-                 for item_id, (feed_id, text) in texts.items()
-                 if self.boilerplate.carries(text, fresh)]
+        stale: list[int] = []
+        for start in range(0, len(known), DECIDE_CHUNK):  # the window's texts, a slice at a time
+            texts = self.storage.item_texts(known[start:start + DECIDE_CHUNK])
+            stale.extend(item_id for item_id, (_, text) in texts.items()
+                         if self.boilerplate.carries(text, fresh))
         if stale:
             log.info("event=refingerprint reason=boilerplate-learned blocks=%d items=%d",
                      len(fresh), len(stale))
