@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aggregator.clean import fold, generic_boilerplate, has_words, strip_truncation
+from aggregator.clean import fold_characters, generic_boilerplate, has_words, strip_truncation
 
 LEARN_AT = 3
 NETWORK_LEARN_AT = 2
@@ -52,8 +52,8 @@ def fold_text(text: str) -> tuple[str, ...]:
     """An item's text as folded blocks, truncation markers off, empty ones dropped: what
     both learning and filtering look at (computed once per item)."""
     out = []
-    for block in text.split("\n"):
-        folded = strip_truncation(fold(block))
+    for line in fold_characters(text).split("\n"):
+        folded = strip_truncation(" ".join(line.split()))
         if folded:
             out.append(folded)
     return tuple(out)
@@ -128,8 +128,7 @@ class BoilerplateModel:
 
     def carries(self, text: str, keys: set[str]) -> bool:
         """Whether any block of ``text`` has one of ``keys``."""
-        return any(block_key(strip_truncation(fold(block))) in keys
-                   for block in text.split("\n") if block)
+        return any(block_key(folded) in keys for folded in fold_text(text))
 
     def is_learned(self, folded_block: str) -> bool:
         return bool(self._learned) and block_key(folded_block) in self._learned

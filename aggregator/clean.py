@@ -107,6 +107,13 @@ _FOLD_PAIRS = tuple((chr(code), str(plain)) for code, plain in _FOLD.items())
 
 def fold(text: str) -> str:
     """Normalise for comparison: NFKC, plain quotes/dashes, collapsed spaces, case-folded."""
+    return " ".join(fold_characters(text).split())
+
+
+def fold_characters(text: str) -> str:
+    """:func:`fold` without the whitespace collapse: every step maps characters one by one
+    and none makes or removes whitespace or line breaks, so a whole multi-line text can be
+    folded at once and split into lines after (one pass instead of one per paragraph)."""
     # The checks first: most text is already NFKC and has no curly quotes, and the
     # quick checks cost a tenth of the conversions.
     if not unicodedata.is_normalized("NFKC", text):
@@ -114,7 +121,7 @@ def fold(text: str) -> str:
     for fancy, plain in _FOLD_PAIRS:  # str.replace per character beats str.translate here
         if fancy in text:
             text = text.replace(fancy, plain)
-    return " ".join(text.split()).casefold()
+    return text.casefold()
 
 
 def has_words(folded: str) -> bool:
@@ -155,9 +162,19 @@ _TAIL = 80
 """Truncation markers are short: only the end of a block is searched for one."""
 
 
+_MARKER_ENDINGS = ("]", ")", "\u2026", "more", "reading", "story", "article", "post")
+"""How a block carrying a truncation marker ends, once trailing punctuation is off."""
+_TRAILING_PUNCTUATION = " \t.!\u00bb>"
+
+
 def strip_truncation(folded_block: str) -> str:
     """Drop a trailing "… Read more" / "[…]" marker from a (folded) block."""
     head, tail = folded_block[:-_TAIL], folded_block[-_TAIL:]
+    # Most blocks end like a sentence, which no marker does: a string test settles them
+    # without the regular expression (which tries each position of the tail).
+    core = tail.rstrip(_TRAILING_PUNCTUATION)
+    if not core.endswith(_MARKER_ENDINGS) and "..." not in tail[len(core):]:
+        return folded_block.rstrip()
     stripped = _TRUNCATION.sub("", tail)
     return (head + stripped).rstrip() if stripped != tail else folded_block.rstrip()
 

@@ -1,0 +1,31 @@
+"""Folding and truncation markers: the fast paths give what the plain definitions give."""
+
+from __future__ import annotations
+
+import pytest
+
+from aggregator.boilerplate import fold_text
+from aggregator.clean import fold, strip_truncation
+
+
+@pytest.mark.parametrize("block,expected", [
+    ("the council met on tuesday.", "the council met on tuesday."),
+    ("the council met on tuesday...", "the council met on tuesday"),
+    ("the council met on tuesday [...]", "the council met on tuesday"),
+    ("the council met on tuesday (more...)", "the council met on tuesday"),
+    ("the council met on tuesday... read more", "the council met on tuesday"),
+    ("the council met on tuesday ... continue reading »", "the council met on tuesday"),
+    ("the council met. read the full story.", "the council met."),
+    ("she wanted more", "she wanted more"),  # "more" alone is a word, not a marker
+    ("the blog post", "the blog post"),
+])
+def test_strip_truncation(block: str, expected: str) -> None:
+    assert strip_truncation(block) == expected
+
+
+def test_fold_text_folds_each_line_as_fold_does() -> None:
+    text = ("The “Council” met — on Tuesday…\n\n  CAFÉ  Straße\u00a0news  \n"
+            "ﬁnal ½ line [\u2026]\nRead more")
+    expected = tuple(b for b in (strip_truncation(fold(line)) for line in text.split("\n")) if b)
+    assert fold_text(text) == expected
+    assert fold_text(text)[0] == 'the "council" met - on tuesday'  # the marker is off
