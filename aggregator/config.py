@@ -38,6 +38,8 @@ class PollingConfig:
     concurrency: int = 8
     max_redirects: int = 5
     user_agent: str | None = None
+    parse_workers: int = field(default_factory=lambda: 1 if (os.cpu_count() or 1) > 1 else 0)
+    """Child processes that parse documents (0: parse in the writer thread; at most 1)."""
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,7 @@ def _polling(raw: object, key: str) -> PollingConfig:
         return PollingConfig()
     section = _mapping(raw, key)
     _known(section, key, {"interval", "timeout", "max_bytes", "concurrency", "max_redirects",
-                          "user_agent"})
+                          "user_agent", "parse_workers"})
     default = PollingConfig()
     return PollingConfig(
         interval=parse_duration(section.get("interval", default.interval), f"{key}.interval"),
@@ -236,6 +238,8 @@ def _polling(raw: object, key: str) -> PollingConfig:
                            f"{key}.max_redirects", 0),
         user_agent=_string(section["user_agent"], f"{key}.user_agent")
         if section.get("user_agent") is not None else None,
+        parse_workers=min(1, _int(section.get("parse_workers", default.parse_workers),
+                                  f"{key}.parse_workers", 0)),
     )
 
 

@@ -397,7 +397,7 @@ class _Run(Generic[T]):
 def fetch_concurrently(feeds: Sequence[FeedToPoll], work: Callable[[FeedToPoll], T],
                        failed: Callable[[FeedToPoll, str, float], T], *, concurrency: int,
                        per_host: int, deadline: float,
-                       cancel: threading.Event | None = None) -> Iterator[T]:
+                       cancel: threading.Event | None = None) -> Iterator[T | None]:
     """Run ``work(feed)`` for every feed on worker threads; yield each result as it completes.
 
     At most ``concurrency`` run at once and ``per_host`` per host.  A call still running
@@ -405,6 +405,8 @@ def fetch_concurrently(feeds: Sequence[FeedToPoll], work: Callable[[FeedToPoll],
     fetch's own deadline) is reported as ``failed(feed, reason, seconds)`` and its
     worker replaced, so one feed can never hold the batch.  When ``cancel`` is set, no
     further feed starts and the iteration ends; results still in flight are dropped.
+    ``None`` is yielded whenever no result came for a moment (≤ 0.2 s): the consumer's
+    chance to finish work it holds rather than wait for the slowest fetch.
     """
     if not feeds:
         return
@@ -422,6 +424,7 @@ def fetch_concurrently(feeds: Sequence[FeedToPoll], work: Callable[[FeedToPoll],
                 for overdue in run.expire():
                     remaining -= 1
                     yield overdue
+                yield None
                 continue
             remaining -= 1
             yield value

@@ -15,25 +15,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aggregator import fingerprint as fp_mod
 from aggregator.boilerplate import BoilerplateModel, fold_text
-from aggregator.clean import clean_entry
 from aggregator.config import Settings
 from aggregator.dedup import Candidate, DedupEngine, DedupParams
 from aggregator.errors import AggregatorError, FeedError, FetchError, StorageError
 from aggregator.fetch import USER_AGENT, FetchLimits, fetch, fetch_concurrently, new_client
 from aggregator.metrics import Metrics, log_event, outcome_of
-from aggregator.parse import parse_feed
+from aggregator.parse_worker import DocumentReader, ReaderBug
 from aggregator.storage import Storage
 from aggregator.timing import next_check_after_error, next_check_after_success
 from aggregator.types import (
     Assignment,
-    CleanItem,
     ClusterChanges,
     ClusterState,
     CorrectionRecord,
@@ -50,6 +50,10 @@ log = logging.getLogger("aggregator.ingest")
 
 DECIDE_CHUNK = 500
 """Items fingerprinted, decided and written together."""
+READ_AHEAD = 1
+"""Documents read ahead of the one being stored (each holds its items in memory)."""
+PARSE_CHILD_MIN_FEEDS = 4
+"""A poll of fewer feeds reads its documents in this thread: not worth a process."""
 UNMODIFIED_BATCH = 500
 """304 answers are recorded this many at a time (one transaction, not one per feed)."""
 DEADLINE_SLACK = 2.0
@@ -152,15 +156,29 @@ class Pipeline:
             feeds = self.storage.feeds_to_poll()
         self._refresh_feed_settings()
         self._catch_up_corrections()
-        fetched = self._fetch_all(feeds)
         outcomes: list[PollOutcome] = []
         pending: list[int] = []
-        for item in fetched:
-            outcome, new_pending = self._store_feed(item)
-            outcomes.append(outcome)
-            pending.extend(new_pending)
-            if len(self._unmodified) >= UNMODIFIED_BATCH:
-                self._flush_unmodified()
+        # Documents are read (parsed, cleaned) one ahead of storing: while this thread
+        # stores feed N, the reader's child process reads feed N+1.
+        reader = DocumentReader(self.settings.polling.parse_workers
+                                if len(feeds) >= PARSE_CHILD_MIN_FEEDS else 0)
+        waiting: deque[tuple[_Fetched, Future[Any] | None]] = deque()
+        try:
+            for fetched in self._fetch_all(feeds):
+                if fetched is None:  # no fetch finished lately: store what is waiting
+                    while waiting:
+                        self._store_next(waiting.popleft(), reader, outcomes, pending)
+                    continue
+                result = fetched.result
+                future = None if result is None or result.body is None else \
+                    reader.submit(result.final_url, result.body, result.headers)
+                waiting.append((fetched, future))
+                while len(waiting) > READ_AHEAD:
+                    self._store_next(waiting.popleft(), reader, outcomes, pending)
+            while waiting:
+                self._store_next(waiting.popleft(), reader, outcomes, pending)
+        finally:
+            reader.close()
         self._flush_unmodified()
         if pending:
             next_cluster_id, started = self.engine.next_cluster_id, time.monotonic()
@@ -168,6 +186,14 @@ class Pipeline:
             self._observe_decision(changes, next_cluster_id, len(pending),
                                    time.monotonic() - started)
         return outcomes
+
+    def _store_next(self, waiting: tuple[_Fetched, Future[Any] | None], reader: DocumentReader,
+                    outcomes: list[PollOutcome], pending: list[int]) -> None:
+        outcome, new_pending = self._store_feed(*waiting, reader)
+        outcomes.append(outcome)
+        pending.extend(new_pending)
+        if len(self._unmodified) >= UNMODIFIED_BATCH:
+            self._flush_unmodified()
 
     def _flush_unmodified(self) -> None:
         if self._unmodified:
@@ -186,7 +212,7 @@ class Pipeline:
         log_event(log, logging.INFO, "decided", items=items, assignments=len(changes.assignments),
                   clusters=len(changes.clusters), seconds=seconds)
 
-    def _fetch_all(self, feeds: Sequence[FeedToPoll]) -> Iterator[_Fetched]:
+    def _fetch_all(self, feeds: Sequence[FeedToPoll]) -> Iterator[_Fetched | None]:
         """Fetch concurrently and yield each feed as soon as its fetch completes, so this
         thread (the writer) parses and stores one feed while others are on the network."""
         if not feeds:
@@ -216,7 +242,8 @@ class Pipeline:
         finally:
             self.metrics.fetch_seconds.observe(time.monotonic() - started)
 
-    def _store_feed(self, fetched: _Fetched) -> tuple[PollOutcome, list[int]]:
+    def _store_feed(self, fetched: _Fetched, document: Future[Any] | None,
+                    reader: DocumentReader) -> tuple[PollOutcome, list[int]]:
         """Store what one fetch brought; return its outcome and the items to decide."""
         feed, now = fetched.feed, datetime.now(UTC)
         interval = self._interval.get(feed.id, self.settings.polling.interval)
@@ -244,9 +271,10 @@ class Pipeline:
             return PollOutcome(feed.url, "not-modified", seconds=fetched.seconds), []
         assert result.body is not None
         self.metrics.fetched_bytes.inc(len(result.body))
+        assert document is not None
         try:
-            parsed = parse_feed(result.final_url, result.body, result.headers)
-            items = _unique([clean_entry(e) for e in parsed.entries])
+            parsed = reader.result(result.final_url, document)
+            items = parsed.items
             # One transaction for what this document brought: after a crash, either the
             # items, their boilerplate evidence and the feed's status are all stored, or
             # none are and the next poll brings them again.
@@ -265,9 +293,12 @@ class Pipeline:
                     next_check=next_check_after_success(now, interval, result.headers,
                                                         parsed.ttl_minutes),
                     fetch_url=moved, warning="; ".join(notes) or None)
+        except ReaderBug as exc:  # hostile input hitting a parser bug: report it, keep polling
+            log.error("event=ingest-bug feed=%s error=%s\n%s", feed.url, exc.message, exc.trace)
+            return self._failed(feed, exc, interval, now, fetched.seconds), []
         except (FeedError, StorageError) as exc:
             return self._failed(feed, exc, interval, now, fetched.seconds), []
-        except Exception as exc:  # hostile input hitting a bug: report it, keep polling
+        except Exception as exc:  # a bug of ours: report it, keep polling
             log.exception("event=ingest-bug feed=%s", feed.url)
             bug = FeedError(feed.url, f"unexpected {exc.__class__.__name__}: {exc}")
             return self._failed(feed, bug, interval, now, fetched.seconds), []
@@ -484,10 +515,3 @@ class RebuildReport:
     moves: tuple[str, ...]
 
 
-def _unique(items: list[CleanItem]) -> list[CleanItem]:
-    """One item per entry id (feeds repeat entries); the last occurrence wins."""
-    by_id: dict[str, CleanItem] = {}
-    for item in items:
-        by_id.pop(item.entry_id, None)
-        by_id[item.entry_id] = item
-    return list(by_id.values())

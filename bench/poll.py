@@ -161,9 +161,10 @@ def fetch_sequential(feeds: list[FeedToPoll], limits: FetchLimits) -> Counter[in
 def fetch_threads(feeds: list[FeedToPoll], limits: FetchLimits, concurrency: int
                   ) -> Counter[int]:
     with new_client(limits, concurrency) as client:
-        return Counter(fetch_concurrently(
+        return Counter(status for status in fetch_concurrently(
             feeds, lambda f: fetch(f, limits, client).status, lambda f, r, s: -1,
-            concurrency=concurrency, per_host=limits.per_host, deadline=limits.timeout + 2))
+            concurrency=concurrency, per_host=limits.per_host, deadline=limits.timeout + 2)
+            if status is not None)
 
 
 def fetch_asyncio(feeds: list[FeedToPoll], limits: FetchLimits, concurrency: int

@@ -301,9 +301,9 @@ def test_a_stuck_fetch_is_abandoned_at_the_deadline_and_the_batch_goes_on() -> N
         return f"done {feed.id}"
 
     started = time.monotonic()
-    results = list(fetch_concurrently(
+    results = [r for r in fetch_concurrently(
         _feeds(6), work, lambda feed, reason, _s: f"failed {feed.id}: {reason}",
-        concurrency=2, per_host=2, deadline=0.5))
+        concurrency=2, per_host=2, deadline=0.5) if r is not None]
     release.set()
     assert time.monotonic() - started < 3
     assert sorted(results)[-1].startswith("failed 0: no answer within")
@@ -320,6 +320,8 @@ def test_cancel_ends_the_iteration_without_waiting_for_fetches() -> None:
     started, got = time.monotonic(), []
     for value in fetch_concurrently(_feeds(50), work, lambda f, r, s: -1, concurrency=2,
                                     per_host=2, deadline=5, cancel=cancel):
+        if value is None:  # an idle tick
+            continue
         got.append(value)
         cancel.set()
     assert len(got) == 1 and time.monotonic() - started < 1.5
