@@ -16,7 +16,6 @@ plain data: ingest persists the counts it returns and reloads them at start.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -26,6 +25,15 @@ LEARN_AT = 3
 NETWORK_LEARN_AT = 2
 MAX_LEARNED_WORDS = 80
 """Longer blocks are story text, never counted (keeps the evidence table small)."""
+
+
+_COUNT_BITS = 24
+_COUNT_MASK = (1 << _COUNT_BITS) - 1
+
+
+def _key_number(key: str) -> int:
+    # 60 bits of the hex key: two 30-bit digits, the smallest int Python stores it in.
+    return int(key[:15], 16)
 
 
 def block_key(folded_block: str) -> str:
@@ -64,22 +72,55 @@ class BoilerplateModel:
         self._reset()
 
     def _reset(self) -> None:
-        self._counts: dict[str, dict[int, int]] = defaultdict(dict)
+        # Evidence for every short block ever seen — tens of thousands of story sentences
+        # seen once for each footer seen often — so it is kept compact: the key as a
+        # 60-bit int, and for a block seen in one feed only (most), feed and count packed
+        # in one int instead of a dictionary per block (~110 bytes a block, not ~350).
+        self._one_feed: dict[int, int] = {}
+        """Key → ``feed_id << _COUNT_BITS | items`` for blocks seen in one feed."""
+        self._feeds: dict[int, dict[int, int]] = {}
+        """Key → ``{feed_id: items}`` for blocks seen in several feeds."""
         self._samples: dict[str, str] = {}
         self._learned: set[str] = set()
         self._fresh: set[str] = set()
+
+    def _add(self, key: str, feed_id: int, items: int) -> dict[int, int]:
+        """Add evidence; return the block's per-feed counts."""
+        number = _key_number(key)
+        several = self._feeds.get(number)
+        if several is None:
+            packed = self._one_feed.get(number)
+            if packed is None or packed >> _COUNT_BITS == feed_id:
+                total = (packed or 0) & _COUNT_MASK
+                total = min(total + items, _COUNT_MASK)
+                self._one_feed[number] = feed_id << _COUNT_BITS | total
+                return {feed_id: total}
+            del self._one_feed[number]
+            several = self._feeds[number] = {packed >> _COUNT_BITS: packed & _COUNT_MASK}
+        several[feed_id] = several.get(feed_id, 0) + items
+        return several
+
+    def _per_feed(self, key: str) -> dict[int, int]:
+        number = _key_number(key)
+        packed = self._one_feed.get(number)
+        if packed is not None:
+            return {packed >> _COUNT_BITS: packed & _COUNT_MASK}
+        return self._feeds.get(number, {})
 
     def load(self, rows: Iterable[tuple[int, str, int, str]]) -> None:
         """Replace the state with persisted evidence: ``(feed_id, key, items, sample)``
         (the sample is empty on rows of blocks that were not learned when written)."""
         self._reset()
         samples: dict[str, str] = {}
+        keys: set[str] = set()
         for feed_id, key, items, sample in rows:
-            self._counts[key][feed_id] = self._counts[key].get(feed_id, 0) + items
+            self._add(key, feed_id, items)
             if sample:
                 samples[key] = sample
-        for key in self._counts:
-            self._update(key, samples.get(key, ""))
+            if items >= NETWORK_LEARN_AT:  # below that a block cannot be learned yet
+                keys.add(key)
+        for key in keys:
+            self._update(key, self._per_feed(key), samples.get(key, ""))
 
     def observe(self, feed_id: int,
                 items: Iterable[tuple[str, ...]]) -> dict[str, tuple[int, str]]:
@@ -101,17 +142,14 @@ class BoilerplateModel:
                 count, _ = increments.get(key, (0, folded))
                 increments[key] = (count + 1, folded)
         for key, (count, sample) in increments.items():
-            per_feed = self._counts[key]
-            per_feed[feed_id] = per_feed.get(feed_id, 0) + count
-            self._update(key, sample)
+            self._update(key, self._add(key, feed_id, count), sample)
             if key not in self._learned:
                 # Most blocks are story sentences seen once: their text is in the items
                 # already, and storing it again per block would double the database.
                 increments[key] = (count, "")
         return increments
 
-    def _update(self, key: str, sample: str) -> None:
-        per_feed = self._counts.get(key, {})
+    def _update(self, key: str, per_feed: dict[int, int], sample: str) -> None:
         learned = any(n >= LEARN_AT for n in per_feed.values()) or \
             sum(1 for n in per_feed.values() if n >= NETWORK_LEARN_AT) >= 2
         if learned and key not in self._learned:
@@ -152,6 +190,6 @@ class BoilerplateModel:
 
     def learned(self) -> list[LearnedBlock]:
         out = [LearnedBlock(key=k, sample=self._samples.get(k, ""),
-                            feeds=len(self._counts[k]), items=sum(self._counts[k].values()))
+                            feeds=len(self._per_feed(k)), items=sum(self._per_feed(k).values()))
                for k in self._learned]
         return sorted(out, key=lambda b: (-b.items, b.sample))

@@ -29,3 +29,23 @@ def test_fold_text_folds_each_line_as_fold_does() -> None:
     expected = tuple(b for b in (strip_truncation(fold(line)) for line in text.split("\n")) if b)
     assert fold_text(text) == expected
     assert fold_text(text)[0] == 'the "council" met - on tuesday'  # the marker is off
+
+
+def test_boilerplate_learning_rules_survive_a_reload() -> None:
+    from aggregator.boilerplate import BoilerplateModel
+
+    footer, network, story = ("follow us on our networks",), ("a network wide footer",), \
+        ("a sentence of one story only",)
+    model, persisted = BoilerplateModel(), []
+    for feed_id, items in ((1, [footer, footer]), (1, [footer]), (2, [network, network]),
+                           (3, [network, story]), (3, [network])):
+        increments = model.observe(feed_id, items)
+        persisted += [(feed_id, key, count, sample) for key, (count, sample) in increments.items()]
+    learned = {b.sample: (b.feeds, b.items) for b in model.learned()}
+    # 3 items of one feed; 2 items in each of two feeds; a sentence seen once is not learned
+    assert learned == {"follow us on our networks": (1, 3), "a network wide footer": (2, 4)}
+    reloaded = BoilerplateModel()
+    reloaded.load(persisted)
+    assert {b.sample: (b.feeds, b.items) for b in reloaded.learned()} == learned
+    assert reloaded.is_learned("a network wide footer")
+    assert not reloaded.is_learned("a sentence of one story only")
