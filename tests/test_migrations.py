@@ -6,18 +6,40 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from aggregator.storage import Storage
-from aggregator.storage.migrate import head_revision
+from aggregator.storage.migrate import HEAD_REVISION, head_revision, upgrade_with_alembic
 from aggregator.storage.models import Base
 
 
 def test_models_and_migrations_agree(database_url: str) -> None:
     storage = Storage(database_url)
-    revision = storage.upgrade()
-    assert revision == head_revision(storage.engine)
+    revision = upgrade_with_alembic(storage.engine)  # the migrations, from an empty database
+    assert revision == head_revision(storage.engine) == HEAD_REVISION
     with storage.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff = compare_metadata(context, Base.metadata)
     assert diff == [], f"models and migrations drifted apart: {diff}"
+
+
+def test_a_new_database_is_built_from_the_models_and_stamped(database_url: str) -> None:
+    storage = Storage(database_url)
+    assert storage.upgrade() == HEAD_REVISION  # the create_all path: the database is empty
+    with storage.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert context.get_current_revision() == HEAD_REVISION  # Alembic agrees
+        assert compare_metadata(context, Base.metadata) == []
+    assert upgrade_with_alembic(storage.engine) == HEAD_REVISION  # nothing left to run
+
+
+def test_a_database_at_head_needs_no_alembic(sqlite_url: str) -> None:
+    import subprocess
+    import sys
+
+    Storage(sqlite_url).upgrade()
+    code = ("import sys; from aggregator.storage import Storage; "
+            f"Storage({sqlite_url!r}).upgrade(); print('alembic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
 
 
 def test_upgrade_is_idempotent(sqlite_url: str) -> None:
