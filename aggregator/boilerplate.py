@@ -67,6 +67,22 @@ def fold_text(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+Evidence = tuple[tuple[str, str], ...]
+"""What one item tells the model: ``(block_key, folded block)`` of its distinct short blocks."""
+
+
+def evidence(blocks: tuple[str, ...]) -> Evidence:
+    """The blocks of one item (its :func:`fold_text`) that count as evidence: short ones,
+    each once.  Pure, so the parse child computes it along with the rest."""
+    pairs: dict[str, str] = {}
+    for folded in blocks:
+        # Folded blocks have single spaces: counting them counts the words without
+        # building a list per block.
+        if folded.count(" ") < MAX_LEARNED_WORDS:
+            pairs.setdefault(block_key(folded), folded)
+    return tuple(pairs.items())
+
+
 class BoilerplateModel:
     def __init__(self) -> None:
         self._reset()
@@ -123,22 +139,13 @@ class BoilerplateModel:
             self._update(key, self._per_feed(key), samples.get(key, ""))
 
     def observe(self, feed_id: int,
-                items: Iterable[tuple[str, ...]]) -> dict[str, tuple[int, str]]:
+                items: Iterable[Evidence]) -> dict[str, tuple[int, str]]:
         """Count the short blocks of new items of one feed (each item as its
-        :func:`fold_text` blocks); return the increments to persist, ``key → (items,
-        sample)``, with the block's text as sample only when it is learned."""
+        :func:`evidence`); return the increments to persist, ``key → (items, sample)``,
+        with the block's text as sample only when it is learned."""
         increments: dict[str, tuple[int, str]] = {}
-        for blocks in items:
-            seen: set[str] = set()
-            for folded in blocks:
-                # Folded blocks have single spaces: counting them counts the words
-                # without building a list per block.
-                if folded.count(" ") >= MAX_LEARNED_WORDS:
-                    continue
-                key = block_key(folded)
-                if key in seen:
-                    continue
-                seen.add(key)
+        for pairs in items:
+            for key, folded in pairs:
                 count, _ = increments.get(key, (0, folded))
                 increments[key] = (count + 1, folded)
         for key, (count, sample) in increments.items():

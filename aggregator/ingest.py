@@ -280,11 +280,11 @@ class Pipeline:
             # none are and the next poll brings them again.
             with self.storage.unit():
                 saved = self.storage.save_items(feed.id, items)
-                new = [(s, i) for s, i in zip(saved, items, strict=True) if s.status == "new"]
-                updated = [(s, i) for s, i in zip(saved, items, strict=True)
-                           if s.status == "updated"]
-                increments = self.boilerplate.observe(feed.id,
-                                                      (fold_text(i.text) for _, i in new))
+                new = [s for s in saved if s.status == "new"]
+                updated = [s for s in saved if s.status == "updated"]
+                increments = self.boilerplate.observe(
+                    feed.id, (e for s, e in zip(saved, parsed.evidence, strict=True)
+                              if s.status == "new"))
                 self.storage.add_block_counts(feed.id, increments)
                 notes = [n for n in (parsed.warning, _moved_note(moved)) if n]
                 self.storage.record_success(
@@ -311,7 +311,7 @@ class Pipeline:
                   seconds=fetched.seconds)
         # Only ids wait for the decision at the end of the poll: holding the folded text
         # of a cold poll's 10,000 items until then would cost ~60 MB.
-        pending = [s.item_id for s, _ in new + updated]
+        pending = [s.item_id for s in new + updated]
         return PollOutcome(feed.url, "ok", new=len(new), updated=len(updated),
                            seconds=fetched.seconds), pending
 

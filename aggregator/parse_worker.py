@@ -1,6 +1,7 @@
 """Parse and clean feed documents in a child process, so the writer has its core to itself.
 
-Reading a document (parse, HTML → text, canonical links, identities) is pure CPU work
+Reading a document (parse, HTML → text, canonical links, identities, the folded blocks
+boilerplate learning counts) is pure CPU work
 that needs nothing from the writer's state.  On a machine with a second core it runs
 in one long-lived child process while the writer stores, fingerprints and decides the
 previous feed: a cold poll of 10,000 items spends ~2.5 s fewer on the writer thread.
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from aggregator.boilerplate import Evidence, evidence, fold_text
 from aggregator.clean import clean_entry
 from aggregator.errors import FeedError, ParseError
 from aggregator.parse import parse_feed
@@ -45,6 +47,8 @@ class ReadDocument:
     warning: str | None
     ttl_minutes: int | None
     items: tuple[CleanItem, ...]
+    evidence: tuple[Evidence, ...]
+    """Each item's boilerplate evidence (its short folded blocks and their keys)."""
 
 
 @dataclass(frozen=True)
@@ -59,9 +63,10 @@ class _Failure:
 def read_document(url: str, body: bytes, headers: Mapping[str, str]) -> ReadDocument:
     """Parse and clean one document; ``ParseError`` when it is not a usable feed."""
     parsed = parse_feed(url, body, headers)
+    items = unique_items([clean_entry(e) for e in parsed.entries])
     return ReadDocument(title=parsed.title, warning=parsed.warning,
-                        ttl_minutes=parsed.ttl_minutes,
-                        items=unique_items([clean_entry(e) for e in parsed.entries]))
+                        ttl_minutes=parsed.ttl_minutes, items=items,
+                        evidence=tuple(evidence(fold_text(i.text)) for i in items))
 
 
 def unique_items(items: list[CleanItem]) -> tuple[CleanItem, ...]:

@@ -32,14 +32,14 @@ def test_fold_text_folds_each_line_as_fold_does() -> None:
 
 
 def test_boilerplate_learning_rules_survive_a_reload() -> None:
-    from aggregator.boilerplate import BoilerplateModel
+    from aggregator.boilerplate import BoilerplateModel, evidence
 
     footer, network, story = ("follow us on our networks",), ("a network wide footer",), \
         ("a sentence of one story only",)
     model, persisted = BoilerplateModel(), []
     for feed_id, items in ((1, [footer, footer]), (1, [footer]), (2, [network, network]),
                            (3, [network, story]), (3, [network])):
-        increments = model.observe(feed_id, items)
+        increments = model.observe(feed_id, [evidence(blocks) for blocks in items])
         persisted += [(feed_id, key, count, sample) for key, (count, sample) in increments.items()]
     learned = {b.sample: (b.feeds, b.items) for b in model.learned()}
     # 3 items of one feed; 2 items in each of two feeds; a sentence seen once is not learned
