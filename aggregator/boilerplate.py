@@ -16,7 +16,7 @@ plain data: ingest persists the counts it returns and reloads them at start.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
 
 from aggregator.clean import fold_characters, generic_boilerplate, has_words, strip_truncation
@@ -81,6 +81,21 @@ def evidence(blocks: tuple[str, ...]) -> Evidence:
         if folded.count(" ") < MAX_LEARNED_WORDS:
             pairs.setdefault(block_key(folded), folded)
     return tuple(pairs.items())
+
+
+def filter_blocks(blocks: tuple[str, ...], learned: Set[str]) -> FilteredText:
+    """Split folded blocks into story and boilerplate, given the learned block keys.  Pure:
+    the model's own filter, and what the parse child runs with a copy of the keys."""
+    kept: list[str] = []
+    removed: list[str] = []
+    for folded in blocks:
+        if not has_words(folded):
+            continue
+        if generic_boilerplate(folded) or (learned and block_key(folded) in learned):
+            removed.append(folded)
+        else:
+            kept.append(folded)
+    return FilteredText(kept=tuple(kept), removed=tuple(removed))
 
 
 class BoilerplateModel:
@@ -184,16 +199,11 @@ class BoilerplateModel:
 
     def filter_blocks(self, blocks: tuple[str, ...]) -> FilteredText:
         """:meth:`filter` for text already through :func:`fold_text`."""
-        kept: list[str] = []
-        removed: list[str] = []
-        for folded in blocks:
-            if not has_words(folded):
-                continue
-            if generic_boilerplate(folded) or self.is_learned(folded):
-                removed.append(folded)
-            else:
-                kept.append(folded)
-        return FilteredText(kept=tuple(kept), removed=tuple(removed))
+        return filter_blocks(blocks, self._learned)
+
+    def learned_keys(self) -> frozenset[str]:
+        """The keys of every learned block (what :func:`filter_blocks` needs)."""
+        return frozenset(self._learned)
 
     def learned(self) -> list[LearnedBlock]:
         out = [LearnedBlock(key=k, sample=self._samples.get(k, ""),

@@ -38,8 +38,8 @@ class PollingConfig:
     concurrency: int = 8
     max_redirects: int = 5
     user_agent: str | None = None
-    parse_workers: int = field(default_factory=lambda: 1 if (os.cpu_count() or 1) > 1 else 0)
-    """Child processes that parse documents (0: parse in the writer thread; at most 1)."""
+    worker_processes: int = field(default_factory=lambda: int((os.cpu_count() or 1) > 1))
+    """Child processes for parsing and fingerprinting (0: all in the writer; at most 1)."""
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ def _polling(raw: object, key: str) -> PollingConfig:
         return PollingConfig()
     section = _mapping(raw, key)
     _known(section, key, {"interval", "timeout", "max_bytes", "concurrency", "max_redirects",
-                          "user_agent", "parse_workers"})
+                          "user_agent", "worker_processes"})
     default = PollingConfig()
     return PollingConfig(
         interval=parse_duration(section.get("interval", default.interval), f"{key}.interval"),
@@ -238,8 +238,9 @@ def _polling(raw: object, key: str) -> PollingConfig:
                            f"{key}.max_redirects", 0),
         user_agent=_string(section["user_agent"], f"{key}.user_agent")
         if section.get("user_agent") is not None else None,
-        parse_workers=min(1, _int(section.get("parse_workers", default.parse_workers),
-                                  f"{key}.parse_workers", 0)),
+        worker_processes=min(1, _int(section.get("worker_processes",
+                                                 default.worker_processes),
+                                     f"{key}.worker_processes", 0)),
     )
 
 

@@ -23,13 +23,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aggregator import fingerprint as fp_mod
-from aggregator.boilerplate import BoilerplateModel, fold_text
+from aggregator.boilerplate import BoilerplateModel
 from aggregator.config import Settings
 from aggregator.dedup import Candidate, DedupEngine, DedupParams
 from aggregator.errors import AggregatorError, FeedError, FetchError, StorageError
 from aggregator.fetch import USER_AGENT, FetchLimits, fetch, fetch_concurrently, new_client
 from aggregator.metrics import Metrics, log_event, outcome_of
-from aggregator.parse_worker import DocumentReader, ReaderBug
 from aggregator.storage import Storage
 from aggregator.timing import next_check_after_error, next_check_after_success
 from aggregator.types import (
@@ -42,6 +41,7 @@ from aggregator.types import (
     IndexedItem,
     PollOutcome,
 )
+from aggregator.worker import ReaderBug, WorkerProcess
 
 if TYPE_CHECKING:
     import httpx
@@ -51,7 +51,8 @@ log = logging.getLogger("aggregator.ingest")
 DECIDE_CHUNK = 500
 """Items fingerprinted, decided and written together."""
 READ_AHEAD = 1
-"""Documents read ahead of the one being stored (each holds its items in memory)."""
+"""Documents read ahead of the one being stored (each holds its items in memory); decision
+chunks are fingerprinted one ahead too."""
 PARSE_CHILD_MIN_FEEDS = 4
 """A poll of fewer feeds reads its documents in this thread: not worth a process."""
 UNMODIFIED_BATCH = 500
@@ -160,8 +161,8 @@ class Pipeline:
         pending: list[int] = []
         # Documents are read (parsed, cleaned) one ahead of storing: while this thread
         # stores feed N, the reader's child process reads feed N+1.
-        reader = DocumentReader(self.settings.polling.parse_workers
-                                if len(feeds) >= PARSE_CHILD_MIN_FEEDS else 0)
+        reader = WorkerProcess(self.settings.polling.worker_processes
+                               if len(feeds) >= PARSE_CHILD_MIN_FEEDS else 0)
         waiting: deque[tuple[_Fetched, Future[Any] | None]] = deque()
         try:
             for fetched in self._fetch_all(feeds):
@@ -171,23 +172,23 @@ class Pipeline:
                     continue
                 result = fetched.result
                 future = None if result is None or result.body is None else \
-                    reader.submit(result.final_url, result.body, result.headers)
+                    reader.read(result.final_url, result.body, result.headers)
                 waiting.append((fetched, future))
                 while len(waiting) > READ_AHEAD:
                     self._store_next(waiting.popleft(), reader, outcomes, pending)
             while waiting:
                 self._store_next(waiting.popleft(), reader, outcomes, pending)
+            self._flush_unmodified()
+            if pending:
+                next_cluster_id, started = self.engine.next_cluster_id, time.monotonic()
+                changes = self._decide(pending, datetime.now(UTC), reader)
+                self._observe_decision(changes, next_cluster_id, len(pending),
+                                       time.monotonic() - started)
         finally:
             reader.close()
-        self._flush_unmodified()
-        if pending:
-            next_cluster_id, started = self.engine.next_cluster_id, time.monotonic()
-            changes = self._decide(pending, datetime.now(UTC))
-            self._observe_decision(changes, next_cluster_id, len(pending),
-                                   time.monotonic() - started)
         return outcomes
 
-    def _store_next(self, waiting: tuple[_Fetched, Future[Any] | None], reader: DocumentReader,
+    def _store_next(self, waiting: tuple[_Fetched, Future[Any] | None], reader: WorkerProcess,
                     outcomes: list[PollOutcome], pending: list[int]) -> None:
         outcome, new_pending = self._store_feed(*waiting, reader)
         outcomes.append(outcome)
@@ -243,7 +244,7 @@ class Pipeline:
             self.metrics.fetch_seconds.observe(time.monotonic() - started)
 
     def _store_feed(self, fetched: _Fetched, document: Future[Any] | None,
-                    reader: DocumentReader) -> tuple[PollOutcome, list[int]]:
+                    reader: WorkerProcess) -> tuple[PollOutcome, list[int]]:
         """Store what one fetch brought; return its outcome and the items to decide."""
         feed, now = fetched.feed, datetime.now(UTC)
         interval = self._interval.get(feed.id, self.settings.polling.interval)
@@ -273,7 +274,7 @@ class Pipeline:
         self.metrics.fetched_bytes.inc(len(result.body))
         assert document is not None
         try:
-            parsed = reader.result(result.final_url, document)
+            parsed = reader.document(result.final_url, document)
             items = parsed.items
             # One transaction for what this document brought: after a crash, either the
             # items, their boilerplate evidence and the feed's status are all stored, or
@@ -355,31 +356,45 @@ class Pipeline:
 
     # -- decide -----------------------------------------------------------------------
 
-    def _decide(self, pending: Sequence[int], now: datetime) -> ClusterChanges:
+    def _decide(self, pending: Sequence[int], now: datetime,
+                worker: WorkerProcess | None = None) -> ClusterChanges:
         """Fingerprint the pending items (with all boilerplate learned so far) and place them.
 
         Items decided earlier whose text carries a block learned since are re-decided too,
         so the clusters do not depend on which feed happened to be polled first.
         """
         pending = list(pending) + self._carrying_fresh_boilerplate(set(pending))
+        worker = worker or WorkerProcess(0)
+        learned = self.boilerplate.learned_keys()
         assignments: list[Assignment] = []
         states: dict[int, ClusterState] = {}
         deleted: set[int] = set()
         # In chunks, texts read back from the database: the texts and fingerprints of a
         # whole cold poll (10,000 items) at once would cost ~150 MB; the engine gives the
-        # same clusters whatever the chunking.
-        for start in range(0, len(pending), DECIDE_CHUNK):
-            chunk = pending[start:start + DECIDE_CHUNK]
-            infos = {i.item_id: i for i in self.storage.indexed_items_by_id(chunk)}
+        # same clusters whatever the chunking.  The worker fingerprints the next chunk
+        # while this thread decides and stores the current one.
+        chunks = [pending[start:start + DECIDE_CHUNK]
+                  for start in range(0, len(pending), DECIDE_CHUNK)]
+
+        def submit(chunk: list[int]) -> tuple[list[int], list[str], Future[Any]]:
             texts = self.storage.item_texts(chunk)
+            ids = [item_id for item_id in chunk if item_id in texts]
+            plain = [texts[item_id][1] for item_id in ids]
+            return ids, plain, worker.fingerprint(plain, learned)
+
+        ahead = submit(chunks[0]) if chunks else None
+        for index in range(len(chunks)):
+            assert ahead is not None
+            ids, plain, future = ahead
+            ahead = submit(chunks[index + 1]) if index + 1 < len(chunks) else None
+            infos = {i.item_id: i for i in self.storage.indexed_items_by_id(ids)}
             candidates: list[Candidate] = []
             fingerprints: list[tuple[int, str | None, bytes | None]] = []
-            for item_id in chunk:
-                info, text = infos.get(item_id), texts.get(item_id)
-                if info is None or text is None:
+            for item_id, fingerprint in zip(ids, worker.fingerprints(plain, learned, future),
+                                            strict=True):
+                info = infos.get(item_id)
+                if info is None:
                     continue
-                fingerprint = fp_mod.fingerprint_blocks(
-                    self.boilerplate.filter_blocks(fold_text(text[1])).kept)
                 fingerprints.append((item_id, fingerprint.content_key,
                                      fp_mod.to_bytes(fingerprint)))
                 candidates.append(self._candidate(info, fingerprint))

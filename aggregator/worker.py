@@ -1,22 +1,24 @@
-"""Parse and clean feed documents in a child process, so the writer has its core to itself.
+"""CPU work in a child process, so the writer thread has its core to itself.
 
-Reading a document (parse, HTML → text, canonical links, identities, the folded blocks
-boilerplate learning counts) is pure CPU work
-that needs nothing from the writer's state.  On a machine with a second core it runs
-in one long-lived child process while the writer stores, fingerprints and decides the
-previous feed: a cold poll of 10,000 items spends ~2.5 s fewer on the writer thread.
+Two jobs need nothing from the writer's state and are pure CPU work: *reading* a feed
+document (parse, HTML → text, canonical links, identities, the folded blocks boilerplate
+learning counts) and *fingerprinting* stored texts for a decision (fold, drop boilerplate
+given the learned block keys, shingles, MinHash).  On a machine with a second core they
+run in one long-lived child process while the writer stores one feed, or decides one
+chunk, after another.
 
-The child is a plain ``python -c "…parse_worker import main; main()"`` speaking length-prefixed
-pickles over its stdin/stdout: it imports only what parsing needs (~25 MB), where a
-``multiprocessing`` worker would import the whole command line program again.  The
-parent trusts nothing about it: a child that dies (a parser crash on a hostile
-document) or takes longer than the deadline is killed and replaced, and that one
-feed gets the error.  With ``polling.parse_workers: 0`` documents are read in the
-writer thread as before.
+The child is a plain ``python -c "…worker import main; main()"`` speaking
+length-prefixed pickles over its stdin/stdout: it imports only what these jobs need,
+where a ``multiprocessing`` worker would import the whole command line program again.
+The parent trusts nothing about it: a child that dies (a parser crash on a hostile
+document) or takes longer than the deadline is killed and replaced, and that one job
+fails (a feed gets the error; a fingerprint chunk is computed in the writer instead).
+With ``polling.worker_processes: 0`` both jobs run in the writer thread.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import struct
@@ -24,18 +26,22 @@ import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from aggregator.boilerplate import Evidence, evidence, fold_text
+from aggregator.boilerplate import Evidence, evidence, filter_blocks, fold_text
 from aggregator.clean import clean_entry
 from aggregator.errors import FeedError, ParseError
 from aggregator.parse import parse_feed
 from aggregator.types import CleanItem
 
+if TYPE_CHECKING:
+    from aggregator.fingerprint import Fingerprint
+
+log = logging.getLogger("aggregator.worker")
 _LENGTH = struct.Struct("<Q")
 
 
@@ -88,6 +94,27 @@ def _read_safely(url: str, body: bytes, headers: Mapping[str, str]) -> ReadDocum
                         trace=traceback.format_exc())
 
 
+def fingerprint_texts(texts: Sequence[str], learned: frozenset[str]) -> list[Fingerprint]:
+    """Fingerprints of stored item texts, boilerplate (generic, and the ``learned`` block
+    keys) removed: what the writer's decision needs, item by item."""
+    from aggregator.fingerprint import fingerprint_blocks  # numpy: only when asked
+
+    return [fingerprint_blocks(filter_blocks(fold_text(text), learned).kept) for text in texts]
+
+
+def _fingerprint_safely(texts: Sequence[str],
+                        learned: frozenset[str]) -> list[Fingerprint] | _Failure:
+    try:
+        return fingerprint_texts(texts, learned)
+    except Exception as exc:
+        return _Failure(f"unexpected {exc.__class__.__name__}: {exc}", bug=True,
+                        trace=traceback.format_exc())
+
+
+_JOBS: dict[str, Callable[..., Any]] = {"read": _read_safely,
+                                        "fingerprint": _fingerprint_safely}
+
+
 class ReaderBug(FeedError):
     """The document reader failed in an unexpected way (reported on the feed, logged)."""
 
@@ -99,11 +126,11 @@ class ReaderBug(FeedError):
 # -- the parent side ----------------------------------------------------------------------
 
 
-class DocumentReader:
-    """Reads documents in a child process (``workers=1``) or in the calling thread (0).
+class WorkerProcess:
+    """Runs the jobs in a child process (``workers=1``) or in the calling thread (0).
 
-    :meth:`submit` returns a future, so the writer can hand over the next document
-    before it stores the current one.  Requests are served one at a time, in order.
+    Each job returns a future, so the writer can hand over the next document (or chunk)
+    before it stores the current one.  Jobs are served one at a time, in order.
     """
 
     def __init__(self, workers: int, deadline: float = 120.0) -> None:
@@ -111,25 +138,36 @@ class DocumentReader:
         self.deadline = deadline
         self._child: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
-        self._exchange = ThreadPoolExecutor(1, thread_name_prefix="parse-io") \
+        self._exchange = ThreadPoolExecutor(1, thread_name_prefix="worker-io") \
             if self.workers else None
 
-    def submit(self, url: str, body: bytes,
-               headers: Mapping[str, str]) -> Future[ReadDocument | _Failure]:
-        if self._exchange is None:
-            done: Future[ReadDocument | _Failure] = Future()
-            done.set_result(_read_safely(url, body, dict(headers)))
-            return done
-        return self._exchange.submit(self._ask, url, body, dict(headers))
+    def read(self, url: str, body: bytes, headers: Mapping[str, str]) -> Future[Any]:
+        """Parse and clean a feed document; the answer comes from :meth:`document`."""
+        return self._submit("read", url, body, dict(headers))
 
-    def result(self, url: str, future: Future[ReadDocument | _Failure]) -> ReadDocument:
+    def document(self, url: str, future: Future[Any]) -> ReadDocument:
         """The document, or ``ParseError`` / :class:`ReaderBug` for this feed."""
         outcome = future.result()
         if isinstance(outcome, _Failure):
             if outcome.bug:
                 raise ReaderBug(url, outcome.message, outcome.trace)
             raise ParseError(url, outcome.message)
+        assert isinstance(outcome, ReadDocument)
         return outcome
+
+    def fingerprint(self, texts: Sequence[str], learned: frozenset[str]) -> Future[Any]:
+        """Fingerprint texts; the answer comes from :meth:`fingerprints`."""
+        return self._submit("fingerprint", list(texts), learned)
+
+    def fingerprints(self, texts: Sequence[str], learned: frozenset[str],
+                     future: Future[Any]) -> list[Fingerprint]:
+        """The fingerprints; computed here when the child failed (it never loses a chunk)."""
+        outcome = future.result()
+        if isinstance(outcome, list):
+            return outcome
+        assert isinstance(outcome, _Failure)
+        log.warning("event=worker-failed job=fingerprint error=%s", outcome.message)
+        return fingerprint_texts(texts, learned)
 
     def close(self) -> None:
         if self._exchange is not None:
@@ -137,28 +175,35 @@ class DocumentReader:
         with self._lock:
             self._stop_child()
 
+    def _submit(self, job: str, *args: Any) -> Future[Any]:
+        if self._exchange is None:
+            done: Future[Any] = Future()
+            done.set_result(_JOBS[job](*args))
+            return done
+        return self._exchange.submit(self._ask, job, args)
+
     # runs on the exchange thread --------------------------------------------------------
 
-    def _ask(self, url: str, body: bytes, headers: dict[str, str]) -> ReadDocument | _Failure:
+    def _ask(self, job: str, args: tuple[Any, ...]) -> Any:
         with self._lock:
             child = self._running_child()
             assert child.stdin is not None and child.stdout is not None
-            timer = threading.Timer(self.deadline, child.kill)  # a hung parse is killed
+            timer = threading.Timer(self.deadline, child.kill)  # a hung job is killed
             timer.start()
             try:
-                _send(child.stdin, (url, body, headers))
+                _send(child.stdin, (job, args))
                 answer = _receive(child.stdout)
             except (OSError, EOFError, pickle.UnpicklingError, struct.error):
                 answer = None
             finally:
                 timer.cancel()
-            if isinstance(answer, (ReadDocument, _Failure)):
+            if answer is not None:
                 return answer
             code = child.poll()
             self._stop_child()
             why = f"took longer than {self.deadline:g} s" if code in (-9, None) else \
                 f"exited with status {code}"
-            return _Failure(f"the parser process {why} on this document; it was restarted",
+            return _Failure(f"the worker process {why} on this job; it was restarted",
                             bug=True)
 
     def _running_child(self) -> subprocess.Popen[bytes]:
@@ -169,7 +214,7 @@ class DocumentReader:
             path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH"))
                                    if p)
             self._child = subprocess.Popen(
-                [sys.executable, "-c", "from aggregator.parse_worker import main; main()"],
+                [sys.executable, "-c", "from aggregator.worker import main; main()"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
                 env={**os.environ, "PYTHONPATH": path})
         return self._child
@@ -211,13 +256,13 @@ def _receive(stream: IO[bytes]) -> Any:
 
 
 def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
-    """Answer ``(url, body, headers)`` requests until the input ends."""
+    """Answer ``(job, args)`` requests until the input ends."""
     while True:
         try:
-            url, body, headers = _receive(requests)
+            job, args = _receive(requests)
         except EOFError:
             return
-        _send(answers, _read_safely(url, body, headers))
+        _send(answers, _JOBS[job](*args))
 
 
 def main() -> None:

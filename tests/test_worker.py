@@ -1,0 +1,83 @@
+"""The child process reads documents and fingerprints texts exactly as this one does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aggregator.errors import ParseError
+from aggregator.worker import ReaderBug, WorkerProcess
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+XML = {"content-type": "application/xml"}
+
+
+def _documents() -> list[tuple[str, bytes]]:
+    return [(f"https://seeds.example/{p.name}", p.read_bytes())
+            for p in sorted(SEEDS.iterdir())
+            if p.suffix in (".xml", ".atom", ".json") and p.name != "truth.json"]
+
+
+def test_child_process_reads_what_the_writer_thread_reads() -> None:
+    inline, child = WorkerProcess(0), WorkerProcess(1)
+    try:
+        futures = [(url, child.read(url, body, XML)) for url, body in _documents()]
+        for (url, body), (_, future) in zip(_documents(), futures, strict=True):
+            here = inline.document(url, inline.read(url, body, XML))
+            there = child.document(url, future)
+            assert there == here and there.items
+    finally:
+        child.close()
+        inline.close()
+
+
+def test_parse_errors_come_back_as_parse_errors() -> None:
+    reader = WorkerProcess(1)
+    try:
+        with pytest.raises(ParseError, match="not a feed"):
+            reader.document("https://x.example/", reader.read(
+                "https://x.example/", b"<html><body>hello</body></html>", XML))
+    finally:
+        reader.close()
+
+
+def test_a_hung_or_dead_child_fails_that_document_and_is_replaced() -> None:
+    url, body = _documents()[0]
+    reader = WorkerProcess(1, deadline=0.001)  # killed before it can even start up
+    try:
+        with pytest.raises(ReaderBug, match="worker process"):
+            reader.document(url, reader.read(url, body, XML))
+        reader.deadline = 60
+        assert reader.document(url, reader.read(url, body, XML)).items  # a new child
+        assert reader._child is not None
+        reader._child.kill()  # dies between documents: the next one starts another
+        reader._child.wait()
+        assert reader.document(url, reader.read(url, body, XML)).items
+    finally:
+        reader.close()
+    assert reader._child is None
+
+
+def test_child_fingerprints_equal_the_writer_threads() -> None:
+    import numpy as np
+
+    from aggregator.worker import fingerprint_texts
+
+    url, body = _documents()[0]
+    inline = WorkerProcess(0)
+    texts = [item.text for item in inline.document(url, inline.read(url, body, XML)).items]
+    learned = frozenset()
+    child = WorkerProcess(1)
+    try:
+        there = child.fingerprints(texts, learned, child.fingerprint(texts, learned))
+    finally:
+        child.close()
+    here = fingerprint_texts(texts, learned)
+    assert len(there) == len(here) == len(texts)
+    for a, b in zip(there, here, strict=True):
+        assert a.content_key == b.content_key and a.size == b.size
+        assert np.array_equal(a.hashes, b.hashes)
+        assert (a.signature is None) == (b.signature is None)
+        if a.signature is not None and b.signature is not None:
+            assert np.array_equal(a.signature, b.signature)
