@@ -410,7 +410,10 @@ def fetch_concurrently(feeds: Sequence[FeedToPoll], work: Callable[[FeedToPoll],
     """
     if not feeds:
         return
-    run: _Run[T] = _Run(feeds, work, failed, per_host, deadline, backlog=2 * concurrency)
+    # A small backlog: the writer takes one result at a time, and each waiting result
+    # holds a whole body (up to max_bytes); a longer queue only raises the memory peak.
+    run: _Run[T] = _Run(feeds, work, failed, per_host, deadline,
+                        backlog=max(2, concurrency // 2))
     for _ in range(max(1, min(concurrency, len(feeds)))):
         run.spawn()
     remaining = len(feeds)

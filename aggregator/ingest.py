@@ -28,6 +28,7 @@ from aggregator.config import Settings
 from aggregator.dedup import Candidate, DedupEngine, DedupParams
 from aggregator.errors import AggregatorError, FeedError, FetchError, StorageError
 from aggregator.fetch import USER_AGENT, FetchLimits, fetch, fetch_concurrently, new_client
+from aggregator.memory import release_free_memory
 from aggregator.metrics import Metrics, log_event, outcome_of
 from aggregator.storage import Storage
 from aggregator.timing import next_check_after_error, next_check_after_success
@@ -41,7 +42,7 @@ from aggregator.types import (
     IndexedItem,
     PollOutcome,
 )
-from aggregator.worker import ReaderBug, WorkerProcess
+from aggregator.worker import ReaderBug, WorkerProcess, fingerprint_texts
 
 if TYPE_CHECKING:
     import httpx
@@ -53,6 +54,9 @@ DECIDE_CHUNK = 500
 READ_AHEAD = 1
 """Documents read ahead of the one being stored (each holds its items in memory); decision
 chunks are fingerprinted one ahead too."""
+CHILD_SHARE = 0.7
+"""Share of each decision chunk the worker process fingerprints (measured balance: the
+writer also decides and stores each chunk)."""
 PARSE_CHILD_MIN_FEEDS = 4
 """A poll of fewer feeds reads its documents in this thread: not worth a process."""
 UNMODIFIED_BATCH = 500
@@ -193,6 +197,7 @@ class Pipeline:
         outcome, new_pending = self._store_feed(*waiting, reader)
         outcomes.append(outcome)
         pending.extend(new_pending)
+        release_free_memory()  # the document and its statements are gone
         if len(self._unmodified) >= UNMODIFIED_BATCH:
             self._flush_unmodified()
 
@@ -376,22 +381,26 @@ class Pipeline:
         chunks = [pending[start:start + DECIDE_CHUNK]
                   for start in range(0, len(pending), DECIDE_CHUNK)]
 
-        def submit(chunk: list[int]) -> tuple[list[int], list[str], Future[Any]]:
+        def submit(chunk: list[int]) -> tuple[list[int], list[str], int, Future[Any]]:
             texts = self.storage.item_texts(chunk)
             ids = [item_id for item_id in chunk if item_id in texts]
             plain = [texts[item_id][1] for item_id in ids]
-            return ids, plain, worker.fingerprint(plain, learned)
+            # The child takes the larger share; this thread fingerprints the rest after
+            # deciding the chunk before, so neither side waits long for the other.
+            split = round(len(plain) * CHILD_SHARE) if worker.workers else 0
+            return ids, plain, split, worker.fingerprint(plain[:split], learned)
 
         ahead = submit(chunks[0]) if chunks else None
         for index in range(len(chunks)):
             assert ahead is not None
-            ids, plain, future = ahead
+            ids, plain, split, future = ahead
             ahead = submit(chunks[index + 1]) if index + 1 < len(chunks) else None
+            mine = fingerprint_texts(plain[split:], learned)
+            theirs = worker.fingerprints(plain[:split], learned, future)
             infos = {i.item_id: i for i in self.storage.indexed_items_by_id(ids)}
             candidates: list[Candidate] = []
             fingerprints: list[tuple[int, str | None, bytes | None]] = []
-            for item_id, fingerprint in zip(ids, worker.fingerprints(plain, learned, future),
-                                            strict=True):
+            for item_id, fingerprint in zip(ids, theirs + mine, strict=True):
                 info = infos.get(item_id)
                 if info is None:
                     continue
@@ -404,6 +413,7 @@ class Pipeline:
             assignments.extend(changes.assignments)
             states.update((c.cluster_id, c) for c in changes.clusters)
             deleted.update(changes.deleted_clusters)
+            release_free_memory()  # the chunk's texts and blobs are gone
         return ClusterChanges(tuple(assignments), tuple(states.values()), tuple(sorted(deleted)))
 
     def _carrying_fresh_boilerplate(self, excluded: set[int]) -> list[int]:

@@ -35,6 +35,7 @@ from typing import IO, TYPE_CHECKING, Any
 from aggregator.boilerplate import Evidence, evidence, filter_blocks, fold_text
 from aggregator.clean import clean_entry
 from aggregator.errors import FeedError, ParseError
+from aggregator.memory import release_free_memory
 from aggregator.parse import parse_feed
 from aggregator.types import CleanItem
 
@@ -262,7 +263,11 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
             job, args = _receive(requests)
         except EOFError:
             return
-        _send(answers, _JOBS[job](*args))
+        answer = _JOBS[job](*args)
+        del args
+        _send(answers, answer)
+        del answer
+        release_free_memory()
 
 
 def main() -> None:
