@@ -12,11 +12,12 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy import case, create_engine, delete, event, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from aggregator.boilerplate import NETWORK_LEARN_AT
 from aggregator.errors import StorageError
 from aggregator.storage import migrate
 from aggregator.storage.models import (
@@ -472,10 +473,14 @@ class Storage:
 
     @_storage_errors("read boilerplate evidence")
     def block_counts(self) -> list[tuple[int, str, int, str]]:
-        """``(feed_id, block_key, items, sample)`` rows."""
+        """``(feed_id, block_key, items, sample)`` rows; the sample only where the count
+        can have made the block learned (two items or more), else ``""``."""
         with self._tx() as s:
-            return [(r.feed_id, r.block_key, r.items, r.sample)
-                    for r in s.scalars(select(BlockCount))]
+            # Plain column tuples, not ORM objects, and no sample for the tens of thousands
+            # of sentences counted once: loading them all cost a start ~150 MB at its peak.
+            sample = case((BlockCount.items >= NETWORK_LEARN_AT, BlockCount.sample), else_="")
+            return [(feed_id, key, items, text or "") for feed_id, key, items, text in s.execute(
+                select(BlockCount.feed_id, BlockCount.block_key, BlockCount.items, sample))]
 
     @_storage_errors("save boilerplate evidence")
     def add_block_counts(self, feed_id: int, increments: dict[str, tuple[int, str]]) -> None:
