@@ -172,3 +172,42 @@ def test_absolute_links_rewrites_only_url_attributes_of_tags() -> None:
     assert 'src="https://news.example/i.png"' in out
     assert 'href="https://abs.example/"' in out and 'href="mailto:x@y.z"' in out
     assert out.endswith(' href="t"</p>') and 'title="href=x"' in out  # text is not a tag
+
+
+def test_switching_parser_paths_re_decides_nothing(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database filled by the feedparser path (every earlier version) polled again by
+    the fast reader: the stored HTML is refreshed, no item counts as updated."""
+    import aggregator.parse as parse_module
+    from aggregator.config import settings_from_mapping
+    from aggregator.ingest import Pipeline
+    from aggregator.storage import Storage
+
+    database = f"sqlite:///{tmp_path / 'agg.db'}"
+    crafted = tmp_path / "markup.xml"  # markup feedparser writes differently
+    crafted.write_bytes(rss("".join(
+        f"<item><guid>/m{n}</guid><title>Story {n}</title><content:encoded><![CDATA[<p>Line "
+        f"one of story {n}<br>line two <img src=/i{n}.png alt=x> <A HREF='rel{n}'>more</A>"
+        f"</p>]]></content:encoded></item>" for n in range(3))))
+    feeds = [{"url": str(p)} for p in sorted((ROOT / "seeds").iterdir())
+             if p.suffix in (".xml", ".atom")] + [{"url": str(crafted)}]
+    settings = settings_from_mapping({"database": database, "feeds": feeds,
+                                      "polling": {"worker_processes": 0}}, None)
+
+    def decline(*_args: object) -> None:
+        raise NeedsFeedparser("forced")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(parse_module, "read_plain_feed", decline)
+        first = Pipeline(Storage(database), settings).poll()
+    before = {i.id: (i.cluster_id, i.text) for i in Storage(database).list_items(
+        with_content=True)}
+    html_before = {i.id: i.content_html for i in Storage(database).list_items(with_content=True)}
+    again = Pipeline(Storage(database), settings).poll()
+    assert sum(o.new for o in first) == len(before) > 0
+    assert [(o.new, o.updated) for o in again] == [(0, 0)] * len(again)
+    after = {i.id: (i.cluster_id, i.text) for i in Storage(database).list_items(
+        with_content=True)}
+    assert after == before
+    html_after = {i.id: i.content_html for i in Storage(database).list_items(with_content=True)}
+    assert html_after != html_before  # the markup did change: feedparser re-serialises it
