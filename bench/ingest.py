@@ -658,6 +658,7 @@ STAGES = (
     ("start", "Pipeline.start: feed sync, boilerplate + index load"),
     ("schema", "Storage.upgrade: Alembic migrations on an empty database"),
     ("wait for fetch", "writer idle, waiting for a fetch to complete"),
+    ("wait for worker", "writer idle, waiting for the worker process (documents, fingerprints)"),
     ("parse", "parse_feed: feedparser + mapping its entries"),
     ("clean", "clean_entry: HTML → text blocks, canonical URL, identity, revision hash"),
     ("boilerplate", "BoilerplateModel: learn and filter boilerplate blocks (+ fold_text)"),
@@ -773,10 +774,12 @@ def instrument(clock: StageClock) -> None:
     from aggregator.boilerplate import BoilerplateModel
     from aggregator.dedup import DedupEngine
     from aggregator.storage import Storage
+    from aggregator.worker import WorkerProcess
 
     by_module = {"aggregator.parse": "parse", "aggregator.jsonfeed": "parse",
                  "aggregator.clean": "clean", "aggregator.boilerplate": "boilerplate",
-                 "aggregator.fingerprint": "fingerprint", "aggregator.dedup": "decide"}
+                 "aggregator.fingerprint": "fingerprint", "aggregator.dedup": "decide",
+                 "aggregator.worker": "fingerprint"}  # the writer's own share of a chunk
     for name, value in list(vars(ingest).items()):
         if inspect.isfunction(value) and value.__module__ in by_module:
             setattr(ingest, name, clock.wrap(by_module[value.__module__], value))
@@ -795,6 +798,10 @@ def instrument(clock: StageClock) -> None:
                 stage = {"save_items": "store items", "apply_cluster_changes": "store decisions",
                          "upgrade": "schema"}.get(name, f"store other:{name}")
             setattr(cls, name, clock.wrap(stage, value))
+    # With a worker process, parse and clean run there; the writer's wait for an answer
+    # (zero when the worker is ahead) is what the writer pays for them.
+    for name in ("document", "fingerprints"):
+        setattr(WorkerProcess, name, clock.wrap("wait for worker", getattr(WorkerProcess, name)))
     ingest.Pipeline.start = clock.wrap("start", ingest.Pipeline.start)
     ingest.Pipeline.poll = clock.wrap("other", ingest.Pipeline.poll)
 
