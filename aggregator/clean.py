@@ -27,10 +27,12 @@ _DROP_ELEMENTS = re.compile(
 )
 _BLOCK_TAGS = re.compile(
     r"</?(?:p|div|br|li|ul|ol|h[1-6]|blockquote|pre|tr|td|th|table|section|article|header|"
-    r"footer|aside|figure|figcaption|hr|dd|dt|dl|main|nav|address)\b[^>]*>",
+    r"footer|aside|figure|figcaption|hr|dd|dt|dl|main|nav|address)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>",
     re.IGNORECASE,
 )
-_TAG = re.compile(r"</?[a-zA-Z!?][^>]*>")
+# Quote-aware, as browsers read tags: a ">" inside a quoted attribute value does not end the
+# tag (alternatives start with different characters, so this stays linear).
+_TAG = re.compile(r"""</?[a-zA-Z!?](?:[^>"']|"[^"]*"|'[^']*')*>""")
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 _INVISIBLE_OR_CONTROL = re.compile(f"{_INVISIBLE.pattern}|{_CONTROL.pattern}")
@@ -84,6 +86,17 @@ _GENERIC_BLOCKS = [re.compile(p) for p in (
 
 MIN_IDENTITY_TOKENS = 8
 """Fewer words than this cannot identify a story (title-only or boilerplate-only items)."""
+
+
+def holds_as_much(full_html: str, summary_html: str) -> bool:
+    """Whether the full content says at least as much as the summary: by the length of
+    the text, not of the markup, which parsers write with different lengths (``<br>`` or
+    ``<br />``, quotes, entities)."""
+    if not full_html:
+        return False
+    if full_html == summary_html:
+        return True
+    return len(_TAG.sub("", full_html).strip()) >= len(_TAG.sub("", summary_html).strip())
 
 
 def html_to_blocks(fragment: str) -> list[str]:

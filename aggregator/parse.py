@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from aggregator.clean import html_to_blocks
+from aggregator.clean import holds_as_much, html_to_blocks
 from aggregator.errors import ParseError
 from aggregator.jsonfeed import looks_like_json, parse_json_feed
 from aggregator.types import ParsedEntry, ParsedFeed
@@ -168,5 +168,5 @@ def _entry(entry: Any, feed: Any, version: str) -> ParsedEntry:
         published=_date(entry, "published_parsed", "created_parsed", "updated_parsed"),
         updated=_date(entry, "updated_parsed"),
         content_html=full or summary,
-        has_full_content=bool(full) and len(full) >= len(summary),
+        has_full_content=holds_as_much(full, summary),
     )

@@ -34,7 +34,7 @@ from xml.parsers import expat
 from feedparser.datetimes import _parse_date as feedparser_date  # identical date rules
 from feedparser.mixin import _FeedParserMixin
 
-from aggregator.clean import html_to_blocks
+from aggregator.clean import holds_as_much, html_to_blocks
 from aggregator.types import ParsedEntry, ParsedFeed
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -42,6 +42,18 @@ XML_NS = "http://www.w3.org/XML/1998/namespace"
 DC = "http://purl.org/dc/elements/1.1/"
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
 _SEP = "\x1f"  # expat joins namespace URI and local name with this
+
+
+_XML_LANG = f"{XML_NS}{_SEP}lang"
+_ALLOWED_ATTRIBUTES = {
+    "rss": frozenset({"version"}), "guid": frozenset({"isPermaLink"}),
+    "title": frozenset({"type"}), "summary": frozenset({"type"}),
+    "content": frozenset({"type"}),
+    "link": frozenset({"href", "rel", "type", "hreflang", "title", "length"}),
+}
+"""Attributes an element we read (not skip) may carry, by local name; any other attribute
+sends the document to feedparser.  RSS elements of the same names get a stricter check
+where they are read (an RSS <title> takes no type, an RSS <link> no href)."""
 
 
 class NeedsFeedparser(Exception):
@@ -214,8 +226,11 @@ class _Reader:
             return
         if self.field is not None:
             raise NeedsFeedparser(f"markup inside <{_local(self.path[-1])}>")
+        attrs = {a: v for a, v in attrs.items() if a != _XML_LANG}  # xml:lang changes nothing
         for attribute in attrs:
-            if attribute.startswith(XML_NS) and not attribute.endswith("lang"):
+            # feedparser takes a base URL from xml:base, and from any attribute named
+            # "base" in any namespace or case: never ours to guess.
+            if _local(attribute).lower() == "base" or attribute.startswith(XML_NS):
                 raise NeedsFeedparser(f"attribute {_local(attribute)}")
         depth = len(self.path)
         self.path.append(name)
@@ -225,6 +240,13 @@ class _Reader:
             self._rss(name, attrs, depth)
         else:
             self._atom(name, attrs, depth)
+        if not self.skip_depth:
+            # Elements we read take only the attributes we understand: feedparser honours
+            # many others (mode="base64", type="html" on RSS, url= on a link…).
+            allowed = _ALLOWED_ATTRIBUTES.get(_local(name), frozenset())
+            for attribute in attrs:
+                if attribute not in allowed:
+                    raise NeedsFeedparser(f"attribute {_local(attribute)} on <{_local(name)}>")
 
     def end(self, name: str) -> None:
         if self.skip_depth:
@@ -256,14 +278,20 @@ class _Reader:
 
     def _rss(self, name: str, attrs: dict[str, str], depth: int) -> None:
         if depth == 1:
-            if name != "channel":
-                raise NeedsFeedparser(f"<{_local(name)}> outside <channel>")
+            if name != "channel" or attrs:
+                raise NeedsFeedparser(f"<{_local(name)}> outside <channel>, or with attributes")
         elif depth == 2:
             if name == "item":
+                if attrs:
+                    raise NeedsFeedparser("attributes on <item>")
                 self.entry = _Entry()
             elif name in _RSS_CHANNEL_FIELDS:
+                if attrs:
+                    raise NeedsFeedparser(f"attributes on <{_local(name)}>")
                 self._begin(self.feed, _RSS_CHANNEL_FIELDS[name], "text/plain")
-            elif name == _qname(ATOM, "link") and attrs.get("rel") not in (None, "alternate"):
+            elif name == _qname(ATOM, "link") and attrs.get("rel") not in (None, "alternate") \
+                    and attrs.get("href") and set(attrs) <= _ALLOWED_ATTRIBUTES["link"] \
+                    and attrs["rel"] == attrs["rel"].strip().lower():
                 self._ignore(name)  # rel="self", "hub", "next"…: never the feed's link
             elif name in _RSS_CHANNEL_IGNORED:
                 self._ignore(name)
@@ -272,6 +300,8 @@ class _Reader:
         elif depth == 3 and self.entry is not None:
             if name in _RSS_ITEM_FIELDS:
                 kind = _RSS_ITEM_FIELDS[name]
+                if any(a != "isPermaLink" or kind != "guid" for a in attrs):
+                    raise NeedsFeedparser(f"attributes on <{_local(name)}>")
                 self._begin(self.entry, kind, _RSS_TYPES.get(kind, "text/plain"))
                 if kind == "guid":
                     self.entry.guid_is_link = attrs.get("isPermaLink", "true") == "true"
@@ -332,8 +362,10 @@ class _Reader:
             raise NeedsFeedparser("<link> without href")
         rel = attrs.get("rel", "alternate")
         media = attrs.get("type", "application/atom+xml" if rel == "self" else "text/html")
-        if rel == "alternate" and media.strip().lower() in ("text/html", "application/xhtml+xml",
-                                                             "html", "xhtml"):
+        if rel != rel.strip().lower() or media != media.strip().lower():
+            raise NeedsFeedparser("<link> rel or type not in lower case")  # feedparser folds
+        if rel == "alternate" and media in ("text/html", "application/xhtml+xml",
+                                            "html", "xhtml"):
             target.values["link"] = _absolute(self.base, href)
 
     def _begin(self, target: _Entry, kind: str, media: str) -> None:
@@ -408,7 +440,7 @@ class _Reader:
             published=_date(values.get("published")) or _date(values.get("updated")),
             updated=_date(values.get("updated")),
             content_html=content or summary,
-            has_full_content=bool(content) and len(content) >= len(summary),
+            has_full_content=holds_as_much(content, summary),
         )
 
     def _title(self, value: str | None, media: str | None) -> str | None:
@@ -519,10 +551,15 @@ def _ttl(value: str | None) -> int | None:
 
 # -- links inside entry HTML --------------------------------------------------------------
 
-_URL_NAMES = "href|src|cite|poster|background|action|longdesc|usemap|codebase|data|classid|profile"
-_TAG_WITH_URL = re.compile(rf"<[A-Za-z][^<>]*?\s(?:{_URL_NAMES})\s*=[^<>]*>", re.I)
-_URL_ATTRIBUTE = re.compile(
-    rf"""(\s(?:{_URL_NAMES})\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.I)
+_URL_NAMES = frozenset({"href", "src", "cite", "poster", "background", "action", "longdesc",
+                        "usemap", "codebase", "data", "classid", "profile"})
+# A start tag, quote-aware (a ">" inside a quoted value does not end it).  Every
+# alternative starts with a different character, so matching stays linear in the input
+# however a hostile document nests them.
+_START_TAG = re.compile(r"""<[A-Za-z][^\s<>"'/]*(?:[^<>"']|"[^"]*"|'[^']*')*>""")
+# One attribute of a start tag: name, then an optional value in one of three forms.
+_ATTRIBUTE = re.compile(
+    r"""(\s+)([^\s"'<>/=]+)(?:(\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'<>`]+)))?""")
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -532,18 +569,21 @@ def absolute_links(markup: str, base: str) -> str:
         return markup
 
     def attribute(match: re.Match[str]) -> str:
-        raw = match.group(2) if match.group(2) is not None else (
-            match.group(3) if match.group(3) is not None else match.group(4))
+        space, name, equals, double, single, bare = match.groups()
+        if equals is None or name.lower() not in _URL_NAMES:
+            return match.group(0)
+        raw = double if double is not None else single if single is not None else bare
         value = html.unescape(raw).strip()
-        if _ABSOLUTE.match(value) and "//" not in value[:12]:
+        if _ABSOLUTE.match(value) and "//" not in value[:12] \
+                and not value[:6].lower().startswith(("http:", "https:")):
             return match.group(0)  # mailto:, data:, javascript: … left for the sanitiser
         resolved = _absolute(base, value)
         if resolved == value:
             return match.group(0)
-        return f'{match.group(1)}"{html.escape(resolved, quote=True)}"'
+        return f'{space}{name}{equals}"{html.escape(resolved, quote=True)}"'
 
     def tag(match: re.Match[str]) -> str:
-        return _URL_ATTRIBUTE.sub(attribute, match.group(0))
+        text = match.group(0)
+        return _ATTRIBUTE.sub(attribute, text) if "=" in text else text
 
-    return _TAG_WITH_URL.sub(tag, markup)
-
+    return _START_TAG.sub(tag, markup)

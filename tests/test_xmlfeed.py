@@ -81,6 +81,10 @@ AGREEING = {
         "<item><guid>/d2</guid><pubDate>26 Nov 2026</pubDate>"
         "<dc:date>2026-11-26T10:00:00Z</dc:date></item>"
         "<item><guid>/d3</guid><pubDate>not a date</pubDate></item>"),
+    "attribute values holding > = and quotes": rss(
+        "<item><guid>/q</guid><content:encoded><![CDATA[<p><a href=/story?id=5>s</a> "
+        "<img alt=\"growth > 5%\" src=\"c.png\"> shows it <a title='see src=x' "
+        "href='https:foo'>t</a> <br><br>end</p>]]></content:encoded></item>"),
     "ttl and skipped channel parts": rss(
         "<item><guid>/t</guid><category>x</category><enclosure url='/a.mp3'/></item>",
         channel="<title>T</title><ttl>45</ttl><image><url>/logo.png</url><title>Logo</title>"
@@ -131,6 +135,14 @@ DECLINED = {
     "unknown item element": (rss("<item><source url='/s'>S</source></item>"), "item element"),
     "element inside an ignored one": (
         rss("<item><category>c<image><title>T</title></image></category></item>"), "inside"),
+    "link with href in an RSS item": (rss("<item><title>t</title><link href='https://n/a'/>"
+                                          "</item>"), "attributes on <link>"),
+    "a base attribute without the xml prefix": (rss("<item base='http://o/d/'><guid>x</guid>"
+                                                   "</item>"), "attribute base"),
+    "base64 content": (atom('<entry><id>1</id><content type="text" mode="base64">eA==</content>'
+                            "</entry>"), "attribute mode"),
+    "rel in capitals": (atom('<entry><id>1</id><link rel="Alternate" href="/a"/></entry>'),
+                        "lower case"),
     "field twice": (rss("<item><description>a</description><description>b</description>"
                         "</item>"), "twice"),
     "markup in a field": (rss("<item><description>a <b>b</b></description></item>"), "markup"),
@@ -211,3 +223,15 @@ def test_switching_parser_paths_re_decides_nothing(tmp_path: Path,
     assert after == before
     html_after = {i.id: i.content_html for i in Storage(database).list_items(with_content=True)}
     assert html_after != html_before  # the markup did change: feedparser re-serialises it
+
+
+def test_a_tag_that_never_closes_costs_linear_time() -> None:
+    """A hostile item: 40,000 attributes in a tag that never ends (quadratic in a naive
+    pattern: minutes at this size, hours at max_bytes).  A hang guard, not a benchmark."""
+    import time
+
+    hostile = "<p>" + "<a " + "href=x " * 40_000
+    started = time.monotonic()
+    assert absolute_links(hostile, BASE) == hostile
+    assert html_to_blocks(hostile)
+    assert time.monotonic() - started < 10
