@@ -83,6 +83,12 @@ def evidence(blocks: tuple[str, ...]) -> Evidence:
     return tuple(pairs.items())
 
 
+def _learns(per_feed: dict[int, int]) -> bool:
+    """The learning rule, on a block's per-feed item counts."""
+    return any(n >= LEARN_AT for n in per_feed.values()) or \
+        sum(1 for n in per_feed.values() if n >= NETWORK_LEARN_AT) >= 2
+
+
 def filter_blocks(blocks: tuple[str, ...], learned: Set[str]) -> FilteredText:
     """Split folded blocks into story and boilerplate, given the learned block keys.  Pure:
     the model's own filter, and what the parse child runs with a copy of the keys."""
@@ -157,24 +163,33 @@ class BoilerplateModel:
                 items: Iterable[Evidence]) -> dict[str, tuple[int, str]]:
         """Count the short blocks of new items of one feed (each item as its
         :func:`evidence`); return the increments to persist, ``key → (items, sample)``,
-        with the block's text as sample only when it is learned."""
+        with the block's text as sample only when it is (or becomes) learned.
+
+        The model itself does not change until :meth:`apply` is given the increments,
+        once they are stored: a transaction that fails must not count twice."""
         increments: dict[str, tuple[int, str]] = {}
         for pairs in items:
             for key, folded in pairs:
                 count, _ = increments.get(key, (0, folded))
                 increments[key] = (count + 1, folded)
-        for key, (count, sample) in increments.items():
-            self._update(key, self._add(key, feed_id, count), sample)
-            if key not in self._learned:
+        for key, (count, _sample) in increments.items():
+            if key in self._learned:
+                continue
+            per_feed = dict(self._per_feed(key))
+            per_feed[feed_id] = per_feed.get(feed_id, 0) + count
+            if not _learns(per_feed):
                 # Most blocks are story sentences seen once: their text is in the items
                 # already, and storing it again per block would double the database.
                 increments[key] = (count, "")
         return increments
 
+    def apply(self, feed_id: int, increments: dict[str, tuple[int, str]]) -> None:
+        """Take stored increments (from :meth:`observe`) into the model."""
+        for key, (count, sample) in increments.items():
+            self._update(key, self._add(key, feed_id, count), sample)
+
     def _update(self, key: str, per_feed: dict[int, int], sample: str) -> None:
-        learned = any(n >= LEARN_AT for n in per_feed.values()) or \
-            sum(1 for n in per_feed.values() if n >= NETWORK_LEARN_AT) >= 2
-        if learned and key not in self._learned:
+        if key not in self._learned and _learns(per_feed):
             self._learned.add(key)
             self._fresh.add(key)
             # Text kept for learned blocks only (``boilerplate list``): most counted blocks

@@ -299,6 +299,7 @@ class Pipeline:
                     next_check=next_check_after_success(now, interval, result.headers,
                                                         parsed.ttl_minutes),
                     fetch_url=moved, warning="; ".join(notes) or None)
+            self.boilerplate.apply(feed.id, increments)  # stored: now it counts
         except ReaderBug as exc:  # hostile input hitting a parser bug: report it, keep polling
             log.error("event=ingest-bug feed=%s error=%s\n%s", feed.url, exc.message, exc.trace)
             return self._failed(feed, exc, interval, now, fetched.seconds), []

@@ -18,9 +18,12 @@ With ``polling.worker_processes: 0`` both jobs run in the writer thread.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
 import pickle
+import signal
 import struct
 import subprocess
 import sys
@@ -148,7 +151,12 @@ class WorkerProcess:
 
     def document(self, url: str, future: Future[Any]) -> ReadDocument:
         """The document, or ``ParseError`` / :class:`ReaderBug` for this feed."""
-        outcome = future.result()
+        try:
+            outcome = future.result()
+        except Exception as exc:  # the exchange itself failed (no process could start…)
+            outcome = _Failure(f"worker: {exc.__class__.__name__}: {exc}", bug=True)
+        if not isinstance(outcome, (ReadDocument, _Failure)):
+            outcome = _Failure("the worker process gave a wrong answer", bug=True)
         if isinstance(outcome, _Failure):
             if outcome.bug:
                 raise ReaderBug(url, outcome.message, outcome.trace)
@@ -163,11 +171,14 @@ class WorkerProcess:
     def fingerprints(self, texts: Sequence[str], learned: frozenset[str],
                      future: Future[Any]) -> list[Fingerprint]:
         """The fingerprints; computed here when the child failed (it never loses a chunk)."""
-        outcome = future.result()
-        if isinstance(outcome, list):
+        try:
+            outcome = future.result()
+        except Exception as exc:  # the exchange itself failed (no process could start…)
+            outcome = _Failure(f"{exc.__class__.__name__}: {exc}", bug=True)
+        if isinstance(outcome, list) and len(outcome) == len(texts):
             return outcome
-        assert isinstance(outcome, _Failure)
-        log.warning("event=worker-failed job=fingerprint error=%s", outcome.message)
+        message = outcome.message if isinstance(outcome, _Failure) else "a wrong answer"
+        log.warning("event=worker-failed job=fingerprint error=%s", message)
         return fingerprint_texts(texts, learned)
 
     def close(self) -> None:
@@ -194,8 +205,8 @@ class WorkerProcess:
             try:
                 _send(child.stdin, (job, args))
                 answer = _receive(child.stdout)
-            except (OSError, EOFError, pickle.UnpicklingError, struct.error):
-                answer = None
+            except Exception:  # broken pipe, a cut or undecodable answer, no memory…
+                answer = None  # the pipe may be out of step: this child is done
             finally:
                 timer.cancel()
             if answer is not None:
@@ -210,14 +221,14 @@ class WorkerProcess:
     def _running_child(self) -> subprocess.Popen[bytes]:
         if self._child is None or self._child.poll() is not None:
             # Started by import, not ``-m``: answers must pickle as this module's classes,
-            # not as ``__main__``'s.  The package is found where this process found it.
-            package_root = str(Path(__file__).resolve().parent.parent)
-            path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH"))
-                                   if p)
-            self._child = subprocess.Popen(
-                [sys.executable, "-c", "from aggregator.worker import main; main()"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
-                env={**os.environ, "PYTHONPATH": path})
+            # not as ``__main__``'s.  Isolated (-I: no current directory, no PYTHONPATH,
+            # no user site) and given this process's own import path instead, so a file
+            # in the working directory can never stand in for a module.
+            path = [p for p in sys.path if p] + [str(Path(__file__).resolve().parent.parent)]
+            code = (f"import sys; sys.path[:] = {path!r}; "
+                    "from aggregator.worker import main; main()")
+            self._child = subprocess.Popen([sys.executable, "-I", "-c", code],
+                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         return self._child
 
     def _stop_child(self) -> None:
@@ -270,7 +281,24 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
         release_free_memory()
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (``kill -9`` of the daemon):
+    a job stuck on a hostile document must not run on as an orphan."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the closed pipe still ends it after its current job
+    if os.getppid() == 1:  # the parent died before we could ask
+        os._exit(0)
+
+
 def main() -> None:
+    _die_with_parent()
+    # Ctrl-C and systemd's SIGTERM reach the whole process group: the parent decides
+    # when this child stops (it closes the pipe), so a job is never cut in the middle.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # The protocol owns the real stdout; anything a library prints goes to stderr instead
     # of corrupting it.
     answers = os.fdopen(os.dup(1), "wb")

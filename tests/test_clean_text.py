@@ -40,6 +40,7 @@ def test_boilerplate_learning_rules_survive_a_reload() -> None:
     for feed_id, items in ((1, [footer, footer]), (1, [footer]), (2, [network, network]),
                            (3, [network, story]), (3, [network])):
         increments = model.observe(feed_id, [evidence(blocks) for blocks in items])
+        model.apply(feed_id, increments)
         persisted += [(feed_id, key, count, sample) for key, (count, sample) in increments.items()]
     learned = {b.sample: (b.feeds, b.items) for b in model.learned()}
     # 3 items of one feed; 2 items in each of two feeds; a sentence seen once is not learned

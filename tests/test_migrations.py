@@ -56,3 +56,15 @@ def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
         timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
     assert mode == "wal"
     assert timeout and int(timeout) >= 5000
+
+
+def test_a_first_start_interrupted_after_creating_tables_recovers(sqlite_url: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(sqlite_url)
+    with engine.begin() as connection:
+        Base.metadata.create_all(connection)  # then the process died, before the stamp
+    engine.dispose()
+    storage = Storage(sqlite_url)
+    assert storage.upgrade() == HEAD_REVISION
+    assert storage.counts()["items"] == 0

@@ -13,7 +13,16 @@ from __future__ import annotations
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, inspect
+from sqlalchemy import (
+    Column,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.engine import Connection, Engine
 
 from aggregator.storage.models import Base
@@ -45,12 +54,24 @@ def upgrade(engine: Engine) -> str | None:
         current = _revision(connection)
         if current == HEAD_REVISION:
             return current
-        if current is None and not inspect(connection).get_table_names():
+        if current is None and _new_or_interrupted(connection):
+            Base.metadata.drop_all(connection)  # what an interrupted first start left
             Base.metadata.create_all(connection)
             _VERSION_TABLE.create(connection)
             connection.execute(_VERSION_TABLE.insert().values(version_num=HEAD_REVISION))
             return HEAD_REVISION
     return upgrade_with_alembic(engine)
+
+
+def _new_or_interrupted(connection: Connection) -> bool:
+    """No tables, or only some of ours and all empty: a first start that died between
+    creating the tables and stamping them (SQLite runs DDL outside the transaction)."""
+    names = set(inspect(connection).get_table_names())
+    ours = {table.name: table for table in Base.metadata.sorted_tables}
+    if not names <= set(ours):
+        return False
+    return all(connection.execute(select(func.count()).select_from(ours[name])).scalar() == 0
+               for name in names)
 
 
 def upgrade_with_alembic(engine: Engine) -> str | None:
