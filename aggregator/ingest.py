@@ -112,26 +112,27 @@ class Pipeline:
         self._refresh_feed_settings()
         self.boilerplate.load(self.storage.block_counts())
         now = datetime.now(UTC)
-        indexed = self.storage.indexed_items(since=now - timedelta(
-            seconds=self.settings.dedup.window))
-        stale = [i.item_id for i in indexed
-                 if i.fingerprint is None or i.cluster_id is None]
-        scheme_ok = {i.item_id for i in indexed if i.fingerprint is not None}
         schemes = self.storage.fingerprint_schemes()
-        if any(s not in (None, fp_mod.SCHEME) for s in schemes):
+        rescheme = any(s not in (None, fp_mod.SCHEME) for s in schemes)
+        if rescheme:
             # Made with other shingling/permutations: comparing them would be meaningless.
             log.info("event=refingerprint reason=scheme-changed schemes=%s",
                      sorted(str(s) for s in schemes))
-            stale = [i.item_id for i in indexed]
-            scheme_ok = set()
-        ready = [i for i in indexed if i.item_id in scheme_ok and i.item_id not in stale]
         self.engine.next_cluster_id = self.storage.max_cluster_id() + 1
-        self.engine.load(
-            (self._candidate(i, fp_mod.from_bytes(i.fingerprint, i.content_hash)
-                             if i.fingerprint else None) for i in ready),
-            (Assignment(i.item_id, i.cluster_id, i.method or "single", i.score or 1.0,
-                        i.matched_item_id) for i in indexed if i.cluster_id is not None),
-        )
+        stale: list[int] = []
+        # A page at a time: the stored fingerprints of a large window never all at once.
+        for page in self.storage.indexed_item_pages(since=now - timedelta(
+                seconds=self.settings.dedup.window)):
+            unready = {i.item_id for i in page
+                       if rescheme or i.fingerprint is None or i.cluster_id is None}
+            stale.extend(i.item_id for i in page if i.item_id in unready)
+            self.engine.load(
+                (self._candidate(i, fp_mod.from_bytes(i.fingerprint, i.content_hash)
+                                 if i.fingerprint else None)
+                 for i in page if i.item_id not in unready),
+                (Assignment(i.item_id, i.cluster_id, i.method or "single", i.score or 1.0,
+                            i.matched_item_id) for i in page if i.cluster_id is not None),
+            )
         self._started = True
         self._catch_up_corrections()
         if stale:

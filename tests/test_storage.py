@@ -82,6 +82,18 @@ def test_unit_commits_all_its_calls_or_none(storage: Storage) -> None:
     assert len(storage.list_items()) == 1 and len(storage.block_counts()) == 1
 
 
+def test_indexed_item_pages_are_indexed_items_in_order(storage: Storage) -> None:
+    storage.sync_feeds([FeedSpec("https://a.example/feed")])
+    feed_id = storage.list_feeds()[0].id
+    same = datetime(2026, 11, 20, 12, 0, 0, 123456, tzinfo=UTC)  # ties on sort_time
+    storage.save_items(feed_id, [_item(str(n), text=f"story {n} words",
+                                       published=same if n % 3 else same + timedelta(hours=n))
+                                 for n in range(11)])
+    whole = [i.item_id for i in storage.indexed_items()]
+    paged = [i.item_id for page in storage.indexed_item_pages(page=2) for i in page]
+    assert paged == whole and len(whole) == 11
+
+
 def test_times_round_trip_as_utc(storage: Storage) -> None:
     storage.sync_feeds([FeedSpec("https://a.example/feed")])
     feed_id = storage.list_feeds()[0].id

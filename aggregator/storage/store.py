@@ -12,7 +12,18 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import case, create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy import (
+    and_,
+    case,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -351,6 +362,34 @@ class Storage:
                                         Membership.cluster_id.in_(recent),
                                         Membership.item_id.is_(None)))
             return [_indexed(r) for r in s.execute(query)]
+
+    def indexed_item_pages(self, since: datetime | None = None,
+                           page: int = 5000) -> Iterator[list[IndexedItem]]:
+        """:meth:`indexed_items` a page at a time, in the same order: a start with a large
+        window never holds every stored fingerprint at once."""
+        after: tuple[datetime, int] | None = None
+        while True:
+            rows = self._indexed_page(since, after, page)
+            if not rows:
+                return
+            yield rows
+            after = (rows[-1].sort_time, rows[-1].item_id)
+
+    @_storage_errors("load the dedup index")
+    def _indexed_page(self, since: datetime | None, after: tuple[datetime, int] | None,
+                      page: int) -> list[IndexedItem]:
+        with self._tx() as s:
+            query = _indexed_query()
+            if since is not None:
+                recent = select(Membership.cluster_id).join(Item, Item.id == Membership.item_id)\
+                    .where(or_(Item.sort_time >= since, Item.first_seen >= since))
+                query = query.where(or_(Item.sort_time >= since, Item.first_seen >= since,
+                                        Membership.cluster_id.in_(recent),
+                                        Membership.item_id.is_(None)))
+            if after is not None:
+                query = query.where(or_(Item.sort_time > after[0],
+                                        and_(Item.sort_time == after[0], Item.id > after[1])))
+            return [_indexed(r) for r in s.execute(query.limit(page))]
 
     @_storage_errors("load items to decide")
     def indexed_items_by_id(self, item_ids: Sequence[int]) -> list[IndexedItem]:
