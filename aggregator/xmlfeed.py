@@ -416,7 +416,10 @@ class _Reader:
         link = values.get("link")
         if link and self.kind == "rss":
             link = _absolute(self.base, link)
-            link = _fix_link_query(link) if entry is not self.feed else link
+            # feedparser's repair of "&name;" in a link's query: for entries it first turns
+            # "&amp;" into "&", for the feed's own link it does not.
+            link = _fix_link_query(link) if entry is not self.feed \
+                else _ENTITY_LEFT.sub(r"&\1", link)
         if link is None and source_id and id_is_link:
             link = source_id
         return link, source_id
@@ -498,10 +501,12 @@ def _absolute(base: str, uri: str) -> str:
         return ""
 
 
+_ENTITY_LEFT = re.compile(r"&([A-Za-z0-9_]+);")
+
+
 def _fix_link_query(link: str) -> str:
     # feedparser undoes a common publishing bug, "&amp;" left in a link's query.
-    link = link.replace("&amp;", "&")
-    return re.sub(r"&([A-Za-z0-9_]+);", r"&\1", link)
+    return _ENTITY_LEFT.sub(r"&\1", link.replace("&amp;", "&"))
 
 
 _EMAIL = re.compile(r"[A-Za-z0-9_.+-]+@(?:\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.|"

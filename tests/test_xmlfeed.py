@@ -56,6 +56,9 @@ AGREEING = {
                                 "<link>/2026/story-2?a=1&amp;amp;b=2</link></item>"),
     "link before and after guid": rss("<item><link>/a</link><guid>/b</guid></item>"
                                       "<item><guid>/c</guid><link>/d</link></item>"),
+    "query entities in the feed's and an entry's link": rss(
+        "<item><guid>/1</guid><link>/y?a=1&amp;amp;b=2&amp;c;</link></item>",
+        channel="<title>T</title><link>/x?a=1&amp;amp;b=2&amp;c;</link>"),
     "empty link": rss("<item><guid>/e</guid><link/></item>"),
     "authors with e-mail": rss(
         "<item><title>a</title><author>lena@example.com (Lena Ortiz)</author></item>"
