@@ -49,8 +49,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("aggregator.ingest")
 
-DECIDE_CHUNK = 500
-"""Items fingerprinted, decided and written together."""
+DECIDE_CHUNK = 250
+"""Items fingerprinted, decided and written together.  Measured on a cold 10,000-item poll:
+chunks of 1,000 / 500 / 250 / 125 peak at 185 / 168 / 158 / 152 MB in-process, in the same
+time down to 250 (the index is searched a batch at a time: ~200 is already efficient)."""
 READ_AHEAD = 1
 """Documents read ahead of the one being stored (each holds its items in memory); decision
 chunks are fingerprinted one ahead too."""
