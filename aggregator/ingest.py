@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aggregator import fingerprint as fp_mod
-from aggregator.boilerplate import BoilerplateModel
+from aggregator.boilerplate import BoilerplateModel, evidence, fold_text
 from aggregator.config import Settings
 from aggregator.dedup import Candidate, DedupEngine, DedupParams
 from aggregator.errors import AggregatorError, FeedError, FetchError, StorageError
@@ -291,9 +291,11 @@ class Pipeline:
                 saved = self.storage.save_items(feed.id, items)
                 new = [s for s in saved if s.status == "new"]
                 updated = [s for s in saved if s.status == "updated"]
+                # Evidence from new items only (computed here, not in the worker: it is
+                # the busier side while documents are read, and most items are unchanged).
                 increments = self.boilerplate.observe(
-                    feed.id, (e for s, e in zip(saved, parsed.evidence, strict=True)
-                              if s.status == "new"))
+                    feed.id, (evidence(fold_text(i.text))
+                              for s, i in zip(saved, items, strict=True) if s.status == "new"))
                 self.storage.add_block_counts(feed.id, increments)
                 notes = [n for n in (parsed.warning, _moved_note(moved)) if n]
                 self.storage.record_success(

@@ -1,8 +1,8 @@
 """CPU work in a child process, so the writer thread has its core to itself.
 
 Two jobs need nothing from the writer's state and are pure CPU work: *reading* a feed
-document (parse, HTML → text, canonical links, identities, the folded blocks boilerplate
-learning counts) and *fingerprinting* stored texts for a decision (fold, drop boilerplate
+document (parse, HTML → text, canonical links, identities) and *fingerprinting* stored
+texts for a decision (fold, drop boilerplate
 given the learned block keys, shingles, MinHash).  On a machine with a second core they
 run in one long-lived child process while the writer stores one feed, or decides one
 chunk, after another.
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from aggregator.boilerplate import Evidence, evidence, filter_blocks, fold_text
+from aggregator.boilerplate import filter_blocks, fold_text
 from aggregator.clean import clean_entry
 from aggregator.errors import FeedError, ParseError
 from aggregator.memory import release_free_memory
@@ -57,8 +57,6 @@ class ReadDocument:
     warning: str | None
     ttl_minutes: int | None
     items: tuple[CleanItem, ...]
-    evidence: tuple[Evidence, ...]
-    """Each item's boilerplate evidence (its short folded blocks and their keys)."""
 
 
 @dataclass(frozen=True)
@@ -73,10 +71,9 @@ class _Failure:
 def read_document(url: str, body: bytes, headers: Mapping[str, str]) -> ReadDocument:
     """Parse and clean one document; ``ParseError`` when it is not a usable feed."""
     parsed = parse_feed(url, body, headers)
-    items = unique_items([clean_entry(e) for e in parsed.entries])
     return ReadDocument(title=parsed.title, warning=parsed.warning,
-                        ttl_minutes=parsed.ttl_minutes, items=items,
-                        evidence=tuple(evidence(fold_text(i.text)) for i in items))
+                        ttl_minutes=parsed.ttl_minutes,
+                        items=unique_items([clean_entry(e) for e in parsed.entries]))
 
 
 def unique_items(items: list[CleanItem]) -> tuple[CleanItem, ...]:
