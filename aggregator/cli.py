@@ -373,10 +373,10 @@ def _clusters_merge(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _boilerplate_list(args: argparse.Namespace, settings: Settings) -> int:
-    from aggregator.boilerplate import BoilerplateModel
+    from aggregator.boilerplate import NETWORK_LEARN_AT, BoilerplateModel
 
     model = BoilerplateModel()
-    model.load(_storage(settings).block_counts())
+    model.load(_storage(settings).block_counts(samples_from=NETWORK_LEARN_AT))
     learned = model.learned()
     return _emit(args, [{"key": b.key, "text": b.sample, "feeds": b.feeds, "items": b.items}
                         for b in learned],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aggregator.boilerplate import NETWORK_LEARN_AT
 from aggregator.dedup import compare, is_lead
 from aggregator.errors import AggregatorError
 from aggregator.fingerprint import fingerprint_blocks
@@ -16,7 +17,7 @@ def explain(pipeline: Pipeline, item_ids: list[int]) -> dict[str, Any]:
     """How one item was placed, or how two items compare and what the rules conclude."""
     storage = pipeline.storage
     storage.upgrade()
-    pipeline.boilerplate.load(storage.block_counts())
+    pipeline.boilerplate.load(storage.block_counts(samples_from=NETWORK_LEARN_AT))
     views = {v.id: v for v in storage.list_items(item_ids=item_ids, with_content=True)}
     missing = [i for i in item_ids if i not in views]
     if missing:

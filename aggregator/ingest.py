@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aggregator import fingerprint as fp_mod
-from aggregator.boilerplate import BoilerplateModel, evidence, fold_text
+from aggregator.boilerplate import NETWORK_LEARN_AT, BoilerplateModel, evidence, fold_text
 from aggregator.config import Settings
 from aggregator.dedup import Candidate, DedupEngine, DedupParams
 from aggregator.errors import AggregatorError, FeedError, FetchError, StorageError
@@ -112,7 +112,7 @@ class Pipeline:
         self.storage.upgrade()
         self.storage.sync_feeds(self.settings.feeds)
         self._refresh_feed_settings()
-        self.boilerplate.load(self.storage.block_counts())
+        self.boilerplate.load(self.storage.block_counts(samples_from=NETWORK_LEARN_AT))
         now = datetime.now(UTC)
         schemes = self.storage.fingerprint_schemes()
         rescheme = any(s not in (None, fp_mod.SCHEME) for s in schemes)
@@ -499,7 +499,7 @@ class Pipeline:
     def rebuild(self, dry_run: bool = False) -> RebuildReport:
         """Re-fingerprint and re-decide every stored item with the current settings."""
         self.storage.upgrade()
-        self.boilerplate.load(self.storage.block_counts())
+        self.boilerplate.load(self.storage.block_counts(samples_from=NETWORK_LEARN_AT))
         self.boilerplate.take_fresh()
         indexed = self.storage.indexed_items(since=None)
         texts = self.storage.item_texts([i.item_id for i in indexed])

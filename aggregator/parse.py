@@ -8,12 +8,11 @@ on the survivable list below.
 
 from __future__ import annotations
 
-import calendar
 import html
 import io
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
@@ -21,6 +20,7 @@ import feedparser
 
 from aggregator.clean import holds_as_much, html_to_blocks
 from aggregator.errors import ParseError
+from aggregator.feedvalues import ttl_minutes, utc_datetime
 from aggregator.jsonfeed import looks_like_json, parse_json_feed
 from aggregator.types import ParsedEntry, ParsedFeed
 from aggregator.xmlfeed import NeedsFeedparser, read_plain_feed
@@ -81,16 +81,7 @@ def parse_with_feedparser(url: str, body: bytes, headers: Mapping[str, str],
     version = str(parsed.get("version") or "")
     entries = tuple(_entry(e, feed, version) for e in parsed.entries)
     return ParsedFeed(title=_text(feed.get("title")), link=_text(feed.get("link")),
-                      entries=entries, warning=warning, ttl_minutes=_ttl(feed.get("ttl")))
-
-
-def _ttl(value: object) -> int | None:
-    """RSS ``<ttl>`` in minutes; anything but a positive whole number is ignored."""
-    text = str(value or "").strip()
-    # Seven digits is ~19 years already; more is nonsense (and timing caps it anyway).
-    if not (text.isascii() and text.isdigit()) or len(text) > 7:
-        return None
-    return int(text) or None
+                      entries=entries, warning=warning, ttl_minutes=ttl_minutes(feed.get("ttl")))
 
 
 def _describe(problem: object) -> str:
@@ -118,11 +109,9 @@ def _date(entry: Any, *keys: str) -> datetime | None:
     for key in keys:
         # dict.get: feedparser's own .get maps updated→published with a deprecation warning.
         value = dict.get(entry, key)
-        if isinstance(value, time.struct_time):
-            try:
-                return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
-            except (OverflowError, ValueError, OSError):
-                continue
+        when = utc_datetime(value) if isinstance(value, time.struct_time) else None
+        if when is not None:
+            return when
     return None
 
 

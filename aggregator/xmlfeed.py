@@ -21,13 +21,12 @@ it, so the two agree on text and on link targets, not byte for byte.
 
 from __future__ import annotations
 
-import calendar
 import contextlib
 import html
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urljoin
 from xml.parsers import expat
 
@@ -35,6 +34,7 @@ from feedparser.datetimes import _parse_date as feedparser_date  # identical dat
 from feedparser.mixin import _FeedParserMixin
 
 from aggregator.clean import holds_as_much, html_to_blocks
+from aggregator.feedvalues import ttl_minutes, utc_datetime
 from aggregator.types import ParsedEntry, ParsedFeed
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -402,7 +402,7 @@ class _Reader:
             raise NeedsFeedparser("feed title in HTML")  # feedparser re-serialises it
         link, _ = self._link_and_id(feed)
         return ParsedFeed(title=title or None, link=link or None, entries=entries,
-                          warning=None, ttl_minutes=_ttl(feed.values.get("ttl")))
+                          warning=None, ttl_minutes=ttl_minutes(feed.values.get("ttl")))
 
     def _link_and_id(self, entry: _Entry) -> tuple[str | None, str | None]:
         """feedparser's link and id: the id is made absolute when it may be a link (an
@@ -536,22 +536,7 @@ def _atom_author(entry: _Entry) -> str | None:
 
 
 def _date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    parsed = feedparser_date(value)
-    if parsed is None:
-        return None
-    try:
-        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
-    except (OverflowError, ValueError, OSError):
-        return None
-
-
-def _ttl(value: str | None) -> int | None:
-    text = (value or "").strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 7:
-        return None
-    return int(text) or None
+    return utc_datetime(feedparser_date(value)) if value else None
 
 
 # -- links inside entry HTML --------------------------------------------------------------

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from aggregator.boilerplate import BoilerplateModel
+from aggregator.boilerplate import NETWORK_LEARN_AT, BoilerplateModel
 from aggregator.storage import Storage
 from aggregator.types import FeedView
 
@@ -30,7 +30,7 @@ class BoilerplateCache:
         with self._lock:
             if self._model is None or time.monotonic() - self._loaded_at > BOILERPLATE_TTL:
                 model = BoilerplateModel()
-                model.load(storage.block_counts())
+                model.load(storage.block_counts(samples_from=NETWORK_LEARN_AT))
                 self._model, self._loaded_at = model, time.monotonic()
             return self._model
 

@@ -28,7 +28,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from aggregator.boilerplate import NETWORK_LEARN_AT
 from aggregator.errors import StorageError
 from aggregator.storage import migrate
 from aggregator.storage.models import (
@@ -349,19 +348,10 @@ class Storage:
             return [_item_view(item, url, member, canonical, with_content)
                     for item, url, member, canonical in s.execute(query)]
 
-    @_storage_errors("load the dedup index")
     def indexed_items(self, since: datetime | None = None) -> list[IndexedItem]:
         """Items the dedup engine must know: those in the window (all when ``since`` is None),
         every member of a cluster that has one of them, and items not yet decided."""
-        with self._tx() as s:
-            query = _indexed_query()
-            if since is not None:
-                recent = select(Membership.cluster_id).join(Item, Item.id == Membership.item_id)\
-                    .where(or_(Item.sort_time >= since, Item.first_seen >= since))
-                query = query.where(or_(Item.sort_time >= since, Item.first_seen >= since,
-                                        Membership.cluster_id.in_(recent),
-                                        Membership.item_id.is_(None)))
-            return [_indexed(r) for r in s.execute(query)]
+        return [item for page in self.indexed_item_pages(since) for item in page]
 
     def indexed_item_pages(self, since: datetime | None = None,
                            page: int = 5000) -> Iterator[list[IndexedItem]]:
@@ -511,13 +501,14 @@ class Storage:
     # -- boilerplate evidence ---------------------------------------------------
 
     @_storage_errors("read boilerplate evidence")
-    def block_counts(self) -> list[tuple[int, str, int, str]]:
-        """``(feed_id, block_key, items, sample)`` rows; the sample only where the count
-        can have made the block learned (two items or more), else ``""``."""
+    def block_counts(self, samples_from: int = 0) -> list[tuple[int, str, int, str]]:
+        """``(feed_id, block_key, items, sample)`` rows; the sample only on rows counting at
+        least ``samples_from`` items (the fewest that can have made a block learned), else
+        ``""``."""
         with self._tx() as s:
             # Plain column tuples, not ORM objects, and no sample for the tens of thousands
             # of sentences counted once: loading them all cost a start ~150 MB at its peak.
-            sample = case((BlockCount.items >= NETWORK_LEARN_AT, BlockCount.sample), else_="")
+            sample = case((BlockCount.items >= samples_from, BlockCount.sample), else_="")
             return [(feed_id, key, items, text or "") for feed_id, key, items, text in s.execute(
                 select(BlockCount.feed_id, BlockCount.block_key, BlockCount.items, sample))]
 
