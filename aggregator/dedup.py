@@ -1,4 +1,5 @@
-"""The cluster decision.  Pure: no I/O; its state is rebuilt from stored fingerprints.
+"""The cluster decision.  Pure: no I/O of its own; its state is rebuilt from stored
+fingerprints, and it can be given where to read them back when it verifies a pair.
 
 Clusters are the connected components of a graph whose edges are *verified*:
 
@@ -38,7 +39,7 @@ The canonical item of a cluster is the first by: full text before summary, highe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -108,8 +109,11 @@ class _Node:
     url_key: int | None
     text_key: int | None
     """hash() of the content key (exact text after boilerplate removal)."""
+    size: int
+    """Distinct shingles of the text; -1 when it has no fingerprint (exact keys only)."""
     fp: Fingerprint | None
-    """Kept without its MinHash signatures: the index holds their band keys."""
+    """Kept without its MinHash signatures (the index holds their band keys), and only
+    when the engine has no :attr:`DedupEngine.fingerprint_source`."""
     last_ts: float
     """The later of publication and arrival: the node leaves the window after it."""
 
@@ -120,10 +124,19 @@ class _Parent:
     score: float
 
 
+FingerprintSource = Callable[[Collection[int]], Mapping[int, Fingerprint]]
+"""Reads the stored fingerprints of indexed items back (those it finds)."""
+
+
 @dataclass
 class DedupEngine:
     params: DedupParams = field(default_factory=DedupParams)
     next_cluster_id: int = 1
+    fingerprint_source: FingerprintSource | None = None
+    """Where verification reads the shingle samples of items indexed earlier.  With one,
+    the engine keeps per item only its keys and band keys (about half the memory: the
+    samples are the largest part, and only the few pairs the index proposes need them);
+    without one, the samples stay in memory."""
 
     def __post_init__(self) -> None:
         self._nodes: dict[int, _Node] = {}
@@ -215,7 +228,8 @@ class DedupEngine:
         node = _Node(c.item_id, c.feed_id, c.priority, sort_ts, c.is_summary,
                      _url_key(c.canonical_link),
                      hash(fp.content_key) if fp is not None and fp.content_key else None,
-                     fp,
+                     fp.size if fp is not None else -1,
+                     fp if self.fingerprint_source is None else None,
                      max(sort_ts, c.first_seen.timestamp() if c.first_seen else sort_ts))
         self._nodes[c.item_id] = node
         return node
@@ -233,12 +247,14 @@ class DedupEngine:
         ids: list[int] = []
         signatures: list[np.ndarray] = []
         lead_signatures: list[np.ndarray] = []
+        at_hand: dict[int, Fingerprint] = {}
         for c in batch:
             fp = c.fingerprint
             if fp is not None and fp.signature is not None and fp.lead_signature is not None:
                 ids.append(c.item_id)
                 signatures.append(fp.signature)
                 lead_signatures.append(fp.lead_signature)
+                at_hand[c.item_id] = fp
             _slim(fp)
         if not ids:
             return touched
@@ -249,9 +265,10 @@ class DedupEngine:
                                             self._lead_lsh.query_many(lead), strict=True):
             pairs.update((min(item_id, o), max(item_id, o)) for o in hits | lead_hits
                          if o != item_id)
-        for a, b in _capped(pairs):
-            if a in self._nodes and b in self._nodes:
-                touched |= self._verify(a, b)
+        verified = [(a, b) for a, b in _capped(pairs) if a in self._nodes and b in self._nodes]
+        fingerprints = self._fingerprints({i for pair in verified for i in pair}, at_hand)
+        for a, b in verified:
+            touched |= self._verify(a, b, fingerprints)
         self._lsh.insert_many(ids, main)
         self._lead_lsh.insert_many(ids, lead)
         return touched
@@ -275,19 +292,33 @@ class DedupEngine:
             self._by_hash.setdefault(node.text_key, set()).add(node.item_id)
         return touched
 
-    def _verify(self, a: int, b: int) -> set[int]:
+    def _fingerprints(self, ids: Collection[int],
+                      at_hand: Mapping[int, Fingerprint]) -> dict[int, Fingerprint]:
+        """The fingerprints of these indexed items: the batch's own, then the kept or
+        stored ones (one read of the source for all of them)."""
+        found = {i: at_hand[i] for i in ids if i in at_hand}
+        missing = [i for i in ids if i not in found and self._nodes[i].size >= 0]
+        if not missing:
+            return found
+        if self.fingerprint_source is None:
+            found.update((i, fp) for i in missing if (fp := self._nodes[i].fp) is not None)
+        else:
+            found.update(self.fingerprint_source(missing))
+        return found
+
+    def _verify(self, a: int, b: int, fingerprints: Mapping[int, Fingerprint]) -> set[int]:
         """Compare two indexed nodes and record the edges they earn; return who changed.
         An exact edge (same link or text) already there is not replaced by a score."""
-        first, second = self._nodes[a], self._nodes[b]
-        if first.fp is None or second.fp is None:
+        first, second = fingerprints.get(a), fingerprints.get(b)
+        if first is None or second is None:  # no fingerprint, or not stored (any more)
             return set()
         touched: set[int] = set()
-        match = compare(first.fp, second.fp)
+        match = compare(first, second)
         if match.jaccard >= self.params.threshold and b not in self._links.get(a, {}):
             self._link(a, b, ("minhash", match.jaccard))
             touched |= {a, b}
         if self._is_lead(match):
-            child, parent = (a, b) if first.fp.size < second.fp.size else (b, a)
+            child, parent = (a, b) if first.size < second.size else (b, a)
             current = self._parent.get(child)
             option = _Parent(parent, match.containment)
             if current is None or self._better(option, current):
@@ -347,14 +378,18 @@ class DedupEngine:
 
     def _reparent(self, item_id: int, options: set[int]) -> set[int]:
         node = self._nodes.get(item_id)
-        if node is None or node.fp is None:
+        if node is None or node.size < 0:
             return set()
+        longer = sorted(o for o in options - {item_id}
+                        if (other := self._nodes.get(o)) is not None and other.size > node.size)
+        fingerprints = self._fingerprints([item_id, *longer], {})
+        mine = fingerprints.get(item_id)
         best: _Parent | None = None
-        for other_id in sorted(options - {item_id}):
-            other = self._nodes.get(other_id)
-            if other is None or other.fp is None or other.fp.size <= node.fp.size:
+        for other_id in longer:
+            theirs = fingerprints.get(other_id)
+            if mine is None or theirs is None:
                 continue
-            match = compare(node.fp, other.fp)
+            match = compare(mine, theirs)
             if self._is_lead(match):
                 option = _Parent(other_id, match.containment)
                 if best is None or self._better(option, best):

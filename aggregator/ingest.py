@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -94,7 +94,7 @@ class Pipeline:
             threshold=settings.dedup.threshold,
             containment=settings.dedup.containment,
             window=timedelta(seconds=settings.dedup.window),
-        ))
+        ), fingerprint_source=self._stored_fingerprints)
         polling = settings.polling
         self.limits = FetchLimits(timeout=polling.timeout, max_bytes=polling.max_bytes,
                                   max_redirects=polling.max_redirects,
@@ -147,6 +147,11 @@ class Pipeline:
         for feed in self.storage.list_feeds():
             self._priority[feed.id] = feed.priority
             self._interval[feed.id] = configured.get(feed.url, default)
+
+    def _stored_fingerprints(self, item_ids: Collection[int]) -> dict[int, fp_mod.Fingerprint]:
+        # What the engine verifies older items with: their samples stay in the database.
+        return {item_id: fp_mod.from_bytes(blob, None) for item_id, blob
+                in self.storage.fingerprint_blobs(item_ids, fp_mod.SCHEME).items()}
 
     def _candidate(self, item: IndexedItem, fingerprint: fp_mod.Fingerprint | None) -> Candidate:
         return Candidate(item_id=item.item_id, feed_id=item.feed_id, priority=item.priority,

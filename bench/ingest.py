@@ -22,7 +22,9 @@
        ``make_reader(db)``, ``add_feed`` each URL, ``update_feeds(workers=2)``;
    (c) ``feedparser.parse(bytes)`` over the same files, nothing else.
    Wall time and peak RSS of each (``/usr/bin/time -f "%e %M"``, else ``getrusage`` of a
-   fresh child), and the items each one ingested, checked against the corpus.
+   fresh child; for a run of several processes, the sum of each one's own peak), the
+   peak of the process tree's summed PSS sampled every 50 ms, and the items each one
+   ingested, checked against the corpus.
 4. Medians, the ratio ours/reader, and a per-stage profile of our pipeline on the same
    corpus (the real ``Pipeline.poll`` with timers around its steps; ``--cprofile`` adds
    where the time goes by library and function).
@@ -508,20 +510,27 @@ sys.exit(code)
 class Run:
     wall: float
     rss_mb: float
+    """Peak RSS: ``%M`` for one process; for several, the sum of each one's own peak."""
     items: int
     note: str = ""
+    pss_mb: float = 0.0
+    """Peak of the summed proportional set size (shared pages split between the processes
+    that map them, as ``smem`` counts) of the process tree, sampled every 50 ms."""
 
 
 class TreeSampler(threading.Thread):
-    """Samples the summed RSS of a process and its descendants every 0.1 s.
+    """Samples the summed RSS and PSS of a process and its descendants every 50 ms.
 
     ``%M`` (and ``ru_maxrss``) is the peak of the *largest single* process: a measured
     program that spreads its work over worker processes would look smaller than it is.
-    This catches that case (the wrapper itself is not counted)."""
+    This catches that case (the wrapper itself is not counted).  RSS counts a page shared
+    by two processes (the interpreter, numpy's libraries) in both; PSS splits it, so the
+    summed PSS is the tree's real footprint, and the summed RSS an upper bound of it."""
 
     def __init__(self, root: int) -> None:
         super().__init__(daemon=True)
         self.root, self.peak_mb, self.most_processes = root, 0.0, 0
+        self.pss_peak_mb = 0.0
         self.peaks_mb: dict[int, float] = {}
         """Each process's own sampled peak."""
         self.done = threading.Event()
@@ -535,7 +544,7 @@ class TreeSampler(threading.Thread):
         return max(peaks[0], exact_largest_mb) + sum(peaks[1:])
 
     def run(self) -> None:
-        while not self.done.wait(0.1):
+        while not self.done.wait(0.05):
             parents: dict[int, int] = {}
             for entry in os.scandir("/proc"):
                 if entry.name.isdigit():
@@ -547,18 +556,23 @@ class TreeSampler(threading.Thread):
                 tree |= frontier
                 frontier = {pid for pid, ppid in parents.items() if ppid in frontier} - tree
             tree.discard(self.root)  # /usr/bin/time or the getrusage wrapper
-            total = 0.0
+            total = pss = 0.0
             for pid in tree:
                 with contextlib.suppress(OSError, ValueError, IndexError):
                     rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * self._page
                     total += rss / 2**20
                     self.peaks_mb[pid] = max(self.peaks_mb.get(pid, 0.0), rss / 2**20)
+                    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+                    pss += int(rollup.split("\nPss:", 1)[1].split()[0]) / 1024
             self.peak_mb = max(self.peak_mb, total)
+            self.pss_peak_mb = max(self.pss_peak_mb, pss)
             self.most_processes = max(self.most_processes, len(tree))
 
 
-def measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str, str]:
-    """Run ``cmd`` as a whole process: (wall seconds, peak RSS MB, stdout, note)."""
+def measured(cmd: list[str], cwd: Path,
+             env: dict[str, str]) -> tuple[float, float, str, str, float]:
+    """Run ``cmd`` as a whole process: (wall seconds, peak RSS MB, stdout, note, peak PSS
+    MB of the tree)."""
     stats = cwd / "time.txt"
     if TIME.exists():
         wrapped = [str(TIME), "-f", "%e %M", "-o", str(stats), *cmd]
@@ -581,8 +595,9 @@ def measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, flo
     if sampler.most_processes > 1:
         rss_mb = max(sampler.peak_mb, sampler.upper_bound_mb(rss_mb))
         note = (f"RSS of {len(sampler.peaks_mb)} processes: the sum of each one's peak "
-                f"(largest alone {max(sampler.peaks_mb.values()):.0f} MB)")
-    return wall, rss_mb, stdout, note
+                f"(largest alone {max(sampler.peaks_mb.values()):.0f} MB, sum at one "
+                f"instant {sampler.peak_mb:.0f} MB)")
+    return wall, rss_mb, stdout, note, sampler.pss_peak_mb
 
 
 def clean_env() -> dict[str, str]:
@@ -594,8 +609,8 @@ def run_ours(aggregator: str, urls: list[str], work: Path) -> Run:
     config = work / "config.yaml"
     config.write_text(f"database: sqlite:///{db}\nfeeds:\n"
                       + "".join(f"  - url: {u}\n" for u in urls))
-    wall, rss, out, tree = measured([aggregator, "--config", str(config), "poll", "--once"],
-                                    work, clean_env())
+    wall, rss, out, tree, pss = measured(
+        [aggregator, "--config", str(config), "poll", "--once"], work, clean_env())
     with contextlib.closing(sqlite3.connect(db)) as con:
         items = con.execute("select count(*) from items").fetchone()[0]
         multi = con.execute("select count(*), coalesce(sum(size), 0) from clusters "
@@ -603,7 +618,7 @@ def run_ours(aggregator: str, urls: list[str], work: Path) -> Run:
     failed = re.search(r"\((\d+) failed\)", out)
     note = "; ".join(filter(None, [f"{multi[0]} clusters with copies holding {multi[1]} items",
                                    f"{failed.group(1) if failed else '?'} feeds failed", tree]))
-    return Run(wall, rss, items, note)
+    return Run(wall, rss, items, note, pss)
 
 
 def run_reader(python: Path, urls: list[str], work: Path, installed_feedparser: bool) -> Run:
@@ -614,18 +629,19 @@ def run_reader(python: Path, urls: list[str], work: Path, installed_feedparser: 
     env = clean_env()
     if installed_feedparser:
         env["READER_NO_VENDORED_FEEDPARSER"] = "1"
-    wall, rss, _, tree = measured([str(python), str(script), str(db), str(url_file)], work, env)
+    wall, rss, _, tree, pss = measured([str(python), str(script), str(db), str(url_file)],
+                                       work, env)
     with contextlib.closing(sqlite3.connect(db)) as con:
         items = con.execute("select count(*) from entries").fetchone()[0]
         errors = con.execute("select count(*) from feeds where last_exception is not null")\
             .fetchone()[0]
-    return Run(wall, rss, items, "; ".join(filter(None, [f"{errors} feeds failed", tree])))
+    return Run(wall, rss, items, "; ".join(filter(None, [f"{errors} feeds failed", tree])), pss)
 
 
 def run_feedparser(files: list[Path], work: Path) -> Run:
-    wall, rss, out, tree = measured([sys.executable, "-c", FEEDPARSER_SCRIPT,
-                                     *map(str, files)], work, clean_env())
-    return Run(wall, rss, int(out.split()[-1]), tree)
+    wall, rss, out, tree, pss = measured([sys.executable, "-c", FEEDPARSER_SCRIPT,
+                                          *map(str, files)], work, clean_env())
+    return Run(wall, rss, int(out.split()[-1]), tree, pss)
 
 
 def ensure_reader(venv: Path) -> Path:
@@ -991,6 +1007,7 @@ def main() -> int:
                     problems.append(f"round {round_no} {kind}: {run.items} items, "
                                     f"expected {expected}")
                 print(f"round {round_no}  {kind:<10} {run.wall:7.2f}s  {run.rss_mb:6.0f} MB  "
+                      f"PSS {run.pss_mb:4.0f} MB  "
                       f"{run.items:>6} items{'' if ok else ' (MISMATCH)'}"
                       + (f"  [{run.note}]" if run.note else ""), flush=True)
 
@@ -1000,6 +1017,7 @@ def main() -> int:
             print(f"  {kind:<10} {statistics.median(r.wall for r in kind_runs):7.2f}s wall  "
                   f"{max(r.rss_mb for r in kind_runs):6.0f} MB peak RSS (max)  "
                   f"{statistics.median(r.rss_mb for r in kind_runs):6.0f} MB (median)  "
+                  f"{max(r.pss_mb for r in kind_runs):6.0f} MB peak PSS (max)  "
                   f"items {sorted({r.items for r in kind_runs})}")
         if "reader" in runs:
             ours = statistics.median(r.wall for r in runs["ours"])
@@ -1008,6 +1026,9 @@ def main() -> int:
                    / statistics.median(r.rss_mb for r in runs["reader"]))
             print(f"  ratio ours/reader: {ours / theirs:.2f} wall, {rss:.2f} peak RSS "
                   "(target ≤ 1.0 wall, ≤ 150 MB)")
+            print("  memory of a run of several processes: 'peak RSS' is the sum of each "
+                  "one's own peak (an upper bound: shared pages and peaks at different "
+                  "moments counted twice); 'peak PSS' is the tree's summed PSS at one instant")
 
         if not args.skip_profile:
             with tempfile.TemporaryDirectory(prefix="ingest-stages-") as work:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
 from aggregator.clean import fold
 from aggregator.dedup import Candidate, DedupEngine, DedupParams
-from aggregator.fingerprint import fingerprint_blocks
+from aggregator.fingerprint import Fingerprint, fingerprint_blocks, from_bytes, to_bytes
 from aggregator.types import CorrectionRecord
 from tests.feeds import story
 
@@ -105,3 +106,68 @@ def test_corrections_at_engine_level() -> None:
     # a new copy of story 0 never joins the split item
     engine.decide([_candidate(20, texts[0] + ["Sponsored by Nobody"], hours=5)], T0)
     assert engine.cluster_of(20) == engine.cluster_of(0) != engine.cluster_of(1)
+
+
+class _Stored:
+    """Fingerprints as the pipeline keeps them: written after each decision, read back
+    (bytes → Fingerprint) when the engine verifies a pair with an older item."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[int, bytes] = {}
+        self.reads: list[list[int]] = []
+
+    def __call__(self, item_ids: Collection[int]) -> dict[int, Fingerprint]:
+        self.reads.append(sorted(item_ids))
+        return {i: from_bytes(self.blobs[i], None) for i in item_ids if i in self.blobs}
+
+    def decide(self, engine: DedupEngine, candidates: list[Candidate]) -> None:
+        blobs = {c.item_id: to_bytes(c.fingerprint) for c in candidates if c.fingerprint}
+        engine.decide(candidates, T0 + timedelta(days=1))
+        self.blobs.update((i, b) for i, b in blobs.items() if b is not None)
+
+
+def test_a_fingerprint_source_gives_the_same_clusters_in_any_order() -> None:
+    texts = _corpus()
+    ids = list(range(len(texts)))
+    for seed in range(4):
+        order = ids[:]
+        random.Random(seed).shuffle(order)
+        stored = _Stored()
+        engine = DedupEngine(fingerprint_source=stored)
+        for item_id in order:
+            stored.decide(engine, [_candidate(item_id, texts[item_id], hours=item_id)])
+        assert _partition(engine, ids) == EXPECTED, f"order seed {seed}"
+        # Older items were read back (the batch's own never are), and only those.
+        read = {i for batch in stored.reads for i in batch}
+        assert read and read < set(ids)
+        assert all(node.fp is None for node in engine._nodes.values())
+
+
+def test_an_orphaned_summary_finds_its_next_parent_through_the_source() -> None:
+    texts = _corpus()
+    copy = texts[0] + ["Follow our other networks here: somewhere"]  # same lead as text 0
+    partitions = []
+    for source in (None, _Stored()):
+        engine = DedupEngine(fingerprint_source=source)
+        first = [_candidate(0, texts[0], hours=0), _candidate(1, copy, hours=1),
+                 _candidate(10, texts[10], hours=2)]
+        if source is None:
+            engine.decide(first, T0)
+            engine.decide([_candidate(0, story(999, paragraphs=6))], T0)  # the lead's parent
+        else:
+            source.decide(engine, first)
+            source.decide(engine, [_candidate(0, story(999, paragraphs=6))])
+        partitions.append(_partition(engine, [0, 1, 10]))
+    assert partitions[0] == partitions[1] == {frozenset({0}), frozenset({1, 10})}
+
+
+def test_an_item_whose_stored_fingerprint_is_gone_earns_no_similarity_edge() -> None:
+    texts = _corpus()
+    stored = _Stored()
+    engine = DedupEngine(fingerprint_source=stored)
+    stored.decide(engine, [_candidate(0, texts[0])])
+    del stored.blobs[0]  # e.g. its text was edited and it waits to be decided again
+    stored.decide(engine, [_candidate(1, texts[1], hours=1)])
+    assert engine.cluster_of(1) != engine.cluster_of(0)
+    stored.decide(engine, [_candidate(0, texts[0])])  # decided again: now it is compared
+    assert engine.cluster_of(1) == engine.cluster_of(0)

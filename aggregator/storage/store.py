@@ -7,7 +7,7 @@ outside this package sees SQLAlchemy.  Database failures surface as ``StorageErr
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
@@ -388,6 +388,18 @@ class Storage:
             for chunk in _chunks(list(item_ids), 500):
                 out.extend(_indexed(r) for r in s.execute(
                     _indexed_query().where(Item.id.in_(chunk))))
+        return out
+
+    @_storage_errors("read stored fingerprints")
+    def fingerprint_blobs(self, item_ids: Collection[int], scheme: str) -> dict[int, bytes]:
+        """``item_id → fingerprint`` of these items, for those stored with ``scheme``."""
+        out: dict[int, bytes] = {}
+        with self._tx() as s:
+            for chunk in _chunks(list(item_ids), 500):
+                out.update((item_id, blob) for item_id, blob in s.execute(
+                    select(Item.id, Item.fingerprint).where(
+                        Item.id.in_(chunk), Item.fingerprint_scheme == scheme))
+                    if blob is not None)
         return out
 
     @_storage_errors("read the fingerprint scheme")
