@@ -16,9 +16,10 @@ plain data: ingest persists the counts it returns and reloads them at start.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass
 
+from aggregator.blockcounts import BlockCounts
 from aggregator.clean import fold_characters, generic_boilerplate, has_words, strip_truncation
 
 LEARN_AT = 3
@@ -27,12 +28,8 @@ MAX_LEARNED_WORDS = 80
 """Longer blocks are story text, never counted (keeps the evidence table small)."""
 
 
-_COUNT_BITS = 24
-_COUNT_MASK = (1 << _COUNT_BITS) - 1
-
-
 def _key_number(key: str) -> int:
-    # 60 bits of the hex key: two 30-bit digits, the smallest int Python stores it in.
+    # 60 bits of the hex key: the counts are kept by number, not by string.
     return int(key[:15], 16)
 
 
@@ -109,40 +106,12 @@ class BoilerplateModel:
         self._reset()
 
     def _reset(self) -> None:
-        # Evidence for every short block ever seen — tens of thousands of story sentences
-        # seen once for each footer seen often — so it is kept compact: the key as a
-        # 60-bit int, and for a block seen in one feed only (most), feed and count packed
-        # in one int instead of a dictionary per block (~110 bytes a block, not ~350).
-        self._one_feed: dict[int, int] = {}
-        """Key → ``feed_id << _COUNT_BITS | items`` for blocks seen in one feed."""
-        self._feeds: dict[int, dict[int, int]] = {}
-        """Key → ``{feed_id: items}`` for blocks seen in several feeds."""
+        # Evidence for every short block ever seen: tens of thousands of story sentences
+        # seen once for each footer seen often, so it lives in compact arrays.
+        self._counts = BlockCounts()
         self._samples: dict[str, str] = {}
         self._learned: set[str] = set()
         self._fresh: set[str] = set()
-
-    def _add(self, key: str, feed_id: int, items: int) -> dict[int, int]:
-        """Add evidence; return the block's per-feed counts."""
-        number = _key_number(key)
-        several = self._feeds.get(number)
-        if several is None:
-            packed = self._one_feed.get(number)
-            if packed is None or packed >> _COUNT_BITS == feed_id:
-                total = (packed or 0) & _COUNT_MASK
-                total = min(total + items, _COUNT_MASK)
-                self._one_feed[number] = feed_id << _COUNT_BITS | total
-                return {feed_id: total}
-            del self._one_feed[number]
-            several = self._feeds[number] = {packed >> _COUNT_BITS: packed & _COUNT_MASK}
-        several[feed_id] = several.get(feed_id, 0) + items
-        return several
-
-    def _per_feed(self, key: str) -> dict[int, int]:
-        number = _key_number(key)
-        packed = self._one_feed.get(number)
-        if packed is not None:
-            return {packed >> _COUNT_BITS: packed & _COUNT_MASK}
-        return self._feeds.get(number, {})
 
     def load(self, rows: Iterable[tuple[int, str, int, str]]) -> None:
         """Replace the state with persisted evidence: ``(feed_id, key, items, sample)``
@@ -150,14 +119,19 @@ class BoilerplateModel:
         self._reset()
         samples: dict[str, str] = {}
         keys: set[str] = set()
-        for feed_id, key, items, sample in rows:
-            self._add(key, feed_id, items)
-            if sample:
-                samples[key] = sample
-            if items >= NETWORK_LEARN_AT:  # below that a block cannot be learned yet
-                keys.add(key)
-        for key in keys:
-            self._update(key, self._per_feed(key), samples.get(key, ""))
+
+        def counted() -> Iterator[tuple[int, int, int]]:
+            for feed_id, key, items, sample in rows:
+                if sample:
+                    samples[key] = sample
+                if items >= NETWORK_LEARN_AT:  # below that a block cannot be learned yet
+                    keys.add(key)
+                yield _key_number(key), feed_id, items
+
+        self._counts.load(counted())
+        ordered = sorted(keys)
+        for key, per_feed in zip(ordered, self._per_feed(ordered), strict=True):
+            self._update(key, per_feed, samples.get(key, ""))
 
     def observe(self, feed_id: int,
                 items: Iterable[Evidence]) -> dict[str, tuple[int, str]]:
@@ -172,10 +146,9 @@ class BoilerplateModel:
             for key, folded in pairs:
                 count, _ = increments.get(key, (0, folded))
                 increments[key] = (count + 1, folded)
-        for key, (count, _sample) in increments.items():
-            if key in self._learned:
-                continue
-            per_feed = dict(self._per_feed(key))
+        unlearned = [key for key in increments if key not in self._learned]
+        for key, per_feed in zip(unlearned, self._per_feed(unlearned), strict=True):
+            count, _sample = increments[key]
             per_feed[feed_id] = per_feed.get(feed_id, 0) + count
             if not _learns(per_feed):
                 # Most blocks are story sentences seen once: their text is in the items
@@ -185,8 +158,14 @@ class BoilerplateModel:
 
     def apply(self, feed_id: int, increments: dict[str, tuple[int, str]]) -> None:
         """Take stored increments (from :meth:`observe`) into the model."""
-        for key, (count, sample) in increments.items():
-            self._update(key, self._add(key, feed_id, count), sample)
+        self._counts.add(feed_id, ((_key_number(key), count)
+                                   for key, (count, _) in increments.items()))
+        unlearned = [key for key in increments if key not in self._learned]
+        for key, per_feed in zip(unlearned, self._per_feed(unlearned), strict=True):
+            self._update(key, per_feed, increments[key][1])
+
+    def _per_feed(self, keys: Sequence[str]) -> list[dict[int, int]]:
+        return self._counts.per_feed_many([_key_number(key) for key in keys])
 
     def _update(self, key: str, per_feed: dict[int, int], sample: str) -> None:
         if key not in self._learned and _learns(per_feed):
@@ -221,7 +200,8 @@ class BoilerplateModel:
         return frozenset(self._learned)
 
     def learned(self) -> list[LearnedBlock]:
+        keys = sorted(self._learned)
         out = [LearnedBlock(key=k, sample=self._samples.get(k, ""),
-                            feeds=len(self._per_feed(k)), items=sum(self._per_feed(k).values()))
-               for k in self._learned]
+                            feeds=len(per_feed), items=sum(per_feed.values()))
+               for k, per_feed in zip(keys, self._per_feed(keys), strict=True)]
         return sorted(out, key=lambda b: (-b.items, b.sample))

@@ -153,7 +153,8 @@ class DedupEngine:
         self._manual: dict[int, set[int]] = {}
         self._by_url = _MultiMap()
         """hash(canonical link) → items: in-memory only, so the salted hash() is fine."""
-        self._by_hash: dict[int, set[int]] = {}
+        self._by_hash = _MultiMap()
+        """hash(content key) → items with that exact text."""
         self._lsh = BandedIndex()
         # Leads of a summary and of its full text are nearly identical (J ≈ 1), so fewer
         # bands do: 20 bands of 3 still propose a pair of J = 0.6 with probability 0.99.
@@ -284,12 +285,12 @@ class DedupEngine:
                     touched.add(same_url)
             self._by_url.add(node.url_key, node.item_id)
         if node.text_key is not None:
-            for same_text in self._by_hash.get(node.text_key, ()):
+            for same_text in self._by_hash.get(node.text_key):
                 if same_text != node.item_id and same_text not in self._links.get(
                         node.item_id, {}):
                     self._link(node.item_id, same_text, ("content-hash", 1.0))
                     touched.add(same_text)
-            self._by_hash.setdefault(node.text_key, set()).add(node.item_id)
+            self._by_hash.add(node.text_key, node.item_id)
         return touched
 
     def _fingerprints(self, ids: Collection[int],
@@ -364,10 +365,8 @@ class DedupEngine:
         orphans = self._children.pop(item_id, set())
         if node.url_key is not None:
             self._by_url.discard(node.url_key, item_id)
-        if node.text_key is not None and node.text_key in self._by_hash:
-            self._by_hash[node.text_key].discard(item_id)
-            if not self._by_hash[node.text_key]:
-                del self._by_hash[node.text_key]
+        if node.text_key is not None:
+            self._by_hash.discard(node.text_key, item_id)
         self._lsh.remove(item_id)
         self._lead_lsh.remove(item_id)
         for orphan in orphans:
@@ -601,7 +600,8 @@ def _url_key(canonical_link: str | None) -> int | None:
 
 
 class _MultiMap:
-    """key → item ids, storing a lone id as a plain int (most links belong to one item)."""
+    """key → item ids, storing a lone id as a plain int (most links and texts belong to
+    one item)."""
 
     __slots__ = ("_map",)
 

@@ -1,0 +1,42 @@
+"""The compact per-feed block counts against a plain dictionary, through many folds."""
+
+from __future__ import annotations
+
+import random
+
+from aggregator import blockcounts
+from aggregator.blockcounts import BlockCounts
+
+
+def test_counts_match_a_dictionary_through_folds_and_reloads(monkeypatch) -> None:
+    monkeypatch.setattr(blockcounts, "MIN_RECENT", 50)  # fold often
+    rng = random.Random(5)
+    keys = [rng.getrandbits(60) for _ in range(400)] + [0, 2**60 - 1]
+    expected: dict[int, dict[int, int]] = {}
+    counts = BlockCounts()
+    for step in range(300):
+        feed_id = rng.randrange(1, 9)
+        chosen = rng.sample(keys, rng.randrange(1, 30))
+        increments = [(key, rng.randrange(1, 4)) for key in chosen]
+        counts.add(feed_id, increments)
+        for key, items in increments:
+            per_feed = expected.setdefault(key, {})
+            per_feed[feed_id] = per_feed.get(feed_id, 0) + items
+        if step == 150:  # as at start: rows read back from the database
+            counts.load((k, f, n) for k, per_feed in expected.items() for f, n in per_feed.items())
+    asked = keys + [12345]  # one never added
+    assert counts.per_feed_many(asked) == [expected.get(k, {}) for k in asked]
+    assert len(counts) == sum(len(v) for v in expected.values())
+
+
+def test_a_pair_given_twice_at_load_is_added_up() -> None:
+    counts = BlockCounts()
+    counts.load([(7, 1, 2), (7, 1, 3), (7, 2, 1), (9, 1, 1)])
+    assert counts.per_feed_many([7, 9, 8]) == [{1: 5, 2: 1}, {1: 1}, {}]
+
+
+def test_answers_are_fresh_dictionaries() -> None:
+    counts = BlockCounts()
+    counts.add(1, [(7, 1)])
+    counts.per_feed_many([7])[0][1] = 100
+    assert counts.per_feed_many([7]) == [{1: 1}]
