@@ -322,11 +322,14 @@ class _Run(Generic[T]):
 
     def __init__(self, feeds: Sequence[FeedToPoll], work: Callable[[FeedToPoll], T],
                  failed: Callable[[FeedToPoll, str, float], T], per_host: int,
-                 deadline: float, backlog: int) -> None:
+                 deadline: float, slots: int) -> None:
         self._work, self._failed, self.deadline = work, failed, deadline
         self._dispatch = _Dispatcher(feeds, per_host)
-        # Bounded: when the writer falls behind, workers wait instead of piling up bodies.
-        self.results: queue.Queue[T] = queue.Queue(maxsize=max(backlog, 1))
+        self.results: queue.Queue[T] = queue.Queue()
+        # A fetch starts only with a slot, given back when the writer takes its result:
+        # fetches running plus results waiting never exceed ``slots``, so when the writer
+        # falls behind, workers wait instead of piling up bodies.
+        self._slots = threading.Semaphore(max(slots, 1))
         self._inflight: dict[int, tuple[FeedToPoll, float]] = {}
         self._lock = threading.Lock()
         self._tokens = itertools.count()
@@ -345,7 +348,13 @@ class _Run(Generic[T]):
         self._dispatch.close()
 
     def _worker(self) -> None:
-        while not self._stopped.is_set() and (task := self._dispatch.take()) is not None:
+        while not self._stopped.is_set():
+            if not self._slots.acquire(timeout=0.2):
+                continue
+            task = self._dispatch.take()
+            if task is None:
+                self._slots.release()
+                return
             feed, host = task
             token = next(self._tokens)
             started = time.monotonic()
@@ -361,16 +370,12 @@ class _Run(Generic[T]):
             with self._lock:
                 mine = self._inflight.pop(token, None) is not None
             if not mine:
-                return  # reported as overdue and replaced by a fresh worker meanwhile
-            self._put(value)
+                return  # reported as overdue (its slot given back) and replaced meanwhile
+            self.results.put(value)
 
-    def _put(self, value: T) -> None:
-        while not self._stopped.is_set():
-            try:
-                self.results.put(value, timeout=0.2)
-                return
-            except queue.Full:
-                continue
+    def taken(self) -> None:
+        """The writer took a result: its slot is free for the next fetch."""
+        self._slots.release()
 
     def wait_time(self) -> float:
         """How long the collector may block before the next deadline needs checking."""
@@ -389,6 +394,7 @@ class _Run(Generic[T]):
             for token, _, _ in late:
                 del self._inflight[token]
         for _ in late:
+            self._slots.release()  # the stuck call may never return to give it back
             self.spawn()
         return [self._failed(feed, f"no answer within the {self.deadline:g}s deadline; "
                                    "abandoned", now - started) for _, feed, started in late]
@@ -410,10 +416,10 @@ def fetch_concurrently(feeds: Sequence[FeedToPoll], work: Callable[[FeedToPoll],
     """
     if not feeds:
         return
-    # A small backlog: the writer takes one result at a time, and each waiting result
-    # holds a whole body (up to max_bytes); a longer queue only raises the memory peak.
-    run: _Run[T] = _Run(feeds, work, failed, per_host, deadline,
-                        backlog=max(2, concurrency // 2))
+    # Each running fetch and each result waiting for the writer holds a whole body (up to
+    # max_bytes): ``concurrency`` of them at most, whether the network or the writer is
+    # the slower side.
+    run: _Run[T] = _Run(feeds, work, failed, per_host, deadline, slots=concurrency)
     for _ in range(max(1, min(concurrency, len(feeds)))):
         run.spawn()
     remaining = len(feeds)
@@ -429,6 +435,7 @@ def fetch_concurrently(feeds: Sequence[FeedToPoll], work: Callable[[FeedToPoll],
                     yield overdue
                 yield None
                 continue
+            run.taken()
             remaining -= 1
             yield value
     finally:

@@ -12,6 +12,7 @@ then, so a ``kill -9`` at any moment leaves every item in exactly one cluster.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -395,19 +396,26 @@ class Pipeline:
         def submit(chunk: list[int]) -> tuple[list[int], list[str], int, Future[Any]]:
             texts = self.storage.item_texts(chunk)
             ids = [item_id for item_id in chunk if item_id in texts]
-            plain = [texts[item_id][1] for item_id in ids]
             # The child takes the larger share; this thread fingerprints the rest after
-            # deciding the chunk before, so neither side waits long for the other.
-            split = round(len(plain) * CHILD_SHARE) if worker.workers else 0
-            return ids, plain, split, worker.fingerprint(plain[:split], learned)
+            # deciding the chunk before, so neither side waits long for the other.  Only
+            # this thread's share of the texts is kept while they wait.
+            split = round(len(ids) * CHILD_SHARE) if worker.workers else 0
+            future = worker.fingerprint([texts[i][1] for i in ids[:split]], learned)
+            return ids, [texts[i][1] for i in ids[split:]], split, future
+
+        def texts_again(ids: list[int]) -> list[str]:
+            texts = self.storage.item_texts(ids)
+            return [texts[i][1] if i in texts else "" for i in ids]
 
         ahead = submit(chunks[0]) if chunks else None
         for index in range(len(chunks)):
             assert ahead is not None
-            ids, plain, split, future = ahead
+            ids, own_texts, split, future = ahead
             ahead = submit(chunks[index + 1]) if index + 1 < len(chunks) else None
-            mine = fingerprint_texts(plain[split:], learned)
-            theirs = worker.fingerprints(plain[:split], learned, future)
+            mine = fingerprint_texts(own_texts, learned)
+            del own_texts
+            theirs = worker.fingerprints(split, learned, future,
+                                         functools.partial(texts_again, ids[:split]))
             infos = {i.item_id: i for i in self.storage.indexed_items_by_id(ids)}
             candidates: list[Candidate] = []
             fingerprints: list[tuple[int, str | None, bytes | None]] = []

@@ -165,18 +165,20 @@ class WorkerProcess:
         """Fingerprint texts; the answer comes from :meth:`fingerprints`."""
         return self._submit("fingerprint", list(texts), learned)
 
-    def fingerprints(self, texts: Sequence[str], learned: frozenset[str],
-                     future: Future[Any]) -> list[Fingerprint]:
-        """The fingerprints; computed here when the child failed (it never loses a chunk)."""
+    def fingerprints(self, count: int, learned: frozenset[str], future: Future[Any],
+                     texts: Callable[[], Sequence[str]]) -> list[Fingerprint]:
+        """The ``count`` fingerprints of a :meth:`fingerprint` job; when the child failed
+        they are computed here, from ``texts()`` (the caller need not keep the texts it
+        sent: it can read them again in that rare case), so a chunk is never lost."""
         try:
             outcome = future.result()
         except Exception as exc:  # the exchange itself failed (no process could start…)
             outcome = _Failure(f"{exc.__class__.__name__}: {exc}", bug=True)
-        if isinstance(outcome, list) and len(outcome) == len(texts):
+        if isinstance(outcome, list) and len(outcome) == count:
             return outcome
         message = outcome.message if isinstance(outcome, _Failure) else "a wrong answer"
         log.warning("event=worker-failed job=fingerprint error=%s", message)
-        return fingerprint_texts(texts, learned)
+        return fingerprint_texts(texts(), learned)
 
     def close(self) -> None:
         if self._exchange is not None:

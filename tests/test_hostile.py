@@ -310,6 +310,30 @@ def test_a_stuck_fetch_is_abandoned_at_the_deadline_and_the_batch_goes_on() -> N
     assert sorted(r for r in results if r.startswith("done")) == [f"done {i}" for i in range(1, 6)]
 
 
+def test_a_slow_writer_holds_at_most_concurrency_results_in_memory() -> None:
+    """Each fetched result holds a body: running fetches plus results the writer has not
+    taken yet stay within ``concurrency``, however far the writer falls behind."""
+    lock, held, most = threading.Lock(), [0], [0]
+
+    def work(feed: FeedToPoll) -> int:
+        with lock:
+            held[0] += 1
+            most[0] = max(most[0], held[0])
+        return feed.id
+
+    got = []
+    for value in fetch_concurrently(_feeds(40), work, lambda f, r, s: -1, concurrency=4,
+                                    per_host=4, deadline=5):
+        if value is None:
+            continue
+        with lock:
+            held[0] -= 1  # taken: from now on the writer holds it (one at a time)
+        time.sleep(0.01)  # the writer is the slow side
+        got.append(value)
+    assert sorted(got) == list(range(40))
+    assert most[0] == 4
+
+
 def test_cancel_ends_the_iteration_without_waiting_for_fetches() -> None:
     cancel = threading.Event()
 

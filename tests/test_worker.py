@@ -70,7 +70,8 @@ def test_child_fingerprints_equal_the_writer_threads() -> None:
     learned = frozenset()
     child = WorkerProcess(1)
     try:
-        there = child.fingerprints(texts, learned, child.fingerprint(texts, learned))
+        there = child.fingerprints(len(texts), learned, child.fingerprint(texts, learned),
+                                   lambda: texts)
     finally:
         child.close()
     here = fingerprint_texts(texts, learned)
@@ -81,3 +82,25 @@ def test_child_fingerprints_equal_the_writer_threads() -> None:
         assert (a.signature is None) == (b.signature is None)
         if a.signature is not None and b.signature is not None:
             assert np.array_equal(a.signature, b.signature)
+
+
+def test_fingerprints_of_a_failed_job_are_computed_from_the_texts_read_again() -> None:
+    from concurrent.futures import Future
+
+    from aggregator.worker import fingerprint_texts
+
+    url, body = _documents()[0]
+    inline = WorkerProcess(0)
+    texts = [item.text for item in inline.document(url, inline.read(url, body, XML)).items]
+    failed: Future[object] = Future()
+    failed.set_exception(BrokenPipeError("the child died"))
+    asked = []
+
+    def read_again() -> list[str]:
+        asked.append(True)
+        return texts
+
+    got = inline.fingerprints(len(texts), frozenset(), failed, read_again)
+    assert asked == [True]
+    assert [f.content_key for f in got] == \
+        [f.content_key for f in fingerprint_texts(texts, frozenset())]
