@@ -19,7 +19,6 @@ With ``polling.worker_processes: 0`` both jobs run in the writer thread.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 import pickle
@@ -284,7 +283,7 @@ def _die_with_parent() -> None:
     """Ask Linux to kill this process when its parent dies (``kill -9`` of the daemon):
     a job stuck on a hostile document must not run on as an orphan."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)  # our own symbols: libc's prctl among them
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass  # not Linux: the closed pipe still ends it after its current job
