@@ -141,13 +141,28 @@ def has_words(folded: str) -> bool:
     return _WORD.search(folded) is not None
 
 
+# Tokenising a line of ASCII text: every ASCII byte outside ``\w`` (letters, digits,
+# underscore) becomes a space and ``split`` gives exactly the tokens of ``_WORD.findall``
+# (no regex: a third less time).  A line with other characters goes to the regex.
+_ASCII_NON_WORD = bytes(c if c >= 128 or chr(c).isalnum() or c == ord("_") else ord(" ")
+                        for c in range(256))
+
+
+def _ascii_words(line: str) -> list[str]:
+    return line.encode("ascii").translate(_ASCII_NON_WORD).decode("ascii").split()
+
+
 def words(folded: str) -> list[str]:
     """Word tokens by Unicode word boundaries; unspaced scripts give one token per character."""
-    tokens = _WORD.findall(folded)
+    if folded.isascii():
+        return _ascii_words(folded)
     if not _UNSPACED.search(folded):
+        tokens: list[str] = []
+        for line in folded.split("\n"):  # a stray "©" sends one line to the regex, not all
+            tokens += _ascii_words(line) if line.isascii() else _WORD.findall(line)
         return tokens
     out: list[str] = []
-    for token in tokens:
+    for token in _WORD.findall(folded):
         if _UNSPACED.search(token):
             out.extend(_split_unspaced(token))
         else:

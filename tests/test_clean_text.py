@@ -50,3 +50,23 @@ def test_boilerplate_learning_rules_survive_a_reload() -> None:
     assert {b.sample: (b.feeds, b.items) for b in reloaded.learned()} == learned
     assert reloaded.is_learned("a network wide footer")
     assert not reloaded.is_learned("a sentence of one story only")
+
+
+def test_words_fast_paths_give_the_regex_tokens() -> None:
+    """ASCII lines skip the regex: the tokens must be those of ``\\w+`` whatever the mix
+    of punctuation, control characters, other scripts, spaces and line breaks."""
+    import random
+    import re
+
+    from aggregator.clean import words
+
+    def by_regex(text: str) -> list[str]:
+        return re.findall(r"\w+", text)
+
+    rng = random.Random(7)
+    alphabet = [chr(c) for c in range(128)] + list("é©«»\u00a0\u2028ßİıﬁ₂½Ωж\u0301\u200b\n\n")
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(60)))
+        assert words(text) == by_regex(text), repr(text)
+    assert words("snake_case 3.14 don't\nCafé © 2026") == \
+        ["snake_case", "3", "14", "don", "t", "Café", "2026"]
