@@ -20,7 +20,13 @@ from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass
 
 from aggregator.blockcounts import BlockCounts
-from aggregator.clean import fold_characters, generic_boilerplate, has_words, strip_truncation
+from aggregator.clean import (
+    fold_characters,
+    generic_boilerplate,
+    has_words,
+    single_spaced_lines,
+    strip_truncation,
+)
 
 LEARN_AT = 3
 NETWORK_LEARN_AT = 2
@@ -57,7 +63,14 @@ def fold_text(text: str) -> tuple[str, ...]:
     """An item's text as folded blocks, truncation markers off, empty ones dropped: what
     both learning and filtering look at (computed once per item)."""
     out = []
-    for line in fold_characters(text).split("\n"):
+    text = fold_characters(text)
+    if single_spaced_lines(text):
+        for line in text.split("\n"):
+            folded = strip_truncation(line)
+            if folded:
+                out.append(folded)
+        return tuple(out)
+    for line in text.split("\n"):
         folded = strip_truncation(" ".join(line.split()))
         if folded:
             out.append(folded)

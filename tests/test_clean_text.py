@@ -70,3 +70,25 @@ def test_words_fast_paths_give_the_regex_tokens() -> None:
         assert words(text) == by_regex(text), repr(text)
     assert words("snake_case 3.14 don't\nCafé © 2026") == \
         ["snake_case", "3", "14", "don", "t", "Café", "2026"]
+
+
+def test_fold_text_skips_the_space_collapse_only_when_it_would_change_nothing() -> None:
+    import random
+    import sys
+
+    from aggregator.clean import _ODD_SPACES, fold_characters
+
+    # Every character split() splits on is looked for (but the space and the line break).
+    assert set(_ODD_SPACES) == {chr(c) for c in range(sys.maxunicode + 1)
+                                if chr(c).isspace()} - {" ", "\n"}
+
+    def collapsed(text: str) -> tuple[str, ...]:
+        lines = (strip_truncation(" ".join(line.split()))
+                 for line in fold_characters(text).split("\n"))
+        return tuple(line for line in lines if line)
+
+    rng = random.Random(3)
+    alphabet = list("ab c\n  \n\t\r\x0b\x0c\x1c\x85\xa0\u2003\u2028\u3000é©.…")
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(30)))
+        assert fold_text(text) == collapsed(text), repr(text)
