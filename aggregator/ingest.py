@@ -62,6 +62,9 @@ CHILD_SHARE = 0.7
 writer also decides and stores each chunk)."""
 PARSE_CHILD_MIN_FEEDS = 4
 """A poll of fewer feeds reads its documents in this thread: not worth a process."""
+FINGERPRINT_CHILD_MIN_ITEMS = 500
+"""Fewer new items are fingerprinted in this thread: 500 take about as long as starting
+a child process that imports numpy."""
 UNMODIFIED_BATCH = 500
 """304 answers are recorded this many at a time (one transaction, not one per feed)."""
 DEADLINE_SLACK = 2.0
@@ -172,10 +175,10 @@ class Pipeline:
         self._catch_up_corrections()
         outcomes: list[PollOutcome] = []
         pending: list[int] = []
+        workers = self.settings.polling.worker_processes
         # Documents are read (parsed, cleaned) one ahead of storing: while this thread
         # stores feed N, the reader's child process reads feed N+1.
-        reader = WorkerProcess(self.settings.polling.worker_processes
-                               if len(feeds) >= PARSE_CHILD_MIN_FEEDS else 0)
+        reader = WorkerProcess(workers if len(feeds) >= PARSE_CHILD_MIN_FEEDS else 0)
         waiting: deque[tuple[_Fetched, Future[Any] | None]] = deque()
         try:
             for fetched in self._fetch_all(feeds):
@@ -192,13 +195,20 @@ class Pipeline:
             while waiting:
                 self._store_next(waiting.popleft(), reader, outcomes, pending)
             self._flush_unmodified()
-            if pending:
-                next_cluster_id, started = self.engine.next_cluster_id, time.monotonic()
-                changes = self._decide(pending, datetime.now(UTC), reader)
-                self._observe_decision(changes, next_cluster_id, len(pending),
-                                       time.monotonic() - started)
         finally:
             reader.close()
+        if pending:
+            # A child of its own for the fingerprints (it imports numpy, not feedparser),
+            # started once the reader has exited: the two never hold memory at once.
+            fingerprinter = WorkerProcess(
+                workers if len(pending) >= FINGERPRINT_CHILD_MIN_ITEMS else 0)
+            try:
+                next_cluster_id, started = self.engine.next_cluster_id, time.monotonic()
+                changes = self._decide(pending, datetime.now(UTC), fingerprinter)
+                self._observe_decision(changes, next_cluster_id, len(pending),
+                                       time.monotonic() - started)
+            finally:
+                fingerprinter.close()
         return outcomes
 
     def _store_next(self, waiting: tuple[_Fetched, Future[Any] | None], reader: WorkerProcess,

@@ -8,8 +8,11 @@ run in one long-lived child process while the writer stores one feed, or decides
 chunk, after another.
 
 The child is a plain ``python -c "…worker import main; main()"`` speaking
-length-prefixed pickles over its stdin/stdout: it imports only what these jobs need,
-where a ``multiprocessing`` worker would import the whole command line program again.
+length-prefixed pickles over its stdin/stdout: it imports only what the jobs it is given
+need (feedparser for reading, numpy for fingerprinting), where a ``multiprocessing``
+worker would import the whole command line program again.  A poll uses one child to
+read its documents and, once they are stored, another to fingerprint: neither holds the
+other's libraries while the writer's memory is at its largest.
 The parent trusts nothing about it: a child that dies (a parser crash on a hostile
 document) or takes longer than the deadline is killed and replaced, and that one job
 fails (a feed gets the error; a fingerprint chunk is computed in the writer instead).
@@ -34,11 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from aggregator.boilerplate import filter_blocks, fold_text
-from aggregator.clean import clean_entry
 from aggregator.errors import FeedError, ParseError
 from aggregator.memory import release_free_memory
-from aggregator.parse import parse_feed
 from aggregator.types import CleanItem
 
 if TYPE_CHECKING:
@@ -69,6 +69,9 @@ class _Failure:
 
 def read_document(url: str, body: bytes, headers: Mapping[str, str]) -> ReadDocument:
     """Parse and clean one document; ``ParseError`` when it is not a usable feed."""
+    from aggregator.clean import clean_entry  # imported by the jobs that need them (above)
+    from aggregator.parse import parse_feed
+
     parsed = parse_feed(url, body, headers)
     return ReadDocument(title=parsed.title, warning=parsed.warning,
                         ttl_minutes=parsed.ttl_minutes,
@@ -97,7 +100,8 @@ def _read_safely(url: str, body: bytes, headers: Mapping[str, str]) -> ReadDocum
 def fingerprint_texts(texts: Sequence[str], learned: frozenset[str]) -> list[Fingerprint]:
     """Fingerprints of stored item texts, boilerplate (generic, and the ``learned`` block
     keys) removed: what the writer's decision needs, item by item."""
-    from aggregator.fingerprint import fingerprint_blocks  # numpy: only when asked
+    from aggregator.boilerplate import filter_blocks, fold_text
+    from aggregator.fingerprint import fingerprint_blocks
 
     return [fingerprint_blocks(filter_blocks(fold_text(text), learned).kept) for text in texts]
 

@@ -104,3 +104,33 @@ def test_fingerprints_of_a_failed_job_are_computed_from_the_texts_read_again() -
     assert asked == [True]
     assert [f.content_key for f in got] == \
         [f.content_key for f in fingerprint_texts(texts, frozenset())]
+
+
+def _mapped(child: WorkerProcess, library: str) -> bool:
+    assert child._child is not None
+    return library in Path(f"/proc/{child._child.pid}/maps").read_text()
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
+def test_each_child_loads_only_what_its_jobs_need() -> None:
+    """A poll reads with one child and fingerprints with another: the reader never loads
+    numpy, the fingerprinter never loads the XML parser."""
+    import pyexpat
+
+    url, body = _documents()[0]
+    reader = WorkerProcess(1)
+    try:
+        reader.document(url, reader.read(url, body, XML))
+        assert not _mapped(reader, "numpy")
+    finally:
+        reader.close()
+    fingerprinter = WorkerProcess(1)
+    texts = ["one two three four five six seven eight nine ten eleven twelve"] * 3
+    try:
+        assert len(fingerprinter.fingerprints(3, frozenset(), fingerprinter.fingerprint(
+            texts, frozenset()), lambda: texts)) == 3
+        assert _mapped(fingerprinter, "numpy")
+        if getattr(pyexpat, "__file__", "").endswith(".so"):
+            assert not _mapped(fingerprinter, "pyexpat")
+    finally:
+        fingerprinter.close()
