@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +36,6 @@ from aggregator.timing import next_check_after_error, next_check_after_success
 from aggregator.types import (
     Assignment,
     ClusterChanges,
-    ClusterState,
     CorrectionRecord,
     FeedToPoll,
     FetchResult,
@@ -78,6 +77,23 @@ class _Fetched:
     result: FetchResult | None
     error: FetchError | None
     seconds: float
+
+
+@dataclass
+class _Decided:
+    """What a decision changed, as counts for the metrics and the log: a cold poll decides
+    thousands of items, and their assignments are stored chunk by chunk, not kept."""
+
+    assignments: int = 0
+    joined: int = 0
+    clusters: set[int] = field(default_factory=set)
+    deleted: set[int] = field(default_factory=set)
+
+    def add(self, changes: ClusterChanges) -> None:
+        self.assignments += len(changes.assignments)
+        self.joined += sum(1 for a in changes.assignments if a.method not in ("single", "first"))
+        self.clusters.update(c.cluster_id for c in changes.clusters)
+        self.deleted.update(changes.deleted_clusters)
 
 
 class Pipeline:
@@ -225,17 +241,15 @@ class Pipeline:
             self.storage.record_not_modified(self._unmodified)
             self._unmodified = []
 
-    def _observe_decision(self, changes: ClusterChanges, first_new_cluster: int, items: int,
+    def _observe_decision(self, decided: _Decided, first_new_cluster: int, items: int,
                           seconds: float) -> None:
         self.metrics.decision_seconds.observe(seconds / max(items, 1))
         events = self.metrics.cluster_events
-        events.labels("formed").inc(sum(1 for c in changes.clusters
-                                        if c.cluster_id >= first_new_cluster))
-        events.labels("joined").inc(sum(1 for a in changes.assignments
-                                        if a.method not in ("single", "first")))
-        events.labels("merged").inc(len(changes.deleted_clusters))
-        log_event(log, logging.INFO, "decided", items=items, assignments=len(changes.assignments),
-                  clusters=len(changes.clusters), seconds=seconds)
+        events.labels("formed").inc(sum(1 for c in decided.clusters if c >= first_new_cluster))
+        events.labels("joined").inc(decided.joined)
+        events.labels("merged").inc(len(decided.deleted))
+        log_event(log, logging.INFO, "decided", items=items, assignments=decided.assignments,
+                  clusters=len(decided.clusters), seconds=seconds)
 
     def _fetch_all(self, feeds: Sequence[FeedToPoll]) -> Iterator[_Fetched | None]:
         """Fetch concurrently and yield each feed as soon as its fetch completes, so this
@@ -384,7 +398,7 @@ class Pipeline:
     # -- decide -----------------------------------------------------------------------
 
     def _decide(self, pending: Sequence[int], now: datetime,
-                worker: WorkerProcess | None = None) -> ClusterChanges:
+                worker: WorkerProcess | None = None) -> _Decided:
         """Fingerprint the pending items (with all boilerplate learned so far) and place them.
 
         Items decided earlier whose text carries a block learned since are re-decided too,
@@ -393,9 +407,7 @@ class Pipeline:
         pending = list(pending) + self._carrying_fresh_boilerplate(set(pending))
         worker = worker or WorkerProcess(0)
         learned = self.boilerplate.learned_keys()
-        assignments: list[Assignment] = []
-        states: dict[int, ClusterState] = {}
-        deleted: set[int] = set()
+        decided = _Decided()
         # In chunks, texts read back from the database: the texts and fingerprints of a
         # whole cold poll (10,000 items) at once would cost ~150 MB; the engine gives the
         # same clusters whatever the chunking.  The worker fingerprints the next chunk
@@ -439,11 +451,9 @@ class Pipeline:
             changes = self.engine.decide(candidates, now)
             self.storage.apply_cluster_changes(changes, fingerprints=fingerprints,
                                                scheme=fp_mod.SCHEME)
-            assignments.extend(changes.assignments)
-            states.update((c.cluster_id, c) for c in changes.clusters)
-            deleted.update(changes.deleted_clusters)
+            decided.add(changes)
             release_free_memory()  # the chunk's texts and blobs are gone
-        return ClusterChanges(tuple(assignments), tuple(states.values()), tuple(sorted(deleted)))
+        return decided
 
     def _carrying_fresh_boilerplate(self, excluded: set[int]) -> list[int]:
         fresh = self.boilerplate.take_fresh()
