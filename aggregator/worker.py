@@ -231,6 +231,7 @@ class WorkerProcess:
                     "from aggregator.worker import main; main()")
             self._child = subprocess.Popen([sys.executable, "-I", "-c", code],
                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            log.debug("event=worker-started pid=%d", self._child.pid)
         return self._child
 
     def _stop_child(self) -> None:

@@ -169,6 +169,7 @@ feeds:
     ("polling:\n  concurrency: eight\n", "polling.concurrency"),
     ("polling:\n  max_bytes: 10\n", "polling.max_bytes"),
     ("polling: 5m\n", "polling"),
+    ("polling:\n  fingerprint_worker: 'yes'\n", "polling.fingerprint_worker"),
     ("dedup:\n  threshold: 1.5\n", "dedup.threshold"),
     ("server:\n  port: 70000\n", "server.port"),
     ("- a.xml\n- b.xml\n", "config"),
@@ -359,3 +360,9 @@ def test_cli_relative_feed_path_polls_the_file_next_to_the_config(tmp_path: Path
     listed = run_cli("--config", str(path), "feeds", "list", "--format", "json", cwd=cwd)
     assert listed.returncode == 0, listed.stderr
     assert f'"url": "{feed_path}"' in listed.stdout
+
+
+def test_fingerprint_worker_is_off_unless_asked(tmp_path: Path) -> None:
+    assert load(tmp_path / "a", "feeds: []\n").polling.fingerprint_worker is False
+    on = load(tmp_path / "b", "polling:\n  fingerprint_worker: true\nfeeds: []\n")
+    assert on.polling.fingerprint_worker is True

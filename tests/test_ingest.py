@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+import pytest
 
 from aggregator.clean import clean_entry
 from aggregator.parse import parse_feed
 from tests.feeds import FOOTER, html, rss, story
-from tests.helpers import check_consistency, clusters_by_guid, pipeline_for
+from tests.helpers import check_consistency, clusters_by_guid, partition, pipeline_for
 
 
 def _write(path: Path, title: str, items: list[dict[str, str]]) -> Path:
@@ -115,3 +118,39 @@ def test_a_broken_feed_is_reported_and_the_rest_is_ingested(tmp_path: Path,
     feeds = {Path(f.url).name: f for f in pipeline.storage.list_feeds()}
     assert feeds["broken.xml"].error_count == 1 and feeds["broken.xml"].last_error
     assert feeds["good.xml"].error_count == 0
+
+
+def test_fingerprints_from_a_child_process_give_the_same_clusters(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """``polling.fingerprint_worker``: a batch of ≥ 500 new items is fingerprinted partly in a
+    child process; the clusters are those the writer alone makes."""
+    from aggregator.config import settings_from_mapping
+    from aggregator.ingest import FINGERPRINT_CHILD_MIN_ITEMS, Pipeline
+    from aggregator.storage import Storage
+
+    feeds = []
+    for f in range(6):  # 6 feeds × 110 items; every story is carried by two feeds
+        items = [{"title": f"Story {n}", "link": f"https://site{f}.example/{n}",
+                  "guid": f"{f}-{n}", "html": html(story(1000 + n + 110 * (f // 2)),
+                                                    footer=FOOTER if f % 2 else "")}
+                 for n in range(110)]
+        path = tmp_path / f"feed{f}.xml"
+        path.write_bytes(rss(f"Feed {f}", items))
+        feeds.append(path)
+    assert FINGERPRINT_CHILD_MIN_ITEMS <= 6 * 110
+    partitions, children = [], []
+    for on in (False, True):
+        database = f"sqlite:///{tmp_path}/fp-{on}.db"
+        settings = settings_from_mapping({
+            "database": database, "feeds": [{"url": str(p)} for p in feeds],
+            "polling": {"worker_processes": 1, "fingerprint_worker": on}}, None)
+        pipeline = Pipeline(Storage(database), settings)
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="aggregator.worker"):
+            pipeline.poll()
+        children.append(sum("event=worker-started" in m for m in caplog.messages))
+        check_consistency(pipeline)
+        partitions.append(partition(pipeline))
+    assert children == [1, 2]  # the reader; the reader, then the fingerprinter
+    assert partitions[0] == partitions[1]
+    assert sum(1 for group in partitions[0] if len(group) == 2) == 3 * 110
