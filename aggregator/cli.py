@@ -14,6 +14,7 @@ from typing import Any
 from aggregator import __version__
 from aggregator.config import Settings, config_path, load_settings, resolve_feed_url
 from aggregator.errors import AggregatorError, ConfigError, StorageError
+from aggregator.memory import limit_malloc_arenas
 from aggregator.types import FeedSpec
 from aggregator.views import cluster_dict, feed_dict, item_dict, table
 
@@ -21,6 +22,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    limit_malloc_arenas()
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +77,8 @@ class _Fetched:
     result: FetchResult | None
     error: FetchError | None
     seconds: float
+    size: int = 0
+    """Bytes of the body: the body itself goes to the reader and is not kept."""
 
 
 @dataclass
@@ -203,8 +205,12 @@ class Pipeline:
                         self._store_next(waiting.popleft(), reader, outcomes, pending)
                     continue
                 result = fetched.result
-                future = None if result is None or result.body is None else \
-                    reader.read(result.final_url, result.body, result.headers)
+                future = None
+                if result is not None and result.body is not None:
+                    future = reader.read(result.final_url, result.body, result.headers)
+                    # The reader has the document: until it is stored, keep its size only.
+                    fetched = replace(fetched, result=replace(result, body=b""),
+                                      size=len(result.body))
                 waiting.append((fetched, future))
                 while len(waiting) > READ_AHEAD:
                     self._store_next(waiting.popleft(), reader, outcomes, pending)
@@ -312,8 +318,7 @@ class Pipeline:
             log_event(log, logging.DEBUG, "fetched", feed=feed.url, status=304,
                       seconds=fetched.seconds)
             return PollOutcome(feed.url, "not-modified", seconds=fetched.seconds), []
-        assert result.body is not None
-        self.metrics.fetched_bytes.inc(len(result.body))
+        self.metrics.fetched_bytes.inc(fetched.size)
         assert document is not None
         try:
             parsed = reader.document(result.final_url, document)
@@ -353,7 +358,7 @@ class Pipeline:
         self.metrics.items.labels("new").inc(len(new))
         self.metrics.items.labels("updated").inc(len(updated))
         log_event(log, logging.INFO, "fetched", feed=feed.url, status=result.status,
-                  new=len(new), updated=len(updated), bytes=len(result.body),
+                  new=len(new), updated=len(updated), bytes=fetched.size,
                   seconds=fetched.seconds)
         # Only ids wait for the decision at the end of the poll: holding the folded text
         # of a cold poll's 10,000 items until then would cost ~60 MB.

