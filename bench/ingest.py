@@ -4,7 +4,7 @@
     .venv/bin/python bench/ingest.py [--feeds 65] [--items 155] [--rounds 3]
                                      [--text-from DIR] [--corpus DIR] [--skip-reader]
                                      [--skip-profile] [--cprofile] [--seed 1]
-                                     [--fingerprint-worker]
+                                     [--fingerprint-worker] [--ours-here]
 
 1. A corpus of ``--feeds`` feeds × ``--items`` items (RSS 2.0 with ``content:encoded``,
    every fifth feed Atom) of article HTML of 400-1,000 words: paragraphs, a subhead, a
@@ -65,6 +65,10 @@ from xml.sax.saxutils import escape, quoteattr
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS_CACHE = ROOT / "bench" / ".corpus"
 READER_VENV = ROOT / ".bench-venv"
+OURS_VENV = ROOT / ".bench-venv-ours"
+"""Ours as a user installs it (``pip install -e .``, no test extras): the test extras bring
+packages (trio, rich, pygments) that httpx and httpcore import when they are present,
+~4 MB that a user's process does not have."""
 READER_REQUIREMENTS = ("reader>=3.20,<4", "sgmllib3k")
 """reader 3.x parses with a feedparser it vendors (a development snapshot newer than the
 6.0.x release) by default; that copy imports ``sgmllib``, which reader does not declare."""
@@ -663,6 +667,24 @@ def ensure_reader(venv: Path) -> Path:
     return python
 
 
+def ensure_ours(venv: Path) -> str:
+    """The ``aggregator`` command of a venv holding this checkout (editable) and its runtime
+    dependencies only, made when missing or when ``pyproject.toml`` changed."""
+    command = venv / "bin" / "aggregator"
+    marker = venv / ".pyproject-sha1"
+    wanted = hashlib.sha1((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if command.exists() and marker.exists() and marker.read_text() == wanted:
+        return str(command)
+    print(f"ours: installing this checkout (no extras) into {venv} ...", flush=True)
+    if venv.exists():
+        shutil.rmtree(venv)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
+                    "--disable-pip-version-check", "-e", str(ROOT)], check=True)
+    marker.write_text(wanted)
+    return str(command)
+
+
 def version_of(python: str | Path, package: str) -> str:
     done = subprocess.run([str(python), "-c", "import importlib.metadata as m, sys; "
                            "print(m.version(sys.argv[1]))", package],
@@ -959,6 +981,10 @@ def main() -> int:
     parser.add_argument("--cprofile", action="store_true",
                         help="also print own time by library and function (cProfile)")
     parser.add_argument("--reader-venv", type=Path, default=READER_VENV)
+    parser.add_argument("--ours-venv", type=Path, default=OURS_VENV,
+                        help="venv for ours without test extras (made on first use)")
+    parser.add_argument("--ours-here", dest="ours_venv", action="store_const", const=None,
+                        help="run ours from this python's venv instead")
     parser.add_argument("--reader-installed-feedparser", action="store_true",
                         help="reader parses with the installed feedparser release instead of "
                              "the copy it vendors (READER_NO_VENDORED_FEEDPARSER=1)")
@@ -976,8 +1002,11 @@ def main() -> int:
     files = feed_files(folder)
     if not files:
         raise SystemExit(f"no feed files ({', '.join(FEED_SUFFIXES)}) in {folder}")
-    aggregator = shutil.which("aggregator", path=str(Path(sys.executable).parent)) \
-        or shutil.which("aggregator")
+    if args.ours_venv is not None:
+        aggregator: str | None = ensure_ours(args.ours_venv)
+    else:
+        aggregator = shutil.which("aggregator", path=str(Path(sys.executable).parent)) \
+            or shutil.which("aggregator")
     if aggregator is None:
         raise SystemExit("no `aggregator` command: run with the project's venv python")
     reader_python = None if args.skip_reader else ensure_reader(args.reader_venv)
@@ -990,6 +1019,7 @@ def main() -> int:
           + (f", reader {version_of(reader_python, 'reader')}" if reader_python else "")
           + f", peak RSS by {'/usr/bin/time' if TIME.exists() else 'getrusage'}, "
           f"{os.cpu_count()} CPUs")
+    print(f"ours: {aggregator}")
 
     runs: dict[str, list[Run]] = defaultdict(list)
     problems: list[str] = []
