@@ -11,9 +11,10 @@ fold + boilerplate filter, tokenise, shingle, MinHash (datasketch), decision (in
 verification, insert, clustering).  Prints µs per item per stage.
 
 ``index``: N fingerprints of 1,000-word texts (their real byte format), loaded into the
-decision engine; prints memory per item (RSS delta) against datasketch's ``MinHashLSH``
-(threshold 0.3, the baseline) holding the same signatures, and the rebuild time (bytes →
-engine, as at start).
+decision engine a page of 5,000 at a time (as at start), each way in a fresh process:
+samples kept in memory, or read back from the stored bytes (as the daemon runs); prints
+memory per item (live bytes and RSS delta) against datasketch's ``MinHashLSH`` (threshold
+0.3, the baseline) holding the same signatures, and the rebuild time.
 
 ``scale``: synthetic random signatures at N items in the window; prints insert and query
 µs per item and index bytes per item of the banded index alone.
@@ -23,8 +24,10 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import random
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -153,57 +156,79 @@ def build_engine(blobs: list[bytes | None], stored: bool) -> DedupEngine:
                 if (blob := blobs[i]) is not None}
 
     engine = DedupEngine(fingerprint_source=source if stored else None)
-    candidates = (Candidate(i, i % 50, 0, NOW - timedelta(seconds=i), False,
-                            f"https://example.com/{i}", fp_mod.from_bytes(b, None), NOW)
-                  for i, b in enumerate(blobs) if b is not None)
-    engine.load(candidates, [])
+    # Oldest first, a page of 5,000 at a time, as Pipeline.start reads them from storage.
+    order = list(range(len(blobs) - 1, -1, -1))
+    for start in range(0, len(order), 5000):
+        engine.load((Candidate(i, i % 50, 0, NOW - timedelta(seconds=i), False,
+                               f"https://example.com/{i}", fp_mod.from_bytes(blob, None), NOW)
+                     for i in order[start:start + 5000] if (blob := blobs[i]) is not None), [])
     engine.settle(range(len(blobs)))
     return engine
 
 
+INDEX_MODES = {"memory": "samples in memory",
+               "stored": "samples read back from storage, as the daemon runs",
+               "baseline": "datasketch MinHashLSH(threshold=0.3), signatures only"}
+
+
 def index(args: argparse.Namespace) -> None:
-    rng = np.random.default_rng(3)
+    """Each mode in a fresh process: an RSS delta measured after another build in the same
+    process would count on heap the first one freed."""
+    if args.only:
+        print(json.dumps(index_one(args.items, args.only)))
+        return
+    results = {}
+    for mode in INDEX_MODES:
+        out = subprocess.run([sys.executable, __file__, "index", "--items", str(args.items),
+                              "--only", mode], check=True, capture_output=True, text=True)
+        results[mode] = json.loads(out.stdout.splitlines()[-1])
     n = args.items
+    for mode, label in INDEX_MODES.items():
+        r = results[mode]
+        live = f"{r['live'] / n:,.0f} B/item live (tracemalloc), " if "live" in r else ""
+        print(f"{n} items, {'our engine with ' if mode != 'baseline' else ''}{label}: "
+              f"{live}{r['rss'] / n:,.0f} B/item RSS delta"
+              + (f"; rebuild from stored bytes {r['seconds']:.1f} s "
+                 f"({r['seconds'] / n * 1e6:.0f} µs/item)" if "seconds" in r else ""))
+    for mode in ("memory", "stored"):
+        print(f"ours ({mode}) / baseline, RSS: "
+              f"{results[mode]['rss'] / results['baseline']['rss']:.2f}")
+
+
+def index_one(n: int, mode: str) -> dict[str, float]:
+    rng = np.random.default_rng(3)
     blobs = [fp_mod.to_bytes(synthetic_fingerprint(rng)) for _ in range(n)]
-    ours = 0
-    for stored, label in ((False, "samples in memory"),
-                          (True, "samples read back from storage, as the daemon runs")):
-        gc.collect()
-        base = rss_bytes()
-        started = time.perf_counter()
-        engine = build_engine(blobs, stored)
-        rebuild = time.perf_counter() - started
-        gc.collect()
-        ours = rss_bytes() - base
-        del engine
-        gc.collect()
-        # Live bytes (Python objects and numpy arrays) as tracemalloc counts them: RSS also
-        # holds freed-but-kept heap pages and the temporaries of the load.
-        tracemalloc.start()
-        engine = build_engine(blobs, stored)
-        gc.collect()
-        live = tracemalloc.get_traced_memory()[0]
-        tracemalloc.stop()
-        print(f"{n} items, our engine with {label} (nodes, banded indexes, clusters): "
-              f"{live / n:,.0f} B/item live (tracemalloc), {ours / n:,.0f} B/item RSS delta; "
-              f"rebuild from stored bytes {rebuild:.1f} s ({rebuild / n * 1e6:.0f} µs/item)")
-        del engine
-        gc.collect()
-
-    from datasketch.lean_minhash import LeanMinHash
-    from datasketch.lsh import MinHashLSH
-
-    base = rss_bytes()
-    lsh = MinHashLSH(threshold=0.3, num_perm=fp_mod.NUM_PERM)
-    for i, blob in enumerate(blobs):
-        assert blob is not None
-        fingerprint = fp_mod.from_bytes(blob, None)
-        lsh.insert(i, LeanMinHash(seed=fp_mod.SEED, hashvalues=fingerprint.signature,
-                                  scheme=fp_mod.PERMUTATION_SCHEME))
     gc.collect()
-    baseline = rss_bytes() - base
-    print(f"baseline datasketch MinHashLSH(threshold=0.3), signatures only: "
-          f"{baseline / n:,.0f} B/item; ours/baseline = {ours / baseline:.2f}")
+    base = rss_bytes()
+    if mode == "baseline":
+        from datasketch.lean_minhash import LeanMinHash
+        from datasketch.lsh import MinHashLSH
+
+        lsh = MinHashLSH(threshold=0.3, num_perm=fp_mod.NUM_PERM)
+        for i, blob in enumerate(blobs):
+            assert blob is not None
+            fingerprint = fp_mod.from_bytes(blob, None)
+            lsh.insert(i, LeanMinHash(seed=fp_mod.SEED, hashvalues=fingerprint.signature,
+                                      scheme=fp_mod.PERMUTATION_SCHEME))
+        gc.collect()
+        return {"rss": rss_bytes() - base}
+    stored = mode == "stored"
+    started = time.perf_counter()
+    engine = build_engine(blobs, stored)
+    seconds = time.perf_counter() - started
+    gc.collect()
+    rss = rss_bytes() - base
+    del engine
+    gc.collect()
+    # Live bytes (Python objects and numpy arrays) as tracemalloc counts them: RSS also
+    # holds freed-but-kept heap pages and the temporaries of the load.
+    tracemalloc.start()
+    engine = build_engine(blobs, stored)
+    gc.collect()
+    live = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    del engine
+    return {"rss": rss, "live": live, "seconds": seconds}
 
 
 def tiny_fingerprint(rng: np.random.Generator) -> fp_mod.Fingerprint:
@@ -282,6 +307,7 @@ def main() -> None:
     p.add_argument("--corpus", type=Path)
     p = sub.add_parser("index")
     p.add_argument("--items", type=int, default=100_000)
+    p.add_argument("--only", choices=sorted(INDEX_MODES), help=argparse.SUPPRESS)
     p = sub.add_parser("scale")
     p.add_argument("--items", type=int, default=1_000_000)
     args = parser.parse_args()
