@@ -5,8 +5,9 @@ in each of a few feeds; the counts only grow (they are never windowed).  As Pyth
 dictionaries that costs ~110-130 bytes a block (a key int, a packed value, a table slot;
 a dictionary per block seen in several feeds); here a ``(block, feed)`` pair costs 16
 bytes in three sorted arrays, plus a bounded dictionary of recent increments that is
-folded into the arrays when it grows past an eighth of them (so each pair is copied a
-bounded number of times, as in a log-structured merge).
+folded into the arrays when it grows past an eighth of them: each fold re-sorts the
+arrays, and as they grow by an eighth between folds, a pair is copied about eight times
+on average per doubling, not once per increment.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class BlockCounts:
         self._recent = {}
         self._keys, self._feeds, self._counts = _summed(
             np.array(keys, dtype=np.uint64), np.array(feeds, dtype=np.uint32),
-            np.array(counts, dtype=np.uint32))
+            np.array(counts, dtype=np.uint64))
 
     def add(self, feed_id: int, increments: Iterable[tuple[int, int]]) -> None:
         """Count ``items`` more items of ``feed_id`` for each ``(key, items)``."""
@@ -87,23 +88,22 @@ class BlockCounts:
         self._keys, self._feeds, self._counts = _summed(
             np.concatenate([self._keys, np.array(keys, dtype=np.uint64)]),
             np.concatenate([self._feeds, np.array(feeds, dtype=np.uint32)]),
-            np.concatenate([self._counts, np.array(counts, dtype=np.uint32)]))
+            np.concatenate([self._counts, np.array(counts, dtype=np.uint64)]))
 
 
 def _summed(keys: npt.NDArray[np.uint64], feeds: npt.NDArray[np.uint32],
-            counts: npt.NDArray[np.uint32]) -> tuple[npt.NDArray[np.uint64],
+            counts: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.uint64],
                                                      npt.NDArray[np.uint32],
                                                      npt.NDArray[np.uint32]]:
-    """Sorted by (key, feed), with the counts of a pair given twice added up."""
-    if keys.size == 0:
-        return keys, feeds, counts
-    order = np.lexsort((feeds, keys))
-    keys, feeds, counts = keys[order], feeds[order], counts[order]
-    first = np.ones(keys.size, dtype=bool)
-    first[1:] = (keys[1:] != keys[:-1]) | (feeds[1:] != feeds[:-1])
-    starts = np.flatnonzero(first)
-    if starts.size == keys.size:
-        return keys, feeds, counts
-    summed = np.minimum(np.add.reduceat(counts.astype(np.uint64), starts),
-                        np.iinfo(np.uint32).max).astype(np.uint32)
-    return keys[starts], feeds[starts], summed
+    """Sorted by (key, feed), with the counts of a pair given twice added up (and held at
+    2**32 - 1: far past any learning threshold)."""
+    if keys.size:
+        order = np.lexsort((feeds, keys))
+        keys, feeds, counts = keys[order], feeds[order], counts[order]
+        first = np.ones(keys.size, dtype=bool)
+        first[1:] = (keys[1:] != keys[:-1]) | (feeds[1:] != feeds[:-1])
+        starts = np.flatnonzero(first)
+        if starts.size < keys.size:
+            keys, feeds, counts = keys[starts], feeds[starts], np.add.reduceat(counts, starts)
+    limited: npt.NDArray[np.uint32] = np.minimum(counts, np.iinfo(np.uint32).max).astype(np.uint32)
+    return keys, feeds, limited

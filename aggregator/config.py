@@ -42,8 +42,8 @@ class PollingConfig:
     """Child process for reading documents (0: all in the writer; at most 1)."""
     fingerprint_worker: bool = False
     """Fingerprint a large batch of new items (≥ 500) in a child process too, beside the
-    writer: a cold poll of 10,000 items takes ~20 % less time and ~35 MB more memory
-    (the child's numpy) while it decides."""
+    writer (only where ``worker_processes`` allows a child): a cold poll of 10,000 items
+    takes ~20 % less time and ~35 MB more memory (the child's numpy) while it decides."""
 
 
 @dataclass(frozen=True)

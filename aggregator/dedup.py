@@ -1,5 +1,6 @@
-"""The cluster decision.  Pure: no I/O of its own; its state is rebuilt from stored
-fingerprints, and it can be given where to read them back when it verifies a pair.
+"""The cluster decision.  No I/O of its own; its state is rebuilt from stored fingerprints,
+and it can be given where to read them back when it verifies a pair (a decision that
+fails in that read may leave the engine half-changed: the pipeline then rebuilds it).
 
 Clusters are the connected components of a graph whose edges are *verified*:
 
@@ -381,6 +382,8 @@ class DedupEngine:
             return set()
         longer = sorted(o for o in options - {item_id}
                         if (other := self._nodes.get(o)) is not None and other.size > node.size)
+        if not longer:
+            return set()
         fingerprints = self._fingerprints([item_id, *longer], {})
         mine = fingerprints.get(item_id)
         best: _Parent | None = None

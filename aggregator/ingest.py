@@ -112,11 +112,7 @@ class Pipeline:
         self._ttl: dict[int, int] = {}
         """RSS ``<ttl>`` (minutes) last seen per feed, so 304 answers honour it too."""
         self.boilerplate = BoilerplateModel()
-        self.engine = DedupEngine(DedupParams(
-            threshold=settings.dedup.threshold,
-            containment=settings.dedup.containment,
-            window=timedelta(seconds=settings.dedup.window),
-        ), fingerprint_source=self._stored_fingerprints)
+        self.engine = self._new_engine()
         polling = settings.polling
         self.limits = FetchLimits(timeout=polling.timeout, max_bytes=polling.max_bytes,
                                   max_redirects=polling.max_redirects,
@@ -129,8 +125,18 @@ class Pipeline:
 
     # -- start ------------------------------------------------------------------------
 
+    def _new_engine(self) -> DedupEngine:
+        dedup = self.settings.dedup
+        return DedupEngine(DedupParams(
+            threshold=dedup.threshold,
+            containment=dedup.containment,
+            window=timedelta(seconds=dedup.window),
+        ), fingerprint_source=self._stored_fingerprints)
+
     def start(self) -> None:
         """Upgrade the schema, register configured feeds, rebuild the in-memory state."""
+        self.engine = self._new_engine()
+        self._corrections_seen = 0  # replayed into the new engine
         self.storage.upgrade()
         self.storage.sync_feeds(self.settings.feeds)
         self._refresh_feed_settings()
@@ -457,9 +463,16 @@ class Pipeline:
                 fingerprints.append((item_id, fingerprint.content_key,
                                      fp_mod.to_bytes(fingerprint)))
                 candidates.append(self._candidate(info, fingerprint))
-            changes = self.engine.decide(candidates, now)
-            self.storage.apply_cluster_changes(changes, fingerprints=fingerprints,
-                                               scheme=fp_mod.SCHEME)
+            try:
+                changes = self.engine.decide(candidates, now)
+                self.storage.apply_cluster_changes(changes, fingerprints=fingerprints,
+                                                   scheme=fp_mod.SCHEME)
+            except Exception:
+                # The engine may now hold a decision the database does not (a read of
+                # stored fingerprints or the write failed halfway): the next poll starts
+                # again from the database, where these items wait undecided.
+                self._started = False
+                raise
             decided.add(changes)
             release_free_memory()  # the chunk's texts and blobs are gone
         return decided

@@ -11,6 +11,7 @@ a no-op.
 from __future__ import annotations
 
 import ctypes
+import os
 from collections.abc import Callable
 
 
@@ -19,7 +20,7 @@ def _libc_function(name: str) -> Callable[..., int] | None:
         # The process's own symbols, libc's among them: ``ctypes.util.find_library``
         # would run ``ldconfig`` in a child process to find the same library.
         function: Callable[..., int] = getattr(ctypes.CDLL(None), name)
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # TypeError: no CDLL(None) on Windows
         return None
     return function
 
@@ -35,8 +36,9 @@ the 10,000-item ingest bench: 2-3 MB less at the peak, the same time."""
 
 
 def limit_malloc_arenas() -> None:
-    """Cap glibc's malloc arenas at :data:`MALLOC_ARENAS` (before threads start)."""
-    if _mallopt is not None:
+    """Cap glibc's malloc arenas at :data:`MALLOC_ARENAS` (before threads start), unless
+    the user set ``MALLOC_ARENA_MAX``."""
+    if _mallopt is not None and "MALLOC_ARENA_MAX" not in os.environ:
         _mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
 
 

@@ -290,7 +290,7 @@ def _die_with_parent() -> None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)  # our own symbols: libc's prctl among them
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):
         pass  # not Linux: the closed pipe still ends it after its current job
     if os.getppid() == 1:  # the parent died before we could ask
         os._exit(0)

@@ -538,9 +538,10 @@ class TreeSampler(threading.Thread):
         self.pss_peak_mb = 0.0
         self.bound_mb = 0.0
         """The highest sum, over the processes alive at one sample, of each one's own peak
-        so far (``VmHWM``): never below the true peak of the sum, which a sample can miss
-        between two samples, yet without adding up peaks of processes that were not alive
-        at the same time (one child after another) nor a process's later peak."""
+        so far (``VmHWM``): not below the true peak of the sum, which can fall between two
+        samples (unless a process lived less than 50 ms), yet without adding up peaks of
+        processes that were not alive at the same time (one child after another) nor a
+        process's later peak."""
         self.largest_mb: dict[int, float] = {}
         """Each process's own peak (``VmHWM``)."""
         self.done = threading.Event()
@@ -564,11 +565,12 @@ class TreeSampler(threading.Thread):
                     status = Path(f"/proc/{pid}/status").read_text()
                     rss = int(status.split("\nVmRSS:", 1)[1].split()[0]) / 1024
                     hwm = int(status.split("\nVmHWM:", 1)[1].split()[0]) / 1024
-                    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-                    pss += int(rollup.split("\nPss:", 1)[1].split()[0]) / 1024
                     total += rss
                     bound += hwm
                     self.largest_mb[pid] = hwm
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+                    pss += int(rollup.split("\nPss:", 1)[1].split()[0]) / 1024
             self.peak_mb = max(self.peak_mb, total)
             self.bound_mb = max(self.bound_mb, bound)
             self.pss_peak_mb = max(self.pss_peak_mb, pss)

@@ -40,3 +40,11 @@ def test_answers_are_fresh_dictionaries() -> None:
     counts.add(1, [(7, 1)])
     counts.per_feed_many([7])[0][1] = 100
     assert counts.per_feed_many([7]) == [{1: 1}]
+
+
+def test_huge_counts_are_held_at_the_top_instead_of_failing() -> None:
+    counts = BlockCounts()
+    counts.load([(7, 1, 2**32 + 5), (7, 1, 2**32)])
+    counts.add(1, [(8, 2**33)])
+    assert counts.per_feed_many([7]) == [{1: 2**32 - 1}]
+    assert len(counts) == 2 and counts.per_feed_many([8]) == [{1: 2**32 - 1}]

@@ -334,6 +334,29 @@ def test_a_slow_writer_holds_at_most_concurrency_results_in_memory() -> None:
     assert most[0] == 4
 
 
+def test_a_stuck_fetch_gives_back_its_slot_when_abandoned() -> None:
+    """With one slot, the batch can only go on if abandoning the stuck fetch frees it."""
+    release = threading.Event()
+
+    def work(feed: FeedToPoll) -> str:
+        if feed.id == 0:
+            release.wait(10)
+        return f"done {feed.id}"
+
+    give_up = threading.Event()  # a lost slot would stall the batch: end it, and fail
+    timer = threading.Timer(5, give_up.set)
+    timer.start()
+    try:
+        results = [r for r in fetch_concurrently(
+            _feeds(3), work, lambda feed, reason, _s: f"failed {feed.id}",
+            concurrency=1, per_host=1, deadline=0.5, cancel=give_up) if r is not None]
+    finally:
+        timer.cancel()
+        release.set()
+    assert not give_up.is_set()
+    assert sorted(results) == ["done 1", "done 2", "failed 0"]
+
+
 def test_cancel_ends_the_iteration_without_waiting_for_fetches() -> None:
     cancel = threading.Event()
 

@@ -154,3 +154,50 @@ def test_fingerprints_from_a_child_process_give_the_same_clusters(
     assert children == [1, 2]  # the reader; the reader, then the fingerprinter
     assert partitions[0] == partitions[1]
     assert sum(1 for group in partitions[0] if len(group) == 2) == 3 * 110
+
+
+def test_a_decision_that_fails_halfway_is_made_again_from_the_database(
+        tmp_path: Path) -> None:
+    """A read of stored fingerprints (or the write of a decision) can fail in the middle
+    of a decision: that poll reports the error, and the next starts again from the
+    database, where the items wait undecided; nothing is lost or decided twice."""
+    from aggregator.config import settings_from_mapping
+    from aggregator.errors import StorageError
+    from aggregator.ingest import Pipeline
+    from aggregator.storage import Storage
+
+    class FlakyStorage(Storage):
+        """A database that fails the next read of stored fingerprints, once."""
+
+        fail_next = False
+
+        def fingerprint_blobs(self, item_ids, scheme):  # type: ignore[no-untyped-def]
+            if self.fail_next:
+                self.fail_next = False
+                raise StorageError("storage: read stored fingerprints: database is locked")
+            return super().fingerprint_blobs(item_ids, scheme)
+
+    first = _write(tmp_path / "a.xml", "A", [
+        {"title": f"A {n}", "link": f"https://a.example/{n}", "guid": f"a{n}",
+         "html": html(story(500 + n))} for n in range(3)])
+    # Copies of the three stories in another feed: verifying them reads the stored ones.
+    second = _write(tmp_path / "b.xml", "B", [
+        {"title": f"B {n}", "link": f"https://b.example/{n}", "guid": f"b{n}",
+         "html": html(story(500 + n)[1:], footer=FOOTER)} for n in range(3)])
+    database = f"sqlite:///{tmp_path}/flaky.db"
+    storage = FlakyStorage(database)
+    pipeline = Pipeline(storage, settings_from_mapping(
+        {"database": database, "feeds": [{"url": str(first)}]}, None))
+    pipeline.poll()
+    pipeline = Pipeline(storage, settings_from_mapping(
+        {"database": database, "feeds": [{"url": str(first)}, {"url": str(second)}]}, None))
+    pipeline.start()  # the engine holds feed A
+    storage.fail_next = True
+    with pytest.raises(StorageError, match="database is locked"):
+        pipeline.poll()
+    assert storage.fail_next is False  # the failure did happen, inside the decision
+    pipeline.poll()  # again: the engine is rebuilt from the database first
+    check_consistency(pipeline)
+    groups = partition(pipeline)
+    assert groups == {frozenset({f"a{n}", f"b{n}"}) for n in range(3)}
+    assert len(pipeline.storage.list_items()) == 6
