@@ -560,16 +560,18 @@ class Pipeline:
         self.boilerplate.load(self.storage.block_counts(samples_from=NETWORK_LEARN_AT))
         self.boilerplate.take_fresh()
         indexed = self.storage.indexed_items(since=None)
-        texts = self.storage.item_texts([i.item_id for i in indexed])
         engine = DedupEngine(self.engine.params, self.storage.max_cluster_id() + 1)
         fingerprints: list[tuple[int, str | None, bytes | None]] = []
         candidates = []
-        for info in indexed:
-            fingerprint = fp_mod.fingerprint_blocks(
-                self.boilerplate.filter(texts[info.item_id][1]).kept)
-            fingerprints.append((info.item_id, fingerprint.content_key,
-                                 fp_mod.to_bytes(fingerprint)))
-            candidates.append(self._candidate(info, fingerprint))
+        for start in range(0, len(indexed), DECIDE_CHUNK):  # texts a chunk at a time
+            chunk = indexed[start:start + DECIDE_CHUNK]
+            texts = self.storage.item_texts([i.item_id for i in chunk])
+            for info in chunk:
+                fingerprint = fp_mod.fingerprint_blocks(
+                    self.boilerplate.filter(texts[info.item_id][1]).kept)
+                fingerprints.append((info.item_id, fingerprint.content_key,
+                                     fp_mod.to_bytes(fingerprint)))
+                candidates.append(self._candidate(info, fingerprint))
         engine.load(candidates, (
             Assignment(i.item_id, i.cluster_id, i.method or "single", i.score or 1.0,
                        i.matched_item_id) for i in indexed if i.cluster_id is not None))
