@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Collection, Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -432,10 +432,18 @@ class Pipeline:
         # while this thread decides and stores the current one.
         chunks = [pending[start:start + DECIDE_CHUNK]
                   for start in range(0, len(pending), DECIDE_CHUNK)]
+        # Without a child process, a thread fingerprints the next chunk while this one
+        # decides and stores the current one: numpy (MinHash, sorting) and SQLite release
+        # the GIL for much of their work (a cold poll of 10,000 items: ~0.6 s less).
+        overlap = ThreadPoolExecutor(1, thread_name_prefix="fingerprint") \
+            if not worker.workers and len(chunks) > 1 else None
 
         def submit(chunk: list[int]) -> tuple[list[int], list[str], int, Future[Any]]:
             texts = self.storage.item_texts(chunk)
             ids = [item_id for item_id in chunk if item_id in texts]
+            if overlap is not None:
+                return ids, [], len(ids), overlap.submit(
+                    fingerprint_texts, [texts[i][1] for i in ids], learned)
             # The child takes the larger share; this thread fingerprints the rest after
             # deciding the chunk before, so neither side waits long for the other.  Only
             # this thread's share of the texts is kept while they wait.
@@ -447,37 +455,41 @@ class Pipeline:
             texts = self.storage.item_texts(ids)
             return [texts[i][1] if i in texts else "" for i in ids]
 
-        ahead = submit(chunks[0]) if chunks else None
-        for index in range(len(chunks)):
-            assert ahead is not None
-            ids, own_texts, split, future = ahead
-            ahead = submit(chunks[index + 1]) if index + 1 < len(chunks) else None
-            mine = fingerprint_texts(own_texts, learned)
-            del own_texts
-            theirs = worker.fingerprints(split, learned, future,
-                                         functools.partial(texts_again, ids[:split]))
-            infos = {i.item_id: i for i in self.storage.indexed_items_by_id(ids)}
-            candidates: list[Candidate] = []
-            fingerprints: list[tuple[int, str | None, bytes | None]] = []
-            for item_id, fingerprint in zip(ids, theirs + mine, strict=True):
-                info = infos.get(item_id)
-                if info is None:
-                    continue
-                fingerprints.append((item_id, fingerprint.content_key,
-                                     fp_mod.to_bytes(fingerprint)))
-                candidates.append(self._candidate(info, fingerprint))
-            try:
-                changes = self.engine.decide(candidates, now)
-                self.storage.apply_cluster_changes(changes, fingerprints=fingerprints,
-                                                   scheme=fp_mod.SCHEME)
-            except Exception:
-                # The engine may now hold a decision the database does not (a read of
-                # stored fingerprints or the write failed halfway): the next poll starts
-                # again from the database, where these items wait undecided.
-                self._started = False
-                raise
-            decided.add(changes)
-            release_free_memory()  # the chunk's texts and blobs are gone
+        try:
+            ahead = submit(chunks[0]) if chunks else None
+            for index in range(len(chunks)):
+                assert ahead is not None
+                ids, own_texts, split, future = ahead
+                ahead = submit(chunks[index + 1]) if index + 1 < len(chunks) else None
+                mine = fingerprint_texts(own_texts, learned)
+                del own_texts
+                theirs = worker.fingerprints(split, learned, future,
+                                             functools.partial(texts_again, ids[:split]))
+                infos = {i.item_id: i for i in self.storage.indexed_items_by_id(ids)}
+                candidates: list[Candidate] = []
+                fingerprints: list[tuple[int, str | None, bytes | None]] = []
+                for item_id, fingerprint in zip(ids, theirs + mine, strict=True):
+                    info = infos.get(item_id)
+                    if info is None:
+                        continue
+                    fingerprints.append((item_id, fingerprint.content_key,
+                                         fp_mod.to_bytes(fingerprint)))
+                    candidates.append(self._candidate(info, fingerprint))
+                try:
+                    changes = self.engine.decide(candidates, now)
+                    self.storage.apply_cluster_changes(changes, fingerprints=fingerprints,
+                                                       scheme=fp_mod.SCHEME)
+                except Exception:
+                    # The engine may now hold a decision the database does not (a read of
+                    # stored fingerprints or the write failed halfway): the next poll starts
+                    # again from the database, where these items wait undecided.
+                    self._started = False
+                    raise
+                decided.add(changes)
+                release_free_memory()  # the chunk's texts and blobs are gone
+        finally:
+            if overlap is not None:
+                overlap.shutdown(wait=True)
         return decided
 
     def _carrying_fresh_boilerplate(self, excluded: set[int]) -> list[int]:
