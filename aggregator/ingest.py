@@ -231,7 +231,7 @@ class Pipeline:
         if pending:
             # By default the writer fingerprints alone: this is when it holds the most
             # (the engine has grown by the whole batch), and a second interpreter with
-            # numpy would add ~35 MB to that peak to save ~20 % of a cold poll's time.
+            # numpy would add ~30 MB to that peak to save ~15 % of a cold poll's time.
             # When asked to, a child of its own does (it imports numpy, not feedparser),
             # started once the reader has exited: the two never hold memory at once.
             fingerprinter = WorkerProcess(
