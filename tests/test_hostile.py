@@ -210,6 +210,11 @@ def test_gone_disables_the_feed_and_it_is_not_polled_again(server: HostileServer
     assert feed.disabled and "410" in (feed.last_error or "")
     assert pipeline.storage.feeds_to_poll() == []
     assert pipeline.poll() == []
+    # The server records a request once its handler returns, which can be a moment after
+    # the client has read the answer: wait for that record before counting.
+    deadline = time.monotonic() + 5
+    while len(server.requests("/gone")) <= before and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert len(server.requests("/gone")) == before + 1
 
 
