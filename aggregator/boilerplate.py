@@ -64,14 +64,9 @@ def fold_text(text: str) -> tuple[str, ...]:
     both learning and filtering look at (computed once per item)."""
     out = []
     text = fold_characters(text)
-    if single_spaced_lines(text):
-        for line in text.split("\n"):
-            folded = strip_truncation(line)
-            if folded:
-                out.append(folded)
-        return tuple(out)
+    collapse = not single_spaced_lines(text)
     for line in text.split("\n"):
-        folded = strip_truncation(" ".join(line.split()))
+        folded = strip_truncation(" ".join(line.split()) if collapse else line)
         if folded:
             out.append(folded)
     return tuple(out)

@@ -465,32 +465,36 @@ class Pipeline:
                 del own_texts
                 theirs = worker.fingerprints(split, learned, future,
                                              functools.partial(texts_again, ids[:split]))
-                infos = {i.item_id: i for i in self.storage.indexed_items_by_id(ids)}
-                candidates: list[Candidate] = []
-                fingerprints: list[tuple[int, str | None, bytes | None]] = []
-                for item_id, fingerprint in zip(ids, theirs + mine, strict=True):
-                    info = infos.get(item_id)
-                    if info is None:
-                        continue
-                    fingerprints.append((item_id, fingerprint.content_key,
-                                         fp_mod.to_bytes(fingerprint)))
-                    candidates.append(self._candidate(info, fingerprint))
-                try:
-                    changes = self.engine.decide(candidates, now)
-                    self.storage.apply_cluster_changes(changes, fingerprints=fingerprints,
-                                                       scheme=fp_mod.SCHEME)
-                except Exception:
-                    # The engine may now hold a decision the database does not (a read of
-                    # stored fingerprints or the write failed halfway): the next poll starts
-                    # again from the database, where these items wait undecided.
-                    self._started = False
-                    raise
-                decided.add(changes)
+                decided.add(self._place(ids, theirs + mine, now))
                 release_free_memory()  # the chunk's texts and blobs are gone
         finally:
             if overlap is not None:
                 overlap.shutdown(wait=True)
         return decided
+
+    def _place(self, ids: list[int], fingerprints: list[fp_mod.Fingerprint],
+               now: datetime) -> ClusterChanges:
+        """Decide one chunk of fingerprinted items and store the decision with them."""
+        infos = {i.item_id: i for i in self.storage.indexed_items_by_id(ids)}
+        candidates: list[Candidate] = []
+        stored: list[tuple[int, str | None, bytes | None]] = []
+        for item_id, fingerprint in zip(ids, fingerprints, strict=True):
+            info = infos.get(item_id)
+            if info is None:
+                continue
+            stored.append((item_id, fingerprint.content_key, fp_mod.to_bytes(fingerprint)))
+            candidates.append(self._candidate(info, fingerprint))
+        try:
+            changes = self.engine.decide(candidates, now)
+            self.storage.apply_cluster_changes(changes, fingerprints=stored,
+                                               scheme=fp_mod.SCHEME)
+        except Exception:
+            # The engine may now hold a decision the database does not (a read of stored
+            # fingerprints or the write failed halfway): the next poll starts again from
+            # the database, where these items wait undecided.
+            self._started = False
+            raise
+        return changes
 
     def _carrying_fresh_boilerplate(self, excluded: set[int]) -> list[int]:
         fresh = self.boilerplate.take_fresh()

@@ -1,10 +1,13 @@
-"""The decision engine alone (pure: no I/O), on fingerprints of generated stories."""
+"""The decision engine alone (no database: stored fingerprints are a dict here), on
+fingerprints of generated stories."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from aggregator.clean import fold
 from aggregator.dedup import Candidate, DedupEngine, DedupParams
@@ -46,17 +49,42 @@ def _partition(engine: DedupEngine, ids: list[int]) -> set[frozenset[int]]:
 EXPECTED = {frozenset({2 * n, 2 * n + 1, 10 + n}) for n in range(5)}
 
 
-def test_any_arrival_order_gives_the_same_clusters() -> None:
+class _Stored:
+    """Fingerprints as the pipeline keeps them: written after each decision, read back
+    (bytes → Fingerprint) when the engine verifies a pair with an older item."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[int, bytes] = {}
+        self.reads: list[list[int]] = []
+
+    def __call__(self, item_ids: Collection[int]) -> dict[int, Fingerprint]:
+        self.reads.append(sorted(item_ids))
+        return {i: from_bytes(self.blobs[i], None) for i in item_ids if i in self.blobs}
+
+    def decide(self, engine: DedupEngine, candidates: list[Candidate]) -> None:
+        blobs = {c.item_id: to_bytes(c.fingerprint) for c in candidates if c.fingerprint}
+        engine.decide(candidates, T0 + timedelta(days=1))
+        self.blobs.update((i, b) for i, b in blobs.items() if b is not None)
+
+
+@pytest.mark.parametrize("from_storage", [False, True],
+                         ids=["samples-in-memory", "samples-read-back"])
+def test_any_arrival_order_gives_the_same_clusters(from_storage: bool) -> None:
     texts = _corpus()
     ids = list(range(len(texts)))
     for seed in range(6):
         order = ids[:]
         random.Random(seed).shuffle(order)
-        engine = DedupEngine()
+        stored = _Stored()
+        engine = DedupEngine(fingerprint_source=stored if from_storage else None)
         for item_id in order:  # one item per decision: the hardest case for order
-            engine.decide([_candidate(item_id, texts[item_id], hours=item_id)],
-                          T0 + timedelta(days=1))
+            stored.decide(engine, [_candidate(item_id, texts[item_id], hours=item_id)])
         assert _partition(engine, ids) == EXPECTED, f"order seed {seed}"
+        if from_storage:
+            # Older items were read back (the batch's own never are), and only those.
+            read = {i for batch in stored.reads for i in batch}
+            assert read and read < set(ids)
+            assert all(node.fp is None for node in engine._nodes.values())
 
 
 def test_bulk_load_finds_the_same_edges_as_one_by_one() -> None:
@@ -106,41 +134,6 @@ def test_corrections_at_engine_level() -> None:
     # a new copy of story 0 never joins the split item
     engine.decide([_candidate(20, texts[0] + ["Sponsored by Nobody"], hours=5)], T0)
     assert engine.cluster_of(20) == engine.cluster_of(0) != engine.cluster_of(1)
-
-
-class _Stored:
-    """Fingerprints as the pipeline keeps them: written after each decision, read back
-    (bytes → Fingerprint) when the engine verifies a pair with an older item."""
-
-    def __init__(self) -> None:
-        self.blobs: dict[int, bytes] = {}
-        self.reads: list[list[int]] = []
-
-    def __call__(self, item_ids: Collection[int]) -> dict[int, Fingerprint]:
-        self.reads.append(sorted(item_ids))
-        return {i: from_bytes(self.blobs[i], None) for i in item_ids if i in self.blobs}
-
-    def decide(self, engine: DedupEngine, candidates: list[Candidate]) -> None:
-        blobs = {c.item_id: to_bytes(c.fingerprint) for c in candidates if c.fingerprint}
-        engine.decide(candidates, T0 + timedelta(days=1))
-        self.blobs.update((i, b) for i, b in blobs.items() if b is not None)
-
-
-def test_a_fingerprint_source_gives_the_same_clusters_in_any_order() -> None:
-    texts = _corpus()
-    ids = list(range(len(texts)))
-    for seed in range(4):
-        order = ids[:]
-        random.Random(seed).shuffle(order)
-        stored = _Stored()
-        engine = DedupEngine(fingerprint_source=stored)
-        for item_id in order:
-            stored.decide(engine, [_candidate(item_id, texts[item_id], hours=item_id)])
-        assert _partition(engine, ids) == EXPECTED, f"order seed {seed}"
-        # Older items were read back (the batch's own never are), and only those.
-        read = {i for batch in stored.reads for i in batch}
-        assert read and read < set(ids)
-        assert all(node.fp is None for node in engine._nodes.values())
 
 
 def test_an_orphaned_summary_finds_its_next_parent_through_the_source() -> None:
