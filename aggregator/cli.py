@@ -14,9 +14,9 @@ from typing import Any
 from aggregator import __version__
 from aggregator.config import Settings, config_path, load_settings, resolve_feed_url
 from aggregator.errors import AggregatorError, ConfigError, StorageError
-from aggregator.memory import limit_malloc_arenas
+from aggregator.ingest.memory import limit_malloc_arenas
+from aggregator.publish.views import cluster_dict, feed_dict, item_dict, table
 from aggregator.types import FeedSpec
-from aggregator.views import cluster_dict, feed_dict, item_dict, table
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -162,7 +162,7 @@ def _storage(settings: Settings) -> Any:
 
 
 def _pipeline(settings: Settings) -> Any:
-    from aggregator.ingest import Pipeline
+    from aggregator.ingest.pipeline import Pipeline
     from aggregator.storage import Storage
 
     return Pipeline(Storage(settings.database), settings)
@@ -192,7 +192,7 @@ def _poll(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from aggregator.scheduler import run_daemon
+    from aggregator.daemon.scheduler import run_daemon
 
     return run_daemon(settings)
 
@@ -267,7 +267,7 @@ def _clusters_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _clusters_explain(args: argparse.Namespace, settings: Settings) -> int:
-    from aggregator.explain import explain
+    from aggregator.ingest.explain import explain
 
     if len(args.item_ids) > 2:
         print("aggregator: explain takes one or two item ids", file=sys.stderr)
@@ -311,7 +311,7 @@ def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _feeds_import_opml(args: argparse.Namespace, settings: Settings) -> int:
-    from aggregator.opml import parse_opml
+    from aggregator.publish.opml import parse_opml
 
     path = Path(args.file)
     try:
@@ -339,7 +339,7 @@ def _feeds_import_opml(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _feeds_export_opml(args: argparse.Namespace, settings: Settings) -> int:
-    from aggregator.opml import render_opml
+    from aggregator.publish.opml import render_opml
 
     data = render_opml(_storage(settings).list_feeds())
     if args.output:
@@ -375,7 +375,7 @@ def _clusters_merge(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _boilerplate_list(args: argparse.Namespace, settings: Settings) -> int:
-    from aggregator.boilerplate import NETWORK_LEARN_AT, BoilerplateModel
+    from aggregator.clean.boilerplate import NETWORK_LEARN_AT, BoilerplateModel
 
     model = BoilerplateModel()
     model.load(_storage(settings).block_counts(samples_from=NETWORK_LEARN_AT))

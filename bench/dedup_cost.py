@@ -39,11 +39,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aggregator import fingerprint as fp_mod  # noqa: E402
-from aggregator.boilerplate import BoilerplateModel  # noqa: E402
-from aggregator.clean import html_to_blocks, words  # noqa: E402
-from aggregator.dedup import Candidate, DedupEngine  # noqa: E402
-from aggregator.lshindex import BandedIndex  # noqa: E402
+from aggregator.clean.boilerplate import BoilerplateModel  # noqa: E402
+from aggregator.clean.text import html_to_blocks, words  # noqa: E402
+from aggregator.dedup.engine import Candidate, DedupEngine  # noqa: E402
+from aggregator.dedup.lshindex import BandedIndex  # noqa: E402
+from aggregator.fingerprint import signature as fp_mod  # noqa: E402
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 

@@ -807,22 +807,22 @@ def instrument(clock: StageClock) -> None:
     """Put timers around the steps ``Pipeline`` calls, in this process only.
 
     By module, not by name, so that a step renamed or added in ``aggregator/`` still lands
-    in its stage: every function ``aggregator.ingest`` imports from a step module, every
-    public function of ``aggregator.fingerprint``, every public method of
+    in its stage: every function ``aggregator.ingest.pipeline`` imports from a step module, every
+    public function of ``aggregator.fingerprint.signature``, every public method of
     ``BoilerplateModel``, ``DedupEngine`` and ``Storage``."""
     import inspect
 
-    import aggregator.fingerprint as fp_mod
-    import aggregator.ingest as ingest
-    from aggregator.boilerplate import BoilerplateModel
-    from aggregator.dedup import DedupEngine
+    import aggregator.fingerprint.signature as fp_mod
+    import aggregator.ingest.pipeline as ingest
+    from aggregator.clean.boilerplate import BoilerplateModel
+    from aggregator.dedup.engine import DedupEngine
+    from aggregator.ingest.child import WorkerProcess
     from aggregator.storage import Storage
-    from aggregator.worker import WorkerProcess
 
-    by_module = {"aggregator.parse": "parse", "aggregator.jsonfeed": "parse",
-                 "aggregator.clean": "clean", "aggregator.boilerplate": "boilerplate",
-                 "aggregator.fingerprint": "fingerprint", "aggregator.dedup": "decide",
-                 "aggregator.worker": "fingerprint"}  # the writer's own share of a chunk
+    by_module = {"aggregator.parse.document": "parse", "aggregator.parse.jsonfeed": "parse",
+                 "aggregator.clean.text": "clean", "aggregator.clean.boilerplate": "boilerplate",
+                 "aggregator.fingerprint.signature": "fingerprint", "aggregator.dedup.engine": "decide",
+                 "aggregator.ingest.child": "fingerprint"}  # the writer's own share of a chunk
     for name, value in list(vars(ingest).items()):
         if inspect.isfunction(value) and value.__module__ in by_module:
             setattr(ingest, name, clock.wrap(by_module[value.__module__], value))
@@ -856,7 +856,7 @@ def profile(urls_file: str, cprofile_out: str | None) -> None:
     clock.enter("imports")
     sys.path.insert(0, str(ROOT))
     from aggregator.config import settings_from_mapping
-    from aggregator.ingest import Pipeline
+    from aggregator.ingest.pipeline import Pipeline
     from aggregator.storage import Storage
     clock.exit()
     urls = Path(urls_file).read_text().split()

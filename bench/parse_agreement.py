@@ -26,11 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aggregator.clean import html_to_blocks  # noqa: E402
+from aggregator.clean.text import html_to_blocks  # noqa: E402
 from aggregator.errors import ParseError  # noqa: E402
-from aggregator.parse import parse_with_feedparser  # noqa: E402
+from aggregator.parse.document import parse_with_feedparser  # noqa: E402
+from aggregator.parse.fast_xml import NeedsFeedparser, read_plain_feed  # noqa: E402
 from aggregator.types import ParsedFeed  # noqa: E402
-from aggregator.xmlfeed import NeedsFeedparser, read_plain_feed  # noqa: E402
 
 _LINK = re.compile(r"""\s(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.I)
 _SAFE = ("http:", "https:", "mailto:", "ftp:")

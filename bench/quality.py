@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aggregator.config import settings_from_mapping  # noqa: E402
-from aggregator.ingest import Pipeline  # noqa: E402
+from aggregator.ingest.pipeline import Pipeline  # noqa: E402
 from aggregator.storage import Storage  # noqa: E402
 
 

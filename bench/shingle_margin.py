@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import quality  # noqa: E402
 
-from aggregator.boilerplate import BoilerplateModel  # noqa: E402
-from aggregator.clean import words  # noqa: E402
+from aggregator.clean.boilerplate import BoilerplateModel  # noqa: E402
+from aggregator.clean.text import words  # noqa: E402
 from aggregator.storage import Storage  # noqa: E402
 
 

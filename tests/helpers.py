@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aggregator.config import settings_from_mapping
-from aggregator.ingest import Pipeline
+from aggregator.ingest.pipeline import Pipeline
 from aggregator.storage import Storage
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from aggregator import blockcounts
-from aggregator.blockcounts import BlockCounts
+from aggregator.clean.blockcounts import BlockCounts
+from aggregator.clean import blockcounts
 
 
 def test_counts_match_a_dictionary_through_folds_and_reloads(monkeypatch) -> None:

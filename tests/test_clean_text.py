@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.boilerplate import fold_text
-from aggregator.clean import fold, strip_truncation
+from aggregator.clean.boilerplate import fold_text
+from aggregator.clean.text import fold, strip_truncation
 
 
 @pytest.mark.parametrize("block,expected", [
@@ -32,7 +32,7 @@ def test_fold_text_folds_each_line_as_fold_does() -> None:
 
 
 def test_boilerplate_learning_rules_survive_a_reload() -> None:
-    from aggregator.boilerplate import BoilerplateModel, evidence
+    from aggregator.clean.boilerplate import BoilerplateModel, evidence
 
     footer, network, story = ("follow us on our networks",), ("a network wide footer",), \
         ("a sentence of one story only",)
@@ -58,7 +58,7 @@ def test_words_fast_paths_give_the_regex_tokens() -> None:
     import random
     import re
 
-    from aggregator.clean import words
+    from aggregator.clean.text import words
 
     def by_regex(text: str) -> list[str]:
         return re.findall(r"\w+", text)
@@ -76,7 +76,7 @@ def test_fold_text_skips_the_space_collapse_only_when_it_would_change_nothing() 
     import random
     import sys
 
-    from aggregator.clean import _ODD_SPACES, fold_characters
+    from aggregator.clean.text import _ODD_SPACES, fold_characters
 
     # Every character split() splits on is looked for (but the space and the line break).
     assert set(_ODD_SPACES) == {chr(c) for c in range(sys.maxunicode + 1)

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aggregator.clean import fold
-from aggregator.dedup import Candidate, DedupEngine, DedupParams
-from aggregator.fingerprint import Fingerprint, fingerprint_blocks, from_bytes, to_bytes
+from aggregator.clean.text import fold
+from aggregator.dedup.engine import Candidate, DedupEngine, DedupParams
+from aggregator.fingerprint.signature import Fingerprint, fingerprint_blocks, from_bytes, to_bytes
 from aggregator.types import CorrectionRecord
 from tests.feeds import story
 

@@ -13,8 +13,8 @@ from werkzeug import Request, Response
 
 from aggregator.config import settings_from_mapping
 from aggregator.errors import FetchError
-from aggregator.fetch import FetchLimits, fetch
-from aggregator.ingest import Pipeline
+from aggregator.fetch.http import FetchLimits, fetch
+from aggregator.ingest.pipeline import Pipeline
 from aggregator.storage import Storage
 from aggregator.types import FeedToPoll
 from tests.feeds import rss

@@ -7,8 +7,8 @@ import zlib
 import numpy as np
 import pytest
 
-from aggregator import fingerprint as fp
-from aggregator._datasketch import MinHash
+from aggregator.fingerprint import signature as fp
+from aggregator.fingerprint.minhash import MinHash
 
 
 @pytest.mark.parametrize("size", [1, 7, 255, 256, 257, 1000, 5000])

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from aggregator.config import settings_from_mapping
-from aggregator.fetch import DECODE_STEP, _Decoder, fetch_concurrently
-from aggregator.ingest import Pipeline
+from aggregator.fetch.http import DECODE_STEP, _Decoder, fetch_concurrently
+from aggregator.ingest.pipeline import Pipeline
 from aggregator.storage import Storage
 from aggregator.types import FeedToPoll, FeedView, PollOutcome
 from tests.helpers import check_consistency

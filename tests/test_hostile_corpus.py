@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.config import settings_from_mapping
-from aggregator.ingest import Pipeline
+from aggregator.ingest.pipeline import Pipeline
 from aggregator.storage import Storage
 from tests.helpers import check_consistency
 from tests.hostile_server import HostileServer

@@ -1,4 +1,4 @@
-"""When to poll next (``aggregator.timing``), pure: honest and hostile headers alike.
+"""When to poll next (``aggregator.ingest.timing``), pure: honest and hostile headers alike.
 
 Servers send what they like in Retry-After, Cache-Control, Expires and Age; none of it
 may crash the writer, make a feed polled more often than its interval, or silence it
@@ -13,7 +13,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from aggregator.timing import (
+from aggregator.ingest.timing import (
     JITTER,
     MAX_BACKOFF,
     MAX_CACHE_DELAY,

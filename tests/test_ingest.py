@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.clean import clean_entry
-from aggregator.parse import parse_feed
+from aggregator.clean.text import clean_entry
+from aggregator.parse.document import parse_feed
 from tests.feeds import FOOTER, html, rss, story
 from tests.helpers import check_consistency, clusters_by_guid, partition, pipeline_for
 
@@ -125,7 +125,7 @@ def test_fingerprints_from_a_child_process_give_the_same_clusters(
     """``polling.fingerprint_worker``: a batch of ≥ 500 new items is fingerprinted partly in a
     child process; the clusters are those the writer alone makes."""
     from aggregator.config import settings_from_mapping
-    from aggregator.ingest import FINGERPRINT_CHILD_MIN_ITEMS, Pipeline
+    from aggregator.ingest.pipeline import FINGERPRINT_CHILD_MIN_ITEMS, Pipeline
     from aggregator.storage import Storage
 
     feeds = []
@@ -146,7 +146,7 @@ def test_fingerprints_from_a_child_process_give_the_same_clusters(
             "polling": {"worker_processes": 1, "fingerprint_worker": on}}, None)
         pipeline = Pipeline(Storage(database), settings)
         caplog.clear()
-        with caplog.at_level(logging.DEBUG, logger="aggregator.worker"):
+        with caplog.at_level(logging.DEBUG, logger="aggregator.ingest.child"):
             pipeline.poll()
         children.append(sum("event=worker-started" in m for m in caplog.messages))
         check_consistency(pipeline)
@@ -163,7 +163,7 @@ def test_a_decision_that_fails_halfway_is_made_again_from_the_database(
     database, where the items wait undecided; nothing is lost or decided twice."""
     from aggregator.config import settings_from_mapping
     from aggregator.errors import StorageError
-    from aggregator.ingest import Pipeline
+    from aggregator.ingest.pipeline import Pipeline
     from aggregator.storage import Storage
 
     class FlakyStorage(Storage):

@@ -12,8 +12,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from aggregator.config import settings_from_mapping
-from aggregator.opml import OpmlError, parse_opml, render_opml
 from aggregator.publish.app import create_app
+from aggregator.publish.opml import OpmlError, parse_opml, render_opml
 from aggregator.storage import Storage
 from aggregator.types import FeedSpec
 

@@ -1,4 +1,4 @@
-"""Golden-file tests of :func:`aggregator.parse.parse_feed`.
+"""Golden-file tests of :func:`aggregator.parse.document.parse_feed`.
 
 Every document in ``tests/golden/`` describes itself (a header comment, or
 ``_description`` keys in JSON) and has a ``NAME.expected.json`` beside it, written
@@ -30,10 +30,10 @@ from typing import Any
 
 import pytest
 
-from aggregator.clean import clean_entry
+from aggregator.clean.sanitize import sanitize_html
+from aggregator.clean.text import clean_entry
 from aggregator.errors import ParseError
-from aggregator.parse import parse_feed
-from aggregator.sanitize import sanitize_html
+from aggregator.parse.document import parse_feed
 from aggregator.types import ParsedEntry, ParsedFeed
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from starlette.testclient import TestClient
 
-from aggregator.ingest import Pipeline
+from aggregator.ingest.pipeline import Pipeline
 from aggregator.publish.app import create_app
 from aggregator.publish.openapi import SPEC
 from tests.test_publish_demo import demo_pipeline, running_server

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from aggregator.ingest import Pipeline
+from aggregator.ingest.pipeline import Pipeline
 from aggregator.publish.app import create_app
 from tests.test_publish_demo import demo_config, demo_pipeline
 

@@ -22,7 +22,7 @@ import httpx
 import yaml
 
 from aggregator.config import Settings, load_settings
-from aggregator.ingest import Pipeline
+from aggregator.ingest.pipeline import Pipeline
 from aggregator.publish.app import create_app
 from aggregator.publish.server import BackgroundServer
 from aggregator.storage import Storage

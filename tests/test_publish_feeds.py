@@ -16,8 +16,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from aggregator.config import Settings
-from aggregator.ingest import Pipeline
-from aggregator.parse import parse_feed
+from aggregator.ingest.pipeline import Pipeline
+from aggregator.parse.document import parse_feed
 from aggregator.publish.app import create_app
 from aggregator.storage import Storage
 from aggregator.types import ClusterView

@@ -15,7 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from aggregator.config import settings_from_mapping
-from aggregator.ingest import Pipeline
+from aggregator.ingest.pipeline import Pipeline
 from aggregator.publish.app import create_app
 from aggregator.storage import Storage
 from aggregator.types import CleanItem, FeedSpec

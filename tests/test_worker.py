@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.errors import ParseError
-from aggregator.worker import ReaderBug, WorkerProcess
+from aggregator.ingest.child import ReaderBug, WorkerProcess
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 XML = {"content-type": "application/xml"}
@@ -62,7 +62,7 @@ def test_a_hung_or_dead_child_fails_that_document_and_is_replaced() -> None:
 def test_child_fingerprints_equal_the_writer_threads() -> None:
     import numpy as np
 
-    from aggregator.worker import fingerprint_texts
+    from aggregator.ingest.child import fingerprint_texts
 
     url, body = _documents()[0]
     inline = WorkerProcess(0)
@@ -87,7 +87,7 @@ def test_child_fingerprints_equal_the_writer_threads() -> None:
 def test_fingerprints_of_a_failed_job_are_computed_from_the_texts_read_again() -> None:
     from concurrent.futures import Future
 
-    from aggregator.worker import fingerprint_texts
+    from aggregator.ingest.child import fingerprint_texts
 
     url, body = _documents()[0]
     inline = WorkerProcess(0)

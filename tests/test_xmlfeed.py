@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.clean import html_to_blocks
-from aggregator.parse import parse_feed, parse_with_feedparser
+from aggregator.clean.text import html_to_blocks
+from aggregator.parse.document import parse_feed, parse_with_feedparser
+from aggregator.parse.fast_xml import NeedsFeedparser, absolute_links, read_plain_feed
 from aggregator.types import ParsedFeed
-from aggregator.xmlfeed import NeedsFeedparser, absolute_links, read_plain_feed
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "https://news.example/feeds/main.xml"
@@ -193,9 +193,9 @@ def test_switching_parser_paths_re_decides_nothing(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A database filled by the feedparser path (every earlier version) polled again by
     the fast reader: the stored HTML is refreshed, no item counts as updated."""
-    import aggregator.parse as parse_module
+    import aggregator.parse.document as parse_module
     from aggregator.config import settings_from_mapping
-    from aggregator.ingest import Pipeline
+    from aggregator.ingest.pipeline import Pipeline
     from aggregator.storage import Storage
 
     database = f"sqlite:///{tmp_path / 'agg.db'}"

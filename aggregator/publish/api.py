@@ -32,9 +32,9 @@ from aggregator.publish.reasons import (
     members_of,
     membership_reason,
 )
+from aggregator.publish.views import iso, item_dict
 from aggregator.storage import Storage
 from aggregator.types import ClusterView, FeedView, ItemView
-from aggregator.views import iso, item_dict
 
 
 def _next_link(request: Request, total: int, limit: int, offset: int) -> str | None:

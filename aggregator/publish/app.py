@@ -28,14 +28,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aggregator.config import Settings
 from aggregator.errors import StorageError
-from aggregator.metrics import Health, Metrics
+from aggregator.ingest.metrics import Health, Metrics
 from aggregator.publish import api, corrections, feeds, openapi, pages
 from aggregator.publish.context import BoilerplateCache
+from aggregator.publish.views import iso
 from aggregator.storage import Storage
-from aggregator.views import iso
 
 if TYPE_CHECKING:
-    from aggregator.ingest import Pipeline
+    from aggregator.ingest.pipeline import Pipeline
 
 log = logging.getLogger("aggregator.publish")
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from aggregator.boilerplate import NETWORK_LEARN_AT, BoilerplateModel
+from aggregator.clean.boilerplate import NETWORK_LEARN_AT, BoilerplateModel
 from aggregator.storage import Storage
 from aggregator.types import FeedView
 

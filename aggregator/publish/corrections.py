@@ -6,7 +6,7 @@ TOKEN`` with ``server.token`` from the config; with no token configured every wr
 refused (403), so a server started without one is read-only whatever the network sees.
 The header (not a cookie) also keeps other web pages from posting on a user's behalf.
 
-Writes go through the one :class:`~aggregator.ingest.Pipeline` of the process (the
+Writes go through the one :class:`~aggregator.ingest.pipeline.Pipeline` of the process (the
 daemon's, or one made on first use by ``aggregator serve``) under ``app.state.write_lock``,
 the lock the scheduler holds while it polls: one writer at a time.
 """
@@ -26,7 +26,7 @@ from aggregator.publish.api import cluster_summary, path_id
 from aggregator.publish.context import feeds_by_id, storage_of
 
 if TYPE_CHECKING:
-    from aggregator.ingest import Pipeline
+    from aggregator.ingest.pipeline import Pipeline
 
 
 def authorize(request: Request) -> None:
@@ -47,7 +47,7 @@ def _pipeline(request: Request) -> Pipeline:
     """The process's writer; ``aggregator serve`` makes one on the first write."""
     state = request.app.state
     if state.pipeline is None:
-        from aggregator.ingest import Pipeline
+        from aggregator.ingest.pipeline import Pipeline
 
         state.pipeline = Pipeline(state.storage, state.settings)
     pipeline: Pipeline = state.pipeline

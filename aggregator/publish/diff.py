@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from aggregator.clean import fold
+from aggregator.clean.text import fold
 
 MAX_WORDS = 5000
 """Words compared per copy; beyond this the rest is shown unmarked (keeps a page fast)."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aggregator.publish.views import feed_dict
 from aggregator.types import FeedView
-from aggregator.views import feed_dict
 
 STATUSES = ("ok", "warning", "failing", "never-polled", "disabled")
 

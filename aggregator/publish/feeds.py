@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from aggregator.opml import render_opml
 from aggregator.publish.context import base_url, feeds_by_id, storage_of
 from aggregator.publish.formats import (
     Copy,
@@ -25,6 +24,7 @@ from aggregator.publish.formats import (
     render_rss,
 )
 from aggregator.publish.http_cache import conditional_response
+from aggregator.publish.opml import render_opml
 from aggregator.publish.query import Filters, filters, int_param
 from aggregator.publish.reasons import feed_label
 from aggregator.storage import Storage

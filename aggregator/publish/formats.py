@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from feedgen.feed import FeedGenerator
 
 from aggregator import __version__
-from aggregator.sanitize import safe_url, sanitize_html
+from aggregator.clean.sanitize import safe_url, sanitize_html
+from aggregator.publish.views import iso
 from aggregator.types import ClusterView, ItemView
-from aggregator.views import iso
 
 JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
 ATOM_NS = "http://www.w3.org/2005/Atom"

@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
+from aggregator.clean.sanitize import safe_url
 from aggregator.publish.api import cluster_summary, path_id
 from aggregator.publish.context import feeds_by_id, is_boilerplate, storage_of
 from aggregator.publish.diff import Copy, compare_copies
@@ -31,7 +32,6 @@ from aggregator.publish.reasons import (
     members_of,
     membership_reason,
 )
-from aggregator.sanitize import safe_url
 
 PAGE_SIZE = 50
 MAX_PAGE = 20_000

@@ -1,6 +1,6 @@
 """Why a cluster looks as it does, in words, for the API and the cluster page.  Pure.
 
-The canonical rule is the one :mod:`aggregator.dedup` applies (full text before summary,
+The canonical rule is the one :mod:`aggregator.dedup.engine` applies (full text before summary,
 higher feed priority, earlier publication, lower id); here it is stated for the actual
 members, naming the criterion that decided.  Each member's method and score become a
 sentence naming the member it was matched to.

@@ -1,4 +1,4 @@
-"""Run the Alembic migrations shipped as ``aggregator.migrations``.
+"""Run the Alembic migrations shipped as ``aggregator.storage.migrations``.
 
 Alembic is imported only when there is something to migrate: importing it costs ~15 MB
 of memory and a tenth of a second, and a database already at the newest revision (every
@@ -43,7 +43,7 @@ def alembic_config(engine: Engine) -> Config:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", str(resources.files("aggregator.migrations")))
+    config.set_main_option("script_location", str(resources.files("aggregator.storage.migrations")))
     config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     return config
 

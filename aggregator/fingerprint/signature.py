@@ -25,8 +25,8 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from aggregator._datasketch import MinHash
-from aggregator.clean import content_key, words
+from aggregator.clean.text import content_key, words
+from aggregator.fingerprint.minhash import MinHash
 
 SHINGLE = 3
 """Words per shingle, chosen by measurement (``bench/shingle_margin.py`` on syndication-dev,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aggregator.boilerplate import NETWORK_LEARN_AT
-from aggregator.dedup import compare, is_lead
+from aggregator.clean.boilerplate import NETWORK_LEARN_AT
+from aggregator.dedup.engine import compare, is_lead
 from aggregator.errors import AggregatorError
-from aggregator.fingerprint import fingerprint_blocks
-from aggregator.ingest import Pipeline
+from aggregator.fingerprint.signature import fingerprint_blocks
+from aggregator.ingest.pipeline import Pipeline
+from aggregator.publish.views import item_dict
 from aggregator.storage import Storage
-from aggregator.views import item_dict
 
 
 def explain(pipeline: Pipeline, item_ids: list[int]) -> dict[str, Any]:

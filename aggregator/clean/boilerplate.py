@@ -19,8 +19,8 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass
 
-from aggregator.blockcounts import BlockCounts
-from aggregator.clean import (
+from aggregator.clean.blockcounts import BlockCounts
+from aggregator.clean.text import (
     fold_characters,
     generic_boilerplate,
     has_words,

@@ -23,16 +23,17 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from aggregator import fingerprint as fp_mod
-from aggregator.boilerplate import NETWORK_LEARN_AT, BoilerplateModel, evidence, fold_text
+from aggregator.clean.boilerplate import NETWORK_LEARN_AT, BoilerplateModel, evidence, fold_text
 from aggregator.config import Settings
-from aggregator.dedup import Candidate, DedupEngine, DedupParams
+from aggregator.dedup.engine import Candidate, DedupEngine, DedupParams
 from aggregator.errors import AggregatorError, FeedError, FetchError, StorageError
-from aggregator.fetch import USER_AGENT, FetchLimits, fetch, fetch_concurrently, new_client
-from aggregator.memory import release_free_memory
-from aggregator.metrics import Metrics, log_event, outcome_of
+from aggregator.fetch.http import USER_AGENT, FetchLimits, fetch, fetch_concurrently, new_client
+from aggregator.fingerprint import signature as fp_mod
+from aggregator.ingest.child import ReaderBug, WorkerProcess, fingerprint_texts
+from aggregator.ingest.memory import release_free_memory
+from aggregator.ingest.metrics import Metrics, log_event, outcome_of
+from aggregator.ingest.timing import next_check_after_error, next_check_after_success
 from aggregator.storage import Storage
-from aggregator.timing import next_check_after_error, next_check_after_success
 from aggregator.types import (
     Assignment,
     ClusterChanges,
@@ -42,12 +43,11 @@ from aggregator.types import (
     IndexedItem,
     PollOutcome,
 )
-from aggregator.worker import ReaderBug, WorkerProcess, fingerprint_texts
 
 if TYPE_CHECKING:
     import httpx
 
-log = logging.getLogger("aggregator.ingest")
+log = logging.getLogger("aggregator.ingest.pipeline")
 
 DECIDE_CHUNK = 250
 """Items fingerprinted, decided and written together.  Measured on a cold 10,000-item poll:

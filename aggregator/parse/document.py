@@ -18,12 +18,12 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from aggregator.clean import holds_as_much, html_to_blocks
+from aggregator.clean.text import holds_as_much, html_to_blocks
 from aggregator.errors import ParseError
-from aggregator.feedvalues import ttl_minutes, utc_datetime
-from aggregator.jsonfeed import looks_like_json, parse_json_feed
+from aggregator.parse.fast_xml import NeedsFeedparser, read_plain_feed
+from aggregator.parse.feedvalues import ttl_minutes, utc_datetime
+from aggregator.parse.jsonfeed import looks_like_json, parse_json_feed
 from aggregator.types import ParsedEntry, ParsedFeed
-from aggregator.xmlfeed import NeedsFeedparser, read_plain_feed
 
 # Problems a reader shrugs off: the document still yields its entries as intended.
 SURVIVABLE = (

@@ -1,6 +1,6 @@
 """The daemon's clock (APScheduler 3.x): poll the feeds that are due, until told to stop.
 
-Which feed is due comes from storage (``next_check``, set by :mod:`aggregator.timing`
+Which feed is due comes from storage (``next_check``, set by :mod:`aggregator.ingest.timing`
 after every fetch: interval, jitter, backoff, Retry-After, max-age, ``<ttl>``), so a
 restart resumes where the last run left off and 10,000 feeds need no 10,000 jobs.  One
 job asks storage every *tick*; ``max_instances=1`` and ``coalesce=True``: a slow cycle
@@ -27,14 +27,14 @@ from types import FrameType
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from aggregator.config import Settings
-from aggregator.ingest import Pipeline
-from aggregator.metrics import Health, Metrics, log_event
+from aggregator.ingest.metrics import Health, Metrics, log_event
+from aggregator.ingest.pipeline import Pipeline
 from aggregator.publish.app import create_app
 from aggregator.publish.server import BackgroundServer
 from aggregator.storage import Storage
 from aggregator.types import PollOutcome
 
-log = logging.getLogger("aggregator.scheduler")
+log = logging.getLogger("aggregator.daemon.scheduler")
 
 MAX_TICK = 15.0
 """The longest wait between two looks at storage: a due feed is late by at most this."""

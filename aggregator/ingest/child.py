@@ -38,13 +38,13 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from aggregator.errors import FeedError, ParseError
-from aggregator.memory import release_free_memory
+from aggregator.ingest.memory import release_free_memory
 from aggregator.types import CleanItem
 
 if TYPE_CHECKING:
-    from aggregator.fingerprint import Fingerprint
+    from aggregator.fingerprint.signature import Fingerprint
 
-log = logging.getLogger("aggregator.worker")
+log = logging.getLogger("aggregator.ingest.child")
 _LENGTH = struct.Struct("<Q")
 
 
@@ -69,8 +69,8 @@ class _Failure:
 
 def read_document(url: str, body: bytes, headers: Mapping[str, str]) -> ReadDocument:
     """Parse and clean one document; ``ParseError`` when it is not a usable feed."""
-    from aggregator.clean import clean_entry  # imported by the jobs that need them (above)
-    from aggregator.parse import parse_feed
+    from aggregator.clean.text import clean_entry  # imported by the jobs that need them (above)
+    from aggregator.parse.document import parse_feed
 
     parsed = parse_feed(url, body, headers)
     return ReadDocument(title=parsed.title, warning=parsed.warning,
@@ -100,8 +100,8 @@ def _read_safely(url: str, body: bytes, headers: Mapping[str, str]) -> ReadDocum
 def fingerprint_texts(texts: Sequence[str], learned: frozenset[str]) -> list[Fingerprint]:
     """Fingerprints of stored item texts, boilerplate (generic, and the ``learned`` block
     keys) removed: what the writer's decision needs, item by item."""
-    from aggregator.boilerplate import filter_blocks, fold_text
-    from aggregator.fingerprint import fingerprint_blocks
+    from aggregator.clean.boilerplate import filter_blocks, fold_text
+    from aggregator.fingerprint.signature import fingerprint_blocks
 
     return [fingerprint_blocks(filter_blocks(fold_text(text), learned).kept) for text in texts]
 
@@ -228,7 +228,7 @@ class WorkerProcess:
             # in the working directory can never stand in for a module.
             path = [p for p in sys.path if p] + [str(Path(__file__).resolve().parent.parent)]
             code = (f"import sys; sys.path[:] = {path!r}; "
-                    "from aggregator.worker import main; main()")
+                    "from aggregator.ingest.child import main; main()")
             self._child = subprocess.Popen([sys.executable, "-I", "-c", code],
                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             log.debug("event=worker-started pid=%d", self._child.pid)

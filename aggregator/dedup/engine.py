@@ -47,8 +47,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from aggregator.fingerprint import LEAD_VERIFY, Fingerprint, overlap
-from aggregator.lshindex import BandedIndex, shared_band_pairs
+from aggregator.dedup.lshindex import BandedIndex, shared_band_pairs
+from aggregator.fingerprint.signature import LEAD_VERIFY, Fingerprint, overlap
 from aggregator.types import Assignment, ClusterChanges, ClusterState, CorrectionRecord
 
 MAX_CANDIDATES = 64

@@ -3,7 +3,7 @@
 ``import datasketch`` runs the package's ``__init__``, which imports every sketch it has —
 among them the LSH classes, which pull in scipy: about 60 MB of memory and half a second
 of start-up that a ``poll --once`` pays for nothing (we use ``MinHash`` alone; our index is
-:mod:`aggregator.lshindex`).  When nothing has imported datasketch yet, the package is
+:mod:`aggregator.dedup.lshindex`).  When nothing has imported datasketch yet, the package is
 registered without running its ``__init__`` and ``datasketch.minhash`` is imported from
 it: the same code, the same values.  A later ``import datasketch`` elsewhere in the
 process (a benchmark comparing with ``MinHashLSH``) still works: it imports its

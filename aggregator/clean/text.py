@@ -6,7 +6,7 @@
   collapsed whitespace, case-folded.
 * :func:`generic_boilerplate` recognises lines every kind of feed carries ("Read
   more", share bars, "The post … appeared first on …", sponsor lines).  Lines that
-  recur in one network's items are learned separately (:mod:`aggregator.boilerplate`).
+  recur in one network's items are learned separately (:mod:`aggregator.clean.boilerplate`).
 * :func:`canonical_url` drops tracking parameters and fragments so one article has
   one link.
 """

@@ -33,8 +33,8 @@ from xml.parsers import expat
 from feedparser.datetimes import _parse_date as feedparser_date  # identical date rules
 from feedparser.mixin import _FeedParserMixin
 
-from aggregator.clean import holds_as_much, html_to_blocks
-from aggregator.feedvalues import ttl_minutes, utc_datetime
+from aggregator.clean.text import holds_as_much, html_to_blocks
+from aggregator.parse.feedvalues import ttl_minutes, utc_datetime
 from aggregator.types import ParsedEntry, ParsedFeed
 
 ATOM = "http://www.w3.org/2005/Atom"

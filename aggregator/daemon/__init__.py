@@ -1,0 +1,1 @@
+"""Daemon: the scheduler that polls feeds when due, beside the web face."""

@@ -1,0 +1,1 @@
+"""Fetch: the only network code (conditional GET, deadlines, size and redirect caps)."""

@@ -1,0 +1,1 @@
+"""Fingerprint: word shingles and MinHash signatures of an item's text."""

@@ -1,0 +1,1 @@
+"""Parse: feed documents (RSS, Atom, RDF, JSON Feed) into format-independent entries."""

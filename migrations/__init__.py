@@ -1,1 +1,0 @@
-"""Alembic environment and revisions (installed as ``aggregator.migrations``)."""
