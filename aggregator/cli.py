@@ -268,11 +268,15 @@ def _clusters_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def _clusters_explain(args: argparse.Namespace, settings: Settings) -> int:
     from aggregator.ingest.explain import explain
+    from aggregator.ingest.state import dedup_params, load_boilerplate
+    from aggregator.publish.views import explanation_dict
 
     if len(args.item_ids) > 2:
         print("aggregator: explain takes one or two item ids", file=sys.stderr)
         return 2
-    report = explain(_pipeline(settings), list(args.item_ids))
+    storage = _storage(settings)
+    report = explanation_dict(explain(storage, load_boilerplate(storage),
+                                      dedup_params(settings.dedup), list(args.item_ids)))
     if args.format == "json":
         return _emit(args, [report], str)
     print(json.dumps(report, indent=2, ensure_ascii=False))
@@ -375,11 +379,9 @@ def _clusters_merge(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _boilerplate_list(args: argparse.Namespace, settings: Settings) -> int:
-    from aggregator.clean.boilerplate import NETWORK_LEARN_AT, BoilerplateModel
+    from aggregator.ingest.state import load_boilerplate
 
-    model = BoilerplateModel()
-    model.load(_storage(settings).block_counts(samples_from=NETWORK_LEARN_AT))
-    learned = model.learned()
+    learned = load_boilerplate(_storage(settings)).learned()
     return _emit(args, [{"key": b.key, "text": b.sample, "feeds": b.feeds, "items": b.items}
                         for b in learned],
                  lambda: table([(b.items, b.feeds, b.sample) for b in learned],

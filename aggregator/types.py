@@ -201,6 +201,13 @@ class IndexedItem:
     score: float | None = None
     matched_item_id: int | None = None
 
+    def assignment(self) -> Assignment | None:
+        """The stored decision (None: not decided yet)."""
+        if self.cluster_id is None:
+            return None
+        return Assignment(self.item_id, self.cluster_id, self.method or "single",
+                          self.score if self.score is not None else 1.0, self.matched_item_id)
+
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
@@ -209,8 +216,7 @@ class Assignment:
     item_id: int
     cluster_id: int
     method: str
-    """``single`` (alone in its cluster), ``url``, ``content-hash``, ``minhash``,
-    ``containment`` or ``manual``."""
+    """One of :class:`aggregator.dedup.rules.Method` (stored as its text)."""
     score: float
     matched_item_id: int | None = None
 

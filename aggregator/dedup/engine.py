@@ -1,71 +1,46 @@
-"""The cluster decision.  No I/O of its own; its state is rebuilt from stored fingerprints,
-and it can be given where to read them back when it verifies a pair (a decision that
-fails in that read may leave the engine half-changed: the pipeline then rebuilds it).
+"""The cluster decision: the engine that applies :mod:`aggregator.dedup.rules` to a
+stream of items.  No I/O of its own; its state is rebuilt from stored fingerprints, and it
+can be given where to read them back when it verifies a pair (a decision that fails in
+that read may leave the engine half-changed: the pipeline then rebuilds it).
 
-Clusters are the connected components of a graph whose edges are *verified*:
-
-============  ===================================================  =======================
-edge          when                                                 why this value
-============  ===================================================  =======================
-url           same canonical link, different feeds, link has a      tracking parameters are
-              path (a homepage link identifies nothing)            the only difference
-content-hash  same text after boilerplate removal (≥ 8 words)      exact republication
-minhash       Jaccard of word 3-shingles ≥ ``threshold`` (default   copies with another
-              0.5), verified on the shingles (exact up to 256,     footer/sponsor/typography
-              a 1-in-4 sample beyond); the LSH (42 bands of 3)     or a dropped paragraph
-              proposes pairs at J = 0.5 with probability 0.996
-                                                                   score 0.6–1.0 on
-                                                                   syndication-dev; two
-                                                                   stories on one topic
-                                                                   score < 0.1
-containment   a shorter text (≥ 15 shingles, ≤ 80 % of the other)  "first 50 words … Read
-              is the *beginning* of a longer one: ≥ ``containment``   more" summaries: Jaccard
-              (0.8) of its first 96 shingles are in the other's   is low (0.05–0.3) but
-              first 96 (and, for longer texts, of all its         nearly all of the lead
-              shingles in the other text)
-                                                                   is found; requiring the
-                                                                   *lead* keeps a quoted
-                                                                   passage from joining
-============  ===================================================  =======================
-
-A shorter text keeps a containment edge only to its single best longer text (highest
-score, then earliest published), so a lead shared by a story and its rewritten update
-cannot bridge the two.  Components of verified edges do not depend on the order items
-arrive in: the same items give the same clusters.  Titles are never evidence: recurring
-titles ("Morning Briefing") over different bodies stay apart.
-
-The canonical item of a cluster is the first by: full text before summary, higher feed
-``priority``, earlier publication, lower id.
+Items are indexed by their exact keys (link, text) and by two banded LSH indexes (whole
+text, lead) that propose pairs; a proposed pair becomes an edge only when the rules
+verify it.  Clusters are the connected components of the edges; the components do not
+depend on the order items arrive in: the same items give the same clusters.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 import numpy as np
 
 from aggregator.dedup.lshindex import BandedIndex, shared_band_pairs
-from aggregator.fingerprint.signature import LEAD_VERIFY, Fingerprint, overlap
+from aggregator.dedup.rules import (
+    DedupParams,
+    Match,
+    Method,
+    canonical_rank,
+    compare,
+    evidence_rank,
+    identifying_link,
+    is_copy,
+    is_lead,
+    lead_parent_rank,
+    text_key,
+)
+from aggregator.fingerprint.signature import Fingerprint
 from aggregator.types import Assignment, ClusterChanges, ClusterState, CorrectionRecord
 
 MAX_CANDIDATES = 64
 """An item proposed with more partners than this (near-identical template items: daily
 notices, "market closed") is compared with its 64 lowest-id partners only, so a feed of
 thousands of look-alikes costs n·64 comparisons, not n²; they still chain into one cluster."""
-MIN_CONTAINED_SHINGLES = 15
 EVICT_EVERY = 3600.0
 """Seconds of window time between two eviction scans."""
-MAX_LEAD_RATIO = 0.8
 
-
-@dataclass(frozen=True)
-class DedupParams:
-    threshold: float = 0.5
-    containment: float = 0.8
-    window: timedelta = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -84,19 +59,6 @@ class Candidate:
     backlog of old items polled from several feeds still meets its copies."""
     cluster_id: int | None = None
     """The stored cluster, when reloading."""
-
-
-@dataclass(frozen=True)
-class Match:
-    """How two items compare (used by decisions and by ``clusters explain``)."""
-
-    jaccard: float
-    containment: float
-    """Share of the shorter text's shingles found in the longer one."""
-    lead_containment: float
-    """Share of the shorter text's lead found in the longer text's lead."""
-    shorter: int
-    longer: int
 
 
 @dataclass(slots=True)
@@ -141,7 +103,7 @@ class DedupEngine:
 
     def __post_init__(self) -> None:
         self._nodes: dict[int, _Node] = {}
-        self._links: dict[int, dict[int, tuple[str, float]]] = {}
+        self._links: dict[int, dict[int, tuple[Method, float]]] = {}
         self._parent: dict[int, _Parent] = {}
         self._children: dict[int, set[int]] = {}
         self._cluster_of: dict[int, int] = {}
@@ -227,11 +189,14 @@ class DedupEngine:
     def _node(self, c: Candidate) -> _Node:
         fp = c.fingerprint
         sort_ts = c.sort_time.timestamp()
+        key = text_key(fp)
+        # Without a source to read samples back from, the node keeps its own copy of the
+        # fingerprint, less what the index holds (signatures) or the node (the text key).
+        kept = None if fp is None or self.fingerprint_source is not None else \
+            replace(fp, signature=None, lead_signature=None, content_key=None)
         node = _Node(c.item_id, c.feed_id, c.priority, sort_ts, c.is_summary,
-                     _url_key(c.canonical_link),
-                     hash(fp.content_key) if fp is not None and fp.content_key else None,
-                     fp.size if fp is not None else -1,
-                     fp if self.fingerprint_source is None else None,
+                     _url_key(c.canonical_link), hash(key) if key is not None else None,
+                     fp.size if fp is not None else -1, kept,
                      max(sort_ts, c.first_seen.timestamp() if c.first_seen else sort_ts))
         self._nodes[c.item_id] = node
         return node
@@ -257,7 +222,6 @@ class DedupEngine:
                 signatures.append(fp.signature)
                 lead_signatures.append(fp.lead_signature)
                 at_hand[c.item_id] = fp
-            _slim(fp)
         if not ids:
             return touched
         main = self._lsh.keys_for(np.array(signatures))
@@ -282,14 +246,14 @@ class DedupEngine:
             for same_url in self._by_url.get(node.url_key):
                 if same_url != node.item_id and \
                         self._nodes[same_url].feed_id != node.feed_id:
-                    self._link(node.item_id, same_url, ("url", 1.0))
+                    self._link(node.item_id, same_url, (Method.URL, 1.0))
                     touched.add(same_url)
             self._by_url.add(node.url_key, node.item_id)
         if node.text_key is not None:
             for same_text in self._by_hash.get(node.text_key):
                 if same_text != node.item_id and same_text not in self._links.get(
                         node.item_id, {}):
-                    self._link(node.item_id, same_text, ("content-hash", 1.0))
+                    self._link(node.item_id, same_text, (Method.CONTENT_HASH, 1.0))
                     touched.add(same_text)
             self._by_hash.add(node.text_key, node.item_id)
         return touched
@@ -316,8 +280,8 @@ class DedupEngine:
             return set()
         touched: set[int] = set()
         match = compare(first, second)
-        if match.jaccard >= self.params.threshold and b not in self._links.get(a, {}):
-            self._link(a, b, ("minhash", match.jaccard))
+        if is_copy(match, self.params) and b not in self._links.get(a, {}):
+            self._link(a, b, (Method.MINHASH, match.jaccard))
             touched |= {a, b}
         if self._is_lead(match):
             child, parent = (a, b) if first.size < second.size else (b, a)
@@ -332,8 +296,8 @@ class DedupEngine:
 
     def _better(self, a: _Parent, b: _Parent) -> bool:
         na, nb = self._nodes[a.item_id], self._nodes[b.item_id]
-        return (round(a.score, 9), -na.sort_ts, -a.item_id) > \
-            (round(b.score, 9), -nb.sort_ts, -b.item_id)
+        return lead_parent_rank(a.score, na.sort_ts, a.item_id) > \
+            lead_parent_rank(b.score, nb.sort_ts, b.item_id)
 
     def _set_parent(self, child: int, parent: _Parent) -> set[int]:
         touched = {child, parent.item_id}
@@ -345,7 +309,7 @@ class DedupEngine:
         self._children.setdefault(parent.item_id, set()).add(child)
         return touched
 
-    def _link(self, a: int, b: int, edge: tuple[str, float]) -> None:
+    def _link(self, a: int, b: int, edge: tuple[Method, float]) -> None:
         self._links.setdefault(a, {})[b] = edge
         self._links.setdefault(b, {})[a] = edge
 
@@ -421,32 +385,27 @@ class DedupEngine:
                     stack.append(other)
         return seen
 
-    def _evidence_for(self, item_id: int, component: set[int]) -> tuple[str, float, int | None]:
+    def _evidence_for(self, item_id: int,
+                      component: set[int]) -> tuple[Method, float, int | None]:
+        """The edge an item's membership names: a correction's, else its strongest
+        automatic edge inside the component (:func:`~aggregator.dedup.rules.evidence_rank`)."""
         manual = sorted(self._manual.get(item_id, set()) & component)
         if manual:
-            return "manual", 1.0, manual[0]
+            return Method.MANUAL, 1.0, manual[0]
         if item_id in self._isolated:
-            return ("manual", 1.0, None) if len(component) == 1 else ("single", 1.0, None)
-        rank = {"url": 4, "content-hash": 3, "minhash": 2, "containment": 1}
-        best: tuple[int, float, int] | None = None
-        method = "single"
-        for other, (kind, score) in self._links.get(item_id, {}).items():
-            if other in self._isolated:
-                continue
-            key = (rank[kind], score, -other)
-            if best is None or key > best:
-                best, method = key, kind
-        edges = [(p.item_id, p.score) for p in [self._parent.get(item_id)]
-                 if p is not None and p.item_id not in self._isolated]
-        edges += [(child, self._parent[child].score) for child in self._children.get(item_id, ())
-                  if child in self._parent and child not in self._isolated]
-        for other, score in edges:
-            key = (rank["containment"], score, -other)
-            if best is None or key > best:
-                best, method = key, "containment"
-        if best is None or len(component) == 1:
-            return "single", 1.0, None
-        return method, round(best[1], 4), -best[2]
+            return (Method.MANUAL if len(component) == 1 else Method.SINGLE), 1.0, None
+        edges = [(kind, score, other) for other, (kind, score)
+                 in self._links.get(item_id, {}).items()]
+        parent = self._parent.get(item_id)
+        if parent is not None:
+            edges.append((Method.CONTAINMENT, parent.score, parent.item_id))
+        edges += [(Method.CONTAINMENT, self._parent[child].score, child)
+                  for child in self._children.get(item_id, ()) if child in self._parent]
+        edges = [edge for edge in edges if edge[2] not in self._isolated]
+        if not edges or len(component) == 1:
+            return Method.SINGLE, 1.0, None
+        method, score, other = max(edges, key=lambda e: evidence_rank(*e))
+        return method, round(score, 4), other
 
     def _recluster(self, affected: set[int]) -> ClusterChanges:
         components: list[set[int]] = []
@@ -505,8 +464,8 @@ class DedupEngine:
 
     def _state(self, cluster_id: int, note: str | None) -> ClusterState:
         members = [self._nodes[i] for i in self._members.get(cluster_id, ()) if i in self._nodes]
-        canonical = min(members, key=lambda n: (n.is_summary, -n.priority, n.sort_ts,
-                                                n.item_id))
+        canonical = min(members, key=lambda n: canonical_rank(n.is_summary, n.priority,
+                                                              n.sort_ts, n.item_id))
         return ClusterState(cluster_id, canonical.item_id, len(self._members[cluster_id]),
                             len({n.feed_id for n in members}), note)
 
@@ -542,32 +501,6 @@ class DedupEngine:
         self._parent.pop(item_id, None)
 
 
-def compare(a: Fingerprint, b: Fingerprint) -> Match:
-    """Similarity of two fingerprints: exact when both keep all their shingles, else on
-    the 1-in-4 sample both share; lead containment is always exact."""
-    short, long_ = (a, b) if a.size <= b.size else (b, a)
-    if a.sampled or b.sampled:
-        xs, ys = short.comparable_sample(), long_.comparable_sample()
-    else:
-        xs, ys = short.sample, long_.sample
-    common = overlap(xs, ys)
-    union = xs.size + ys.size - common
-    lead_common = overlap(short.lead, long_.lead)
-    return Match(
-        jaccard=common / union if union else 0.0,
-        containment=common / xs.size if xs.size else 0.0,
-        lead_containment=lead_common / short.lead.size if short.lead.size else 0.0,
-        shorter=short.size,
-        longer=long_.size,
-    )
-
-
-def _pairs(ids: list[int]) -> Iterable[tuple[int, int]]:
-    for i, a in enumerate(ids):
-        for b in ids[i + 1:]:
-            yield a, b
-
-
 def _capped(pairs: set[tuple[int, int]]) -> list[tuple[int, int]]:
     """The pairs to verify, in order, keeping at most ``MAX_CANDIDATES`` per item."""
     partners: dict[int, list[int]] = {}
@@ -583,23 +516,10 @@ def _capped(pairs: set[tuple[int, int]]) -> list[tuple[int, int]]:
     return sorted(kept)
 
 
-def is_lead(m: Match, threshold: float) -> bool:
-    """Whether the shorter text is the beginning of the longer one (a summary of it)."""
-    if m.shorter < MIN_CONTAINED_SHINGLES or m.shorter > MAX_LEAD_RATIO * m.longer:
-        return False
-    if m.lead_containment < threshold:
-        return False
-    # A text longer than the lead must also be found, as a whole, in the other one.
-    return m.shorter <= LEAD_VERIFY or m.containment >= threshold
-
-
 def _url_key(canonical_link: str | None) -> int | None:
-    """A canonical link identifies an article only when it has a path (not a homepage);
-    kept as its hash, a tenth of the memory of the string."""
-    if not canonical_link:
-        return None
-    path = urlsplit(canonical_link).path
-    return hash(canonical_link) if path not in ("", "/") else None
+    """The identifying link's hash, a tenth of the memory of the string."""
+    link = identifying_link(canonical_link)
+    return hash(link) if link is not None else None
 
 
 class _MultiMap:
@@ -636,19 +556,9 @@ class _MultiMap:
             if len(current) == 1:
                 self._map[key] = current[0]
 
-    def groups(self) -> list[list[int]]:
-        return [v for v in self._map.values() if isinstance(v, list)]
-
 
 def _digest(a: Assignment) -> int:
     return hash((a.cluster_id, a.method, a.score, a.matched_item_id))
-
-
-def _slim(fp: Fingerprint | None) -> None:
-    """Drop what the index now holds (signatures) or the node keeps (the content key)."""
-    if fp is not None:
-        fp.signature = fp.lead_signature = None
-        fp.content_key = None
 
 
 def _add_member(members: dict[int, list[int]], cluster_id: int, item_id: int) -> None:
@@ -663,4 +573,4 @@ def _drop_member(members: dict[int, list[int]], cluster_id: int, item_id: int) -
         current.remove(item_id)
 
 
-__all__ = ["Candidate", "DedupEngine", "DedupParams", "Match", "compare", "is_lead"]
+__all__ = ["Candidate", "DedupEngine", "DedupParams"]

@@ -69,10 +69,11 @@ U32 = npt.NDArray[np.uint32]
 _EMPTY = np.empty(0, dtype=np.uint32)
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(frozen=True, eq=False, slots=True)
 class Fingerprint:
-    """Not frozen: the dedup engine takes ownership and drops the signatures once its
-    index holds their band keys (a quarter of the item's memory)."""
+    """What the decision knows of one text.  A holder that needs less (the dedup engine
+    keeps no signatures once its index holds their band keys) keeps a copy without them
+    (``dataclasses.replace``); :func:`to_bytes` then refuses it."""
 
     content_key: str | None
     size: int
@@ -215,8 +216,11 @@ def fingerprint_blocks(blocks: tuple[str, ...] | list[str]) -> Fingerprint:
 
 
 def to_bytes(fp: Fingerprint) -> bytes | None:
-    if fp.signature is None or fp.lead_signature is None:
+    """The stored form; None for a text too short to have signatures."""
+    if fp.size == 0:
         return None
+    if fp.signature is None or fp.lead_signature is None:
+        raise ValueError("a fingerprint without its signatures cannot be stored")
     return b"".join([
         _HEADER.pack(_FORMAT_VERSION, NUM_PERM, fp.size, fp.sample.size, fp.lead.size,
                      fp.word_count),

@@ -49,7 +49,7 @@ _LENGTH = struct.Struct("<Q")
 
 
 @dataclass(frozen=True)
-class ReadDocument:
+class CleanDocument:
     """A feed document as the writer needs it: the feed's own fields and its clean items."""
 
     title: str | None
@@ -62,18 +62,18 @@ class ReadDocument:
 class _Failure:
     message: str
     bug: bool
-    """True when the reader itself failed (an exception that is not a ParseError)."""
+    """True when the parser itself failed (an exception that is not a ParseError)."""
     trace: str = ""
     """The traceback of a bug, for the log."""
 
 
-def read_document(url: str, body: bytes, headers: Mapping[str, str]) -> ReadDocument:
+def read_document(url: str, body: bytes, headers: Mapping[str, str]) -> CleanDocument:
     """Parse and clean one document; ``ParseError`` when it is not a usable feed."""
     from aggregator.clean.text import clean_entry  # imported by the jobs that need them (above)
     from aggregator.parse.document import parse_feed
 
     parsed = parse_feed(url, body, headers)
-    return ReadDocument(title=parsed.title, warning=parsed.warning,
+    return CleanDocument(title=parsed.title, warning=parsed.warning,
                         ttl_minutes=parsed.ttl_minutes,
                         items=unique_items([clean_entry(e) for e in parsed.entries]))
 
@@ -87,7 +87,7 @@ def unique_items(items: list[CleanItem]) -> tuple[CleanItem, ...]:
     return tuple(by_id.values())
 
 
-def _read_safely(url: str, body: bytes, headers: Mapping[str, str]) -> ReadDocument | _Failure:
+def _read_safely(url: str, body: bytes, headers: Mapping[str, str]) -> CleanDocument | _Failure:
     try:
         return read_document(url, body, headers)
     except ParseError as exc:
@@ -119,8 +119,8 @@ _JOBS: dict[str, Callable[..., Any]] = {"read": _read_safely,
                                         "fingerprint": _fingerprint_safely}
 
 
-class ReaderBug(FeedError):
-    """The document reader failed in an unexpected way (reported on the feed, logged)."""
+class ParserBug(FeedError):
+    """Parsing the document failed in an unexpected way (reported on the feed, logged)."""
 
     def __init__(self, url: str, message: str, trace: str) -> None:
         super().__init__(url, message)
@@ -149,19 +149,19 @@ class WorkerProcess:
         """Parse and clean a feed document; the answer comes from :meth:`document`."""
         return self._submit("read", url, body, dict(headers))
 
-    def document(self, url: str, future: Future[Any]) -> ReadDocument:
-        """The document, or ``ParseError`` / :class:`ReaderBug` for this feed."""
+    def document(self, url: str, future: Future[Any]) -> CleanDocument:
+        """The document, or ``ParseError`` / :class:`ParserBug` for this feed."""
         try:
             outcome = future.result()
         except Exception as exc:  # the exchange itself failed (no process could start…)
             outcome = _Failure(f"worker: {exc.__class__.__name__}: {exc}", bug=True)
-        if not isinstance(outcome, (ReadDocument, _Failure)):
+        if not isinstance(outcome, (CleanDocument, _Failure)):
             outcome = _Failure("the worker process gave a wrong answer", bug=True)
         if isinstance(outcome, _Failure):
             if outcome.bug:
-                raise ReaderBug(url, outcome.message, outcome.trace)
+                raise ParserBug(url, outcome.message, outcome.trace)
             raise ParseError(url, outcome.message)
-        assert isinstance(outcome, ReadDocument)
+        assert isinstance(outcome, CleanDocument)
         return outcome
 
     def fingerprint(self, texts: Sequence[str], learned: frozenset[str]) -> Future[Any]:

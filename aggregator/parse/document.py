@@ -1,5 +1,5 @@
-"""Feed documents → :class:`ParsedFeed`: our readers for JSON Feed and for plain
-well-formed RSS 2.0 / Atom 1.0 (``xmlfeed.py``), feedparser for everything else.
+"""Feed documents → :class:`ParsedFeed`: our parsers for JSON Feed and for plain
+well-formed RSS 2.0 / Atom 1.0 (``fast_xml.py``), feedparser for everything else.
 
 feedparser only ever receives bytes and the response headers, never a URL (it
 would fetch it).  Its ``bozo`` flag becomes a ``ParseError`` unless the problem is
@@ -25,7 +25,7 @@ from aggregator.parse.feedvalues import ttl_minutes, utc_datetime
 from aggregator.parse.jsonfeed import looks_like_json, parse_json_feed
 from aggregator.types import ParsedEntry, ParsedFeed
 
-# Problems a reader shrugs off: the document still yields its entries as intended.
+# Problems feedparser shrugs off: the document still yields its entries as intended.
 SURVIVABLE = (
     feedparser.CharacterEncodingOverride,  # declared encoding wrong, another one worked
     feedparser.NonXMLContentType,  # served as text/plain or text/html, but is a feed

@@ -1,4 +1,4 @@
-"""A fast reader for the plain, well-formed RSS 2.0 and Atom 1.0 documents most feeds are.
+"""A fast parser for the plain, well-formed RSS 2.0 and Atom 1.0 documents most feeds are.
 
 feedparser reads every feed ever written, and pays for it: about 1 ms per entry of
 article HTML, most of it in pure-Python SAX handlers and in re-serialising each
@@ -57,7 +57,7 @@ where they are read (an RSS <title> takes no type, an RSS <link> no href)."""
 
 
 class NeedsFeedparser(Exception):
-    """The document is outside what this reader handles exactly; the reason says why."""
+    """The document is outside what this parser handles exactly; the reason says why."""
 
 
 def _qname(namespace: str, local: str) -> str:
@@ -139,7 +139,7 @@ class _Entry:
     """Atom author parts: name, email, uri."""
 
 
-# -- the reader ---------------------------------------------------------------------------
+# -- the parser ---------------------------------------------------------------------------
 
 
 def read_plain_feed(body: bytes, headers: Mapping[str, str], base: str) -> ParsedFeed:
@@ -149,14 +149,14 @@ def read_plain_feed(body: bytes, headers: Mapping[str, str], base: str) -> Parse
     Content-Location), the same base feedparser is given.
     """
     _check_encoding(body, headers)
-    reader = _Reader(base)
+    handler = _Handler(base)
     parser = expat.ParserCreate("utf-8", namespace_separator=_SEP)
     parser.buffer_text = True
     parser.buffer_size = 1 << 16
     parser.ordered_attributes = False
-    parser.StartElementHandler = reader.start
-    parser.EndElementHandler = reader.end
-    parser.CharacterDataHandler = reader.text
+    parser.StartElementHandler = handler.start
+    parser.EndElementHandler = handler.end
+    parser.CharacterDataHandler = handler.text
     parser.StartDoctypeDeclHandler = _refuse("a DOCTYPE")
     parser.ProcessingInstructionHandler = _refuse("a processing instruction")
     parser.EntityDeclHandler = _refuse("an entity declaration")
@@ -164,7 +164,7 @@ def read_plain_feed(body: bytes, headers: Mapping[str, str], base: str) -> Parse
         parser.Parse(body, True)
     except expat.ExpatError as exc:
         raise NeedsFeedparser(f"not well-formed XML: {exc}") from None
-    return reader.result()
+    return handler.result()
 
 
 def _refuse(what: str) -> Callable[..., None]:
@@ -198,7 +198,7 @@ def _check_encoding(body: bytes, headers: Mapping[str, str]) -> None:
         raise NeedsFeedparser(f"declared encoding {declared.group(1).decode('ascii')}")
 
 
-class _Reader:
+class _Handler:
     """expat callbacks: a small state machine over root → channel/feed → item/entry."""
 
     def __init__(self, base: str) -> None:

@@ -1,4 +1,4 @@
-"""Feed values both document readers (feedparser's path and the fast reader) interpret the
+"""Feed values both parsers (feedparser's path and the fast XML parser) interpret the
 same way, so the two cannot drift apart on them."""
 
 from __future__ import annotations

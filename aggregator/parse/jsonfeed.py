@@ -1,6 +1,6 @@
 """JSON Feed 1.0 / 1.1 (https://jsonfeed.org/version/1.1) → :class:`ParsedFeed`.
 
-feedparser does not read JSON Feed, so this small reader does, with the same
+feedparser does not read JSON Feed, so this small parser does, with the same
 output type and the same error policy.
 """
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from aggregator.clean.boilerplate import NETWORK_LEARN_AT, BoilerplateModel
+from aggregator.clean.boilerplate import BoilerplateModel
+from aggregator.ingest.state import load_boilerplate
 from aggregator.storage import Storage
 from aggregator.types import FeedView
 
@@ -29,9 +30,7 @@ class BoilerplateCache:
     def get(self, storage: Storage) -> BoilerplateModel:
         with self._lock:
             if self._model is None or time.monotonic() - self._loaded_at > BOILERPLATE_TTL:
-                model = BoilerplateModel()
-                model.load(storage.block_counts(samples_from=NETWORK_LEARN_AT))
-                self._model, self._loaded_at = model, time.monotonic()
+                self._model, self._loaded_at = load_boilerplate(storage), time.monotonic()
             return self._model
 
 

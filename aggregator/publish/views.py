@@ -1,12 +1,16 @@
-"""Plain-data views of stored values, shared by the CLI and (later) the JSON API."""
+"""Plain-data views of stored values, shared by the CLI and the JSON API."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aggregator.types import ClusterView, FeedView, ItemView
+
+if TYPE_CHECKING:
+    from aggregator.dedup.rules import Verdict
+    from aggregator.ingest.explain import Explanation
 
 
 def iso(value: datetime | None) -> str | None:
@@ -92,3 +96,32 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str],
              "  ".join("-" * s for s in sizes)]
     lines += ["  ".join(c.ljust(sizes[i]) for i, c in enumerate(r)).rstrip() for r in cells]
     return "\n".join(lines)
+
+
+def verdict_dict(verdict: Verdict) -> dict[str, Any]:
+    """A rules verdict: the edge (``method``, None for none), its score and the reason."""
+    out: dict[str, Any] = {"method": verdict.method, "score": round(verdict.score, 4),
+                           "rule": verdict.reason}
+    m = verdict.match
+    if m is not None:
+        out.update({"jaccard": round(m.jaccard, 4), "containment": round(m.containment, 4),
+                    "lead_containment": round(m.lead_containment, 4),
+                    "shorter_shingles": m.shorter, "longer_shingles": m.longer})
+    return out
+
+
+def explanation_dict(explanation: Explanation) -> dict[str, Any]:
+    """``clusters explain`` as plain data: each item with its evidence, and for two items
+    the comparison the rules make."""
+    items = []
+    for e in explanation.items:
+        entry = item_dict(e.item)
+        entry.update({"matched_item_id": e.matched_item_id, "words": e.words,
+                      "shingles": e.shingles, "boilerplate_removed": list(e.boilerplate_removed),
+                      "membership": {**verdict_dict(e.membership), "agrees": e.agrees}})
+        items.append(entry)
+    report: dict[str, Any] = {"items": items}
+    if explanation.comparison is not None:
+        report["comparison"] = {**verdict_dict(explanation.comparison),
+                                "same_cluster": explanation.same_cluster}
+    return report

@@ -1,0 +1,221 @@
+"""The rules of the cluster decision, in one place: the engine, ``clusters explain``, the
+cluster pages and the API all ask this module.  Pure.
+
+Clusters are the connected components of a graph whose edges are *verified*:
+
+============  ===================================================  =======================
+edge          when                                                 why this value
+============  ===================================================  =======================
+url           same canonical link, different feeds, link has a      tracking parameters are
+              path (a homepage link identifies nothing)            the only difference
+content-hash  same text after boilerplate removal (≥ 8 words)      exact republication
+minhash       Jaccard of word 3-shingles ≥ ``threshold`` (default   copies with another
+              0.5), verified on the shingles (exact up to 256,     footer/sponsor/typography
+              a 1-in-4 sample beyond); the LSH (42 bands of 3)     or a dropped paragraph
+              proposes pairs at J = 0.5 with probability 0.996
+                                                                   score 0.6–1.0 on
+                                                                   syndication-dev; two
+                                                                   stories on one topic
+                                                                   score < 0.1
+containment   a shorter text (≥ 15 shingles, ≤ 80 % of the other)  "first 50 words … Read
+              is the *beginning* of a longer one: ≥ ``containment``   more" summaries: Jaccard
+              (0.8) of its first 96 shingles are in the other's   is low (0.05–0.3) but
+              first 96 (and, for longer texts, of all its         nearly all of the lead
+              shingles in the other text)                          is found; requiring the
+                                                                   *lead* keeps a quoted
+                                                                   passage from joining
+============  ===================================================  =======================
+
+A shorter text keeps a containment edge only to its single best longer text
+(:func:`lead_parent_rank`), so a lead shared by a story and its rewritten update cannot
+bridge the two.  Titles are never evidence: recurring titles ("Morning Briefing") over
+different bodies stay apart.
+
+The canonical item of a cluster is the first by :func:`canonical_rank`: full text before
+summary, higher feed ``priority``, earlier publication, lower id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from aggregator.fingerprint.signature import LEAD_VERIFY, Fingerprint, overlap
+
+
+class Method(StrEnum):
+    """Why an item is in its cluster: the edge that holds it there (stored as text)."""
+
+    SINGLE = "single"
+    """Alone in its cluster."""
+    URL = "url"
+    CONTENT_HASH = "content-hash"
+    MINHASH = "minhash"
+    CONTAINMENT = "containment"
+    MANUAL = "manual"
+    """Placed by a user's correction (``clusters split`` / ``clusters merge``)."""
+
+
+AUTOMATIC = (Method.URL, Method.CONTENT_HASH, Method.MINHASH, Method.CONTAINMENT)
+"""The edges the engine finds by itself, strongest evidence first: when an item has
+several, its membership names the first of them (then the higher score, then the lower
+id of the other item)."""
+
+MIN_CONTAINED_SHINGLES = 15
+MAX_LEAD_RATIO = 0.8
+
+CANONICAL_RULE = ("full text before summary, then the feed with the higher priority, "
+                  "then the earliest publication, then the lowest item id")
+
+
+@dataclass(frozen=True)
+class DedupParams:
+    threshold: float = 0.5
+    containment: float = 0.8
+    window: timedelta = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Match:
+    """How the texts of two items compare."""
+
+    jaccard: float
+    containment: float
+    """Share of the shorter text's shingles found in the longer one."""
+    lead_containment: float
+    """Share of the shorter text's lead found in the longer text's lead."""
+    shorter: int
+    longer: int
+
+
+@dataclass(frozen=True)
+class Comparable:
+    """What the rules look at in one item."""
+
+    feed_id: int
+    canonical_link: str | None
+    fingerprint: Fingerprint | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The edge two items earn (``method`` None: none), its score, and why, in words."""
+
+    method: Method | None
+    score: float
+    reason: str
+    match: Match | None = None
+
+
+def compare(a: Fingerprint, b: Fingerprint) -> Match:
+    """Similarity of two fingerprints: exact when both keep all their shingles, else on
+    the 1-in-4 sample both share; lead containment is always exact."""
+    short, long_ = (a, b) if a.size <= b.size else (b, a)
+    if a.sampled or b.sampled:
+        xs, ys = short.comparable_sample(), long_.comparable_sample()
+    else:
+        xs, ys = short.sample, long_.sample
+    common = overlap(xs, ys)
+    union = xs.size + ys.size - common
+    lead_common = overlap(short.lead, long_.lead)
+    return Match(
+        jaccard=common / union if union else 0.0,
+        containment=common / xs.size if xs.size else 0.0,
+        lead_containment=lead_common / short.lead.size if short.lead.size else 0.0,
+        shorter=short.size,
+        longer=long_.size,
+    )
+
+
+def is_copy(m: Match, params: DedupParams) -> bool:
+    """Whether two full texts are one story (a ``minhash`` edge)."""
+    return m.jaccard >= params.threshold
+
+
+def is_lead(m: Match, threshold: float) -> bool:
+    """Whether the shorter text is the beginning of the longer one (a summary of it)."""
+    if m.shorter < MIN_CONTAINED_SHINGLES or m.shorter > MAX_LEAD_RATIO * m.longer:
+        return False
+    if m.lead_containment < threshold:
+        return False
+    # A text longer than the lead must also be found, as a whole, in the other one.
+    return m.shorter <= LEAD_VERIFY or m.containment >= threshold
+
+
+def identifying_link(canonical_link: str | None) -> str | None:
+    """The canonical link when it identifies an article: it has a path (a homepage link
+    is shared by every item of a site and identifies nothing)."""
+    if not canonical_link:
+        return None
+    return canonical_link if urlsplit(canonical_link).path not in ("", "/") else None
+
+
+def same_link(a: Comparable, b: Comparable) -> bool:
+    """A ``url`` edge: one identifying link, carried by two different feeds."""
+    link = identifying_link(a.canonical_link)
+    return link is not None and link == identifying_link(b.canonical_link) \
+        and a.feed_id != b.feed_id
+
+
+def text_key(fp: Fingerprint | None) -> str | None:
+    """The exact-text key of a ``content-hash`` edge (None: too little text for one)."""
+    return fp.content_key if fp is not None and fp.content_key else None
+
+
+def judge(a: Comparable, b: Comparable, params: DedupParams) -> Verdict:
+    """The edge the rules give two items on their own, strongest first.
+
+    A ``containment`` verdict says the shorter item *may* hang from the longer one: the
+    engine keeps only each shorter item's best such edge (:func:`lead_parent_rank`).
+    """
+    if same_link(a, b):
+        return Verdict(Method.URL, 1.0, "url: the same link once tracking parameters are "
+                       "removed, in two different feeds")
+    key_a, key_b = text_key(a.fingerprint), text_key(b.fingerprint)
+    if key_a is not None and key_a == key_b:
+        return Verdict(Method.CONTENT_HASH, 1.0,
+                       "content-hash: identical text after boilerplate removal")
+    fa, fb = a.fingerprint, b.fingerprint
+    if fa is None or fb is None or fa.size == 0 or fb.size == 0:
+        return Verdict(None, 0.0, "too little text to compare: only the same link or the "
+                       "same text could join them")
+    m = compare(fa, fb)
+    if is_copy(m, params):
+        return Verdict(Method.MINHASH, m.jaccard,
+                       f"minhash: Jaccard {m.jaccard:.3f} ≥ threshold {params.threshold}", m)
+    if is_lead(m, params.containment):
+        return Verdict(Method.CONTAINMENT, m.containment,
+                       f"containment: the shorter text is the lead of the longer one "
+                       f"({m.containment:.3f} ≥ {params.containment})", m)
+    return Verdict(None, 0.0, f"different stories: Jaccard {m.jaccard:.3f} < "
+                   f"{params.threshold} and not a lead (containment {m.containment:.3f}, "
+                   f"lead {m.lead_containment:.3f})", m)
+
+
+def evidence_rank(method: Method, score: float, other_id: int) -> tuple[int, float, int]:
+    """Order of an item's edges: the greatest is the evidence its membership names."""
+    return (len(AUTOMATIC) - AUTOMATIC.index(method), score, -other_id)
+
+
+T = TypeVar("T", int, float)
+When = TypeVar("When")
+
+
+def lead_parent_rank(score: float, published: T, item_id: int) -> tuple[float, T, int]:
+    """Order of the longer texts a summary leads: the greatest is the one it joins (the
+    highest containment, then the earliest published, then the lowest id)."""
+    return (round(score, 9), -published, -item_id)
+
+
+def canonical_rank(is_summary: bool, priority: int, published: When,
+                   item_id: int) -> tuple[bool, int, When, int]:
+    """Order of a cluster's members: the least is its canonical item."""
+    return (is_summary, -priority, published, item_id)
+
+
+__all__ = ["AUTOMATIC", "CANONICAL_RULE", "Comparable", "DedupParams", "Match", "Method",
+           "Verdict", "canonical_rank", "compare", "evidence_rank", "identifying_link",
+           "is_copy", "is_lead", "judge", "lead_parent_rank", "same_link", "text_key"]

@@ -1,0 +1,189 @@
+"""Fingerprint stored items and place them in clusters: the second half of a poll.
+
+Items are read back from the database a chunk at a time, fingerprinted with every block
+learned as boilerplate so far, decided by the engine, and the decision is written with
+the fingerprints it was made from, in one transaction per chunk.  Items decided earlier
+whose text carries a block learned since are re-decided too, so the clusters do not
+depend on which feed happened to be polled first.
+
+Crash safety: items are committed first (by the poll), then fingerprints and memberships
+together.  An item found without a membership at start (the process died in between) is
+decided then, so a ``kill -9`` at any moment leaves every item in exactly one cluster.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aggregator.dedup.engine import Candidate
+from aggregator.dedup.rules import Method
+from aggregator.fingerprint import signature as fp_mod
+from aggregator.ingest.child import WorkerProcess, fingerprint_texts
+from aggregator.ingest.memory import release_free_memory
+from aggregator.ingest.metrics import Metrics, log_event
+from aggregator.ingest.stages import Stage, StageTimer, timed
+from aggregator.ingest.state import DecisionState, candidate
+from aggregator.storage import Storage
+from aggregator.types import ClusterChanges
+
+log = logging.getLogger("aggregator.ingest")
+
+DECIDE_CHUNK = 250
+"""Items fingerprinted, decided and written together (the index is searched a batch at a
+time: ~200 is already efficient; larger chunks only raise the memory peak)."""
+CHILD_SHARE = 0.7
+"""Share of each decision chunk the child process fingerprints (measured balance: the
+writer also decides and stores each chunk)."""
+
+
+@dataclass
+class Decided:
+    """What a decision changed, as counts for the metrics and the log: a cold poll decides
+    thousands of items, and their assignments are stored chunk by chunk, not kept."""
+
+    assignments: int = 0
+    joined: int = 0
+    clusters: set[int] = field(default_factory=set)
+    deleted: set[int] = field(default_factory=set)
+
+    def add(self, changes: ClusterChanges) -> None:
+        self.assignments += len(changes.assignments)
+        self.joined += sum(1 for a in changes.assignments if a.method != Method.SINGLE)
+        self.clusters.update(c.cluster_id for c in changes.clusters)
+        self.deleted.update(changes.deleted_clusters)
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """One chunk on its way: the ids found, the texts this thread fingerprints itself,
+    and the answer for the rest (``split`` of them, from the child or a thread)."""
+
+    ids: list[int]
+    own_texts: list[str]
+    split: int
+    future: Future[Any]
+
+
+class Decider:
+    """Fingerprints and decides stored items with one :class:`DecisionState`."""
+
+    def __init__(self, state: DecisionState, storage: Storage, metrics: Metrics,
+                 timer: StageTimer) -> None:
+        self.state = state
+        self.storage = storage
+        self.metrics = metrics
+        self.timer = timer
+
+    def decide(self, pending: Sequence[int], now: datetime,
+               worker: WorkerProcess | None = None) -> Decided:
+        """Fingerprint the pending items and place them; observe it in the metrics."""
+        first_new_cluster, started = self.state.engine.next_cluster_id, time.monotonic()
+        decided = self._decide(pending, now, worker or WorkerProcess(0))
+        seconds = time.monotonic() - started
+        self.metrics.decision_seconds.observe(seconds / max(len(pending), 1))
+        events = self.metrics.cluster_events
+        events.labels("formed").inc(sum(1 for c in decided.clusters if c >= first_new_cluster))
+        events.labels("joined").inc(decided.joined)
+        events.labels("merged").inc(len(decided.deleted))
+        log_event(log, logging.INFO, "decided", items=len(pending),
+                  assignments=decided.assignments, clusters=len(decided.clusters),
+                  seconds=seconds)
+        return decided
+
+    def _decide(self, pending: Sequence[int], now: datetime, worker: WorkerProcess) -> Decided:
+        pending = list(pending) + self._carrying_fresh_boilerplate(set(pending))
+        learned = self.state.boilerplate.learned_keys()
+        decided = Decided()
+        # In chunks, texts read back from the database: the texts and fingerprints of a
+        # whole cold poll (10,000 items) at once would cost ~150 MB; the engine gives the
+        # same clusters whatever the chunking.
+        chunks = [pending[start:start + DECIDE_CHUNK]
+                  for start in range(0, len(pending), DECIDE_CHUNK)]
+        # Without a child process, a thread fingerprints the next chunk while this one
+        # decides and stores the current one: numpy (MinHash, sorting) and SQLite release
+        # the GIL for much of their work.
+        overlap = ThreadPoolExecutor(1, thread_name_prefix="fingerprint") \
+            if not worker.workers and len(chunks) > 1 else None
+
+        def submit(chunk: list[int]) -> _Chunk:
+            texts = self.storage.item_texts(chunk)
+            ids = [item_id for item_id in chunk if item_id in texts]
+            if overlap is not None:
+                return _Chunk(ids, [], len(ids), overlap.submit(
+                    fingerprint_texts, [texts[i][1] for i in ids], learned))
+            # The child takes the larger share; this thread fingerprints the rest after
+            # deciding the chunk before, so neither side waits long for the other.  Only
+            # this thread's share of the texts is kept while they wait.
+            split = round(len(ids) * CHILD_SHARE) if worker.workers else 0
+            future = worker.fingerprint([texts[i][1] for i in ids[:split]], learned)
+            return _Chunk(ids, [texts[i][1] for i in ids[split:]], split, future)
+
+        try:
+            ahead = submit(chunks[0]) if chunks else None
+            for index in range(len(chunks)):
+                assert ahead is not None
+                chunk = ahead
+                ahead = submit(chunks[index + 1]) if index + 1 < len(chunks) else None
+                with timed(self.timer, Stage.FINGERPRINT):
+                    mine = fingerprint_texts(chunk.own_texts, learned)
+                    theirs = worker.fingerprints(
+                        chunk.split, learned, chunk.future,
+                        functools.partial(self._texts_again, chunk.ids[:chunk.split]))
+                decided.add(self.place(chunk.ids, theirs + mine, now))
+                release_free_memory()  # the chunk's texts and blobs are gone
+        finally:
+            if overlap is not None:
+                overlap.shutdown(wait=True)
+        return decided
+
+    def _texts_again(self, ids: list[int]) -> list[str]:
+        texts = self.storage.item_texts(ids)
+        return [texts[i][1] if i in texts else "" for i in ids]
+
+    def place(self, ids: list[int], fingerprints: list[fp_mod.Fingerprint],
+              now: datetime) -> ClusterChanges:
+        """Decide one chunk of fingerprinted items and store the decision with them."""
+        infos = {i.item_id: i for i in self.storage.indexed_items_by_id(ids)}
+        candidates: list[Candidate] = []
+        stored: list[tuple[int, str | None, bytes | None]] = []
+        for item_id, fingerprint in zip(ids, fingerprints, strict=True):
+            info = infos.get(item_id)
+            if info is None:
+                continue
+            stored.append((item_id, fingerprint.content_key, fp_mod.to_bytes(fingerprint)))
+            candidates.append(candidate(info, fingerprint))
+        try:
+            with timed(self.timer, Stage.DECIDE):
+                changes = self.state.engine.decide(candidates, now)
+            with timed(self.timer, Stage.STORE_DECISIONS):
+                self.storage.apply_cluster_changes(changes, fingerprints=stored,
+                                                   scheme=fp_mod.SCHEME)
+        except Exception:
+            # The engine may now hold a decision the database does not: the next poll
+            # starts again from the database, where these items wait undecided.
+            self.state.invalidate()
+            raise
+        return changes
+
+    def _carrying_fresh_boilerplate(self, excluded: set[int]) -> list[int]:
+        boilerplate = self.state.boilerplate
+        fresh = boilerplate.take_fresh()
+        known = [i for i in self.state.engine.item_ids() if i not in excluded]
+        if not fresh or not known:
+            return []
+        stale: list[int] = []
+        for start in range(0, len(known), DECIDE_CHUNK):  # the window's texts, a slice at a time
+            texts = self.storage.item_texts(known[start:start + DECIDE_CHUNK])
+            stale.extend(item_id for item_id, (_, text) in texts.items()
+                         if boilerplate.carries(text, fresh))
+        if stale:
+            log.info("event=refingerprint reason=boilerplate-learned blocks=%d items=%d",
+                     len(fresh), len(stale))
+        return stale

@@ -1,0 +1,303 @@
+"""Fetch a set of feeds and store what they hold: the first half of a poll.
+
+Fetching runs in a thread pool (it waits on the network); each completed fetch goes
+straight to this thread, the single writer, which stores one feed while others are
+still on the network.  Documents are parsed and cleaned one ahead of storing, in a
+child process (:mod:`aggregator.ingest.child`) or here.  Every feed's failure comes back
+as a value in its :class:`PollOutcome`; one bad feed never stops the batch.  What is new
+or edited comes back as ids, for the decision (:mod:`aggregator.ingest.decide`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aggregator.clean.boilerplate import BoilerplateModel, evidence, fold_text
+from aggregator.config import Settings
+from aggregator.errors import AggregatorError, FeedError, FetchError, StorageError
+from aggregator.fetch.http import USER_AGENT, FetchLimits, fetch, fetch_concurrently, new_client
+from aggregator.ingest.child import CleanDocument, ParserBug, WorkerProcess
+from aggregator.ingest.feed_status import FeedStatus, Health, after_failure, after_success
+from aggregator.ingest.memory import release_free_memory
+from aggregator.ingest.metrics import Metrics, log_event
+from aggregator.ingest.stages import Stage, StageTimer, timed
+from aggregator.storage import Storage
+from aggregator.types import FeedToPoll, FetchResult, PollOutcome
+
+if TYPE_CHECKING:
+    import httpx
+
+log = logging.getLogger("aggregator.ingest")
+
+READ_AHEAD = 1
+"""Documents read ahead of the one being stored (each holds its items in memory)."""
+PARSE_CHILD_MIN_FEEDS = 4
+"""A poll of fewer feeds reads its documents in this thread: not worth a process."""
+UNMODIFIED_BATCH = 500
+"""304 answers are recorded this many at a time (one transaction, not one per feed)."""
+DEADLINE_SLACK = 2.0
+"""Seconds past ``polling.timeout`` after which a fetch still running is abandoned (its own
+deadline is checked between reads, so a last blocked read may overrun it by a little)."""
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    feed: FeedToPoll
+    result: FetchResult | None
+    error: FetchError | None
+    seconds: float
+    size: int = 0
+    """Bytes of the body: the body itself goes to the parser and is not kept."""
+
+
+@dataclass(frozen=True)
+class PollResult:
+    outcomes: list[PollOutcome]
+    pending: list[int]
+    """New and edited items, to decide."""
+
+
+class Poller:
+    """Fetches feeds and stores their documents; remembers each feed's ``<ttl>``."""
+
+    def __init__(self, storage: Storage, settings: Settings, metrics: Metrics,
+                 stopping: threading.Event, timer: StageTimer) -> None:
+        self.storage = storage
+        self.settings = settings
+        self.metrics = metrics
+        self.stopping = stopping
+        self.timer = timer
+        polling = settings.polling
+        self.limits = FetchLimits(timeout=polling.timeout, max_bytes=polling.max_bytes,
+                                  max_redirects=polling.max_redirects,
+                                  user_agent=polling.user_agent or USER_AGENT)
+        self._ttl: dict[int, int] = {}
+        """RSS ``<ttl>`` (minutes) last seen per feed, so 304 answers honour it too."""
+        self._interval: dict[int, float] = {}
+        self._unmodified: list[tuple[int, str | None, str | None, datetime]] = []
+
+    def refresh_feed_settings(self) -> None:
+        """Each feed's interval: configured, else the default (feeds added by the CLI)."""
+        configured = {spec.url: spec.interval for spec in self.settings.feeds if spec.interval}
+        default = self.settings.polling.interval
+        self._interval = {feed.id: configured.get(feed.url, default)
+                          for feed in self.storage.list_feeds()}
+
+    def poll(self, feeds: Sequence[FeedToPoll], boilerplate: BoilerplateModel) -> PollResult:
+        """Fetch the feeds and store what they hold (boilerplate evidence counted into
+        ``boilerplate`` as it is stored)."""
+        self.refresh_feed_settings()
+        result = PollResult([], [])
+        workers = self.settings.polling.worker_processes
+        # Documents are read (parsed, cleaned) one ahead of storing: while this thread
+        # stores feed N, the child process reads feed N+1.
+        parser = WorkerProcess(workers if len(feeds) >= PARSE_CHILD_MIN_FEEDS else 0)
+        waiting: deque[tuple[_Fetched, Future[Any] | None]] = deque()
+
+        def store_next() -> None:
+            outcome, pending = self._store_feed(*waiting.popleft(), parser, boilerplate)
+            result.outcomes.append(outcome)
+            result.pending.extend(pending)
+            release_free_memory()  # the document and its statements are gone
+            if len(self._unmodified) >= UNMODIFIED_BATCH:
+                self._flush_unmodified()
+
+        try:
+            for fetched in self._fetch_all(feeds):
+                if fetched is None:  # no fetch finished lately: store what is waiting
+                    while waiting:
+                        store_next()
+                    continue
+                waiting.append(self._hand_over(fetched, parser))
+                while len(waiting) > READ_AHEAD:
+                    store_next()
+            while waiting:
+                store_next()
+            self._flush_unmodified()
+        finally:
+            parser.close()
+        return result
+
+    def _hand_over(self, fetched: _Fetched,
+                   parser: WorkerProcess) -> tuple[_Fetched, Future[Any] | None]:
+        """Give a fetched body to the parser; keep only its size until it is stored."""
+        result = fetched.result
+        if result is None or result.body is None:
+            return fetched, None
+        future = parser.read(result.final_url, result.body, result.headers)
+        return replace(fetched, result=replace(result, body=b""), size=len(result.body)), future
+
+    def _flush_unmodified(self) -> None:
+        if self._unmodified:
+            self.storage.record_not_modified(self._unmodified)
+            self._unmodified = []
+
+    # -- fetch ------------------------------------------------------------------------
+
+    def _fetch_all(self, feeds: Sequence[FeedToPoll]) -> Iterator[_Fetched | None]:
+        """Fetch concurrently and yield each feed as soon as its fetch completes (None when
+        none finished lately)."""
+        if not feeds:
+            return
+        workers = max(1, min(self.settings.polling.concurrency, len(feeds)))
+
+        def abandoned(feed: FeedToPoll, reason: str, seconds: float) -> _Fetched:
+            self.metrics.fetch_seconds.observe(seconds)
+            return _Fetched(feed, None, FetchError(feed.url, reason), seconds)
+
+        with new_client(self.limits, workers) as client:
+            fetches = fetch_concurrently(
+                feeds, lambda feed: self._fetch_one(feed, client), abandoned,
+                concurrency=workers, per_host=self.limits.per_host,
+                deadline=self.limits.timeout + DEADLINE_SLACK, cancel=self.stopping)
+            while True:
+                with timed(self.timer, Stage.FETCH_WAIT):
+                    try:
+                        fetched = next(fetches)
+                    except StopIteration:
+                        return
+                yield fetched
+
+    def _fetch_one(self, feed: FeedToPoll, client: httpx.Client) -> _Fetched:
+        started = time.monotonic()
+        try:
+            result = fetch(feed, self.limits, client)
+            return _Fetched(feed, result, None, time.monotonic() - started)
+        except FetchError as exc:
+            return _Fetched(feed, None, exc, time.monotonic() - started)
+        except Exception as exc:  # a bug in a dependency must not stop the batch
+            error = FetchError(feed.url, f"unexpected {exc.__class__.__name__}: {exc}")
+            return _Fetched(feed, None, error, time.monotonic() - started)
+        finally:
+            self.metrics.fetch_seconds.observe(time.monotonic() - started)
+
+    # -- store ------------------------------------------------------------------------
+
+    def _store_feed(self, fetched: _Fetched, document: Future[Any] | None,
+                    parser: WorkerProcess,
+                    boilerplate: BoilerplateModel) -> tuple[PollOutcome, list[int]]:
+        """Store what one fetch brought; return its outcome and the items to decide."""
+        feed, now = fetched.feed, datetime.now(UTC)
+        interval = self._interval.get(feed.id, self.settings.polling.interval)
+        if fetched.result is None:
+            failure = fetched.error or FetchError(feed.url, "no result")
+            return self._failed(feed, failure, interval, now, fetched.seconds), []
+        result = fetched.result
+        if result.not_modified:
+            status = after_success(feed, result, interval, now, self._ttl.get(feed.id))
+            self._record_unmodified(feed, result, status)
+            self.metrics.fetches.labels("not-modified").inc()
+            # DEBUG: a 304 is the common case, thousands per cycle; the cycle line sums them.
+            log_event(log, logging.DEBUG, "fetched", feed=feed.url, status=304,
+                      seconds=fetched.seconds)
+            return PollOutcome(feed.url, "not-modified", seconds=fetched.seconds), []
+        self.metrics.fetched_bytes.inc(fetched.size)
+        assert document is not None
+        try:
+            with timed(self.timer, Stage.READ):
+                parsed = parser.document(result.final_url, document)
+            new, updated = self._store_document(feed, result, parsed, interval, now,
+                                                boilerplate)
+        except ParserBug as exc:  # hostile input hitting a parser bug: report it, keep polling
+            log.error("event=ingest-bug feed=%s error=%s\n%s", feed.url, exc.message, exc.trace)
+            return self._failed(feed, exc, interval, now, fetched.seconds), []
+        except (FeedError, StorageError) as exc:
+            return self._failed(feed, exc, interval, now, fetched.seconds), []
+        except Exception as exc:  # a bug of ours: report it, keep polling
+            log.exception("event=ingest-bug feed=%s", feed.url)
+            bug = FeedError(feed.url, f"unexpected {exc.__class__.__name__}: {exc}")
+            return self._failed(feed, bug, interval, now, fetched.seconds), []
+        self.metrics.fetches.labels("ok").inc()
+        self.metrics.items.labels("new").inc(len(new))
+        self.metrics.items.labels("updated").inc(len(updated))
+        log_event(log, logging.INFO, "fetched", feed=feed.url, status=result.status,
+                  new=len(new), updated=len(updated), bytes=fetched.size,
+                  seconds=fetched.seconds)
+        # Only ids wait for the decision: holding the folded text of a cold poll's 10,000
+        # items until then would cost ~60 MB.
+        return PollOutcome(feed.url, "ok", new=len(new), updated=len(updated),
+                           seconds=fetched.seconds), new + updated
+
+    def _store_document(self, feed: FeedToPoll, result: FetchResult, parsed: CleanDocument,
+                        interval: float, now: datetime,
+                        boilerplate: BoilerplateModel) -> tuple[list[int], list[int]]:
+        """One transaction for what a document brought: after a crash, either the items,
+        their boilerplate evidence and the feed's status are all stored, or none are and
+        the next poll brings them again.  Returns the new and the updated item ids."""
+        items = parsed.items
+        status = after_success(feed, result, interval, now, parsed.ttl_minutes, parsed.warning)
+        self._note_move(feed, result, status)
+        with self.storage.unit():
+            with timed(self.timer, Stage.STORE):
+                saved = self.storage.save_items(feed.id, items)
+            with timed(self.timer, Stage.BOILERPLATE):
+                # Evidence from new items only (computed here, not in the child: it is the
+                # busier side while documents are read, and most items are unchanged).
+                increments = boilerplate.observe(
+                    feed.id, (evidence(fold_text(i.text))
+                              for s, i in zip(saved, items, strict=True) if s.status == "new"))
+            with timed(self.timer, Stage.STORE):
+                self.storage.add_block_counts(feed.id, increments)
+                self._record_success(feed, status, result, parsed.title)
+        boilerplate.apply(feed.id, increments)  # stored: now it counts
+        if parsed.ttl_minutes:
+            self._ttl[feed.id] = parsed.ttl_minutes
+        else:
+            self._ttl.pop(feed.id, None)
+        return ([s.item_id for s in saved if s.status == "new"],
+                [s.item_id for s in saved if s.status == "updated"])
+
+    # -- feed status --------------------------------------------------------------------
+
+    def _record_unmodified(self, feed: FeedToPoll, result: FetchResult,
+                           status: FeedStatus) -> None:
+        if status.moved_to is None:
+            # The common case, thousands per cycle: written in batches.
+            assert status.next_check is not None
+            self._unmodified.append((feed.id, result.etag, result.last_modified,
+                                     status.next_check))
+            return
+        self._note_move(feed, result, status)
+        self._record_success(feed, status, result, None)
+
+    def _record_success(self, feed: FeedToPoll, status: FeedStatus, result: FetchResult,
+                        title: str | None) -> None:
+        assert status.next_check is not None
+        self.storage.record_success(feed.id, etag=result.etag,
+                                    last_modified=result.last_modified, title=title,
+                                    next_check=status.next_check, fetch_url=status.moved_to,
+                                    warning=status.message)
+
+    def _note_move(self, feed: FeedToPoll, result: FetchResult, status: FeedStatus) -> None:
+        if status.moved_to is not None:
+            self.metrics.feed_changes.labels("moved").inc()
+            log_event(log, logging.WARNING, "feed-moved", feed=feed.url, old=feed.fetch_url,
+                      new=status.moved_to, status=result.status)
+
+    def _failed(self, feed: FeedToPoll, error: AggregatorError, interval: float, now: datetime,
+                seconds: float) -> PollOutcome:
+        status = after_failure(feed, error, interval, now)
+        self.metrics.fetches.labels(status.outcome).inc()
+        message = status.message or ""
+        if status.health is Health.DISABLED:
+            self.storage.disable_feed(feed.id, message)
+            self.metrics.feed_changes.labels("disabled").inc()
+            log_event(log, logging.WARNING, "feed-disabled", feed=feed.url, status=410,
+                      error=message)
+            return PollOutcome(feed.url, "error", error=message, seconds=seconds)
+        assert status.next_check is not None
+        self.storage.record_error(feed.id, message, status.next_check)
+        log_event(log, logging.WARNING, "feed-error", feed=feed.url,
+                  status=getattr(error, "status", None), outcome=status.outcome,
+                  errors=status.error_count,
+                  next_check=status.next_check.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  seconds=seconds, error=message)
+        return PollOutcome(feed.url, "error", error=message, seconds=seconds)

@@ -1,0 +1,192 @@
+"""Feeds: the configured sources, their fetch state and their health."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from aggregator.storage.base import StorageBase, _storage_errors
+from aggregator.storage.models import BlockCount, Cluster, Feed, Item, Membership, utcnow
+from aggregator.types import FeedSpec, FeedToPoll, FeedView
+
+
+class FeedsMixin(StorageBase):
+    """Adding, listing and removing feeds; recording each fetch and its outcome."""
+
+    @_storage_errors("save feeds")
+    def sync_feeds(self, specs: Sequence[FeedSpec]) -> None:
+        """Add the configured feeds that are missing and refresh their settings."""
+        with self._tx() as s:
+            existing = {f.url: f for f in s.scalars(select(Feed))}
+            for spec in specs:
+                feed = existing.get(spec.url)
+                if feed is None:
+                    s.add(_new_feed(spec))
+                else:
+                    feed.name, feed.group_name = spec.name, spec.group
+                    feed.priority, feed.interval_seconds = spec.priority, spec.interval
+
+    @_storage_errors("add a feed")
+    def add_feed(self, spec: FeedSpec) -> tuple[FeedView, bool]:
+        """Add one feed; return it and whether it was new."""
+        with self._tx() as s:
+            feed = s.scalar(select(Feed).where(Feed.url == spec.url))
+            created = feed is None
+            if feed is None:
+                feed = _new_feed(spec)
+                s.add(feed)
+                s.flush()
+            return _feed_view(feed), created
+
+    @_storage_errors("remove a feed")
+    def remove_feed(self, url: str) -> int | None:
+        """Remove a feed, its items and their memberships; return how many items went."""
+        with self._tx() as s:
+            feed = s.scalar(select(Feed).where(Feed.url == url))
+            if feed is None:
+                return None
+            item_ids = list(s.scalars(select(Item.id).where(Item.feed_id == feed.id)))
+            touched = set(s.scalars(select(Membership.cluster_id)
+                                    .where(Membership.item_id.in_(item_ids))))
+            s.execute(update(Cluster).where(Cluster.canonical_item_id.in_(item_ids))
+                      .values(canonical_item_id=None))
+            s.execute(delete(Membership).where(Membership.item_id.in_(item_ids)))
+            s.execute(delete(BlockCount).where(BlockCount.feed_id == feed.id))
+            s.execute(delete(Item).where(Item.feed_id == feed.id))
+            s.delete(feed)
+            s.flush()
+            _refresh_clusters(s, touched)
+            return len(item_ids)
+
+    @_storage_errors("list feeds")
+    def list_feeds(self) -> list[FeedView]:
+        with self._tx() as s:
+            counts = {feed_id: n for feed_id, n in s.execute(
+                select(Item.feed_id, func.count()).group_by(Item.feed_id))}
+            return [_feed_view(f, counts.get(f.id, 0))
+                    for f in s.scalars(select(Feed).order_by(Feed.id))]
+
+    @_storage_errors("find feeds to poll")
+    def feeds_to_poll(self, due_before: datetime | None = None) -> list[FeedToPoll]:
+        """Enabled feeds, all of them or those whose next check is before ``due_before``."""
+        with self._tx() as s:
+            query = select(Feed).where(Feed.disabled.is_(False)).order_by(Feed.id)
+            if due_before is not None:
+                query = query.where(or_(Feed.next_check.is_(None), Feed.next_check <= due_before))
+            return [FeedToPoll(id=f.id, url=f.url, fetch_url=f.fetch_url, etag=f.etag,
+                               last_modified=f.last_modified, error_count=f.error_count)
+                    for f in s.scalars(query)]
+
+    @_storage_errors("record a fetch")
+    def record_success(self, feed_id: int, *, etag: str | None, last_modified: str | None,
+                       title: str | None, next_check: datetime,
+                       fetch_url: str | None = None, warning: str | None = None) -> None:
+        with self._tx() as s:
+            feed = s.get(Feed, feed_id)
+            if feed is None:
+                return
+            now = utcnow()
+            feed.last_checked = feed.last_success = now
+            feed.etag, feed.last_modified = etag, last_modified
+            if title:
+                feed.title = title
+            if fetch_url:
+                feed.fetch_url = fetch_url
+            feed.last_error = warning
+            feed.error_count = 0
+            feed.next_check = next_check
+
+    @_storage_errors("record not-modified fetches")
+    def record_not_modified(
+            self, rows: Sequence[tuple[int, str | None, str | None, datetime]]) -> None:
+        """Many 304 answers at once: ``(feed_id, etag, last_modified, next_check)``."""
+        if not rows:
+            return
+        now = utcnow()
+        with self._tx() as s:
+            s.execute(update(Feed), [
+                {"id": feed_id, "etag": etag, "last_modified": last_modified,
+                 "next_check": next_check, "last_checked": now, "last_success": now,
+                 "last_error": None, "error_count": 0}
+                for feed_id, etag, last_modified, next_check in rows])
+
+    @_storage_errors("record a fetch error")
+    def record_error(self, feed_id: int, message: str, next_check: datetime) -> None:
+        with self._tx() as s:
+            feed = s.get(Feed, feed_id)
+            if feed is None:
+                return
+            feed.last_checked = utcnow()
+            feed.last_error = message
+            feed.error_count += 1
+            feed.next_check = next_check
+
+    # -- daemon support --
+    # Added for the scheduler (aggregator run): feed health beyond record_success/error.
+
+    @_storage_errors("disable a feed")
+    def disable_feed(self, feed_id: int, reason: str) -> None:
+        """Stop polling a feed (410 Gone): it keeps its items; ``reason`` becomes its error."""
+        with self._tx() as s:
+            feed = s.get(Feed, feed_id)
+            if feed is None:
+                return
+            feed.disabled = True
+            feed.last_checked = utcnow()
+            feed.last_error = reason
+            feed.error_count += 1
+            feed.next_check = None
+
+    @_storage_errors("enable a feed")
+    def enable_feed(self, url: str) -> bool:
+        """Poll a disabled feed again, at once and from its configured URL; False if unknown."""
+        with self._tx() as s:
+            feed = s.scalar(select(Feed).where(Feed.url == url))
+            if feed is None:
+                return False
+            feed.disabled = False
+            feed.fetch_url = feed.url
+            feed.error_count = 0
+            feed.next_check = None
+            return True
+
+    @_storage_errors("read the next check time")
+    def earliest_next_check(self) -> datetime | None:
+        """The soonest ``next_check`` of the enabled feeds (None when none is scheduled)."""
+        with self._tx() as s:
+            return s.scalar(select(func.min(Feed.next_check)).where(Feed.disabled.is_(False)))
+
+
+def _new_feed(spec: FeedSpec) -> Feed:
+    return Feed(url=spec.url, fetch_url=spec.url, name=spec.name, group_name=spec.group,
+                priority=spec.priority, interval_seconds=spec.interval, error_count=0,
+                disabled=False, created=utcnow())
+
+
+def _refresh_clusters(s: Session, cluster_ids: Iterable[int]) -> None:
+    """Recount clusters after members left; drop empty ones, re-pick a missing canonical."""
+    for cluster_id in cluster_ids:
+        cluster = s.get(Cluster, cluster_id)
+        if cluster is None:
+            continue
+        rows = s.execute(select(Item.id, Item.feed_id).join(
+            Membership, Membership.item_id == Item.id).where(
+            Membership.cluster_id == cluster_id).order_by(Item.sort_time, Item.id)).all()
+        if not rows:
+            s.delete(cluster)
+            continue
+        cluster.size = len(rows)
+        cluster.feed_count = len({r.feed_id for r in rows})
+        if cluster.canonical_item_id not in {r.id for r in rows}:
+            cluster.canonical_item_id = rows[0].id
+
+
+def _feed_view(f: Feed, item_count: int = 0) -> FeedView:
+    return FeedView(id=f.id, url=f.url, fetch_url=f.fetch_url, name=f.name, title=f.title,
+                    group=f.group_name, priority=f.priority, disabled=f.disabled, etag=f.etag,
+                    last_modified=f.last_modified, last_checked=f.last_checked,
+                    last_success=f.last_success, last_error=f.last_error,
+                    error_count=f.error_count, next_check=f.next_check, item_count=item_count)
