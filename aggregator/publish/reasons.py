@@ -1,8 +1,8 @@
 """Why a cluster looks as it does, in words, for the API and the cluster page.  Pure.
 
-The canonical rule is the one :mod:`aggregator.dedup.engine` applies (full text before summary,
-higher feed priority, earlier publication, lower id); here it is stated for the actual
-members, naming the criterion that decided.  Each member's method and score become a
+The canonical rule is :func:`aggregator.dedup.rules.canonical_rank`, the order the engine
+applies; here it is stated for the actual members, naming the criterion that decided.
+Each member's method (:class:`~aggregator.dedup.rules.Method`) and score become a
 sentence naming the member it was matched to.
 """
 
@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aggregator.config import DedupConfig
+from aggregator.dedup.rules import CANONICAL_RULE, Method, canonical_rank
 from aggregator.types import FeedView, ItemView
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
-
-CANONICAL_RULE = ("full text before summary, then the feed with the higher priority, "
-                  "then the earliest publication, then the lowest item id")
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,7 @@ def feed_label(feed: FeedView | None, fallback: str) -> str:
 
 
 def _rank(m: Member) -> tuple[bool, int, datetime, int]:
-    return (m.item.is_summary, -m.priority, m.sort_time or _NEVER, m.item.id)
+    return canonical_rank(m.item.is_summary, m.priority, m.sort_time or _NEVER, m.item.id)
 
 
 def _when(value: datetime | None) -> str:
@@ -114,23 +112,24 @@ def membership_reason(member: Member, dedup: DedupConfig) -> str:
     item, other = member.item, member.matched_item_id
     score = item.score if item.score is not None else 1.0
     to = f"item {other}" if other is not None else "another member"
-    method = item.method or "single"
-    if method == "url":
-        return f"Same link as {to} once tracking parameters are removed."
-    if method == "content-hash":
-        return f"Same text as {to} once boilerplate (footers, sponsor lines) is removed."
-    if method == "minhash":
-        return (f"{score:.0%} of its word 3-shingles are shared with {to} (Jaccard similarity; "
-                f"the threshold is {dedup.threshold:.0%}).")
-    if method == "containment":
-        return (f"A shorter copy: {score:.0%} of its text is the beginning of {to} "
-                f"(the threshold is {dedup.containment:.0%}).")
-    if method == "manual":
-        return ("Placed here by a correction (aggregator clusters split/merge)"
-                + (f", with {to}." if other is not None else "."))
-    if method in ("first", "single"):
-        return "The first copy of the story; the others were matched to it or to each other."
-    return f"{method} (score {score})"
+    method = Method(item.method or Method.SINGLE)
+    match method:
+        case Method.URL:
+            return f"Same link as {to} once tracking parameters are removed."
+        case Method.CONTENT_HASH:
+            return f"Same text as {to} once boilerplate (footers, sponsor lines) is removed."
+        case Method.MINHASH:
+            return (f"{score:.0%} of its word 3-shingles are shared with {to} (Jaccard "
+                    f"similarity; the threshold is {dedup.threshold:.0%}).")
+        case Method.CONTAINMENT:
+            return (f"A shorter copy: {score:.0%} of its text is the beginning of {to} "
+                    f"(the threshold is {dedup.containment:.0%}).")
+        case Method.MANUAL:
+            return ("Placed here by a correction (aggregator clusters split/merge)"
+                    + (f", with {to}." if other is not None else "."))
+        case Method.SINGLE:
+            return ("The first copy of the story; the others were matched to it or to each "
+                    "other.")
 
 
 def members_of(items: Sequence[ItemView], feeds: Mapping[int, FeedView],
