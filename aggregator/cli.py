@@ -57,6 +57,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+Verbs = Any
+"""argparse's sub-parser collection (its type is private)."""
+
+
+def _verb(verbs: Verbs, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+    sub: argparse.ArgumentParser = verbs.add_parser(name, help=help_text, description=help_text)
+    sub.set_defaults(handler=handler)
+    return sub
+
+
+def _formatted(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    sub.add_argument("--format", choices=("table", "json"), default="table")
+    return sub
+
+
+def _noun(verbs: Verbs, name: str, help_text: str) -> Verbs:
+    return verbs.add_parser(name, help=help_text).add_subparsers(metavar="ACTION")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aggregator",
@@ -67,81 +86,63 @@ def _parser() -> argparse.ArgumentParser:
                         help="log progress to stderr (-vv for debug)")
     parser.add_argument("--version", action="version", version=f"aggregator {__version__}")
     verbs = parser.add_subparsers(metavar="COMMAND")
-
-    def verb(name: str, handler: Handler, help_text: str,
-             parent: Any = verbs) -> argparse.ArgumentParser:
-        sub: argparse.ArgumentParser = parent.add_parser(name, help=help_text,
-                                                         description=help_text)
-        sub.set_defaults(handler=handler)
-        return sub
-
-    def formatted(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sub.add_argument("--format", choices=("table", "json"), default="table")
-        return sub
-
-    poll = verb("poll", _poll, "fetch every feed once and ingest what is new")
+    poll = _verb(verbs, "poll", _poll, "fetch every feed once and ingest what is new")
     poll.add_argument("--once", action="store_true", required=True,
                       help="poll once and exit (use `aggregator run` for the daemon)")
-    verb("run", _run, "run the daemon: poll feeds on their schedule and serve the web face")
-    verb("serve", _serve, "serve the web face alone (no polling)")
-
-    db = verbs.add_parser("db", help="database schema").add_subparsers(metavar="ACTION")
-    verb("upgrade", _db_upgrade, "apply schema migrations", db)
-
-    items = verbs.add_parser("items", help="stored items").add_subparsers(metavar="ACTION")
-    items_list = formatted(verb("list", _items_list, "list items, newest first", items))
+    _verb(verbs, "run", _run,
+          "run the daemon: poll feeds on their schedule and serve the web face")
+    _verb(verbs, "serve", _serve, "serve the web face alone (no polling)")
+    _verb(_noun(verbs, "db", "database schema"), "upgrade", _db_upgrade,
+          "apply schema migrations")
+    items_list = _formatted(_verb(_noun(verbs, "items", "stored items"), "list", _items_list,
+                                  "list items, newest first"))
     items_list.add_argument("--feed", metavar="URL", help="only this feed's items")
     items_list.add_argument("--limit", type=int, default=None)
+    _cluster_verbs(_noun(verbs, "clusters", "story clusters"))
+    _feed_verbs(_noun(verbs, "feeds", "subscribed feeds"))
+    _formatted(_verb(_noun(verbs, "boilerplate", "learned boilerplate"), "list",
+                     _boilerplate_list, "blocks learned as boilerplate"))
+    rebuild = _verb(_noun(verbs, "dedup", "near-duplicate decisions"), "rebuild",
+                    _dedup_rebuild,
+                    "re-decide every item (after a config change) and report what moves")
+    rebuild.add_argument("--dry-run", action="store_true", help="report only, change nothing")
+    return parser
 
-    clusters = verbs.add_parser("clusters", help="story clusters").add_subparsers(
-        metavar="ACTION")
-    clusters_list = formatted(verb("list", _clusters_list,
-                                   "list clusters of copies (size ≥ 2 unless --all)", clusters))
-    clusters_list.add_argument("--all", action="store_true", help="include single items")
-    clusters_list.add_argument("--limit", type=int, default=None)
-    show = formatted(verb("show", _clusters_show, "show one cluster and its members",
-                          clusters))
+
+def _cluster_verbs(clusters: Verbs) -> None:
+    listing = _formatted(_verb(clusters, "list", _clusters_list,
+                               "list clusters of copies (size ≥ 2 unless --all)"))
+    listing.add_argument("--all", action="store_true", help="include single items")
+    listing.add_argument("--limit", type=int, default=None)
+    show = _formatted(_verb(clusters, "show", _clusters_show, "show one cluster and its members"))
     show.add_argument("cluster_id", type=int, metavar="ID")
-    explain = formatted(verb("explain", _clusters_explain,
-                             "why an item sits where it does, or how two items compare",
-                             clusters))
+    explain = _formatted(_verb(clusters, "explain", _clusters_explain,
+                               "why an item sits where it does, or how two items compare"))
     explain.add_argument("item_ids", type=int, nargs="+", metavar="ITEM")
-    split = verb("split", _clusters_split,
-                 "take an item out of its cluster (a correction kept for later decisions)",
-                 clusters)
+    split = _verb(clusters, "split", _clusters_split,
+                  "take an item out of its cluster (a correction kept for later decisions)")
     split.add_argument("item_id", type=int, metavar="ITEM")
-    merge = verb("merge", _clusters_merge,
-                 "merge two clusters into one (a correction kept for later decisions)",
-                 clusters)
+    merge = _verb(clusters, "merge", _clusters_merge,
+                  "merge two clusters into one (a correction kept for later decisions)")
     merge.add_argument("first", type=int, metavar="A")
     merge.add_argument("second", type=int, metavar="B")
 
-    feeds = verbs.add_parser("feeds", help="subscribed feeds").add_subparsers(metavar="ACTION")
-    formatted(verb("list", _feeds_list, "list feeds and their health", feeds))
-    add = verb("add", _feeds_add, "subscribe to a feed (URL or path)", feeds)
+
+def _feed_verbs(feeds: Verbs) -> None:
+    _formatted(_verb(feeds, "list", _feeds_list, "list feeds and their health"))
+    add = _verb(feeds, "add", _feeds_add, "subscribe to a feed (URL or path)")
     add.add_argument("url")
     add.add_argument("--name")
     add.add_argument("--group")
     add.add_argument("--priority", type=int, default=0)
-    remove = verb("remove", _feeds_remove, "unsubscribe and delete the feed's items", feeds)
+    remove = _verb(feeds, "remove", _feeds_remove, "unsubscribe and delete the feed's items")
     remove.add_argument("url")
-    import_opml = verb("import-opml", _feeds_import_opml,
-                       "subscribe to every feed of an OPML file", feeds)
+    import_opml = _verb(feeds, "import-opml", _feeds_import_opml,
+                        "subscribe to every feed of an OPML file")
     import_opml.add_argument("file", metavar="FILE")
-    export_opml = verb("export-opml", _feeds_export_opml,
-                       "write the subscriptions as OPML (to stdout)", feeds)
+    export_opml = _verb(feeds, "export-opml", _feeds_export_opml,
+                        "write the subscriptions as OPML (to stdout)")
     export_opml.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead")
-
-    boilerplate = verbs.add_parser("boilerplate", help="learned boilerplate").add_subparsers(
-        metavar="ACTION")
-    formatted(verb("list", _boilerplate_list, "blocks learned as boilerplate", boilerplate))
-
-    dedup = verbs.add_parser("dedup", help="near-duplicate decisions").add_subparsers(
-        metavar="ACTION")
-    rebuild = verb("rebuild", _dedup_rebuild,
-                   "re-decide every item (after a config change) and report what moves", dedup)
-    rebuild.add_argument("--dry-run", action="store_true", help="report only, change nothing")
-    return parser
 
 
 def _emit(args: argparse.Namespace, rows: list[dict[str, Any]], render: Callable[[], str]) -> int:
