@@ -283,7 +283,8 @@ def make_corpus(spec: CorpusSpec) -> Path:
     for plan in plans:
         own[plan.index] = []
         for n in range(spec.items - copies_per_feed):
-            words_wanted, paragraphs = rng.randint(400, 1000), []
+            words_wanted = rng.randint(400, 1000)
+            paragraphs: list[str] = []
             while sum(len(p.split()) for p in paragraphs) < words_wanted:
                 paragraphs.append(text.paragraph())
             title = text.sentence(5, 11).rstrip(".?!")
@@ -814,6 +815,7 @@ def instrument(clock: StageClock) -> None:
 
     import aggregator.fingerprint.signature as fp_mod
     import aggregator.ingest.pipeline as ingest
+    import aggregator.ingest.poll as poll_mod
     from aggregator.clean.boilerplate import BoilerplateModel
     from aggregator.dedup.engine import DedupEngine
     from aggregator.ingest.child import WorkerProcess
@@ -826,8 +828,10 @@ def instrument(clock: StageClock) -> None:
     for name, value in list(vars(ingest).items()):
         if inspect.isfunction(value) and value.__module__ in by_module:
             setattr(ingest, name, clock.wrap(by_module[value.__module__], value))
-    ingest.fetch = clock.wrap("fetch", ingest.fetch)
-    ingest.fetch_concurrently = clock.wrap_iter("wait for fetch", ingest.fetch_concurrently)
+    # aggregator.ingest.poll calls fetch and fetch_concurrently (imported from fetch.http)
+    poll_mod.fetch = clock.wrap("fetch", poll_mod.fetch)  # type: ignore[attr-defined]
+    poll_mod.fetch_concurrently = clock.wrap_iter(  # type: ignore[attr-defined]
+        "wait for fetch", poll_mod.fetch_concurrently)  # type: ignore[attr-defined]
     for name, value in list(vars(fp_mod).items()):
         if inspect.isfunction(value) and value.__module__ == fp_mod.__name__ \
                 and not name.startswith("_"):
@@ -845,8 +849,8 @@ def instrument(clock: StageClock) -> None:
     # (zero when the worker is ahead) is what the writer pays for them.
     for name in ("document", "fingerprints"):
         setattr(WorkerProcess, name, clock.wrap("wait for worker", getattr(WorkerProcess, name)))
-    ingest.Pipeline.start = clock.wrap("start", ingest.Pipeline.start)
-    ingest.Pipeline.poll = clock.wrap("other", ingest.Pipeline.poll)
+    ingest.Pipeline.start = clock.wrap("start", ingest.Pipeline.start)  # type: ignore[method-assign]
+    ingest.Pipeline.poll = clock.wrap("other", ingest.Pipeline.poll)  # type: ignore[method-assign]
 
 
 def profile(urls_file: str, cprofile_out: str | None) -> None:
@@ -887,8 +891,9 @@ def profile(urls_file: str, cprofile_out: str | None) -> None:
     store_other = {k.split(":", 1)[1]: v for k, v in main_wall.items()
                    if k.startswith("store other:")}
     for key in ("wall", "cpu", "calls", "rss"):
-        table = {"wall": main_wall, "cpu": clock.cpu, "calls": clock.calls,
-                 "rss": clock.rss_mb}[key]
+        tables: dict[str, dict[str, Any]] = {"wall": main_wall, "cpu": clock.cpu,
+                                             "calls": clock.calls, "rss": clock.rss_mb}
+        table = tables[key]
         for name in [k for k in table if k.startswith("store other:")]:
             table["store other"] = table.get("store other", 0) + table.pop(name)
     print(json.dumps({"total": total, "items": items, "peak_mb": _maxrss_mb(),

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Does the fast reader (``aggregator/xmlfeed.py``) agree with feedparser, and how often
+"""Does the fast XML parser (``aggregator/parse/fast_xml.py``) agree with feedparser, and how often
 does it take a document at all?
 
     .venv/bin/python bench/parse_agreement.py DIR [DIR ...] [--show 5]
@@ -9,7 +9,7 @@ JSON suffix) is read both ways: by ``read_plain_feed`` (when it accepts the docu
 by the feedparser path.  For each accepted document the two ``ParsedFeed`` values are
 compared field by field; entry HTML is compared by its text blocks and by the link
 targets in it, since feedparser re-serialises markup and we do not.  Prints how many
-documents each path took, why the fast reader declined the others, each kind of
+documents each path took, why the fast XML parser declined the others, each kind of
 disagreement with examples, and the time of each path.  Exit status 1 on any
 disagreement.
 """
@@ -40,7 +40,7 @@ def link_targets(markup: str) -> list[str]:
     """Absolute http(s)/mailto targets of href/src attributes, in order.
 
     feedparser empties a link whose scheme it distrusts (``javascript:``, or a relative
-    link left relative because the base itself is relative); the fast reader leaves
+    link left relative because the base itself is relative); the fast XML parser leaves
     those to the output sanitiser, so only targets both keep are compared."""
     targets = []
     for match in _LINK.finditer(markup):
@@ -109,12 +109,12 @@ def main(argv: list[str] | None = None) -> int:
             slow_seconds += time.perf_counter() - started
         for kind, detail in differences(fast, slow):
             disagreements.setdefault(kind, []).append(f"{path}: {detail}")
-    print(f"{len(files)} documents: fast reader took {taken}, declined {sum(declined.values())}")
+    print(f"{len(files)} documents: fast XML parser took {taken}, declined {sum(declined.values())}")
     if taken:
         print(f"time on the documents it took: fast {fast_seconds:.2f}s, feedparser "
               f"{slow_seconds:.2f}s (×{slow_seconds / max(fast_seconds, 1e-9):.1f})")
-    for reason, count in declined.most_common(25):
-        print(f"  declined {count:5d}  {reason}")
+    for why, count in declined.most_common(25):
+        print(f"  declined {count:5d}  {why}")
     for kind, examples in sorted(disagreements.items()):
         print(f"DISAGREE {kind}: {len(examples)}")
         for example in examples[: args.show]:

@@ -244,7 +244,7 @@ def main() -> None:
         print(f"{f'start (schema, {args.feeds} feeds registered)':<44} "
               f"{time.monotonic() - started:7.1f} s")
         started = time.monotonic()
-        pipeline._refresh_feed_settings()
+        pipeline.poller.refresh_feed_settings()
         refresh = time.monotonic() - started
         print(f"{'  of which per poll: feed settings refresh':<44} {refresh:7.1f} s "
               "(Pipeline._refresh_feed_settings, run at every poll)")

@@ -25,6 +25,7 @@ import time
 from collections import Counter, defaultdict
 from itertools import combinations
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -40,7 +41,8 @@ def feed_files(corpus: Path) -> list[Path]:
                   and p.name != "truth.json")
 
 
-def poll_corpus(corpus: Path, database: str, shuffle: int | None = None) -> list[dict]:
+def poll_corpus(corpus: Path, database: str,
+                shuffle: int | None = None) -> list[dict[str, Any]]:
     files = feed_files(corpus)
     settings = settings_from_mapping(
         {"database": database, "feeds": [{"url": str(f)} for f in files]}, None)
@@ -57,7 +59,7 @@ def poll_corpus(corpus: Path, database: str, shuffle: int | None = None) -> list
             for i in pipeline.storage.list_items()]
 
 
-def score(truth: dict, items: list[dict]) -> dict:
+def score(truth: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
     labels = {(t["feed"], t["guid"]): t for t in truth["items"]}
     gray = {frozenset(pair) for pair in truth.get("gray_sources", [])}
     cluster: dict[tuple[str, str], object] = {}
