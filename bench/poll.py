@@ -42,7 +42,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aggregator.config import settings_from_mapping  # noqa: E402
-from aggregator.fetch.http import FetchLimits, fetch, fetch_concurrently, new_client  # noqa: E402
+from aggregator.fetch.http import FetchLimits, fetch, new_client  # noqa: E402
+from aggregator.fetch.pool import fetch_concurrently  # noqa: E402
 from aggregator.ingest.pipeline import Pipeline  # noqa: E402
 from aggregator.storage import Storage  # noqa: E402
 from aggregator.types import FeedToPoll, PollOutcome  # noqa: E402

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from aggregator.clean.boilerplate import BoilerplateModel, evidence, fold_text
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError, FeedError, FetchError, StorageError
-from aggregator.fetch.http import USER_AGENT, FetchLimits, fetch, fetch_concurrently, new_client
+from aggregator.fetch.http import USER_AGENT, FetchLimits, fetch, new_client
+from aggregator.fetch.pool import fetch_concurrently
 from aggregator.ingest.child import CleanDocument, ParserBug, WorkerProcess
 from aggregator.ingest.feed_status import FeedStatus, Health, after_failure, after_success
 from aggregator.ingest.memory import release_free_memory
