@@ -22,15 +22,14 @@ import re
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from aggregator.clean.text import html_to_blocks  # noqa: E402
-from aggregator.errors import ParseError  # noqa: E402
-from aggregator.parse.document import parse_with_feedparser  # noqa: E402
-from aggregator.parse.fast_xml import NeedsFeedparser, read_plain_feed  # noqa: E402
-from aggregator.types import ParsedFeed  # noqa: E402
+from aggregator.clean.text import html_to_blocks
+from aggregator.errors import ParseError
+from aggregator.parse.document import parse_with_feedparser
+from aggregator.parse.fast_xml import NeedsFeedparser, read_plain_feed
+from aggregator.types import ParsedFeed
 
 _LINK = re.compile(r"""\s(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.I)
 _SAFE = ("http:", "https:", "mailto:", "ftp:")
@@ -74,8 +73,58 @@ def differences(fast: ParsedFeed, slow: ParsedFeed) -> list[tuple[str, str]]:
     return found
 
 
+HEADERS = {"content-type": "application/xml"}
+
+
+@dataclass
+class Tally:
+    """What reading the documents both ways found."""
+
+    declined: Counter[str] = field(default_factory=Counter)
+    disagreements: dict[str, list[str]] = field(default_factory=dict)
+    taken: int = 0
+    fast_seconds: float = 0.0
+    slow_seconds: float = 0.0
+
+    def compare(self, path: Path, base: str) -> None:
+        """Read one document both ways (feedparser only when the fast parser took it)."""
+        body = path.read_bytes()
+        started = time.perf_counter()
+        try:
+            fast = read_plain_feed(body, HEADERS, base)
+        except NeedsFeedparser as reason:
+            self.declined[re.sub(r"'[^']*'|<[^>]*>|\d+", "…", str(reason))[:70]] += 1
+            return
+        self.fast_seconds += time.perf_counter() - started
+        self.taken += 1
+        started = time.perf_counter()
+        try:
+            slow = parse_with_feedparser(base, body, HEADERS, base)
+        except ParseError as exc:
+            self.disagreements.setdefault("feedparser refused", []).append(f"{path}: {exc}")
+            return
+        finally:
+            self.slow_seconds += time.perf_counter() - started
+        for kind, detail in differences(fast, slow):
+            self.disagreements.setdefault(kind, []).append(f"{path}: {detail}")
+
+    def report(self, documents: int, show: int) -> None:
+        print(f"{documents} documents: fast XML parser took {self.taken}, "
+              f"declined {sum(self.declined.values())}")
+        if self.taken:
+            print(f"time on the documents it took: fast {self.fast_seconds:.2f}s, feedparser "
+                  f"{self.slow_seconds:.2f}s "
+                  f"(×{self.slow_seconds / max(self.fast_seconds, 1e-9):.1f})")
+        for why, count in self.declined.most_common(25):
+            print(f"  declined {count:5d}  {why}")
+        for kind, examples in sorted(self.disagreements.items()):
+            print(f"DISAGREE {kind}: {len(examples)}")
+            for example in examples[:show]:
+                print(f"    {example}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("dirs", nargs="+", type=Path)
     parser.add_argument("--show", type=int, default=5, help="examples per disagreement")
     parser.add_argument("--base", default="http://feeds.example/dir/feed.xml",
@@ -83,44 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     files = sorted(p for d in args.dirs for p in d.rglob("*")
                    if p.is_file() and p.suffix.lower() not in (".json", ".py", ".md"))
-    declined: Counter[str] = Counter()
-    disagreements: dict[str, list[str]] = {}
-    taken = both_failed = slow_failed = 0
-    fast_seconds = slow_seconds = 0.0
-    headers = {"content-type": "application/xml"}
+    tally = Tally()
     for path in files:
-        body = path.read_bytes()
-        started = time.perf_counter()
-        try:
-            fast = read_plain_feed(body, headers, args.base)
-        except NeedsFeedparser as reason:
-            declined[re.sub(r"'[^']*'|<[^>]*>|\d+", "…", str(reason))[:70]] += 1
-            continue
-        fast_seconds += time.perf_counter() - started
-        taken += 1
-        started = time.perf_counter()
-        try:
-            slow = parse_with_feedparser(args.base, body, headers, args.base)
-        except ParseError as exc:
-            slow_failed += 1
-            disagreements.setdefault("feedparser refused", []).append(f"{path}: {exc}")
-            continue
-        finally:
-            slow_seconds += time.perf_counter() - started
-        for kind, detail in differences(fast, slow):
-            disagreements.setdefault(kind, []).append(f"{path}: {detail}")
-    print(f"{len(files)} documents: fast XML parser took {taken}, declined {sum(declined.values())}")
-    if taken:
-        print(f"time on the documents it took: fast {fast_seconds:.2f}s, feedparser "
-              f"{slow_seconds:.2f}s (×{slow_seconds / max(fast_seconds, 1e-9):.1f})")
-    for why, count in declined.most_common(25):
-        print(f"  declined {count:5d}  {why}")
-    for kind, examples in sorted(disagreements.items()):
-        print(f"DISAGREE {kind}: {len(examples)}")
-        for example in examples[: args.show]:
-            print(f"    {example}")
-    del both_failed, slow_failed
-    return 1 if disagreements else 0
+        tally.compare(path, args.base)
+    tally.report(len(files), args.show)
+    return 1 if tally.disagreements else 0
 
 
 if __name__ == "__main__":

@@ -3,16 +3,19 @@
     .venv/bin/python bench/poll.py [--feeds 10000] [--hosts 50] [--items 3] [--changed 0.1]
                                    [--concurrency 8] [--compare 1000] [--latency 20]
 
-A separate process serves the feeds (asyncio, HTTP/1.1 keep-alive) on ``--hosts`` loopback
-addresses (127.0.0.1, 127.0.0.2, …: each its own "host" for the per-host limit), with an
-ETag per feed version.  Then, in this process, into a fresh SQLite database:
+A separate process serves the feeds (:func:`bench.loopback.serve_generated`: asyncio,
+HTTP/1.1 keep-alive) on ``--hosts`` loopback addresses (127.0.0.1, 127.0.0.2, …: each its
+own "host" for the per-host limit), with an ETag per feed version.  Then, in this
+process, into a fresh SQLite database:
 
 1. cycle 1 (cold): every feed answers 200 with ``--items`` new items;
 2. cycle 2 (steady, the target: ≤ 60 s): ``--changed`` of the feeds answer 200 with one
    new item, the others 304;
 3. the fetch phase alone on ``--compare`` feeds (all 304): sequential vs threads
    (the daemon's runner) vs asyncio (httpx.AsyncClient), with the ratio to sequential;
-4. a steady cycle of the full pipeline on the same subset, concurrency 1 vs ``--concurrency``;
+4. a steady cycle of the full pipeline on ``--compare`` feeds, concurrency 1 vs
+   ``--concurrency``: each a pipeline of its own (``polling.concurrency`` set in its
+   settings) over a database of its own, primed by a first poll of those feeds;
 
 3 and 4 twice: with the server answering at once (loopback), and with ``--latency`` ms
 per request, which is what a real network adds and what concurrency is for.
@@ -22,115 +25,31 @@ Printed: wall time, outcomes, items, fetches per second, peak RSS of this proces
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+if not __package__:  # run as `python bench/poll.py`: Python put bench/ first on sys.path;
+    # the repository root instead makes `bench` importable as the package it is.
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
 import argparse
 import asyncio
-import multiprocessing
-import random
 import resource
-import socket
-import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import replace
-from pathlib import Path
-from typing import Any
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from aggregator.config import settings_from_mapping
+from aggregator.fetch.http import FetchLimits, fetch, new_client
+from aggregator.fetch.pool import fetch_concurrently
+from aggregator.ingest.pipeline import Pipeline
+from aggregator.storage import Storage
+from aggregator.types import FeedToPoll, PollOutcome
+from bench.loopback import GeneratedFeeds, serve_generated
 
-from aggregator.config import settings_from_mapping  # noqa: E402
-from aggregator.fetch.http import FetchLimits, fetch, new_client  # noqa: E402
-from aggregator.fetch.pool import fetch_concurrently  # noqa: E402
-from aggregator.ingest.pipeline import Pipeline  # noqa: E402
-from aggregator.storage import Storage  # noqa: E402
-from aggregator.types import FeedToPoll, PollOutcome  # noqa: E402
-
-VOCABULARY = ("harbour council ferry budget school river bridge storm museum farmer market "
-              "vote hospital nurse train station library festival mayor police court judge "
-              "teacher student factory worker union strike price bread coffee winter summer "
-              "rain flood road highway tunnel airport pilot engine battery solar wind turbine "
-              "grid power water pipe leak repair crew contract company shares profit loss bank "
-              "loan interest rate housing rent tenant landlord park tree garden bird fox deer "
-              "forest fire smoke alarm siren doctor vaccine clinic patient study research "
-              "scientist planet moon rocket launch orbit signal phone app software update")
-WORDS = VOCABULARY.split()
-
-
-# -- the server (a child process) ---------------------------------------------------------
-
-def changed(feed: int, cycle: int, fraction: float) -> bool:
-    """Whether ``feed`` has a new item in ``cycle`` (deterministic, ~``fraction`` of feeds)."""
-    return cycle >= 2 and (feed * 2654435761 + cycle * 40503) % 10_000 < fraction * 10_000
-
-
-def version(feed: int, cycle: int, fraction: float) -> int:
-    return sum(changed(feed, c, fraction) for c in range(2, cycle + 1))
-
-
-def _text(seed: int) -> str:
-    rng = random.Random(seed)
-    return "".join("<p>" + " ".join(rng.choice(WORDS) for _ in range(40)) + ".</p>"
-                   for _ in range(2))
-
-
-def feed_body(feed: int, ver: int, items: int) -> bytes:
-    entries = "".join(
-        f"<item><title>Feed {feed} story {j}</title><link>https://f{feed}.example/{j}</link>"
-        f"<guid isPermaLink=\"false\">f{feed}-{j}</guid>"
-        f"<pubDate>Fri, 20 Nov 2026 10:{j % 60:02d}:00 +0000</pubDate>"
-        f"<description><![CDATA[{_text(feed * 100_000 + j)}]]></description></item>"
-        for j in range(ver, ver + items))
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-            f"<title>Feed {feed}</title><link>https://f{feed}.example/</link>"
-            f"<description>bench</description>{entries}</channel></rss>").encode()
-
-
-def serve(hosts: list[str], port: int, items: int, fraction: float, cycle: Any,
-          latency_ms: Any, ready: Any) -> None:
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-                path = head[0].split(" ")[1]
-                headers = {k.strip().lower(): v.strip()
-                           for k, _, v in (line.partition(":") for line in head[1:] if line)}
-                feed = int(path.rsplit("/", 1)[1])
-                if latency_ms.value:
-                    await asyncio.sleep(latency_ms.value / 1000)  # a network's round trip
-                ver = version(feed, cycle.value, fraction)
-                etag = f'"{feed}-{ver}"'
-                if headers.get("if-none-match") == etag:
-                    writer.write(f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\n\r\n".encode())
-                else:
-                    body = feed_body(feed, ver, items)
-                    writer.write(f"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
-                                 f"ETag: {etag}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-                                 + body)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, IndexError, ValueError):
-            pass
-        finally:
-            writer.close()
-
-    async def main() -> None:
-        server = await asyncio.start_server(handle, host=hosts, port=port, backlog=1024)
-        ready.set()
-        async with server:
-            await server.serve_forever()
-
-    asyncio.run(main())
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-# -- measurements ------------------------------------------------------------------------------
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -140,11 +59,11 @@ def cycle(pipeline: Pipeline, label: str, feeds: list[FeedToPoll] | None = None)
     started = time.monotonic()
     outcomes = pipeline.poll(feeds)
     seconds = time.monotonic() - started
-    _report(label, outcomes, seconds)
+    report(label, outcomes, seconds)
     return seconds
 
 
-def _report(label: str, outcomes: list[PollOutcome], seconds: float) -> None:
+def report(label: str, outcomes: list[PollOutcome], seconds: float) -> None:
     statuses = Counter(o.status for o in outcomes)
     errors = Counter((o.error or "")[:60] for o in outcomes if o.status == "error")
     print(f"{label:<44} {seconds:7.1f} s  {len(outcomes) / seconds:7.0f} feeds/s  "
@@ -153,6 +72,8 @@ def _report(label: str, outcomes: list[PollOutcome], seconds: float) -> None:
     if errors:
         print(f"    errors: {errors.most_common(3)}")
 
+
+# -- the fetch phase alone, three ways ------------------------------------------------------
 
 def fetch_sequential(feeds: list[FeedToPoll], limits: FetchLimits) -> Counter[int]:
     with new_client(limits, 1) as client:
@@ -206,8 +127,36 @@ def compare_fetch(feeds: list[FeedToPoll], limits: FetchLimits, concurrency: int
               f"x{base / seconds:4.1f} vs sequential  {dict(statuses)}", flush=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+# -- the full pipeline -----------------------------------------------------------------------
+
+def new_pipeline(folder: str, name: str, urls: list[str], concurrency: int) -> Pipeline:
+    """A started pipeline over a fresh database of its own, polling with ``concurrency``."""
+    url = f"sqlite:///{folder}/{name}.db"
+    settings = settings_from_mapping(
+        {"database": url, "feeds": [{"url": u} for u in urls],
+         "polling": {"concurrency": concurrency, "timeout": 30}}, None)
+    pipeline = Pipeline(Storage(url), settings)
+    pipeline.start()
+    return pipeline
+
+
+def compare_pipeline(served: GeneratedFeeds, urls: list[str], concurrencies: tuple[int, ...],
+                     where: str, folder: str) -> None:
+    """A steady cycle of ``urls`` by a pipeline of each concurrency (each primed first)."""
+    print(f"\nfull pipeline, steady cycle on {len(urls)} feeds, {where}:")
+    for concurrency in concurrencies:
+        name = f"c{concurrency}-{served.latency_ms}ms"
+        pipeline = new_pipeline(folder, name, urls, concurrency)
+        latency, served.latency_ms = served.latency_ms, 0
+        pipeline.poll()  # priming: every feed's ETag known
+        served.latency_ms = latency
+        served.cycle += 1
+        cycle(pipeline, f"  concurrency {concurrency}")
+        pipeline.storage.close()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--feeds", type=int, default=10_000)
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--items", type=int, default=3, help="items per feed")
@@ -219,59 +168,36 @@ def main() -> None:
     parser.add_argument("--latency", type=int, default=20, metavar="MS",
                         help="server delay per request in the second comparison, standing "
                              "for a real network's round trip (default 20 ms)")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
 
-    hosts = [f"127.0.0.{1 + h}" for h in range(args.hosts)]
-    port = _free_port()
-    context = multiprocessing.get_context("spawn")
-    server_cycle, latency, ready = context.Value("i", 1), context.Value("i", 0), context.Event()
-    server = context.Process(target=serve, daemon=True, args=(
-        hosts, port, args.items, args.changed, server_cycle, latency, ready))
-    server.start()
-    ready.wait(30)
-    urls = [f"http://{hosts[i % len(hosts)]}:{port}/f/{i}" for i in range(args.feeds)]
-    print(f"{args.feeds} feeds on {len(hosts)} loopback hosts, {args.items} items each, "
-          f"{args.changed:.0%} changed per later cycle, polling.concurrency="
-          f"{args.concurrency}, per-host limit {FetchLimits().per_host}")
 
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{folder}/bench.db"
-        settings = settings_from_mapping(
-            {"database": url, "feeds": [{"url": u} for u in urls],
-             "polling": {"concurrency": args.concurrency, "timeout": 30}}, None)
-        pipeline = Pipeline(Storage(url), settings)
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with serve_generated(args.feeds, args.hosts, args.items, args.changed) as served, \
+            tempfile.TemporaryDirectory() as folder:
+        print(f"{args.feeds} feeds on {args.hosts} loopback hosts, {args.items} items each, "
+              f"{args.changed:.0%} changed per later cycle, polling.concurrency="
+              f"{args.concurrency}, per-host limit {FetchLimits().per_host}")
         started = time.monotonic()
-        pipeline.start()
+        pipeline = new_pipeline(folder, "bench", served.urls, args.concurrency)
         print(f"{f'start (schema, {args.feeds} feeds registered)':<44} "
               f"{time.monotonic() - started:7.1f} s")
-        started = time.monotonic()
-        pipeline.poller.refresh_feed_settings()
-        refresh = time.monotonic() - started
-        print(f"{'  of which per poll: feed settings refresh':<44} {refresh:7.1f} s "
-              "(Pipeline._refresh_feed_settings, run at every poll)")
-
         cycle(pipeline, "cycle 1: cold, every feed 200")
-        server_cycle.value = 2
-        cycle(pipeline, f"cycle 2: steady, {args.changed:.0%} changed, rest 304")
-        server_cycle.value = 3
-        cycle(pipeline, f"cycle 3: steady, {args.changed:.0%} changed, rest 304")
+        for number in (2, 3):
+            served.cycle = number
+            cycle(pipeline, f"cycle {number}: steady, {args.changed:.0%} changed, rest 304")
         print(f"peak RSS after the cycles: {peak_rss_mb():.0f} MB (this process; the server "
               "runs in another)")
-
         for ms in (0, args.latency) if args.compare else ():
-            latency.value = ms
+            served.latency_ms = ms
             where = "server answering at once" if not ms else f"{ms} ms latency per request"
             subset = pipeline.storage.feeds_to_poll()[:args.compare]
             compare_fetch(subset, pipeline.limits, args.concurrency, where)
-            print(f"\nfull pipeline, steady cycle on {len(subset)} feeds, {where}:")
-            for concurrency in (1, args.concurrency):
-                server_cycle.value += 1
-                pipeline.settings = replace(settings, polling=replace(
-                    settings.polling, concurrency=concurrency))
-                cycle(pipeline, f"  concurrency {concurrency}",
-                      pipeline.storage.feeds_to_poll()[:args.compare])
-    server.terminate()
+            compare_pipeline(served, [f.url for f in subset], (1, args.concurrency), where,
+                             folder)
+        pipeline.storage.close()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

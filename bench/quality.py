@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Quality benchmark: poll a labelled corpus into a fresh database and score the clusters.
 
-    python bench/quality.py CORPUS_DIR [--shuffle SEED] [--json]
+    python bench/quality.py CORPUS_DIR [--shuffle SEED] [--database URL] [--dump FILE]
 
 CORPUS_DIR holds ``truth.json`` and the feed files (directly or under ``feeds/``), as
-``seeds/`` and ``../shared/data/syndication-dev`` do.  truth.json lists items as
+``seeds/``, ``../shared/data/syndication-dev`` and the corpora :mod:`bench.corpus`
+generates do.  truth.json lists items as
 ``{"feed": FILE, "guid": ENTRY_ID, "story": ID, "kind": KIND, "source": ID}``; two items
 are duplicates when their story is equal; pairs whose sources are listed together in
 ``gray_sources`` are not scored.
@@ -16,29 +17,33 @@ order (one feed at a time) to check that the order changes no cluster.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+if not __package__:  # run as `python bench/quality.py`: Python put bench/ first on sys.path;
+    # the repository root instead makes `bench` importable as the package it is.
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
 import argparse
 import json
 import random
-import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from itertools import combinations
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from aggregator.config import settings_from_mapping  # noqa: E402
-from aggregator.ingest.pipeline import Pipeline  # noqa: E402
-from aggregator.storage import Storage  # noqa: E402
+from aggregator.config import settings_from_mapping
+from aggregator.ingest.pipeline import Pipeline
+from aggregator.storage import Storage
 
 
 def feed_files(corpus: Path) -> list[Path]:
     folder = corpus / "feeds" if (corpus / "feeds").is_dir() else corpus
     return sorted(p for p in folder.iterdir()
                   if p.suffix in (".xml", ".atom", ".json", ".rss", ".rdf")
-                  and p.name != "truth.json")
+                  and p.name not in ("truth.json", "manifest.json"))
 
 
 def poll_corpus(corpus: Path, database: str,
@@ -59,10 +64,15 @@ def poll_corpus(corpus: Path, database: str,
             for i in pipeline.storage.list_items()]
 
 
+Key = tuple[str, str]
+"""An item as truth.json names it: (feed file name, guid)."""
+
+
 def score(truth: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pairwise precision, recall and F1 of the clusters of ``items`` against ``truth``."""
     labels = {(t["feed"], t["guid"]): t for t in truth["items"]}
     gray = {frozenset(pair) for pair in truth.get("gray_sources", [])}
-    cluster: dict[tuple[str, str], object] = {}
+    cluster: dict[Key, object] = {}
     for item in items:
         key = (Path(item["feed_url"]).name, str(item["guid"]))
         if key in labels:
@@ -70,38 +80,25 @@ def score(truth: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
     for n, key in enumerate(k for k in labels if k not in cluster):
         cluster[key] = f"missing-{n}"
 
-    def scored(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    def scored(a: Key, b: Key) -> bool:
         pair = frozenset((labels[a].get("source"), labels[b].get("source")))
         return len(pair) == 1 or pair not in gray
 
-    tp = fp = positives = 0
+    tp = fp = 0
     false_merges: Counter[str] = Counter()
+    for a, b in pairs_within(cluster, lambda key: cluster[key], scored):
+        if labels[a]["story"] == labels[b]["story"]:
+            tp += 1
+        else:
+            fp += 1
+            false_merges["+".join(sorted((labels[a]["kind"], labels[b]["kind"])))] += 1
     found: Counter[str] = Counter()
     total: Counter[str] = Counter()
-    members: dict[object, list[tuple[str, str]]] = defaultdict(list)
-    for key, cid in cluster.items():
-        members[cid].append(key)
-    for group in members.values():
-        for a, b in combinations(group, 2):
-            if not scored(a, b):
-                continue
-            if labels[a]["story"] == labels[b]["story"]:
-                tp += 1
-            else:
-                fp += 1
-                false_merges["+".join(sorted((labels[a]["kind"], labels[b]["kind"])))] += 1
-    stories: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for key in cluster:
-        stories[labels[key]["story"]].append(key)
-    for group in stories.values():
-        for a, b in combinations(group, 2):
-            if not scored(a, b):
-                continue
-            positives += 1
-            kind = "summary" if "summary" in (labels[a]["kind"], labels[b]["kind"]) else "full"
-            total[kind] += 1
-            if cluster[a] == cluster[b]:
-                found[kind] += 1
+    for a, b in pairs_within(cluster, lambda key: labels[key]["story"], scored):
+        kind = "summary" if "summary" in (labels[a]["kind"], labels[b]["kind"]) else "full"
+        total[kind] += 1
+        found[kind] += cluster[a] == cluster[b]
+    positives = sum(total.values())
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / positives if positives else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -111,13 +108,23 @@ def score(truth: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
             "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def pairs_within(keys: Iterable[Key], group_of: Callable[[Key], object],
+                 scored: Callable[[Key, Key], bool]) -> Iterator[tuple[Key, Key]]:
+    """The scored pairs of keys in one group (a cluster, or a story)."""
+    groups: dict[object, list[Key]] = defaultdict(list)
+    for key in keys:
+        groups[group_of(key)].append(key)
+    for group in groups.values():
+        yield from ((a, b) for a, b in combinations(group, 2) if scored(a, b))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--shuffle", type=int, default=None, metavar="SEED")
     parser.add_argument("--database", help="SQLAlchemy URL (default: a fresh SQLite file)")
     parser.add_argument("--dump", type=Path, help="write the items JSON here")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     truth = json.loads((args.corpus / "truth.json").read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as tmp:
         database = args.database or f"sqlite:///{tmp}/quality.db"
@@ -133,7 +140,8 @@ def main() -> None:
         if key not in ("precision", "recall", "f1"):
             print(f"{key}: {value}")
     print(f"precision={result['precision']} recall={result['recall']} f1={result['f1']}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
