@@ -19,6 +19,8 @@ from aggregator.publish.views import cluster_dict, feed_dict, item_dict, table
 from aggregator.types import FeedSpec
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+HAND_OVER_WAIT = 60.0
+"""Seconds ``poll --once`` waits for the running daemon to place the items it stored."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,7 +93,21 @@ def _parser() -> argparse.ArgumentParser:
                       help="poll once and exit (use `aggregator run` for the daemon)")
     _verb(verbs, "run", _run,
           "run the daemon: poll feeds on their schedule and serve the web face")
-    _verb(verbs, "serve", _serve, "serve the web face alone (no polling)")
+    serve = _verb(verbs, "serve", _serve, "serve the web face alone (no polling)")
+    serve.add_argument("--port", type=int, default=None,
+                       help="listen on this port (default: server.port)")
+    worker = _verb(verbs, "worker", _worker,
+                   "take poll tasks from the broker: fetch, parse, clean and store feeds "
+                   "(PostgreSQL and a broker; any number of them)")
+    worker.add_argument("--threads", type=int, default=None,
+                        help="tasks at once (default: polling.concurrency)")
+    worker.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                        help="serve Prometheus metrics on this port")
+    decider = _verb(verbs, "decider", _decider,
+                    "hand due feeds to the workers and decide what they store (one "
+                    "decides, others stand by)")
+    decider.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                         help="serve Prometheus metrics on this port")
     _verb(_noun(verbs, "db", "database schema"), "upgrade", _db_upgrade,
           "apply schema migrations")
     items_list = _formatted(_verb(_noun(verbs, "items", "stored items"), "list", _items_list,
@@ -166,7 +182,8 @@ def _pipeline(settings: Settings) -> Any:
     from aggregator.ingest.pipeline import Pipeline
     from aggregator.storage import Storage
 
-    return Pipeline(Storage(settings.database), settings)
+    # The CLI decides only while no daemon does, and gives the lease back when done.
+    return Pipeline(Storage(settings.database), settings, keep_lease=False)
 
 
 # -- verbs ------------------------------------------------------------------------------
@@ -183,6 +200,11 @@ def _poll(args: argparse.Namespace, settings: Settings) -> int:
             print(f"error         {o.feed_url}: {o.error}")
         else:
             print(f"{o.status:<13} {o.feed_url}: {o.new} new, {o.updated} updated")
+    if pipeline.handed_over:
+        left = pipeline.wait_until_decided(pipeline.handed_over, HAND_OVER_WAIT)
+        print(f"another process (the daemon) decides on this database: handed it "
+              f"{len(pipeline.handed_over)} items"
+              + (f"; {len(left)} still wait for it" if left else ", all placed"))
     counts = pipeline.storage.counts()
     failed = sum(1 for o in outcomes if o.status == "error")
     print(f"polled {len(outcomes)} feeds ({failed} failed): "
@@ -198,6 +220,19 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     return run_daemon(settings)
 
 
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from aggregator.daemon.roles import run_worker
+
+    return run_worker(settings, args.threads or settings.polling.concurrency,
+                      args.metrics_port)
+
+
+def _decider(args: argparse.Namespace, settings: Settings) -> int:
+    from aggregator.daemon.roles import run_decider
+
+    return run_decider(settings, args.metrics_port)
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import ipaddress
 
@@ -205,7 +240,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from aggregator.publish.server import serve_forever
 
     storage = _storage(settings)
-    host, port = settings.server.host, settings.server.port
+    host, port = settings.server.host, args.port or settings.server.port
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -356,9 +391,15 @@ def _feeds_export_opml(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+STORED_NOT_APPLIED = ("the correction is stored; the running daemon applies it at its next "
+                      "look at the database")
+
+
 def _clusters_split(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = _pipeline(settings)
-    pipeline.split_item(args.item_id)
+    if pipeline.split_item(args.item_id) is None:
+        print(STORED_NOT_APPLIED)
+        return 0
     item = pipeline.storage.list_items(item_ids=[args.item_id])[0]
     print(f"item {args.item_id} is now alone in cluster {item.cluster_id} (method manual); "
           "the correction is kept for later decisions")
@@ -368,7 +409,9 @@ def _clusters_split(args: argparse.Namespace, settings: Settings) -> int:
 def _clusters_merge(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = _pipeline(settings)
     first = pipeline.storage.get_cluster(args.first)
-    pipeline.merge_clusters(args.first, args.second)
+    if pipeline.merge_clusters(args.first, args.second) is None:
+        print(STORED_NOT_APPLIED)
+        return 0
     anchor = first.canonical_item_id if first is not None else None
     items = pipeline.storage.list_items(item_ids=[anchor]) if anchor is not None else []
     merged = pipeline.storage.get_cluster(items[0].cluster_id) if items and \
@@ -390,9 +433,7 @@ def _boilerplate_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dedup_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    pipeline = _pipeline(settings)
-    pipeline.storage.upgrade()
-    report = pipeline.rebuild(dry_run=args.dry_run)
+    report = _pipeline(settings).rebuild(dry_run=args.dry_run)
     verb = "would move" if args.dry_run else "moved"
     print(f"re-decided {report.items} items: {verb} {report.moved} items; "
           f"{report.clusters_before} clusters before, {report.clusters_after} after")

@@ -23,6 +23,7 @@ from aggregator.types import FeedSpec
 
 CONFIG_ENV = "AGGREGATOR_CONFIG"
 DATABASE_ENV = "AGGREGATOR_DATABASE_URL"
+BROKER_ENV = "AGGREGATOR_BROKER_URL"
 DEFAULT_CONFIG = "config.yaml"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -71,6 +72,9 @@ class Settings:
     polling: PollingConfig = field(default_factory=PollingConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
+    broker: str | None = None
+    """The task broker of a multi-process installation (``amqp://…`` RabbitMQ or
+    ``redis://…``): the decider hands due feeds to ``aggregator worker`` processes."""
 
 
 def parse_duration(value: object, key: str) -> float:
@@ -121,7 +125,7 @@ def settings_from_mapping(
     env = os.environ if env is None else env
     base = (path.parent if path is not None else Path.cwd()).resolve()
     top = _mapping(raw, "config")
-    _known(top, "", {"database", "feeds", "polling", "dedup", "server"})
+    _known(top, "", {"database", "feeds", "polling", "dedup", "server", "broker"})
 
     database = env.get(DATABASE_ENV) or top.get("database")
     if database is None:
@@ -130,6 +134,12 @@ def settings_from_mapping(
         raise ConfigError("database", "expected an SQLAlchemy URL such as "
                           f"sqlite:///aggregator.db, got {database!r}")
     database = _resolve_sqlite_path(database, base)
+
+    broker = env.get(BROKER_ENV) or top.get("broker")
+    if broker is not None and (not isinstance(broker, str)
+                               or broker.split("://", 1)[0] not in ("amqp", "redis")):
+        raise ConfigError("broker", "expected a RabbitMQ (amqp://) or Redis (redis://) URL, "
+                          f"got {broker!r}")
 
     feeds_raw = top.get("feeds") or []
     if not isinstance(feeds_raw, list):
@@ -149,6 +159,7 @@ def settings_from_mapping(
         polling=_polling(top.get("polling"), "polling"),
         dedup=_dedup(top.get("dedup"), "dedup"),
         server=_server(top.get("server"), "server"),
+        broker=broker,
     )
 
 

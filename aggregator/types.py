@@ -38,6 +38,10 @@ class FeedToPoll:
     last_modified: str | None = None
     error_count: int = 0
     """Consecutive failures so far (for backoff)."""
+    interval: float | None = None
+    """Seconds between polls when configured for this feed (else ``polling.interval``)."""
+    due: datetime | None = None
+    """When it was due (its stored next check; None: never polled)."""
 
 
 @dataclass(frozen=True)

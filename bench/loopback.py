@@ -122,9 +122,11 @@ def feed_body(feed: int, ver: int, items: int) -> bytes:
 
 
 def serve_generated_forever(hosts: list[str], port: int, items: int, fraction: float,
-                            cycle: Any, latency_ms: Any, ready: Any) -> None:
+                            cycle: Any, latency_ms: Any, ready: Any,
+                            slow_seconds: float = 0.0) -> None:
     """The server process of :func:`serve_generated` (``cycle``, ``latency_ms``: shared
-    values; ``ready``: an event set once it listens)."""
+    values; ``ready``: an event set once it listens).  ``/slow/N`` answers as ``/f/N``
+    after ``slow_seconds``."""
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
@@ -135,6 +137,8 @@ def serve_generated_forever(hosts: list[str], port: int, items: int, fraction: f
                 feed = int(path.rsplit("/", 1)[1])
                 if latency_ms.value:
                     await asyncio.sleep(latency_ms.value / 1000)  # a network's round trip
+                if path.startswith("/slow/"):
+                    await asyncio.sleep(slow_seconds)  # a server that keeps the fetch
                 ver = version(feed, cycle.value, fraction)
                 etag = f'"{feed}-{ver}"'
                 if headers.get("if-none-match") == etag:
@@ -197,15 +201,17 @@ class GeneratedFeeds:
 
 @contextlib.contextmanager
 def serve_generated(feeds: int, hosts: int = 50, items: int = 3,
-                    changed_share: float = 0.1) -> Iterator[GeneratedFeeds]:
+                    changed_share: float = 0.1,
+                    slow_seconds: float = 0.0) -> Iterator[GeneratedFeeds]:
     """Serve ``feeds`` generated feeds of ``items`` items on ``hosts`` loopback addresses
-    while the block runs; from cycle 2 on, ``changed_share`` of them gain an item a cycle."""
+    while the block runs; from cycle 2 on, ``changed_share`` of them gain an item a cycle.
+    ``/slow/N`` is feed N answered after ``slow_seconds``."""
     addresses = [f"127.0.0.{1 + h}" for h in range(hosts)]
     port = free_port()
     context = multiprocessing.get_context("spawn")
     cycle, latency, ready = context.Value("i", 1), context.Value("i", 0), context.Event()
     server = context.Process(target=serve_generated_forever, daemon=True, args=(
-        addresses, port, items, changed_share, cycle, latency, ready))
+        addresses, port, items, changed_share, cycle, latency, ready, slow_seconds))
     server.start()
     try:
         if not ready.wait(30):

@@ -1,15 +1,26 @@
-"""The daemon's clock (APScheduler 3.x): poll the feeds that are due, until told to stop.
+"""The daemon's clock (APScheduler 3.x): poll the feeds that are due, decide what waits,
+until told to stop.
 
 Which feed is due comes from storage (``next_check``, set by :mod:`aggregator.ingest.timing`
 after every fetch: interval, jitter, backoff, Retry-After, max-age, ``<ttl>``), so a
-restart resumes where the last run left off and 10,000 feeds need no 10,000 jobs.  One
-job asks storage every *tick*; ``max_instances=1`` and ``coalesce=True``: a slow cycle
-never overlaps the next and missed ticks collapse into one.
+restart resumes where the last run left off and 10,000 feeds need no 10,000 jobs.  Two
+jobs:
 
-Stopping (SIGTERM/SIGINT): no further fetch starts, fetches in flight are abandoned, the
-writer stores and decides what it already holds, and the process exits 0 — within
-``STOP_GRACE`` seconds, or at once after it (every write is a committed transaction and
-the pipeline recovers an interrupted decision at start, so that is as safe as a kill).
+* ``poll-due``, every *tick*: fetches and stores the due feeds that no cycle is already
+  polling.  Up to ``POLL_CYCLES`` run at once, so a cycle held by a feed that drips until
+  its deadline does not keep the other feeds from being polled when due;
+* ``decide``, every ``DECIDE_TICK``: if this process holds the decider's lease, it places
+  the items waiting in the database (whoever stored them) and applies new corrections,
+  so decisions stream a second or so behind the fetches.  If another daemon holds it,
+  this one is a hot standby: it neither polls nor decides, and takes over (loading the
+  state from the database) when the other stops.
+
+``coalesce=True``: missed ticks collapse into one.
+
+Stopping (SIGTERM/SIGINT): no further fetch starts, fetches in flight are abandoned, what
+was already fetched is stored, and the process exits 0 — within ``STOP_GRACE`` seconds, or
+at once after it (every write is a committed transaction, and items stored but not yet
+decided wait in the database for the next decider, so that is as safe as a kill).
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -41,6 +53,10 @@ MAX_TICK = 15.0
 MIN_TICK = 0.25
 STOP_GRACE = 6.0
 """Seconds the writer gets to finish after a stop signal (the promise is 10 s in all)."""
+DECIDE_TICK = 0.5
+"""Seconds between two looks at the items waiting for a decision."""
+POLL_CYCLES = 2
+"""Poll cycles that may run at once (each with feeds the other is not polling)."""
 
 
 def tick_for(settings: Settings) -> float:
@@ -62,18 +78,20 @@ class Daemon:
         self.pipeline = Pipeline(Storage(settings.database), settings, self.metrics)
         self.stopping = threading.Event()
         self.write_lock = threading.Lock()
-        """Held while the pipeline writes: a poll here, a correction from the web face."""
+        """Held while the decider's state is used: a decision here, a correction from the
+        web face."""
         self.abandoned = False
         """True when the writer did not finish within ``STOP_GRACE``: exit without waiting."""
-        self._idle = threading.Event()
-        self._idle.set()
+        self._busy = 0
+        self._idle = threading.Condition()
         self._scheduler = BackgroundScheduler(timezone=UTC)
 
-    # -- one cycle --------------------------------------------------------------------
+    # -- the jobs ----------------------------------------------------------------------
 
     def poll_due(self) -> None:
-        """Poll every feed whose ``next_check`` has passed, and report the cycle."""
-        if self.stopping.is_set():
+        """Poll every feed whose ``next_check`` has passed (and that no other cycle of this
+        process polls), and report the cycle.  Only the decider polls."""
+        if self.stopping.is_set() or not self.pipeline.is_decider:
             return
         now = datetime.now(UTC)
         storage = self.pipeline.storage
@@ -84,12 +102,27 @@ class Daemon:
         self.metrics.poll_lag.set(lag)
         if due:
             started = time.monotonic()
-            with self.write_lock:
-                outcomes = self.pipeline.poll(due)
-            self._report(len(due), outcomes, lag, time.monotonic() - started)
+            outcomes = self.pipeline.store(due).outcomes  # less the feeds still in flight
+            if outcomes:
+                self._report(len(outcomes), outcomes, lag, time.monotonic() - started)
         finished = datetime.now(UTC)
         self.health.last_poll = finished
         self.metrics.last_poll.set(finished.timestamp())
+
+    def decide(self) -> None:
+        """As the decider, place what waits; else stay a standby."""
+        if self.stopping.is_set():
+            return
+        with self.write_lock:
+            decider = self.pipeline.lead()
+            self.health.role = "decider" if decider else "standby"
+            self.metrics.decider.set(1 if decider else 0)
+            if decider:
+                self.pipeline.decide_waiting()
+        waiting, oldest = self.pipeline.storage.decision_backlog()
+        self.metrics.decision_backlog.set(waiting)
+        self.metrics.decision_lag.set(
+            (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0)
 
     def _report(self, due: int, outcomes: list[PollOutcome], lag: float, seconds: float) -> None:
         statuses = Counter(o.status for o in outcomes)
@@ -101,16 +134,24 @@ class Daemon:
                   updated=sum(o.updated for o in outcomes), lag=lag, seconds=seconds,
                   interrupted="yes" if len(outcomes) < due else None)
 
-    def _safe_poll(self) -> None:
-        self._idle.clear()
-        try:
-            self.poll_due()
-            self.health.last_cycle_error = None
-        except Exception as exc:  # the daemon outlives any one cycle's failure
-            self.health.last_cycle_error = f"{exc.__class__.__name__}: {exc}"
-            log.exception("event=cycle-failed error=%s", exc.__class__.__name__)
-        finally:
-            self._idle.set()
+    def _guarded(self, job: Callable[[], None]) -> Callable[[], None]:
+        """A job that outlives its own failures and counts as busy while it runs."""
+
+        def run() -> None:
+            with self._idle:
+                self._busy += 1
+            try:
+                job()
+                self.health.last_cycle_error = None
+            except Exception as exc:  # the daemon outlives any one cycle's failure
+                self.health.last_cycle_error = f"{exc.__class__.__name__}: {exc}"
+                log.exception("event=cycle-failed error=%s", exc.__class__.__name__)
+            finally:
+                with self._idle:
+                    self._busy -= 1
+                    self._idle.notify_all()
+
+        return run
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -127,8 +168,11 @@ class Daemon:
             log_event(log, logging.INFO, "serving", host=self.settings.server.host,
                       port=self.settings.server.port)
         if self._start_pipeline():
-            self._scheduler.add_job(self._safe_poll, "interval", seconds=self.tick,
-                                    id="poll-due", max_instances=1, coalesce=True,
+            self._scheduler.add_job(self._guarded(self.poll_due), "interval", seconds=self.tick,
+                                    id="poll-due", max_instances=POLL_CYCLES, coalesce=True,
+                                    misfire_grace_time=None, next_run_time=datetime.now(UTC))
+            self._scheduler.add_job(self._guarded(self.decide), "interval", seconds=DECIDE_TICK,
+                                    id="decide", max_instances=1, coalesce=True,
                                     misfire_grace_time=None, next_run_time=datetime.now(UTC))
             self._scheduler.start()
             self.health.scheduler_running = True
@@ -142,6 +186,7 @@ class Daemon:
     def _start_pipeline(self) -> bool:
         """Schema upgrade and recovery, in a thread so a stop signal is not held up by it."""
         failure: list[BaseException] = []
+        done = threading.Event()
 
         def start() -> None:
             try:
@@ -150,12 +195,12 @@ class Daemon:
             except BaseException as exc:  # re-raised in the main thread below
                 failure.append(exc)
             finally:
-                self._idle.set()
+                done.set()
 
-        self._idle.clear()
         threading.Thread(target=start, name="start", daemon=True).start()
-        while not self._idle.wait(0.2):
+        while not done.wait(0.2):
             if self.stopping.is_set():
+                self.abandoned = True  # the recovery still runs: leave without it
                 return False
         if failure:
             raise failure[0]
@@ -166,12 +211,13 @@ class Daemon:
         self.pipeline.stopping.set()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        finished = self._idle.wait(STOP_GRACE)
+        with self._idle:
+            finished = self._idle.wait_for(lambda: self._busy == 0, STOP_GRACE)
         if server is not None:
             server.stop(timeout=2.0)
-        self.abandoned = not finished
+        self.abandoned = self.abandoned or not finished
         log_event(log, logging.INFO, "stopped",
-                  writer="finished" if finished else "abandoned after grace period")
+                  writer="finished" if not self.abandoned else "abandoned after grace period")
 
     def stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
         """Signal handler: ask the daemon to stop (it does so within ``STOP_GRACE``)."""
@@ -187,7 +233,7 @@ class _DropOverlapWarnings(logging.Filter):
         return "maximum number of running instances reached" not in str(record.msg)
 
 
-def _configure_logging() -> None:
+def configure_logging() -> None:
     # The CLI shows warnings only unless -v; a daemon's journal wants its cycle lines.
     if logging.getLogger().getEffectiveLevel() > logging.INFO:
         logging.getLogger("aggregator").setLevel(logging.INFO)
@@ -197,7 +243,7 @@ def _configure_logging() -> None:
 
 
 def run_daemon(settings: Settings) -> int:
-    _configure_logging()
+    configure_logging()
     daemon = Daemon(settings)
     signal.signal(signal.SIGTERM, daemon.stop)
     signal.signal(signal.SIGINT, daemon.stop)

@@ -1,5 +1,7 @@
-"""A user's corrections (``split``, ``merge``): stored first, then replayed into the
-engine in the order they were made, by whichever process decides; the last one wins."""
+"""A user's corrections (``split``, ``merge``): stored first, by any process, then
+replayed into the engine by the decider in the order they were made; the last one wins.
+The decider records the last correction it applied, in the transaction that applies it,
+so the process that stored one can tell when it has taken effect."""
 
 from __future__ import annotations
 
@@ -14,15 +16,14 @@ class Corrections:
         self.state = state
         self.storage = storage
 
-    def split_item(self, item_id: int) -> ClusterChanges:
-        """Take an item out of its cluster for good (method ``manual``)."""
+    def record_split(self, item_id: int) -> CorrectionRecord:
+        """Store: this item leaves its cluster for good (method ``manual``)."""
         if not self.storage.indexed_items_by_id([item_id]):
             raise AggregatorError(f"no item {item_id}")
-        self.state.ensure_loaded([item_id])
-        return self._apply(self.storage.add_correction("split", item_id))
+        return self.storage.add_correction("split", item_id)
 
-    def merge_clusters(self, first: int, second: int) -> ClusterChanges:
-        """Join two clusters; the lower id survives."""
+    def record_merge(self, first: int, second: int) -> CorrectionRecord:
+        """Store: the two clusters become one (the lower id survives)."""
         if first == second:
             raise AggregatorError(f"cannot merge cluster {first} with itself")
         ends = []
@@ -31,20 +32,28 @@ class Corrections:
             if cluster is None or cluster.canonical_item_id is None:
                 raise AggregatorError(f"no cluster {cluster_id}")
             ends.append(cluster.canonical_item_id)
-            self.state.ensure_loaded(self.storage.cluster_member_ids(cluster_id))
-        return self._apply(self.storage.add_correction("merge", ends[0], ends[1]))
+        return self.storage.add_correction("merge", ends[0], ends[1])
 
-    def catch_up(self) -> None:
-        """Replay corrections made since we last looked (e.g. by the CLI beside the daemon)."""
+    def catch_up(self) -> ClusterChanges:
+        """The decider replays the corrections stored since it last looked (by the CLI,
+        the web face, any process); returns the last one's changes."""
+        changes = ClusterChanges()
         for correction in self.storage.corrections(after_id=self.state.corrections_seen):
-            self.state.ensure_loaded([correction.item_id] + (
-                [correction.other_item_id] if correction.other_item_id else []))
-            self._apply(correction)
+            changes = self._apply(correction)
+        return changes
 
     def _apply(self, correction: CorrectionRecord) -> ClusterChanges:
-        engine = self.state.engine
-        touched = engine.apply_correction(correction)
-        self.state.corrections_seen = max(self.state.corrections_seen, correction.id)
-        changes = engine.settle(touched)
-        self.storage.apply_cluster_changes(changes)
+        state = self.state
+        named = [correction.item_id] + ([correction.other_item_id]
+                                        if correction.other_item_id else [])
+        state.ensure_loaded(named)
+        for item_id in named:  # the clusters it names, whole (older members too)
+            info = self.storage.indexed_items_by_id([item_id])
+            if info and info[0].cluster_id is not None:
+                state.ensure_loaded(self.storage.cluster_member_ids(info[0].cluster_id))
+        touched = state.engine.apply_correction(correction)
+        state.corrections_seen = max(state.corrections_seen, correction.id)
+        changes = state.engine.settle(touched)
+        self.storage.apply_cluster_changes(changes, fence=state.fence,
+                                           corrections_applied=state.corrections_seen)
         return changes

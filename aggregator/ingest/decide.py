@@ -1,14 +1,18 @@
-"""Fingerprint stored items and place them in clusters: the second half of a poll.
+"""The decider's work: place the items waiting in the database, whoever stored them.
 
-Items are read back from the database a chunk at a time, fingerprinted with every block
-learned as boilerplate so far, decided by the engine, and the decision is written with
-the fingerprints it was made from, in one transaction per chunk.  Items decided earlier
-whose text carries a block learned since are re-decided too, so the clusters do not
-depend on which feed happened to be polled first.
+The waiting items are taken oldest first, a batch at a time.  First the boilerplate
+evidence of the new ones is counted (one transaction per feed, which also marks them
+counted), so that a footer the batch repeats is learned before any of it is
+fingerprinted.  Then the items are read back a chunk at a time, fingerprinted with every
+block learned so far, decided by the engine, and the decision is written with the
+fingerprints it was made from, in one transaction per chunk that also takes the items off
+the queue.  Items decided earlier whose text carries a block learned since are re-decided
+too, so the clusters do not depend on which feed happened to be polled first.
 
-Crash safety: items are committed first (by the poll), then fingerprints and memberships
-together.  An item found without a membership at start (the process died in between) is
-decided then, so a ``kill -9`` at any moment leaves every item in exactly one cluster.
+Crash safety: items and their place in the queue are committed first (by whoever
+stored them), then fingerprints, memberships and the queue row together; evidence is
+counted at most once per item.  A ``kill -9`` at any moment leaves every item either
+decided once or still waiting, and the next decider places what waits.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from aggregator.clean.boilerplate import evidence, fold_text
 from aggregator.dedup.engine import Candidate
 from aggregator.dedup.rules import Method
 from aggregator.fingerprint import signature as fp_mod
@@ -38,6 +43,8 @@ log = logging.getLogger("aggregator.ingest")
 DECIDE_CHUNK = 250
 """Items fingerprinted, decided and written together (the index is searched a batch at a
 time: ~200 is already efficient; larger chunks only raise the memory peak)."""
+DRAIN_BATCH = 10_000
+"""Waiting items taken at once: their evidence is counted before any is fingerprinted."""
 CHILD_SHARE = 0.7
 """Share of each decision chunk the child process fingerprints (measured balance: the
 writer also decides and stores each chunk)."""
@@ -54,10 +61,17 @@ class Decided:
     deleted: set[int] = field(default_factory=set)
 
     def add(self, changes: ClusterChanges) -> None:
+        """Count one stored decision."""
         self.assignments += len(changes.assignments)
         self.joined += sum(1 for a in changes.assignments if a.method != Method.SINGLE)
         self.clusters.update(c.cluster_id for c in changes.clusters)
         self.deleted.update(changes.deleted_clusters)
+
+    def merge(self, other: Decided) -> None:
+        self.assignments += other.assignments
+        self.joined += other.joined
+        self.clusters |= other.clusters
+        self.deleted |= other.deleted
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,9 @@ class _Chunk:
     """One chunk on its way: the ids found, the texts this thread fingerprints itself,
     and the answer for the rest (``split`` of them, from the child or a thread)."""
 
+    queued: list[int]
+    """The chunk as asked for: its queue rows go with its decision (an item deleted
+    meanwhile has no text, and no row either once its feed is gone)."""
     ids: list[int]
     own_texts: list[str]
     split: int
@@ -81,9 +98,43 @@ class Decider:
         self.metrics = metrics
         self.timer = timer
 
+    def drain(self, now: datetime, worker: WorkerProcess | None = None) -> Decided:
+        """Decide every waiting item, oldest first, a batch at a time."""
+        decided = Decided()
+        while True:
+            rows = self.storage.undecided(DRAIN_BATCH)
+            if not rows:
+                return decided
+            fresh = [item_id for item_id, is_new in rows if is_new]
+            if fresh:
+                with timed(self.timer, Stage.BOILERPLATE):
+                    self._count_evidence(fresh)
+            decided.merge(self.decide([item_id for item_id, _ in rows], now, worker))
+            if len(rows) < DRAIN_BATCH:
+                return decided
+
+    def _count_evidence(self, item_ids: list[int]) -> None:
+        """Count the short blocks of new items as boilerplate evidence, a feed and a chunk
+        at a time (the model learns from one feed's counts before the next is observed,
+        and only one chunk's texts are held at once)."""
+        by_feed: dict[int, list[int]] = {}
+        for item_id, feed_id in self.storage.feeds_of(item_ids).items():
+            by_feed.setdefault(feed_id, []).append(item_id)
+        boilerplate = self.state.boilerplate
+        for feed_id, ids in by_feed.items():
+            for start in range(0, len(ids), DECIDE_CHUNK):
+                chunk = ids[start:start + DECIDE_CHUNK]
+                texts = self.storage.item_texts(chunk)
+                increments = boilerplate.observe(
+                    feed_id, (evidence(fold_text(text)) for _, text in texts.values()))
+                with self.storage.unit():
+                    self.storage.add_block_counts(feed_id, increments)
+                    self.storage.evidence_counted(chunk, self.state.fence)
+                boilerplate.apply(feed_id, increments)  # stored: now it counts
+
     def decide(self, pending: Sequence[int], now: datetime,
                worker: WorkerProcess | None = None) -> Decided:
-        """Fingerprint the pending items and place them; observe it in the metrics."""
+        """Fingerprint these items and place them; observe it in the metrics."""
         first_new_cluster, started = self.state.engine.next_cluster_id, time.monotonic()
         decided = self._decide(pending, now, worker or WorkerProcess(0))
         seconds = time.monotonic() - started
@@ -116,14 +167,14 @@ class Decider:
             texts = self.storage.item_texts(chunk)
             ids = [item_id for item_id in chunk if item_id in texts]
             if overlap is not None:
-                return _Chunk(ids, [], len(ids), overlap.submit(
+                return _Chunk(chunk, ids, [], len(ids), overlap.submit(
                     fingerprint_texts, [texts[i][1] for i in ids], learned))
             # The child takes the larger share; this thread fingerprints the rest after
             # deciding the chunk before, so neither side waits long for the other.  Only
             # this thread's share of the texts is kept while they wait.
             split = round(len(ids) * CHILD_SHARE) if worker.workers else 0
             future = worker.fingerprint([texts[i][1] for i in ids[:split]], learned)
-            return _Chunk(ids, [texts[i][1] for i in ids[split:]], split, future)
+            return _Chunk(chunk, ids, [texts[i][1] for i in ids[split:]], split, future)
 
         try:
             ahead = submit(chunks[0]) if chunks else None
@@ -136,7 +187,7 @@ class Decider:
                     theirs = worker.fingerprints(
                         chunk.split, learned, chunk.future,
                         functools.partial(self._texts_again, chunk.ids[:chunk.split]))
-                decided.add(self.place(chunk.ids, theirs + mine, now))
+                decided.add(self.place(chunk.ids, theirs + mine, now, chunk.queued))
                 release_free_memory()  # the chunk's texts and blobs are gone
         finally:
             if overlap is not None:
@@ -147,16 +198,20 @@ class Decider:
         texts = self.storage.item_texts(ids)
         return [texts[i][1] if i in texts else "" for i in ids]
 
-    def place(self, ids: list[int], fingerprints: list[fp_mod.Fingerprint],
-              now: datetime) -> ClusterChanges:
-        """Decide one chunk of fingerprinted items and store the decision with them."""
+    def place(self, ids: list[int], fingerprints: list[fp_mod.Fingerprint], now: datetime,
+              queued: Sequence[int] = ()) -> ClusterChanges:
+        """Decide one chunk of fingerprinted items and store the decision with them (and
+        take the ``queued`` items off the queue)."""
         infos = {i.item_id: i for i in self.storage.indexed_items_by_id(ids)}
         candidates: list[Candidate] = []
         stored: list[tuple[int, str | None, bytes | None]] = []
+        latency, decided_at = self.metrics.decision_latency, datetime.now(UTC)
         for item_id, fingerprint in zip(ids, fingerprints, strict=True):
             info = infos.get(item_id)
             if info is None:
                 continue
+            if info.cluster_id is None and info.first_seen is not None:  # its first decision
+                latency.observe(max((decided_at - info.first_seen).total_seconds(), 0.0))
             stored.append((item_id, fingerprint.content_key, fp_mod.to_bytes(fingerprint)))
             candidates.append(candidate(info, fingerprint))
         try:
@@ -164,7 +219,8 @@ class Decider:
                 changes = self.state.engine.decide(candidates, now)
             with timed(self.timer, Stage.STORE_DECISIONS):
                 self.storage.apply_cluster_changes(changes, fingerprints=stored,
-                                                   scheme=fp_mod.SCHEME)
+                                                   scheme=fp_mod.SCHEME, decided=queued,
+                                                   fence=self.state.fence)
         except Exception:
             # The engine may now hold a decision the database does not: the next poll
             # starts again from the database, where these items wait undecided.

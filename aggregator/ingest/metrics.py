@@ -51,6 +51,19 @@ class Metrics:
                               "How late the most overdue feed was at the last cycle", registry=r)
         self.last_poll = Gauge("aggregator_last_poll_timestamp_seconds",
                                "Unix time of the last poll cycle", registry=r)
+        self.poll_lateness = Histogram(
+            "aggregator_poll_lateness_seconds", "How long after it was due a fetch started",
+            buckets=(0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 300.0), registry=r)
+        self.decision_latency = Histogram(
+            "aggregator_decision_latency_seconds",
+            "From an item's storing (its fetch's end) to its first cluster",
+            buckets=(0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0), registry=r)
+        self.decider = Gauge("aggregator_decider",
+                             "1 while this process holds the decider's lease", registry=r)
+        self.decision_backlog = Gauge("aggregator_decision_backlog",
+                                      "Items stored and waiting for the decider", registry=r)
+        self.decision_lag = Gauge("aggregator_decision_lag_seconds",
+                                  "How long the oldest waiting item has waited", registry=r)
 
 
 @dataclass
@@ -60,6 +73,9 @@ class Health:
     scheduler_running: bool = False
     last_poll: datetime | None = None
     last_cycle_error: str | None = None
+    role: str = "starting"
+    """``decider`` (holds the lease: polls and decides) or ``standby`` (another daemon
+    does; this one takes over when it stops)."""
 
 
 def outcome_of(error: AggregatorError) -> str:

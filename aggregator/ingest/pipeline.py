@@ -1,47 +1,59 @@
-"""One writer's pipeline: start, poll, corrections and rebuild over one database.
+"""One process's pipeline: start, poll, corrections and rebuild over one database.
 
 The parts each do one job — :class:`~aggregator.ingest.state.DecisionState` (the caches
-of the database a decider works with), :class:`~aggregator.ingest.poll.Poller` (fetch
-and store), :class:`~aggregator.ingest.decide.Decider` (fingerprint and place),
-:class:`~aggregator.ingest.corrections.Corrections` and
+of the database a decider works with, and its lease), :class:`~aggregator.ingest.poll.
+Poller` (fetch and store), :class:`~aggregator.ingest.decide.Decider` (count evidence,
+fingerprint and place), :class:`~aggregator.ingest.corrections.Corrections` and
 :func:`~aggregator.ingest.rebuild.rebuild` — and this class wires them in the order a poll
-needs: catch up on corrections, fetch and store, then decide what is new.
+needs: fetch and store, then, if this process is the decider, decide what waits.
+
+Any number of processes may poll and store; one decides at a time (the lease).  A process
+that is not the decider hands its items over through the database and can wait for them
+(:meth:`Pipeline.wait_until_decided`): a ``poll --once`` beside the daemon, a correction
+from the CLI while the daemon runs.  A pipeline made with ``keep_lease=False`` (the CLI's,
+the web face's of ``aggregator serve``) gives the lease up after each operation, so a
+daemon started later can take it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from aggregator.clean.boilerplate import BoilerplateModel
 from aggregator.config import Settings
 from aggregator.dedup.engine import DedupEngine
+from aggregator.errors import AggregatorError
 from aggregator.fetch.http import FetchLimits
 from aggregator.ingest.child import WorkerProcess
 from aggregator.ingest.corrections import Corrections
-from aggregator.ingest.decide import Decider
+from aggregator.ingest.decide import Decided, Decider
 from aggregator.ingest.metrics import Metrics
-from aggregator.ingest.poll import Poller
+from aggregator.ingest.poll import Poller, PollResult
 from aggregator.ingest.rebuild import RebuildReport, rebuild
 from aggregator.ingest.stages import StageTimer, no_timer
 from aggregator.ingest.state import DecisionState, dedup_params
 from aggregator.storage import Storage
-from aggregator.types import ClusterChanges, FeedToPoll, PollOutcome
+from aggregator.types import ClusterChanges, CorrectionRecord, FeedToPoll, PollOutcome
 
 FINGERPRINT_CHILD_MIN_ITEMS = 500
 """Fewer new items are fingerprinted in this process: 500 take about as long as starting
 a child process that imports numpy."""
+WAIT_STEP = 0.2
+"""Seconds between two looks at the database while waiting for another decider."""
 
 
 class Pipeline:
-    """The single writer of one process: polls, decides, applies corrections."""
+    """Polls, decides (when it holds the lease), applies corrections."""
 
     def __init__(self, storage: Storage, settings: Settings, metrics: Metrics | None = None,
-                 timer: StageTimer = no_timer) -> None:
+                 timer: StageTimer = no_timer, keep_lease: bool = True) -> None:
         self.storage = storage
         self.settings = settings
         self.metrics = metrics or Metrics()
+        self.keep_lease = keep_lease
         self.stopping = threading.Event()
         """Set it to end a running :meth:`poll` early: no further fetch starts, fetches in
         flight are abandoned, and what was already fetched is stored and decided."""
@@ -49,6 +61,9 @@ class Pipeline:
         self.poller = Poller(storage, settings, self.metrics, self.stopping, timer)
         self.decider = Decider(self.state, storage, self.metrics, timer)
         self.corrections = Corrections(self.state, storage)
+        self.handed_over: list[int] = []
+        """Items the last :meth:`poll` stored and left to another process to decide."""
+        self._started = False
 
     @property
     def engine(self) -> DedupEngine:
@@ -67,58 +82,145 @@ class Pipeline:
     def limits(self, limits: FetchLimits) -> None:
         self.poller.limits = limits
 
+    @property
+    def is_decider(self) -> bool:
+        return self.state.ready and self.state.lease.held
+
     def start(self) -> None:
-        """Upgrade the schema, register configured feeds, rebuild the in-memory state from
-        the database and decide what it holds undecided (a crash's leftovers)."""
+        """Upgrade the schema, register configured feeds and, if no other process decides,
+        take the lease: load the state from the database and decide what waits there."""
         self.storage.upgrade()
         self.storage.sync_feeds(self.settings.feeds)
-        now = datetime.now(UTC)
-        stale = self.state.load(now)
-        self.corrections.catch_up()
-        if stale:
-            self.decider.decide(stale, now)
+        self._started = True
+        try:
+            self.decide_waiting()
+        finally:
+            self.release()
 
-    def _ready(self) -> None:
-        if not self.state.ready:
-            self.start()
+    def lead(self) -> bool:
+        """Be the decider if no other process is: True when this process decides."""
+        stale = self.state.lead()
+        if stale is None:
+            return False
+        if stale:
+            self.storage.queue_for_decision([(item_id, False) for item_id in stale])
+        return True
+
+    def decide_waiting(self, worker: WorkerProcess | None = None) -> Decided | None:
+        """As the decider: apply new corrections and decide every waiting item.  None when
+        another process decides."""
+        if not self.lead():
+            return None
+        self.corrections.catch_up()
+        return self.decider.drain(datetime.now(UTC), worker)
+
+    def release(self) -> None:
+        """Give the decider's lease up (unless this pipeline keeps it)."""
+        if not self.keep_lease:
+            self.state.release()
+
+    def close(self) -> None:
+        """Give the lease up and close the database connections (a process that ends
+        does both anyway)."""
+        self.state.release()
+        self.storage.close()
 
     def poll(self, feeds: Sequence[FeedToPoll] | None = None) -> list[PollOutcome]:
         """Fetch the given feeds (all enabled ones by default) and ingest what they hold."""
-        self._ready()
+        if not self._started:
+            self.start()
         if feeds is None:
             feeds = self.storage.feeds_to_poll()
-        self.corrections.catch_up()
-        polled = self.poller.poll(feeds, self.state.boilerplate)
-        if polled.pending:
-            # By default this process fingerprints alone: this is when it holds the most
-            # (the engine has grown by the whole batch), and a second interpreter with
-            # numpy would add ~30 MB to that peak to save ~15 % of a cold poll's time.
-            # When asked to, a child of its own does (it imports numpy, not feedparser),
-            # started once the parser child has exited: the two never hold memory at once.
-            polling = self.settings.polling
-            fingerprinter = WorkerProcess(
-                polling.worker_processes if polling.fingerprint_worker
-                and len(polled.pending) >= FINGERPRINT_CHILD_MIN_ITEMS else 0)
-            try:
-                self.decider.decide(polled.pending, datetime.now(UTC), fingerprinter)
-            finally:
-                fingerprinter.close()
+        try:
+            # As the decider, this thread counts the evidence of what it stores itself.
+            polled = self.store(feeds, self.state.boilerplate if self.lead() else None)
+            self.handed_over = []
+            if self.lead():
+                self._decide_polled(len(polled.pending))
+            else:
+                self.handed_over = polled.pending
+        finally:
+            self.release()
         return polled.outcomes
 
-    def split_item(self, item_id: int) -> ClusterChanges:
-        """Take an item out of its cluster for good (a user's correction, method ``manual``)."""
-        self._ready()
-        return self.corrections.split_item(item_id)
+    def store(self, feeds: Sequence[FeedToPoll],
+              boilerplate: BoilerplateModel | None = None) -> PollResult:
+        """Fetch and store these feeds, leaving their items to the decider (a worker's
+        part of a poll: any number may run at once, in any process)."""
+        if not self._started:
+            self.storage.upgrade()
+            self._started = True
+        return self.poller.poll(feeds, boilerplate)
 
-    def merge_clusters(self, first: int, second: int) -> ClusterChanges:
-        """Join two clusters (a user's correction); the lower id survives."""
-        self._ready()
-        return self.corrections.merge_clusters(first, second)
+    def store_one(self, feed: FeedToPoll) -> PollResult:
+        """:meth:`store` for one feed, in this thread (a worker's task)."""
+        if not self._started:
+            self.storage.upgrade()
+            self._started = True
+        return self.poller.poll_one(feed)
+
+    def _decide_polled(self, count: int) -> None:
+        # By default this process fingerprints alone: this is when it holds the most
+        # (the engine has grown by the whole batch), and a second interpreter with numpy
+        # would add ~30 MB to that peak to save ~15 % of a cold poll's time.  When asked
+        # to, a child of its own does (it imports numpy, not feedparser), started once the
+        # parser child has exited: the two never hold memory at once.
+        polling = self.settings.polling
+        fingerprinter = WorkerProcess(
+            polling.worker_processes if polling.fingerprint_worker
+            and count >= FINGERPRINT_CHILD_MIN_ITEMS else 0)
+        try:
+            self.decide_waiting(fingerprinter)
+        finally:
+            fingerprinter.close()
+
+    def wait_until_decided(self, item_ids: Sequence[int], timeout: float) -> list[int]:
+        """Wait for another decider to place these items; return those still waiting."""
+        deadline = time.monotonic() + timeout
+        waiting = self.storage.waiting(item_ids)
+        while waiting and time.monotonic() < deadline and not self.stopping.is_set():
+            time.sleep(WAIT_STEP)
+            waiting = self.storage.waiting(sorted(waiting))
+        return sorted(waiting)
+
+    def split_item(self, item_id: int, timeout: float = 30.0) -> ClusterChanges | None:
+        """Take an item out of its cluster for good (a user's correction, method
+        ``manual``).  None: stored, and still waiting for the daemon that decides after
+        ``timeout`` seconds."""
+        return self._correct(lambda: self.corrections.record_split(item_id), timeout)
+
+    def merge_clusters(self, first: int, second: int,
+                       timeout: float = 30.0) -> ClusterChanges | None:
+        """Join two clusters (a user's correction); the lower id survives.  None: as for
+        :meth:`split_item`."""
+        return self._correct(lambda: self.corrections.record_merge(first, second), timeout)
+
+    def _correct(self, record: Callable[[], CorrectionRecord],
+                 timeout: float) -> ClusterChanges | None:
+        """Store a correction, then apply it as the decider, or wait for the decider."""
+        self.storage.upgrade()
+        correction = record()
+        try:
+            if self.lead():
+                return self.corrections.catch_up()
+        finally:
+            self.release()
+        deadline = time.monotonic() + timeout
+        while self.storage.corrections_applied() < correction.id:
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(WAIT_STEP)
+        return ClusterChanges()
 
     def rebuild(self, dry_run: bool = False) -> RebuildReport:
         """Re-fingerprint and re-decide every stored item with the current settings."""
         self.storage.upgrade()
-        report = rebuild(self.storage, self.state.params, dry_run)
-        if not dry_run:
-            self.state.invalidate()  # the database changed under the engine
+        if not self.lead():
+            raise AggregatorError("another process (the daemon) decides on this database: "
+                                  "stop it before `dedup rebuild`")
+        try:
+            report = rebuild(self.storage, self.state.params, dry_run)
+        finally:
+            self.state.ready = False  # the database changed under the engine
+            self.release()
         return report

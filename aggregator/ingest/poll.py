@@ -5,7 +5,8 @@ straight to this thread, the single writer, which stores one feed while others a
 still on the network.  Documents are parsed and cleaned one ahead of storing, in a
 child process (:mod:`aggregator.ingest.child`) or here.  Every feed's failure comes back
 as a value in its :class:`PollOutcome`; one bad feed never stops the batch.  What is new
-or edited comes back as ids, for the decision (:mod:`aggregator.ingest.decide`).
+or edited is queued for the decider (:mod:`aggregator.ingest.decide`), in the transaction
+that stores it, and comes back as ids.
 """
 
 from __future__ import annotations
@@ -66,8 +67,13 @@ class PollResult:
     """New and edited items, to decide."""
 
 
+Unmodified = list[tuple[int, str | None, str | None, datetime]]
+"""304 answers waiting to be written together: ``(feed_id, etag, last_modified, next)``."""
+
+
 class Poller:
-    """Fetches feeds and stores their documents; remembers each feed's ``<ttl>``."""
+    """Fetches feeds and stores their documents; remembers each feed's ``<ttl>``.  Several
+    polls may run at once (each with its own feeds)."""
 
     def __init__(self, storage: Storage, settings: Settings, metrics: Metrics,
                  stopping: threading.Event, timer: StageTimer) -> None:
@@ -82,21 +88,44 @@ class Poller:
                                   user_agent=polling.user_agent or USER_AGENT)
         self._ttl: dict[int, int] = {}
         """RSS ``<ttl>`` (minutes) last seen per feed, so 304 answers honour it too."""
-        self._interval: dict[int, float] = {}
-        self._unmodified: list[tuple[int, str | None, str | None, datetime]] = []
+        self._in_flight: set[int] = set()
+        """Feeds a poll of this poller is polling (a feed is in at most one poll)."""
+        self._lock = threading.Lock()
+        self._clients = threading.local()
+        """Each thread's HTTP client for :meth:`poll_one` (connections kept alive)."""
 
-    def refresh_feed_settings(self) -> None:
-        """Each feed's interval: configured, else the default (feeds added by the CLI)."""
-        configured = {spec.url: spec.interval for spec in self.settings.feeds if spec.interval}
-        default = self.settings.polling.interval
-        self._interval = {feed.id: configured.get(feed.url, default)
-                          for feed in self.storage.list_feeds()}
+    def poll(self, feeds: Sequence[FeedToPoll],
+             boilerplate: BoilerplateModel | None = None) -> PollResult:
+        """Fetch the feeds and store what they hold; a feed another poll of this poller is
+        still polling is left to it.  ``boilerplate``: the decider's own model, when this
+        thread is the decider's — the new items' evidence is then counted as they are
+        stored, from the documents in hand, instead of read back by the decider."""
+        with self._lock:
+            feeds = [f for f in feeds if f.id not in self._in_flight]
+            self._in_flight.update(f.id for f in feeds)
+        try:
+            return self._poll(feeds, boilerplate)
+        finally:
+            with self._lock:
+                self._in_flight.difference_update(f.id for f in feeds)
 
-    def poll(self, feeds: Sequence[FeedToPoll], boilerplate: BoilerplateModel) -> PollResult:
-        """Fetch the feeds and store what they hold (boilerplate evidence counted into
-        ``boilerplate`` as it is stored)."""
-        self.refresh_feed_settings()
+    def poll_one(self, feed: FeedToPoll) -> PollResult:
+        """Fetch and store one feed in this thread (a worker's task): no thread pool, no
+        child process, and this thread's own HTTP client kept from one task to the next."""
+        client: httpx.Client | None = getattr(self._clients, "client", None)
+        if client is None:
+            client = self._clients.client = new_client(self.limits, 1)
+        parser = WorkerProcess(0)
+        fetched, document = self._hand_over(self._fetch_one(feed, client), parser)
+        unmodified: Unmodified = []
+        outcome, pending = self._store_feed(fetched, document, parser, unmodified)
+        self._flush_unmodified(unmodified)
+        return PollResult([outcome], pending)
+
+    def _poll(self, feeds: Sequence[FeedToPoll],
+              boilerplate: BoilerplateModel | None) -> PollResult:
         result = PollResult([], [])
+        unmodified: Unmodified = []
         workers = self.settings.polling.worker_processes
         # Documents are read (parsed, cleaned) one ahead of storing: while this thread
         # stores feed N, the child process reads feed N+1.
@@ -104,12 +133,16 @@ class Poller:
         waiting: deque[tuple[_Fetched, Future[Any] | None]] = deque()
 
         def store_next() -> None:
-            outcome, pending = self._store_feed(*waiting.popleft(), parser, boilerplate)
+            fetched, document = waiting.popleft()
+            outcome, pending = self._store_feed(fetched, document, parser, unmodified,
+                                                boilerplate)
+            with self._lock:
+                self._in_flight.discard(fetched.feed.id)
             result.outcomes.append(outcome)
             result.pending.extend(pending)
             release_free_memory()  # the document and its statements are gone
-            if len(self._unmodified) >= UNMODIFIED_BATCH:
-                self._flush_unmodified()
+            if len(unmodified) >= UNMODIFIED_BATCH:
+                self._flush_unmodified(unmodified)
 
         try:
             for fetched in self._fetch_all(feeds):
@@ -122,7 +155,7 @@ class Poller:
                     store_next()
             while waiting:
                 store_next()
-            self._flush_unmodified()
+            self._flush_unmodified(unmodified)
         finally:
             parser.close()
         return result
@@ -136,10 +169,11 @@ class Poller:
         future = parser.read(result.final_url, result.body, result.headers)
         return replace(fetched, result=replace(result, body=b""), size=len(result.body)), future
 
-    def _flush_unmodified(self) -> None:
-        if self._unmodified:
-            self.storage.record_not_modified(self._unmodified)
-            self._unmodified = []
+    def _flush_unmodified(
+            self, unmodified: Unmodified) -> None:
+        if unmodified:
+            self.storage.record_not_modified(unmodified)
+            unmodified.clear()
 
     # -- fetch ------------------------------------------------------------------------
 
@@ -168,6 +202,9 @@ class Poller:
                 yield fetched
 
     def _fetch_one(self, feed: FeedToPoll, client: httpx.Client) -> _Fetched:
+        if feed.due is not None:
+            late = (datetime.now(UTC) - feed.due).total_seconds()
+            self.metrics.poll_lateness.observe(max(late, 0.0))
         started = time.monotonic()
         try:
             result = fetch(feed, self.limits, client)
@@ -183,18 +220,19 @@ class Poller:
     # -- store ------------------------------------------------------------------------
 
     def _store_feed(self, fetched: _Fetched, document: Future[Any] | None,
-                    parser: WorkerProcess,
-                    boilerplate: BoilerplateModel) -> tuple[PollOutcome, list[int]]:
+                    parser: WorkerProcess, unmodified: Unmodified,
+                    boilerplate: BoilerplateModel | None = None,
+                    ) -> tuple[PollOutcome, list[int]]:
         """Store what one fetch brought; return its outcome and the items to decide."""
         feed, now = fetched.feed, datetime.now(UTC)
-        interval = self._interval.get(feed.id, self.settings.polling.interval)
+        interval = feed.interval or self.settings.polling.interval
         if fetched.result is None:
             failure = fetched.error or FetchError(feed.url, "no result")
             return self._failed(feed, failure, interval, now, fetched.seconds), []
         result = fetched.result
         if result.not_modified:
             status = after_success(feed, result, interval, now, self._ttl.get(feed.id))
-            self._record_unmodified(feed, result, status)
+            self._record_unmodified(feed, result, status, unmodified)
             self.metrics.fetches.labels("not-modified").inc()
             # DEBUG: a 304 is the common case, thousands per cycle; the cycle line sums them.
             log_event(log, logging.DEBUG, "fetched", feed=feed.url, status=304,
@@ -229,42 +267,47 @@ class Poller:
 
     def _store_document(self, feed: FeedToPoll, result: FetchResult, parsed: CleanDocument,
                         interval: float, now: datetime,
-                        boilerplate: BoilerplateModel) -> tuple[list[int], list[int]]:
+                        boilerplate: BoilerplateModel | None) -> tuple[list[int], list[int]]:
         """One transaction for what a document brought: after a crash, either the items,
-        their boilerplate evidence and the feed's status are all stored, or none are and
-        the next poll brings them again.  Returns the new and the updated item ids."""
-        items = parsed.items
+        their place in the decider's queue (and their evidence, when counted here) and the
+        feed's status are all stored, or none are and the next poll brings them again.
+        Returns the new and the updated ids."""
         status = after_success(feed, result, interval, now, parsed.ttl_minutes, parsed.warning)
         self._note_move(feed, result, status)
+        increments: dict[str, tuple[int, str]] = {}
         with self.storage.unit():
             with timed(self.timer, Stage.STORE):
-                saved = self.storage.save_items(feed.id, items)
-            with timed(self.timer, Stage.BOILERPLATE):
-                # Evidence from new items only (computed here, not in the child: it is the
-                # busier side while documents are read, and most items are unchanged).
-                increments = boilerplate.observe(
-                    feed.id, (evidence(fold_text(i.text))
-                              for s, i in zip(saved, items, strict=True) if s.status == "new"))
+                saved = self.storage.save_items(feed.id, parsed.items)
+            new = [s.item_id for s in saved if s.status == "new"]
+            updated = [s.item_id for s in saved if s.status == "updated"]
+            if boilerplate is not None:
+                with timed(self.timer, Stage.BOILERPLATE):
+                    increments = boilerplate.observe(feed.id, (
+                        evidence(fold_text(i.text))
+                        for s, i in zip(saved, parsed.items, strict=True) if s.status == "new"))
             with timed(self.timer, Stage.STORE):
                 self.storage.add_block_counts(feed.id, increments)
+                counted = boilerplate is not None
+                self.storage.queue_for_decision([(i, not counted) for i in new] +
+                                                [(i, False) for i in updated])
                 self._record_success(feed, status, result, parsed.title)
-        boilerplate.apply(feed.id, increments)  # stored: now it counts
+        if boilerplate is not None:
+            boilerplate.apply(feed.id, increments)  # stored: now it counts
         if parsed.ttl_minutes:
             self._ttl[feed.id] = parsed.ttl_minutes
         else:
             self._ttl.pop(feed.id, None)
-        return ([s.item_id for s in saved if s.status == "new"],
-                [s.item_id for s in saved if s.status == "updated"])
+        return new, updated
 
     # -- feed status --------------------------------------------------------------------
 
-    def _record_unmodified(self, feed: FeedToPoll, result: FetchResult,
-                           status: FeedStatus) -> None:
+    def _record_unmodified(self, feed: FeedToPoll, result: FetchResult, status: FeedStatus,
+                           unmodified: Unmodified,
+                           ) -> None:
         if status.moved_to is None:
             # The common case, thousands per cycle: written in batches.
             assert status.next_check is not None
-            self._unmodified.append((feed.id, result.etag, result.last_modified,
-                                     status.next_check))
+            unmodified.append((feed.id, result.etag, result.last_modified, status.next_check))
             return
         self._note_move(feed, result, status)
         self._record_success(feed, status, result, None)

@@ -1,14 +1,16 @@
 """The in-memory state one decider works with, and how it is loaded from the database.
 
 The database is the truth; the boilerplate model and the dedup engine are caches of it,
-rebuilt at start and whenever a decision failed halfway (:meth:`DecisionState.invalidate`).
+valid while this process holds the decider's lease (only the lease holder writes
+decisions, boilerplate evidence and cluster ids), rebuilt when it takes the lease and
+whenever a decision failed halfway (:meth:`DecisionState.invalidate`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from aggregator.clean.boilerplate import NETWORK_LEARN_AT, BoilerplateModel
 from aggregator.config import DedupConfig
@@ -59,7 +61,31 @@ class DecisionState:
         self.engine = self._new_engine()
         self.corrections_seen = 0
         self.ready = False
-        """False until :meth:`load`, and again after a decision failed halfway."""
+        """False until :meth:`load`, and again after a decision failed halfway or the
+        lease was given up."""
+        self.lease = storage.decider_lease()
+
+    @property
+    def fence(self) -> str | None:
+        """The token every decision is written under (see
+        :mod:`aggregator.storage.decisions`)."""
+        return self.lease.token
+
+    def lead(self) -> list[int] | None:
+        """Hold the lease and the state that goes with it.  None: another process decides.
+        Otherwise the items to decide at once because their fingerprints are missing or of
+        another scheme (empty unless the state was just loaded)."""
+        if self.ready and self.lease.held:
+            return []
+        self.ready = False
+        if not self.lease.try_acquire():
+            return None
+        return self.load(datetime.now(UTC))
+
+    def release(self) -> None:
+        """Give the lease up: another process may decide, so this state goes stale."""
+        self.lease.release()
+        self.ready = False
 
     def _new_engine(self) -> DedupEngine:
         return DedupEngine(self.params, fingerprint_source=self.stored_fingerprints)

@@ -84,6 +84,7 @@ async def healthz(request: Request) -> JSONResponse:
         "seconds_since_last_poll": None if health.last_poll is None
         else round((now - health.last_poll).total_seconds(), 1),
         "last_cycle_error": health.last_cycle_error,
+        "role": health.role,
     }
     return JSONResponse(body, status_code=200 if ok else 503)
 

@@ -8,7 +8,9 @@ The header (not a cookie) also keeps other web pages from posting on a user's be
 
 Writes go through the one :class:`~aggregator.ingest.pipeline.Pipeline` of the process (the
 daemon's, or one made on first use by ``aggregator serve``) under ``app.state.write_lock``,
-the lock the scheduler holds while it polls: one writer at a time.
+the lock the scheduler holds while it polls.  A correction is stored, then applied by
+the one decider of the database (this process, or the daemon it waits for), in the order
+corrections were made.
 """
 
 from __future__ import annotations
@@ -49,9 +51,17 @@ def _pipeline(request: Request) -> Pipeline:
     if state.pipeline is None:
         from aggregator.ingest.pipeline import Pipeline
 
-        state.pipeline = Pipeline(state.storage, state.settings)
+        # It decides only while no daemon does, and gives the lease back after each write.
+        state.pipeline = Pipeline(state.storage, state.settings, keep_lease=False)
     pipeline: Pipeline = state.pipeline
     return pipeline
+
+
+def _accepted() -> JSONResponse:
+    """202: stored, and applied by the daemon that decides at its next look."""
+    return JSONResponse({"status": "accepted", "detail": "the correction is stored; the "
+                         "process that decides applies it at its next look at the database"},
+                        status_code=202)
 
 
 def _refused(exc: AggregatorError) -> HTTPException:
@@ -76,9 +86,11 @@ def split_item(request: Request) -> JSONResponse:
         raise HTTPException(404, f"no item {item_id}")
     with request.app.state.write_lock:
         try:
-            _pipeline(request).split_item(item_id)
+            applied = _pipeline(request).split_item(item_id)
         except AggregatorError as exc:
             raise _refused(exc) from exc
+    if applied is None:
+        return _accepted()
     return JSONResponse({"item_id": item_id, "previous_cluster_id": found[0].cluster_id,
                          "cluster": _cluster_of(request, item_id)})
 
@@ -98,9 +110,11 @@ def merge_clusters(request: Request) -> JSONResponse:
         anchor = anchor or cluster.canonical_item_id
     with request.app.state.write_lock:
         try:
-            _pipeline(request).merge_clusters(first, second)
+            applied = _pipeline(request).merge_clusters(first, second)
         except AggregatorError as exc:
             raise _refused(exc) from exc
+    if applied is None:
+        return _accepted()
     return JSONResponse({"merged": [first, second],
                          "cluster": _cluster_of(request, anchor) if anchor else None})
 

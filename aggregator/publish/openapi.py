@@ -136,6 +136,10 @@ _SCHEMAS: dict[str, Any] = {
 }
 
 _WRITE_ERRORS = {
+    "202": {"description": "stored; the process that decides (the daemon) applies it at its "
+            "next look at the database", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["status", "detail"], "properties": {
+                    "status": {"type": "string"}, "detail": {"type": "string"}}}}}},
     "401": _error("no or wrong bearer token"),
     "403": _error("writes are disabled: no server.token in the config"),
     "404": _error("no such item or cluster"),

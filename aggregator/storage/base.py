@@ -60,7 +60,9 @@ class StorageBase:
     def __init__(self, url: str) -> None:
         self.url = url
         try:
-            self.engine: Engine = create_engine(url, future=True)
+            # pool_pre_ping: a pooled connection that died with a database restart is
+            # replaced before use instead of failing the next statement.
+            self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise StorageError(f"storage: cannot open database {url!r}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":

@@ -7,10 +7,22 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, select, update
 
 from aggregator.storage.base import _storage_errors, _upsert
+from aggregator.storage.decisions import check_fence, record_decided
 from aggregator.storage.items import ItemsMixin
-from aggregator.storage.models import Cluster, Correction, Feed, Item, Membership, utcnow
+from aggregator.storage.models import (
+    Cluster,
+    Correction,
+    Feed,
+    Item,
+    Membership,
+    Setting,
+    utcnow,
+)
 from aggregator.storage.rows import _cluster_view
 from aggregator.types import ClusterChanges, ClusterView, CorrectionRecord, ItemView
+
+CORRECTIONS_APPLIED = "corrections_applied"
+"""Setting: the id of the last correction the decider has applied."""
 
 
 class ClustersMixin(ItemsMixin):
@@ -24,14 +36,22 @@ class ClustersMixin(ItemsMixin):
     def apply_cluster_changes(
         self, changes: ClusterChanges,
         fingerprints: Sequence[tuple[int, str | None, bytes | None]] = (),
-        scheme: str | None = None,
+        scheme: str | None = None, *, decided: Sequence[int] = (),
+        fence: str | None = None, corrections_applied: int | None = None,
     ) -> None:
         """Write one decision in one transaction: the fingerprints it was made from
-        (``(item_id, content_hash, bytes)``), memberships and cluster rows."""
-        if not changes and not fingerprints:
+        (``(item_id, content_hash, bytes)``), memberships and cluster rows; the ``decided``
+        items stop waiting; ``corrections_applied`` records the last correction replayed.
+        With a ``fence`` (the decider's token), nothing is written unless this process is
+        still the decider (:class:`~aggregator.storage.decisions.LostLease`)."""
+        if not changes and not fingerprints and not decided and corrections_applied is None:
             return
         now = utcnow()
         with self._tx() as s:
+            check_fence(s, fence)
+            record_decided(s, decided)
+            if corrections_applied is not None:
+                s.merge(Setting(key=CORRECTIONS_APPLIED, value=str(corrections_applied)))
             # Bulk statements (executemany), not one ORM object per row: a poll that
             # brings thousands of items writes them in a handful of round trips.
             if fingerprints:
@@ -112,6 +132,13 @@ class ClustersMixin(ItemsMixin):
             return [CorrectionRecord(r.id, r.kind, r.item_id, r.other_item_id)
                     for r in s.scalars(select(Correction).where(Correction.id > after_id)
                                        .order_by(Correction.id))]
+
+    @_storage_errors("read corrections")
+    def corrections_applied(self) -> int:
+        """The id of the last correction the decider has applied (0: none)."""
+        with self._tx() as s:
+            row = s.get(Setting, CORRECTIONS_APPLIED)
+            return int(row.value) if row is not None else 0
 
     @_storage_errors("read cluster members")
     def cluster_member_ids(self, cluster_id: int) -> list[int]:

@@ -70,15 +70,41 @@ class FeedsMixin(StorageBase):
                     for f in s.scalars(select(Feed).order_by(Feed.id))]
 
     @_storage_errors("find feeds to poll")
-    def feeds_to_poll(self, due_before: datetime | None = None) -> list[FeedToPoll]:
-        """Enabled feeds, all of them or those whose next check is before ``due_before``."""
+    def feeds_to_poll(self, due_before: datetime | None = None,
+                      feed_ids: Sequence[int] | None = None) -> list[FeedToPoll]:
+        """Enabled feeds, all of them or those whose next check is before ``due_before``
+        (and among ``feed_ids``)."""
         with self._tx() as s:
             query = select(Feed).where(Feed.disabled.is_(False)).order_by(Feed.id)
             if due_before is not None:
                 query = query.where(or_(Feed.next_check.is_(None), Feed.next_check <= due_before))
-            return [FeedToPoll(id=f.id, url=f.url, fetch_url=f.fetch_url, etag=f.etag,
-                               last_modified=f.last_modified, error_count=f.error_count)
-                    for f in s.scalars(query)]
+            if feed_ids is not None:
+                query = query.where(Feed.id.in_(list(feed_ids)))
+            return [_to_poll(f) for f in s.scalars(query)]
+
+    @_storage_errors("claim feeds to poll")
+    def claim_due_feeds(self, now: datetime, until: datetime, limit: int) -> list[FeedToPoll]:
+        """Take up to ``limit`` due feeds, most overdue first, for one poll each: their next
+        check moves to ``until``, a lease (a poll that never reports back, its process
+        killed, is tried again then; one that does sets the real next check)."""
+        with self._tx() as s:
+            due = or_(Feed.next_check.is_(None), Feed.next_check <= now)
+            query = (select(Feed).where(Feed.disabled.is_(False), due)
+                     .order_by(Feed.next_check.is_not(None), Feed.next_check, Feed.id)
+                     .limit(limit).with_for_update(skip_locked=True))
+            feeds = list(s.scalars(query))
+            claimed = [_to_poll(f) for f in feeds]
+            for feed in feeds:
+                feed.next_check = until
+            return claimed
+
+    @_storage_errors("reschedule feeds")
+    def reschedule(self, feed_ids: Sequence[int], when: datetime) -> None:
+        """Give claimed feeds back: due again at ``when``."""
+        if not feed_ids:
+            return
+        with self._tx() as s:
+            s.execute(update(Feed).where(Feed.id.in_(list(feed_ids))).values(next_check=when))
 
     @_storage_errors("record a fetch")
     def record_success(self, feed_id: int, *, etag: str | None, last_modified: str | None,
@@ -190,3 +216,9 @@ def _feed_view(f: Feed, item_count: int = 0) -> FeedView:
                     last_modified=f.last_modified, last_checked=f.last_checked,
                     last_success=f.last_success, last_error=f.last_error,
                     error_count=f.error_count, next_check=f.next_check, item_count=item_count)
+
+
+def _to_poll(f: Feed) -> FeedToPoll:
+    return FeedToPoll(id=f.id, url=f.url, fetch_url=f.fetch_url, etag=f.etag,
+                      last_modified=f.last_modified, error_count=f.error_count,
+                      interval=f.interval_seconds, due=f.next_check)

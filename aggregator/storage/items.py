@@ -80,6 +80,16 @@ class ItemsMixin(StorageBase):
                     out[row.id] = (row.feed_id, row.text)
         return out
 
+    @_storage_errors("read item feeds")
+    def feeds_of(self, item_ids: Sequence[int]) -> dict[int, int]:
+        """``item_id → feed_id``."""
+        out: dict[int, int] = {}
+        with self._tx() as s:
+            for chunk in _chunks(list(item_ids), 500):
+                out.update((item_id, feed_id) for item_id, feed_id in s.execute(
+                    select(Item.id, Item.feed_id).where(Item.id.in_(chunk))))
+        return out
+
     @_storage_errors("list items")
     def list_items(self, *, feed_url: str | None = None, cluster_id: int | None = None,
                    limit: int | None = None, with_content: bool = False,

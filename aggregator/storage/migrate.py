@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import Connection, Engine
 
@@ -30,7 +31,7 @@ from aggregator.storage.models import Base
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 """The newest revision under ``migrations/versions`` (a test checks it is Alembic's head)."""
 
 # Alembic's own bookkeeping table, as Alembic creates it.
@@ -48,8 +49,31 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+_MIGRATE_LOCK = 0x61676773  # the advisory lock that serialises upgrades on PostgreSQL
+
+
 def upgrade(engine: Engine) -> str | None:
-    """Bring the schema to the newest revision; return the revision it is at."""
+    """Bring the schema to the newest revision; return the revision it is at.
+
+    On PostgreSQL, processes that start together (workers on several machines) upgrade
+    one at a time, under an advisory lock: the others then find the schema done."""
+    if engine.dialect.name != "postgresql":
+        return _upgrade(engine)
+    with engine.connect() as connection:
+        at_head = _revision(connection) == HEAD_REVISION
+        connection.commit()  # hold no snapshot or table lock while others migrate
+        if at_head:
+            return HEAD_REVISION
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATE_LOCK})
+        connection.commit()
+        try:
+            return _upgrade(engine)
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATE_LOCK})
+            connection.commit()
+
+
+def _upgrade(engine: Engine) -> str | None:
     with engine.begin() as connection:
         current = _revision(connection)
         if current == HEAD_REVISION:

@@ -165,6 +165,20 @@ class Correction(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Undecided(Base):
+    """An item stored and not yet decided: the hand-off from whichever process stored it
+    to the one decider, which deletes the row in the transaction that decides the item."""
+
+    __tablename__ = "undecided"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    is_new: Mapped[bool] = mapped_column(Boolean, default=True)
+    """Its boilerplate evidence is still to be counted (a new item, not an edit)."""
+    queued: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 class Setting(Base):
     """Small key/value facts about the data (e.g. the fingerprint scheme it was made with)."""
 

@@ -5,12 +5,14 @@ outside this package sees SQLAlchemy.  Database failures surface as ``StorageErr
 
 Each domain lives in its own mixin over :class:`StorageBase` (engine, transactions,
 schema, settings): ``feeds``, ``items``, ``clusters`` (with corrections), ``evidence``
-(the dedup index, fingerprints, boilerplate counts) and ``pages`` (the web read models).
+(the dedup index, fingerprints, boilerplate counts), ``decisions`` (the decider's lease
+and the items waiting for it) and ``pages`` (the web read models).
 """
 
 from __future__ import annotations
 
 from aggregator.storage.clusters import ClustersMixin
+from aggregator.storage.decisions import DecisionsMixin
 from aggregator.storage.evidence import EvidenceMixin
 from aggregator.storage.feeds import FeedsMixin
 from aggregator.storage.items import ItemsMixin
@@ -18,5 +20,6 @@ from aggregator.storage.pages import PagesMixin
 
 
 # ClustersMixin builds on ItemsMixin, so it comes before it here.
-class Storage(FeedsMixin, ClustersMixin, ItemsMixin, EvidenceMixin, PagesMixin):
+class Storage(FeedsMixin, ClustersMixin, ItemsMixin, EvidenceMixin, PagesMixin,
+              DecisionsMixin):
     """All persistence of feeds, items, clusters and boilerplate evidence."""

@@ -1,0 +1,226 @@
+"""The roles of a multi-process installation: workers and deciders around a task broker.
+
+With PostgreSQL and a broker (``broker:`` in the config, RabbitMQ or Redis, driven by
+Dramatiq), the work spreads over processes on any number of machines:
+
+* ``aggregator decider`` — run two or more: one holds the decider's lease, the others
+  stand by and take over (loading the state from the database) when it dies.  Every
+  ``DECIDER_TICK`` the active one claims the due feeds (their next check moves to
+  ``CLAIM_LEASE``, so no feed is handed out twice) and sends one ``poll_feed`` task per
+  feed; it places the items waiting in the database, whoever stored them, and applies
+  the corrections made anywhere, in order.
+* ``aggregator worker`` — any number: takes ``poll_feed`` tasks and fetches, parses,
+  cleans and stores the feed, leaving its new items to the decider.  A task is
+  acknowledged only once the feed is stored: the broker hands the task of a worker that
+  died to another one, so a ``kill -9`` costs one more fetch, never an item (items are
+  identified by feed and entry id, so a second store of one changes nothing).  A task
+  lost altogether is made again when its feed's lease runs out.
+* ``aggregator serve`` — any number: the web face; corrections are stored and applied
+  by the decider.
+
+The embedded default (``aggregator run``, one process) needs none of this.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.redis import RedisBroker
+from prometheus_client import Gauge, start_http_server
+
+from aggregator.config import Settings
+from aggregator.daemon.scheduler import configure_logging
+from aggregator.errors import AggregatorError
+from aggregator.ingest.metrics import Metrics, log_event
+from aggregator.ingest.pipeline import Pipeline
+from aggregator.storage import Storage
+
+log = logging.getLogger("aggregator.roles")
+
+DECIDER_TICK = 0.5
+"""Seconds between two rounds of the decider: claim due feeds, decide what waits."""
+CLAIM_LEASE = timedelta(minutes=15)
+"""How long a feed handed to the workers is not due again.  A worker that stores it sets
+its real next check; the lease only matters when a task is lost altogether."""
+CLAIM_BATCH = 5_000
+TASK_TIME_LIMIT_MS = 10 * 60 * 1000
+TASK_RETRIES = 3
+
+
+def queue_name(settings: Settings) -> str:
+    """The broker queue of this installation: named after its database, so that one
+    broker can serve several installations (and tests) without mixing their tasks."""
+    database = settings.database.rsplit("/", 1)[-1].split("?", 1)[0] or "default"
+    return f"aggregator.{database}"
+
+
+def make_broker(url: str) -> dramatiq.Broker:
+    """The Dramatiq broker for ``amqp://`` (RabbitMQ) or ``redis://`` URLs."""
+    if url.startswith("amqp"):
+        # Publisher confirms: a task the decider sent is on the broker's disk, or the send
+        # raised (and the feed's lease brings it back).
+        return RabbitmqBroker(url=url, confirm_delivery=True)
+    if url.startswith("redis"):
+        return RedisBroker(url=url)  # type: ignore[no-untyped-call]  # untyped upstream
+    raise AggregatorError(f"broker: unsupported URL {url!r} (amqp:// or redis://)")
+
+
+def poll_feed_actor(broker: dramatiq.Broker, queue: str,
+                    pipeline: Pipeline | None) -> dramatiq.Actor[[int], None]:
+    """The ``poll_feed`` task on this broker's ``queue``; ``pipeline`` runs it (None: this
+    process only sends it)."""
+
+    def poll_feed(feed_id: int) -> None:
+        if pipeline is None:
+            raise AggregatorError("this process only sends poll_feed tasks")
+        feeds = pipeline.storage.feeds_to_poll(feed_ids=[feed_id])
+        if feeds:  # removed or disabled since it was claimed: nothing to do
+            pipeline.store_one(feeds[0])
+
+    declare = dramatiq.actor(broker=broker, actor_name="poll_feed", queue_name=queue,
+                             max_retries=TASK_RETRIES, time_limit=TASK_TIME_LIMIT_MS)
+    return declare(poll_feed)
+
+
+class _Stop:
+    """SIGTERM/SIGINT set the event: the role finishes what it holds and exits."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self._handle)
+        signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        log_event(log, logging.INFO, "stopping", signal=signal.Signals(signum).name)
+        self.event.set()
+
+
+def _prepare(metrics: Metrics, metrics_port: int | None,
+             stop: threading.Event | None) -> threading.Event:
+    """Serve the role's metrics; return the event that stops it (SIGTERM/SIGINT set it
+    unless the caller brings its own)."""
+    if metrics_port is not None:
+        start_http_server(metrics_port, registry=metrics.registry)
+    if stop is not None:
+        return stop
+    stopper = _Stop()
+    stopper.install()
+    return stopper.event
+
+
+def _require_broker(settings: Settings) -> str:
+    if not settings.broker:
+        raise AggregatorError("no broker: set `broker:` in the config (or AGGREGATOR_BROKER_URL)"
+                              " to run the decider and workers as separate processes; "
+                              "`aggregator run` needs none")
+    if settings.database.startswith("sqlite"):
+        raise AggregatorError("workers and deciders on several processes need PostgreSQL "
+                              "(`database:`); on SQLite run `aggregator run`")
+    return settings.broker
+
+
+def run_worker(settings: Settings, threads: int, metrics_port: int | None,
+               stop: threading.Event | None = None) -> int:
+    """Take ``poll_feed`` tasks until stopped."""
+    configure_logging()
+    broker = make_broker(_require_broker(settings))
+    metrics = Metrics()
+    pipeline = Pipeline(Storage(settings.database), settings, metrics, keep_lease=False)
+    pipeline.storage.upgrade()
+    queue = queue_name(settings)
+    poll_feed_actor(broker, queue, pipeline)
+    stop = _prepare(metrics, metrics_port, stop)
+    worker = dramatiq.Worker(broker, worker_threads=threads)
+    worker.start()
+    log_event(log, logging.INFO, "worker-started", threads=threads, queue=queue)
+    stop.wait()
+    pipeline.stopping.set()  # fetches in flight end; their tasks are not acknowledged
+    worker.stop(timeout=5_000)
+    broker.close()
+    log_event(log, logging.INFO, "stopped", role="worker")
+    return 0
+
+
+class Decider:
+    """The decider role: claims due feeds for the workers and decides what they store."""
+
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.pipeline = Pipeline(Storage(settings.database), settings, metrics)
+        self.broker = make_broker(_require_broker(settings))
+        self.queue = queue_name(settings)
+        self.actor = poll_feed_actor(self.broker, self.queue, None)
+        self.queue_depth = Gauge("aggregator_queue_depth", "poll_feed tasks on the broker",
+                                 registry=metrics.registry)
+
+    def round(self) -> bool:
+        """One round; True while this process is the decider (else a standby)."""
+        if not self.pipeline.lead():
+            self.metrics.decider.set(0)
+            return False
+        self.metrics.decider.set(1)
+        now = datetime.now(UTC)
+        storage = self.pipeline.storage
+        claimed = storage.claim_due_feeds(now, now + CLAIM_LEASE, CLAIM_BATCH)
+        sent = 0
+        try:
+            for feed in claimed:
+                self.actor.send(feed.id)
+                sent += 1
+        except dramatiq.errors.DramatiqError as exc:  # the broker is away: try again soon
+            storage.reschedule([f.id for f in claimed[sent:]], now)
+            log.warning("event=broker-unavailable error=%s", exc.__class__.__name__)
+        self.metrics.feeds_due.set(len(claimed))
+        self.pipeline.decide_waiting()
+        waiting, oldest = storage.decision_backlog()
+        self.metrics.decision_backlog.set(waiting)
+        self.metrics.decision_lag.set((now - oldest).total_seconds() if oldest else 0.0)
+        self.queue_depth.set(_queue_depth(self.broker, self.queue))
+        return True
+
+
+def _queue_depth(broker: dramatiq.Broker, queue: str) -> int:
+    counts: Callable[[str], Any] | None = getattr(broker, "get_queue_message_counts", None)
+    if counts is None:
+        return 0
+    messages, delayed, _dead = counts(queue)
+    return int(messages) + int(delayed)
+
+
+def run_decider(settings: Settings, metrics_port: int | None,
+                stop: threading.Event | None = None) -> int:
+    """Decide (or stand by) until stopped."""
+    configure_logging()
+    metrics = Metrics()
+    decider = Decider(settings, metrics)
+    decider.pipeline.storage.upgrade()
+    decider.pipeline.storage.sync_feeds(settings.feeds)
+    stop = _prepare(metrics, metrics_port, stop)
+    role = None
+    while not stop.is_set():
+        try:
+            active = decider.round()
+        except Exception as exc:  # a database or broker restart: reconnect next round
+            log.warning("event=decider-round-failed error=%s: %s", exc.__class__.__name__, exc)
+            decider.pipeline.state.release()
+            active = False
+        now_role = "decider" if active else "standby"
+        if now_role != role:
+            log_event(log, logging.INFO, "role", role=now_role)
+            role = now_role
+        stop.wait(DECIDER_TICK)
+    decider.pipeline.state.release()
+    decider.broker.close()
+    log_event(log, logging.INFO, "stopped", role="decider")
+    return 0
