@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.storage import Storage
+from tests.helpers import Cli
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
@@ -62,3 +63,9 @@ def storage(database_url: str) -> Iterator[Storage]:
     store.upgrade()
     yield store
     store.close()
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
+    """``cli("feeds", "list", cwd=folder)``: the ``aggregator`` command, in this process."""
+    return Cli(capsys)

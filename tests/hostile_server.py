@@ -54,6 +54,8 @@ from urllib.parse import parse_qs, urlsplit
 from tests.feeds import html, rss, story
 
 BOMB_BYTES = 50 * 1024 * 1024
+HANG_SECONDS = 60.0
+"""How long ``/hang`` says nothing (``/drip`` takes longer still)."""
 HOSTILE_ROUTES = (
     "/status/404", "/status/500", "/status/503?retry_after=120", "/gone", "/loop",
     "/no-location", "/big", "/big-declared", "/gzip-bomb", "/deflate-bomb", "/bad-gzip",
@@ -321,7 +323,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._chunked(slowly())
 
     def hang(self, rest: str, query: dict[str, str]) -> None:
-        time.sleep(60)
+        time.sleep(HANG_SECONDS)
         self._send(200, rss("late", []))
 
     def truncated(self, rest: str, query: dict[str, str]) -> None:

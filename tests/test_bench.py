@@ -157,6 +157,18 @@ SMOKE: dict[str, tuple[list[str], list[str]]] = {
         rf"t= +\d+s  RSS +{FIGURE} MB  cycles +[1-9]",
         rf"RSS at start .* MB, half-way .* MB, end .* {FIGURE} MB; peak sample",
         r"SIGTERM: exit status 0 after"]),
+    "stream": (["bench/stream.py", "--feeds", "20", "--slow", "1", "--slow-seconds", "2",
+                "--interval", "4", "--seconds", "8", "--hosts", "2"], [
+        r"items stored: [1-9]\d*, decided: [1-9]\d*, still waiting: \d+",
+        rf"decision latency \(fetch end → cluster\): p50 {FIGURE} s, p95 {FIGURE} s",
+        rf"punctuality: {FIGURE}% of \d+ fetches"]),
+    "brokers": (["bench/brokers.py", "--tasks", "50", "--redelivery-wait", "5"], [
+        r"rabbitmq: 50 tasks sent at [\d,]+/s, done at [\d,]+/s .* runs again after"]),
+    "scale": (["bench/scale.py", "--feeds", "20", "--workers", "1,2", "--threads", "2",
+               "--latency", "0"], [
+        rf"1 worker\(s\) × 2 threads: 20 feeds \(60 items\) in {FIGURE} s",
+        rf"2 worker\(s\) × 2 threads: 20 feeds \(60 items\) in {FIGURE} s",
+        rf"decider alone: 60 waiting items decided in {FIGURE} s"]),
     "ingest": (["bench/ingest.py", "--feeds", "4", "--items", "5", "--rounds", "1",
                 "--skip-reader", "--ours-here", "--cprofile", "--cache", "{tmp}"], [
         rf"round 1  ours +{FIGURE}s +{FIGURE} MB  PSS +{FIGURE} MB +20 items  \[",

@@ -1,4 +1,5 @@
-"""Configuration: ``load_settings`` directly, and the ``aggregator`` CLI as a user runs it.
+"""Configuration: ``load_settings`` directly, and the ``aggregator`` CLI as a user runs it
+(in this process through ``aggregator.cli.main``; one real process for the exit status).
 
 A bad config must stop the CLI with exit status 2 and exactly one line on stderr
 naming the offending key, never a traceback.
@@ -22,6 +23,7 @@ from aggregator.config import (
     parse_duration,
 )
 from aggregator.errors import ConfigError
+from tests.helpers import Cli, CliResult
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
@@ -42,13 +44,6 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGGREGATOR_")}
     env.update(extra)
     return env
-
-
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None
-            ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "aggregator", *args], cwd=cwd,
-                          env=env if env is not None else clean_env(), capture_output=True,
-                          text=True, timeout=120, check=False)
 
 
 # -- durations ------------------------------------------------------------------------------
@@ -250,7 +245,8 @@ def test_config_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
 
 # -- the CLI --------------------------------------------------------------------------------
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], key: str) -> None:
+def assert_one_line_error(result: CliResult | subprocess.CompletedProcess[str],
+                          key: str) -> None:
     lines = result.stderr.splitlines()
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
@@ -274,39 +270,50 @@ CLI_ERRORS = [
 
 
 @pytest.mark.parametrize(("text", "key"), CLI_ERRORS)
-def test_cli_config_error_is_one_line_and_status_2(tmp_path: Path, text: str, key: str) -> None:
+def test_cli_config_error_is_one_line_and_status_2(tmp_path: Path, text: str, key: str,
+                                                   cli: Cli) -> None:
     path = write_config(tmp_path / "conf", text)
-    result = run_cli("--config", str(path), "feeds", "list", cwd=tmp_path)
+    result = cli("--config", str(path), "feeds", "list", cwd=tmp_path)
     assert_one_line_error(result, key)
     assert not (tmp_path / "conf" / "aggregator.db").exists()
 
 
-def test_cli_missing_config_file(tmp_path: Path) -> None:
+def test_a_bad_config_ends_the_process_with_status_2(tmp_path: Path) -> None:
+    """The exit status a shell or systemd sees, from a real ``python -m aggregator``."""
+    path = write_config(tmp_path / "conf", "polling:\n  timeout: soon\n")
+    result = subprocess.run([sys.executable, "-m", "aggregator", "--config", str(path), "run"],
+                            cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert_one_line_error(result, "polling.timeout")
+    assert not (tmp_path / "conf" / "aggregator.db").exists()
+
+
+def test_cli_missing_config_file(tmp_path: Path, cli: Cli) -> None:
     missing = tmp_path / "nowhere" / "config.yaml"
-    result = run_cli("--config", str(missing), "feeds", "list", cwd=tmp_path)
+    result = cli("--config", str(missing), "feeds", "list", cwd=tmp_path)
     assert_one_line_error(result, "--config")
     assert str(missing) in result.stderr
 
 
-def test_cli_without_config_and_no_config_yaml_in_cwd(tmp_path: Path) -> None:
-    result = run_cli("feeds", "list", cwd=tmp_path)
+def test_cli_without_config_and_no_config_yaml_in_cwd(tmp_path: Path, cli: Cli) -> None:
+    result = cli("feeds", "list", cwd=tmp_path)
     assert_one_line_error(result, "--config")
     assert "config.yaml" in result.stderr
 
 
-def test_cli_config_not_utf8(tmp_path: Path) -> None:
+def test_cli_config_not_utf8(tmp_path: Path, cli: Cli) -> None:
     path = tmp_path / "config.yaml"
     path.write_bytes("feeds:\n  - caf\xe9.xml\n".encode("latin-1"))
-    result = run_cli("--config", str(path), "feeds", "list", cwd=tmp_path)
+    result = cli("--config", str(path), "feeds", "list", cwd=tmp_path)
     assert_one_line_error(result, "config.yaml")
 
 
-def test_cli_default_database_is_created_next_to_the_config(tmp_path: Path) -> None:
+def test_cli_default_database_is_created_next_to_the_config(tmp_path: Path, cli: Cli) -> None:
     conf = tmp_path / "conf"
     path = write_config(conf, "feeds: []\n")
     cwd = tmp_path / "cwd"
     cwd.mkdir()
-    result = run_cli("--config", str(path), "feeds", "list", "--format", "json", cwd=cwd)
+    result = cli("--config", str(path), "feeds", "list", "--format", "json", cwd=cwd)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert result.stdout.strip() == "[]"
@@ -314,50 +321,51 @@ def test_cli_default_database_is_created_next_to_the_config(tmp_path: Path) -> N
     assert not (cwd / "aggregator.db").exists()
 
 
-def test_cli_reads_config_from_env(tmp_path: Path) -> None:
+def test_cli_reads_config_from_env(tmp_path: Path, cli: Cli) -> None:
     conf = tmp_path / "conf"
     path = write_config(conf, "feeds: []\n")
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     write_config(cwd, "polling:\n  intervall: 1m\n")  # a broken ./config.yaml must be ignored
-    result = run_cli("feeds", "list", cwd=cwd, env=clean_env(**{CONFIG_ENV: str(path)}))
+    result = cli("feeds", "list", cwd=cwd, env={CONFIG_ENV: str(path)})
     assert result.returncode == 0, result.stderr
     assert (conf / "aggregator.db").is_file()
 
 
-def test_cli_config_flag_beats_env(tmp_path: Path) -> None:
+def test_cli_config_flag_beats_env(tmp_path: Path, cli: Cli) -> None:
     good = write_config(tmp_path / "good", "feeds: []\n")
     bad = write_config(tmp_path / "bad", "polling:\n  intervall: 1m\n")
-    result = run_cli("--config", str(good), "feeds", "list", cwd=tmp_path,
-                     env=clean_env(**{CONFIG_ENV: str(bad)}))
+    result = cli("--config", str(good), "feeds", "list", cwd=tmp_path,
+                 env={CONFIG_ENV: str(bad)})
     assert result.returncode == 0, result.stderr
-    result = run_cli("feeds", "list", cwd=tmp_path, env=clean_env(**{CONFIG_ENV: str(bad)}))
+    result = cli("feeds", "list", cwd=tmp_path, env={CONFIG_ENV: str(bad)})
     assert_one_line_error(result, "polling.intervall")
 
 
-def test_cli_database_env_overrides_the_config(tmp_path: Path) -> None:
+def test_cli_database_env_overrides_the_config(tmp_path: Path, cli: Cli) -> None:
     conf = tmp_path / "conf"
     path = write_config(conf, "database: sqlite:///from-file.db\n")
     target = tmp_path / "from-env.db"
-    result = run_cli("--config", str(path), "feeds", "list", cwd=tmp_path,
-                     env=clean_env(**{DATABASE_ENV: f"sqlite:///{target}"}))
+    result = cli("--config", str(path), "feeds", "list", cwd=tmp_path,
+                 env={DATABASE_ENV: f"sqlite:///{target}"})
     assert result.returncode == 0, result.stderr
     assert target.is_file()
     assert not (conf / "from-file.db").exists()
 
 
-def test_cli_relative_feed_path_polls_the_file_next_to_the_config(tmp_path: Path) -> None:
+def test_cli_relative_feed_path_polls_the_file_next_to_the_config(tmp_path: Path,
+                                                                  cli: Cli) -> None:
     conf = tmp_path / "conf"
     (conf / "feeds").mkdir(parents=True)
     shutil.copy(GOLDEN / "rss10.rdf", conf / "feeds" / "ledger.rdf")
     path = write_config(conf, "feeds:\n  - url: feeds/ledger.rdf\n    name: Ledger\n")
     cwd = tmp_path / "cwd"
     cwd.mkdir()
-    polled = run_cli("--config", str(path), "poll", "--once", cwd=cwd)
+    polled = cli("--config", str(path), "poll", "--once", cwd=cwd)
     assert polled.returncode == 0, polled.stderr
     feed_path = str((conf / "feeds" / "ledger.rdf").resolve())
     assert f"ok            {feed_path}: 2 new" in polled.stdout
-    listed = run_cli("--config", str(path), "feeds", "list", "--format", "json", cwd=cwd)
+    listed = cli("--config", str(path), "feeds", "list", "--format", "json", cwd=cwd)
     assert listed.returncode == 0, listed.stderr
     assert f'"url": "{feed_path}"' in listed.stdout
 

@@ -1,4 +1,5 @@
-"""``aggregator run`` as a real subprocess against the real hostile server on 127.0.0.1.
+"""``aggregator run`` as a real subprocess against the real hostile server on 127.0.0.1
+(the operator's ``feeds list`` beside it runs in this process).
 
 Short intervals (1–2 s) and a derived 1 s tick keep each test to a few seconds; waits
 poll for a condition with a deadline instead of sleeping.
@@ -25,6 +26,7 @@ import pytest
 import yaml
 
 from tests.feeds import html, story
+from tests.helpers import Cli
 from tests.hostile_server import HOSTILE_ROUTES, HostileServer, feed_items
 
 STOP_LIMIT = 10.0
@@ -50,8 +52,9 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
 class Daemon:
     """One ``aggregator run`` subprocess with its config, database and log in ``folder``."""
 
-    def __init__(self, folder: Path, feeds: list[str], **polling: object) -> None:
+    def __init__(self, folder: Path, cli: Cli, feeds: list[str], **polling: object) -> None:
         self.folder = folder
+        self.cli = cli
         self.db = folder / "agg.db"
         self.port = _free_port()
         self.log_path = folder / "daemon.log"
@@ -129,10 +132,10 @@ class Daemon:
                 return []  # the schema is not there yet
 
     def feeds(self) -> dict[str, dict[str, Any]]:
-        """`aggregator feeds list --format json`, the operator's view, keyed by URL."""
-        out = subprocess.run(
-            [sys.executable, "-m", "aggregator", "--config", str(self.config), "feeds", "list",
-             "--format", "json"], capture_output=True, check=True, cwd=self.folder)
+        """`aggregator feeds list --format json`, the operator's view, keyed by URL (run in
+        this process: a reader of the daemon's database beside it)."""
+        out = self.cli("--config", str(self.config), "feeds", "list", "--format", "json",
+                       cwd=self.folder, check=True)
         return {f["url"]: f for f in json.loads(out.stdout)}
 
     def close(self) -> None:
@@ -163,9 +166,10 @@ def _at(value: str | None) -> datetime:
 # -- politeness -----------------------------------------------------------------------------
 
 def test_conditional_get_304_health_metrics_and_sigterm(
-        server: HostileServer, tmp_path: Path, daemons: list[Daemon]) -> None:
+        server: HostileServer, tmp_path: Path, daemons: list[Daemon],
+        cli: Cli) -> None:
     server.set_feed("a", feed_items("a", 3))
-    daemon = Daemon(tmp_path, [server.url("/feed/a")])
+    daemon = Daemon(tmp_path, cli, [server.url("/feed/a")])
     daemons.append(daemon.start())
     wait_for(lambda: len(server.requests("/feed/a")) >= 3, 10, "three polls of /feed/a")
     first, *repeats = server.requests("/feed/a")
@@ -203,11 +207,11 @@ def test_conditional_get_304_health_metrics_and_sigterm(
 
 
 def test_retry_after_backoff_and_gone(server: HostileServer, tmp_path: Path,
-                                      daemons: list[Daemon]) -> None:
+                                      daemons: list[Daemon], cli: Cli) -> None:
     server.set_feed("b", feed_items("b", 1))
     feeds = {"ok": "/feed/b", "retry": "/status/503?retry_after=3600", "fail": "/status/500",
              "gone": "/gone"}
-    daemon = Daemon(tmp_path, [server.url(p) for p in feeds.values()])
+    daemon = Daemon(tmp_path, cli, [server.url(p) for p in feeds.values()])
     daemons.append(daemon.start())
     wait_for(lambda: len(server.requests("/feed/b")) >= 6, 15, "six polls of the good feed")
     assert daemon.signal(signal.SIGTERM)[0] == 0
@@ -239,12 +243,13 @@ def test_retry_after_backoff_and_gone(server: HostileServer, tmp_path: Path,
 # -- hostile input ------------------------------------------------------------------------
 
 def test_every_hostile_feed_is_recorded_and_harms_nothing_else(
-        server: HostileServer, tmp_path: Path, daemons: list[Daemon]) -> None:
+        server: HostileServer, tmp_path: Path, daemons: list[Daemon],
+        cli: Cli) -> None:
     server.set_feed("good", feed_items("good", 2))
     urls = [server.url("/feed/good"), *(server.url(r) for r in HOSTILE_ROUTES),
             "http://127.0.0.1:9/refused.xml", "http://no-such-host.invalid/feed.xml",
             server.url("/feed/good").replace("http://", "https://")]
-    daemon = Daemon(tmp_path, urls, timeout=1.5, max_bytes=1024 * 1024,
+    daemon = Daemon(tmp_path, cli, urls, timeout=1.5, max_bytes=1024 * 1024,
                     interval="2s")
     daemons.append(daemon.start())
     wait_for(lambda: daemon.query("SELECT count(*) FROM feeds WHERE last_checked IS NULL")
@@ -267,10 +272,12 @@ def test_every_hostile_feed_is_recorded_and_harms_nothing_else(
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_stop_signal_during_hanging_fetches_exits_0_within_10s(
-        signum: int, server: HostileServer, tmp_path: Path, daemons: list[Daemon]) -> None:
+        signum: int, server: HostileServer, tmp_path: Path, daemons: list[Daemon],
+        cli: Cli) -> None:
     server.set_feed("c", feed_items("c", 2))
     # A 60 s timeout: the hang and the drip are truly in flight when the signal comes.
-    daemon = Daemon(tmp_path, [server.url("/feed/c"), server.url("/hang"), server.url("/drip")],
+    daemon = Daemon(tmp_path, cli,
+                    [server.url("/feed/c"), server.url("/hang"), server.url("/drip")],
                     timeout="60s")
     daemons.append(daemon.start())
     wait_for(lambda: server.requests("/feed/c") and daemon.query(
@@ -332,11 +339,12 @@ def _check_database(daemon: Daemon, expected: dict[frozenset[str], int]) -> None
 
 
 def test_kill_9_mid_ingest_then_restart_leaves_items_once_and_clusters_consistent(
-        server: HostileServer, tmp_path: Path, daemons: list[Daemon]) -> None:
+        server: HostileServer, tmp_path: Path, daemons: list[Daemon],
+        cli: Cli) -> None:
     expected = _network(server)
     # A delay per feed spreads the ingest over a couple of seconds: the kill lands inside it.
     urls = [server.url(f"/feed/k{i}?delay=0.15") for i in range(FEEDS)]
-    daemon = Daemon(tmp_path, urls)
+    daemon = Daemon(tmp_path, cli, urls)
     daemons.append(daemon.start())
     wait_for(lambda: daemon.query("SELECT count(*) FROM items") not in ([], [(0,)]), 20,
              "the first stored items")

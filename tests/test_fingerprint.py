@@ -38,5 +38,6 @@ def test_same_blocks_same_fingerprint_bytes() -> None:
         fp.to_bytes(fp.fingerprint_blocks(list(blocks)))
     assert first is not None and first == second
     restored = fp.from_bytes(first, None)
-    assert restored.signature is not None
-    assert np.array_equal(restored.signature, fp.fingerprint_blocks(blocks).signature)
+    expected = fp.fingerprint_blocks(blocks).signature
+    assert restored.signature is not None and expected is not None
+    assert np.array_equal(restored.signature, expected)

@@ -17,6 +17,7 @@ from aggregator.ingest.timing import (
     JITTER,
     MAX_BACKOFF,
     MAX_CACHE_DELAY,
+    MAX_INTERVAL,
     MAX_SERVER_DELAY,
     backoff,
     next_check_after_error,
@@ -90,7 +91,11 @@ def test_garbage_headers_fall_back_to_the_schedule(value: str) -> None:
         MAX_CACHE_DELAY.total_seconds()
 
 
-@pytest.mark.parametrize("interval", [float("nan"), float("inf"), 1e30, 0.0, -1.0])
-def test_any_interval_gives_a_datetime(interval: float) -> None:
-    next_check_after_success(NOW, interval, {})
-    next_check_after_error(NOW, interval, 40)
+@pytest.mark.parametrize(("interval", "clamped"), [
+    (float("nan"), 0.0), (0.0, 0.0), (-1.0, 0.0),  # no wait at all, never one in the past
+    (float("inf"), MAX_INTERVAL.total_seconds()), (1e30, MAX_INTERVAL.total_seconds()),
+])
+def test_any_interval_is_clamped(interval: float, clamped: float) -> None:
+    for when in (next_check_after_success(NOW, interval, {}),
+                 next_check_after_error(NOW, interval, 40)):
+        assert clamped <= _wait(when) <= clamped * (1 + JITTER)

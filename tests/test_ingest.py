@@ -186,11 +186,14 @@ def test_a_decision_that_fails_halfway_is_made_again_from_the_database(
          "html": html(story(500 + n)[1:], footer=FOOTER)} for n in range(3)])
     database = f"sqlite:///{tmp_path}/flaky.db"
     storage = FlakyStorage(database)
+    # Each gives the lease back after each operation, as a command would: the second
+    # takes it (and loads the engine from the database) when it starts.
     pipeline = Pipeline(storage, settings_from_mapping(
-        {"database": database, "feeds": [{"url": str(first)}]}, None))
+        {"database": database, "feeds": [{"url": str(first)}]}, None), keep_lease=False)
     pipeline.poll()
     pipeline = Pipeline(storage, settings_from_mapping(
-        {"database": database, "feeds": [{"url": str(first)}, {"url": str(second)}]}, None))
+        {"database": database, "feeds": [{"url": str(first)}, {"url": str(second)}]}, None),
+        keep_lease=False)
     pipeline.start()  # the engine holds feed A
     storage.fail_next = True
     with pytest.raises(StorageError, match="database is locked"):

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ from aggregator.publish.app import create_app
 from aggregator.publish.opml import OpmlError, parse_opml, render_opml
 from aggregator.storage import Storage
 from aggregator.types import FeedSpec
+from tests.helpers import Cli, CliResult
 
 SAMPLE = b"""<?xml version="1.0" encoding="UTF-8"?>
 <opml version="2.0">
@@ -60,13 +58,10 @@ def test_hostile_or_broken_files_are_refused(document: bytes) -> None:
         parse_opml(document)
 
 
-def _cli(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGGREGATOR_")}
-    return subprocess.run([sys.executable, "-m", "aggregator", *args], cwd=workdir, env=env,
-                          capture_output=True, text=True, timeout=120)
+def test_import_then_export_round_trips(tmp_path: Path, cli: Cli) -> None:
+    def _cli(workdir: Path, *args: str) -> CliResult:
+        return cli(*args, cwd=workdir)
 
-
-def test_import_then_export_round_trips(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("feeds: []\n")
     (tmp_path / "subs.opml").write_bytes(SAMPLE)
     imported = _cli(tmp_path, "feeds", "import-opml", "subs.opml")

@@ -3,9 +3,6 @@ are stored (method manual), shown, and kept by later polls and by `dedup rebuild
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,6 +12,7 @@ from starlette.testclient import TestClient
 
 from aggregator.ingest.pipeline import Pipeline
 from aggregator.publish.app import create_app
+from tests.helpers import Cli
 from tests.test_publish_demo import demo_config, demo_pipeline
 
 pytestmark = pytest.mark.skipif(not hasattr(Pipeline, "split_item"),
@@ -109,16 +107,13 @@ def test_serve_mode_makes_its_own_writer(tmp_path: Path) -> None:
     assert _cluster_of(pipeline, item.id) != cluster.id
 
 
-def _cli(workdir: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGGREGATOR_")}
-    result = subprocess.run([sys.executable, "-m", "aggregator", *args], cwd=workdir, env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def test_cli_split_and_merge(tmp_path: Path) -> None:
+def test_cli_split_and_merge(tmp_path: Path, cli: Cli) -> None:
     import json
+
+    def _cli(workdir: Path, *args: str) -> str:
+        result = cli(*args, cwd=workdir)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
 
     demo_config(tmp_path)
     _cli(tmp_path, "poll", "--once")
@@ -140,6 +135,5 @@ def test_cli_split_and_merge(tmp_path: Path) -> None:
     assert shown["size"] == biggest["size"]
     assert item["id"] in {m["id"] for m in shown["members"]}
 
-    bad = subprocess.run([sys.executable, "-m", "aggregator", "clusters", "split", "999999"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    bad = cli("clusters", "split", "999999", cwd=tmp_path)
     assert bad.returncode == 1 and "no item 999999" in bad.stderr

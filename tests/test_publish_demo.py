@@ -1,4 +1,5 @@
-"""The web face as a user meets it: `aggregator serve` over the bundled demo, on a real port.
+"""The web face as a user meets it: `aggregator serve` over the bundled demo, on a real port
+(in this process, stopped with a real SIGINT).
 
 Also home to the helpers the other test_publish_* modules share: a polled copy of the
 repo's config.yaml + seeds/, a free loopback port, a real uvicorn server.
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +22,7 @@ from typing import Any
 
 import feedparser
 import httpx
+import uvicorn
 import yaml
 
 from aggregator.config import Settings, load_settings
@@ -27,6 +31,7 @@ from aggregator.publish.app import create_app
 from aggregator.publish.server import BackgroundServer
 from aggregator.storage import Storage
 from tests.conftest import REPO, SEEDS
+from tests.helpers import Cli
 
 
 def demo_config(root: Path, **server: Any) -> Path:
@@ -42,7 +47,7 @@ def demo_config(root: Path, **server: Any) -> Path:
 def demo_pipeline(root: Path, **server: Any) -> tuple[Settings, Pipeline]:
     """The demo polled once into a fresh SQLite file, as `aggregator poll --once` does."""
     settings = load_settings(demo_config(root, **server), env={})
-    pipeline = Pipeline(Storage(settings.database), settings)
+    pipeline = Pipeline(Storage(settings.database), settings, keep_lease=False)
     pipeline.poll()
     return settings, pipeline
 
@@ -66,11 +71,9 @@ def running_server(settings: Settings, storage: Storage, **kwargs: Any) -> Itera
         server.stop()
 
 
-def _wait_for(url: str, process: subprocess.Popen[str], timeout: float = 20.0) -> None:
+def _wait_for(url: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited: {process.communicate()}")
         try:
             httpx.get(url, timeout=1.0)
             return
@@ -79,32 +82,59 @@ def _wait_for(url: str, process: subprocess.Popen[str], timeout: float = 20.0) -
     raise AssertionError(f"{url} did not answer in {timeout}s")
 
 
-def test_serve_command_publishes_the_demo(tmp_path: Path) -> None:
+def _uvicorn_handles(signum: int) -> bool:
+    return isinstance(getattr(signal.getsignal(signum), "__self__", None), uvicorn.Server)
+
+
+def test_serve_command_publishes_the_demo(tmp_path: Path, cli: Cli) -> None:
     port = free_port()
     config = demo_config(tmp_path, port=port)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGGREGATOR_")}
-    subprocess.run([sys.executable, "-m", "aggregator", "--config", str(config), "poll",
-                    "--once"], check=True, capture_output=True, env=env, timeout=120)
-    process = subprocess.Popen([sys.executable, "-m", "aggregator", "--config", str(config),
-                                "serve"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=env)
+    # `poll --once` as the real process a user starts (the smoke test of the whole path);
+    # then `serve` in this process, looked at from a thread and stopped with a real Ctrl-C.
+    polled = subprocess.run([sys.executable, "-m", "aggregator", "--config", str(config),
+                             "poll", "--once"], capture_output=True, text=True, env=env,
+                            timeout=120)
+    assert polled.returncode == 0, polled.stderr
+    assert polled.stdout.splitlines()[-1].startswith("polled 5 feeds (0 failed): 81 new")
+
+    failures: list[BaseException] = []
+
+    def visit() -> None:
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait_for(f"{base}/healthz")
+            assert httpx.get(f"{base}/healthz").json()["scheduler"] == \
+                "not running in this process"
+            rss = httpx.get(f"{base}/feed.rss")
+            parsed = feedparser.parse(rss.content)
+            assert rss.status_code == 200 and parsed.bozo == 0
+            assert len(parsed.entries) == 50  # the 50 stories of seeds/truth.json
+            page = httpx.get(f"{base}/clusters")
+            assert page.status_code == 200
+            assert "US and Japan Forge AI Alliance" in page.text
+            # Read-only without a token: the write endpoints refuse.
+            assert httpx.post(f"{base}/api/items/1/split").status_code == 403
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            if _uvicorn_handles(signal.SIGINT):  # else serve already ended: nothing to stop
+                os.kill(os.getpid(), signal.SIGINT)
+
+    visitor = threading.Thread(target=visit, daemon=True)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as from a shell
     try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_for(f"{base}/healthz", process)
-        rss = httpx.get(f"{base}/feed.rss")
-        parsed = feedparser.parse(rss.content)
-        assert rss.status_code == 200 and parsed.bozo == 0
-        assert len(parsed.entries) == 50  # the 50 stories of seeds/truth.json
-        page = httpx.get(f"{base}/clusters")
-        assert page.status_code == 200
-        assert "US and Japan Forge AI Alliance" in page.text
-        # Read-only without a token: the write endpoints refuse.
-        assert httpx.post(f"{base}/api/items/1/split").status_code == 403
+        visitor.start()
+        result = cli("--config", str(config), "serve", cwd=tmp_path)
     finally:
-        process.terminate()
-        out, err = process.communicate(timeout=10)
-    assert f"serving http://127.0.0.1:{port}/" in out
-    assert "read-only" in out
+        signal.signal(signal.SIGINT, previous)
+        visitor.join(30)
+    if failures:
+        raise failures[0]
+    assert result.returncode == 0, result.stderr  # Ctrl-C: uvicorn shuts down cleanly
+    assert f"serving http://127.0.0.1:{port}/" in result.stdout
+    assert "read-only" in result.stdout
+    assert "warning" not in result.stderr  # loopback: nothing to warn about
 
 
 def test_the_server_binds_to_loopback_by_default(tmp_path: Path) -> None:

@@ -68,7 +68,7 @@ def _read(path: str, response: Any) -> list[ReadEntry]:
         related = frozenset(link.href for link in e.links if link.rel == "related")
         out.append(ReadEntry(e.id, e.title, e.get("link"),
                              e.content[0].value if "content" in e else e.summary,
-                             datetime(*e.published_parsed[:6], tzinfo=UTC),
+                             datetime(*e.published_parsed[:6]).replace(tzinfo=UTC),
                              related if path.endswith(".atom") else None))
     return out
 
@@ -139,7 +139,8 @@ def test_group_and_since_filter_what_is_published(demo: tuple[Pipeline, TestClie
     since = datetime(2026, 11, 24, tzinfo=UTC)
     parsed = feedparser.parse(client.get("/feed.atom?since=2026-11-24&limit=500").content)
     assert parsed.entries
-    assert all(datetime(*e.published_parsed[:6], tzinfo=UTC) >= since for e in parsed.entries)
+    assert all(datetime(*e.published_parsed[:6]).replace(tzinfo=UTC) >= since
+               for e in parsed.entries)
     assert len(parsed.entries) < len(clusters)
     assert feedparser.parse(client.get("/feed.rss?group=no-such-group").content).entries == []
 

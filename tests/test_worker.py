@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.errors import ParseError
-from aggregator.ingest.child import ReaderBug, WorkerProcess
+from aggregator.ingest.child import ParserBug, WorkerProcess
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 XML = {"content-type": "application/xml"}
@@ -46,7 +46,7 @@ def test_a_hung_or_dead_child_fails_that_document_and_is_replaced() -> None:
     url, body = _documents()[0]
     reader = WorkerProcess(1, deadline=0.001)  # killed before it can even start up
     try:
-        with pytest.raises(ReaderBug, match="worker process"):
+        with pytest.raises(ParserBug, match="worker process"):
             reader.document(url, reader.read(url, body, XML))
         reader.deadline = 60
         assert reader.document(url, reader.read(url, body, XML)).items  # a new child
@@ -67,7 +67,7 @@ def test_child_fingerprints_equal_the_writer_threads() -> None:
     url, body = _documents()[0]
     inline = WorkerProcess(0)
     texts = [item.text for item in inline.document(url, inline.read(url, body, XML)).items]
-    learned = frozenset()
+    learned: frozenset[str] = frozenset()
     child = WorkerProcess(1)
     try:
         there = child.fingerprints(len(texts), learned, child.fingerprint(texts, learned),

@@ -192,7 +192,7 @@ def test_absolute_links_rewrites_only_url_attributes_of_tags() -> None:
 def test_switching_parser_paths_re_decides_nothing(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A database filled by the feedparser path (every earlier version) polled again by
-    the fast reader: the stored HTML is refreshed, no item counts as updated."""
+    the fast XML parser: the stored HTML is refreshed, no item counts as updated."""
     import aggregator.parse.document as parse_module
     from aggregator.config import settings_from_mapping
     from aggregator.ingest.pipeline import Pipeline
