@@ -132,12 +132,16 @@ class Pipeline:
         if feeds is None:
             feeds = self.storage.feeds_to_poll()
         try:
-            # As the decider, this thread counts the evidence of what it stores itself.
-            polled = self.store(feeds, self.state.boilerplate if self.lead() else None)
+            # As the decider, this thread counts the evidence of what it stores and decides
+            # it at once, without the queue.
+            deciding = self.lead()
+            polled = self.store(feeds, self.state.boilerplate if deciding else None)
             self.handed_over = []
             if self.lead():
-                self._decide_polled(len(polled.pending))
+                self._decide_polled(polled.pending)
             else:
+                if deciding:  # the lease was lost meanwhile: queue them for the next decider
+                    self.storage.queue_for_decision([(i, False) for i in polled.pending])
                 self.handed_over = polled.pending
         finally:
             self.release()
@@ -159,7 +163,7 @@ class Pipeline:
             self._started = True
         return self.poller.poll_one(feed)
 
-    def _decide_polled(self, count: int) -> None:
+    def _decide_polled(self, pending: list[int]) -> None:
         # By default this process fingerprints alone: this is when it holds the most
         # (the engine has grown by the whole batch), and a second interpreter with numpy
         # would add ~30 MB to that peak to save ~15 % of a cold poll's time.  When asked
@@ -168,9 +172,10 @@ class Pipeline:
         polling = self.settings.polling
         fingerprinter = WorkerProcess(
             polling.worker_processes if polling.fingerprint_worker
-            and count >= FINGERPRINT_CHILD_MIN_ITEMS else 0)
+            and len(pending) >= FINGERPRINT_CHILD_MIN_ITEMS else 0)
         try:
-            self.decide_waiting(fingerprinter)
+            self.decider.decide(pending, datetime.now(UTC), fingerprinter)
+            self.decide_waiting(fingerprinter)  # what other processes handed over
         finally:
             fingerprinter.close()
 

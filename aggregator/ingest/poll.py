@@ -287,9 +287,13 @@ class Poller:
                         for s, i in zip(saved, parsed.items, strict=True) if s.status == "new"))
             with timed(self.timer, Stage.STORE):
                 self.storage.add_block_counts(feed.id, increments)
-                counted = boilerplate is not None
-                self.storage.queue_for_decision([(i, not counted) for i in new] +
-                                                [(i, False) for i in updated])
+                if boilerplate is None:
+                    # For the decider, wherever it runs.  The decider's own thread decides
+                    # what it stored as soon as its poll ends, without the queue: an item
+                    # a crash leaves undecided has no membership, and the next decider's
+                    # start finds it there.
+                    self.storage.queue_for_decision([(i, True) for i in new] +
+                                                    [(i, False) for i in updated])
                 self._record_success(feed, status, result, parsed.title)
         if boilerplate is not None:
             boilerplate.apply(feed.id, increments)  # stored: now it counts
