@@ -31,9 +31,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else
-        logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr)
+        level=logging.DEBUG
+        if args.verbose > 1
+        else logging.INFO
+        if args.verbose
+        else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
     try:
         settings = load_settings(config_path(args.config))
     except ConfigError as exc:
@@ -80,66 +85,118 @@ def _noun(verbs: Verbs, name: str, help_text: str) -> Verbs:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="aggregator",
-        description="A news feed aggregator that sees through syndication.")
-    parser.add_argument("--config", metavar="PATH",
-                        help="config file (default: $AGGREGATOR_CONFIG or ./config.yaml)")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="log progress to stderr (-vv for debug)")
+        prog="aggregator", description="A news feed aggregator that sees through syndication."
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $AGGREGATOR_CONFIG or ./config.yaml)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log progress to stderr (-vv for debug)"
+    )
     parser.add_argument("--version", action="version", version=f"aggregator {__version__}")
     verbs = parser.add_subparsers(metavar="COMMAND")
     poll = _verb(verbs, "poll", _poll, "fetch every feed once and ingest what is new")
-    poll.add_argument("--once", action="store_true", required=True,
-                      help="poll once and exit (use `aggregator run` for the daemon)")
-    _verb(verbs, "run", _run,
-          "run the daemon: poll feeds on their schedule and serve the web face")
+    poll.add_argument(
+        "--once",
+        action="store_true",
+        required=True,
+        help="poll once and exit (use `aggregator run` for the daemon)",
+    )
+    _verb(verbs, "run", _run, "run the daemon: poll feeds on their schedule and serve the web face")
     serve = _verb(verbs, "serve", _serve, "serve the web face alone (no polling)")
-    serve.add_argument("--port", type=int, default=None,
-                       help="listen on this port (default: server.port)")
-    worker = _verb(verbs, "worker", _worker,
-                   "take poll tasks from the broker: fetch, parse, clean and store feeds "
-                   "(PostgreSQL and a broker; any number of them)")
-    worker.add_argument("--threads", type=int, default=None,
-                        help="tasks at once (default: polling.concurrency)")
-    worker.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
-                        help="serve Prometheus metrics on this port")
-    decider = _verb(verbs, "decider", _decider,
-                    "hand due feeds to the workers and decide what they store (one "
-                    "decides, others stand by)")
-    decider.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
-                         help="serve Prometheus metrics on this port")
-    _verb(_noun(verbs, "db", "database schema"), "upgrade", _db_upgrade,
-          "apply schema migrations")
-    items_list = _formatted(_verb(_noun(verbs, "items", "stored items"), "list", _items_list,
-                                  "list items, newest first"))
+    serve.add_argument(
+        "--port", type=int, default=None, help="listen on this port (default: server.port)"
+    )
+    worker = _verb(
+        verbs,
+        "worker",
+        _worker,
+        "take poll tasks from the broker: fetch, parse, clean and store feeds "
+        "(PostgreSQL and a broker; any number of them)",
+    )
+    worker.add_argument(
+        "--threads", type=int, default=None, help="tasks at once (default: polling.concurrency)"
+    )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve Prometheus metrics on this port",
+    )
+    decider = _verb(
+        verbs,
+        "decider",
+        _decider,
+        "hand due feeds to the workers and decide what they store (one decides, others stand by)",
+    )
+    decider.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve Prometheus metrics on this port",
+    )
+    _verb(_noun(verbs, "db", "database schema"), "upgrade", _db_upgrade, "apply schema migrations")
+    items_list = _formatted(
+        _verb(
+            _noun(verbs, "items", "stored items"), "list", _items_list, "list items, newest first"
+        )
+    )
     items_list.add_argument("--feed", metavar="URL", help="only this feed's items")
     items_list.add_argument("--limit", type=int, default=None)
     _cluster_verbs(_noun(verbs, "clusters", "story clusters"))
     _feed_verbs(_noun(verbs, "feeds", "subscribed feeds"))
-    _formatted(_verb(_noun(verbs, "boilerplate", "learned boilerplate"), "list",
-                     _boilerplate_list, "blocks learned as boilerplate"))
-    rebuild = _verb(_noun(verbs, "dedup", "near-duplicate decisions"), "rebuild",
-                    _dedup_rebuild,
-                    "re-decide every item (after a config change) and report what moves")
+    _formatted(
+        _verb(
+            _noun(verbs, "boilerplate", "learned boilerplate"),
+            "list",
+            _boilerplate_list,
+            "blocks learned as boilerplate",
+        )
+    )
+    rebuild = _verb(
+        _noun(verbs, "dedup", "near-duplicate decisions"),
+        "rebuild",
+        _dedup_rebuild,
+        "re-decide every item (after a config change) and report what moves",
+    )
     rebuild.add_argument("--dry-run", action="store_true", help="report only, change nothing")
     return parser
 
 
 def _cluster_verbs(clusters: Verbs) -> None:
-    listing = _formatted(_verb(clusters, "list", _clusters_list,
-                               "list clusters of copies (size ≥ 2 unless --all)"))
+    listing = _formatted(
+        _verb(clusters, "list", _clusters_list, "list clusters of copies (size ≥ 2 unless --all)")
+    )
     listing.add_argument("--all", action="store_true", help="include single items")
     listing.add_argument("--limit", type=int, default=None)
     show = _formatted(_verb(clusters, "show", _clusters_show, "show one cluster and its members"))
     show.add_argument("cluster_id", type=int, metavar="ID")
-    explain = _formatted(_verb(clusters, "explain", _clusters_explain,
-                               "why an item sits where it does, or how two items compare"))
+    explain = _formatted(
+        _verb(
+            clusters,
+            "explain",
+            _clusters_explain,
+            "why an item sits where it does, or how two items compare",
+        )
+    )
     explain.add_argument("item_ids", type=int, nargs="+", metavar="ITEM")
-    split = _verb(clusters, "split", _clusters_split,
-                  "take an item out of its cluster (a correction kept for later decisions)")
+    split = _verb(
+        clusters,
+        "split",
+        _clusters_split,
+        "take an item out of its cluster (a correction kept for later decisions)",
+    )
     split.add_argument("item_id", type=int, metavar="ITEM")
-    merge = _verb(clusters, "merge", _clusters_merge,
-                  "merge two clusters into one (a correction kept for later decisions)")
+    merge = _verb(
+        clusters,
+        "merge",
+        _clusters_merge,
+        "merge two clusters into one (a correction kept for later decisions)",
+    )
     merge.add_argument("first", type=int, metavar="A")
     merge.add_argument("second", type=int, metavar="B")
 
@@ -153,11 +210,13 @@ def _feed_verbs(feeds: Verbs) -> None:
     add.add_argument("--priority", type=int, default=0)
     remove = _verb(feeds, "remove", _feeds_remove, "unsubscribe and delete the feed's items")
     remove.add_argument("url")
-    import_opml = _verb(feeds, "import-opml", _feeds_import_opml,
-                        "subscribe to every feed of an OPML file")
+    import_opml = _verb(
+        feeds, "import-opml", _feeds_import_opml, "subscribe to every feed of an OPML file"
+    )
     import_opml.add_argument("file", metavar="FILE")
-    export_opml = _verb(feeds, "export-opml", _feeds_export_opml,
-                        "write the subscriptions as OPML (to stdout)")
+    export_opml = _verb(
+        feeds, "export-opml", _feeds_export_opml, "write the subscriptions as OPML (to stdout)"
+    )
     export_opml.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead")
 
 
@@ -188,6 +247,7 @@ def _pipeline(settings: Settings) -> Any:
 
 # -- verbs ------------------------------------------------------------------------------
 
+
 def _poll(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
@@ -202,15 +262,19 @@ def _poll(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{o.status:<13} {o.feed_url}: {o.new} new, {o.updated} updated")
     if pipeline.handed_over:
         left = pipeline.wait_until_decided(pipeline.handed_over, HAND_OVER_WAIT)
-        print(f"another process (the daemon) decides on this database: handed it "
-              f"{len(pipeline.handed_over)} items"
-              + (f"; {len(left)} still wait for it" if left else ", all placed"))
+        print(
+            f"another process (the daemon) decides on this database: handed it "
+            f"{len(pipeline.handed_over)} items"
+            + (f"; {len(left)} still wait for it" if left else ", all placed")
+        )
     counts = pipeline.storage.counts()
     failed = sum(1 for o in outcomes if o.status == "error")
-    print(f"polled {len(outcomes)} feeds ({failed} failed): "
-          f"{sum(o.new for o in outcomes)} new, {sum(o.updated for o in outcomes)} updated; "
-          f"{counts['items']} items in {counts['clusters']} clusters "
-          f"({counts['multi_item_clusters']} with copies) in {time.monotonic() - started:.2f}s")
+    print(
+        f"polled {len(outcomes)} feeds ({failed} failed): "
+        f"{sum(o.new for o in outcomes)} new, {sum(o.updated for o in outcomes)} updated; "
+        f"{counts['items']} items in {counts['clusters']} clusters "
+        f"({counts['multi_item_clusters']} with copies) in {time.monotonic() - started:.2f}s"
+    )
     return 0
 
 
@@ -223,8 +287,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from aggregator.daemon.roles import run_worker
 
-    return run_worker(settings, args.threads or settings.polling.concurrency,
-                      args.metrics_port)
+    return run_worker(settings, args.threads or settings.polling.concurrency, args.metrics_port)
 
 
 def _decider(args: argparse.Namespace, settings: Settings) -> int:
@@ -246,10 +309,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError:
         loopback = False
     if not loopback:
-        print(f"aggregator: warning: serving on {host}, reachable from other machines; "
-              "the pages and feeds need no login", file=sys.stderr)
-    writes = "corrections need the server token" if settings.server.token else \
-        "read-only: set server.token to allow corrections"
+        print(
+            f"aggregator: warning: serving on {host}, reachable from other machines; "
+            "the pages and feeds need no login",
+            file=sys.stderr,
+        )
+    writes = (
+        "corrections need the server token"
+        if settings.server.token
+        else "read-only: set server.token to allow corrections"
+    )
     print(f"aggregator: serving http://{host}:{port}/ ({writes}); stop with Ctrl-C", flush=True)
     # No pipeline yet: the first correction makes one (this process then writes).
     serve_forever(create_app(storage, settings), host, port)
@@ -265,10 +334,25 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 def _items_list(args: argparse.Namespace, settings: Settings) -> int:
     feed = resolve_feed_url(args.feed, Path.cwd()) if args.feed else None
     items = _storage(settings).list_items(feed_url=feed, limit=args.limit)
-    return _emit(args, [item_dict(i) for i in items], lambda: table(
-        [(i.id, (i.published.strftime("%Y-%m-%d %H:%M") if i.published else ""), i.cluster_id,
-          "*" if i.canonical else "", i.title, i.feed_url) for i in items],
-        ["id", "published", "cluster", "canon", "title", "feed"], {4: 60, 5: 50}))
+    return _emit(
+        args,
+        [item_dict(i) for i in items],
+        lambda: table(
+            [
+                (
+                    i.id,
+                    (i.published.strftime("%Y-%m-%d %H:%M") if i.published else ""),
+                    i.cluster_id,
+                    "*" if i.canonical else "",
+                    i.title,
+                    i.feed_url,
+                )
+                for i in items
+            ],
+            ["id", "published", "cluster", "canon", "title", "feed"],
+            {4: 60, 5: 50},
+        ),
+    )
 
 
 def _clusters_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -276,11 +360,21 @@ def _clusters_list(args: argparse.Namespace, settings: Settings) -> int:
     rows = [cluster_dict(c) for c in clusters]
 
     def render() -> str:
-        return table([(c["id"], c["size"], c["feed_count"],
-                       (c["canonical_item"] or {}).get("title"),
-                       ", ".join(sorted({m["method"] for m in c["members"]} - {"single"})))
-                      for c in rows], ["id", "size", "feeds", "canonical title", "methods"],
-                     {3: 70})
+        return table(
+            [
+                (
+                    c["id"],
+                    c["size"],
+                    c["feed_count"],
+                    (c["canonical_item"] or {}).get("title"),
+                    ", ".join(sorted({m["method"] for m in c["members"]} - {"single"})),
+                )
+                for c in rows
+            ],
+            ["id", "size", "feeds", "canonical title", "methods"],
+            {3: 70},
+        )
+
     return _emit(args, rows, render)
 
 
@@ -295,10 +389,24 @@ def _clusters_show(args: argparse.Namespace, settings: Settings) -> int:
     print(f"cluster {cluster.id}: {cluster.size} items from {cluster.feed_count} feeds")
     if cluster.note:
         print(f"note: {cluster.note}")
-    print(table([(m["id"], "*" if m["canonical"] else "", m["method"], m["score"],
-                  m["published"], m["title"], m["feed_url"]) for m in data["members"]],
-                ["item", "canon", "method", "score", "published", "title", "feed"],
-                {5: 50, 6: 45}))
+    print(
+        table(
+            [
+                (
+                    m["id"],
+                    "*" if m["canonical"] else "",
+                    m["method"],
+                    m["score"],
+                    m["published"],
+                    m["title"],
+                    m["feed_url"],
+                )
+                for m in data["members"]
+            ],
+            ["item", "canon", "method", "score", "published", "title", "feed"],
+            {5: 50, 6: 45},
+        )
+    )
     return 0
 
 
@@ -311,8 +419,11 @@ def _clusters_explain(args: argparse.Namespace, settings: Settings) -> int:
         print("aggregator: explain takes one or two item ids", file=sys.stderr)
         return 2
     storage = _storage(settings)
-    report = explanation_dict(explain(storage, load_boilerplate(storage),
-                                      dedup_params(settings.dedup), list(args.item_ids)))
+    report = explanation_dict(
+        explain(
+            storage, load_boilerplate(storage), dedup_params(settings.dedup), list(args.item_ids)
+        )
+    )
     if args.format == "json":
         return _emit(args, [report], str)
     print(json.dumps(report, indent=2, ensure_ascii=False))
@@ -321,18 +432,33 @@ def _clusters_explain(args: argparse.Namespace, settings: Settings) -> int:
 
 def _feeds_list(args: argparse.Namespace, settings: Settings) -> int:
     feeds = _storage(settings).list_feeds()
-    return _emit(args, [feed_dict(f) for f in feeds], lambda: table(
-        [(f.id, f.name or f.title, f.item_count, f.error_count,
-          (f.last_success.strftime("%Y-%m-%d %H:%M") if f.last_success else "never"),
-          f.last_error or "", f.url) for f in feeds],
-        ["id", "name", "items", "errors", "last success", "last error", "url"],
-        {1: 30, 5: 40, 6: 60}))
+    return _emit(
+        args,
+        [feed_dict(f) for f in feeds],
+        lambda: table(
+            [
+                (
+                    f.id,
+                    f.name or f.title,
+                    f.item_count,
+                    f.error_count,
+                    (f.last_success.strftime("%Y-%m-%d %H:%M") if f.last_success else "never"),
+                    f.last_error or "",
+                    f.url,
+                )
+                for f in feeds
+            ],
+            ["id", "name", "items", "errors", "last success", "last error", "url"],
+            {1: 30, 5: 40, 6: 60},
+        ),
+    )
 
 
 def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
     url = resolve_feed_url(args.url, Path.cwd())
     feed, created = _storage(settings).add_feed(
-        FeedSpec(url=url, name=args.name, group=args.group, priority=args.priority))
+        FeedSpec(url=url, name=args.name, group=args.group, priority=args.priority)
+    )
     print(f"{'added' if created else 'already subscribed'}: {feed.url} (id {feed.id})")
     return 0
 
@@ -345,8 +471,11 @@ def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(f"removed {url} and its {removed} items")
     if any(spec.url == url for spec in settings.feeds):
-        print("note: the feed is still listed in the config file and will come back at the next "
-              "poll; delete it there too", file=sys.stderr)
+        print(
+            "note: the feed is still listed in the config file and will come back at the next "
+            "poll; delete it there too",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -371,10 +500,14 @@ def _feeds_import_opml(args: argparse.Namespace, settings: Settings) -> int:
             continue
         feed, created = storage.add_feed(FeedSpec(url=url, name=entry.name, group=entry.group))
         added += created
-        print(f"{'added' if created else 'already':<13} {feed.url}"
-              + (f" ({entry.group})" if entry.group else ""))
-    print(f"imported {len(listed)} feeds from {path}: {added} added, "
-          f"{len(listed) - added - skipped} already subscribed, {skipped} skipped")
+        print(
+            f"{'added' if created else 'already':<13} {feed.url}"
+            + (f" ({entry.group})" if entry.group else "")
+        )
+    print(
+        f"imported {len(listed)} feeds from {path}: {added} added, "
+        f"{len(listed) - added - skipped} already subscribed, {skipped} skipped"
+    )
     return 0
 
 
@@ -391,8 +524,9 @@ def _feeds_export_opml(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-STORED_NOT_APPLIED = ("the correction is stored; the running daemon applies it at its next "
-                      "look at the database")
+STORED_NOT_APPLIED = (
+    "the correction is stored; the running daemon applies it at its next look at the database"
+)
 
 
 def _clusters_split(args: argparse.Namespace, settings: Settings) -> int:
@@ -401,8 +535,10 @@ def _clusters_split(args: argparse.Namespace, settings: Settings) -> int:
         print(STORED_NOT_APPLIED)
         return 0
     item = pipeline.storage.list_items(item_ids=[args.item_id])[0]
-    print(f"item {args.item_id} is now alone in cluster {item.cluster_id} (method manual); "
-          "the correction is kept for later decisions")
+    print(
+        f"item {args.item_id} is now alone in cluster {item.cluster_id} (method manual); "
+        "the correction is kept for later decisions"
+    )
     return 0
 
 
@@ -414,11 +550,16 @@ def _clusters_merge(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     anchor = first.canonical_item_id if first is not None else None
     items = pipeline.storage.list_items(item_ids=[anchor]) if anchor is not None else []
-    merged = pipeline.storage.get_cluster(items[0].cluster_id) if items and \
-        items[0].cluster_id is not None else None
+    merged = (
+        pipeline.storage.get_cluster(items[0].cluster_id)
+        if items and items[0].cluster_id is not None
+        else None
+    )
     where = f"cluster {merged.id} ({merged.size} items)" if merged else "one cluster"
-    print(f"merged clusters {args.first} and {args.second} into {where}; "
-          "the correction is kept for later decisions")
+    print(
+        f"merged clusters {args.first} and {args.second} into {where}; "
+        "the correction is kept for later decisions"
+    )
     return 0
 
 
@@ -426,17 +567,22 @@ def _boilerplate_list(args: argparse.Namespace, settings: Settings) -> int:
     from aggregator.ingest.state import load_boilerplate
 
     learned = load_boilerplate(_storage(settings)).learned()
-    return _emit(args, [{"key": b.key, "text": b.sample, "feeds": b.feeds, "items": b.items}
-                        for b in learned],
-                 lambda: table([(b.items, b.feeds, b.sample) for b in learned],
-                               ["items", "feeds", "text"], {2: 90}))
+    return _emit(
+        args,
+        [{"key": b.key, "text": b.sample, "feeds": b.feeds, "items": b.items} for b in learned],
+        lambda: table(
+            [(b.items, b.feeds, b.sample) for b in learned], ["items", "feeds", "text"], {2: 90}
+        ),
+    )
 
 
 def _dedup_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     report = _pipeline(settings).rebuild(dry_run=args.dry_run)
     verb = "would move" if args.dry_run else "moved"
-    print(f"re-decided {report.items} items: {verb} {report.moved} items; "
-          f"{report.clusters_before} clusters before, {report.clusters_after} after")
+    print(
+        f"re-decided {report.items} items: {verb} {report.moved} items; "
+        f"{report.clusters_before} clusters before, {report.clusters_after} after"
+    )
     for line in report.moves[:50]:
         print(f"  {line}")
     if len(report.moves) > 50:

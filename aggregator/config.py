@@ -131,15 +131,19 @@ def settings_from_mapping(
     if database is None:
         database = f"sqlite:///{base / 'aggregator.db'}"
     elif not isinstance(database, str) or "://" not in database:
-        raise ConfigError("database", "expected an SQLAlchemy URL such as "
-                          f"sqlite:///aggregator.db, got {database!r}")
+        raise ConfigError(
+            "database",
+            f"expected an SQLAlchemy URL such as sqlite:///aggregator.db, got {database!r}",
+        )
     database = _resolve_sqlite_path(database, base)
 
     broker = env.get(BROKER_ENV) or top.get("broker")
-    if broker is not None and (not isinstance(broker, str)
-                               or broker.split("://", 1)[0] not in ("amqp", "redis")):
-        raise ConfigError("broker", "expected a RabbitMQ (amqp://) or Redis (redis://) URL, "
-                          f"got {broker!r}")
+    if broker is not None and (
+        not isinstance(broker, str) or broker.split("://", 1)[0] not in ("amqp", "redis")
+    ):
+        raise ConfigError(
+            "broker", f"expected a RabbitMQ (amqp://) or Redis (redis://) URL, got {broker!r}"
+        )
 
     feeds_raw = top.get("feeds") or []
     if not isinstance(feeds_raw, list):
@@ -148,8 +152,9 @@ def settings_from_mapping(
     seen: dict[str, int] = {}
     for i, feed in enumerate(feeds):
         if feed.url in seen:
-            raise ConfigError(f"feeds[{i}].url",
-                              f"duplicate of feeds[{seen[feed.url]}]: {feed.url}")
+            raise ConfigError(
+                f"feeds[{i}].url", f"duplicate of feeds[{seen[feed.url]}]: {feed.url}"
+            )
         seen[feed.url] = i
 
     return Settings(
@@ -238,7 +243,8 @@ def _feed(raw: object, key: str, base: Path) -> FeedSpec:
         name=_string(entry["name"], f"{key}.name") if entry.get("name") is not None else None,
         group=_string(entry["group"], f"{key}.group") if entry.get("group") is not None else None,
         interval=parse_duration(entry["interval"], f"{key}.interval")
-        if entry.get("interval") is not None else None,
+        if entry.get("interval") is not None
+        else None,
         priority=_int(entry.get("priority", 0), f"{key}.priority", minimum=-1000),
     )
 
@@ -247,23 +253,44 @@ def _polling(raw: object, key: str) -> PollingConfig:
     if raw is None:
         return PollingConfig()
     section = _mapping(raw, key)
-    _known(section, key, {"interval", "timeout", "max_bytes", "concurrency", "max_redirects",
-                          "user_agent", "worker_processes", "fingerprint_worker"})
+    _known(
+        section,
+        key,
+        {
+            "interval",
+            "timeout",
+            "max_bytes",
+            "concurrency",
+            "max_redirects",
+            "user_agent",
+            "worker_processes",
+            "fingerprint_worker",
+        },
+    )
     default = PollingConfig()
     return PollingConfig(
         interval=parse_duration(section.get("interval", default.interval), f"{key}.interval"),
         timeout=parse_duration(section.get("timeout", default.timeout), f"{key}.timeout"),
         max_bytes=_int(section.get("max_bytes", default.max_bytes), f"{key}.max_bytes", 1024),
         concurrency=_int(section.get("concurrency", default.concurrency), f"{key}.concurrency", 1),
-        max_redirects=_int(section.get("max_redirects", default.max_redirects),
-                           f"{key}.max_redirects", 0),
+        max_redirects=_int(
+            section.get("max_redirects", default.max_redirects), f"{key}.max_redirects", 0
+        ),
         user_agent=_string(section["user_agent"], f"{key}.user_agent")
-        if section.get("user_agent") is not None else None,
-        worker_processes=min(1, _int(section.get("worker_processes",
-                                                 default.worker_processes),
-                                     f"{key}.worker_processes", 0)),
-        fingerprint_worker=_flag(section.get("fingerprint_worker", default.fingerprint_worker),
-                                 f"{key}.fingerprint_worker"),
+        if section.get("user_agent") is not None
+        else None,
+        worker_processes=min(
+            1,
+            _int(
+                section.get("worker_processes", default.worker_processes),
+                f"{key}.worker_processes",
+                0,
+            ),
+        ),
+        fingerprint_worker=_flag(
+            section.get("fingerprint_worker", default.fingerprint_worker),
+            f"{key}.fingerprint_worker",
+        ),
     )
 
 
@@ -276,8 +303,9 @@ def _dedup(raw: object, key: str) -> DedupConfig:
     return DedupConfig(
         window=parse_duration(section.get("window", default.window), f"{key}.window"),
         threshold=_fraction(section.get("threshold", default.threshold), f"{key}.threshold"),
-        containment=_fraction(section.get("containment", default.containment),
-                              f"{key}.containment"),
+        containment=_fraction(
+            section.get("containment", default.containment), f"{key}.containment"
+        ),
     )
 
 
@@ -292,6 +320,7 @@ def _server(raw: object, key: str) -> ServerConfig:
     return ServerConfig(
         host=_string(section.get("host", "127.0.0.1"), f"{key}.host"),
         port=port,
-        token=_string(section["token"], f"{key}.token") if section.get("token") is not None
+        token=_string(section["token"], f"{key}.token")
+        if section.get("token") is not None
         else None,
     )

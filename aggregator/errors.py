@@ -35,8 +35,13 @@ class FetchError(FeedError):
     ``status`` and ``headers`` are set for HTTP errors, so Retry-After can be honoured.
     """
 
-    def __init__(self, url: str, message: str, status: int | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        message: str,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(url, message)
         self.status = status
         self.headers = headers or {}

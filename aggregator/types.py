@@ -209,8 +209,13 @@ class IndexedItem:
         """The stored decision (None: not decided yet)."""
         if self.cluster_id is None:
             return None
-        return Assignment(self.item_id, self.cluster_id, self.method or "single",
-                          self.score if self.score is not None else 1.0, self.matched_item_id)
+        return Assignment(
+            self.item_id,
+            self.cluster_id,
+            self.method or "single",
+            self.score if self.score is not None else 1.0,
+            self.matched_item_id,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,8 +31,10 @@ import redis
 
 from aggregator.daemon.roles import make_broker
 
-BROKERS = {"rabbitmq": ("amqp://guest:guest@127.0.0.1:5672/", 5672),
-           "redis": ("redis://127.0.0.1:6379/0", 6379)}
+BROKERS = {
+    "rabbitmq": ("amqp://guest:guest@127.0.0.1:5672/", 5672),
+    "redis": ("redis://127.0.0.1:6379/0", 6379),
+}
 
 _WORKER = """
 import sys, time, dramatiq
@@ -65,16 +67,21 @@ def _sender(url: str, queue: str) -> dramatiq.Actor[[int], None]:
     def task(n: int) -> None:
         raise RuntimeError("runs in the worker process")
 
-    declare = dramatiq.actor(broker=make_broker(url), actor_name="task", queue_name=queue,
-                             max_retries=0)
+    declare = dramatiq.actor(
+        broker=make_broker(url), actor_name="task", queue_name=queue, max_retries=0
+    )
     return declare(task)
 
 
-def _worker(url: str, queue: str, record: Path, hold: float,
-            threads: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", _WORKER, url, queue, str(record), str(hold),
-                             str(threads)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": "."})
+def _worker(
+    url: str, queue: str, record: Path, hold: float, threads: int
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _WORKER, url, queue, str(record), str(hold), str(threads)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": "."},
+    )
 
 
 def _lines(record: Path) -> list[str]:
@@ -126,8 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--redelivery-wait", type=float, default=120.0,
-                        help="seconds to wait for a killed worker's task to run again")
+    parser.add_argument(
+        "--redelivery-wait",
+        type=float,
+        default=120.0,
+        help="seconds to wait for a killed worker's task to run again",
+    )
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="bench-brokers-"))
     for name, (url, port) in BROKERS.items():
@@ -139,10 +150,15 @@ def main(argv: list[str] | None = None) -> int:
         (folder / name).mkdir()
         sent, done = throughput(url, args.tasks, args.threads, folder / name)
         again = redelivery(url, folder / name, args.redelivery_wait)
-        print(f"{name}: {args.tasks} tasks sent at {sent:,.0f}/s, done at {done:,.0f}/s "
-              f"({args.threads} worker threads); a task held by a killed worker runs again "
-              + (f"after {again:.1f} s" if again != float("inf") else
-                 f"not within {args.redelivery_wait:g} s"))
+        print(
+            f"{name}: {args.tasks} tasks sent at {sent:,.0f}/s, done at {done:,.0f}/s "
+            f"({args.threads} worker threads); a task held by a killed worker runs again "
+            + (
+                f"after {again:.1f} s"
+                if again != float("inf")
+                else f"not within {args.redelivery_wait:g} s"
+            )
+        )
     return 0
 
 

@@ -50,6 +50,7 @@ for path in sys.argv[1:]:
 print(entries)
 """
 
+
 def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("AGGREGATOR_")}
 
@@ -57,17 +58,28 @@ def clean_env() -> dict[str, str]:
 def run_ours(aggregator: str, urls: list[str], work: Path, polling: str = "") -> Run:
     db = work / "agg.db"
     config = work / "config.yaml"
-    config.write_text(f"database: sqlite:///{db}\n{polling}feeds:\n"
-                      + "".join(f"  - url: {u}\n" for u in urls))
+    config.write_text(
+        f"database: sqlite:///{db}\n{polling}feeds:\n" + "".join(f"  - url: {u}\n" for u in urls)
+    )
     wall, rss, out, tree, pss = measured(
-        [aggregator, "--config", str(config), "poll", "--once"], work, clean_env())
+        [aggregator, "--config", str(config), "poll", "--once"], work, clean_env()
+    )
     with contextlib.closing(sqlite3.connect(db)) as con:
         items = con.execute("select count(*) from items").fetchone()[0]
-        multi = con.execute("select count(*), coalesce(sum(size), 0) from clusters "
-                            "where size > 1").fetchone()
+        multi = con.execute(
+            "select count(*), coalesce(sum(size), 0) from clusters where size > 1"
+        ).fetchone()
     failed = re.search(r"\((\d+) failed\)", out)
-    note = "; ".join(filter(None, [f"{multi[0]} clusters with copies holding {multi[1]} items",
-                                   f"{failed.group(1) if failed else '?'} feeds failed", tree]))
+    note = "; ".join(
+        filter(
+            None,
+            [
+                f"{multi[0]} clusters with copies holding {multi[1]} items",
+                f"{failed.group(1) if failed else '?'} feeds failed",
+                tree,
+            ],
+        )
+    )
     return Run(wall, rss, items, note, pss)
 
 
@@ -79,18 +91,21 @@ def run_reader(python: Path, urls: list[str], work: Path, installed_feedparser: 
     env = clean_env()
     if installed_feedparser:
         env["READER_NO_VENDORED_FEEDPARSER"] = "1"
-    wall, rss, _, tree, pss = measured([str(python), str(script), str(db), str(url_file)],
-                                       work, env)
+    wall, rss, _, tree, pss = measured(
+        [str(python), str(script), str(db), str(url_file)], work, env
+    )
     with contextlib.closing(sqlite3.connect(db)) as con:
         items = con.execute("select count(*) from entries").fetchone()[0]
-        errors = con.execute("select count(*) from feeds where last_exception is not null")\
-            .fetchone()[0]
+        errors = con.execute(
+            "select count(*) from feeds where last_exception is not null"
+        ).fetchone()[0]
     return Run(wall, rss, items, "; ".join(filter(None, [f"{errors} feeds failed", tree])), pss)
 
 
 def run_feedparser(files: list[Path], work: Path) -> Run:
-    wall, rss, out, tree, pss = measured([sys.executable, "-c", FEEDPARSER_SCRIPT,
-                                          *map(str, files)], work, clean_env())
+    wall, rss, out, tree, pss = measured(
+        [sys.executable, "-c", FEEDPARSER_SCRIPT, *map(str, files)], work, clean_env()
+    )
     return Run(wall, rss, int(out.split()[-1]), tree, pss)
 
 
@@ -104,8 +119,18 @@ def ensure_reader(venv: Path) -> Path:
     if venv.exists():
         shutil.rmtree(venv)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    *READER_REQUIREMENTS], check=True)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            *READER_REQUIREMENTS,
+        ],
+        check=True,
+    )
     marker.write_text(wanted)
     return python
 
@@ -122,14 +147,32 @@ def ensure_ours(venv: Path) -> str:
     if venv.exists():
         shutil.rmtree(venv)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-                    "--disable-pip-version-check", "-e", str(ROOT)], check=True)
+    subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "-e",
+            str(ROOT),
+        ],
+        check=True,
+    )
     marker.write_text(wanted)
     return str(command)
 
 
 def version_of(python: str | Path, package: str) -> str:
-    done = subprocess.run([str(python), "-c", "import importlib.metadata as m, sys; "
-                           "print(m.version(sys.argv[1]))", package],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))",
+            package,
+        ],
+        capture_output=True,
+        text=True,
+    )
     return done.stdout.strip() or "?"

@@ -39,10 +39,19 @@ CORPUS_CACHE = ROOT / "bench" / ".corpus"
 GENERATOR_VERSION = 4
 """Bump when the corpus generator changes, so cached corpora are made again (4: the
 folder holds ``truth.json``; the feeds are those of version 3)."""
-SECTIONS = ("News", "Local", "Business", "Sport", "Politics", "World", "Science", "Culture",
-            "Opinion", "Tech")
-TOPICS = ("politics", "economy", "weather", "sport", "health", "transport", "courts",
-          "science")
+SECTIONS = (
+    "News",
+    "Local",
+    "Business",
+    "Sport",
+    "Politics",
+    "World",
+    "Science",
+    "Culture",
+    "Opinion",
+    "Tech",
+)
+TOPICS = ("politics", "economy", "weather", "sport", "health", "transport", "courts", "science")
 
 
 @dataclass(frozen=True)
@@ -102,10 +111,22 @@ class FeedPlan:
 def corpus_key(spec: CorpusSpec) -> str:
     source: list[Any] = []
     if spec.text_from is not None:
-        source = [(str(p.relative_to(spec.text_from)), p.stat().st_size)
-                  for p in sorted(spec.text_from.rglob("*")) if p.suffix in FEED_SUFFIXES]
-    raw = json.dumps([GENERATOR_VERSION, spec.feeds, spec.items, spec.seed, spec.syndicated,
-                      str(spec.text_from), source])
+        source = [
+            (str(p.relative_to(spec.text_from)), p.stat().st_size)
+            for p in sorted(spec.text_from.rglob("*"))
+            if p.suffix in FEED_SUFFIXES
+        ]
+    raw = json.dumps(
+        [
+            GENERATOR_VERSION,
+            spec.feeds,
+            spec.items,
+            spec.seed,
+            spec.syndicated,
+            str(spec.text_from),
+            source,
+        ]
+    )
     return hashlib.sha1(raw.encode()).hexdigest()[:10]
 
 
@@ -121,30 +142,41 @@ def make_corpus(spec: CorpusSpec, cache: Path = CORPUS_CACHE) -> Path:
     plans = plan_feeds(spec.feeds, rng, text, base)
     copies_per_feed = round(spec.items * spec.syndicated)
     keys = itertools.count(1)
-    own = {plan.index: add_originals(plan, spec.items - copies_per_feed, rng, text, base, keys)
-           for plan in plans}
+    own = {
+        plan.index: add_originals(plan, spec.items - copies_per_feed, rng, text, base, keys)
+        for plan in plans
+    }
     for plan in plans:
         add_copies(plan, plans, own, copies_per_feed, rng, base)
     cache.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache))
     manifest = write_corpus(tmp, plans, rng, base)
-    manifest.update(text_from=str(spec.text_from) if spec.text_from else None, seed=spec.seed,
-                    generator=GENERATOR_VERSION)
+    manifest.update(
+        text_from=str(spec.text_from) if spec.text_from else None,
+        seed=spec.seed,
+        generator=GENERATOR_VERSION,
+    )
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
     if folder.exists():
         shutil.rmtree(folder)
     tmp.rename(folder)
-    print(f"corpus: wrote {len(plans)} feeds, {manifest['items']} items, "
-          f"{manifest['bytes'] / 1e6:.1f} MB to {folder} in "
-          f"{time.perf_counter() - started:.1f}s", flush=True)
+    print(
+        f"corpus: wrote {len(plans)} feeds, {manifest['items']} items, "
+        f"{manifest['bytes'] / 1e6:.1f} MB to {folder} in "
+        f"{time.perf_counter() - started:.1f}s",
+        flush=True,
+    )
     return folder
 
 
 def plan_feeds(feeds: int, rng: random.Random, text: Words, base: datetime) -> list[FeedPlan]:
     """The feeds, five to a network: names, hosts, sponsor lines and footers."""
-    networks = [text.phrase(1).capitalize() + " " + rng.choice(("Media", "News Group", "Wire",
-                                                               "Press", "Digital"))
-                for _ in range((feeds + 4) // 5)]
+    networks = [
+        text.phrase(1).capitalize()
+        + " "
+        + rng.choice(("Media", "News Group", "Wire", "Press", "Digital"))
+        for _ in range((feeds + 4) // 5)
+    ]
     plans: list[FeedPlan] = []
     for i in range(feeds):
         network = networks[i // 5]
@@ -152,21 +184,35 @@ def plan_feeds(feeds: int, rng: random.Random, text: Words, base: datetime) -> l
         name = f"{network.split()[0]} {section}"
         host = f"{network.split()[0].lower()}-{section.lower()}-{i}.example"
         brand = text.phrase(2).title()
-        plans.append(FeedPlan(
-            index=i, slug=f"feed-{i:03d}", name=name, host=host, network=network,
-            atom=i % 5 == 2,
-            sponsor=rng.choice((f"This article is sponsored by {brand}.",
-                                f"Sponsored by {brand} — {text.phrase(3)}.",
-                                f"Brought to you by {brand}.")),
-            footer=(f"© {base.year} {network}. All rights reserved. Follow our other networks: "
+        plans.append(
+            FeedPlan(
+                index=i,
+                slug=f"feed-{i:03d}",
+                name=name,
+                host=host,
+                network=network,
+                atom=i % 5 == 2,
+                sponsor=rng.choice(
+                    (
+                        f"This article is sponsored by {brand}.",
+                        f"Sponsored by {brand} — {text.phrase(3)}.",
+                        f"Brought to you by {brand}.",
+                    )
+                ),
+                footer=(
+                    f"© {base.year} {network}. All rights reserved. Follow our other networks: "
                     f"{', '.join(n for n in networks if n != network)[:160]}. This story first "
-                    f"appeared on {name}; republication needs a licence."),
-            read_more=rng.random() < 0.5))
+                    f"appeared on {name}; republication needs a licence."
+                ),
+                read_more=rng.random() < 0.5,
+            )
+        )
     return plans
 
 
-def add_originals(plan: FeedPlan, count: int, rng: random.Random, text: Words,
-                  base: datetime, keys: Iterator[int]) -> list[Story]:
+def add_originals(
+    plan: FeedPlan, count: int, rng: random.Random, text: Words, base: datetime, keys: Iterator[int]
+) -> list[Story]:
     """The feed's own stories (``count`` of them, keys drawn from ``keys``), added to its
     entries."""
     stories: list[Story] = []
@@ -177,22 +223,40 @@ def add_originals(plan: FeedPlan, count: int, rng: random.Random, text: Words,
             paragraphs.append(text.paragraph())
         title = text.sentence(5, 11).rstrip(".?!")
         slug = "-".join(re.findall(r"[a-z0-9]+", title.lower())[:8])
-        story = Story(key=next(keys), title=title, paragraphs=paragraphs,
-                      link=f"https://{plan.host}/{base:%Y/%m/%d}/{slug}-{n}",
-                      # At least 7 h old, so that no copy (published up to 6 h
-                      # later) is in the future, which the aggregator would clamp.
-                      published=base - timedelta(minutes=rng.randint(7 * 60, 3 * 24 * 60)),
-                      author=f"{text.phrase(1).title()} {text.phrase(1).title()}",
-                      topic=rng.choice(TOPICS), origin=plan.slug)
+        story = Story(
+            key=next(keys),
+            title=title,
+            paragraphs=paragraphs,
+            link=f"https://{plan.host}/{base:%Y/%m/%d}/{slug}-{n}",
+            # At least 7 h old, so that no copy (published up to 6 h
+            # later) is in the future, which the aggregator would clamp.
+            published=base - timedelta(minutes=rng.randint(7 * 60, 3 * 24 * 60)),
+            author=f"{text.phrase(1).title()} {text.phrase(1).title()}",
+            topic=rng.choice(TOPICS),
+            origin=plan.slug,
+        )
         stories.append(story)
-        plan.entries.append(Entry(story, title, story.link,
-                                  f"tag:{plan.host},{base.year}:post-{n}", story.published,
-                                  copy=False))
+        plan.entries.append(
+            Entry(
+                story,
+                title,
+                story.link,
+                f"tag:{plan.host},{base.year}:post-{n}",
+                story.published,
+                copy=False,
+            )
+        )
     return stories
 
 
-def add_copies(plan: FeedPlan, plans: list[FeedPlan], own: dict[int, list[Story]],
-               count: int, rng: random.Random, base: datetime) -> None:
+def add_copies(
+    plan: FeedPlan,
+    plans: list[FeedPlan],
+    own: dict[int, list[Story]],
+    count: int,
+    rng: random.Random,
+    base: datetime,
+) -> None:
     """``count`` copies of other feeds' stories (of the same network, mostly), never one
     story twice into one feed, each with the copying feed's own title suffix, link and
     publication time."""
@@ -211,17 +275,24 @@ def add_copies(plan: FeedPlan, plans: list[FeedPlan], own: dict[int, list[Story]
         suffix = rng.choice((f" | {plan.name}", f" - {plan.network}", "", " (video)"))
         title = (story.title.upper() if rng.random() < 0.1 else story.title) + suffix
         if rng.random() < 0.5:
-            link = (f"{story.link}?utm_source={plan.slug}&utm_medium=rss"
-                    f"&utm_campaign=syndication")
+            link = f"{story.link}?utm_source={plan.slug}&utm_medium=rss&utm_campaign=syndication"
         else:
-            link = f"https://{plan.host}{story.link[story.link.index('/', 8):]}"
-        plan.entries.append(Entry(story, title, link, f"tag:{plan.host},{base.year}:copy-{n}",
-                                  story.published + timedelta(minutes=rng.randint(5, 360)),
-                                  copy=True))
+            link = f"https://{plan.host}{story.link[story.link.index('/', 8) :]}"
+        plan.entries.append(
+            Entry(
+                story,
+                title,
+                link,
+                f"tag:{plan.host},{base.year}:copy-{n}",
+                story.published + timedelta(minutes=rng.randint(5, 360)),
+                copy=True,
+            )
+        )
 
 
-def write_corpus(folder: Path, plans: list[FeedPlan], rng: random.Random,
-                 base: datetime) -> dict[str, Any]:
+def write_corpus(
+    folder: Path, plans: list[FeedPlan], rng: random.Random, base: datetime
+) -> dict[str, Any]:
     """Write each feed's document (newest item first) and ``truth.json``; return the
     manifest's counts."""
     total_bytes = 0
@@ -230,18 +301,34 @@ def write_corpus(folder: Path, plans: list[FeedPlan], rng: random.Random,
         body = (atom_document if plan.atom else rss_document)(plan, entries, rng, base)
         (folder / plan.filename).write_bytes(body)
         total_bytes += len(body)
-    truth = [{"feed": plan.filename, "guid": e.guid, "link": e.link, "story": e.story.key,
-              "kind": "copy" if e.copy else "origin", "source": e.story.origin}
-             for plan in plans for e in plan.entries]
+    truth = [
+        {
+            "feed": plan.filename,
+            "guid": e.guid,
+            "link": e.link,
+            "story": e.story.key,
+            "kind": "copy" if e.copy else "origin",
+            "source": e.story.origin,
+        }
+        for plan in plans
+        for e in plan.entries
+    ]
     (folder / "truth.json").write_text(json.dumps({"items": truth}, indent=1))
-    return {"feeds": len(plans), "items": len(truth),
-            "copies": sum(1 for t in truth if t["kind"] == "copy"), "bytes": total_bytes}
+    return {
+        "feeds": len(plans),
+        "items": len(truth),
+        "copies": sum(1 for t in truth if t["kind"] == "copy"),
+        "bytes": total_bytes,
+    }
 
 
 def feed_files(folder: Path) -> list[Path]:
     """The feed files of a corpus folder, by name."""
-    return sorted(p for p in folder.iterdir()
-                  if p.suffix in FEED_SUFFIXES and p.name not in ("manifest.json", "truth.json"))
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix in FEED_SUFFIXES and p.name not in ("manifest.json", "truth.json")
+    )
 
 
 def expected_items(folder: Path) -> int | None:

@@ -19,11 +19,11 @@ def library_of(key: tuple[str, int, str]) -> str:
         return f"{module or 'builtins'} (C)"
     parts = Path(filename).parts
     if "site-packages" in parts:
-        rest = list(parts[parts.index("site-packages") + 1:])
+        rest = list(parts[parts.index("site-packages") + 1 :])
         depth = {"feedparser": 2, "sqlalchemy": 2, "aggregator": 3}.get(rest[0], 1)
         return ".".join(rest[:depth]).removesuffix(".py")
     if "aggregator" in parts:
-        rest = list(parts[len(parts) - 1 - parts[::-1].index("aggregator"):])
+        rest = list(parts[len(parts) - 1 - parts[::-1].index("aggregator") :])
         return ".".join(rest[:3]).removesuffix(".py")
     if any(p.startswith("python3") for p in parts):
         return "stdlib " + Path(filename).stem
@@ -39,8 +39,10 @@ def print_cprofile(path: str) -> None:
     by_library: Counter[str] = Counter()
     for key, value in raw.items():
         by_library[library_of(key)] += value[2]
-    print(f"\ncProfile of the writer thread ({total:.1f}s of own time under the profiler, "
-          "which slows Python code ~1.5-2×): own time by library")
+    print(
+        f"\ncProfile of the writer thread ({total:.1f}s of own time under the profiler, "
+        "which slows Python code ~1.5-2×): own time by library"
+    )
     for library, seconds in by_library.most_common(18):
         print(f"  {library:<34} {seconds:7.2f}s {seconds / total:6.1%}")
     print("top functions by own time:")

@@ -93,8 +93,9 @@ def stages(args: argparse.Namespace) -> None:
     texts = articles(args.items, args.corpus)
     model = BoilerplateModel()
     engine = DedupEngine()
-    timing: dict[str, list[float]] = {k: [] for k in
-                                      ("filter", "tokens", "shingles", "minhash", "decide")}
+    timing: dict[str, list[float]] = {
+        k: [] for k in ("filter", "tokens", "shingles", "minhash", "decide")
+    }
     word_counts = []
     for i, text in enumerate(texts):
         t0 = time.perf_counter()
@@ -109,8 +110,9 @@ def stages(args: argparse.Namespace) -> None:
         t3 = time.perf_counter()
         fingerprint = fp_mod.fingerprint_blocks(kept)  # includes the steps above again
         t4 = time.perf_counter()
-        engine.decide([Candidate(i, i % 7, 0, NOW - timedelta(minutes=i), False, None,
-                                 fingerprint, NOW)], NOW)
+        engine.decide(
+            [Candidate(i, i % 7, 0, NOW - timedelta(minutes=i), False, None, fingerprint, NOW)], NOW
+        )
         t5 = time.perf_counter()
         word_counts.append(len(tokens))
         timing["filter"].append(t1 - t0)
@@ -125,8 +127,10 @@ def stages(args: argparse.Namespace) -> None:
         median = statistics.median(values) * 1e6
         total += median
         print(f"  {stage:<9} {median:8.1f} µs/item (median)")
-    print(f"  {'total':<9} {total:8.1f} µs/item; fingerprint+decision = "
-          f"{(total - statistics.median(timing['filter']) * 1e6) / 1000:.3f} ms/item")
+    print(
+        f"  {'total':<9} {total:8.1f} µs/item; fingerprint+decision = "
+        f"{(total - statistics.median(timing['filter']) * 1e6) / 1000:.3f} ms/item"
+    )
     clusters = {engine.cluster_of(i) for i in range(len(texts))}
     print(f"  clusters: {len(clusters)} for {len(texts)} items (copies every fifth item)")
 
@@ -136,37 +140,58 @@ def synthetic_fingerprint(rng: np.random.Generator) -> fp_mod.Fingerprint:
     shingles = np.unique(rng.integers(0, 2**32, size=990, dtype=np.uint64).astype(np.uint32))
     sample = shingles[(shingles & np.uint32(fp_mod.SAMPLE_MASK)) == 0]
     return fp_mod.Fingerprint(
-        content_key=None, size=int(shingles.size),
+        content_key=None,
+        size=int(shingles.size),
         hashes=np.concatenate([sample, np.unique(shingles[: fp_mod.LEAD_VERIFY])]),
         lead_start=int(sample.size),
         signature=rng.integers(0, 2**32, size=fp_mod.NUM_PERM, dtype=np.uint64).astype(np.uint32),
-        lead_signature=rng.integers(0, 2**32, size=fp_mod.NUM_PERM,
-                                    dtype=np.uint64).astype(np.uint32),
-        word_count=1000)
+        lead_signature=rng.integers(0, 2**32, size=fp_mod.NUM_PERM, dtype=np.uint64).astype(
+            np.uint32
+        ),
+        word_count=1000,
+    )
 
 
 def build_engine(blobs: list[bytes | None], stored: bool) -> DedupEngine:
     """The engine over these fingerprints; ``stored``: as the daemon runs it, reading the
     samples it verifies with back from the stored bytes (here ``blobs`` stands in for the
     database) instead of keeping them."""
+
     def source(item_ids: Collection[int]) -> dict[int, fp_mod.Fingerprint]:
-        return {i: fp_mod.from_bytes(blob, None) for i in item_ids
-                if (blob := blobs[i]) is not None}
+        return {
+            i: fp_mod.from_bytes(blob, None) for i in item_ids if (blob := blobs[i]) is not None
+        }
 
     engine = DedupEngine(fingerprint_source=source if stored else None)
     # Oldest first, a page of 5,000 at a time, as Pipeline.start reads them from storage.
     order = list(range(len(blobs) - 1, -1, -1))
     for start in range(0, len(order), 5000):
-        engine.load((Candidate(i, i % 50, 0, NOW - timedelta(seconds=i), False,
-                               f"https://example.com/{i}", fp_mod.from_bytes(blob, None), NOW)
-                     for i in order[start:start + 5000] if (blob := blobs[i]) is not None), [])
+        engine.load(
+            (
+                Candidate(
+                    i,
+                    i % 50,
+                    0,
+                    NOW - timedelta(seconds=i),
+                    False,
+                    f"https://example.com/{i}",
+                    fp_mod.from_bytes(blob, None),
+                    NOW,
+                )
+                for i in order[start : start + 5000]
+                if (blob := blobs[i]) is not None
+            ),
+            [],
+        )
     engine.settle(range(len(blobs)))
     return engine
 
 
-INDEX_MODES = {"memory": "samples in memory",
-               "stored": "samples read back from storage, as the daemon runs",
-               "baseline": "datasketch MinHashLSH(threshold=0.3), signatures only"}
+INDEX_MODES = {
+    "memory": "samples in memory",
+    "stored": "samples read back from storage, as the daemon runs",
+    "baseline": "datasketch MinHashLSH(threshold=0.3), signatures only",
+}
 
 
 def index(args: argparse.Namespace) -> None:
@@ -177,20 +202,32 @@ def index(args: argparse.Namespace) -> None:
         return
     results = {}
     for mode in INDEX_MODES:
-        out = subprocess.run([sys.executable, __file__, "index", "--items", str(args.items),
-                              "--only", mode], check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "index", "--items", str(args.items), "--only", mode],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         results[mode] = json.loads(out.stdout.splitlines()[-1])
     n = args.items
     for mode, label in INDEX_MODES.items():
         r = results[mode]
         live = f"{r['live'] / n:,.0f} B/item live (tracemalloc), " if "live" in r else ""
-        print(f"{n} items, {'our engine with ' if mode != 'baseline' else ''}{label}: "
-              f"{live}{r['rss'] / n:,.0f} B/item RSS delta"
-              + (f"; rebuild from stored bytes {r['seconds']:.1f} s "
-                 f"({r['seconds'] / n * 1e6:.0f} µs/item)" if "seconds" in r else ""))
+        print(
+            f"{n} items, {'our engine with ' if mode != 'baseline' else ''}{label}: "
+            f"{live}{r['rss'] / n:,.0f} B/item RSS delta"
+            + (
+                f"; rebuild from stored bytes {r['seconds']:.1f} s "
+                f"({r['seconds'] / n * 1e6:.0f} µs/item)"
+                if "seconds" in r
+                else ""
+            )
+        )
     for mode in ("memory", "stored"):
-        print(f"ours ({mode}) / baseline, RSS: "
-              f"{results[mode]['rss'] / results['baseline']['rss']:.2f}")
+        print(
+            f"ours ({mode}) / baseline, RSS: "
+            f"{results[mode]['rss'] / results['baseline']['rss']:.2f}"
+        )
 
 
 def index_one(n: int, mode: str) -> dict[str, float]:
@@ -206,8 +243,14 @@ def index_one(n: int, mode: str) -> dict[str, float]:
         for i, blob in enumerate(blobs):
             assert blob is not None
             fingerprint = fp_mod.from_bytes(blob, None)
-            lsh.insert(i, LeanMinHash(seed=fp_mod.SEED, hashvalues=fingerprint.signature,
-                                      scheme=fp_mod.PERMUTATION_SCHEME))
+            lsh.insert(
+                i,
+                LeanMinHash(
+                    seed=fp_mod.SEED,
+                    hashvalues=fingerprint.signature,
+                    scheme=fp_mod.PERMUTATION_SCHEME,
+                ),
+            )
         gc.collect()
         return {"rss": rss_bytes() - base}
     stored = mode == "stored"
@@ -233,11 +276,16 @@ def tiny_fingerprint(rng: np.random.Generator) -> fp_mod.Fingerprint:
     """A synthetic fingerprint with real signatures but a token sample (memory at 1M)."""
     hashes = np.unique(rng.integers(0, 2**32, size=16, dtype=np.uint64).astype(np.uint32))
     return fp_mod.Fingerprint(
-        content_key=None, size=990, hashes=hashes, lead_start=8,
+        content_key=None,
+        size=990,
+        hashes=hashes,
+        lead_start=8,
         signature=rng.integers(0, 2**32, size=fp_mod.NUM_PERM, dtype=np.uint64).astype(np.uint32),
-        lead_signature=rng.integers(0, 2**32, size=fp_mod.NUM_PERM,
-                                    dtype=np.uint64).astype(np.uint32),
-        word_count=1000)
+        lead_signature=rng.integers(0, 2**32, size=fp_mod.NUM_PERM, dtype=np.uint64).astype(
+            np.uint32
+        ),
+        word_count=1000,
+    )
 
 
 def scale(args: argparse.Namespace) -> None:
@@ -257,30 +305,35 @@ def scale_index(n: int, rng: np.random.Generator) -> None:
     idx = BandedIndex()
     insert_seconds = 0.0
     for start in range(0, n, 10_000):
-        signatures = rng.integers(0, 2**32, size=(min(10_000, n - start), fp_mod.NUM_PERM),
-                                  dtype=np.uint64).astype(np.uint32)
+        signatures = rng.integers(
+            0, 2**32, size=(min(10_000, n - start), fp_mod.NUM_PERM), dtype=np.uint64
+        ).astype(np.uint32)
         t = time.perf_counter()
         for offset in range(len(signatures)):
-            idx.insert_many([start + offset], idx.keys_for(signatures[offset:offset + 1]))
+            idx.insert_many([start + offset], idx.keys_for(signatures[offset : offset + 1]))
         insert_seconds += time.perf_counter() - t
     gc.collect()
     memory = rss_bytes() - base
-    queries = rng.integers(0, 2**32, size=(2000, fp_mod.NUM_PERM),
-                           dtype=np.uint64).astype(np.uint32)
+    queries = rng.integers(0, 2**32, size=(2000, fp_mod.NUM_PERM), dtype=np.uint64).astype(
+        np.uint32
+    )
     t = time.perf_counter()
-    found = sum(len(idx.query_many(idx.keys_for(queries[i:i + 1]))[0])
-                for i in range(len(queries)))
+    found = sum(
+        len(idx.query_many(idx.keys_for(queries[i : i + 1]))[0]) for i in range(len(queries))
+    )
     query_seconds = time.perf_counter() - t
     keys = idx.keys_for(queries)
     t = time.perf_counter()
     for start in range(0, len(keys), 200):
-        idx.query_many(keys[start:start + 200])
+        idx.query_many(keys[start : start + 200])
     batched_seconds = time.perf_counter() - t
-    print(f"banded index at {n:,} items: insert {insert_seconds / n * 1e6:.1f} µs/item, "
-          f"query {query_seconds / len(queries) * 1e6:.1f} µs one at a time, "
-          f"{batched_seconds / len(queries) * 1e6:.1f} µs/item in batches of 200 "
-          f"({found / len(queries):.2f} spurious candidates/query); "
-          f"{idx.nbytes() / n:.0f} B/item (arrays), RSS {memory / n:.0f} B/item")
+    print(
+        f"banded index at {n:,} items: insert {insert_seconds / n * 1e6:.1f} µs/item, "
+        f"query {query_seconds / len(queries) * 1e6:.1f} µs one at a time, "
+        f"{batched_seconds / len(queries) * 1e6:.1f} µs/item in batches of 200 "
+        f"({found / len(queries):.2f} spurious candidates/query); "
+        f"{idx.nbytes() / n:.0f} B/item (arrays), RSS {memory / n:.0f} B/item"
+    )
 
 
 def scale_engine(n: int, rng: np.random.Generator) -> None:
@@ -288,24 +341,41 @@ def scale_engine(n: int, rng: np.random.Generator) -> None:
     gc.collect()
     engine = DedupEngine()
     t = time.perf_counter()
-    engine.load((Candidate(i, i % 50, 0, NOW - timedelta(seconds=n - i), False, None,
-                           tiny_fingerprint(rng), NOW) for i in range(n)), [])
+    engine.load(
+        (
+            Candidate(
+                i,
+                i % 50,
+                0,
+                NOW - timedelta(seconds=n - i),
+                False,
+                None,
+                tiny_fingerprint(rng),
+                NOW,
+            )
+            for i in range(n)
+        ),
+        [],
+    )
     engine.settle(range(n))
     print(f"engine loaded with {n:,} items in {time.perf_counter() - t:.0f} s")
     # A first decision runs the hourly eviction scan of the window (amortised over an hour
     # of decisions in a daemon): left out of the steady-state figure.
-    engine.decide([Candidate(n + 10_000, 1, 0, NOW, False, None, tiny_fingerprint(rng), NOW)],
-                  NOW)
+    engine.decide([Candidate(n + 10_000, 1, 0, NOW, False, None, tiny_fingerprint(rng), NOW)], NOW)
     decided = 0
     t = time.perf_counter()
     for round_ in range(10):
-        batch_items = [Candidate(n + round_ * 200 + j, 1, 0, NOW, False, None,
-                                 tiny_fingerprint(rng), NOW) for j in range(200)]
+        batch_items = [
+            Candidate(n + round_ * 200 + j, 1, 0, NOW, False, None, tiny_fingerprint(rng), NOW)
+            for j in range(200)
+        ]
         engine.decide(batch_items, NOW)
         decided += len(batch_items)
     seconds = time.perf_counter() - t
-    print(f"decision at {n:,} items in the window: {seconds / decided * 1e6:.0f} µs/item "
-          f"(batches of 200 new items: index search, verification, insert, clustering)")
+    print(
+        f"decision at {n:,} items in the window: {seconds / decided * 1e6:.0f} µs/item "
+        f"(batches of 200 new items: index search, verification, insert, clustering)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,8 +28,10 @@ def article_html(plan: FeedPlan, story: Story, rng: random.Random, copy: bool) -
         out.extend(embellishments(n, para, story))
     out.append(f"<p><em>{html.escape(plan.sponsor)}</em></p>")
     if plan.read_more:
-        out.append(f'<p><a href="{html.escape(story.link)}" rel="nofollow">Continue reading on '
-                   f"{html.escape(plan.name)}</a></p>")
+        out.append(
+            f'<p><a href="{html.escape(story.link)}" rel="nofollow">Continue reading on '
+            f"{html.escape(plan.name)}</a></p>"
+        )
     out.append(f'<div class="footer"><p>{html.escape(plan.footer)}</p></div>')
     return "\n".join(out).replace("]]>", "]] >")
 
@@ -55,13 +57,17 @@ def embellishments(n: int, para: str, story: Story) -> list[str]:
     if n == 2 and story.key % 2:
         out.append(f"<h2>{html.escape(' '.join(para.split()[:6]).rstrip('.,'))}</h2>")
     if n == 1 and story.key % 3 == 0:
-        out.append(f'<figure><img src="/media/{story.key}/photo.jpg" alt="" width="800" '
-                   f'height="450" loading="lazy"><figcaption>'
-                   f"{html.escape(' '.join(para.split()[:9]))}</figcaption></figure>")
+        out.append(
+            f'<figure><img src="/media/{story.key}/photo.jpg" alt="" width="800" '
+            f'height="450" loading="lazy"><figcaption>'
+            f"{html.escape(' '.join(para.split()[:9]))}</figcaption></figure>"
+        )
     if n == 3 and story.key % 10 == 7:
-        out.append('<blockquote class="embed-post"><p>'
-                   f"{html.escape(' '.join(para.split()[:14]))}</p></blockquote>"
-                   '<script async src="https://embed.example/widgets.js"></script>')
+        out.append(
+            '<blockquote class="embed-post"><p>'
+            f"{html.escape(' '.join(para.split()[:14]))}</p></blockquote>"
+            '<script async src="https://embed.example/widgets.js"></script>'
+        )
     return out
 
 
@@ -70,17 +76,20 @@ def summary(story: Story) -> str:
     return " ".join(words[:45]) + " …"
 
 
-def rss_document(plan: FeedPlan, entries: Sequence[Entry], rng: random.Random,
-                 base: datetime) -> bytes:
-    out = ['<?xml version="1.0" encoding="utf-8"?>\n'
-           '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" '
-           'xmlns:dc="http://purl.org/dc/elements/1.1/" '
-           'xmlns:atom="http://www.w3.org/2005/Atom">\n<channel>\n'
-           f"<title>{escape(plan.name)}</title>\n<link>https://{plan.host}/</link>\n"
-           f"<description>{escape(plan.name)}: the latest stories</description>\n"
-           f"<language>en</language>\n<lastBuildDate>{format_datetime(base)}</lastBuildDate>\n"
-           f'<atom:link href="https://{plan.host}/feed" rel="self" '
-           'type="application/rss+xml"/>\n']
+def rss_document(
+    plan: FeedPlan, entries: Sequence[Entry], rng: random.Random, base: datetime
+) -> bytes:
+    out = [
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:atom="http://www.w3.org/2005/Atom">\n<channel>\n'
+        f"<title>{escape(plan.name)}</title>\n<link>https://{plan.host}/</link>\n"
+        f"<description>{escape(plan.name)}: the latest stories</description>\n"
+        f"<language>en</language>\n<lastBuildDate>{format_datetime(base)}</lastBuildDate>\n"
+        f'<atom:link href="https://{plan.host}/feed" rel="self" '
+        'type="application/rss+xml"/>\n'
+    ]
     for entry in entries:
         story = entry.story
         out.append(
@@ -91,27 +100,31 @@ def rss_document(plan: FeedPlan, entries: Sequence[Entry], rng: random.Random,
             f"<category>{story.topic}</category>\n"
             f"<description>{escape(summary(story))}</description>\n"
             f"<content:encoded><![CDATA[{article_html(plan, story, rng, entry.copy)}]]>"
-            "</content:encoded>\n</item>\n")
+            "</content:encoded>\n</item>\n"
+        )
     out.append("</channel>\n</rss>\n")
     return "".join(out).encode("utf-8")
 
 
-def atom_document(plan: FeedPlan, entries: Sequence[Entry], rng: random.Random,
-                  base: datetime) -> bytes:
+def atom_document(
+    plan: FeedPlan, entries: Sequence[Entry], rng: random.Random, base: datetime
+) -> bytes:
     def stamp(when: datetime) -> str:
         return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    out = ['<?xml version="1.0" encoding="utf-8"?>\n'
-           '<feed xmlns="http://www.w3.org/2005/Atom">\n'
-           f"<title>{escape(plan.name)}</title>\n"
-           f'<link rel="alternate" href="https://{plan.host}/"/>\n'
-           f'<link rel="self" href="https://{plan.host}/feed.atom"/>\n'
-           f"<id>https://{plan.host}/</id>\n<updated>{stamp(base)}</updated>\n"]
+    out = [
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<feed xmlns="http://www.w3.org/2005/Atom">\n'
+        f"<title>{escape(plan.name)}</title>\n"
+        f'<link rel="alternate" href="https://{plan.host}/"/>\n'
+        f'<link rel="self" href="https://{plan.host}/feed.atom"/>\n'
+        f"<id>https://{plan.host}/</id>\n<updated>{stamp(base)}</updated>\n"
+    ]
     for entry in entries:
         story = entry.story
         out.append(
             f"<entry>\n<title>{escape(entry.title)}</title>\n"
-            f"<link rel=\"alternate\" href={quoteattr(entry.link)}/>\n"
+            f'<link rel="alternate" href={quoteattr(entry.link)}/>\n'
             f"<id>{escape(entry.guid)}</id>\n"
             f"<published>{stamp(entry.published)}</published>\n"
             f"<updated>{stamp(entry.published)}</updated>\n"
@@ -119,6 +132,7 @@ def atom_document(plan: FeedPlan, entries: Sequence[Entry], rng: random.Random,
             f'<category term="{story.topic}"/>\n'
             f"<summary>{escape(summary(story))}</summary>\n"
             f'<content type="html">{escape(article_html(plan, story, rng, entry.copy))}'
-            "</content>\n</entry>\n")
+            "</content>\n</entry>\n"
+        )
     out.append("</feed>\n")
     return "".join(out).encode("utf-8")

@@ -37,9 +37,12 @@ def folder_server(folder: Path, port: int = 0) -> ThreadingHTTPServer:
 
     class Handler(SimpleHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as real feed servers do
-        extensions_map = {**SimpleHTTPRequestHandler.extensions_map,
-                          ".xml": "application/rss+xml", ".atom": "application/atom+xml",
-                          ".json": "application/feed+json"}
+        extensions_map = {
+            **SimpleHTTPRequestHandler.extensions_map,
+            ".xml": "application/rss+xml",
+            ".atom": "application/atom+xml",
+            ".json": "application/feed+json",
+        }
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, directory=directory, **kwargs)
@@ -69,8 +72,12 @@ def serve_folder(folder: Path, *, thread: bool = False) -> Iterator[str]:
             server.server_close()
             runner.join(10)
         return
-    proc = subprocess.Popen([sys.executable, "-m", "bench.loopback", str(folder)],
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.loopback", str(folder)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         port = int(proc.stdout.readline())
@@ -82,14 +89,16 @@ def serve_folder(folder: Path, *, thread: bool = False) -> Iterator[str]:
 
 # -- generated feeds that change from cycle to cycle ----------------------------------------
 
-VOCABULARY = ("harbour council ferry budget school river bridge storm museum farmer market "
-              "vote hospital nurse train station library festival mayor police court judge "
-              "teacher student factory worker union strike price bread coffee winter summer "
-              "rain flood road highway tunnel airport pilot engine battery solar wind turbine "
-              "grid power water pipe leak repair crew contract company shares profit loss bank "
-              "loan interest rate housing rent tenant landlord park tree garden bird fox deer "
-              "forest fire smoke alarm siren doctor vaccine clinic patient study research "
-              "scientist planet moon rocket launch orbit signal phone app software update")
+VOCABULARY = (
+    "harbour council ferry budget school river bridge storm museum farmer market "
+    "vote hospital nurse train station library festival mayor police court judge "
+    "teacher student factory worker union strike price bread coffee winter summer "
+    "rain flood road highway tunnel airport pilot engine battery solar wind turbine "
+    "grid power water pipe leak repair crew contract company shares profit loss bank "
+    "loan interest rate housing rent tenant landlord park tree garden bird fox deer "
+    "forest fire smoke alarm siren doctor vaccine clinic patient study research "
+    "scientist planet moon rocket launch orbit signal phone app software update"
+)
 WORDS = VOCABULARY.split()
 
 
@@ -104,36 +113,50 @@ def version(feed: int, cycle: int, fraction: float) -> int:
 
 def _text(seed: int) -> str:
     rng = random.Random(seed)
-    return "".join("<p>" + " ".join(rng.choice(WORDS) for _ in range(40)) + ".</p>"
-                   for _ in range(2))
+    return "".join(
+        "<p>" + " ".join(rng.choice(WORDS) for _ in range(40)) + ".</p>" for _ in range(2)
+    )
 
 
 def feed_body(feed: int, ver: int, items: int) -> bytes:
     """Version ``ver`` of feed ``feed``: its ``items`` newest items (one more each version)."""
     entries = "".join(
         f"<item><title>Feed {feed} story {j}</title><link>https://f{feed}.example/{j}</link>"
-        f"<guid isPermaLink=\"false\">f{feed}-{j}</guid>"
+        f'<guid isPermaLink="false">f{feed}-{j}</guid>'
         f"<pubDate>Fri, 20 Nov 2026 10:{j % 60:02d}:00 +0000</pubDate>"
         f"<description><![CDATA[{_text(feed * 100_000 + j)}]]></description></item>"
-        for j in range(ver, ver + items))
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-            f"<title>Feed {feed}</title><link>https://f{feed}.example/</link>"
-            f"<description>bench</description>{entries}</channel></rss>").encode()
+        for j in range(ver, ver + items)
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Feed {feed}</title><link>https://f{feed}.example/</link>"
+        f"<description>bench</description>{entries}</channel></rss>"
+    ).encode()
 
 
-def serve_generated_forever(hosts: list[str], port: int, items: int, fraction: float,
-                            cycle: Any, latency_ms: Any, ready: Any,
-                            slow_seconds: float = 0.0) -> None:
+def serve_generated_forever(
+    hosts: list[str],
+    port: int,
+    items: int,
+    fraction: float,
+    cycle: Any,
+    latency_ms: Any,
+    ready: Any,
+    slow_seconds: float = 0.0,
+) -> None:
     """The server process of :func:`serve_generated` (``cycle``, ``latency_ms``: shared
     values; ``ready``: an event set once it listens).  ``/slow/N`` answers as ``/f/N``
     after ``slow_seconds``."""
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
                 head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
                 path = head[0].split(" ")[1]
-                headers = {k.strip().lower(): v.strip()
-                           for k, _, v in (line.partition(":") for line in head[1:] if line)}
+                headers = {
+                    k.strip().lower(): v.strip()
+                    for k, _, v in (line.partition(":") for line in head[1:] if line)
+                }
                 feed = int(path.rsplit("/", 1)[1])
                 if latency_ms.value:
                     await asyncio.sleep(latency_ms.value / 1000)  # a network's round trip
@@ -145,9 +168,11 @@ def serve_generated_forever(hosts: list[str], port: int, items: int, fraction: f
                     writer.write(f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\n\r\n".encode())
                 else:
                     body = feed_body(feed, ver, items)
-                    writer.write(f"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
-                                 f"ETag: {etag}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-                                 + body)
+                    writer.write(
+                        f"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+                        f"ETag: {etag}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                        + body
+                    )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, IndexError, ValueError):
             pass
@@ -173,8 +198,9 @@ class GeneratedFeeds:
     """What :func:`serve_generated` serves: the feed URLs, and the server's cycle and
     delay per request, which the caller sets."""
 
-    def __init__(self, feeds: int, hosts: list[str], port: int, cycle: Any,
-                 latency_ms: Any) -> None:
+    def __init__(
+        self, feeds: int, hosts: list[str], port: int, cycle: Any, latency_ms: Any
+    ) -> None:
         self.hosts = hosts
         self.port = port
         self.urls = [f"http://{hosts[i % len(hosts)]}:{port}/f/{i}" for i in range(feeds)]
@@ -200,9 +226,13 @@ class GeneratedFeeds:
 
 
 @contextlib.contextmanager
-def serve_generated(feeds: int, hosts: int = 50, items: int = 3,
-                    changed_share: float = 0.1,
-                    slow_seconds: float = 0.0) -> Iterator[GeneratedFeeds]:
+def serve_generated(
+    feeds: int,
+    hosts: int = 50,
+    items: int = 3,
+    changed_share: float = 0.1,
+    slow_seconds: float = 0.0,
+) -> Iterator[GeneratedFeeds]:
     """Serve ``feeds`` generated feeds of ``items`` items on ``hosts`` loopback addresses
     while the block runs; from cycle 2 on, ``changed_share`` of them gain an item a cycle.
     ``/slow/N`` is feed N answered after ``slow_seconds``."""
@@ -210,8 +240,11 @@ def serve_generated(feeds: int, hosts: int = 50, items: int = 3,
     port = free_port()
     context = multiprocessing.get_context("spawn")
     cycle, latency, ready = context.Value("i", 1), context.Value("i", 0), context.Event()
-    server = context.Process(target=serve_generated_forever, daemon=True, args=(
-        addresses, port, items, changed_share, cycle, latency, ready, slow_seconds))
+    server = context.Process(
+        target=serve_generated_forever,
+        daemon=True,
+        args=(addresses, port, items, changed_share, cycle, latency, ready, slow_seconds),
+    )
     server.start()
     try:
         if not ready.wait(30):

@@ -104,8 +104,9 @@ def descendants(root: int) -> set[int]:
     return tree
 
 
-def measured(cmd: list[str], cwd: Path,
-             env: dict[str, str]) -> tuple[float, float, str, str, float]:
+def measured(
+    cmd: list[str], cwd: Path, env: dict[str, str]
+) -> tuple[float, float, str, str, float]:
     """Run ``cmd`` as a whole process: (wall seconds, peak RSS MB, stdout, note, peak PSS
     MB of the tree)."""
     stats = cwd / "time.txt"
@@ -114,8 +115,9 @@ def measured(cmd: list[str], cwd: Path,
     else:
         wrapped = [sys.executable, "-c", RUSAGE_WRAPPER, str(stats), *cmd]
     started = time.perf_counter()
-    proc = subprocess.Popen(wrapped, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        wrapped, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     sampler = TreeSampler(proc.pid)
     sampler.start()
     stdout, stderr = proc.communicate()
@@ -123,14 +125,17 @@ def measured(cmd: list[str], cwd: Path,
     sampler.done.set()
     sampler.join()
     if proc.returncode != 0:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n"
-                         f"{stdout[-2000:]}\n{stderr[-4000:]}")
+        raise SystemExit(
+            f"failed ({proc.returncode}): {' '.join(cmd)}\n{stdout[-2000:]}\n{stderr[-4000:]}"
+        )
     rss_mb = int(stats.read_text().split()[-1]) / 1024
     note = ""
     if sampler.most_processes > 1:
         rss_mb = max(rss_mb, sampler.peak_mb, sampler.bound_mb)
-        note = (f"RSS of {len(sampler.largest_mb)} processes, at most "
-                f"{sampler.most_processes} at once: the highest sum of the peaks so far of "
-                f"those alive together (largest alone {max(sampler.largest_mb.values()):.0f} "
-                f"MB, largest sum at one sample {sampler.peak_mb:.0f} MB)")
+        note = (
+            f"RSS of {len(sampler.largest_mb)} processes, at most "
+            f"{sampler.most_processes} at once: the highest sum of the peaks so far of "
+            f"those alive together (largest alone {max(sampler.largest_mb.values()):.0f} "
+            f"MB, largest sum at one sample {sampler.peak_mb:.0f} MB)"
+        )
     return wall, rss_mb, stdout, note, sampler.pss_peak_mb

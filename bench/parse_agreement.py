@@ -58,18 +58,28 @@ def differences(fast: ParsedFeed, slow: ParsedFeed) -> list[tuple[str, str]]:
         found.append(("entry count", f"{len(fast.entries)} != {len(slow.entries)}"))
         return found
     for index, (a, b) in enumerate(zip(fast.entries, slow.entries, strict=True)):
-        for name in ("source_id", "link", "title", "author", "published", "updated",
-                     "has_full_content"):
+        for name in (
+            "source_id",
+            "link",
+            "title",
+            "author",
+            "published",
+            "updated",
+            "has_full_content",
+        ):
             if getattr(a, name) != getattr(b, name):
-                found.append((f"entry.{name}",
-                              f"#{index}: {getattr(a, name)!r} != {getattr(b, name)!r}"))
+                found.append(
+                    (f"entry.{name}", f"#{index}: {getattr(a, name)!r} != {getattr(b, name)!r}")
+                )
         if html_to_blocks(a.content_html) != html_to_blocks(b.content_html):
-            found.append(("entry.text", f"#{index}: {a.content_html[:160]!r} != "
-                                        f"{b.content_html[:160]!r}"))
+            found.append(
+                ("entry.text", f"#{index}: {a.content_html[:160]!r} != {b.content_html[:160]!r}")
+            )
         slow_links = link_targets(b.content_html)
         if [t for t in link_targets(a.content_html) if t in slow_links] != slow_links:
-            found.append(("entry.links", f"#{index}: {link_targets(a.content_html)[:4]} != "
-                                         f"{slow_links[:4]}"))
+            found.append(
+                ("entry.links", f"#{index}: {link_targets(a.content_html)[:4]} != {slow_links[:4]}")
+            )
     return found
 
 
@@ -109,12 +119,16 @@ class Tally:
             self.disagreements.setdefault(kind, []).append(f"{path}: {detail}")
 
     def report(self, documents: int, show: int) -> None:
-        print(f"{documents} documents: fast XML parser took {self.taken}, "
-              f"declined {sum(self.declined.values())}")
+        print(
+            f"{documents} documents: fast XML parser took {self.taken}, "
+            f"declined {sum(self.declined.values())}"
+        )
         if self.taken:
-            print(f"time on the documents it took: fast {self.fast_seconds:.2f}s, feedparser "
-                  f"{self.slow_seconds:.2f}s "
-                  f"(×{self.slow_seconds / max(self.fast_seconds, 1e-9):.1f})")
+            print(
+                f"time on the documents it took: fast {self.fast_seconds:.2f}s, feedparser "
+                f"{self.slow_seconds:.2f}s "
+                f"(×{self.slow_seconds / max(self.fast_seconds, 1e-9):.1f})"
+            )
         for why, count in self.declined.most_common(25):
             print(f"  declined {count:5d}  {why}")
         for kind, examples in sorted(self.disagreements.items()):
@@ -127,11 +141,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("dirs", nargs="+", type=Path)
     parser.add_argument("--show", type=int, default=5, help="examples per disagreement")
-    parser.add_argument("--base", default="http://feeds.example/dir/feed.xml",
-                        help="URL the documents are read as if fetched from")
+    parser.add_argument(
+        "--base",
+        default="http://feeds.example/dir/feed.xml",
+        help="URL the documents are read as if fetched from",
+    )
     args = parser.parse_args(argv)
-    files = sorted(p for d in args.dirs for p in d.rglob("*")
-                   if p.is_file() and p.suffix.lower() not in (".json", ".py", ".md"))
+    files = sorted(
+        p
+        for d in args.dirs
+        for p in d.rglob("*")
+        if p.is_file() and p.suffix.lower() not in (".json", ".py", ".md")
+    )
     tally = Tally()
     for path in files:
         tally.compare(path, args.base)

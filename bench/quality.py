@@ -41,16 +41,19 @@ from aggregator.storage import Storage
 
 def feed_files(corpus: Path) -> list[Path]:
     folder = corpus / "feeds" if (corpus / "feeds").is_dir() else corpus
-    return sorted(p for p in folder.iterdir()
-                  if p.suffix in (".xml", ".atom", ".json", ".rss", ".rdf")
-                  and p.name not in ("truth.json", "manifest.json"))
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix in (".xml", ".atom", ".json", ".rss", ".rdf")
+        and p.name not in ("truth.json", "manifest.json")
+    )
 
 
-def poll_corpus(corpus: Path, database: str,
-                shuffle: int | None = None) -> list[dict[str, Any]]:
+def poll_corpus(corpus: Path, database: str, shuffle: int | None = None) -> list[dict[str, Any]]:
     files = feed_files(corpus)
     settings = settings_from_mapping(
-        {"database": database, "feeds": [{"url": str(f)} for f in files]}, None)
+        {"database": database, "feeds": [{"url": str(f)} for f in files]}, None
+    )
     pipeline = Pipeline(Storage(database), settings)
     pipeline.start()
     if shuffle is None:
@@ -60,8 +63,10 @@ def poll_corpus(corpus: Path, database: str,
         random.Random(shuffle).shuffle(feeds)
         for feed in feeds:
             pipeline.poll([feed])
-    return [{"feed_url": i.feed_url, "guid": i.guid, "cluster_id": i.cluster_id}
-            for i in pipeline.storage.list_items()]
+    return [
+        {"feed_url": i.feed_url, "guid": i.guid, "cluster_id": i.cluster_id}
+        for i in pipeline.storage.list_items()
+    ]
 
 
 Key = tuple[str, str]
@@ -102,14 +107,22 @@ def score(truth: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / positives if positives else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"items": len(labels), "positive_pairs": positives, "tp": tp, "fp": fp,
-            "recall_by_kind": {k: round(found[k] / total[k], 4) for k in sorted(total)},
-            "false_merges_by_kinds": dict(false_merges.most_common()),
-            "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+    return {
+        "items": len(labels),
+        "positive_pairs": positives,
+        "tp": tp,
+        "fp": fp,
+        "recall_by_kind": {k: round(found[k] / total[k], 4) for k in sorted(total)},
+        "false_merges_by_kinds": dict(false_merges.most_common()),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+    }
 
 
-def pairs_within(keys: Iterable[Key], group_of: Callable[[Key], object],
-                 scored: Callable[[Key, Key], bool]) -> Iterator[tuple[Key, Key]]:
+def pairs_within(
+    keys: Iterable[Key], group_of: Callable[[Key], object], scored: Callable[[Key, Key], bool]
+) -> Iterator[tuple[Key, Key]]:
     """The scored pairs of keys in one group (a cluster, or a story)."""
     groups: dict[object, list[Key]] = defaultdict(list)
     for key in keys:

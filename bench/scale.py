@@ -42,8 +42,9 @@ from bench.loopback import serve_generated
 @contextmanager
 def fresh_database(server: str) -> Iterator[str]:
     name = f"bench_scale_{uuid.uuid4().hex[:8]}"
-    admin = psycopg.connect(server.replace("postgresql+psycopg://", "postgresql://") + "/test",
-                            autocommit=True)
+    admin = psycopg.connect(
+        server.replace("postgresql+psycopg://", "postgresql://") + "/test", autocommit=True
+    )
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
         yield f"{server}/{name}"
@@ -54,13 +55,16 @@ def fresh_database(server: str) -> Iterator[str]:
 
 def _roles(config: Path, workers: int, threads: int, folder: Path) -> list[subprocess.Popen[bytes]]:
     def start(*verb: str, log: str) -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "aggregator", "--config", str(config),
-                                 *verb], stdout=(folder / log).open("wb"),
-                                stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "aggregator", "--config", str(config), *verb],
+            stdout=(folder / log).open("wb"),
+            stderr=subprocess.STDOUT,
+        )
 
     started = [start("decider", log="decider.log")]
-    started += [start("worker", "--threads", str(threads), log=f"worker{n}.log")
-                for n in range(workers)]
+    started += [
+        start("worker", "--threads", str(threads), log=f"worker{n}.log") for n in range(workers)
+    ]
     return started
 
 
@@ -81,14 +85,21 @@ def _polled(storage: Storage) -> int:
         return 0  # the schema is not there yet
 
 
-def one_run(urls: list[str], workers: int, args: argparse.Namespace,
-            folder: Path) -> tuple[float, int]:
+def one_run(
+    urls: list[str], workers: int, args: argparse.Namespace, folder: Path
+) -> tuple[float, int]:
     with fresh_database(args.pg) as database:
         config = folder / f"w{workers}.yaml"
-        config.write_text(yaml.safe_dump({
-            "database": database, "broker": args.broker,
-            "polling": {"interval": "1h", "timeout": "30s"},
-            "feeds": [{"url": u} for u in urls]}))
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "database": database,
+                    "broker": args.broker,
+                    "polling": {"interval": "1h", "timeout": "30s"},
+                    "feeds": [{"url": u} for u in urls],
+                }
+            )
+        )
         storage = Storage(database)
         processes = _roles(config, workers, args.threads, folder)
         started = time.monotonic()
@@ -105,15 +116,22 @@ def one_run(urls: list[str], workers: int, args: argparse.Namespace,
         return seconds, items
 
 
-def decider_rate(urls: list[str], workers: int, args: argparse.Namespace,
-                 folder: Path) -> tuple[int, float]:
+def decider_rate(
+    urls: list[str], workers: int, args: argparse.Namespace, folder: Path
+) -> tuple[int, float]:
     """Store everything with workers and no decider, then time one decider alone."""
     with fresh_database(args.pg) as database:
         config = folder / "decider.yaml"
-        config.write_text(yaml.safe_dump({
-            "database": database, "broker": args.broker,
-            "polling": {"interval": "1h", "timeout": "30s"},
-            "feeds": [{"url": u} for u in urls]}))
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "database": database,
+                    "broker": args.broker,
+                    "polling": {"interval": "1h", "timeout": "30s"},
+                    "feeds": [{"url": u} for u in urls],
+                }
+            )
+        )
         storage = Storage(database)
         processes = _roles(config, workers, args.threads, folder)
         try:
@@ -124,15 +142,18 @@ def decider_rate(urls: list[str], workers: int, args: argparse.Namespace,
         with storage.engine.begin() as connection:  # forget the decisions, keep the items
             for table in ("memberships", "clusters", "corrections", "block_counts", "undecided"):
                 connection.exec_driver_sql(f"DELETE FROM {table}")
-            connection.exec_driver_sql("INSERT INTO undecided (item_id, is_new, queued) "
-                                       "SELECT id, true, now() FROM items")
+            connection.exec_driver_sql(
+                "INSERT INTO undecided (item_id, is_new, queued) SELECT id, true, now() FROM items"
+            )
             connection.exec_driver_sql("UPDATE items SET fingerprint = NULL")
             connection.exec_driver_sql("UPDATE feeds SET next_check = now() + interval '1 day'")
         items = storage.decision_backlog()[0]
         started = time.monotonic()
-        decider = subprocess.Popen([sys.executable, "-m", "aggregator", "--config", str(config),
-                                    "decider"], stdout=(folder / "alone.log").open("wb"),
-                                   stderr=subprocess.STDOUT)
+        decider = subprocess.Popen(
+            [sys.executable, "-m", "aggregator", "--config", str(config), "decider"],
+            stdout=(folder / "alone.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
         try:
             while storage.decision_backlog()[0] > 0:
                 time.sleep(0.1)
@@ -161,14 +182,19 @@ def main(argv: list[str] | None = None) -> int:
             seconds, items = one_run(served.urls, workers, args, folder)
             rate = args.feeds / seconds
             base = base or rate
-            print(f"{workers} worker(s) × {args.threads} threads: {args.feeds} feeds "
-                  f"({items} items) in {seconds:.1f} s = {rate:.1f} feeds/s, "
-                  f"{rate / base:.2f}× one worker", flush=True)
+            print(
+                f"{workers} worker(s) × {args.threads} threads: {args.feeds} feeds "
+                f"({items} items) in {seconds:.1f} s = {rate:.1f} feeds/s, "
+                f"{rate / base:.2f}× one worker",
+                flush=True,
+            )
         served.latency_ms = 0
         items, seconds = decider_rate(served.urls, max(counts), args, folder)
-    print(f"decider alone: {items} waiting items decided in {seconds:.1f} s = "
-          f"{items / seconds:.0f} items/s (start-up included); at 3 new items a feed, the "
-          f"workers outrun it past ~{items / seconds / 3:.0f} feeds/s of new items")
+    print(
+        f"decider alone: {items} waiting items decided in {seconds:.1f} s = "
+        f"{items / seconds:.0f} items/s (start-up included); at 3 new items a feed, the "
+        f"workers outrun it past ~{items / seconds / 3:.0f} feeds/s of new items"
+    )
     print(f"logs: {folder}")
     return 0
 

@@ -44,14 +44,17 @@ def story_words(corpus: Path) -> dict[Key, list[str]]:
         model.load(storage.block_counts())
         items = storage.list_items(with_content=True)
         storage.close()
-    return {(Path(i.feed_url).name, i.guid): words("\n".join(model.filter(i.text).kept))
-            for i in items}
+    return {
+        (Path(i.feed_url).name, i.guid): words("\n".join(model.filter(i.text).kept)) for i in items
+    }
 
 
 def margins(texts: dict[Key, list[str]], labels: dict[Key, dict[str, Any]], n: int) -> str:
     """One line: how far apart copies, different stories and summaries are for ``n``."""
-    sets = {k: {" ".join(t[i:i + n]) for i in range(max(1, len(t) - n + 1))} if t else set()
-            for k, t in texts.items()}
+    sets = {
+        k: {" ".join(t[i : i + n]) for i in range(max(1, len(t) - n + 1))} if t else set()
+        for k, t in texts.items()
+    }
     copies: list[float] = []
     summaries: list[float] = []
     different = 0.0
@@ -67,10 +70,12 @@ def margins(texts: dict[Key, list[str]], labels: dict[Key, dict[str, Any]], n: i
             summaries.append(common / min(len(first), len(second)))
         else:
             copies.append(jaccard)
-    return (f"n={n}: copies min J={min(copies, default=float('nan')):.3f} (5th percentile "
-            f"{np.percentile(copies, 5) if copies else float('nan'):.3f}); different stories "
-            f"max J={different:.3f}; summaries min containment="
-            f"{min(summaries, default=float('nan')):.3f}")
+    return (
+        f"n={n}: copies min J={min(copies, default=float('nan')):.3f} (5th percentile "
+        f"{np.percentile(copies, 5) if copies else float('nan'):.3f}); different stories "
+        f"max J={different:.3f}; summaries min containment="
+        f"{min(summaries, default=float('nan')):.3f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

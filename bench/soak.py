@@ -61,9 +61,11 @@ def summary(port: int) -> str:
     fetches = sum(v for k, v in m.items() if k.startswith("aggregator_fetches_total"))
     not_modified = m.get('aggregator_fetches_total{outcome="not-modified"}', 0)
     new = m.get('aggregator_items_total{kind="new"}', 0)
-    return (f"cycles {m.get('aggregator_poll_cycles_total', 0):6.0f}  fetches {fetches:8.0f}  "
-            f"304 {not_modified:8.0f}  new items {new:6.0f}  "
-            f"lag {m.get('aggregator_poll_lag_seconds', 0):5.1f} s")
+    return (
+        f"cycles {m.get('aggregator_poll_cycles_total', 0):6.0f}  fetches {fetches:8.0f}  "
+        f"304 {not_modified:8.0f}  new items {new:6.0f}  "
+        f"lag {m.get('aggregator_poll_lag_seconds', 0):5.1f} s"
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -78,21 +80,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def start_daemon(folder: Path, served: GeneratedFeeds, interval: str, web_port: int,
-                 log: IO[bytes]) -> subprocess.Popen[bytes]:
+def start_daemon(
+    folder: Path, served: GeneratedFeeds, interval: str, web_port: int, log: IO[bytes]
+) -> subprocess.Popen[bytes]:
     config = folder / "config.yaml"
-    config.write_text(yaml.safe_dump({
-        "database": f"sqlite:///{folder}/soak.db",
-        "polling": {"interval": interval, "timeout": "10s"},
-        "server": {"port": web_port},
-        "feeds": [{"url": url} for url in served.urls],
-    }))
-    return subprocess.Popen([sys.executable, "-m", "aggregator", "--config", str(config),
-                             "run"], stdout=log, stderr=subprocess.STDOUT)
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "database": f"sqlite:///{folder}/soak.db",
+                "polling": {"interval": interval, "timeout": "10s"},
+                "server": {"port": web_port},
+                "feeds": [{"url": url} for url in served.urls],
+            }
+        )
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "aggregator", "--config", str(config), "run"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
-def watch(daemon: subprocess.Popen[bytes], served: GeneratedFeeds, web_port: int,
-          args: argparse.Namespace) -> list[tuple[float, float]]:
+def watch(
+    daemon: subprocess.Popen[bytes], served: GeneratedFeeds, web_port: int, args: argparse.Namespace
+) -> list[tuple[float, float]]:
     """Move the feeds on and sample the daemon's RSS until ``--duration`` is over."""
     started = time.monotonic()
     samples: list[tuple[float, float]] = []
@@ -103,8 +114,10 @@ def watch(daemon: subprocess.Popen[bytes], served: GeneratedFeeds, web_port: int
             next_change += args.change_every
         if now >= next_sample:
             samples.append((now - started, rss_mb(daemon.pid)))
-            print(f"t={now - started:6.0f}s  RSS {samples[-1][1]:7.1f} MB  "
-                  f"{summary(web_port)}", flush=True)
+            print(
+                f"t={now - started:6.0f}s  RSS {samples[-1][1]:7.1f} MB  {summary(web_port)}",
+                flush=True,
+            )
             next_sample += args.sample_every
         time.sleep(0.5)
     samples.append((time.monotonic() - started, rss_mb(daemon.pid)))
@@ -115,13 +128,18 @@ def watch(daemon: subprocess.Popen[bytes], served: GeneratedFeeds, web_port: int
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     web_port = free_port()
-    with serve_generated(args.feeds, args.hosts, 3, args.changed) as served, \
-            tempfile.TemporaryDirectory() as folder:
+    with (
+        serve_generated(args.feeds, args.hosts, 3, args.changed) as served,
+        tempfile.TemporaryDirectory() as folder,
+    ):
         with (Path(folder) / "daemon.log").open("wb") as log:
             daemon = start_daemon(Path(folder), served, args.interval, web_port, log)
-            print(f"daemon pid {daemon.pid}: {args.feeds} feeds, interval {args.interval}, "
-                  f"{args.changed:.0%} of feeds gain an item every {args.change_every:g}s, "
-                  f"for {args.duration:g}s", flush=True)
+            print(
+                f"daemon pid {daemon.pid}: {args.feeds} feeds, interval {args.interval}, "
+                f"{args.changed:.0%} of feeds gain an item every {args.change_every:g}s, "
+                f"for {args.duration:g}s",
+                flush=True,
+            )
             try:
                 samples = watch(daemon, served, web_port, args)
             finally:  # the daemon stops, whatever happened here
@@ -132,11 +150,15 @@ def main(argv: list[str] | None = None) -> int:
         warnings = (Path(folder) / "daemon.log").read_text(errors="replace").count(" WARNING ")
     warm = samples[min(1, len(samples) - 1)]  # after the first full cycle
     half = samples[len(samples) // 2]
-    print(f"\nRSS at start (t={warm[0]:.0f}s, first cycle done) {warm[1]:.1f} MB, "
-          f"half-way (t={half[0]:.0f}s) {half[1]:.1f} MB, end (t={samples[-1][0]:.0f}s) "
-          f"{samples[-1][1]:.1f} MB; peak sample {max(r for _, r in samples):.1f} MB")
-    print(f"SIGTERM: exit status {code} after {stopped:.1f}s; "
-          f"{warnings} WARNING lines in the daemon log")
+    print(
+        f"\nRSS at start (t={warm[0]:.0f}s, first cycle done) {warm[1]:.1f} MB, "
+        f"half-way (t={half[0]:.0f}s) {half[1]:.1f} MB, end (t={samples[-1][0]:.0f}s) "
+        f"{samples[-1][1]:.1f} MB; peak sample {max(r for _, r in samples):.1f} MB"
+    )
+    print(
+        f"SIGTERM: exit status {code} after {stopped:.1f}s; "
+        f"{warnings} WARNING lines in the daemon log"
+    )
     return 0
 
 

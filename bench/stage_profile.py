@@ -33,8 +33,7 @@ WHAT = {
     "read": "parse + clean a document (here, or waiting for the parser child)",
     "store": "Storage: a document's items and feed status",
     "boilerplate": "count the blocks of new items as boilerplate evidence",
-    "fingerprint": "tokens, shingles, MinHash (this thread's share, or waiting for the "
-                   "child's)",
+    "fingerprint": "tokens, shingles, MinHash (this thread's share, or waiting for the child's)",
     "decide": "DedupEngine: LSH, verification, clustering",
     "store decisions": "Storage: fingerprints, memberships, clusters",
     "other": "outside every stage: glue, lookups, metrics, logging",
@@ -81,8 +80,9 @@ def new_pipeline(urls: list[str], work: str, timer: StageTimer | None = None) ->
     from aggregator.storage import Storage
 
     database = f"sqlite:///{work}/agg.db"
-    settings = settings_from_mapping({"database": database,
-                                      "feeds": [{"url": u} for u in urls]}, None, env={})
+    settings = settings_from_mapping(
+        {"database": database, "feeds": [{"url": u} for u in urls]}, None, env={}
+    )
     return Pipeline(Storage(database), settings, timer=timer or no_timer)
 
 
@@ -105,20 +105,33 @@ def profile(urls: list[str]) -> dict[str, Any]:
         started = time.perf_counter()
         outcomes = pipeline.poll()
         poll = time.perf_counter() - started
-        writer_cpu, process_cpu = (time.thread_time() - writer_cpu,
-                                   time.process_time() - process_cpu)
+        writer_cpu, process_cpu = (
+            time.thread_time() - writer_cpu,
+            time.process_time() - process_cpu,
+        )
         rss["poll"] = current_rss_mb()
         items = pipeline.storage.counts()["items"]
         pipeline.storage.close()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    stages = {s.value: [totals.seconds[s.value], totals.calls[s.value], totals.rss_mb[s.value]]
-              for s in Stage}
-    return {"imports": imports, "start": start, "poll": poll, "items": items,
-            "failed": sum(o.status == "error" for o in outcomes), "stages": stages,
-            "writer_cpu": writer_cpu, "process_cpu": process_cpu,
-            "children_cpu": children.ru_utime + children.ru_stime,
-            "fetches": len(outcomes), "fetch_seconds": sum(o.seconds for o in outcomes),
-            "rss": rss, "peak_mb": peak_rss_mb()}
+    stages = {
+        s.value: [totals.seconds[s.value], totals.calls[s.value], totals.rss_mb[s.value]]
+        for s in Stage
+    }
+    return {
+        "imports": imports,
+        "start": start,
+        "poll": poll,
+        "items": items,
+        "failed": sum(o.status == "error" for o in outcomes),
+        "stages": stages,
+        "writer_cpu": writer_cpu,
+        "process_cpu": process_cpu,
+        "children_cpu": children.ru_utime + children.ru_stime,
+        "fetches": len(outcomes),
+        "fetch_seconds": sum(o.seconds for o in outcomes),
+        "rss": rss,
+        "peak_mb": peak_rss_mb(),
+    }
 
 
 def profile_with_cprofile(urls: list[str], stats: str) -> dict[str, Any]:
@@ -140,31 +153,45 @@ def profile_with_cprofile(urls: list[str], stats: str) -> dict[str, Any]:
 
 def print_profile(result: dict[str, Any]) -> None:
     total = result["poll"]
-    print(f"\nper-stage profile of our pipeline (one poll in-process, {result['items']} items, "
-          f"{result['failed']} feeds failed): the writer thread's wall time in each stage, as "
-          "the pipeline reports it to its stage-timing hook (Pipeline(timer=…)); RSS MB is "
-          "the highest resident set of the process as the stage ended")
-    print(f"  {'stage':<16} {'wall s':>7} {'share':>6} {'calls':>6} {'ms/call':>8} "
-          f"{'RSS MB':>7}  what")
+    print(
+        f"\nper-stage profile of our pipeline (one poll in-process, {result['items']} items, "
+        f"{result['failed']} feeds failed): the writer thread's wall time in each stage, as "
+        "the pipeline reports it to its stage-timing hook (Pipeline(timer=…)); RSS MB is "
+        "the highest resident set of the process as the stage ended"
+    )
+    print(
+        f"  {'stage':<16} {'wall s':>7} {'share':>6} {'calls':>6} {'ms/call':>8} "
+        f"{'RSS MB':>7}  what"
+    )
     rows = dict(result["stages"])
     # The stages do not nest: what the writer spent outside all of them is the rest.
     rows["other"] = [total - sum(r[0] for r in rows.values()), 0, None]
     for stage, (wall, calls, rss) in rows.items():
         per_call = f"{wall / calls * 1000:8.1f}" if calls else f"{'':>8}"
         rss_mb = f"{rss:7.0f}" if rss is not None else f"{'':>7}"
-        print(f"  {stage:<16} {wall:7.2f} {wall / total:6.1%} {calls or '':>6} {per_call} "
-              f"{rss_mb}  {WHAT.get(stage, '')}")
-    print(f"  {'poll':<16} {total:7.2f} {1:6.1%} {'':>6} {'':>8} {result['peak_mb']:7.0f}"
-          "  the whole poll; RSS: the peak of the profiling process")
-    print(f"  before the poll: imports {result['imports']:.2f}s, start {result['start']:.2f}s "
-          "(schema, feeds, in-memory state); RSS after imports "
-          f"{result['rss']['imports']:.0f} MB, after start {result['rss']['start']:.0f} MB")
-    print(f"  CPU during the poll: writer thread {result['writer_cpu']:.2f}s, other threads "
-          f"{result['process_cpu'] - result['writer_cpu']:.2f}s (fetches; fingerprinting "
-          f"beside the writer), child processes {result['children_cpu']:.2f}s (the parser "
-          "child)")
-    print(f"  fetches: {result['fetches']}, {result['fetch_seconds']:.2f}s wall summed over "
-          "them (on their own threads: they overlap the writer)")
+        print(
+            f"  {stage:<16} {wall:7.2f} {wall / total:6.1%} {calls or '':>6} {per_call} "
+            f"{rss_mb}  {WHAT.get(stage, '')}"
+        )
+    print(
+        f"  {'poll':<16} {total:7.2f} {1:6.1%} {'':>6} {'':>8} {result['peak_mb']:7.0f}"
+        "  the whole poll; RSS: the peak of the profiling process"
+    )
+    print(
+        f"  before the poll: imports {result['imports']:.2f}s, start {result['start']:.2f}s "
+        "(schema, feeds, in-memory state); RSS after imports "
+        f"{result['rss']['imports']:.0f} MB, after start {result['rss']['start']:.0f} MB"
+    )
+    print(
+        f"  CPU during the poll: writer thread {result['writer_cpu']:.2f}s, other threads "
+        f"{result['process_cpu'] - result['writer_cpu']:.2f}s (fetches; fingerprinting "
+        f"beside the writer), child processes {result['children_cpu']:.2f}s (the parser "
+        "child)"
+    )
+    print(
+        f"  fetches: {result['fetches']}, {result['fetch_seconds']:.2f}s wall summed over "
+        "them (on their own threads: they overlap the writer)"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

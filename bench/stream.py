@@ -51,9 +51,13 @@ def _latencies(db: Path) -> tuple[list[float], list[float]]:
     """Fetch end → cluster, for the cold start's items (stored within the first interval)
     and for the later ones (the steady state)."""
     with sqlite3.connect(db) as conn:
-        rows = [(datetime.fromisoformat(f), datetime.fromisoformat(d)) for f, d in conn.execute(
-            "SELECT i.first_seen, m.decided_at FROM items i JOIN memberships m "
-            "ON m.item_id = i.id").fetchall()]
+        rows = [
+            (datetime.fromisoformat(f), datetime.fromisoformat(d))
+            for f, d in conn.execute(
+                "SELECT i.first_seen, m.decided_at FROM items i JOIN memberships m "
+                "ON m.item_id = i.id"
+            ).fetchall()
+        ]
     if not rows:
         return [], []
     start = min(f for f, _ in rows)
@@ -76,10 +80,16 @@ def _metrics(port: int) -> dict[str, float]:
 def _within(metrics: dict[str, float], bound: float) -> tuple[float, int]:
     """The share of fetches that started within ``bound`` seconds of being due."""
     total = metrics.get("aggregator_poll_lateness_seconds_count", 0.0)
-    inside = max((v for k, v in metrics.items()
-                  if k.startswith("aggregator_poll_lateness_seconds_bucket")
-                  and 'le="+Inf"' not in k and float(k.split('le="')[1].rstrip('"}')) <= bound),
-                 default=0.0)
+    inside = max(
+        (
+            v
+            for k, v in metrics.items()
+            if k.startswith("aggregator_poll_lateness_seconds_bucket")
+            and 'le="+Inf"' not in k
+            and float(k.split('le="')[1].rstrip('"}')) <= bound
+        ),
+        default=0.0,
+    )
     return (inside / total if total else float("nan")), int(total)
 
 
@@ -87,18 +97,27 @@ def run(args: argparse.Namespace) -> int:
     folder = Path(tempfile.mkdtemp(prefix="bench-stream-"))
     db = folder / "stream.db"
     port = free_port()
-    with serve_generated(args.feeds + args.slow, hosts=args.hosts,
-                         slow_seconds=args.slow_seconds) as served:
-        urls = served.urls[:args.feeds] + [
-            url.replace("/f/", "/slow/") for url in served.urls[args.feeds:]]
-        (folder / "config.yaml").write_text(yaml.safe_dump({
-            "database": f"sqlite:///{db}",
-            "polling": {"interval": f"{args.interval}s", "timeout": "30s"},
-            "server": {"port": port}, "feeds": [{"url": u} for u in urls]}))
-        daemon = subprocess.Popen([sys.executable, "-m", "aggregator", "--config",
-                                   str(folder / "config.yaml"), "run"],
-                                  stdout=(folder / "daemon.log").open("wb"),
-                                  stderr=subprocess.STDOUT)
+    with serve_generated(
+        args.feeds + args.slow, hosts=args.hosts, slow_seconds=args.slow_seconds
+    ) as served:
+        urls = served.urls[: args.feeds] + [
+            url.replace("/f/", "/slow/") for url in served.urls[args.feeds :]
+        ]
+        (folder / "config.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "database": f"sqlite:///{db}",
+                    "polling": {"interval": f"{args.interval}s", "timeout": "30s"},
+                    "server": {"port": port},
+                    "feeds": [{"url": u} for u in urls],
+                }
+            )
+        )
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "aggregator", "--config", str(folder / "config.yaml"), "run"],
+            stdout=(folder / "daemon.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
         try:
             started = time.monotonic()
             cycle_two = False
@@ -120,20 +139,29 @@ def run(args: argparse.Namespace) -> int:
     with sqlite3.connect(db) as conn:
         items = conn.execute("SELECT count(*) FROM items").fetchone()[0]
         undecided = conn.execute("SELECT count(*) FROM undecided").fetchone()[0]
-        slow_checked = conn.execute("SELECT count(*) FROM feeds WHERE url LIKE '%/slow/%' "
-                                    "AND last_checked IS NOT NULL").fetchone()[0]
-    print(f"feeds: {args.feeds} healthy + {args.slow} slow ({args.slow_seconds:g} s) on "
-          f"{args.hosts} loopback hosts; interval {args.interval} s; ran {args.seconds} s")
+        slow_checked = conn.execute(
+            "SELECT count(*) FROM feeds WHERE url LIKE '%/slow/%' AND last_checked IS NOT NULL"
+        ).fetchone()[0]
+    print(
+        f"feeds: {args.feeds} healthy + {args.slow} slow ({args.slow_seconds:g} s) on "
+        f"{args.hosts} loopback hosts; interval {args.interval} s; ran {args.seconds} s"
+    )
     print(f"items stored: {items}, decided: {len(latencies)}, still waiting: {undecided}")
-    print(f"decision latency (fetch end → cluster): p50 {_percentile(latencies, 0.5):.2f} s, "
-          f"p95 {_percentile(latencies, 0.95):.2f} s, max {max(latencies, default=0):.2f} s, "
-          f"mean {statistics.fmean(latencies) if latencies else float('nan'):.2f} s "
-          "(target p95 ≤ 2 s)")
+    print(
+        f"decision latency (fetch end → cluster): p50 {_percentile(latencies, 0.5):.2f} s, "
+        f"p95 {_percentile(latencies, 0.95):.2f} s, max {max(latencies, default=0):.2f} s, "
+        f"mean {statistics.fmean(latencies) if latencies else float('nan'):.2f} s "
+        "(target p95 ≤ 2 s)"
+    )
     for name, values in (("the cold start's (first 40 s)", cold), ("later", later)):
-        print(f"  {name} {len(values)} items: p50 {_percentile(values, 0.5):.2f} s, "
-              f"p95 {_percentile(values, 0.95):.2f} s")
-    print(f"punctuality: {share:.1%} of {fetches} fetches started within "
-          f"{args.interval / 4:g} s (a quarter of the interval) of their due time")
+        print(
+            f"  {name} {len(values)} items: p50 {_percentile(values, 0.5):.2f} s, "
+            f"p95 {_percentile(values, 0.95):.2f} s"
+        )
+    print(
+        f"punctuality: {share:.1%} of {fetches} fetches started within "
+        f"{args.interval / 4:g} s (a quarter of the interval) of their due time"
+    )
     print(f"slow feeds with a finished fetch: {slow_checked} of {args.slow}")
     print(f"database and log: {folder}")
     return 0

@@ -44,14 +44,18 @@ class Words:
         vocab: set[str] = set()
         while len(vocab) < size:
             n = rng.choice((1, 2, 2, 2, 3, 3, 4))
-            vocab.add("".join(rng.choice(SYLLABLES[:-9]) for _ in range(n))
-                      + (rng.choice(SYLLABLES[-9:]) if rng.random() < 0.3 else ""))
+            vocab.add(
+                "".join(rng.choice(SYLLABLES[:-9]) for _ in range(n))
+                + (rng.choice(SYLLABLES[-9:]) if rng.random() < 0.3 else "")
+            )
         self.vocab = sorted(vocab)
         rng.shuffle(self.vocab)
-        self.cum = list(itertools.accumulate(1 / (rank + 1) ** 1.05
-                                             for rank in range(len(self.vocab))))
-        self.fcum = list(itertools.accumulate(1 / (rank + 1)
-                                              for rank in range(len(FUNCTION_WORDS))))
+        self.cum = list(
+            itertools.accumulate(1 / (rank + 1) ** 1.05 for rank in range(len(self.vocab)))
+        )
+        self.fcum = list(
+            itertools.accumulate(1 / (rank + 1) for rank in range(len(FUNCTION_WORDS)))
+        )
 
     def sentence(self, low: int = 7, high: int = 28) -> str:
         rng = self.rng
@@ -66,8 +70,13 @@ class Words:
             elif r < 0.47:
                 word = content[i].capitalize()
             elif r < 0.485:
-                word = rng.choice((str(rng.randint(2, 99)), f"{rng.randint(1, 999)},"
-                                   f"{rng.randint(0, 999):03d}", f"{rng.randint(1, 90)} per cent"))
+                word = rng.choice(
+                    (
+                        str(rng.randint(2, 99)),
+                        f"{rng.randint(1, 999)},{rng.randint(0, 999):03d}",
+                        f"{rng.randint(1, 90)} per cent",
+                    )
+                )
             else:
                 word = content[i]
             if i and i < n - 2 and rng.random() < 0.06:
@@ -121,14 +130,18 @@ def article_bodies(path: Path) -> list[str]:
     if path.suffix == ".json":
         with contextlib.suppress(ValueError):
             doc = json.loads(path.read_bytes())
-            return [str(i.get("content_html") or i.get("content_text") or "")
-                    for i in doc.get("items", []) if isinstance(i, dict)]
+            return [
+                str(i.get("content_html") or i.get("content_text") or "")
+                for i in doc.get("items", [])
+                if isinstance(i, dict)
+            ]
         return []
     import feedparser  # the project's dependency; only needed to read --text-from
 
     bodies: list[str] = []
-    for entry in feedparser.parse(path.read_bytes(), sanitize_html=False,
-                                  resolve_relative_uris=False).entries:
+    for entry in feedparser.parse(
+        path.read_bytes(), sanitize_html=False, resolve_relative_uris=False
+    ).entries:
         values = [c.get("value", "") for c in entry.get("content", [])]
         bodies.append(max(values + [entry.get("summary", "")], key=len))
     return bodies

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from html import escape
 
-FOOTER = ("<p>This story is brought to you by Example Sponsor</p><p>Read more</p>"
-          "<p>Follow our network:</p><p>The Example Times</p><p>The Example Post</p>")
+FOOTER = (
+    "<p>This story is brought to you by Example Sponsor</p><p>Read more</p>"
+    "<p>Follow our network:</p><p>The Example Times</p><p>The Example Post</p>"
+)
 
 
 def rss(title: str, items: list[dict[str, str]]) -> bytes:
@@ -16,14 +18,17 @@ def rss(title: str, items: list[dict[str, str]]) -> bytes:
             "<item>"
             f"<title>{escape(item['title'])}</title>"
             f"<link>{escape(item['link'])}</link>"
-            f"<guid isPermaLink=\"false\">{escape(item['guid'])}</guid>"
+            f'<guid isPermaLink="false">{escape(item["guid"])}</guid>'
             f"<pubDate>{item.get('date', 'Fri, 20 Nov 2026 10:00:00 +0000')}</pubDate>"
             f"<content:encoded><![CDATA[{item['html']}]]></content:encoded>"
-            "</item>")
-    return ("<?xml version=\"1.0\" encoding=\"utf-8\"?>"
-            "<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">"
-            f"<channel><title>{escape(title)}</title><link>https://example.com/</link>"
-            f"<description>test</description>{''.join(entries)}</channel></rss>").encode()
+            "</item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+        f"<channel><title>{escape(title)}</title><link>https://example.com/</link>"
+        f"<description>test</description>{''.join(entries)}</channel></rss>"
+    ).encode()
 
 
 _VOCABULARY = (

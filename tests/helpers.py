@@ -29,8 +29,13 @@ def pipeline_for(database_url: str, feed_paths: list[Path], **dedup: object) -> 
     """A pipeline as the command line makes one: it decides only while no other does, and
     gives the lease back after each operation (so a second one, a "restart", can decide)."""
     settings = settings_from_mapping(
-        {"database": database_url, "feeds": [{"url": str(p)} for p in feed_paths],
-         **({"dedup": dedup} if dedup else {})}, None)
+        {
+            "database": database_url,
+            "feeds": [{"url": str(p)} for p in feed_paths],
+            **({"dedup": dedup} if dedup else {}),
+        },
+        None,
+    )
     pipeline = Pipeline(Storage(database_url), settings, keep_lease=False)
     pipeline.start()
     return pipeline
@@ -66,6 +71,7 @@ def check_consistency(pipeline: Pipeline) -> None:
 
 # -- the CLI, in this process ----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CliResult:
     """What ``aggregator ARGS`` left behind, as a finished process would show it."""
@@ -85,8 +91,13 @@ class _LoggerState:
 
     @classmethod
     def of(cls, logger: logging.Logger) -> _LoggerState:
-        return cls(logger.level, logger.propagate, logger.disabled, list(logger.handlers),
-                   list(logger.filters))
+        return cls(
+            logger.level,
+            logger.propagate,
+            logger.disabled,
+            list(logger.handlers),
+            list(logger.filters),
+        )
 
     def restore(self, logger: logging.Logger) -> None:
         logger.setLevel(self.level)
@@ -97,8 +108,11 @@ class _LoggerState:
 
 
 def _loggers() -> dict[str, logging.Logger]:
-    named = {name: logger for name, logger in logging.root.manager.loggerDict.items()
-             if isinstance(logger, logging.Logger)}
+    named = {
+        name: logger
+        for name, logger in logging.root.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
     return {"": logging.getLogger(), **named}
 
 
@@ -135,11 +149,11 @@ class Cli:
     def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
         self._capsys = capsys
 
-    def __call__(self, *args: str, cwd: Path, env: Mapping[str, str] | None = None,
-                 check: bool = False) -> CliResult:
+    def __call__(
+        self, *args: str, cwd: Path, env: Mapping[str, str] | None = None, check: bool = False
+    ) -> CliResult:
         self._capsys.readouterr()  # what the test printed before is not the command's
-        handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM,
-                                                                     signal.SIGINT)}
+        handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
         try:
             with restored_logging(), pytest.MonkeyPatch.context() as patch:
                 patch.chdir(cwd)

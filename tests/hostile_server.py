@@ -57,10 +57,28 @@ BOMB_BYTES = 50 * 1024 * 1024
 HANG_SECONDS = 60.0
 """How long ``/hang`` says nothing (``/drip`` takes longer still)."""
 HOSTILE_ROUTES = (
-    "/status/404", "/status/500", "/status/503?retry_after=120", "/gone", "/loop",
-    "/no-location", "/big", "/big-declared", "/gzip-bomb", "/deflate-bomb", "/bad-gzip",
-    "/drip", "/hang", "/truncated", "/html", "/random", "/lying-encoding",
-    "/utf16-claims-utf8", "/billion-laughs", "/xxe", "/empty", "/whitespace",
+    "/status/404",
+    "/status/500",
+    "/status/503?retry_after=120",
+    "/gone",
+    "/loop",
+    "/no-location",
+    "/big",
+    "/big-declared",
+    "/gzip-bomb",
+    "/deflate-bomb",
+    "/bad-gzip",
+    "/drip",
+    "/hang",
+    "/truncated",
+    "/html",
+    "/random",
+    "/lying-encoding",
+    "/utf16-claims-utf8",
+    "/billion-laughs",
+    "/xxe",
+    "/empty",
+    "/whitespace",
 )
 """Routes that must end as an error (or a warning) on their feed and harm nothing else."""
 
@@ -79,9 +97,15 @@ class Seen:
 
 def feed_items(name: str, count: int, first_seed: int = 0) -> list[dict[str, str]]:
     """``count`` distinct stories for the feed ``name``."""
-    return [{"guid": f"{name}-{i}", "title": f"{name} story {i}",
-             "link": f"https://{name}.example/{i}", "html": html(story(first_seed + i))}
-            for i in range(count)]
+    return [
+        {
+            "guid": f"{name}-{i}",
+            "title": f"{name} story {i}",
+            "link": f"https://{name}.example/{i}",
+            "html": html(story(first_seed + i)),
+        }
+        for i in range(count)
+    ]
 
 
 @functools.cache
@@ -93,11 +117,14 @@ def _bomb(coding: str) -> bytes:
 
 def _billion_laughs() -> bytes:
     entities = ['<!ENTITY lol0 "lol">'] + [
-        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
-    return ('<?xml version="1.0"?>\n<!DOCTYPE rss [' + "\n".join(entities) + ']>\n'
-            '<rss version="2.0"><channel><title>laughs</title><link>https://x.example/</link>'
-            '<description>d</description><item><title>&lol9;</title><guid>l1</guid>'
-            '<description>&lol9;</description></item></channel></rss>').encode()
+        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)
+    ]
+    return (
+        '<?xml version="1.0"?>\n<!DOCTYPE rss [' + "\n".join(entities) + "]>\n"
+        '<rss version="2.0"><channel><title>laughs</title><link>https://x.example/</link>'
+        "<description>d</description><item><title>&lol9;</title><guid>l1</guid>"
+        "<description>&lol9;</description></item></channel></rss>"
+    ).encode()
 
 
 class Meter:
@@ -124,9 +151,14 @@ class Meter:
 class HostileServer:
     """``with HostileServer() as server: server.url("/gone")`` — threads, loopback only."""
 
-    def __init__(self, host: str = "127.0.0.1", static_root: Path | None = None,
-                 big_bytes: int = 4 * 1024 * 1024, thousands: int = 3000,
-                 meter: Meter | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        static_root: Path | None = None,
+        big_bytes: int = 4 * 1024 * 1024,
+        thousands: int = 3000,
+        meter: Meter | None = None,
+    ) -> None:
         self.host = host
         self.static_root = static_root
         self.big_bytes = big_bytes
@@ -137,8 +169,9 @@ class HostileServer:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="hostile",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="hostile", daemon=True
+        )
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -162,8 +195,10 @@ class HostileServer:
     def set_feed(self, name: str, items: list[dict[str, str]], ttl: int | None = None) -> None:
         body = rss(name, items)
         if ttl is not None:
-            body = body.replace(b"<description>test</description>",
-                                f"<description>test</description><ttl>{ttl}</ttl>".encode())
+            body = body.replace(
+                b"<description>test</description>",
+                f"<description>test</description><ttl>{ttl}</ttl>".encode(),
+            )
         with self._lock:
             self._feeds[name] = body
 
@@ -214,13 +249,19 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (deadline, size cap): fine
         finally:
-            self.owner._record(Seen(parts.path, dict(self.headers.items()), self._status,
-                                    started, host))
+            self.owner._record(
+                Seen(parts.path, dict(self.headers.items()), self._status, started, host)
+            )
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _send(self, status: int, body: bytes = b"", content_type: str = "application/rss+xml",
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes = b"",
+        content_type: str = "application/rss+xml",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self._status = status
         self.send_response(status)
         if status not in (204, 304):
@@ -281,8 +322,12 @@ class _Handler(BaseHTTPRequestHandler):
     def static(self, rest: str, query: dict[str, str]) -> None:
         root = self.owner.static_root
         target = (root / rest).resolve() if root else None
-        if root is None or target is None or not target.is_file() \
-                or not target.is_relative_to(root.resolve()):
+        if (
+            root is None
+            or target is None
+            or not target.is_file()
+            or not target.is_relative_to(root.resolve())
+        ):
             self._send(404, b"not found", "text/plain")
             return
         self._send(200, target.read_bytes(), "application/xml")
@@ -320,6 +365,7 @@ class _Handler(BaseHTTPRequestHandler):
             for byte in b'<?xml version="1.0"?><rss version="2.0"><channel>' + b" " * 60:
                 yield bytes([byte])
                 time.sleep(1.0)
+
         self._chunked(slowly())
 
     def hang(self, rest: str, query: dict[str, str]) -> None:
@@ -336,17 +382,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def html_page(self, rest: str, query: dict[str, str]) -> None:
-        page = b"<!DOCTYPE html><html><head><title>Welcome</title></head><body>" \
-               b"<h1>Our site</h1><p>There is no feed here.</p></body></html>"
+        page = (
+            b"<!DOCTYPE html><html><head><title>Welcome</title></head><body>"
+            b"<h1>Our site</h1><p>There is no feed here.</p></body></html>"
+        )
         self._send(200, page, "text/html; charset=utf-8")
 
     def random_bytes(self, rest: str, query: dict[str, str]) -> None:
         self._send(200, random.Random(7).randbytes(64 * 1024))
 
     def lying_encoding(self, rest: str, query: dict[str, str]) -> None:
-        body = rss("Liar", [{"guid": "liar-1", "title": "Café crème à la façon de René",
-                             "link": "https://liar.example/1",
-                             "html": html(story(501))}])
+        body = rss(
+            "Liar",
+            [
+                {
+                    "guid": "liar-1",
+                    "title": "Café crème à la façon de René",
+                    "link": "https://liar.example/1",
+                    "html": html(story(501)),
+                }
+            ],
+        )
         body = body.decode("utf-8").encode("windows-1252")  # declaration still says utf-8
         self._send(200, body, "application/rss+xml; charset=utf-8")
 
@@ -359,12 +415,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def xxe(self, rest: str, query: dict[str, str]) -> None:
         target = self.owner.url("/xxe-target")
-        body = ('<?xml version="1.0"?>\n<!DOCTYPE rss [\n'
-                '<!ENTITY passwd SYSTEM "file:///etc/passwd">\n'
-                f'<!ENTITY remote SYSTEM "{target}">\n]>\n'
-                '<rss version="2.0"><channel><title>xxe</title><link>https://x.example/</link>'
-                '<description>d</description><item><guid>xxe-1</guid><title>a &passwd; b'
-                '</title><description>c &remote; d</description></item></channel></rss>')
+        body = (
+            '<?xml version="1.0"?>\n<!DOCTYPE rss [\n'
+            '<!ENTITY passwd SYSTEM "file:///etc/passwd">\n'
+            f'<!ENTITY remote SYSTEM "{target}">\n]>\n'
+            '<rss version="2.0"><channel><title>xxe</title><link>https://x.example/</link>'
+            "<description>d</description><item><guid>xxe-1</guid><title>a &passwd; b"
+            "</title><description>c &remote; d</description></item></channel></rss>"
+        )
         self._send(200, body.encode())
 
     def xxe_target(self, rest: str, query: dict[str, str]) -> None:
@@ -377,32 +435,58 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, b"   \n\t \r\n  ")
 
     def thousands(self, rest: str, query: dict[str, str]) -> None:
-        items = [{"guid": f"t-{i}", "title": f"Item {i}", "link": f"https://t.example/{i}",
-                  "html": html(story(10_000 + i, paragraphs=1, words=30))}
-                 for i in range(self.owner.thousands)]
+        items = [
+            {
+                "guid": f"t-{i}",
+                "title": f"Item {i}",
+                "link": f"https://t.example/{i}",
+                "html": html(story(10_000 + i, paragraphs=1, words=30)),
+            }
+            for i in range(self.owner.thousands)
+        ]
         self._send(200, rss("Thousands", items), headers={"ETag": '"thousands"'})
 
     def ttl(self, rest: str, query: dict[str, str]) -> None:
         body = rss("TTL", feed_items("ttl", 1)).replace(
-            b"<description>test</description>", b"<description>test</description><ttl>120</ttl>")
+            b"<description>test</description>", b"<description>test</description><ttl>120</ttl>"
+        )
         self._send(200, body)
 
     def max_age(self, rest: str, query: dict[str, str]) -> None:
-        self._send(200, rss("Cached", feed_items("cached", 1)),
-                   headers={"Cache-Control": "public, max-age=7200"})
+        self._send(
+            200,
+            rss("Cached", feed_items("cached", 1)),
+            headers={"Cache-Control": "public, max-age=7200"},
+        )
 
 
 _ROUTES: dict[str, Callable[[_Handler, str, dict[str, str]], None]] = {
-    "feed": _Handler.feed, "status": _Handler.status, "moved": _Handler.moved,
-    "moved308": _Handler.moved308, "static": _Handler.static, "gone": _Handler.gone,
-    "loop": _Handler.loop, "no-location": _Handler.no_location, "big": _Handler.big,
-    "big-declared": _Handler.big_declared, "gzip-bomb": _Handler.gzip_bomb,
-    "deflate-bomb": _Handler.deflate_bomb, "bad-gzip": _Handler.bad_gzip,
-    "drip": _Handler.drip, "hang": _Handler.hang, "truncated": _Handler.truncated,
-    "html": _Handler.html_page, "random": _Handler.random_bytes,
-    "lying-encoding": _Handler.lying_encoding, "utf16-claims-utf8": _Handler.utf16_claims_utf8,
-    "billion-laughs": _Handler.billion_laughs, "xxe": _Handler.xxe,
-    "xxe-target": _Handler.xxe_target, "empty": _Handler.empty,
-    "whitespace": _Handler.whitespace, "thousands": _Handler.thousands, "ttl": _Handler.ttl,
+    "feed": _Handler.feed,
+    "status": _Handler.status,
+    "moved": _Handler.moved,
+    "moved308": _Handler.moved308,
+    "static": _Handler.static,
+    "gone": _Handler.gone,
+    "loop": _Handler.loop,
+    "no-location": _Handler.no_location,
+    "big": _Handler.big,
+    "big-declared": _Handler.big_declared,
+    "gzip-bomb": _Handler.gzip_bomb,
+    "deflate-bomb": _Handler.deflate_bomb,
+    "bad-gzip": _Handler.bad_gzip,
+    "drip": _Handler.drip,
+    "hang": _Handler.hang,
+    "truncated": _Handler.truncated,
+    "html": _Handler.html_page,
+    "random": _Handler.random_bytes,
+    "lying-encoding": _Handler.lying_encoding,
+    "utf16-claims-utf8": _Handler.utf16_claims_utf8,
+    "billion-laughs": _Handler.billion_laughs,
+    "xxe": _Handler.xxe,
+    "xxe-target": _Handler.xxe_target,
+    "empty": _Handler.empty,
+    "whitespace": _Handler.whitespace,
+    "thousands": _Handler.thousands,
+    "ttl": _Handler.ttl,
     "max-age": _Handler.max_age,
 }

@@ -45,7 +45,11 @@ def test_the_corpus_is_written_once_with_its_labels(corpus: Path) -> None:
     assert (manifest["feeds"], manifest["items"], manifest["copies"]) == (4, 40, 8)
     assert expected_items(corpus) == 40
     assert [f.name for f in feed_files(corpus)] == [
-        "feed-000.xml", "feed-001.xml", "feed-002.atom", "feed-003.xml"]
+        "feed-000.xml",
+        "feed-001.xml",
+        "feed-002.atom",
+        "feed-003.xml",
+    ]
     truth = json.loads((corpus / "truth.json").read_text())["items"]
     assert len(truth) == 40
     copies = [t for t in truth if t["kind"] == "copy"]
@@ -60,20 +64,22 @@ def test_the_corpus_is_written_once_with_its_labels(corpus: Path) -> None:
     assert {p.name: p.stat().st_mtime_ns for p in corpus.iterdir()} == written
 
 
-def test_served_corpus_ingests_whole_and_its_copies_cluster(corpus: Path,
-                                                            tmp_path: Path) -> None:
+def test_served_corpus_ingests_whole_and_its_copies_cluster(corpus: Path, tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'bench.db'}"
     totals = StageTotals()
     with serve_folder(corpus, thread=True) as base:
         urls = [f"{base}/{f.name}" for f in feed_files(corpus)]
         settings = settings_from_mapping(
-            {"database": database, "feeds": [{"url": u} for u in urls]}, None, env={})
+            {"database": database, "feeds": [{"url": u} for u in urls]}, None, env={}
+        )
         pipeline = Pipeline(Storage(database), settings, timer=totals)
         pipeline.start()
         outcomes = pipeline.poll()
     assert [o.status for o in outcomes] == ["ok"] * 4
-    items = [{"feed_url": i.feed_url, "guid": i.guid, "cluster_id": i.cluster_id}
-             for i in pipeline.storage.list_items()]
+    items = [
+        {"feed_url": i.feed_url, "guid": i.guid, "cluster_id": i.cluster_id}
+        for i in pipeline.storage.list_items()
+    ]
     pipeline.storage.close()
     assert len(items) == expected_items(corpus) == 40
     result = score(json.loads((corpus / "truth.json").read_text()), items)
@@ -98,8 +104,10 @@ def test_folder_server_in_its_own_process(corpus: Path) -> None:
 
 
 def test_generated_feeds_answer_304_until_they_change() -> None:
-    with serve_generated(feeds=3, hosts=2, items=2, changed_share=1.0) as served, \
-            httpx.Client() as client:
+    with (
+        serve_generated(feeds=3, hosts=2, items=2, changed_share=1.0) as served,
+        httpx.Client() as client,
+    ):
         assert served.urls[1].startswith("http://127.0.0.2:")
         first = client.get(served.urls[1])
         etag = first.headers["etag"]
@@ -112,10 +120,10 @@ def test_generated_feeds_answer_304_until_they_change() -> None:
 
 
 def test_library_of_a_profile_entry() -> None:
-    assert library_of((str(ROOT / "aggregator/ingest/poll.py"), 1, "poll")) \
-        == "aggregator.ingest.poll"
-    assert library_of(("~", 0, "<method 'execute' of 'sqlite3.Cursor' objects>")) \
-        == "sqlite3 (C)"
+    assert (
+        library_of((str(ROOT / "aggregator/ingest/poll.py"), 1, "poll")) == "aggregator.ingest.poll"
+    )
+    assert library_of(("~", 0, "<method 'execute' of 'sqlite3.Cursor' objects>")) == "sqlite3 (C)"
 
 
 # -- every benchmark at a tiny size ---------------------------------------------------------
@@ -123,61 +131,153 @@ def test_library_of_a_profile_entry() -> None:
 FIGURE = r"[\d.,]+"
 
 SMOKE: dict[str, tuple[list[str], list[str]]] = {
-    "quality": (["bench/quality.py", "seeds"], [
-        r"positive_pairs: \d+", r"recall_by_kind: \{", rf"precision={FIGURE} "
-        rf"recall={FIGURE} f1={FIGURE}$"]),
-    "dedup_cost stages": (["-m", "bench.dedup_cost", "stages", "--items", "100"], [
-        r"100 items, median \d+ words", rf"minhash +{FIGURE} µs/item \(median\)",
-        rf"fingerprint\+decision = {FIGURE} ms/item", r"clusters: \d+ for 100 items"]),
-    "dedup_cost index": (["bench/dedup_cost.py", "index", "--items", "1000"], [
-        rf"samples in memory: {FIGURE} B/item live \(tracemalloc\), {FIGURE} B/item RSS",
-        rf"rebuild from stored bytes {FIGURE} s", rf"datasketch MinHashLSH.*: {FIGURE} B/item",
-        rf"ours \(memory\) / baseline, RSS: {FIGURE}",
-        rf"ours \(stored\) / baseline, RSS: {FIGURE}"]),
-    "dedup_cost scale": (["-m", "bench.dedup_cost", "scale", "--items", "5000"], [
-        rf"banded index at 5,000 items: insert {FIGURE} µs/item, query {FIGURE} µs one at "
-        rf"a time, {FIGURE} µs/item in batches of 200",
-        rf"decision at 5,000 items in the window: {FIGURE} µs/item"]),
-    "shingle_margin": (["-m", "bench.shingle_margin", "seeds"], [
-        *(rf"n={n}: copies min J={FIGURE} .* different stories max J={FIGURE}"
-          for n in (2, 3, 4, 5))]),
-    "parse_agreement": (["bench/parse_agreement.py", "seeds", "tests/golden"], [
-        r"\d+ documents: fast XML parser took [1-9]\d*, declined \d+",
-        rf"time on the documents it took: fast {FIGURE}s, feedparser {FIGURE}s"]),
-    "poll": (["-m", "bench.poll", "--feeds", "12", "--hosts", "2", "--compare", "3",
-              "--latency", "5"], [
-        r"cycle 1: cold, every feed 200 .* ok=12 304=0 errors=0  new=36",
-        r"cycle 2: steady, 10% changed, rest 304 .* errors=0",
-        rf"threads x8 \(fetch_concurrently\) +{FIGURE} s +{FIGURE} fetches/s",
-        rf"asyncio x8 \(httpx.AsyncClient\) +{FIGURE} s",
-        r"full pipeline, steady cycle on 3 feeds, 5 ms latency per request",
-        r"concurrency 8 .* errors=0"]),
-    "soak": (["bench/soak.py", "--duration", "3", "--feeds", "10", "--hosts", "2",
-              "--interval", "1s", "--change-every", "1", "--sample-every", "1"], [
-        rf"t= +\d+s  RSS +{FIGURE} MB  cycles +[1-9]",
-        rf"RSS at start .* MB, half-way .* MB, end .* {FIGURE} MB; peak sample",
-        r"SIGTERM: exit status 0 after"]),
-    "stream": (["bench/stream.py", "--feeds", "20", "--slow", "1", "--slow-seconds", "2",
-                "--interval", "4", "--seconds", "8", "--hosts", "2"], [
-        r"items stored: [1-9]\d*, decided: [1-9]\d*, still waiting: \d+",
-        rf"decision latency \(fetch end → cluster\): p50 {FIGURE} s, p95 {FIGURE} s",
-        rf"punctuality: {FIGURE}% of \d+ fetches"]),
-    "brokers": (["bench/brokers.py", "--tasks", "50", "--redelivery-wait", "5"], [
-        r"rabbitmq: 50 tasks sent at [\d,]+/s, done at [\d,]+/s .* runs again after"]),
-    "scale": (["bench/scale.py", "--feeds", "20", "--workers", "1,2", "--threads", "2",
-               "--latency", "0"], [
-        rf"1 worker\(s\) × 2 threads: 20 feeds \(60 items\) in {FIGURE} s",
-        rf"2 worker\(s\) × 2 threads: 20 feeds \(60 items\) in {FIGURE} s",
-        rf"decider alone: 60 waiting items decided in {FIGURE} s"]),
-    "ingest": (["bench/ingest.py", "--feeds", "4", "--items", "5", "--rounds", "1",
-                "--skip-reader", "--ours-here", "--cprofile", "--cache", "{tmp}"], [
-        rf"round 1  ours +{FIGURE}s +{FIGURE} MB  PSS +{FIGURE} MB +20 items  \[",
-        r"round 1  feedparser .* 20 items",
-        r"medians over 1 rounds \(20 items expected\)",
-        r"per-stage profile of our pipeline \(one poll in-process, 20 items, 0 feeds failed\)",
-        *(rf"^  {stage.value} +{FIGURE} +{FIGURE}%" for stage in Stage),
-        rf"^  poll +{FIGURE} +100.0%", r"before the poll: imports", r"CPU during the poll",
-        r"cProfile of the writer thread", r"top functions by own time"]),
+    "quality": (
+        ["bench/quality.py", "seeds"],
+        [
+            r"positive_pairs: \d+",
+            r"recall_by_kind: \{",
+            rf"precision={FIGURE} "
+            rf"recall={FIGURE} f1={FIGURE}$",
+        ],
+    ),
+    "dedup_cost stages": (
+        ["-m", "bench.dedup_cost", "stages", "--items", "100"],
+        [
+            r"100 items, median \d+ words",
+            rf"minhash +{FIGURE} µs/item \(median\)",
+            rf"fingerprint\+decision = {FIGURE} ms/item",
+            r"clusters: \d+ for 100 items",
+        ],
+    ),
+    "dedup_cost index": (
+        ["bench/dedup_cost.py", "index", "--items", "1000"],
+        [
+            rf"samples in memory: {FIGURE} B/item live \(tracemalloc\), {FIGURE} B/item RSS",
+            rf"rebuild from stored bytes {FIGURE} s",
+            rf"datasketch MinHashLSH.*: {FIGURE} B/item",
+            rf"ours \(memory\) / baseline, RSS: {FIGURE}",
+            rf"ours \(stored\) / baseline, RSS: {FIGURE}",
+        ],
+    ),
+    "dedup_cost scale": (
+        ["-m", "bench.dedup_cost", "scale", "--items", "5000"],
+        [
+            rf"banded index at 5,000 items: insert {FIGURE} µs/item, query {FIGURE} µs one at "
+            rf"a time, {FIGURE} µs/item in batches of 200",
+            rf"decision at 5,000 items in the window: {FIGURE} µs/item",
+        ],
+    ),
+    "shingle_margin": (
+        ["-m", "bench.shingle_margin", "seeds"],
+        [
+            *(
+                rf"n={n}: copies min J={FIGURE} .* different stories max J={FIGURE}"
+                for n in (2, 3, 4, 5)
+            )
+        ],
+    ),
+    "parse_agreement": (
+        ["bench/parse_agreement.py", "seeds", "tests/golden"],
+        [
+            r"\d+ documents: fast XML parser took [1-9]\d*, declined \d+",
+            rf"time on the documents it took: fast {FIGURE}s, feedparser {FIGURE}s",
+        ],
+    ),
+    "poll": (
+        ["-m", "bench.poll", "--feeds", "12", "--hosts", "2", "--compare", "3", "--latency", "5"],
+        [
+            r"cycle 1: cold, every feed 200 .* ok=12 304=0 errors=0  new=36",
+            r"cycle 2: steady, 10% changed, rest 304 .* errors=0",
+            rf"threads x8 \(fetch_concurrently\) +{FIGURE} s +{FIGURE} fetches/s",
+            rf"asyncio x8 \(httpx.AsyncClient\) +{FIGURE} s",
+            r"full pipeline, steady cycle on 3 feeds, 5 ms latency per request",
+            r"concurrency 8 .* errors=0",
+        ],
+    ),
+    "soak": (
+        [
+            "bench/soak.py",
+            "--duration",
+            "3",
+            "--feeds",
+            "10",
+            "--hosts",
+            "2",
+            "--interval",
+            "1s",
+            "--change-every",
+            "1",
+            "--sample-every",
+            "1",
+        ],
+        [
+            rf"t= +\d+s  RSS +{FIGURE} MB  cycles +[1-9]",
+            rf"RSS at start .* MB, half-way .* MB, end .* {FIGURE} MB; peak sample",
+            r"SIGTERM: exit status 0 after",
+        ],
+    ),
+    "stream": (
+        [
+            "bench/stream.py",
+            "--feeds",
+            "20",
+            "--slow",
+            "1",
+            "--slow-seconds",
+            "2",
+            "--interval",
+            "4",
+            "--seconds",
+            "8",
+            "--hosts",
+            "2",
+        ],
+        [
+            r"items stored: [1-9]\d*, decided: [1-9]\d*, still waiting: \d+",
+            rf"decision latency \(fetch end → cluster\): p50 {FIGURE} s, p95 {FIGURE} s",
+            rf"punctuality: {FIGURE}% of \d+ fetches",
+        ],
+    ),
+    "brokers": (
+        ["bench/brokers.py", "--tasks", "50", "--redelivery-wait", "5"],
+        [r"rabbitmq: 50 tasks sent at [\d,]+/s, done at [\d,]+/s .* runs again after"],
+    ),
+    "scale": (
+        ["bench/scale.py", "--feeds", "20", "--workers", "1,2", "--threads", "2", "--latency", "0"],
+        [
+            rf"1 worker\(s\) × 2 threads: 20 feeds \(60 items\) in {FIGURE} s",
+            rf"2 worker\(s\) × 2 threads: 20 feeds \(60 items\) in {FIGURE} s",
+            rf"decider alone: 60 waiting items decided in {FIGURE} s",
+        ],
+    ),
+    "ingest": (
+        [
+            "bench/ingest.py",
+            "--feeds",
+            "4",
+            "--items",
+            "5",
+            "--rounds",
+            "1",
+            "--skip-reader",
+            "--ours-here",
+            "--cprofile",
+            "--cache",
+            "{tmp}",
+        ],
+        [
+            rf"round 1  ours +{FIGURE}s +{FIGURE} MB  PSS +{FIGURE} MB +20 items  \[",
+            r"round 1  feedparser .* 20 items",
+            r"medians over 1 rounds \(20 items expected\)",
+            r"per-stage profile of our pipeline \(one poll in-process, 20 items, 0 feeds failed\)",
+            *(rf"^  {stage.value} +{FIGURE} +{FIGURE}%" for stage in Stage),
+            rf"^  poll +{FIGURE} +100.0%",
+            r"before the poll: imports",
+            r"CPU during the poll",
+            r"cProfile of the writer thread",
+            r"top functions by own time",
+        ],
+    ),
 }
 
 
@@ -185,8 +285,14 @@ SMOKE: dict[str, tuple[list[str], list[str]]] = {
 def test_each_benchmark_runs_at_a_tiny_size(name: str, tmp_path: Path) -> None:
     argv, figures = SMOKE[name]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGGREGATOR_")}
-    done = subprocess.run([sys.executable, *(a.format(tmp=tmp_path) for a in argv)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, *(a.format(tmp=tmp_path) for a in argv)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     for figure in figures:
         assert re.search(figure, done.stdout, re.M), f"no /{figure}/ in:\n{done.stdout}"

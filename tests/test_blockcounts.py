@@ -11,7 +11,8 @@ from aggregator.clean.blockcounts import BlockCounts
 
 
 def test_counts_match_a_dictionary_through_folds_and_reloads(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(blockcounts, "MIN_RECENT", 50)  # fold often
     rng = random.Random(5)
     keys = [rng.getrandbits(60) for _ in range(400)] + [0, 2**60 - 1]

@@ -17,9 +17,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
 pytestmark = pytest.mark.skipif(
-    not (Path(CHROMIUM).exists() and (Path(CHROMEDRIVER).exists() or shutil.which(
-        "chromedriver"))),
-    reason="Chromium is absent (apt-get install chromium chromium-driver; .ci/run does)")
+    not (Path(CHROMIUM).exists() and (Path(CHROMEDRIVER).exists() or shutil.which("chromedriver"))),
+    reason="Chromium is absent (apt-get install chromium chromium-driver; .ci/run does)",
+)
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.chrome.service import Service  # noqa: E402
@@ -37,14 +37,23 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def browser(tmp_path: Path) -> Iterator[Any]:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1400,900",
-                 f"--user-data-dir={tmp_path / 'profile'}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,900",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or CHROMEDRIVER),
-                              options=options)
+    driver = webdriver.Chrome(
+        service=Service(shutil.which("chromedriver") or CHROMEDRIVER), options=options
+    )
     driver.set_page_load_timeout(30)
     try:
         yield driver
@@ -62,19 +71,22 @@ def _screenshot(driver: Any, path: Path) -> None:
 
 def _problems(driver: Any) -> list[str]:
     """Console errors (a CSP violation, a failed stylesheet), the missing favicon aside."""
-    return [e["message"] for e in driver.get_log("browser")
-            if e["level"] == "SEVERE" and "favicon" not in e["message"]]
+    return [
+        e["message"]
+        for e in driver.get_log("browser")
+        if e["level"] == "SEVERE" and "favicon" not in e["message"]
+    ]
 
 
-def test_cluster_list_then_a_cluster_side_by_side(site: str, browser: Any,
-                                                  tmp_path: Path) -> None:
+def test_cluster_list_then_a_cluster_side_by_side(site: str, browser: Any, tmp_path: Path) -> None:
     browser.get(f"{site}/clusters")
     _screenshot(browser, tmp_path / "clusters.png")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Stories"
     rows = browser.find_elements(By.CSS_SELECTOR, "table.clusters tbody tr")
     assert len(rows) == 16  # the demo's stories with more than one copy
-    assert "16 stories published more than once" in browser.find_element(
-        By.CSS_SELECTOR, ".lede").text
+    assert (
+        "16 stories published more than once" in browser.find_element(By.CSS_SELECTOR, ".lede").text
+    )
     # The stylesheet applied (allowed by our CSP): the header is dark, not transparent.
     header = browser.find_element(By.CSS_SELECTOR, "header.site")
     assert header.value_of_css_property("background-color") == "rgba(22, 32, 43, 1)"
@@ -82,8 +94,7 @@ def test_cluster_list_then_a_cluster_side_by_side(site: str, browser: Any,
     browser.find_element(By.PARTIAL_LINK_TEXT, "US and Japan Forge AI Alliance").click()
     assert "/clusters/" in browser.current_url
     _screenshot(browser, tmp_path / "cluster.png")
-    assert browser.find_element(By.TAG_NAME, "h1").text.startswith(
-        "US and Japan Forge AI Alliance")
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("US and Japan Forge AI Alliance")
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "Why these copies are one story" in body
     assert "Why this copy is the canonical one" in body
@@ -97,8 +108,7 @@ def test_cluster_list_then_a_cluster_side_by_side(site: str, browser: Any,
     assert len(tops) == 1 and lefts == sorted(lefts)
     # The differences are highlighted: footers and sponsor lines as boilerplate, changed
     # words and title changes marked.
-    boilerplate = [b.text for b in browser.find_elements(By.CSS_SELECTOR,
-                                                         "p.block.boilerplate")]
+    boilerplate = [b.text for b in browser.find_elements(By.CSS_SELECTOR, "p.block.boilerplate")]
     assert any("sponsored by" in b.lower() for b in boilerplate)
     assert any("Follow our other news" in b for b in boilerplate)
     assert browser.find_elements(By.CSS_SELECTOR, "h3.title mark.changed, h3.title del")

@@ -8,24 +8,29 @@ from aggregator.clean.boilerplate import fold_text
 from aggregator.clean.text import fold, strip_truncation
 
 
-@pytest.mark.parametrize("block,expected", [
-    ("the council met on tuesday.", "the council met on tuesday."),
-    ("the council met on tuesday...", "the council met on tuesday"),
-    ("the council met on tuesday [...]", "the council met on tuesday"),
-    ("the council met on tuesday (more...)", "the council met on tuesday"),
-    ("the council met on tuesday... read more", "the council met on tuesday"),
-    ("the council met on tuesday ... continue reading »", "the council met on tuesday"),
-    ("the council met. read the full story.", "the council met."),
-    ("she wanted more", "she wanted more"),  # "more" alone is a word, not a marker
-    ("the blog post", "the blog post"),
-])
+@pytest.mark.parametrize(
+    "block,expected",
+    [
+        ("the council met on tuesday.", "the council met on tuesday."),
+        ("the council met on tuesday...", "the council met on tuesday"),
+        ("the council met on tuesday [...]", "the council met on tuesday"),
+        ("the council met on tuesday (more...)", "the council met on tuesday"),
+        ("the council met on tuesday... read more", "the council met on tuesday"),
+        ("the council met on tuesday ... continue reading »", "the council met on tuesday"),
+        ("the council met. read the full story.", "the council met."),
+        ("she wanted more", "she wanted more"),  # "more" alone is a word, not a marker
+        ("the blog post", "the blog post"),
+    ],
+)
 def test_strip_truncation(block: str, expected: str) -> None:
     assert strip_truncation(block) == expected
 
 
 def test_fold_text_folds_each_line_as_fold_does() -> None:
-    text = ("The “Council” met — on Tuesday…\n\n  CAFÉ  Straße\u00a0news  \n"
-            "ﬁnal ½ line [\u2026]\nRead more")
+    text = (
+        "The “Council” met — on Tuesday…\n\n  CAFÉ  Straße\u00a0news  \n"
+        "ﬁnal ½ line [\u2026]\nRead more"
+    )
     expected = tuple(b for b in (strip_truncation(fold(line)) for line in text.split("\n")) if b)
     assert fold_text(text) == expected
     assert fold_text(text)[0] == 'the "council" met - on tuesday'  # the marker is off
@@ -34,11 +39,19 @@ def test_fold_text_folds_each_line_as_fold_does() -> None:
 def test_boilerplate_learning_rules_survive_a_reload() -> None:
     from aggregator.clean.boilerplate import BoilerplateModel, evidence
 
-    footer, network, story = ("follow us on our networks",), ("a network wide footer",), \
-        ("a sentence of one story only",)
+    footer, network, story = (
+        ("follow us on our networks",),
+        ("a network wide footer",),
+        ("a sentence of one story only",),
+    )
     model, persisted = BoilerplateModel(), []
-    for feed_id, items in ((1, [footer, footer]), (1, [footer]), (2, [network, network]),
-                           (3, [network, story]), (3, [network])):
+    for feed_id, items in (
+        (1, [footer, footer]),
+        (1, [footer]),
+        (2, [network, network]),
+        (3, [network, story]),
+        (3, [network]),
+    ):
         increments = model.observe(feed_id, [evidence(blocks) for blocks in items])
         model.apply(feed_id, increments)
         persisted += [(feed_id, key, count, sample) for key, (count, sample) in increments.items()]
@@ -68,8 +81,15 @@ def test_words_fast_paths_give_the_regex_tokens() -> None:
     for _ in range(20_000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(60)))
         assert words(text) == by_regex(text), repr(text)
-    assert words("snake_case 3.14 don't\nCafé © 2026") == \
-        ["snake_case", "3", "14", "don", "t", "Café", "2026"]
+    assert words("snake_case 3.14 don't\nCafé © 2026") == [
+        "snake_case",
+        "3",
+        "14",
+        "don",
+        "t",
+        "Café",
+        "2026",
+    ]
 
 
 def test_fold_text_skips_the_space_collapse_only_when_it_would_change_nothing() -> None:
@@ -79,12 +99,15 @@ def test_fold_text_skips_the_space_collapse_only_when_it_would_change_nothing() 
     from aggregator.clean.text import _ODD_SPACES, fold_characters
 
     # Every character split() splits on is looked for (but the space and the line break).
-    assert set(_ODD_SPACES) == {chr(c) for c in range(sys.maxunicode + 1)
-                                if chr(c).isspace()} - {" ", "\n"}
+    assert set(_ODD_SPACES) == {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()} - {
+        " ",
+        "\n",
+    }
 
     def collapsed(text: str) -> tuple[str, ...]:
-        lines = (strip_truncation(" ".join(line.split()))
-                 for line in fold_characters(text).split("\n"))
+        lines = (
+            strip_truncation(" ".join(line.split())) for line in fold_characters(text).split("\n")
+        )
         return tuple(line for line in lines if line)
 
     rng = random.Random(3)

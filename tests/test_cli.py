@@ -45,8 +45,16 @@ def test_poll_the_seeds_and_inspect(demo: Path, cli: Cli) -> None:
 
     items = json.loads(run("items", "list", "--format", "json"))
     assert len(items) == 81
-    for field in ("id", "feed_url", "guid", "link", "title", "published", "cluster_id",
-                  "canonical"):
+    for field in (
+        "id",
+        "feed_url",
+        "guid",
+        "link",
+        "title",
+        "published",
+        "cluster_id",
+        "canonical",
+    ):
         assert all(field in item for item in items)
     assert all(item["published"].endswith("Z") for item in items)
 
@@ -74,13 +82,15 @@ def test_poll_the_seeds_and_inspect(demo: Path, cli: Cli) -> None:
     again = run("poll", "--once").strip().splitlines()[-1]
     assert "0 new, 0 updated; 81 items" in again
     items_again = json.loads(run("items", "list", "--format", "json"))
-    assert {(i["guid"], i["cluster_id"]) for i in items_again} == \
-        {(i["guid"], i["cluster_id"]) for i in items}
+    assert {(i["guid"], i["cluster_id"]) for i in items_again} == {
+        (i["guid"], i["cluster_id"]) for i in items
+    }
 
     feeds = json.loads(run("feeds", "list", "--format", "json"))
     assert len(feeds) == 5
-    assert all(f["last_error"] is None and f["error_count"] == 0 and f["last_success"]
-               for f in feeds)
+    assert all(
+        f["last_error"] is None and f["error_count"] == 0 and f["last_success"] for f in feeds
+    )
 
     learned = json.loads(run("boilerplate", "list", "--format", "json"))
     assert any(b["text"] == "follow our other news and article networks here:" for b in learned)
@@ -97,8 +107,9 @@ def test_poll_the_seeds_and_inspect(demo: Path, cli: Cli) -> None:
 def test_feeds_add_and_remove(demo: Path, cli: Cli) -> None:
     extra = demo / "extra.xml"
     shutil.copy(SEEDS / "daily-watch-news.xml", extra)
-    assert "added" in cli("feeds", "add", "extra.xml", "--name", "Extra", cwd=demo,
-                          check=True).stdout
+    assert (
+        "added" in cli("feeds", "add", "extra.xml", "--name", "Extra", cwd=demo, check=True).stdout
+    )
     assert "already subscribed" in cli("feeds", "add", "extra.xml", cwd=demo, check=True).stdout
     feeds = json.loads(cli("feeds", "list", "--format", "json", cwd=demo, check=True).stdout)
     assert any(f["url"] == str(extra) and f["name"] == "Extra" for f in feeds)
@@ -118,8 +129,10 @@ def test_a_poll_with_broken_feeds_exits_zero_and_records_errors(demo: Path, cli:
     (demo / "config.yaml").write_text(config)
     poll = cli("poll", "--once", cwd=demo, check=True)
     assert "polled 7 feeds (2 failed)" in poll.stdout
-    feeds = {Path(f["url"]).name: f for f in
-             json.loads(cli("feeds", "list", "--format", "json", cwd=demo, check=True).stdout)}
+    feeds = {
+        Path(f["url"]).name: f
+        for f in json.loads(cli("feeds", "list", "--format", "json", cwd=demo, check=True).stdout)
+    }
     assert feeds["broken.xml"]["error_count"] == 1 and feeds["broken.xml"]["last_error"]
     assert feeds["refused.xml"]["error_count"] == 1
 
@@ -146,13 +159,16 @@ def test_the_tables_show_what_the_json_holds(demo: Path, cli: Cli) -> None:
 
     run("poll", "--once")
     items = json.loads(run("items", "list", "--format", "json"))
-    rows = _rows(run("items", "list", "--limit", "3"),
-                 ["id", "published", "cluster", "canon", "title", "feed"])
+    rows = _rows(
+        run("items", "list", "--limit", "3"),
+        ["id", "published", "cluster", "canon", "title", "feed"],
+    )
     assert [int(row.split()[0]) for row in rows] == [i["id"] for i in items[:3]]
     # --feed takes a path relative to the current directory, as `feeds add` does.
     watch = str(demo / "seeds" / "daily-watch-news.xml")
-    of_feed = json.loads(run("items", "list", "--feed", "seeds/daily-watch-news.xml",
-                             "--format", "json"))
+    of_feed = json.loads(
+        run("items", "list", "--feed", "seeds/daily-watch-news.xml", "--format", "json")
+    )
     assert len(of_feed) == sum(i["feed_url"] == watch for i in items) == 20
     assert {i["feed_url"] for i in of_feed} == {watch}
 
@@ -161,14 +177,22 @@ def test_the_tables_show_what_the_json_holds(demo: Path, cli: Cli) -> None:
     assert [int(row.split()[0]) for row in rows] == [c["id"] for c in clusters]
     every = json.loads(run("clusters", "list", "--all", "--format", "json"))
     assert len(every) > len(clusters) and {c["size"] for c in every} >= {1, 2}
-    assert len(_rows(run("clusters", "list", "--all", "--limit", "4"),
-                     ["id", "size", "feeds", "canonical title", "methods"])) == 4
+    assert (
+        len(
+            _rows(
+                run("clusters", "list", "--all", "--limit", "4"),
+                ["id", "size", "feeds", "canonical title", "methods"],
+            )
+        )
+        == 4
+    )
 
     biggest = max(clusters, key=lambda c: c["size"])
     shown = run("clusters", "show", str(biggest["id"]))
     title, _, table = shown.partition("\n")
-    assert title == (f"cluster {biggest['id']}: {biggest['size']} items from "
-                     f"{biggest['feed_count']} feeds")
+    assert title == (
+        f"cluster {biggest['id']}: {biggest['size']} items from {biggest['feed_count']} feeds"
+    )
     members = _rows(table, ["item", "canon", "method", "score", "published", "title", "feed"])
     assert len(members) == biggest["size"]
     canonical = [row for row in members if row.split()[1] == "*"]
@@ -178,23 +202,23 @@ def test_the_tables_show_what_the_json_holds(demo: Path, cli: Cli) -> None:
     assert (missing.returncode, missing.stderr) == (1, "aggregator: no cluster 999999\n")
 
     feeds = json.loads(run("feeds", "list", "--format", "json"))
-    rows = _rows(run("feeds", "list"), ["id", "name", "items", "errors", "last success",
-                                        "last error", "url"])
+    rows = _rows(
+        run("feeds", "list"), ["id", "name", "items", "errors", "last success", "last error", "url"]
+    )
     for row, feed in zip(rows, feeds, strict=True):  # long URLs are cut at 60 characters
         shown = row.split()[-1]
-        assert shown == feed["url"] or (len(shown) == 60 and shown.endswith("…")
-                                        and feed["url"].startswith(shown[:-1]))
+        assert shown == feed["url"] or (
+            len(shown) == 60 and shown.endswith("…") and feed["url"].startswith(shown[:-1])
+        )
 
     learned = json.loads(run("boilerplate", "list", "--format", "json"))
     rows = _rows(run("boilerplate", "list"), ["items", "feeds", "text"])
     assert len(rows) == len(learned)
-    assert any(row.endswith("follow our other news and article networks here:")
-               for row in rows)
+    assert any(row.endswith("follow our other news and article networks here:") for row in rows)
 
     a, b = biggest["members"][0]["id"], biggest["members"][1]["id"]
     as_text = json.loads(run("clusters", "explain", str(a), str(b)))
-    assert as_text == json.loads(run("clusters", "explain", str(a), str(b), "--format",
-                                     "json"))[0]
+    assert as_text == json.loads(run("clusters", "explain", str(a), str(b), "--format", "json"))[0]
     three = cli("clusters", "explain", str(a), str(b), "1", cwd=demo)
     assert (three.returncode, three.stdout) == (2, "")
     assert three.stderr == "aggregator: explain takes one or two item ids\n"
@@ -218,11 +242,13 @@ def test_errors_inside_a_verb_are_one_line_with_their_status(tmp_path: Path, cli
     (tmp_path / "config.yaml").write_text("feeds: []\n")
     bad_url = cli("feeds", "add", "ftp://files.example/feed.xml", cwd=tmp_path)
     assert (bad_url.returncode, bad_url.stdout) == (2, "")
-    assert bad_url.stderr == ("aggregator: config: url: unsupported scheme 'ftp' (use http, "
-                              "https, file or a path)\n")
+    assert bad_url.stderr == (
+        "aggregator: config: url: unsupported scheme 'ftp' (use http, https, file or a path)\n"
+    )
 
     (tmp_path / "broken.yaml").write_text(
-        "database: sqlite:////nonexistent-dir/for/sure/agg.db\nfeeds: []\n")
+        "database: sqlite:////nonexistent-dir/for/sure/agg.db\nfeeds: []\n"
+    )
     broken = cli("--config", "broken.yaml", "feeds", "list", cwd=tmp_path)
     assert broken.returncode == 1 and broken.stdout == ""
     (line,) = broken.stderr.splitlines()
@@ -232,8 +258,7 @@ def test_errors_inside_a_verb_are_one_line_with_their_status(tmp_path: Path, cli
 def test_removing_a_feed_the_config_lists_says_it_comes_back(tmp_path: Path, cli: Cli) -> None:
     shutil.copy(SEEDS / "daily-watch-news.xml", tmp_path / "listed.xml")
     (tmp_path / "config.yaml").write_text("feeds:\n  - listed.xml\n")
-    assert cli("feeds", "add", "listed.xml", cwd=tmp_path, check=True).stdout.startswith(
-        "added: ")
+    assert cli("feeds", "add", "listed.xml", cwd=tmp_path, check=True).stdout.startswith("added: ")
     removed = cli("feeds", "remove", "listed.xml", cwd=tmp_path, check=True)
     assert removed.stdout == f"removed {tmp_path / 'listed.xml'} and its 0 items\n"
     assert "still listed in the config file" in removed.stderr
@@ -241,19 +266,33 @@ def test_removing_a_feed_the_config_lists_says_it_comes_back(tmp_path: Path, cli
 
 def _feed(path: Path, items: list[tuple[str, str, list[str]]]) -> Path:
     """An RSS file of (guid, link, paragraphs) items."""
-    path.write_bytes(rss(path.stem, [{"guid": g, "title": g, "link": link, "html": html(text)}
-                                     for g, link, text in items]))
+    path.write_bytes(
+        rss(
+            path.stem,
+            [{"guid": g, "title": g, "link": link, "html": html(text)} for g, link, text in items],
+        )
+    )
     return path
 
 
 def test_rebuild_after_a_stricter_threshold_reports_the_moves(tmp_path: Path, cli: Cli) -> None:
     stories = [story(600 + n, paragraphs=3) for n in range(60)]
-    _feed(tmp_path / "a.xml", [(f"a{n}", f"https://a.example/{n}", text)
-                               for n, text in enumerate(stories)])
+    _feed(
+        tmp_path / "a.xml",
+        [(f"a{n}", f"https://a.example/{n}", text) for n, text in enumerate(stories)],
+    )
     # The same stories with a line of their own at the end: Jaccard about 0.9.
-    _feed(tmp_path / "b.xml", [(f"b{n}", f"https://b.example/{n}",
-                                text + [f"Filed by desk {n} at {n % 12} o'clock today."])
-                               for n, text in enumerate(stories)])
+    _feed(
+        tmp_path / "b.xml",
+        [
+            (
+                f"b{n}",
+                f"https://b.example/{n}",
+                text + [f"Filed by desk {n} at {n % 12} o'clock today."],
+            )
+            for n, text in enumerate(stories)
+        ],
+    )
     config = tmp_path / "config.yaml"
     config.write_text("feeds: [a.xml, b.xml]\n")
     polled = cli("poll", "--once", cwd=tmp_path, check=True).stdout.splitlines()[-1]
@@ -264,18 +303,23 @@ def test_rebuild_after_a_stricter_threshold_reports_the_moves(tmp_path: Path, cl
     assert dry[0] == "re-decided 120 items: would move 60 items; 60 clusters before, 120 after"
     assert len(dry) == 1 + 50 + 1 and dry[-1] == "  … and 10 more"
     assert all(line.startswith("  item ") and "→" in line for line in dry[1:51])
-    assert json.loads(cli("clusters", "list", "--format", "json", cwd=tmp_path,
-                          check=True).stdout) != []  # a dry run changes nothing
+    assert (
+        json.loads(cli("clusters", "list", "--format", "json", cwd=tmp_path, check=True).stdout)
+        != []
+    )  # a dry run changes nothing
 
     done = cli("dedup", "rebuild", cwd=tmp_path, check=True).stdout.splitlines()
     assert done[0] == "re-decided 120 items: moved 60 items; 60 clusters before, 120 after"
     assert done[1:] == dry[1:]
-    assert json.loads(cli("clusters", "list", "--format", "json", cwd=tmp_path,
-                          check=True).stdout) == []
+    assert (
+        json.loads(cli("clusters", "list", "--format", "json", cwd=tmp_path, check=True).stdout)
+        == []
+    )
 
 
 def test_an_item_that_matches_two_clusters_merges_them_with_a_note(
-        tmp_path: Path, cli: Cli) -> None:
+    tmp_path: Path, cli: Cli
+) -> None:
     first, second = story(701), story(702)
     _feed(tmp_path / "one.xml", [("a", "https://one.example/2026/a", first)])
     _feed(tmp_path / "two.xml", [("b", "https://two.example/2026/b", second)])
@@ -285,15 +329,15 @@ def test_an_item_that_matches_two_clusters_merges_them_with_a_note(
     _feed(tmp_path / "three.xml", [("c", "https://one.example/2026/a", second)])
     (tmp_path / "config.yaml").write_text("feeds: [one.xml, two.xml, three.xml]\n")
     cli("poll", "--once", cwd=tmp_path, check=True)
-    (cluster,) = json.loads(cli("clusters", "list", "--format", "json", cwd=tmp_path,
-                                check=True).stdout)
+    (cluster,) = json.loads(
+        cli("clusters", "list", "--format", "json", cwd=tmp_path, check=True).stdout
+    )
     assert cluster["size"] == 3 and cluster["note"].startswith("merged clusters ")
     shown = cli("clusters", "show", str(cluster["id"]), cwd=tmp_path, check=True).stdout
     assert shown.splitlines()[1] == f"note: {cluster['note']}"
 
 
-def test_verbose_logs_to_stderr_and_leaves_this_process_as_it_was(
-        demo: Path, cli: Cli) -> None:
+def test_verbose_logs_to_stderr_and_leaves_this_process_as_it_was(demo: Path, cli: Cli) -> None:
     """``-v`` logs progress, ``-vv`` debug, on stderr; the in-process run puts back the
     logging, the directory and the environment it changed for the command."""
     root = logging.getLogger()
@@ -310,6 +354,7 @@ def test_verbose_logs_to_stderr_and_leaves_this_process_as_it_was(
 
 # -- as a process ------------------------------------------------------------------------
 
+
 def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("AGGREGATOR_")}
 
@@ -317,7 +362,13 @@ def _clean_env() -> dict[str, str]:
 def test_python_m_aggregator_version(tmp_path: Path) -> None:
     """The entry point itself: ``python -m aggregator`` reaches ``main`` and exits with
     its status."""
-    result = subprocess.run([sys.executable, "-m", "aggregator", "--version"], cwd=tmp_path,
-                            env=_clean_env(), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "aggregator", "--version"],
+        cwd=tmp_path,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert (result.returncode, result.stdout.strip()) == (0, f"aggregator {__version__}")
     assert result.stderr == ""

@@ -48,18 +48,45 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 # -- durations ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("value", "seconds"), [
-    ("90s", 90.0), ("15m", 900.0), ("2h", 7200.0), ("1d", 86400.0), ("1.5h", 5400.0),
-    (" 15 m ", 900.0), ("90", 90.0), (45, 45.0), (2.5, 2.5),
-])
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("90s", 90.0),
+        ("15m", 900.0),
+        ("2h", 7200.0),
+        ("1d", 86400.0),
+        ("1.5h", 5400.0),
+        (" 15 m ", 900.0),
+        ("90", 90.0),
+        (45, 45.0),
+        (2.5, 2.5),
+    ],
+)
 def test_duration_parses(value: object, seconds: float) -> None:
     assert parse_duration(value, "polling.interval") == seconds
 
 
-@pytest.mark.parametrize("value", [
-    "soon", "10 minutes", "15M", "5w", "-5s", "0", "0s", 0, -3, "", "h", True,
-    None, [], {"m": 15},
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "soon",
+        "10 minutes",
+        "15M",
+        "5w",
+        "-5s",
+        "0",
+        "0s",
+        0,
+        -3,
+        "",
+        "h",
+        True,
+        None,
+        [],
+        {"m": 15},
+    ],
+)
 def test_bad_duration_names_the_key(value: object) -> None:
     with pytest.raises(ConfigError) as info:
         parse_duration(value, "feeds[3].interval")
@@ -67,15 +94,18 @@ def test_bad_duration_names_the_key(value: object) -> None:
     assert str(info.value).startswith("config: feeds[3].interval: ")
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), "9999999999d"],
-                         ids=["nan", "inf", "huge"])
+@pytest.mark.parametrize(
+    "value", [float("nan"), float("inf"), "9999999999d"], ids=["nan", "inf", "huge"]
+)
 def test_non_finite_or_huge_duration_is_refused(value: object) -> None:
     with pytest.raises(ConfigError):
         parse_duration(value, "polling.interval")
 
 
 def test_durations_in_a_config_file(tmp_path: Path) -> None:
-    settings = load(tmp_path, """
+    settings = load(
+        tmp_path,
+        """
 polling:
   interval: 15m
   timeout: 90s
@@ -87,7 +117,8 @@ feeds:
   - url: c.xml
 dedup:
   window: 1d
-""")
+""",
+    )
     assert settings.polling.interval == 900.0
     assert settings.polling.timeout == 90.0
     assert [f.interval for f in settings.feeds] == [7200.0, 600.0, None]
@@ -104,18 +135,23 @@ def test_defaults_when_sections_are_missing(tmp_path: Path) -> None:
 
 # -- feed URLs and paths --------------------------------------------------------------------
 
+
 def test_relative_feed_paths_resolve_against_the_config_folder(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "conf"
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # the current directory must not matter
-    settings = load(folder, """
+    settings = load(
+        folder,
+        """
 feeds:
   - feeds/one.xml
   - url: ../shared/two.xml
   - url: ./three.json
-""")
+""",
+    )
     base = folder.resolve()
     assert [f.url for f in settings.feeds] == [
         str(base / "feeds" / "one.xml"),
@@ -125,7 +161,9 @@ feeds:
 
 
 def test_absolute_paths_file_and_http_urls_are_kept(tmp_path: Path) -> None:
-    settings = load(tmp_path, """
+    settings = load(
+        tmp_path,
+        """
 feeds:
   - /srv/feeds/abs.xml
   - file:///srv/feeds/local.xml
@@ -134,7 +172,8 @@ feeds:
     name: Example
     group: news
     priority: 3
-""")
+""",
+    )
     assert [f.url for f in settings.feeds] == [
         "/srv/feeds/abs.xml",
         "file:///srv/feeds/local.xml",
@@ -145,30 +184,33 @@ feeds:
     assert (last.name, last.group, last.priority) == ("Example", "news", 3)
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("feeds:\n  - url: ftp://files.example.org/feed.xml\n", "feeds[0].url"),
-    ("feeds:\n  - a.xml\n  - name: no url\n", "feeds[1].url"),
-    ("feeds:\n  - url: ''\n", "feeds[0].url"),
-    ("feeds:\n  - url: 42\n", "feeds[0].url"),
-    ("feeds:\n  - a.xml\n  - ./a.xml\n", "feeds[1].url"),
-    ("feeds:\n  - url: a.xml\n    nmae: typo\n", "feeds[0].nmae"),
-    ("feeds:\n  - url: a.xml\n    priority: high\n", "feeds[0].priority"),
-    ("feeds:\n  - a.xml\n  - url: b.xml\n    interval: often\n", "feeds[1].interval"),
-    ("feeds: a.xml\n", "feeds"),
-    ("feeds:\n  - null\n", "feeds[0]"),
-    ("databse: sqlite:///x.db\n", "databse"),
-    ("database: 42\n", "database"),
-    ("database: just-a-file.db\n", "database"),
-    ("polling:\n  intervall: 5m\n", "polling.intervall"),
-    ("polling:\n  timeout: soon\n", "polling.timeout"),
-    ("polling:\n  concurrency: eight\n", "polling.concurrency"),
-    ("polling:\n  max_bytes: 10\n", "polling.max_bytes"),
-    ("polling: 5m\n", "polling"),
-    ("polling:\n  fingerprint_worker: 'yes'\n", "polling.fingerprint_worker"),
-    ("dedup:\n  threshold: 1.5\n", "dedup.threshold"),
-    ("server:\n  port: 70000\n", "server.port"),
-    ("- a.xml\n- b.xml\n", "config"),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("feeds:\n  - url: ftp://files.example.org/feed.xml\n", "feeds[0].url"),
+        ("feeds:\n  - a.xml\n  - name: no url\n", "feeds[1].url"),
+        ("feeds:\n  - url: ''\n", "feeds[0].url"),
+        ("feeds:\n  - url: 42\n", "feeds[0].url"),
+        ("feeds:\n  - a.xml\n  - ./a.xml\n", "feeds[1].url"),
+        ("feeds:\n  - url: a.xml\n    nmae: typo\n", "feeds[0].nmae"),
+        ("feeds:\n  - url: a.xml\n    priority: high\n", "feeds[0].priority"),
+        ("feeds:\n  - a.xml\n  - url: b.xml\n    interval: often\n", "feeds[1].interval"),
+        ("feeds: a.xml\n", "feeds"),
+        ("feeds:\n  - null\n", "feeds[0]"),
+        ("databse: sqlite:///x.db\n", "databse"),
+        ("database: 42\n", "database"),
+        ("database: just-a-file.db\n", "database"),
+        ("polling:\n  intervall: 5m\n", "polling.intervall"),
+        ("polling:\n  timeout: soon\n", "polling.timeout"),
+        ("polling:\n  concurrency: eight\n", "polling.concurrency"),
+        ("polling:\n  max_bytes: 10\n", "polling.max_bytes"),
+        ("polling: 5m\n", "polling"),
+        ("polling:\n  fingerprint_worker: 'yes'\n", "polling.fingerprint_worker"),
+        ("dedup:\n  threshold: 1.5\n", "dedup.threshold"),
+        ("server:\n  port: 70000\n", "server.port"),
+        ("- a.xml\n- b.xml\n", "config"),
+    ],
+)
 def test_config_errors_name_the_key(tmp_path: Path, text: str, key: str) -> None:
     with pytest.raises(ConfigError) as info:
         load(tmp_path, text)
@@ -193,8 +235,10 @@ def test_missing_file(tmp_path: Path) -> None:
 
 # -- database -------------------------------------------------------------------------------
 
+
 def test_default_database_is_a_sqlite_file_next_to_the_config(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     settings = load(tmp_path / "conf", "feeds: []\n")
     assert settings.database == f"sqlite:///{(tmp_path / 'conf').resolve() / 'aggregator.db'}"
@@ -206,15 +250,18 @@ def test_relative_sqlite_url_is_relative_to_the_config(tmp_path: Path) -> None:
 
 
 def test_absolute_and_other_database_urls_are_kept(tmp_path: Path) -> None:
-    for url in ("sqlite:////var/lib/agg.db", "sqlite://", "sqlite:///:memory:",
-                "postgresql+psycopg://agg@db.example.org/agg"):
+    for url in (
+        "sqlite:////var/lib/agg.db",
+        "sqlite://",
+        "sqlite:///:memory:",
+        "postgresql+psycopg://agg@db.example.org/agg",
+    ):
         assert load(tmp_path, f"database: '{url}'\n").database == url
 
 
 def test_driver_qualified_sqlite_url_is_relative_to_the_config(tmp_path: Path) -> None:
     settings = load(tmp_path / "conf", "database: sqlite+pysqlite:///agg.db\n")
-    assert settings.database == \
-        f"sqlite+pysqlite:///{(tmp_path / 'conf').resolve() / 'agg.db'}"
+    assert settings.database == f"sqlite+pysqlite:///{(tmp_path / 'conf').resolve() / 'agg.db'}"
 
 
 def test_database_env_overrides_the_file(tmp_path: Path) -> None:
@@ -229,7 +276,8 @@ def test_empty_database_env_is_ignored(tmp_path: Path) -> None:
 
 
 def test_load_settings_reads_os_environ_only_when_env_is_not_given(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(DATABASE_ENV, "postgresql+psycopg://agg@db.example.org/agg")
     path = write_config(tmp_path, "database: sqlite:///file.db\n")
     assert load_settings(path).database == "postgresql+psycopg://agg@db.example.org/agg"
@@ -245,8 +293,8 @@ def test_config_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
 
 # -- the CLI --------------------------------------------------------------------------------
 
-def assert_one_line_error(result: CliResult | subprocess.CompletedProcess[str],
-                          key: str) -> None:
+
+def assert_one_line_error(result: CliResult | subprocess.CompletedProcess[str], key: str) -> None:
     lines = result.stderr.splitlines()
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
@@ -257,21 +305,24 @@ def assert_one_line_error(result: CliResult | subprocess.CompletedProcess[str],
 
 
 CLI_ERRORS = [
-    pytest.param("feeds:\n  - a.xml\n  - url: b.xml\n    interval: often\n",
-                 "feeds[1].interval", id="bad-feed-interval"),
+    pytest.param(
+        "feeds:\n  - a.xml\n  - url: b.xml\n    interval: often\n",
+        "feeds[1].interval",
+        id="bad-feed-interval",
+    ),
     pytest.param("polling:\n  timeout: soon\n", "polling.timeout", id="bad-timeout"),
     pytest.param("feeds:\n  - name: No URL\n", "feeds[0].url", id="missing-url"),
     pytest.param("polling:\n  intervall: 5m\n", "polling.intervall", id="unknown-key"),
     pytest.param("polling:\n  concurrency: [1, 2]\n", "polling.concurrency", id="wrong-type"),
     pytest.param("feeds: {url: a.xml}\n", "feeds", id="feeds-not-a-list"),
-    pytest.param("polling:\n  interval: 5m\nfeeds: [unclosed\n", "config.yaml",
-                 id="invalid-yaml"),
+    pytest.param("polling:\n  interval: 5m\nfeeds: [unclosed\n", "config.yaml", id="invalid-yaml"),
 ]
 
 
 @pytest.mark.parametrize(("text", "key"), CLI_ERRORS)
-def test_cli_config_error_is_one_line_and_status_2(tmp_path: Path, text: str, key: str,
-                                                   cli: Cli) -> None:
+def test_cli_config_error_is_one_line_and_status_2(
+    tmp_path: Path, text: str, key: str, cli: Cli
+) -> None:
     path = write_config(tmp_path / "conf", text)
     result = cli("--config", str(path), "feeds", "list", cwd=tmp_path)
     assert_one_line_error(result, key)
@@ -281,9 +332,15 @@ def test_cli_config_error_is_one_line_and_status_2(tmp_path: Path, text: str, ke
 def test_a_bad_config_ends_the_process_with_status_2(tmp_path: Path) -> None:
     """The exit status a shell or systemd sees, from a real ``python -m aggregator``."""
     path = write_config(tmp_path / "conf", "polling:\n  timeout: soon\n")
-    result = subprocess.run([sys.executable, "-m", "aggregator", "--config", str(path), "run"],
-                            cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
-                            timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "aggregator", "--config", str(path), "run"],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert_one_line_error(result, "polling.timeout")
     assert not (tmp_path / "conf" / "aggregator.db").exists()
 
@@ -335,8 +392,7 @@ def test_cli_reads_config_from_env(tmp_path: Path, cli: Cli) -> None:
 def test_cli_config_flag_beats_env(tmp_path: Path, cli: Cli) -> None:
     good = write_config(tmp_path / "good", "feeds: []\n")
     bad = write_config(tmp_path / "bad", "polling:\n  intervall: 1m\n")
-    result = cli("--config", str(good), "feeds", "list", cwd=tmp_path,
-                 env={CONFIG_ENV: str(bad)})
+    result = cli("--config", str(good), "feeds", "list", cwd=tmp_path, env={CONFIG_ENV: str(bad)})
     assert result.returncode == 0, result.stderr
     result = cli("feeds", "list", cwd=tmp_path, env={CONFIG_ENV: str(bad)})
     assert_one_line_error(result, "polling.intervall")
@@ -346,15 +402,20 @@ def test_cli_database_env_overrides_the_config(tmp_path: Path, cli: Cli) -> None
     conf = tmp_path / "conf"
     path = write_config(conf, "database: sqlite:///from-file.db\n")
     target = tmp_path / "from-env.db"
-    result = cli("--config", str(path), "feeds", "list", cwd=tmp_path,
-                 env={DATABASE_ENV: f"sqlite:///{target}"})
+    result = cli(
+        "--config",
+        str(path),
+        "feeds",
+        "list",
+        cwd=tmp_path,
+        env={DATABASE_ENV: f"sqlite:///{target}"},
+    )
     assert result.returncode == 0, result.stderr
     assert target.is_file()
     assert not (conf / "from-file.db").exists()
 
 
-def test_cli_relative_feed_path_polls_the_file_next_to_the_config(tmp_path: Path,
-                                                                  cli: Cli) -> None:
+def test_cli_relative_feed_path_polls_the_file_next_to_the_config(tmp_path: Path, cli: Cli) -> None:
     conf = tmp_path / "conf"
     (conf / "feeds").mkdir(parents=True)
     shutil.copy(GOLDEN / "rss10.rdf", conf / "feeds" / "ledger.rdf")

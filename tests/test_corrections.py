@@ -12,21 +12,30 @@ from tests.helpers import check_consistency, clusters_by_guid, pipeline_for
 
 
 def _feed(path: Path, items: list[tuple[str, str]]) -> Path:
-    path.write_bytes(rss(path.stem, [
-        {"guid": g, "title": g, "link": f"https://{path.stem}.example/{g}", "html": h}
-        for g, h in items]))
+    path.write_bytes(
+        rss(
+            path.stem,
+            [
+                {"guid": g, "title": g, "link": f"https://{path.stem}.example/{g}", "html": h}
+                for g, h in items
+            ],
+        )
+    )
     return path
 
 
 def _network(tmp_path: Path) -> list[Path]:
-    return [_feed(tmp_path / "a.xml", [("a1", html(story(1), FOOTER)),
-                                       ("a2", html(story(2), FOOTER))]),
-            _feed(tmp_path / "b.xml", [("b1", html(story(1)[1:], FOOTER)),
-                                       ("b2", html(story(3), FOOTER))])]
+    return [
+        _feed(tmp_path / "a.xml", [("a1", html(story(1), FOOTER)), ("a2", html(story(2), FOOTER))]),
+        _feed(
+            tmp_path / "b.xml", [("b1", html(story(1)[1:], FOOTER)), ("b2", html(story(3), FOOTER))]
+        ),
+    ]
 
 
 def test_split_keeps_the_item_alone_across_polls_restarts_and_rebuilds(
-        tmp_path: Path, database_url: str) -> None:
+    tmp_path: Path, database_url: str
+) -> None:
     feeds = _network(tmp_path)
     pipeline = pipeline_for(database_url, feeds)
     pipeline.poll()
@@ -65,8 +74,7 @@ def test_merge_joins_two_clusters_and_survives_rebuild(tmp_path: Path, sqlite_ur
     check_consistency(pipeline)
 
 
-def test_a_correction_made_by_another_process_is_picked_up(tmp_path: Path,
-                                                           sqlite_url: str) -> None:
+def test_a_correction_made_by_another_process_is_picked_up(tmp_path: Path, sqlite_url: str) -> None:
     feeds = _network(tmp_path)
     daemon = pipeline_for(sqlite_url, feeds)
     daemon.poll()

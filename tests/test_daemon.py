@@ -59,19 +59,26 @@ class Daemon:
         self.port = _free_port()
         self.log_path = folder / "daemon.log"
         self.config = folder / "config.yaml"
-        self.config.write_text(yaml.safe_dump({
-            "database": f"sqlite:///{self.db}",
-            "polling": {"interval": "1s", "timeout": "5s", **polling},
-            "server": {"host": "127.0.0.1", "port": self.port},
-            "feeds": [{"url": u} for u in feeds],
-        }))
+        self.config.write_text(
+            yaml.safe_dump(
+                {
+                    "database": f"sqlite:///{self.db}",
+                    "polling": {"interval": "1s", "timeout": "5s", **polling},
+                    "server": {"host": "127.0.0.1", "port": self.port},
+                    "feeds": [{"url": u} for u in feeds],
+                }
+            )
+        )
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Daemon:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "aggregator", "--config", str(self.config), "run"],
-                cwd=self.folder, stdout=log, stderr=subprocess.STDOUT)
+                cwd=self.folder,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         wait_for(lambda: self.health().get("scheduler") == "running", 20, "the scheduler")
         return self
 
@@ -134,8 +141,16 @@ class Daemon:
     def feeds(self) -> dict[str, dict[str, Any]]:
         """`aggregator feeds list --format json`, the operator's view, keyed by URL (run in
         this process: a reader of the daemon's database beside it)."""
-        out = self.cli("--config", str(self.config), "feeds", "list", "--format", "json",
-                       cwd=self.folder, check=True)
+        out = self.cli(
+            "--config",
+            str(self.config),
+            "feeds",
+            "list",
+            "--format",
+            "json",
+            cwd=self.folder,
+            check=True,
+        )
         return {f["url"]: f for f in json.loads(out.stdout)}
 
     def close(self) -> None:
@@ -165,9 +180,10 @@ def _at(value: str | None) -> datetime:
 
 # -- politeness -----------------------------------------------------------------------------
 
+
 def test_conditional_get_304_health_metrics_and_sigterm(
-        server: HostileServer, tmp_path: Path, daemons: list[Daemon],
-        cli: Cli) -> None:
+    server: HostileServer, tmp_path: Path, daemons: list[Daemon], cli: Cli
+) -> None:
     server.set_feed("a", feed_items("a", 3))
     daemon = Daemon(tmp_path, cli, [server.url("/feed/a")])
     daemons.append(daemon.start())
@@ -185,8 +201,14 @@ def test_conditional_get_304_health_metrics_and_sigterm(
     health = daemon.health()
     assert health["status"] == "ok" and health["last_poll"] is not None
     # Items are committed before their decision (and its counters): wait for the latter.
-    metrics = wait_for(lambda: (m := daemon.metrics()).get(
-        'aggregator_cluster_events_total{event="formed"}') == 4 and m, 10, "4 clusters formed")
+    metrics = wait_for(
+        lambda: (
+            (m := daemon.metrics()).get('aggregator_cluster_events_total{event="formed"}') == 4
+            and m
+        ),
+        10,
+        "4 clusters formed",
+    )
     assert metrics['aggregator_fetches_total{outcome="not-modified"}'] >= 2
     assert metrics['aggregator_fetches_total{outcome="ok"}'] >= 2
     assert metrics['aggregator_items_total{kind="new"}'] == 4
@@ -206,11 +228,16 @@ def test_conditional_get_304_health_metrics_and_sigterm(
     assert "event=stopped writer=finished" in log
 
 
-def test_retry_after_backoff_and_gone(server: HostileServer, tmp_path: Path,
-                                      daemons: list[Daemon], cli: Cli) -> None:
+def test_retry_after_backoff_and_gone(
+    server: HostileServer, tmp_path: Path, daemons: list[Daemon], cli: Cli
+) -> None:
     server.set_feed("b", feed_items("b", 1))
-    feeds = {"ok": "/feed/b", "retry": "/status/503?retry_after=3600", "fail": "/status/500",
-             "gone": "/gone"}
+    feeds = {
+        "ok": "/feed/b",
+        "retry": "/status/503?retry_after=3600",
+        "fail": "/status/500",
+        "gone": "/gone",
+    }
     daemon = Daemon(tmp_path, cli, [server.url(p) for p in feeds.values()])
     daemons.append(daemon.start())
     wait_for(lambda: len(server.requests("/feed/b")) >= 6, 15, "six polls of the good feed")
@@ -231,8 +258,9 @@ def test_retry_after_backoff_and_gone(server: HostileServer, tmp_path: Path,
     fail = state[server.url(feeds["fail"])]
     assert fail["error_count"] == len(failures)
     ((next_check, last_checked),) = daemon.query(  # to the microsecond, unlike the CLI's
-        "SELECT next_check, last_checked FROM feeds WHERE url = ?", server.url(feeds["fail"]))
-    wait = (datetime.fromisoformat(next_check) - datetime.fromisoformat(last_checked))
+        "SELECT next_check, last_checked FROM feeds WHERE url = ?", server.url(feeds["fail"])
+    )
+    wait = datetime.fromisoformat(next_check) - datetime.fromisoformat(last_checked)
     expected = 2 ** (len(failures) - 1)  # seconds: interval × 2^(errors-1), +0–10 % jitter
     assert expected - 0.1 <= wait.total_seconds() <= expected * 1.1
     gone = state[server.url(feeds["gone"])]
@@ -242,18 +270,25 @@ def test_retry_after_backoff_and_gone(server: HostileServer, tmp_path: Path,
 
 # -- hostile input ------------------------------------------------------------------------
 
+
 def test_every_hostile_feed_is_recorded_and_harms_nothing_else(
-        server: HostileServer, tmp_path: Path, daemons: list[Daemon],
-        cli: Cli) -> None:
+    server: HostileServer, tmp_path: Path, daemons: list[Daemon], cli: Cli
+) -> None:
     server.set_feed("good", feed_items("good", 2))
-    urls = [server.url("/feed/good"), *(server.url(r) for r in HOSTILE_ROUTES),
-            "http://127.0.0.1:9/refused.xml", "http://no-such-host.invalid/feed.xml",
-            server.url("/feed/good").replace("http://", "https://")]
-    daemon = Daemon(tmp_path, cli, urls, timeout=1.5, max_bytes=1024 * 1024,
-                    interval="2s")
+    urls = [
+        server.url("/feed/good"),
+        *(server.url(r) for r in HOSTILE_ROUTES),
+        "http://127.0.0.1:9/refused.xml",
+        "http://no-such-host.invalid/feed.xml",
+        server.url("/feed/good").replace("http://", "https://"),
+    ]
+    daemon = Daemon(tmp_path, cli, urls, timeout=1.5, max_bytes=1024 * 1024, interval="2s")
     daemons.append(daemon.start())
-    wait_for(lambda: daemon.query("SELECT count(*) FROM feeds WHERE last_checked IS NULL")
-             == [(0,)], 20, "every feed checked once")
+    wait_for(
+        lambda: daemon.query("SELECT count(*) FROM feeds WHERE last_checked IS NULL") == [(0,)],
+        20,
+        "every feed checked once",
+    )
     polls = len(server.requests("/feed/good"))
     wait_for(lambda: len(server.requests("/feed/good")) > polls, 10, "a later cycle")
     assert daemon.health()["status"] == "ok"
@@ -270,18 +305,25 @@ def test_every_hostile_feed_is_recorded_and_harms_nothing_else(
 
 # -- stopping -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_stop_signal_during_hanging_fetches_exits_0_within_10s(
-        signum: int, server: HostileServer, tmp_path: Path, daemons: list[Daemon],
-        cli: Cli) -> None:
+    signum: int, server: HostileServer, tmp_path: Path, daemons: list[Daemon], cli: Cli
+) -> None:
     server.set_feed("c", feed_items("c", 2))
     # A 60 s timeout: the hang and the drip are truly in flight when the signal comes.
-    daemon = Daemon(tmp_path, cli,
-                    [server.url("/feed/c"), server.url("/hang"), server.url("/drip")],
-                    timeout="60s")
+    daemon = Daemon(
+        tmp_path,
+        cli,
+        [server.url("/feed/c"), server.url("/hang"), server.url("/drip")],
+        timeout="60s",
+    )
     daemons.append(daemon.start())
-    wait_for(lambda: server.requests("/feed/c") and daemon.query(
-        "SELECT count(*) FROM items") == [(2,)], 10, "the good feed stored")
+    wait_for(
+        lambda: server.requests("/feed/c") and daemon.query("SELECT count(*) FROM items") == [(2,)],
+        10,
+        "the good feed stored",
+    )
     wait_for(lambda: not server.requests("/hang"), 1, "the hang still in flight")
     code, seconds = daemon.signal(signum)
     assert code == 0 and seconds < STOP_LIMIT, daemon.log()
@@ -304,9 +346,14 @@ def _network(server: HostileServer) -> dict[frozenset[str], int]:
             s = (feed * 10 + offset) % STORIES
             guid = f"k{feed}-{s}"
             expected.setdefault(s, set()).add(guid)
-            items.append({"guid": guid, "title": f"Story {s} ({feed})",
-                          "link": f"https://k{feed}.example/{s}",
-                          "html": html(story(20_000 + s, paragraphs=3, words=40))})
+            items.append(
+                {
+                    "guid": guid,
+                    "title": f"Story {s} ({feed})",
+                    "link": f"https://k{feed}.example/{s}",
+                    "html": html(story(20_000 + s, paragraphs=3, words=40)),
+                }
+            )
         server.set_feed(f"k{feed}", items)
     return {frozenset(guids): s for s, guids in expected.items()}
 
@@ -314,7 +361,8 @@ def _network(server: HostileServer) -> dict[frozenset[str], int]:
 def _clusters(daemon: Daemon) -> dict[int, set[str]]:
     out: dict[int, set[str]] = {}
     for guid, cluster in daemon.query(
-            "SELECT i.guid, m.cluster_id FROM items i JOIN memberships m ON m.item_id = i.id"):
+        "SELECT i.guid, m.cluster_id FROM items i JOIN memberships m ON m.item_id = i.id"
+    ):
         out.setdefault(cluster, set()).add(guid)
     return out
 
@@ -323,11 +371,15 @@ def _check_database(daemon: Daemon, expected: dict[frozenset[str], int]) -> None
     items = daemon.query("SELECT id, feed_id, entry_id FROM items")
     assert len(items) == FEEDS * PER_FEED
     assert len({(feed, entry) for _, feed, entry in items}) == len(items)  # each exactly once
-    orphans = daemon.query("SELECT count(*) FROM items i LEFT JOIN memberships m "
-                           "ON m.item_id = i.id WHERE m.item_id IS NULL")
+    orphans = daemon.query(
+        "SELECT count(*) FROM items i LEFT JOIN memberships m "
+        "ON m.item_id = i.id WHERE m.item_id IS NULL"
+    )
     assert orphans == [(0,)], "an item without a cluster"
-    clusters = {c: (size, canonical) for c, size, canonical in daemon.query(
-        "SELECT id, size, canonical_item_id FROM clusters")}
+    clusters = {
+        c: (size, canonical)
+        for c, size, canonical in daemon.query("SELECT id, size, canonical_item_id FROM clusters")
+    }
     members: dict[int, set[int]] = {}
     for item, cluster in daemon.query("SELECT item_id, cluster_id FROM memberships"):
         members.setdefault(cluster, set()).add(item)
@@ -339,15 +391,18 @@ def _check_database(daemon: Daemon, expected: dict[frozenset[str], int]) -> None
 
 
 def test_kill_9_mid_ingest_then_restart_leaves_items_once_and_clusters_consistent(
-        server: HostileServer, tmp_path: Path, daemons: list[Daemon],
-        cli: Cli) -> None:
+    server: HostileServer, tmp_path: Path, daemons: list[Daemon], cli: Cli
+) -> None:
     expected = _network(server)
     # A delay per feed spreads the ingest over a couple of seconds: the kill lands inside it.
     urls = [server.url(f"/feed/k{i}?delay=0.15") for i in range(FEEDS)]
     daemon = Daemon(tmp_path, cli, urls)
     daemons.append(daemon.start())
-    wait_for(lambda: daemon.query("SELECT count(*) FROM items") not in ([], [(0,)]), 20,
-             "the first stored items")
+    wait_for(
+        lambda: daemon.query("SELECT count(*) FROM items") not in ([], [(0,)]),
+        20,
+        "the first stored items",
+    )
     daemon.kill()
     stored = daemon.query("SELECT count(*) FROM items")[0][0]
     decided = daemon.query("SELECT count(*) FROM memberships")[0][0]
@@ -359,10 +414,18 @@ def test_kill_9_mid_ingest_then_restart_leaves_items_once_and_clusters_consisten
     daemon.kill()
 
     daemons.append(daemon.start())
-    wait_for(lambda: daemon.query("SELECT count(*) FROM items i LEFT JOIN memberships m ON "
-                                  "m.item_id = i.id WHERE m.item_id IS NULL") == [(0,)]
-             and daemon.query("SELECT count(*) FROM items") == [(FEEDS * PER_FEED,)],
-             30, "every item stored and decided")
+    wait_for(
+        lambda: (
+            daemon.query(
+                "SELECT count(*) FROM items i LEFT JOIN memberships m ON "
+                "m.item_id = i.id WHERE m.item_id IS NULL"
+            )
+            == [(0,)]
+            and daemon.query("SELECT count(*) FROM items") == [(FEEDS * PER_FEED,)]
+        ),
+        30,
+        "every item stored and decided",
+    )
     assert daemon.signal(signal.SIGTERM)[0] == 0
     _check_database(daemon, expected)
     assert os.path.exists(daemon.db)

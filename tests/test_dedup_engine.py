@@ -22,13 +22,20 @@ from tests.feeds import story
 T0 = datetime(2026, 11, 20, tzinfo=UTC)
 
 
-def _candidate(item_id: int, paragraphs: list[str], hours: float = 0.0,
-               feed_id: int = 1) -> Candidate:
+def _candidate(
+    item_id: int, paragraphs: list[str], hours: float = 0.0, feed_id: int = 1
+) -> Candidate:
     when = T0 + timedelta(hours=hours)
-    return Candidate(item_id=item_id, feed_id=feed_id, priority=0, sort_time=when,
-                     is_summary=False, canonical_link=None,
-                     fingerprint=fingerprint_blocks([fold(p) for p in paragraphs]),
-                     first_seen=when)
+    return Candidate(
+        item_id=item_id,
+        feed_id=feed_id,
+        priority=0,
+        sort_time=when,
+        is_summary=False,
+        canonical_link=None,
+        fingerprint=fingerprint_blocks([fold(p) for p in paragraphs]),
+        first_seen=when,
+    )
 
 
 def _corpus() -> list[list[str]]:
@@ -71,8 +78,9 @@ class _Stored:
         self.blobs.update((i, b) for i, b in blobs.items() if b is not None)
 
 
-@pytest.mark.parametrize("from_storage", [False, True],
-                         ids=["samples-in-memory", "samples-read-back"])
+@pytest.mark.parametrize(
+    "from_storage", [False, True], ids=["samples-in-memory", "samples-read-back"]
+)
 def test_any_arrival_order_gives_the_same_clusters(from_storage: bool) -> None:
     texts = _corpus()
     ids = list(range(len(texts)))
@@ -110,8 +118,10 @@ def test_the_window_forgets_old_clusters_and_keeps_young_ones() -> None:
     assert 0 not in engine.item_ids() and 2 in engine.item_ids()
     assert not any(a.item_id == 0 for a in changes.assignments)
     # A late copy of the forgotten story starts a new cluster; a copy of a young one joins.
-    engine.decide([_candidate(1, texts[1], hours=24 * 11), _candidate(3, texts[3], hours=24 * 11)],
-                  T0 + timedelta(days=11))
+    engine.decide(
+        [_candidate(1, texts[1], hours=24 * 11), _candidate(3, texts[3], hours=24 * 11)],
+        T0 + timedelta(days=11),
+    )
     assert engine.cluster_of(3) == engine.cluster_of(2)
     assert engine.cluster_of(1) not in (None, engine.cluster_of(2))
 
@@ -146,8 +156,11 @@ def test_an_orphaned_summary_finds_its_next_parent_through_the_source() -> None:
     partitions = []
     for source in (None, _Stored()):
         engine = DedupEngine(fingerprint_source=source)
-        first = [_candidate(0, texts[0], hours=0), _candidate(1, copy, hours=1),
-                 _candidate(10, texts[10], hours=2)]
+        first = [
+            _candidate(0, texts[0], hours=0),
+            _candidate(1, copy, hours=1),
+            _candidate(10, texts[10], hours=2),
+        ]
         if source is None:
             engine.decide(first, T0)
             engine.decide([_candidate(0, story(999, paragraphs=6))], T0)  # the lead's parent
@@ -172,6 +185,7 @@ def test_an_item_whose_stored_fingerprint_is_gone_earns_no_similarity_edge() -> 
 
 # -- the partner cap: near-identical template items ----------------------------------------
 
+
 def _partners(pairs: Collection[tuple[int, int]]) -> dict[int, set[int]]:
     partners: dict[int, set[int]] = {}
     for a, b in pairs:
@@ -184,10 +198,15 @@ def _lowest(partners: dict[int, set[int]], item: int) -> set[int]:
     return set(sorted(partners[item])[:MAX_CANDIDATES])
 
 
-pair_sets = st.sets(st.tuples(st.integers(0, 300), st.integers(0, 300))
-                    .filter(lambda p: p[0] < p[1]), max_size=200)
-hubs = st.dictionaries(st.integers(0, 300), st.sets(st.integers(0, 300), min_size=70,
-                                                    max_size=150), min_size=1, max_size=4)
+pair_sets = st.sets(
+    st.tuples(st.integers(0, 300), st.integers(0, 300)).filter(lambda p: p[0] < p[1]), max_size=200
+)
+hubs = st.dictionaries(
+    st.integers(0, 300),
+    st.sets(st.integers(0, 300), min_size=70, max_size=150),
+    min_size=1,
+    max_size=4,
+)
 """Items proposed with more partners than the cap: some of their partners are hubs too."""
 
 
@@ -198,7 +217,8 @@ def test_the_cap_is_64() -> None:
 @settings(max_examples=100, deadline=None, database=None)
 @given(pairs=pair_sets)
 def test_capped_keeps_every_pair_when_no_item_has_more_than_64_partners(
-        pairs: set[tuple[int, int]]) -> None:
+    pairs: set[tuple[int, int]],
+) -> None:
     assume(all(len(p) <= MAX_CANDIDATES for p in _partners(pairs).values()))
     assert _capped(pairs) == sorted(pairs)
 
@@ -206,17 +226,21 @@ def test_capped_keeps_every_pair_when_no_item_has_more_than_64_partners(
 @settings(max_examples=30, deadline=None, database=None)
 @given(spread=pair_sets, around=hubs)
 def test_capped_keeps_the_lowest_64_partners_of_each_item_and_no_other_pair(
-        spread: set[tuple[int, int]], around: dict[int, set[int]]) -> None:
-    pairs = spread | {(min(hub, other), max(hub, other)) for hub, others in around.items()
-                      for other in others if other != hub}
+    spread: set[tuple[int, int]], around: dict[int, set[int]]
+) -> None:
+    pairs = spread | {
+        (min(hub, other), max(hub, other))
+        for hub, others in around.items()
+        for other in others
+        if other != hub
+    }
     kept = _capped(pairs)
     assert kept == sorted(set(kept)) and set(kept) <= pairs  # in order, each pair once
     partners = _partners(pairs)
     lowest = {item: _lowest(partners, item) for item in partners}
     # Lowest ids first: each item keeps its 64 lowest partners, and a pair is kept only
     # as one of those.
-    assert set(kept) == {(min(item, o), max(item, o)) for item in partners
-                         for o in lowest[item]}
+    assert set(kept) == {(min(item, o), max(item, o)) for item in partners for o in lowest[item]}
     assert len(kept) <= MAX_CANDIDATES * len(partners)  # n·64 comparisons at most, not n²
 
 
@@ -225,14 +249,18 @@ def test_capped_drops_a_pair_neither_item_keeps() -> None:
     group: a pair survives when it is among the 64 lowest partners of one of its items."""
     left, right = range(100), range(100, 200)
     kept = _capped({(a, b) for a in left for b in right})
-    assert kept == sorted((a, b) for a in left for b in right
-                          if a < MAX_CANDIDATES or b < 100 + MAX_CANDIDATES)
+    assert kept == sorted(
+        (a, b) for a in left for b in right if a < MAX_CANDIDATES or b < 100 + MAX_CANDIDATES
+    )
     assert (99, 199) not in kept and len(kept) == 100 * 100 - 36 * 36
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: a pair is kept when either item keeps "
-                   "it, so an item many others keep (the lowest ids of a template family; a "
-                   "new item whose partners have few partners) is verified with all of them")
+@pytest.mark.xfail(
+    strict=True,
+    reason="product bug: a pair is kept when either item keeps "
+    "it, so an item many others keep (the lowest ids of a template family; a "
+    "new item whose partners have few partners) is verified with all of them",
+)
 def test_capped_verifies_at_most_64_partners_per_item() -> None:
     star = {(0, other) for other in range(1, 101)}  # one new item, 100 proposed partners
     kept = _capped(star)
@@ -282,7 +310,8 @@ def family() -> _Family:
 
 
 def test_a_thousand_template_items_form_one_cluster_in_n_times_64_comparisons(
-        family: _Family) -> None:
+    family: _Family,
+) -> None:
     assert len({family.engine.cluster_of(i) for i in range(FAMILY)}) == 1
     assert set(family.compared) == set(range(FAMILY))  # the counting saw every item
     comparisons = sum(map(len, family.compared.values())) // 2
@@ -293,9 +322,12 @@ def test_a_thousand_template_items_form_one_cluster_in_n_times_64_comparisons(
         assert family.compared[item] <= set(range(MAX_CANDIDATES)), item
 
 
-@pytest.mark.xfail(strict=True, reason="product bug (see test_capped_verifies_at_most_64_"
-                   "partners_per_item): a new item is verified with every partner the index "
-                   "proposes")
+@pytest.mark.xfail(
+    strict=True,
+    reason="product bug (see test_capped_verifies_at_most_64_"
+    "partners_per_item): a new item is verified with every partner the index "
+    "proposes",
+)
 def test_a_new_template_item_is_compared_with_the_64_lowest_ids(family: _Family) -> None:
     family.stored.reads.clear()
     family.stored.decide(family.engine, [_template(FAMILY, hours=2)])
@@ -304,10 +336,13 @@ def test_a_new_template_item_is_compared_with_the_64_lowest_ids(family: _Family)
     assert read == list(range(MAX_CANDIDATES))
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: look-alikes are compared with the first "
-                   "64 of their family only; when those are edited away the rest are never "
-                   "compared with each other again (and the index's runs still start with "
-                   "the dead entries), so the same items no longer give the same clusters")
+@pytest.mark.xfail(
+    strict=True,
+    reason="product bug: look-alikes are compared with the first "
+    "64 of their family only; when those are edited away the rest are never "
+    "compared with each other again (and the index's runs still start with "
+    "the dead entries), so the same items no longer give the same clusters",
+)
 def test_editing_the_first_of_a_template_family_keeps_the_rest_together() -> None:
     family = [_template(i, hours=i / 100) for i in range(100)]
     others = [_candidate(i, story(9000 + i, paragraphs=2), hours=i / 100) for i in range(70)]
@@ -319,6 +354,7 @@ def test_editing_the_first_of_a_template_family_keeps_the_rest_together() -> Non
     fresh.decide(others + family[70:], T0)
     fresh.decide([_template(500, hours=2)], T0)
     ids = [*range(100), 500]
-    assert _partition(fresh, ids) == {frozenset({*range(70, 100), 500})} | \
-        {frozenset({i}) for i in range(70)}
+    assert _partition(fresh, ids) == {frozenset({*range(70, 100), 500})} | {
+        frozenset({i}) for i in range(70)
+    }
     assert _partition(edited, ids) == _partition(fresh, ids)

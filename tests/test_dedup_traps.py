@@ -13,9 +13,21 @@ from tests.helpers import check_consistency, clusters_by_guid, partition, pipeli
 
 def _feed(path: Path, items: list[tuple[str, str, str]], date: str | None = None) -> Path:
     """items: (guid, title, html)."""
-    path.write_bytes(rss(path.stem, [
-        {"guid": g, "title": t, "link": f"https://{path.stem}.example/{g}", "html": h,
-         **({"date": date} if date else {})} for g, t, h in items]))
+    path.write_bytes(
+        rss(
+            path.stem,
+            [
+                {
+                    "guid": g,
+                    "title": t,
+                    "link": f"https://{path.stem}.example/{g}",
+                    "html": h,
+                    **({"date": date} if date else {}),
+                }
+                for g, t, h in items
+            ],
+        )
+    )
     return path
 
 
@@ -24,12 +36,20 @@ def _sponsor(n: int) -> str:
 
 
 def test_briefs_sharing_a_long_footer_stay_apart(tmp_path: Path, sqlite_url: str) -> None:
-    a = _feed(tmp_path / "a.xml", [(f"a{i}", f"Brief {i}",
-                                    html(story(100 + i, 1, 30), _sponsor(i) + FOOTER))
-                                   for i in range(4)])
-    b = _feed(tmp_path / "b.xml", [(f"b{i}", f"Brief {i}",
-                                    html(story(200 + i, 1, 30), _sponsor(i + 9) + FOOTER))
-                                   for i in range(3)])
+    a = _feed(
+        tmp_path / "a.xml",
+        [
+            (f"a{i}", f"Brief {i}", html(story(100 + i, 1, 30), _sponsor(i) + FOOTER))
+            for i in range(4)
+        ],
+    )
+    b = _feed(
+        tmp_path / "b.xml",
+        [
+            (f"b{i}", f"Brief {i}", html(story(200 + i, 1, 30), _sponsor(i + 9) + FOOTER))
+            for i in range(3)
+        ],
+    )
     pipeline = pipeline_for(sqlite_url, [a, b])
     pipeline.poll()
     assert len(set(clusters_by_guid(pipeline).values())) == 7
@@ -37,14 +57,23 @@ def test_briefs_sharing_a_long_footer_stay_apart(tmp_path: Path, sqlite_url: str
     assert "the example times" in learned
 
 
-def test_recurring_titles_over_different_bodies_stay_apart(tmp_path: Path,
-                                                          sqlite_url: str) -> None:
-    a = _feed(tmp_path / "a.xml", [("a1", "Morning Briefing", html(story(1))),
-                                   ("a2", "Morning Briefing", html(story(2))),
-                                   ("a3", "Market Update", html(story(3)))])
-    b = _feed(tmp_path / "b.xml", [("b1", "Morning Briefing", html(story(4))),
-                                   ("b2", "Morning Briefing", html(story(2), _sponsor(1))),
-                                   ("b3", "Market Update", html(story(5)))])
+def test_recurring_titles_over_different_bodies_stay_apart(tmp_path: Path, sqlite_url: str) -> None:
+    a = _feed(
+        tmp_path / "a.xml",
+        [
+            ("a1", "Morning Briefing", html(story(1))),
+            ("a2", "Morning Briefing", html(story(2))),
+            ("a3", "Market Update", html(story(3))),
+        ],
+    )
+    b = _feed(
+        tmp_path / "b.xml",
+        [
+            ("b1", "Morning Briefing", html(story(4))),
+            ("b2", "Morning Briefing", html(story(2), _sponsor(1))),
+            ("b3", "Market Update", html(story(5))),
+        ],
+    )
     pipeline = pipeline_for(sqlite_url, [a, b])
     pipeline.poll()
     expected = {frozenset({"a2", "b2"})} | {frozenset({g}) for g in ("a1", "a3", "b1", "b3")}
@@ -71,9 +100,13 @@ STORM_TWO = [
 
 def test_same_topic_different_stories_stay_apart(tmp_path: Path, sqlite_url: str) -> None:
     a = _feed(tmp_path / "a.xml", [("one", "Storm hits the coast", html(STORM_ONE))])
-    b = _feed(tmp_path / "b.xml", [("two", "Storm floods the coast", html(STORM_TWO)),
-                                   ("one-copy", "STORM HITS THE COAST",
-                                    html(STORM_ONE[:2] + STORM_ONE[2:], _sponsor(3)))])
+    b = _feed(
+        tmp_path / "b.xml",
+        [
+            ("two", "Storm floods the coast", html(STORM_TWO)),
+            ("one-copy", "STORM HITS THE COAST", html(STORM_ONE[:2] + STORM_ONE[2:], _sponsor(3))),
+        ],
+    )
     pipeline = pipeline_for(sqlite_url, [a, b])
     pipeline.poll()
     clusters = clusters_by_guid(pipeline)
@@ -86,15 +119,21 @@ def _lead(paragraphs: list[str], words: int) -> str:
 
 
 @pytest.mark.parametrize("summary_first", [False, True])
-def test_a_summary_joins_its_full_text_in_either_order(tmp_path: Path, sqlite_url: str,
-                                                       summary_first: bool) -> None:
+def test_a_summary_joins_its_full_text_in_either_order(
+    tmp_path: Path, sqlite_url: str, summary_first: bool
+) -> None:
     full = story(7, paragraphs=8)
     a = _feed(tmp_path / "a.xml", [("full", "Story", html(full, FOOTER))])
-    b = _feed(tmp_path / "b.xml", [("summary", "story", f"<p>{_lead(full, 50)}</p>"),
-                                   ("other", "other", f"<p>{_lead(story(8), 50)}</p>")])
+    b = _feed(
+        tmp_path / "b.xml",
+        [
+            ("summary", "story", f"<p>{_lead(full, 50)}</p>"),
+            ("other", "other", f"<p>{_lead(story(8), 50)}</p>"),
+        ],
+    )
     pipeline = pipeline_for(sqlite_url, [a, b])
     feeds = pipeline.storage.feeds_to_poll()
-    for feed in (reversed(feeds) if summary_first else feeds):
+    for feed in reversed(feeds) if summary_first else feeds:
         pipeline.poll([feed])
     clusters = clusters_by_guid(pipeline)
     assert clusters["summary"] == clusters["full"]
@@ -106,16 +145,25 @@ def test_a_summary_joins_its_full_text_in_either_order(tmp_path: Path, sqlite_ur
 
 
 def test_a_rewritten_update_is_a_different_item_and_the_summary_stays_with_the_original(
-        tmp_path: Path, sqlite_url: str) -> None:
+    tmp_path: Path, sqlite_url: str
+) -> None:
     original = story(20, paragraphs=6)
     update = original[:1] + story(21, paragraphs=5)
-    a = _feed(tmp_path / "a.xml", [("original", "Council vote", html(original))],
-              date="Fri, 20 Nov 2026 08:00:00 +0000")
-    b = _feed(tmp_path / "b.xml", [("update", "Council vote (updated)", html(update))],
-              date="Fri, 20 Nov 2026 15:00:00 +0000")
-    c = _feed(tmp_path / "c.xml", [("summary", "Council vote",
-                                    f"<p>{_lead(original, 40)}</p>")],
-              date="Fri, 20 Nov 2026 09:00:00 +0000")
+    a = _feed(
+        tmp_path / "a.xml",
+        [("original", "Council vote", html(original))],
+        date="Fri, 20 Nov 2026 08:00:00 +0000",
+    )
+    b = _feed(
+        tmp_path / "b.xml",
+        [("update", "Council vote (updated)", html(update))],
+        date="Fri, 20 Nov 2026 15:00:00 +0000",
+    )
+    c = _feed(
+        tmp_path / "c.xml",
+        [("summary", "Council vote", f"<p>{_lead(original, 40)}</p>")],
+        date="Fri, 20 Nov 2026 09:00:00 +0000",
+    )
     pipeline = pipeline_for(sqlite_url, [c, b, a])
     pipeline.poll()
     clusters = clusters_by_guid(pipeline)
@@ -142,13 +190,24 @@ CHINESE = [
 ]
 
 
-def test_non_latin_copies_join_and_other_stories_stay_apart(tmp_path: Path,
-                                                           sqlite_url: str) -> None:
-    a = _feed(tmp_path / "a.xml", [("ko", "버스 노선 개편", html(KOREAN)),
-                                   ("zh", "地铁新线", html(CHINESE)),
-                                   ("ko-other", "불꽃 축제", html(KOREAN_OTHER))])
-    b = _feed(tmp_path / "b.xml", [("ko-copy", "서울 버스 노선 개편", html(KOREAN, _sponsor(2))),
-                                   ("zh-copy", "地铁新线开通", html(CHINESE, _sponsor(5)))])
+def test_non_latin_copies_join_and_other_stories_stay_apart(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    a = _feed(
+        tmp_path / "a.xml",
+        [
+            ("ko", "버스 노선 개편", html(KOREAN)),
+            ("zh", "地铁新线", html(CHINESE)),
+            ("ko-other", "불꽃 축제", html(KOREAN_OTHER)),
+        ],
+    )
+    b = _feed(
+        tmp_path / "b.xml",
+        [
+            ("ko-copy", "서울 버스 노선 개편", html(KOREAN, _sponsor(2))),
+            ("zh-copy", "地铁新线开通", html(CHINESE, _sponsor(5))),
+        ],
+    )
     pipeline = pipeline_for(sqlite_url, [a, b])
     pipeline.poll()
     clusters = clusters_by_guid(pipeline)
@@ -159,7 +218,8 @@ def test_non_latin_copies_join_and_other_stories_stay_apart(tmp_path: Path,
 
 
 def test_title_only_empty_and_boilerplate_only_items_make_no_giant_cluster(
-        tmp_path: Path, sqlite_url: str) -> None:
+    tmp_path: Path, sqlite_url: str
+) -> None:
     def items(prefix: str, seed: int) -> list[tuple[str, str, str]]:
         return [(f"{prefix}{i}", f"Story {i}", html(story(seed + i), FOOTER)) for i in range(3)] + [
             (f"{prefix}-title-only", "Live updates: the council debate", ""),
@@ -177,14 +237,15 @@ def test_title_only_empty_and_boilerplate_only_items_make_no_giant_cluster(
     check_consistency(pipeline)
 
 
-def test_enormous_and_junk_items_are_decided_without_crashing(tmp_path: Path,
-                                                              sqlite_url: str) -> None:
+def test_enormous_and_junk_items_are_decided_without_crashing(
+    tmp_path: Path, sqlite_url: str
+) -> None:
     rng = random.Random(3)
-    junk = "".join(chr(rng.choice([rng.randint(0x20, 0x7E), rng.randint(0xA0, 0x2FFF)]))
-                   for _ in range(5000)).replace("]]>", "")
+    junk = "".join(
+        chr(rng.choice([rng.randint(0x20, 0x7E), rng.randint(0xA0, 0x2FFF)])) for _ in range(5000)
+    ).replace("]]>", "")
     enormous = html(story(50, paragraphs=3000, words=60))
-    a = _feed(tmp_path / "a.xml", [("junk", "junk", f"<p>{junk}</p>"),
-                                   ("big", "big", enormous)])
+    a = _feed(tmp_path / "a.xml", [("junk", "junk", f"<p>{junk}</p>"), ("big", "big", enormous)])
     b = _feed(tmp_path / "b.xml", [("big-copy", "big", enormous + _sponsor(4))])
     pipeline = pipeline_for(sqlite_url, [a, b])
     outcomes = pipeline.poll()
@@ -196,13 +257,21 @@ def test_enormous_and_junk_items_are_decided_without_crashing(tmp_path: Path,
 def _network(tmp_path: Path) -> list[Path]:
     stories = {n: story(500 + n, paragraphs=4) for n in range(6)}
     return [
-        _feed(tmp_path / "n1.xml", [(f"n1-{n}", f"S{n}", html(stories[n], _sponsor(n) + FOOTER))
-                                    for n in (0, 1, 2, 3)]),
-        _feed(tmp_path / "n2.xml", [(f"n2-{n}", f"s{n}",
-                                     html(stories[n][1:] if n < 4 else stories[n], FOOTER))
-                                    for n in (1, 2, 4)]),
-        _feed(tmp_path / "n3.xml", [(f"n3-{n}", f"S{n} | N3", f"<p>{_lead(stories[n], 45)}</p>")
-                                    for n in (0, 2, 4, 5)]),
+        _feed(
+            tmp_path / "n1.xml",
+            [(f"n1-{n}", f"S{n}", html(stories[n], _sponsor(n) + FOOTER)) for n in (0, 1, 2, 3)],
+        ),
+        _feed(
+            tmp_path / "n2.xml",
+            [
+                (f"n2-{n}", f"s{n}", html(stories[n][1:] if n < 4 else stories[n], FOOTER))
+                for n in (1, 2, 4)
+            ],
+        ),
+        _feed(
+            tmp_path / "n3.xml",
+            [(f"n3-{n}", f"S{n} | N3", f"<p>{_lead(stories[n], 45)}</p>") for n in (0, 2, 4, 5)],
+        ),
     ]
 
 
@@ -218,13 +287,18 @@ def test_feed_order_changes_no_cluster(tmp_path: Path) -> None:
         check_consistency(pipeline)
         results.append(partition(pipeline))
     assert all(r == results[0] for r in results)
-    expected_pairs = {frozenset({"n1-0", "n3-0"}), frozenset({"n1-1", "n2-1"}),
-                      frozenset({"n1-2", "n2-2", "n3-2"}), frozenset({"n2-4", "n3-4"})}
+    expected_pairs = {
+        frozenset({"n1-0", "n3-0"}),
+        frozenset({"n1-1", "n2-1"}),
+        frozenset({"n1-2", "n2-2", "n3-2"}),
+        frozenset({"n2-4", "n3-4"}),
+    }
     assert expected_pairs <= results[0]
 
 
-def test_a_restart_changes_no_cluster_and_rebuild_moves_nothing(tmp_path: Path,
-                                                                database_url: str) -> None:
+def test_a_restart_changes_no_cluster_and_rebuild_moves_nothing(
+    tmp_path: Path, database_url: str
+) -> None:
     feeds = _network(tmp_path)
     first = pipeline_for(database_url, feeds)
     first.poll()

@@ -47,8 +47,9 @@ def corpus(tmp_path: Path) -> Path:
     for name, items in (("a.xml", feed_a), ("b.xml", feed_b)):
         (tmp_path / name).write_bytes(rss(name, items))
     config = tmp_path / "config.yaml"
-    config.write_text(f"database: sqlite:///{tmp_path / 'db.sqlite'}\n"
-                      "feeds:\n  - url: a.xml\n  - url: b.xml\n")
+    config.write_text(
+        f"database: sqlite:///{tmp_path / 'db.sqlite'}\nfeeds:\n  - url: a.xml\n  - url: b.xml\n"
+    )
     return config
 
 
@@ -64,13 +65,15 @@ def _ids(capsys: pytest.CaptureFixture[str], config: Path) -> dict[str, dict[str
 
 
 def test_the_same_link_over_unrelated_bodies_is_explained_as_the_url_rule(
-        corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _cli(capsys, corpus, "poll", "--once")
     items = _ids(capsys, corpus)
     a, b = items["a-url"], items["b-url"]
     assert a["cluster_id"] == b["cluster_id"]
-    [report] = _cli(capsys, corpus, "clusters", "explain", str(a["id"]), str(b["id"]),
-                    "--format", "json")
+    [report] = _cli(
+        capsys, corpus, "clusters", "explain", str(a["id"]), str(b["id"]), "--format", "json"
+    )
     comparison = report["comparison"]
     assert comparison["same_cluster"] is True
     assert comparison["method"] == Method.URL
@@ -79,7 +82,8 @@ def test_the_same_link_over_unrelated_bodies_is_explained_as_the_url_rule(
 
 
 def test_explain_names_the_rule_of_every_stored_membership(
-        corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _cli(capsys, corpus, "poll", "--once")
     items = _ids(capsys, corpus)
     _cli(capsys, corpus, "clusters", "split", str(items["b-split"]["id"]))
@@ -87,23 +91,26 @@ def test_explain_names_the_rule_of_every_stored_membership(
     methods = {item["method"] for item in items.values()}
     assert methods == {m.value for m in Method}, "the corpus covers every method"
     for guid, item in items.items():
-        [report] = _cli(capsys, corpus, "clusters", "explain", str(item["id"]),
-                        "--format", "json")
+        [report] = _cli(capsys, corpus, "clusters", "explain", str(item["id"]), "--format", "json")
         [explained] = report["items"]
         membership = explained["membership"]
         assert membership["method"] == item["method"], (guid, membership)
         assert membership["agrees"] is True, guid
-        assert explained["matched_item_id"] is None or \
-            items_by_id(items)[explained["matched_item_id"]]["cluster_id"] == item["cluster_id"]
+        assert (
+            explained["matched_item_id"] is None
+            or items_by_id(items)[explained["matched_item_id"]]["cluster_id"] == item["cluster_id"]
+        )
 
 
 def test_two_items_in_different_clusters_are_different_stories(
-        corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _cli(capsys, corpus, "poll", "--once")
     items = _ids(capsys, corpus)
     a, b = items["a-single"], items["a-hash"]
-    [report] = _cli(capsys, corpus, "clusters", "explain", str(a["id"]), str(b["id"]),
-                    "--format", "json")
+    [report] = _cli(
+        capsys, corpus, "clusters", "explain", str(a["id"]), str(b["id"]), "--format", "json"
+    )
     assert report["comparison"]["same_cluster"] is False
     assert report["comparison"]["method"] is None
     assert report["comparison"]["rule"].startswith("different stories")

@@ -21,30 +21,48 @@ from tests.feeds import rss
 
 ETAG = '"v1"'
 LAST_MODIFIED = "Fri, 20 Nov 2026 10:00:00 GMT"
-BODY = rss("Conditional", [{"guid": "a", "title": "A", "link": "https://example.com/a",
-                            "html": "<p>One story about a harbour and its many ferries.</p>"}])
+BODY = rss(
+    "Conditional",
+    [
+        {
+            "guid": "a",
+            "title": "A",
+            "link": "https://example.com/a",
+            "html": "<p>One story about a harbour and its many ferries.</p>",
+        }
+    ],
+)
 
 
 def _conditional(request: Request) -> Response:
-    if request.headers.get("If-None-Match") == ETAG or \
-            request.headers.get("If-Modified-Since") == LAST_MODIFIED:
+    if (
+        request.headers.get("If-None-Match") == ETAG
+        or request.headers.get("If-Modified-Since") == LAST_MODIFIED
+    ):
         return Response(status=304, headers={"ETag": ETAG})
-    return Response(BODY, headers={"ETag": ETAG, "Last-Modified": LAST_MODIFIED,
-                                   "Content-Type": "application/rss+xml"})
+    return Response(
+        BODY,
+        headers={
+            "ETag": ETAG,
+            "Last-Modified": LAST_MODIFIED,
+            "Content-Type": "application/rss+xml",
+        },
+    )
 
 
 def _pipeline(url: str, feed_urls: list[str], **polling: object) -> Pipeline:
     polling_config: dict[str, object] = {"timeout": 5, **polling}
     settings = settings_from_mapping(
-        {"database": url, "feeds": [{"url": u} for u in feed_urls],
-         "polling": polling_config}, None)
+        {"database": url, "feeds": [{"url": u} for u in feed_urls], "polling": polling_config}, None
+    )
     pipeline = Pipeline(Storage(url), settings)
     pipeline.start()
     return pipeline
 
 
 def test_conditional_get_sends_validators_and_handles_304(
-        httpserver: HTTPServer, sqlite_url: str) -> None:
+    httpserver: HTTPServer, sqlite_url: str
+) -> None:
     httpserver.expect_request("/feed.xml").respond_with_handler(_conditional)
     pipeline = _pipeline(sqlite_url, [httpserver.url_for("/feed.xml")])
     (first,) = pipeline.poll()
@@ -73,22 +91,23 @@ def test_body_larger_than_max_bytes_is_cut_off(httpserver: HTTPServer) -> None:
 def test_gzip_bomb_is_capped_on_decoded_size(httpserver: HTTPServer) -> None:
     bomb = gzip.compress(b"\0" * 20_000_000)
     assert len(bomb) < 100_000
-    httpserver.expect_request("/bomb").respond_with_data(
-        bomb, headers={"Content-Encoding": "gzip"})
+    httpserver.expect_request("/bomb").respond_with_data(bomb, headers={"Content-Encoding": "gzip"})
     with pytest.raises(FetchError, match="max_bytes"):
         fetch(_feed(httpserver.url_for("/bomb")), FetchLimits(max_bytes=1_000_000, timeout=5))
 
 
 def test_redirect_loop_is_reported(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/loop").respond_with_response(
-        Response(status=302, headers={"Location": "/loop"}))
+        Response(status=302, headers={"Location": "/loop"})
+    )
     with pytest.raises(FetchError, match="too many redirects"):
         fetch(_feed(httpserver.url_for("/loop")), FetchLimits(max_redirects=3, timeout=5))
 
 
 def test_permanent_redirect_reports_the_new_url(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/old").respond_with_response(
-        Response(status=301, headers={"Location": "/new"}))
+        Response(status=301, headers={"Location": "/new"})
+    )
     httpserver.expect_request("/new").respond_with_data(BODY)
     result = fetch(_feed(httpserver.url_for("/old")), FetchLimits(timeout=5))
     assert result.final_url == httpserver.url_for("/new")
@@ -104,6 +123,7 @@ def test_slow_drip_hits_the_total_deadline(httpserver: HTTPServer) -> None:
                 sent.append(1)
                 yield b"<"
                 time.sleep(0.2)
+
         return Response(body(), headers={"Content-Type": "application/rss+xml"})
 
     httpserver.expect_request("/drip").respond_with_handler(drip)
@@ -114,7 +134,8 @@ def test_slow_drip_hits_the_total_deadline(httpserver: HTTPServer) -> None:
 
 @pytest.mark.parametrize("status", [404, 500, 410])
 def test_http_errors_are_recorded_on_the_feed(
-        httpserver: HTTPServer, sqlite_url: str, status: int) -> None:
+    httpserver: HTTPServer, sqlite_url: str, status: int
+) -> None:
     httpserver.expect_request("/bad").respond_with_data("nope", status=status)
     httpserver.expect_request("/good").respond_with_data(BODY)
     pipeline = _pipeline(sqlite_url, [httpserver.url_for("/bad"), httpserver.url_for("/good")])
@@ -128,7 +149,8 @@ def test_http_errors_are_recorded_on_the_feed(
 
 def test_retry_after_sets_the_next_check(httpserver: HTTPServer, sqlite_url: str) -> None:
     httpserver.expect_request("/busy").respond_with_data(
-        "slow down", status=429, headers={"Retry-After": "7200"})
+        "slow down", status=429, headers={"Retry-After": "7200"}
+    )
     pipeline = _pipeline(sqlite_url, [httpserver.url_for("/busy")], interval="1m")
     before = datetime.now(UTC)
     pipeline.poll()

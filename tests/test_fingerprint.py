@@ -15,8 +15,9 @@ from aggregator.fingerprint.minhash import MinHash
 def test_minhash_values_equal_datasketch_update_batch(size: int) -> None:
     rng = np.random.default_rng(size)
     shingles = np.unique(rng.integers(0, 2**32, size=size, dtype=np.uint64)).astype(np.uint32)
-    reference = MinHash(num_perm=fp.NUM_PERM, seed=fp.SEED, hashfunc=int,
-                        scheme=fp.PERMUTATION_SCHEME)
+    reference = MinHash(
+        num_perm=fp.NUM_PERM, seed=fp.SEED, hashfunc=int, scheme=fp.PERMUTATION_SCHEME
+    )
     reference.update_batch(shingles.tolist())
     assert np.array_equal(fp.minhash_values(shingles), reference.hashvalues)
 
@@ -32,10 +33,14 @@ def test_token_hash_cache_gives_crc32_and_stays_bounded() -> None:
 
 
 def test_same_blocks_same_fingerprint_bytes() -> None:
-    blocks = ("the council voted on tuesday to close the old bridge for repairs",
-              "residents said the detour would add twenty minutes to the commute each way")
-    first, second = fp.to_bytes(fp.fingerprint_blocks(blocks)), \
-        fp.to_bytes(fp.fingerprint_blocks(list(blocks)))
+    blocks = (
+        "the council voted on tuesday to close the old bridge for repairs",
+        "residents said the detour would add twenty minutes to the commute each way",
+    )
+    first, second = (
+        fp.to_bytes(fp.fingerprint_blocks(blocks)),
+        fp.to_bytes(fp.fingerprint_blocks(list(blocks))),
+    )
     assert first is not None and first == second
     restored = fp.from_bytes(first, None)
     expected = fp.fingerprint_blocks(blocks).signature

@@ -38,11 +38,16 @@ MAX_BYTES = 1024 * 1024
 
 
 def _pipeline(database_url: str, urls: list[str], **polling: object) -> Pipeline:
-    polling_config: dict[str, object] = {"timeout": TIMEOUT, "max_bytes": MAX_BYTES,
-                                         "interval": 60, **polling}
+    polling_config: dict[str, object] = {
+        "timeout": TIMEOUT,
+        "max_bytes": MAX_BYTES,
+        "interval": 60,
+        **polling,
+    }
     settings = settings_from_mapping(
-        {"database": database_url, "feeds": [{"url": u} for u in urls],
-         "polling": polling_config}, None)
+        {"database": database_url, "feeds": [{"url": u} for u in urls], "polling": polling_config},
+        None,
+    )
     pipeline = Pipeline(Storage(database_url), settings)
     pipeline.start()
     return pipeline
@@ -69,9 +74,11 @@ def batch(server: HostileServer, tmp_path_factory: pytest.TempPathFactory) -> Ba
     """One poll of every hostile route plus a good feed, in one batch, into one database."""
     url = f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'agg.db'}"
     good = server.url("/feed/good")
-    extra = {"refused": "http://127.0.0.1:9/feed.xml",
-             "dns": "http://no-such-host.invalid/feed.xml",
-             "tls": server.url("/feed/good").replace("http://", "https://")}
+    extra = {
+        "refused": "http://127.0.0.1:9/feed.xml",
+        "dns": "http://no-such-host.invalid/feed.xml",
+        "tls": server.url("/feed/good").replace("http://", "https://"),
+    }
     urls = [good, *(server.url(r) for r in HOSTILE_ROUTES), *extra.values()]
     pipeline = _pipeline(url, urls)
     started, polled_at = time.monotonic(), datetime.now(UTC)
@@ -88,12 +95,23 @@ def batch(server: HostileServer, tmp_path_factory: pytest.TempPathFactory) -> Ba
 # Expected per route: "ok" routes may store what survives with a note; the others fail,
 # and the message must say why in words a user can act on.
 EXPECTED = {
-    "/status/404": "HTTP 404", "/status/500": "HTTP 500", "/status/503?retry_after=120":
-    "HTTP 503", "/gone": "410", "/loop": "too many redirects", "/no-location": "HTTP 302",
-    "/big": "max_bytes", "/big-declared": "max_bytes", "/gzip-bomb": "max_bytes",
-    "/deflate-bomb": "max_bytes", "/bad-gzip": "cannot decompress", "/drip": "deadline|timed out",
-    "/hang": "timed out|deadline", "/truncated": "RemoteProtocolError|closed",
-    "/html": "HTML", "/random": "not a usable feed|not a feed", "/empty": "empty document",
+    "/status/404": "HTTP 404",
+    "/status/500": "HTTP 500",
+    "/status/503?retry_after=120": "HTTP 503",
+    "/gone": "410",
+    "/loop": "too many redirects",
+    "/no-location": "HTTP 302",
+    "/big": "max_bytes",
+    "/big-declared": "max_bytes",
+    "/gzip-bomb": "max_bytes",
+    "/deflate-bomb": "max_bytes",
+    "/bad-gzip": "cannot decompress",
+    "/drip": "deadline|timed out",
+    "/hang": "timed out|deadline",
+    "/truncated": "RemoteProtocolError|closed",
+    "/html": "HTML",
+    "/random": "not a usable feed|not a feed",
+    "/empty": "empty document",
     "/whitespace": "empty document",
 }
 SURVIVABLE = ("/lying-encoding", "/utf16-claims-utf8", "/billion-laughs", "/xxe")
@@ -101,7 +119,8 @@ SURVIVABLE = ("/lying-encoding", "/utf16-claims-utf8", "/billion-laughs", "/xxe"
 
 @pytest.mark.parametrize("route", sorted(EXPECTED))
 def test_each_hostile_answer_is_an_error_on_its_feed(
-        route: str, server: HostileServer, batch: Batch) -> None:
+    route: str, server: HostileServer, batch: Batch
+) -> None:
     import re
 
     feed_url = server.url(route)
@@ -119,7 +138,8 @@ def test_each_hostile_answer_is_an_error_on_its_feed(
 
 @pytest.mark.parametrize("route", SURVIVABLE)
 def test_survivable_documents_are_stored_or_reported(
-        route: str, server: HostileServer, batch: Batch) -> None:
+    route: str, server: HostileServer, batch: Batch
+) -> None:
     feed_url = server.url(route)
     outcome, feed = batch.outcomes[feed_url], batch.feeds[feed_url]
     assert outcome.status in ("ok", "error")
@@ -130,21 +150,28 @@ def test_survivable_documents_are_stored_or_reported(
         assert feed.error_count == 0
 
 
-@pytest.mark.parametrize("name,fragment", [
-    ("refused", "cannot connect"), ("dns", "cannot connect"), ("tls", "TLS error")])
-def test_network_failures_are_errors_on_their_feed(name: str, fragment: str,
-                                                    server: HostileServer, batch: Batch) -> None:
+@pytest.mark.parametrize(
+    "name,fragment",
+    [("refused", "cannot connect"), ("dns", "cannot connect"), ("tls", "TLS error")],
+)
+def test_network_failures_are_errors_on_their_feed(
+    name: str, fragment: str, server: HostileServer, batch: Batch
+) -> None:
     import re
 
-    url = {"refused": "http://127.0.0.1:9/feed.xml", "dns": "http://no-such-host.invalid/feed.xml",
-           "tls": server.url("/feed/good").replace("http://", "https://")}[name]
+    url = {
+        "refused": "http://127.0.0.1:9/feed.xml",
+        "dns": "http://no-such-host.invalid/feed.xml",
+        "tls": server.url("/feed/good").replace("http://", "https://"),
+    }[name]
     outcome, feed = batch.outcomes[url], batch.feeds[url]
     assert outcome.status == "error" and re.search(fragment, outcome.error or ""), outcome.error
     assert feed.error_count == 1 and feed.next_check is not None
 
 
 def test_the_good_feed_is_unharmed_and_the_batch_is_bounded(
-        server: HostileServer, batch: Batch) -> None:
+    server: HostileServer, batch: Batch
+) -> None:
     good = server.url("/feed/good")
     assert batch.outcomes[good].status == "ok" and batch.outcomes[good].new == 3
     assert batch.feeds[good].error_count == 0 and batch.feeds[good].last_error is None
@@ -153,8 +180,9 @@ def test_the_good_feed_is_unharmed_and_the_batch_is_bounded(
     assert batch.seconds < HANG_SECONDS
 
 
-def test_external_entities_are_never_resolved(server: HostileServer, batch: Batch,
-                                              tmp_path: Path) -> None:
+def test_external_entities_are_never_resolved(
+    server: HostileServer, batch: Batch, tmp_path: Path
+) -> None:
     assert server.requests("/xxe") and not server.requests("/xxe-target")
     url = f"sqlite:///{tmp_path / 'x.db'}"
     pipeline = _pipeline(url, [server.url("/xxe")])
@@ -171,8 +199,10 @@ def test_billion_laughs_is_not_expanded(server: HostileServer, tmp_path: Path) -
     (feed,) = pipeline.storage.list_feeds()
     assert feed.error_count == (outcome.status == "error")
     # Expanded, &lol9; is 10^9 "lol"s: 3 GB in the title and again in the text.
-    assert all(len(i.title or "") < 1000 and len(i.text) < 10_000
-               for i in pipeline.storage.list_items(with_content=True))
+    assert all(
+        len(i.title or "") < 1000 and len(i.text) < 10_000
+        for i in pipeline.storage.list_items(with_content=True)
+    )
 
 
 def test_lying_encoding_is_decoded_as_what_it_is(server: HostileServer, tmp_path: Path) -> None:
@@ -187,8 +217,9 @@ def test_lying_encoding_is_decoded_as_what_it_is(server: HostileServer, tmp_path
 
 def test_thousands_of_entries_are_stored_once(tmp_path: Path) -> None:
     with HostileServer(thousands=2000) as server:
-        pipeline = _pipeline(f"sqlite:///{tmp_path / 't.db'}", [server.url("/thousands")],
-                             max_bytes=8 * MAX_BYTES)
+        pipeline = _pipeline(
+            f"sqlite:///{tmp_path / 't.db'}", [server.url("/thousands")], max_bytes=8 * MAX_BYTES
+        )
         assert [(o.status, o.new) for o in pipeline.poll()] == [("ok", 2000)]
         assert [(o.status, o.new, o.updated) for o in pipeline.poll()] == [("ok", 0, 0)]
     assert len(pipeline.storage.list_items()) == 2000
@@ -197,9 +228,11 @@ def test_thousands_of_entries_are_stored_once(tmp_path: Path) -> None:
 
 # -- redirects and gone -------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("route", ["moved", "moved308"])
-def test_permanent_redirect_updates_the_stored_url(route: str, server: HostileServer,
-                                                   tmp_path: Path) -> None:
+def test_permanent_redirect_updates_the_stored_url(
+    route: str, server: HostileServer, tmp_path: Path
+) -> None:
     server.set_feed(f"target-{route}", feed_items(f"target-{route}", 2))
     old = server.url(f"/{route}/target-{route}")
     pipeline = _pipeline(f"sqlite:///{tmp_path / 'm.db'}", [old])
@@ -212,8 +245,9 @@ def test_permanent_redirect_updates_the_stored_url(route: str, server: HostileSe
     assert len(server.requests(f"/{route}/target-{route}")) == before  # went straight there
 
 
-def test_gone_disables_the_feed_and_it_is_not_polled_again(server: HostileServer,
-                                                           tmp_path: Path) -> None:
+def test_gone_disables_the_feed_and_it_is_not_polled_again(
+    server: HostileServer, tmp_path: Path
+) -> None:
     pipeline = _pipeline(f"sqlite:///{tmp_path / 'g.db'}", [server.url("/gone")])
     before = len(server.requests("/gone"))
     pipeline.poll()
@@ -230,6 +264,7 @@ def test_gone_disables_the_feed_and_it_is_not_polled_again(server: HostileServer
 
 
 # -- politeness ---------------------------------------------------------------------------
+
 
 def test_retry_after_as_an_http_date(server: HostileServer, tmp_path: Path) -> None:
     when = format_datetime(datetime.now(UTC) + timedelta(hours=3), usegmt=True)
@@ -251,8 +286,7 @@ def test_ttl_holds_across_304_answers(server: HostileServer, tmp_path: Path) -> 
         assert feed.next_check >= datetime.now(UTC) + timedelta(minutes=119)
 
 
-def test_cache_control_max_age_delays_the_next_check(server: HostileServer,
-                                                     tmp_path: Path) -> None:
+def test_cache_control_max_age_delays_the_next_check(server: HostileServer, tmp_path: Path) -> None:
     pipeline = _pipeline(f"sqlite:///{tmp_path / 'ma.db'}", [server.url("/max-age")])
     pipeline.poll()
     (feed,) = pipeline.storage.list_feeds()
@@ -260,20 +294,26 @@ def test_cache_control_max_age_delays_the_next_check(server: HostileServer,
     assert feed.next_check >= datetime.now(UTC) + timedelta(seconds=7100)
 
 
-def _max_concurrency(tmp_path: Path, feeds_per_host: list[int], concurrency: int,
-                     per_host: int) -> Meter:
+def _max_concurrency(
+    tmp_path: Path, feeds_per_host: list[int], concurrency: int, per_host: int
+) -> Meter:
     """Poll feeds that each take 0.3 s, spread over loopback hosts; measure the overlap."""
     meter = Meter()
-    servers = [HostileServer(host=f"127.0.0.{i + 1}", meter=meter)
-               for i in range(len(feeds_per_host))]
+    servers = [
+        HostileServer(host=f"127.0.0.{i + 1}", meter=meter) for i in range(len(feeds_per_host))
+    ]
     for running in servers:
         running.__enter__()
         running.set_feed("slow", feed_items("slow", 1))
     try:
-        urls = [s.url(f"/feed/slow?delay=0.3&n={n}")
-                for s, count in zip(servers, feeds_per_host, strict=True) for n in range(count)]
-        pipeline = _pipeline(f"sqlite:///{tmp_path / f'c{concurrency}.db'}", urls,
-                             concurrency=concurrency)
+        urls = [
+            s.url(f"/feed/slow?delay=0.3&n={n}")
+            for s, count in zip(servers, feeds_per_host, strict=True)
+            for n in range(count)
+        ]
+        pipeline = _pipeline(
+            f"sqlite:///{tmp_path / f'c{concurrency}.db'}", urls, concurrency=concurrency
+        )
         pipeline.limits = replace(pipeline.limits, per_host=per_host)
         assert {o.status for o in pipeline.poll()} == {"ok"}
     finally:
@@ -303,9 +343,14 @@ def test_user_agent_names_the_project_and_version(server: HostileServer, batch: 
 
 # -- the fetch runner and the decoder, alone -------------------------------------------------
 
+
 def _feeds(n: int) -> list[FeedToPoll]:
-    return [FeedToPoll(id=i, url=f"http://h{i % 3}.example/{i}",
-                       fetch_url=f"http://h{i % 3}.example/{i}") for i in range(n)]
+    return [
+        FeedToPoll(
+            id=i, url=f"http://h{i % 3}.example/{i}", fetch_url=f"http://h{i % 3}.example/{i}"
+        )
+        for i in range(n)
+    ]
 
 
 def test_a_stuck_fetch_is_abandoned_at_the_deadline_and_the_batch_goes_on() -> None:
@@ -320,8 +365,13 @@ def test_a_stuck_fetch_is_abandoned_at_the_deadline_and_the_batch_goes_on() -> N
     results: list[str] = []
     try:
         for result in fetch_concurrently(
-                _feeds(6), work, lambda feed, reason, _s: f"failed {feed.id}: {reason}",
-                concurrency=2, per_host=2, deadline=0.5):
+            _feeds(6),
+            work,
+            lambda feed, reason, _s: f"failed {feed.id}: {reason}",
+            concurrency=2,
+            per_host=2,
+            deadline=0.5,
+        ):
             if result is not None:
                 results.append(result)
                 # Reported while the call is still stuck: abandoned, not waited for.
@@ -344,8 +394,9 @@ def test_a_slow_writer_holds_at_most_concurrency_results_in_memory() -> None:
         return feed.id
 
     got = []
-    for value in fetch_concurrently(_feeds(40), work, lambda f, r, s: -1, concurrency=4,
-                                    per_host=4, deadline=5):
+    for value in fetch_concurrently(
+        _feeds(40), work, lambda f, r, s: -1, concurrency=4, per_host=4, deadline=5
+    ):
         if value is None:
             continue
         with lock:
@@ -369,9 +420,19 @@ def test_a_stuck_fetch_gives_back_its_slot_when_abandoned() -> None:
     timer = threading.Timer(5, give_up.set)
     timer.start()
     try:
-        results = [r for r in fetch_concurrently(
-            _feeds(3), work, lambda feed, reason, _s: f"failed {feed.id}",
-            concurrency=1, per_host=1, deadline=0.5, cancel=give_up) if r is not None]
+        results = [
+            r
+            for r in fetch_concurrently(
+                _feeds(3),
+                work,
+                lambda feed, reason, _s: f"failed {feed.id}",
+                concurrency=1,
+                per_host=1,
+                deadline=0.5,
+                cancel=give_up,
+            )
+            if r is not None
+        ]
     finally:
         timer.cancel()
         release.set()
@@ -394,8 +455,15 @@ def test_cancel_ends_the_iteration_without_waiting_for_fetches() -> None:
 
     got = []
     try:
-        for value in fetch_concurrently(_feeds(50), work, lambda f, r, s: -1, concurrency=2,
-                                        per_host=2, deadline=60, cancel=cancel):
+        for value in fetch_concurrently(
+            _feeds(50),
+            work,
+            lambda f, r, s: -1,
+            concurrency=2,
+            per_host=2,
+            deadline=60,
+            cancel=cancel,
+        ):
             if value is None:  # an idle tick
                 continue
             got.append(value)
@@ -407,11 +475,14 @@ def test_cancel_ends_the_iteration_without_waiting_for_fetches() -> None:
     assert got == [0]
 
 
-@pytest.mark.parametrize("coding,compress", [
-    ("gzip", lambda b: __import__("gzip").compress(b)),
-    ("deflate", lambda b: zlib.compress(b)),
-    ("deflate", lambda b: zlib.compress(b)[2:-4]),  # a raw stream, as many servers send
-])
+@pytest.mark.parametrize(
+    "coding,compress",
+    [
+        ("gzip", lambda b: __import__("gzip").compress(b)),
+        ("deflate", lambda b: zlib.compress(b)),
+        ("deflate", lambda b: zlib.compress(b)[2:-4]),  # a raw stream, as many servers send
+    ],
+)
 def test_decoder_inflates_a_bomb_in_bounded_steps(coding: str, compress: object) -> None:
     payload = compress(b"\0" * (20 * DECODE_STEP))  # type: ignore[operator]
     feed = FeedToPoll(id=1, url="http://x.example/", fetch_url="http://x.example/")
@@ -431,8 +502,7 @@ def test_unknown_content_encoding_is_refused() -> None:
 
 
 def test_stop_abandons_fetches_in_flight(server: HostileServer, tmp_path: Path) -> None:
-    pipeline = _pipeline(f"sqlite:///{tmp_path / 's.db'}", [server.url("/hang?x=stop")],
-                         timeout=30)
+    pipeline = _pipeline(f"sqlite:///{tmp_path / 's.db'}", [server.url("/hang?x=stop")], timeout=30)
     threading.Timer(0.5, pipeline.stopping.set).start()
     started = time.monotonic()
     # No outcome: the fetch was abandoned, not ended by its 30 s timeout (an error outcome).

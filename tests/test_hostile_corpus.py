@@ -26,8 +26,10 @@ from tests.hostile_server import HostileServer
 CORPUS = os.environ.get("AGGREGATOR_FEEDPARSER_TESTS")
 
 pytestmark = pytest.mark.skipif(
-    not CORPUS, reason="opt-in: set AGGREGATOR_FEEDPARSER_TESTS to feedparser's test folder "
-                       "(e.g. ../shared/data/feedparser-tests)")
+    not CORPUS,
+    reason="opt-in: set AGGREGATOR_FEEDPARSER_TESTS to feedparser's test folder "
+    "(e.g. ../shared/data/feedparser-tests)",
+)
 
 
 def test_every_corpus_file_is_ingested_or_reported(tmp_path: Path) -> None:
@@ -38,8 +40,13 @@ def test_every_corpus_file_is_ingested_or_reported(tmp_path: Path) -> None:
     with HostileServer(static_root=root) as server:
         feeds = [server.url("/static/" + p.relative_to(root).as_posix()) for p in files]
         settings = settings_from_mapping(
-            {"database": url, "feeds": [{"url": f} for f in feeds],
-             "polling": {"timeout": 10, "concurrency": 8}}, None)
+            {
+                "database": url,
+                "feeds": [{"url": f} for f in feeds],
+                "polling": {"timeout": 10, "concurrency": 8},
+            },
+            None,
+        )
         pipeline = Pipeline(Storage(url), settings)
         pipeline.start()
         pipeline.limits = replace(pipeline.limits, per_host=8)  # one local "host" here
@@ -48,11 +55,12 @@ def test_every_corpus_file_is_ingested_or_reported(tmp_path: Path) -> None:
         seconds = time.monotonic() - started
     assert len(outcomes) == len(files)
     stored = {f.url: f for f in pipeline.storage.list_feeds()}
-    unreported = [f.url for f in stored.values()
-                  if f.last_success is None and not f.last_error]
+    unreported = [f.url for f in stored.values() if f.last_success is None and not f.last_error]
     assert not unreported, unreported[:10]
     check_consistency(pipeline)
     statuses = Counter(o.status for o in outcomes)
     reasons = Counter((o.error or "").split(":")[0] for o in outcomes if o.status == "error")
-    print(f"\n{len(files)} files in {seconds:.1f}s: {dict(statuses)}; "
-          f"{sum(o.new for o in outcomes)} items; errors by kind: {reasons.most_common(8)}")
+    print(
+        f"\n{len(files)} files in {seconds:.1f}s: {dict(statuses)}; "
+        f"{sum(o.new for o in outcomes)} items; errors by kind: {reasons.most_common(8)}"
+    )

@@ -18,24 +18,48 @@ def _write(path: Path, title: str, items: list[dict[str, str]]) -> Path:
     return path
 
 
-def test_exact_copies_group_by_canonical_link_and_content(tmp_path: Path,
-                                                          database_url: str) -> None:
+def test_exact_copies_group_by_canonical_link_and_content(
+    tmp_path: Path, database_url: str
+) -> None:
     body = html(story(1))
-    a = _write(tmp_path / "a.xml", "A", [
-        {"guid": "a-1", "title": "Harbour story", "link": "https://a.example/2026/harbour",
-         "html": body},
-        {"guid": "a-2", "title": "Other story", "link": "https://a.example/2026/other",
-         "html": html(story(2))},
-    ])
-    b = _write(tmp_path / "b.xml", "B", [
-        # the same article link with tracking parameters: exact once canonicalised
-        {"guid": "b-1", "title": "Harbour story | B",
-         "link": "https://a.example/2026/harbour?utm_source=rss&utm_medium=feed&fbclid=x1",
-         "html": "<p>Different wrapper text entirely for the link test only.</p>"},
-        # the same text under another link and id
-        {"guid": "b-2", "title": "HARBOUR STORY", "link": "https://b.example/harbour-copy",
-         "html": body.replace("<p>", "<div class='entry'><p>").replace("</p>", "</p></div>")},
-    ])
+    a = _write(
+        tmp_path / "a.xml",
+        "A",
+        [
+            {
+                "guid": "a-1",
+                "title": "Harbour story",
+                "link": "https://a.example/2026/harbour",
+                "html": body,
+            },
+            {
+                "guid": "a-2",
+                "title": "Other story",
+                "link": "https://a.example/2026/other",
+                "html": html(story(2)),
+            },
+        ],
+    )
+    b = _write(
+        tmp_path / "b.xml",
+        "B",
+        [
+            # the same article link with tracking parameters: exact once canonicalised
+            {
+                "guid": "b-1",
+                "title": "Harbour story | B",
+                "link": "https://a.example/2026/harbour?utm_source=rss&utm_medium=feed&fbclid=x1",
+                "html": "<p>Different wrapper text entirely for the link test only.</p>",
+            },
+            # the same text under another link and id
+            {
+                "guid": "b-2",
+                "title": "HARBOUR STORY",
+                "link": "https://b.example/harbour-copy",
+                "html": body.replace("<p>", "<div class='entry'><p>").replace("</p>", "</p></div>"),
+            },
+        ],
+    )
     pipeline = pipeline_for(database_url, [a, b])
     pipeline.poll()
     clusters = clusters_by_guid(pipeline)
@@ -47,10 +71,18 @@ def test_exact_copies_group_by_canonical_link_and_content(tmp_path: Path,
     check_consistency(pipeline)
 
 
-def test_repolling_never_duplicates_and_edits_update_the_row(tmp_path: Path,
-                                                             sqlite_url: str) -> None:
-    items = [{"guid": f"g{i}", "title": f"T{i}", "link": f"https://a.example/{i}",
-              "html": html(story(10 + i))} for i in range(3)]
+def test_repolling_never_duplicates_and_edits_update_the_row(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    items = [
+        {
+            "guid": f"g{i}",
+            "title": f"T{i}",
+            "link": f"https://a.example/{i}",
+            "html": html(story(10 + i)),
+        }
+        for i in range(3)
+    ]
     feed = _write(tmp_path / "a.xml", "A", items)
     pipeline = pipeline_for(sqlite_url, [feed])
     assert [o.new for o in pipeline.poll()] == [3]
@@ -66,11 +98,13 @@ def test_repolling_never_duplicates_and_edits_update_the_row(tmp_path: Path,
 
 
 def test_identity_falls_back_from_guid_to_link_to_content_hash(tmp_path: Path) -> None:
-    doc = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
-           b"<item><guid>id-1</guid><link>https://x.example/1</link><title>a</title></item>"
-           b"<item><link>https://x.example/2?utm_source=rss</link><title>b</title></item>"
-           b"<item><title>c</title><description>only words</description></item>"
-           b"</channel></rss>")
+    doc = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        b"<item><guid>id-1</guid><link>https://x.example/1</link><title>a</title></item>"
+        b"<item><link>https://x.example/2?utm_source=rss</link><title>b</title></item>"
+        b"<item><title>c</title><description>only words</description></item>"
+        b"</channel></rss>"
+    )
     entries = [clean_entry(e) for e in parse_feed("f", doc).entries]
     assert entries[0].entry_id == "id-1"
     assert entries[1].entry_id == "https://x.example/2?utm_source=rss"
@@ -80,20 +114,24 @@ def test_identity_falls_back_from_guid_to_link_to_content_hash(tmp_path: Path) -
     assert [e.entry_id for e in again] == [e.entry_id for e in entries]
 
 
-def test_items_stored_but_not_decided_are_decided_at_start(tmp_path: Path,
-                                                           sqlite_url: str) -> None:
+def test_items_stored_but_not_decided_are_decided_at_start(tmp_path: Path, sqlite_url: str) -> None:
     """What a kill -9 between the two commits leaves behind is repaired at the next start."""
     body = html(story(5), FOOTER)
-    a = _write(tmp_path / "a.xml", "A", [{"guid": "a", "title": "x",
-                                          "link": "https://a.example/x", "html": body}])
-    b = _write(tmp_path / "b.xml", "B", [{"guid": "b", "title": "x",
-                                          "link": "https://b.example/x", "html": body}])
+    a = _write(
+        tmp_path / "a.xml",
+        "A",
+        [{"guid": "a", "title": "x", "link": "https://a.example/x", "html": body}],
+    )
+    b = _write(
+        tmp_path / "b.xml",
+        "B",
+        [{"guid": "b", "title": "x", "link": "https://b.example/x", "html": body}],
+    )
     pipeline = pipeline_for(sqlite_url, [a, b])
     feed_ids = {f.url: f.id for f in pipeline.storage.list_feeds()}
     for path in (a, b):
         parsed = parse_feed(str(path), path.read_bytes())
-        pipeline.storage.save_items(feed_ids[str(path)],
-                                    [clean_entry(e) for e in parsed.entries])
+        pipeline.storage.save_items(feed_ids[str(path)], [clean_entry(e) for e in parsed.entries])
     assert all(i.cluster_id is None for i in pipeline.storage.list_items())
     restarted = pipeline_for(sqlite_url, [a, b])
     clusters = clusters_by_guid(restarted)
@@ -101,11 +139,14 @@ def test_items_stored_but_not_decided_are_decided_at_start(tmp_path: Path,
     check_consistency(restarted)
 
 
-def test_a_broken_feed_is_reported_and_the_rest_is_ingested(tmp_path: Path,
-                                                           sqlite_url: str) -> None:
-    good = _write(tmp_path / "good.xml", "G", [{"guid": "g", "title": "t",
-                                               "link": "https://g.example/1",
-                                               "html": html(story(3))}])
+def test_a_broken_feed_is_reported_and_the_rest_is_ingested(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    good = _write(
+        tmp_path / "good.xml",
+        "G",
+        [{"guid": "g", "title": "t", "link": "https://g.example/1", "html": html(story(3))}],
+    )
     broken = tmp_path / "broken.xml"
     broken.write_bytes(b"<html><body>not a feed</body></html>")
     missing = tmp_path / "missing.xml"
@@ -121,7 +162,8 @@ def test_a_broken_feed_is_reported_and_the_rest_is_ingested(tmp_path: Path,
 
 
 def test_fingerprints_from_a_child_process_give_the_same_clusters(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """``polling.fingerprint_worker``: a batch of ≥ 500 new items is fingerprinted partly in a
     child process; the clusters are those the writer alone makes."""
     from aggregator.config import settings_from_mapping
@@ -130,10 +172,15 @@ def test_fingerprints_from_a_child_process_give_the_same_clusters(
 
     feeds = []
     for f in range(6):  # 6 feeds × 110 items; every story is carried by two feeds
-        items = [{"title": f"Story {n}", "link": f"https://site{f}.example/{n}",
-                  "guid": f"{f}-{n}", "html": html(story(1000 + n + 110 * (f // 2)),
-                                                    footer=FOOTER if f % 2 else "")}
-                 for n in range(110)]
+        items = [
+            {
+                "title": f"Story {n}",
+                "link": f"https://site{f}.example/{n}",
+                "guid": f"{f}-{n}",
+                "html": html(story(1000 + n + 110 * (f // 2)), footer=FOOTER if f % 2 else ""),
+            }
+            for n in range(110)
+        ]
         path = tmp_path / f"feed{f}.xml"
         path.write_bytes(rss(f"Feed {f}", items))
         feeds.append(path)
@@ -141,9 +188,14 @@ def test_fingerprints_from_a_child_process_give_the_same_clusters(
     partitions, children = [], []
     for on in (False, True):
         database = f"sqlite:///{tmp_path}/fp-{on}.db"
-        settings = settings_from_mapping({
-            "database": database, "feeds": [{"url": str(p)} for p in feeds],
-            "polling": {"worker_processes": 1, "fingerprint_worker": on}}, None)
+        settings = settings_from_mapping(
+            {
+                "database": database,
+                "feeds": [{"url": str(p)} for p in feeds],
+                "polling": {"worker_processes": 1, "fingerprint_worker": on},
+            },
+            None,
+        )
         pipeline = Pipeline(Storage(database), settings)
         caplog.clear()
         with caplog.at_level(logging.DEBUG, logger="aggregator.ingest.child"):
@@ -156,8 +208,7 @@ def test_fingerprints_from_a_child_process_give_the_same_clusters(
     assert sum(1 for group in partitions[0] if len(group) == 2) == 3 * 110
 
 
-def test_a_decision_that_fails_halfway_is_made_again_from_the_database(
-        tmp_path: Path) -> None:
+def test_a_decision_that_fails_halfway_is_made_again_from_the_database(tmp_path: Path) -> None:
     """A read of stored fingerprints (or the write of a decision) can fail in the middle
     of a decision: that poll reports the error, and the next starts again from the
     database, where the items wait undecided; nothing is lost or decided twice."""
@@ -177,23 +228,50 @@ def test_a_decision_that_fails_halfway_is_made_again_from_the_database(
                 raise StorageError("storage: read stored fingerprints: database is locked")
             return super().fingerprint_blobs(item_ids, scheme)
 
-    first = _write(tmp_path / "a.xml", "A", [
-        {"title": f"A {n}", "link": f"https://a.example/{n}", "guid": f"a{n}",
-         "html": html(story(500 + n))} for n in range(3)])
+    first = _write(
+        tmp_path / "a.xml",
+        "A",
+        [
+            {
+                "title": f"A {n}",
+                "link": f"https://a.example/{n}",
+                "guid": f"a{n}",
+                "html": html(story(500 + n)),
+            }
+            for n in range(3)
+        ],
+    )
     # Copies of the three stories in another feed: verifying them reads the stored ones.
-    second = _write(tmp_path / "b.xml", "B", [
-        {"title": f"B {n}", "link": f"https://b.example/{n}", "guid": f"b{n}",
-         "html": html(story(500 + n)[1:], footer=FOOTER)} for n in range(3)])
+    second = _write(
+        tmp_path / "b.xml",
+        "B",
+        [
+            {
+                "title": f"B {n}",
+                "link": f"https://b.example/{n}",
+                "guid": f"b{n}",
+                "html": html(story(500 + n)[1:], footer=FOOTER),
+            }
+            for n in range(3)
+        ],
+    )
     database = f"sqlite:///{tmp_path}/flaky.db"
     storage = FlakyStorage(database)
     # Each gives the lease back after each operation, as a command would: the second
     # takes it (and loads the engine from the database) when it starts.
-    pipeline = Pipeline(storage, settings_from_mapping(
-        {"database": database, "feeds": [{"url": str(first)}]}, None), keep_lease=False)
+    pipeline = Pipeline(
+        storage,
+        settings_from_mapping({"database": database, "feeds": [{"url": str(first)}]}, None),
+        keep_lease=False,
+    )
     pipeline.poll()
-    pipeline = Pipeline(storage, settings_from_mapping(
-        {"database": database, "feeds": [{"url": str(first)}, {"url": str(second)}]}, None),
-        keep_lease=False)
+    pipeline = Pipeline(
+        storage,
+        settings_from_mapping(
+            {"database": database, "feeds": [{"url": str(first)}, {"url": str(second)}]}, None
+        ),
+        keep_lease=False,
+    )
     pipeline.start()  # the engine holds feed A
     storage.fail_next = True
     with pytest.raises(StorageError, match="database is locked"):

@@ -33,8 +33,9 @@ Reference = dict[int, tuple[int, ...]]
 
 def _keys(rows: list[list[int]]) -> U32:
     """Packed keys as ``band_keys`` packs them: the band number above a 26-bit hash."""
-    return np.array([[(band << 26) | value for band, value in enumerate(row)] for row in rows],
-                    dtype=np.uint32).reshape(len(rows), BANDS)
+    return np.array(
+        [[(band << 26) | value for band, value in enumerate(row)] for row in rows], dtype=np.uint32
+    ).reshape(len(rows), BANDS)
 
 
 def _expected(reference: Reference, row: U32) -> set[int]:
@@ -45,8 +46,9 @@ def _expected(reference: Reference, row: U32) -> set[int]:
 def _entries(index: BandedIndex) -> Iterator[tuple[int, int]]:
     """(slot, key) of every entry in the tail and the levels, dead ones included."""
     tail_n = index._tail_n
-    for slot, keys in zip(index._tail_slots[:tail_n].tolist(),
-                          index._tail_keys[:tail_n].tolist(), strict=True):
+    for slot, keys in zip(
+        index._tail_slots[:tail_n].tolist(), index._tail_keys[:tail_n].tolist(), strict=True
+    ):
         yield from ((slot, key) for key in keys)
     for level in index._levels:
         if level is not None:
@@ -60,11 +62,15 @@ def check_structure(index: BandedIndex, reference: Reference) -> None:
     for depth, level in enumerate(index._levels):
         if level is None:
             continue
-        assert len(level) <= lshindex._TAIL_ITEMS * index.bands * \
-            lshindex._LEVEL_GROWTH ** (depth + 1)
+        assert len(level) <= lshindex._TAIL_ITEMS * index.bands * lshindex._LEVEL_GROWTH ** (
+            depth + 1
+        )
         assert np.all(level.keys[:-1] <= level.keys[1:]), f"level {depth} is not sorted"
-    live = Counter((int(index._slot_item[slot]), key) for slot, key in _entries(index)
-                   if index._slot_item[slot] >= 0)
+    live = Counter(
+        (int(index._slot_item[slot]), key)
+        for slot, key in _entries(index)
+        if index._slot_item[slot] >= 0
+    )
     assert live == Counter((item, key) for item, keys in reference.items() for key in keys)
 
 
@@ -87,21 +93,30 @@ def small_levels(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 rows = st.lists(st.integers(0, VALUES - 1), min_size=BANDS, max_size=BANDS)
-operations = st.lists(st.one_of(
-    st.tuples(st.just("insert"), st.integers(0, 30), rows),
-    st.tuples(st.just("insert_many"), st.lists(st.tuples(st.integers(0, 30), rows),
-                                               min_size=1, max_size=8)),
-    st.tuples(st.just("remove"), st.integers(0, 30)),
-), max_size=40)
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("insert"), st.integers(0, 30), rows),
+        st.tuples(
+            st.just("insert_many"),
+            st.lists(st.tuples(st.integers(0, 30), rows), min_size=1, max_size=8),
+        ),
+        st.tuples(st.just("remove"), st.integers(0, 30)),
+    ),
+    max_size=40,
+)
 
 
 # small_levels only sets two constants, the same for every input: sharing it is fine.
-@settings(max_examples=150, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(operations=operations, queries=st.lists(rows, min_size=1, max_size=5))
 def test_operations_match_a_brute_force_reference(
-        small_levels: None, operations: list[tuple[object, ...]],
-        queries: list[list[int]]) -> None:
+    small_levels: None, operations: list[tuple[object, ...]], queries: list[list[int]]
+) -> None:
     index, reference = BandedIndex(bands=BANDS), {}
     for operation in operations:
         match operation:
@@ -113,8 +128,9 @@ def test_operations_match_a_brute_force_reference(
                 last = {item: row for item, row in batch}
                 items = list(last)
                 index.insert_many(items, _keys([last[i] for i in items]))
-                reference.update(zip(items, map(tuple, _keys(list(last.values())).tolist()),
-                                     strict=True))
+                reference.update(
+                    zip(items, map(tuple, _keys(list(last.values())).tolist()), strict=True)
+                )
             case ("remove", int(item)):
                 index.remove(item)
                 reference.pop(item, None)
@@ -130,7 +146,8 @@ def _total_entries(index: BandedIndex) -> int:
 
 @pytest.mark.parametrize("sizes", ["real", "small"])
 def test_sweep_drops_dead_entries_and_keeps_the_live_ones(
-        sizes: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    sizes: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if sizes == "small":
         monkeypatch.setattr(lshindex, "_TAIL_ITEMS", 8)
         monkeypatch.setattr(lshindex, "_LEVEL_GROWTH", 2)
@@ -157,7 +174,7 @@ def test_sweep_drops_dead_entries_and_keeps_the_live_ones(
     assert index._dead == 0
     for level in index._levels:  # no dead entry left in a level (the tail is not swept)
         assert level is None or (index._slot_item[level.ids] >= 0).all()
-    dead_in_tail = int((index._slot_item[index._tail_slots[:index._tail_n]] < 0).sum())
+    dead_in_tail = int((index._slot_item[index._tail_slots[: index._tail_n]] < 0).sum())
     assert _total_entries(index) == (len(reference) + dead_in_tail) * BANDS
     for item in removed[1025:]:
         index.remove(item)
@@ -186,7 +203,7 @@ def test_a_full_level_merges_into_the_next_one() -> None:
     raw = rng.integers(0, 1 << 26, size=(count, 2))
     keys = ((np.arange(2) << 26) | raw).astype(np.uint32)
     for start in range(0, count, tail):
-        index.insert_many(list(range(start, start + tail)), keys[start:start + tail])
+        index.insert_many(list(range(start, start + tail)), keys[start : start + tail])
     sizes = [len(level) if level is not None else 0 for level in index._levels]
     assert sizes == [0, count * 2]  # level 0 emptied into level 1
     reference = {i: tuple(keys[i].tolist()) for i in range(count)}
@@ -205,9 +222,12 @@ def test_a_run_longer_than_the_limit_is_cut_to_its_oldest_entries() -> None:
     assert index.query(same[0]) == set(range(100))
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: query_many counts dead entries toward "
-                   "RUN_LIMIT, so once the oldest 64 items of a run are removed (edited, "
-                   "evicted) the live ones behind them are never found until a sweep")
+@pytest.mark.xfail(
+    strict=True,
+    reason="product bug: query_many counts dead entries toward "
+    "RUN_LIMIT, so once the oldest 64 items of a run are removed (edited, "
+    "evicted) the live ones behind them are never found until a sweep",
+)
 def test_a_run_whose_oldest_entries_were_removed_still_finds_the_live_ones() -> None:
     index = BandedIndex(bands=BANDS)
     same = _keys([[1] * BANDS] * 100)
@@ -220,13 +240,18 @@ def test_a_run_whose_oldest_entries_were_removed_still_finds_the_live_ones() -> 
 
 # -- pairs inside a batch -----------------------------------------------------------------
 
+
 @settings(max_examples=200, deadline=None, database=None)
 @given(batch=st.lists(rows, max_size=30))
 def test_shared_band_pairs_are_the_pairs_sharing_a_key(batch: list[list[int]]) -> None:
     items = [10 * n + 3 for n in range(len(batch))]  # ids need not be positions
     keys = _keys(batch)
-    expected = sorted((a, b) for x, a in enumerate(items) for y, b in enumerate(items)
-                      if x < y and set(keys[x].tolist()) & set(keys[y].tolist()))
+    expected = sorted(
+        (a, b)
+        for x, a in enumerate(items)
+        for y, b in enumerate(items)
+        if x < y and set(keys[x].tolist()) & set(keys[y].tolist())
+    )
     assert shared_band_pairs(items, keys) == expected
 
 
@@ -250,6 +275,6 @@ def test_band_keys_pack_the_band_number_and_agree_for_one_or_many() -> None:
     assert ((many >> 26) == np.arange(lshindex.BANDS)).all()
     # Bands of equal rows get equal keys, whatever the rest of the signature holds.
     other = signatures[0].copy()
-    other[lshindex.ROWS:] += 1
+    other[lshindex.ROWS :] += 1
     shared = band_keys(other) == many[0]
     assert shared[0] and shared.sum() < lshindex.BANDS

@@ -35,10 +35,13 @@ def test_a_database_at_head_needs_no_alembic(sqlite_url: str) -> None:
     import sys
 
     Storage(sqlite_url).upgrade()
-    code = ("import sys; from aggregator.storage import Storage; "
-            f"Storage({sqlite_url!r}).upgrade(); print('alembic' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys; from aggregator.storage import Storage; "
+        f"Storage({sqlite_url!r}).upgrade(); print('alembic' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "False"
 
 

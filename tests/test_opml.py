@@ -45,14 +45,17 @@ def test_parse_reads_names_groups_and_skips_duplicates() -> None:
     ]
 
 
-@pytest.mark.parametrize("document", [
-    b'<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;">]>'
-    b'<opml><body><outline xmlUrl="&b;"/></body></opml>',
-    b'<?xml version="1.0"?><!DOCTYPE opml SYSTEM "file:///etc/passwd"><opml/>',
-    b"<opml><body><outline xmlUrl='x'></body>",
-    b"<rss><channel/></rss>",
-    b"\xff\xfe not xml",
-])
+@pytest.mark.parametrize(
+    "document",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;">]>'
+        b'<opml><body><outline xmlUrl="&b;"/></body></opml>',
+        b'<?xml version="1.0"?><!DOCTYPE opml SYSTEM "file:///etc/passwd"><opml/>',
+        b"<opml><body><outline xmlUrl='x'></body>",
+        b"<rss><channel/></rss>",
+        b"\xff\xfe not xml",
+    ],
+)
 def test_hostile_or_broken_files_are_refused(document: bytes) -> None:
     with pytest.raises(OpmlError):
         parse_opml(document)
@@ -66,8 +69,10 @@ def test_import_then_export_round_trips(tmp_path: Path, cli: Cli) -> None:
     (tmp_path / "subs.opml").write_bytes(SAMPLE)
     imported = _cli(tmp_path, "feeds", "import-opml", "subs.opml")
     assert imported.returncode == 0, imported.stderr
-    assert "imported 5 feeds from subs.opml: 4 added, 0 already subscribed, 1 skipped" in \
-        imported.stdout
+    assert (
+        "imported 5 feeds from subs.opml: 4 added, 0 already subscribed, 1 skipped"
+        in imported.stdout
+    )
     again = _cli(tmp_path, "feeds", "import-opml", "subs.opml")
     assert "0 added, 4 already subscribed, 1 skipped" in again.stdout
 
@@ -81,8 +86,9 @@ def test_import_then_export_round_trips(tmp_path: Path, cli: Cli) -> None:
     exported = _cli(tmp_path, "feeds", "export-opml")
     assert exported.returncode == 0
     back = parse_opml(exported.stdout.encode())
-    assert {(f.url, f.name, f.group) for f in back} == \
-        {(f["url"], f["name"], f["group"]) for f in feeds}
+    assert {(f.url, f.name, f.group) for f in back} == {
+        (f["url"], f["name"], f["group"]) for f in feeds
+    }
     _cli(tmp_path, "feeds", "export-opml", "--output", "out.opml")
     assert (tmp_path / "out.opml").read_text() == exported.stdout
 
@@ -104,4 +110,5 @@ def test_get_opml_lists_the_subscriptions(tmp_path: Path) -> None:
     feeds = parse_opml(response.content)
     assert [(f.url, f.name, f.group) for f in feeds] == [
         ("https://c.example/feed", "https://c.example/feed", None),
-        ("https://a.example/feed", 'A & <B> "feed"', "g")]
+        ("https://a.example/feed", 'A & <B> "feed"', "g"),
+    ]

@@ -49,8 +49,9 @@ ASPECTS = ("feed", "identity", "dates", "authors", "content", "clean")
 
 
 def _documents() -> list[Path]:
-    return sorted(p for p in GOLDEN.iterdir()
-                  if p.is_file() and not p.name.endswith(EXPECTED_SUFFIX))
+    return sorted(
+        p for p in GOLDEN.iterdir() if p.is_file() and not p.name.endswith(EXPECTED_SUFFIX)
+    )
 
 
 def _expected_path(doc: Path) -> Path:
@@ -91,8 +92,11 @@ def _result_params() -> list[Any]:
 
 
 def _docs_of(kind: str) -> list[Any]:
-    return [pytest.param(doc, id=doc.stem) for doc in _documents()
-            if _expected_path(doc).exists() and _kind(doc) == kind]
+    return [
+        pytest.param(doc, id=doc.stem)
+        for doc in _documents()
+        if _expected_path(doc).exists() and _kind(doc) == kind
+    ]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -106,17 +110,22 @@ def _pairs(feed: ParsedFeed, expected: dict[str, Any]) -> list[tuple[ParsedEntry
 
 # -- the golden files themselves ------------------------------------------------------------
 
+
 def test_every_document_has_an_expected_file_and_back() -> None:
     docs = _documents()
     assert len(docs) >= 20
     assert [d.name for d in docs if not _expected_path(d).exists()] == []
     stems = {d.stem for d in docs}
-    orphans = [p.name for p in GOLDEN.glob("*" + EXPECTED_SUFFIX)
-               if p.name[: -len(EXPECTED_SUFFIX)] not in stems]
+    orphans = [
+        p.name
+        for p in GOLDEN.glob("*" + EXPECTED_SUFFIX)
+        if p.name[: -len(EXPECTED_SUFFIX)] not in stems
+    ]
     assert orphans == []
 
 
 # -- documents that parse -------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("doc", "aspect"), _result_params())
 def test_golden(doc: Path, aspect: str) -> None:
@@ -134,11 +143,13 @@ def test_golden(doc: Path, aspect: str) -> None:
         else:
             assert feed.warning is not None and expected["warning"] in feed.warning
     elif aspect == "identity":
-        assert [(e.source_id, e.link, e.title) for e, _ in pairs] == \
-            [(w["source_id"], w["link"], w["title"]) for _, w in pairs]
+        assert [(e.source_id, e.link, e.title) for e, _ in pairs] == [
+            (w["source_id"], w["link"], w["title"]) for _, w in pairs
+        ]
     elif aspect == "dates":
-        assert [(_iso(e.published), _iso(e.updated)) for e, _ in pairs] == \
-            [(w["published"], w["updated"]) for _, w in pairs]
+        assert [(_iso(e.published), _iso(e.updated)) for e, _ in pairs] == [
+            (w["published"], w["updated"]) for _, w in pairs
+        ]
         for entry, _ in pairs:
             for value in (entry.published, entry.updated):
                 assert value is None or value.utcoffset() is not None, "naive datetime"
@@ -147,25 +158,40 @@ def test_golden(doc: Path, aspect: str) -> None:
     elif aspect == "content":
         # Feed markup is stored as sent and sanitised once, where it is shown (feeds,
         # pages): what must never reach a reader is checked on that sanitised form.
-        actual = [{"has_full_content": e.has_full_content,
-                   "contains": w["content_contains"] in e.content_html,
-                   "present but forbidden": [
-                       s for s in w.get("content_lacks", [])
-                       if s in sanitize_html(e.content_html)],
-                   "content_html": e.content_html} for e, w in pairs]
-        wanted = [{"has_full_content": w["has_full_content"], "contains": True,
-                   "present but forbidden": [], "content_html": e.content_html}
-                  for e, w in pairs]
+        actual = [
+            {
+                "has_full_content": e.has_full_content,
+                "contains": w["content_contains"] in e.content_html,
+                "present but forbidden": [
+                    s for s in w.get("content_lacks", []) if s in sanitize_html(e.content_html)
+                ],
+                "content_html": e.content_html,
+            }
+            for e, w in pairs
+        ]
+        wanted = [
+            {
+                "has_full_content": w["has_full_content"],
+                "contains": True,
+                "present but forbidden": [],
+                "content_html": e.content_html,
+            }
+            for e, w in pairs
+        ]
         assert actual == wanted
     elif aspect == "clean":
         cleaned = [clean_entry(e) for e in feed.entries]
         assert all(item.entry_id for item in cleaned)
-        titled = [(c.title, w["clean_title"]) for c, (_, w) in zip(cleaned, pairs, strict=False)
-                  if "clean_title" in w]
+        titled = [
+            (c.title, w["clean_title"])
+            for c, (_, w) in zip(cleaned, pairs, strict=False)
+            if "clean_title" in w
+        ]
         assert [a for a, _ in titled] == [w for _, w in titled]
 
 
 # -- documents that must be refused -----------------------------------------------------------
+
 
 @pytest.mark.parametrize("doc", _docs_of("error"))
 def test_broken_document_raises_parse_error(doc: Path) -> None:
@@ -181,6 +207,7 @@ def test_broken_document_raises_parse_error(doc: Path) -> None:
 
 
 # -- hostile documents ------------------------------------------------------------------------
+
 
 def _output_of(doc: Path) -> str:
     """Everything parsing (and cleaning) the document shows: result or error message."""
@@ -206,8 +233,9 @@ def test_hostile_document_is_defused(doc: Path) -> None:
         path = Path(secret_file)
         if not path.is_file():
             pytest.skip(f"{secret_file} does not exist on this machine")
-        lines = [line for line in path.read_text(errors="replace").splitlines()
-                 if len(line.strip()) >= 6]
+        lines = [
+            line for line in path.read_text(errors="replace").splitlines() if len(line.strip()) >= 6
+        ]
         assert lines, f"{secret_file} has nothing to look for"
         leaked = [line for line in lines if line in output]
         assert leaked == []
@@ -215,6 +243,7 @@ def test_hostile_document_is_defused(doc: Path) -> None:
 
 
 # -- the same documents without response headers -----------------------------------------------
+
 
 def test_without_headers_relative_links_resolve_against_the_feed_url() -> None:
     # With no headers at all, parse_feed gives feedparser the URL as Content-Location.
@@ -254,9 +283,11 @@ def test_lying_encoding_survives_whatever_the_headers_say() -> None:
 
 # -- feedparser must only ever see the body ----------------------------------------------------
 
+
 def test_body_naming_a_local_file_is_not_read_from_disk() -> None:
     local_feed = GOLDEN / "rss20-content-encoded.xml"
     body = str(local_feed).encode()
     with pytest.raises(ParseError):
-        parse_feed("https://evil.example.org/feed.xml", body,
-                   {"content-type": "application/rss+xml"})
+        parse_feed(
+            "https://evil.example.org/feed.xml", body, {"content-type": "application/rss+xml"}
+        )

@@ -85,7 +85,8 @@ def test_clusters_list_filters_and_pages(demo: tuple[Pipeline, TestClient]) -> N
 
 
 def test_a_cluster_explains_its_members_and_its_canonical(
-        demo: tuple[Pipeline, TestClient]) -> None:
+    demo: tuple[Pipeline, TestClient],
+) -> None:
     pipeline, client = demo
     storage = pipeline.storage
     cluster = max(storage.list_clusters(min_size=2), key=lambda c: c.size)
@@ -117,19 +118,23 @@ def test_feeds_report_their_health(demo: tuple[Pipeline, TestClient]) -> None:
     assert all(f["last_success"] and f["error_count"] == 0 for f in feeds)
 
 
-@pytest.mark.parametrize(("url", "status", "needle"), [
-    ("/api/clusters/999999", 404, "no cluster 999999"),
-    ("/api/clusters/99999999999", 404, "no cluster"),
-    ("/api/clusters/abc", 404, "nothing at /api/clusters/abc"),
-    ("/api/nothing", 404, "nothing at"),
-    ("/api/items?limit=100000", 400, "'limit'"),
-    ("/api/items?offset=-1", 400, "'offset'"),
-    ("/api/clusters?since=not-a-date", 400, "'since'"),
-    ("/api/items?cluster=0", 400, "'cluster'"),
-    ("/api/clusters?group=%00", 400, "'group'"),
-])
-def test_errors_are_json_with_a_clear_message(demo: tuple[Pipeline, TestClient], url: str,
-                                              status: int, needle: str) -> None:
+@pytest.mark.parametrize(
+    ("url", "status", "needle"),
+    [
+        ("/api/clusters/999999", 404, "no cluster 999999"),
+        ("/api/clusters/99999999999", 404, "no cluster"),
+        ("/api/clusters/abc", 404, "nothing at /api/clusters/abc"),
+        ("/api/nothing", 404, "nothing at"),
+        ("/api/items?limit=100000", 400, "'limit'"),
+        ("/api/items?offset=-1", 400, "'offset'"),
+        ("/api/clusters?since=not-a-date", 400, "'since'"),
+        ("/api/items?cluster=0", 400, "'cluster'"),
+        ("/api/clusters?group=%00", 400, "'group'"),
+    ],
+)
+def test_errors_are_json_with_a_clear_message(
+    demo: tuple[Pipeline, TestClient], url: str, status: int, needle: str
+) -> None:
     _, client = demo
     response = client.get(url)
     assert response.status_code == status
@@ -167,8 +172,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @schema.parametrize()
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 def test_the_api_never_fails_with_a_500(case: Any, server: str) -> None:
-    case.call_and_validate(base_url=server, checks=[not_a_server_error],
-                           headers={"Authorization": "Bearer t0k3n"})
+    case.call_and_validate(
+        base_url=server, checks=[not_a_server_error], headers={"Authorization": "Bearer t0k3n"}
+    )

@@ -15,8 +15,9 @@ from aggregator.publish.app import create_app
 from tests.helpers import Cli
 from tests.test_publish_demo import demo_config, demo_pipeline
 
-pytestmark = pytest.mark.skipif(not hasattr(Pipeline, "split_item"),
-                                reason="Pipeline.split_item/merge_clusters not there yet")
+pytestmark = pytest.mark.skipif(
+    not hasattr(Pipeline, "split_item"), reason="Pipeline.split_item/merge_clusters not there yet"
+)
 
 TOKEN = "correct-horse"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -72,9 +73,11 @@ def test_bad_corrections_are_clear_errors(tmp_path: Path) -> None:
     settings, pipeline = demo_pipeline(tmp_path, token=TOKEN)
     client = TestClient(create_app(pipeline.storage, settings, pipeline=pipeline))
     some = pipeline.storage.list_clusters(min_size=1)[0].id
-    cases = [("/api/items/999999/split", 404, "no item 999999"),
-             (f"/api/clusters/{some}/merge/999999", 404, "no cluster 999999"),
-             (f"/api/clusters/{some}/merge/{some}", 400, "with itself")]
+    cases = [
+        ("/api/items/999999/split", 404, "no item 999999"),
+        (f"/api/clusters/{some}/merge/999999", 404, "no cluster 999999"),
+        (f"/api/clusters/{some}/merge/{some}", 400, "with itself"),
+    ]
     for url, status, message in cases:
         response = client.post(url, headers=AUTH)
         assert response.status_code == status and message in response.json()["error"]["message"]
@@ -83,14 +86,16 @@ def test_bad_corrections_are_clear_errors(tmp_path: Path) -> None:
 def test_a_write_waits_for_the_lock_the_scheduler_holds(tmp_path: Path) -> None:
     settings, pipeline = demo_pipeline(tmp_path, token=TOKEN)
     lock = threading.Lock()
-    client = TestClient(create_app(pipeline.storage, settings, pipeline=pipeline,
-                                   write_lock=lock))
+    client = TestClient(create_app(pipeline.storage, settings, pipeline=pipeline, write_lock=lock))
     cluster = max(pipeline.storage.list_clusters(min_size=2), key=lambda c: c.size)
     item = next(m for m in cluster.members if not m.canonical)
     statuses: list[int] = []
     with lock:  # a poll in progress
-        writer = threading.Thread(target=lambda: statuses.append(
-            client.post(f"/api/items/{item.id}/split", headers=AUTH).status_code))
+        writer = threading.Thread(
+            target=lambda: statuses.append(
+                client.post(f"/api/items/{item.id}/split", headers=AUTH).status_code
+            )
+        )
         writer.start()
         time.sleep(0.5)
         assert writer.is_alive() and _cluster_of(pipeline, item.id) == cluster.id
@@ -122,16 +127,16 @@ def test_cli_split_and_merge(tmp_path: Path, cli: Cli) -> None:
     item = next(m for m in biggest["members"] if not m["canonical"])
     out = _cli(tmp_path, "clusters", "split", str(item["id"]))
     assert f"item {item['id']} is now alone in cluster" in out
-    items = {i["id"]: i for i in json.loads(_cli(tmp_path, "items", "list", "--format",
-                                                 "json"))}
+    items = {i["id"]: i for i in json.loads(_cli(tmp_path, "items", "list", "--format", "json"))}
     new_cluster = items[item["id"]]["cluster_id"]
     assert new_cluster != biggest["id"] and items[item["id"]]["method"] == "manual"
 
     out = _cli(tmp_path, "clusters", "merge", str(biggest["id"]), str(new_cluster))
     assert f"merged clusters {biggest['id']} and {new_cluster}" in out
     _cli(tmp_path, "dedup", "rebuild")
-    shown = json.loads(_cli(tmp_path, "clusters", "show", str(biggest["id"]), "--format",
-                            "json"))[0]
+    shown = json.loads(_cli(tmp_path, "clusters", "show", str(biggest["id"]), "--format", "json"))[
+        0
+    ]
     assert shown["size"] == biggest["size"]
     assert item["id"] in {m["id"] for m in shown["members"]}
 

@@ -92,9 +92,13 @@ def test_serve_command_publishes_the_demo(tmp_path: Path, cli: Cli) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGGREGATOR_")}
     # `poll --once` as the real process a user starts (the smoke test of the whole path);
     # then `serve` in this process, looked at from a thread and stopped with a real Ctrl-C.
-    polled = subprocess.run([sys.executable, "-m", "aggregator", "--config", str(config),
-                             "poll", "--once"], capture_output=True, text=True, env=env,
-                            timeout=120)
+    polled = subprocess.run(
+        [sys.executable, "-m", "aggregator", "--config", str(config), "poll", "--once"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert polled.returncode == 0, polled.stderr
     assert polled.stdout.splitlines()[-1].startswith("polled 5 feeds (0 failed): 81 new")
 
@@ -104,8 +108,7 @@ def test_serve_command_publishes_the_demo(tmp_path: Path, cli: Cli) -> None:
         try:
             base = f"http://127.0.0.1:{port}"
             _wait_for(f"{base}/healthz")
-            assert httpx.get(f"{base}/healthz").json()["scheduler"] == \
-                "not running in this process"
+            assert httpx.get(f"{base}/healthz").json()["scheduler"] == "not running in this process"
             rss = httpx.get(f"{base}/feed.rss")
             parsed = feedparser.parse(rss.content)
             assert rss.status_code == 200 and parsed.bozo == 0

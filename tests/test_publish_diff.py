@@ -9,9 +9,11 @@ from aggregator.publish.diff import Copy, compare_copies
 from aggregator.publish.reasons import Member, canonical_reason, membership_reason
 from aggregator.types import FeedView, ItemView
 
-STORY = ("The council approved the new bike lanes on Fenwick Avenue on Monday night.\n"
-         "Work starts in March and should take about six weeks.\n"
-         "Residents asked for more crossings near the school.")
+STORY = (
+    "The council approved the new bike lanes on Fenwick Avenue on Monday night.\n"
+    "Work starts in March and should take about six weeks.\n"
+    "Residents asked for more crossings near the school."
+)
 
 
 def _sponsor(block: str) -> bool:
@@ -19,10 +21,14 @@ def _sponsor(block: str) -> bool:
 
 
 def test_copies_are_compared_with_the_canonical_copy() -> None:
-    reference = Copy(1, "Council Approves Bike Lanes - Daily News",
-                     STORY + "\nSponsored by Acme\nRead more")
-    copy = Copy(2, "council approves bike lanes",
-                STORY.replace("six weeks", "seven weeks") + "\nFollow our other sites")
+    reference = Copy(
+        1, "Council Approves Bike Lanes - Daily News", STORY + "\nSponsored by Acme\nRead more"
+    )
+    copy = Copy(
+        2,
+        "council approves bike lanes",
+        STORY.replace("six weeks", "seven weeks") + "\nFollow our other sites",
+    )
     summary = Copy(3, "Council Approves Bike Lanes", STORY.split("\n")[0] + " […]")
     ref, changed, short = compare_copies(reference, [reference, copy, summary], _sponsor)
 
@@ -35,7 +41,9 @@ def test_copies_are_compared_with_the_canonical_copy() -> None:
     assert changed.changed_words == 1 and changed.missing_words == 1
     # Titles: case changes are shown as changes, the reference's suffix as removed.
     assert [(s.kind, s.text) for s in changed.title] == [
-        ("changed", "council approves bike lanes"), ("removed", "- Daily News")]
+        ("changed", "council approves bike lanes"),
+        ("removed", "- Daily News"),
+    ]
 
     assert short.missing_words > 10
     spans = [s for b in short.blocks for s in b.spans]
@@ -45,24 +53,57 @@ def test_copies_are_compared_with_the_canonical_copy() -> None:
 
 def test_typography_alone_is_not_a_difference() -> None:
     reference = Copy(1, "A", "It's the “best” day — ever.")
-    curly = Copy(2, "A", "It’s the \"best\" day - ever.")
+    curly = Copy(2, "A", 'It’s the "best" day - ever.')
     _, other = compare_copies(reference, [curly], lambda _: False)
     assert other.identical
 
 
-def _view(item_id: int, feed_id: int, *, summary: bool = False, canonical: bool = False,
-          method: str = "minhash", score: float = 0.8) -> ItemView:
-    return ItemView(id=item_id, feed_id=feed_id, feed_url=f"f{feed_id}", guid=str(item_id),
-                    link=None, canonical_link=None, title="t", author=None,
-                    published=None, updated=None, is_summary=summary, cluster_id=1,
-                    canonical=canonical, method=method, score=score)
+def _view(
+    item_id: int,
+    feed_id: int,
+    *,
+    summary: bool = False,
+    canonical: bool = False,
+    method: str = "minhash",
+    score: float = 0.8,
+) -> ItemView:
+    return ItemView(
+        id=item_id,
+        feed_id=feed_id,
+        feed_url=f"f{feed_id}",
+        guid=str(item_id),
+        link=None,
+        canonical_link=None,
+        title="t",
+        author=None,
+        published=None,
+        updated=None,
+        is_summary=summary,
+        cluster_id=1,
+        canonical=canonical,
+        method=method,
+        score=score,
+    )
 
 
 def _feed(feed_id: int, priority: int) -> FeedView:
-    return FeedView(id=feed_id, url=f"f{feed_id}", fetch_url=f"f{feed_id}", name=f"Feed {feed_id}",
-                    title=None, group=None, priority=priority, disabled=False, etag=None,
-                    last_modified=None, last_checked=None, last_success=None, last_error=None,
-                    error_count=0, next_check=None)
+    return FeedView(
+        id=feed_id,
+        url=f"f{feed_id}",
+        fetch_url=f"f{feed_id}",
+        name=f"Feed {feed_id}",
+        title=None,
+        group=None,
+        priority=priority,
+        disabled=False,
+        etag=None,
+        last_modified=None,
+        last_checked=None,
+        last_success=None,
+        last_error=None,
+        error_count=0,
+        next_check=None,
+    )
 
 
 def _at(hour: int) -> datetime:
@@ -87,9 +128,15 @@ def test_the_canonical_reason_names_the_deciding_criterion() -> None:
     tie = Member(_view(7, 7), _feed(7, 0), _at(6))
     assert canonical_reason([early, tie])["decided_by"] == "id"
     # The stored canonical is not the rule's pick (e.g. priorities changed since).
-    assert canonical_reason([Member(_view(8, 8, canonical=True), _feed(8, 0), _at(9)),
-                             Member(_view(9, 9), _feed(9, 0), _at(6))])["decided_by"] == \
-        "correction"
+    assert (
+        canonical_reason(
+            [
+                Member(_view(8, 8, canonical=True), _feed(8, 0), _at(9)),
+                Member(_view(9, 9), _feed(9, 0), _at(6)),
+            ]
+        )["decided_by"]
+        == "correction"
+    )
 
 
 def test_membership_reasons_state_method_score_and_match() -> None:

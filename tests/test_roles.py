@@ -34,19 +34,27 @@ def _rabbitmq_up() -> bool:
         return False
 
 
-pytestmark = pytest.mark.skipif(not _rabbitmq_up(), reason="RabbitMQ not reachable at "
-                                "127.0.0.1:5672 (.ci/run starts it)")
+pytestmark = pytest.mark.skipif(
+    not _rabbitmq_up(), reason="RabbitMQ not reachable at 127.0.0.1:5672 (.ci/run starts it)"
+)
 
 
 def _network(server: HostileServer, extra: int = 0) -> None:
     """Feed k carries stories k … k+4 (of 10), each copy with the feed's own footer and title
     style: every story is in several feeds."""
     for k in range(FEEDS):
-        server.set_feed(f"n{k}", [
-            {"guid": f"n{k}-{s}", "title": f"Story {s} | Site {k}",
-             "link": f"https://site{k}.example/{s}",
-             "html": html(story(500 + s), f"<p>Sponsored by Site {k} partners</p>")}
-            for s in [(k + i) % 10 for i in range(STORIES)] + list(range(10, 10 + extra))])
+        server.set_feed(
+            f"n{k}",
+            [
+                {
+                    "guid": f"n{k}-{s}",
+                    "title": f"Story {s} | Site {k}",
+                    "link": f"https://site{k}.example/{s}",
+                    "html": html(story(500 + s), f"<p>Sponsored by Site {k} partners</p>"),
+                }
+                for s in [(k + i) % 10 for i in range(STORIES)] + list(range(10, 10 + extra))
+            ],
+        )
 
 
 class Role:
@@ -57,7 +65,9 @@ class Role:
         with log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "aggregator", "--config", str(config), verb],
-                stdout=out, stderr=subprocess.STDOUT)
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
     def kill(self) -> None:
         self.process.kill()
@@ -82,10 +92,16 @@ def roles() -> Iterator[list[Role]]:
 
 def _config(folder: Path, database: str, urls: list[str]) -> Path:
     config = folder / "roles.yaml"
-    config.write_text(yaml.safe_dump({
-        "database": database, "broker": BROKER,
-        "polling": {"interval": "2s", "timeout": "10s"},
-        "feeds": [{"url": u} for u in urls]}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "database": database,
+                "broker": BROKER,
+                "polling": {"interval": "2s", "timeout": "10s"},
+                "feeds": [{"url": u} for u in urls],
+            }
+        )
+    )
     return config
 
 
@@ -99,18 +115,26 @@ def _partition(storage: Storage) -> set[frozenset[str]]:
 def _settled(storage: Storage, items: int) -> bool:
     storage.upgrade()  # the decider may not have made the schema yet
     listed = storage.list_items()
-    return len(listed) == items and all(i.cluster_id is not None for i in listed) \
+    return (
+        len(listed) == items
+        and all(i.cluster_id is not None for i in listed)
         and storage.decision_backlog()[0] == 0
+    )
 
 
 def test_roles_give_the_clusters_one_process_gives(
-        tmp_path: Path, pg_url: str, roles: list[Role]) -> None:
+    tmp_path: Path, pg_url: str, roles: list[Role]
+) -> None:
     with HostileServer() as server:
         _network(server)
         urls = [server.url(f"/feed/n{k}") for k in range(FEEDS)]
         alone = tmp_path / "alone.db"
-        single = Pipeline(Storage(f"sqlite:///{alone}"), settings_from_mapping(
-            {"database": f"sqlite:///{alone}", "feeds": [{"url": u} for u in urls]}, None))
+        single = Pipeline(
+            Storage(f"sqlite:///{alone}"),
+            settings_from_mapping(
+                {"database": f"sqlite:///{alone}", "feeds": [{"url": u} for u in urls]}, None
+            ),
+        )
         single.poll()
         expected = _partition(single.storage)
         single.close()
@@ -125,7 +149,8 @@ def test_roles_give_the_clusters_one_process_gives(
 
 
 def test_a_worker_killed_mid_feed_loses_and_doubles_nothing(
-        tmp_path: Path, pg_url: str, roles: list[Role]) -> None:
+    tmp_path: Path, pg_url: str, roles: list[Role]
+) -> None:
     with HostileServer() as server:
         _network(server)
         # Each answer takes 1.5 s: the kill lands while the worker holds fetches.
@@ -136,8 +161,9 @@ def test_a_worker_killed_mid_feed_loses_and_doubles_nothing(
         roles.append(victim)
         storage = Storage(pg_url)
         storage.upgrade()
-        wait_for(lambda: len(server.requests()) == 0 and _in_flight(storage), 30,
-                 "a fetch in flight")
+        wait_for(
+            lambda: len(server.requests()) == 0 and _in_flight(storage), 30, "a fetch in flight"
+        )
         time.sleep(0.5)
         victim.kill()
         assert len(storage.list_items()) < FEEDS * STORIES, "the kill came too late"
@@ -157,7 +183,8 @@ def _in_flight(storage: Storage) -> bool:
 
 
 def test_the_standby_decides_when_the_decider_is_killed(
-        tmp_path: Path, pg_url: str, roles: list[Role]) -> None:
+    tmp_path: Path, pg_url: str, roles: list[Role]
+) -> None:
     with HostileServer() as server:
         _network(server)
         urls = [server.url(f"/feed/n{k}") for k in range(FEEDS)]
@@ -172,8 +199,11 @@ def test_the_standby_decides_when_the_decider_is_killed(
         first.kill()
         killed_at = time.monotonic()
         _network(server, extra=2)  # new stories arrive after the decider died
-        wait_for(lambda: _settled(storage, FEEDS * (STORIES + 2)), 60,
-                 "the new items decided by the standby")
+        wait_for(
+            lambda: _settled(storage, FEEDS * (STORIES + 2)),
+            60,
+            "the new items decided by the standby",
+        )
         assert time.monotonic() - killed_at < 30 + 5
         assert "role=decider" in (tmp_path / "standby.log").read_text()
         guids = [i.guid for i in storage.list_items()]

@@ -31,14 +31,15 @@ def test_the_strongest_edge_wins_and_each_needs_its_evidence() -> None:
     text = _fp(story(1))
     other = _fp(story(2))
     link = "https://news.example/a/story"
-    assert judge(Comparable(1, link, text), Comparable(2, link, other), PARAMS).method \
-        == Method.URL
+    assert judge(Comparable(1, link, text), Comparable(2, link, other), PARAMS).method == Method.URL
     # The same link inside one feed is no evidence; nor is a homepage link.
     assert judge(Comparable(1, link, text), Comparable(1, link, other), PARAMS).method is None
     home = "https://news.example/"
     assert judge(Comparable(1, home, text), Comparable(2, home, other), PARAMS).method is None
-    assert judge(Comparable(1, None, text), Comparable(1, None, _fp(story(1))),
-                 PARAMS).method == Method.CONTENT_HASH
+    assert (
+        judge(Comparable(1, None, text), Comparable(1, None, _fp(story(1))), PARAMS).method
+        == Method.CONTENT_HASH
+    )
     edited = _fp(story(1)[:4] + story(9, paragraphs=1))
     verdict = judge(Comparable(1, None, text), Comparable(2, None, edited), PARAMS)
     assert verdict.method == Method.MINHASH and verdict.score >= PARAMS.threshold
@@ -60,11 +61,19 @@ def test_too_little_text_gets_no_similarity_edge() -> None:
 def test_orders() -> None:
     when = datetime(2026, 1, 1, tzinfo=UTC)
     later = datetime(2026, 1, 2, tzinfo=UTC)
-    members = [canonical_rank(True, 9, when, 1), canonical_rank(False, 0, later, 2),
-               canonical_rank(False, 1, later, 3), canonical_rank(False, 1, when, 4)]
+    members = [
+        canonical_rank(True, 9, when, 1),
+        canonical_rank(False, 0, later, 2),
+        canonical_rank(False, 1, later, 3),
+        canonical_rank(False, 1, when, 4),
+    ]
     assert min(members) == canonical_rank(False, 1, when, 4)
-    edges = [(Method.CONTAINMENT, 0.99, 1), (Method.MINHASH, 0.6, 2), (Method.MINHASH, 0.7, 3),
-             (Method.URL, 1.0, 4)]
+    edges = [
+        (Method.CONTAINMENT, 0.99, 1),
+        (Method.MINHASH, 0.6, 2),
+        (Method.MINHASH, 0.7, 3),
+        (Method.URL, 1.0, 4),
+    ]
     assert max(edges, key=lambda e: evidence_rank(*e))[2] == 4
     assert max(edges[:3], key=lambda e: evidence_rank(*e))[2] == 3
 
@@ -74,8 +83,10 @@ def test_the_engine_leaves_the_callers_fingerprint_whole(with_source: bool) -> N
     fp = _fp(story(7))
     before = to_bytes(fp)
     engine = DedupEngine(fingerprint_source=(lambda ids: {}) if with_source else None)
-    engine.decide([Candidate(1, 1, 0, datetime(2026, 1, 1, tzinfo=UTC), False, None, fp)],
-                  datetime(2026, 1, 1, tzinfo=UTC))
+    engine.decide(
+        [Candidate(1, 1, 0, datetime(2026, 1, 1, tzinfo=UTC), False, None, fp)],
+        datetime(2026, 1, 1, tzinfo=UTC),
+    )
     assert fp.signature is not None and to_bytes(fp) == before
     with pytest.raises(AttributeError):
         fp.signature = None  # type: ignore[misc]

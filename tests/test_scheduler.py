@@ -57,16 +57,31 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
 
 def _config(folder: Path, port: int | None = None) -> Path:
     feed = folder / "feed.xml"
-    feed.write_bytes(rss("Local", [
-        {"guid": f"g{n}", "title": f"Story {n}", "link": f"https://local.example/{n}",
-         "html": html(story(300 + n))} for n in range(ITEMS)]))
+    feed.write_bytes(
+        rss(
+            "Local",
+            [
+                {
+                    "guid": f"g{n}",
+                    "title": f"Story {n}",
+                    "link": f"https://local.example/{n}",
+                    "html": html(story(300 + n)),
+                }
+                for n in range(ITEMS)
+            ],
+        )
+    )
     path = folder / "config.yaml"
-    path.write_text(yaml.safe_dump({
-        "database": f"sqlite:///{folder / 'agg.db'}",
-        "polling": {"interval": "1s", "timeout": "5s"},
-        "server": {"host": "127.0.0.1", "port": port or _free_port()},
-        "feeds": [{"url": str(feed)}],
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "database": f"sqlite:///{folder / 'agg.db'}",
+                "polling": {"interval": "1s", "timeout": "5s"},
+                "server": {"host": "127.0.0.1", "port": port or _free_port()},
+                "feeds": [{"url": str(feed)}],
+            }
+        )
+    )
     return path
 
 
@@ -82,8 +97,10 @@ def _query(database: Path, sql: str) -> list[tuple[Any, ...]]:
 
 def _all_decided(database: Path) -> bool:
     return _query(database, "SELECT count(*) FROM items") == [(ITEMS,)] and _query(
-        database, "SELECT count(*) FROM items i LEFT JOIN memberships m ON m.item_id = i.id "
-                  "WHERE m.item_id IS NULL") == [(0,)]
+        database,
+        "SELECT count(*) FROM items i LEFT JOIN memberships m ON m.item_id = i.id "
+        "WHERE m.item_id IS NULL",
+    ) == [(0,)]
 
 
 def _health(port: int) -> dict[str, Any]:
@@ -97,10 +114,16 @@ def _health(port: int) -> dict[str, Any]:
 
 def test_tick_is_a_quarter_of_the_shortest_interval_within_bounds(tmp_path: Path) -> None:
     def settings(interval: str, *feeds: str) -> Settings:
-        return settings_from_mapping({
-            "database": "sqlite://", "polling": {"interval": interval},
-            "feeds": [{"url": f"https://f{n}.example/", "interval": i}
-                      for n, i in enumerate(feeds)]}, tmp_path / "config.yaml")
+        return settings_from_mapping(
+            {
+                "database": "sqlite://",
+                "polling": {"interval": interval},
+                "feeds": [
+                    {"url": f"https://f{n}.example/", "interval": i} for n, i in enumerate(feeds)
+                ],
+            },
+            tmp_path / "config.yaml",
+        )
 
     assert tick_for(settings("30m")) == MAX_TICK
     assert tick_for(settings("30m", "2h", "20s")) == 5.0
@@ -109,6 +132,7 @@ def test_tick_is_a_quarter_of_the_shortest_interval_within_bounds(tmp_path: Path
 
 
 # -- `aggregator run`, in this process ------------------------------------------------------
+
 
 class _Stopper:
     """Sends this process SIGTERM once ``condition`` holds — only when the daemon's handler
@@ -149,18 +173,29 @@ def test_run_polls_decides_serves_and_stops_on_sigterm(tmp_path: Path, cli: Cli)
 
     def ready() -> bool:
         health = _health(port)
-        return bool(health.get("scheduler") == "running" and health.get("role") == "decider"
-                    and health.get("last_poll") and _all_decided(database))
+        return bool(
+            health.get("scheduler") == "running"
+            and health.get("role") == "decider"
+            and health.get("last_poll")
+            and _all_decided(database)
+        )
 
     with _Stopper(ready) as stopper:
         result = cli("--config", str(config), "run", cwd=tmp_path)
     assert stopper.met, result.stderr
     assert result.returncode == 0, result.stderr
-    assert result.stdout == (f"aggregator: polling 1 configured feeds, serving "
-                             f"http://127.0.0.1:{port}/ ; stop with Ctrl-C\n")
+    assert result.stdout == (
+        f"aggregator: polling 1 configured feeds, serving "
+        f"http://127.0.0.1:{port}/ ; stop with Ctrl-C\n"
+    )
     log = result.stderr  # the daemon logs its INFO events even without -v
-    for event in ("event=serving", "event=started", "event=cycle due=1 polled=1 ok=1",
-                  "event=stopping signal=SIGTERM", "event=stopped writer=finished"):
+    for event in (
+        "event=serving",
+        "event=started",
+        "event=cycle due=1 polled=1 ok=1",
+        "event=stopping signal=SIGTERM",
+        "event=stopped writer=finished",
+    ):
         assert event in log, log
     assert "Traceback" not in log
     assert _all_decided(database)
@@ -177,12 +212,15 @@ def test_run_on_a_port_in_use_exits_1(tmp_path: Path, cli: Cli) -> None:
         config = _config(tmp_path, port=int(taken.getsockname()[1]))
         result = cli("--config", str(config), "run", cwd=tmp_path)
     assert result.returncode == 1
-    assert "aggregator: the HTTP server could not start (is the port in use?)" in \
-        result.stderr.splitlines()
+    assert (
+        "aggregator: the HTTP server could not start (is the port in use?)"
+        in result.stderr.splitlines()
+    )
     assert not _query(tmp_path / "agg.db", "SELECT count(*) FROM items")  # no work began
 
 
 # -- Daemon objects -------------------------------------------------------------------------
+
 
 @pytest.fixture
 def running() -> Iterator[Callable[[Daemon], threading.Thread]]:
@@ -191,8 +229,9 @@ def running() -> Iterator[Callable[[Daemon], threading.Thread]]:
 
     def start(daemon: Daemon) -> threading.Thread:
         status: list[int] = []
-        thread = threading.Thread(target=lambda: status.append(daemon.run(serve=False)),
-                                  daemon=True)
+        thread = threading.Thread(
+            target=lambda: status.append(daemon.run(serve=False)), daemon=True
+        )
         thread.start()
         started.append((daemon, thread, status))
         return thread
@@ -206,8 +245,8 @@ def running() -> Iterator[Callable[[Daemon], threading.Thread]]:
 
 
 def test_a_failing_cycle_is_reported_and_the_next_one_recovers(
-        tmp_path: Path, running: Callable[[Daemon], threading.Thread],
-        caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, running: Callable[[Daemon], threading.Thread], caplog: pytest.LogCaptureFixture
+) -> None:
     daemon = Daemon(load_settings(_config(tmp_path), {}), tick=0.25)
     running(daemon)
     database = tmp_path / "agg.db"
@@ -224,12 +263,16 @@ def test_a_failing_cycle_is_reported_and_the_next_one_recovers(
 
 
 def test_a_second_daemon_stands_by_and_takes_over_when_the_first_stops(
-        tmp_path: Path, running: Callable[[Daemon], threading.Thread]) -> None:
+    tmp_path: Path, running: Callable[[Daemon], threading.Thread]
+) -> None:
     settings = load_settings(_config(tmp_path), {})
     first, second = Daemon(settings, tick=0.25), Daemon(settings, tick=0.25)
     stop_first = running(first)
-    wait_for(lambda: first.health.role == "decider" and _all_decided(tmp_path / "agg.db"),
-             20, "the first daemon deciding")
+    wait_for(
+        lambda: first.health.role == "decider" and _all_decided(tmp_path / "agg.db"),
+        20,
+        "the first daemon deciding",
+    )
     running(second)
     wait_for(lambda: second.health.role == "standby", 10, "the second standing by")
     time.sleep(0.5)  # two decide ticks: a standby neither polls nor decides
@@ -240,13 +283,17 @@ def test_a_second_daemon_stands_by_and_takes_over_when_the_first_stops(
     first.stop()
     stop_first.join(15)
     first.pipeline.close()  # what the end of its process does: the lease is free
-    wait_for(lambda: second.health.role == "decider" and second.health.last_poll, 10,
-             "the second daemon taking over")
+    wait_for(
+        lambda: second.health.role == "decider" and second.health.last_poll,
+        10,
+        "the second daemon taking over",
+    )
     assert _all_decided(tmp_path / "agg.db")
 
 
 def test_a_stop_during_a_long_recovery_leaves_without_waiting_for_it(
-        tmp_path: Path, running: Callable[[Daemon], threading.Thread]) -> None:
+    tmp_path: Path, running: Callable[[Daemon], threading.Thread]
+) -> None:
     daemon = Daemon(load_settings(_config(tmp_path), {}), tick=0.25)
     with daemon.write_lock:  # the recovery at start waits for it: a long recovery
         thread = running(daemon)
@@ -259,31 +306,36 @@ def test_a_stop_during_a_long_recovery_leaves_without_waiting_for_it(
 
 def test_a_recovery_that_fails_ends_run_with_its_error(tmp_path: Path) -> None:
     settings = settings_from_mapping(
-        {"database": "sqlite:////nonexistent-dir/for/sure/agg.db"}, tmp_path / "config.yaml")
+        {"database": "sqlite:////nonexistent-dir/for/sure/agg.db"}, tmp_path / "config.yaml"
+    )
     daemon = Daemon(settings, tick=0.25)
     with pytest.raises(StorageError, match="^storage: unable to "):
         daemon.run(serve=False)
     assert not daemon.health.scheduler_running and daemon.health.last_poll is None
 
 
-def test_a_cycle_longer_than_the_tick_is_not_a_warning(
-        caplog: pytest.LogCaptureFixture) -> None:
+def test_a_cycle_longer_than_the_tick_is_not_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     scheduler_log = logging.getLogger("apscheduler.scheduler")
     filters = list(scheduler_log.filters)
     with restored_logging(), caplog.at_level(logging.WARNING, logger="apscheduler.scheduler"):
         configure_logging()
         # What APScheduler 3 logs when a tick comes while the cycles still run:
-        scheduler_log.warning('Execution of job "%s" skipped: maximum number of running '
-                              "instances reached (%d)", "poll-due", 2)
+        scheduler_log.warning(
+            'Execution of job "%s" skipped: maximum number of running instances reached (%d)',
+            "poll-due",
+            2,
+        )
         scheduler_log.warning('Run time of job "%s" was missed by %s', "decide", "0:00:03")
         assert logging.getLogger("aggregator").getEffectiveLevel() <= logging.INFO
     assert [r.getMessage() for r in caplog.records] == [
-        'Run time of job "decide" was missed by 0:00:03']
+        'Run time of job "decide" was missed by 0:00:03'
+    ]
     assert scheduler_log.filters == filters  # the filter went with the block
 
 
 def test_poll_once_while_a_daemon_runs_hands_it_the_items(
-        tmp_path: Path, cli: Cli, running: Callable[[Daemon], threading.Thread]) -> None:
+    tmp_path: Path, cli: Cli, running: Callable[[Daemon], threading.Thread]
+) -> None:
     """The daemon decides; `poll --once` beside it stores, hands the items over and waits
     until the daemon has placed them."""
     config = _config(tmp_path)
@@ -293,8 +345,11 @@ def test_poll_once_while_a_daemon_runs_hands_it_the_items(
     wait_for(lambda: daemon.health.role == "decider", 20, "the daemon deciding")
     polled = cli("--config", str(config), "poll", "--once", cwd=tmp_path, check=True)
     lines = polled.stdout.splitlines()
-    assert lines[-2] == ("another process (the daemon) decides on this database: handed it "
-                         f"{ITEMS} items, all placed")
-    assert lines[-1].startswith(f"polled 1 feeds (0 failed): {ITEMS} new, 0 updated; "
-                                f"{ITEMS} items in {ITEMS} clusters")
+    assert lines[-2] == (
+        "another process (the daemon) decides on this database: handed it "
+        f"{ITEMS} items, all placed"
+    )
+    assert lines[-1].startswith(
+        f"polled 1 feeds (0 failed): {ITEMS} new, 0 updated; {ITEMS} items in {ITEMS} clusters"
+    )
     assert _all_decided(tmp_path / "agg.db") and daemon.health.last_poll is not None

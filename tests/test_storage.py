@@ -13,21 +13,36 @@ from aggregator.types import Assignment, CleanItem, ClusterChanges, ClusterState
 
 def _item(entry_id: str, text: str = "Some words of a story", **over: object) -> CleanItem:
     values: dict[str, object] = dict(
-        entry_id=entry_id, guid=entry_id, link=f"https://example.com/{entry_id}",
-        canonical_link=f"https://example.com/{entry_id}", title=f"Title {entry_id}",
-        author=None, published=datetime(2026, 11, 20, 12, tzinfo=UTC), updated=None,
-        content_html=f"<p>{text}</p>", text=text, is_summary=False, revision=f"r-{text}")
+        entry_id=entry_id,
+        guid=entry_id,
+        link=f"https://example.com/{entry_id}",
+        canonical_link=f"https://example.com/{entry_id}",
+        title=f"Title {entry_id}",
+        author=None,
+        published=datetime(2026, 11, 20, 12, tzinfo=UTC),
+        updated=None,
+        content_html=f"<p>{text}</p>",
+        text=text,
+        is_summary=False,
+        revision=f"r-{text}",
+    )
     values.update(over)
     return CleanItem(**values)  # type: ignore[arg-type]
 
 
 def test_feeds_sync_add_remove(storage: Storage) -> None:
-    storage.sync_feeds([FeedSpec("https://a.example/feed", name="A", group="g", priority=2),
-                        FeedSpec("https://b.example/feed")])
+    storage.sync_feeds(
+        [
+            FeedSpec("https://a.example/feed", name="A", group="g", priority=2),
+            FeedSpec("https://b.example/feed"),
+        ]
+    )
     feeds = {f.url: f for f in storage.list_feeds()}
     assert set(feeds) == {"https://a.example/feed", "https://b.example/feed"}
-    assert (feeds["https://a.example/feed"].name, feeds["https://a.example/feed"].priority) == \
-        ("A", 2)
+    assert (feeds["https://a.example/feed"].name, feeds["https://a.example/feed"].priority) == (
+        "A",
+        2,
+    )
     # syncing again with a changed name updates, never duplicates
     storage.sync_feeds([FeedSpec("https://a.example/feed", name="A2")])
     assert [f.name for f in storage.list_feeds() if f.url.startswith("https://a")] == ["A2"]
@@ -86,9 +101,17 @@ def test_indexed_item_pages_are_indexed_items_in_order(storage: Storage) -> None
     storage.sync_feeds([FeedSpec("https://a.example/feed")])
     feed_id = storage.list_feeds()[0].id
     same = datetime(2026, 11, 20, 12, 0, 0, 123456, tzinfo=UTC)  # ties on sort_time
-    storage.save_items(feed_id, [_item(str(n), text=f"story {n} words",
-                                       published=same if n % 3 else same + timedelta(hours=n))
-                                 for n in range(11)])
+    storage.save_items(
+        feed_id,
+        [
+            _item(
+                str(n),
+                text=f"story {n} words",
+                published=same if n % 3 else same + timedelta(hours=n),
+            )
+            for n in range(11)
+        ],
+    )
     whole = [i.item_id for i in storage.indexed_items()]
     paged = [i.item_id for page in storage.indexed_item_pages(page=2) for i in page]
     assert paged == whole and len(whole) == 11
@@ -115,11 +138,15 @@ def test_cluster_changes_and_views(storage: Storage) -> None:
     (y,) = storage.save_items(b.id, [_item("y")])
     storage.apply_cluster_changes(
         ClusterChanges(
-            assignments=(Assignment(x.item_id, 7, "single", 1.0),
-                         Assignment(y.item_id, 7, "minhash", 0.82, x.item_id)),
-            clusters=(ClusterState(7, x.item_id, 2, 2),)),
+            assignments=(
+                Assignment(x.item_id, 7, "single", 1.0),
+                Assignment(y.item_id, 7, "minhash", 0.82, x.item_id),
+            ),
+            clusters=(ClusterState(7, x.item_id, 2, 2),),
+        ),
         fingerprints=[(x.item_id, "hash-x", b"\x01\x02"), (y.item_id, None, None)],
-        scheme="test-scheme")
+        scheme="test-scheme",
+    )
     cluster = storage.get_cluster(7)
     assert cluster is not None and cluster.size == 2 and cluster.canonical_item_id == x.item_id
     assert [m.id for m in cluster.members][0] == x.item_id  # canonical first

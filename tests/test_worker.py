@@ -14,9 +14,11 @@ XML = {"content-type": "application/xml"}
 
 
 def _documents() -> list[tuple[str, bytes]]:
-    return [(f"https://seeds.example/{p.name}", p.read_bytes())
-            for p in sorted(SEEDS.iterdir())
-            if p.suffix in (".xml", ".atom", ".json") and p.name != "truth.json"]
+    return [
+        (f"https://seeds.example/{p.name}", p.read_bytes())
+        for p in sorted(SEEDS.iterdir())
+        if p.suffix in (".xml", ".atom", ".json") and p.name != "truth.json"
+    ]
 
 
 def test_child_process_reads_what_the_writer_thread_reads() -> None:
@@ -36,8 +38,10 @@ def test_parse_errors_come_back_as_parse_errors() -> None:
     reader = WorkerProcess(1)
     try:
         with pytest.raises(ParseError, match="not a feed"):
-            reader.document("https://x.example/", reader.read(
-                "https://x.example/", b"<html><body>hello</body></html>", XML))
+            reader.document(
+                "https://x.example/",
+                reader.read("https://x.example/", b"<html><body>hello</body></html>", XML),
+            )
     finally:
         reader.close()
 
@@ -70,8 +74,9 @@ def test_child_fingerprints_equal_the_writer_threads() -> None:
     learned: frozenset[str] = frozenset()
     child = WorkerProcess(1)
     try:
-        there = child.fingerprints(len(texts), learned, child.fingerprint(texts, learned),
-                                   lambda: texts)
+        there = child.fingerprints(
+            len(texts), learned, child.fingerprint(texts, learned), lambda: texts
+        )
     finally:
         child.close()
     here = fingerprint_texts(texts, learned)
@@ -102,8 +107,9 @@ def test_fingerprints_of_a_failed_job_are_computed_from_the_texts_read_again() -
 
     got = inline.fingerprints(len(texts), frozenset(), failed, read_again)
     assert asked == [True]
-    assert [f.content_key for f in got] == \
-        [f.content_key for f in fingerprint_texts(texts, frozenset())]
+    assert [f.content_key for f in got] == [
+        f.content_key for f in fingerprint_texts(texts, frozenset())
+    ]
 
 
 def _mapped(child: WorkerProcess, library: str) -> bool:
@@ -127,8 +133,14 @@ def test_each_child_loads_only_what_its_jobs_need() -> None:
     fingerprinter = WorkerProcess(1)
     texts = ["one two three four five six seven eight nine ten eleven twelve"] * 3
     try:
-        assert len(fingerprinter.fingerprints(3, frozenset(), fingerprinter.fingerprint(
-            texts, frozenset()), lambda: texts)) == 3
+        assert (
+            len(
+                fingerprinter.fingerprints(
+                    3, frozenset(), fingerprinter.fingerprint(texts, frozenset()), lambda: texts
+                )
+            )
+            == 3
+        )
         assert _mapped(fingerprinter, "numpy")
         if getattr(pyexpat, "__file__", "").endswith(".so"):
             assert not _mapped(fingerprinter, "pyexpat")

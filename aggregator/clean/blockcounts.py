@@ -47,8 +47,10 @@ class BlockCounts:
             counts.append(items)
         self._recent = {}
         self._keys, self._feeds, self._counts = _summed(
-            np.array(keys, dtype=np.uint64), np.array(feeds, dtype=np.uint32),
-            np.array(counts, dtype=np.uint64))
+            np.array(keys, dtype=np.uint64),
+            np.array(feeds, dtype=np.uint32),
+            np.array(counts, dtype=np.uint64),
+        )
 
     def add(self, feed_id: int, increments: Iterable[tuple[int, int]]) -> None:
         """Count ``items`` more items of ``feed_id`` for each ``(key, items)``."""
@@ -67,9 +69,17 @@ class BlockCounts:
         ends = np.searchsorted(self._keys, wanted, side="right").tolist()
         out: list[dict[int, int]] = []
         for key, start, end in zip(keys, starts, ends, strict=True):
-            per_feed = dict(zip(self._feeds[start:end].tolist(),
-                                self._counts[start:end].tolist(), strict=True)) \
-                if end > start else {}
+            per_feed = (
+                dict(
+                    zip(
+                        self._feeds[start:end].tolist(),
+                        self._counts[start:end].tolist(),
+                        strict=True,
+                    )
+                )
+                if end > start
+                else {}
+            )
             for feed_id, items in self._recent.get(key, {}).items():
                 per_feed[feed_id] = per_feed.get(feed_id, 0) + items
             out.append(per_feed)
@@ -88,13 +98,13 @@ class BlockCounts:
         self._keys, self._feeds, self._counts = _summed(
             np.concatenate([self._keys, np.array(keys, dtype=np.uint64)]),
             np.concatenate([self._feeds, np.array(feeds, dtype=np.uint32)]),
-            np.concatenate([self._counts, np.array(counts, dtype=np.uint64)]))
+            np.concatenate([self._counts, np.array(counts, dtype=np.uint64)]),
+        )
 
 
-def _summed(keys: npt.NDArray[np.uint64], feeds: npt.NDArray[np.uint32],
-            counts: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.uint64],
-                                                     npt.NDArray[np.uint32],
-                                                     npt.NDArray[np.uint32]]:
+def _summed(
+    keys: npt.NDArray[np.uint64], feeds: npt.NDArray[np.uint32], counts: npt.NDArray[np.uint64]
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
     """Sorted by (key, feed), with the counts of a pair given twice added up (and held at
     2**32 - 1: far past any learning threshold)."""
     if keys.size:

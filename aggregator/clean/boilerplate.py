@@ -90,8 +90,10 @@ def evidence(blocks: tuple[str, ...]) -> Evidence:
 
 def _learns(per_feed: dict[int, int]) -> bool:
     """The learning rule, on a block's per-feed item counts."""
-    return any(n >= LEARN_AT for n in per_feed.values()) or \
-        sum(1 for n in per_feed.values() if n >= NETWORK_LEARN_AT) >= 2
+    return (
+        any(n >= LEARN_AT for n in per_feed.values())
+        or sum(1 for n in per_feed.values() if n >= NETWORK_LEARN_AT) >= 2
+    )
 
 
 def filter_blocks(blocks: tuple[str, ...], learned: Set[str]) -> FilteredText:
@@ -141,8 +143,7 @@ class BoilerplateModel:
         for key, per_feed in zip(ordered, self._per_feed(ordered), strict=True):
             self._update(key, per_feed, samples.get(key, ""))
 
-    def observe(self, feed_id: int,
-                items: Iterable[Evidence]) -> dict[str, tuple[int, str]]:
+    def observe(self, feed_id: int, items: Iterable[Evidence]) -> dict[str, tuple[int, str]]:
         """Count the short blocks of new items of one feed (each item as its
         :func:`evidence`); return the increments to persist, ``key → (items, sample)``,
         with the block's text as sample only when it is (or becomes) learned.
@@ -166,8 +167,9 @@ class BoilerplateModel:
 
     def apply(self, feed_id: int, increments: dict[str, tuple[int, str]]) -> None:
         """Take stored increments (from :meth:`observe`) into the model."""
-        self._counts.add(feed_id, ((_key_number(key), count)
-                                   for key, (count, _) in increments.items()))
+        self._counts.add(
+            feed_id, ((_key_number(key), count) for key, (count, _) in increments.items())
+        )
         unlearned = [key for key in increments if key not in self._learned]
         for key, per_feed in zip(unlearned, self._per_feed(unlearned), strict=True):
             self._update(key, per_feed, increments[key][1])
@@ -209,7 +211,13 @@ class BoilerplateModel:
 
     def learned(self) -> list[LearnedBlock]:
         keys = sorted(self._learned)
-        out = [LearnedBlock(key=k, sample=self._samples.get(k, ""),
-                            feeds=len(per_feed), items=sum(per_feed.values()))
-               for k, per_feed in zip(keys, self._per_feed(keys), strict=True)]
+        out = [
+            LearnedBlock(
+                key=k,
+                sample=self._samples.get(k, ""),
+                feeds=len(per_feed),
+                items=sum(per_feed.values()),
+            )
+            for k, per_feed in zip(keys, self._per_feed(keys), strict=True)
+        ]
         return sorted(out, key=lambda b: (-b.items, b.sample))

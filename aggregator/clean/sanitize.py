@@ -21,8 +21,17 @@ URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _CLEANER = nh3.Cleaner(
     url_schemes=set(URL_SCHEMES),
     # Content of these is code or layout, never story text: drop it with the tag.
-    clean_content_tags={"script", "style", "noscript", "template", "iframe", "object", "embed",
-                        "svg", "math"},
+    clean_content_tags={
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "iframe",
+        "object",
+        "embed",
+        "svg",
+        "math",
+    },
     # Readers show our output on their own pages; a link must not hand them a referrer
     # or a window handle, and must not pass on search-engine credit for spam.
     link_rel="noopener noreferrer nofollow",

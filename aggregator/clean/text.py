@@ -37,14 +37,31 @@ _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 _INVISIBLE_OR_CONTROL = re.compile(f"{_INVISIBLE.pattern}|{_CONTROL.pattern}")
 
-_FOLD = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
-    "\u00ab": '"', "\u00bb": '"',
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
-    "\u2212": "-",
-    "\u2026": "...",
-})
+_FOLD = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "`": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2015": "-",
+        "\u2212": "-",
+        "\u2026": "...",
+    }
+)
 
 # Words of at least one letter or digit, by Unicode category (not ASCII): Hangul, Cyrillic,
 # Greek... come out as words.  Scripts written without spaces are split per character.
@@ -53,12 +70,41 @@ _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u
 
 # Tracking parameters: analytics campaigns, ad-click ids, newsletter ids, "ref=rss".
 _TRACKING_PREFIXES = ("utm_", "at_", "mtm_", "pk_", "hsa_", "_hs", "oly_", "vero_", "mc_")
-_TRACKING_NAMES = frozenset({
-    "fbclid", "gclid", "gclsrc", "dclid", "msclkid", "yclid", "igshid", "twclid", "ttclid",
-    "li_fat_id", "wickedid", "_ga", "_gl", "mkt_tok", "ref", "ref_src", "ref_url", "cmpid",
-    "ncid", "sr_share", "s_cid", "spm", "xtor", "rss", "feed", "feedname", "campaign_id",
-    "srsltid", "guccounter", "guce_referrer", "guce_referrer_sig",
-})
+_TRACKING_NAMES = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "twclid",
+        "ttclid",
+        "li_fat_id",
+        "wickedid",
+        "_ga",
+        "_gl",
+        "mkt_tok",
+        "ref",
+        "ref_src",
+        "ref_url",
+        "cmpid",
+        "ncid",
+        "sr_share",
+        "s_cid",
+        "spm",
+        "xtor",
+        "rss",
+        "feed",
+        "feedname",
+        "campaign_id",
+        "srsltid",
+        "guccounter",
+        "guce_referrer",
+        "guce_referrer_sig",
+    }
+)
 
 _TRUNCATION = re.compile(
     r"(?:\s*(?:\[\s*(?:\.\.\.|…)\s*\]|\(\s*more\s*(?:\.\.\.|…)?\s*\)|\.\.\.|…)\s*"
@@ -68,21 +114,24 @@ _TRUNCATION = re.compile(
 )
 
 # Blocks that real feeds everywhere carry and that say nothing about the story.
-_GENERIC_BLOCKS = [re.compile(p) for p in (
-    r"^the post .{1,300} appeared first on .{1,200}$",
-    r"^(?:read|see|view|click here to read) (?:the )?(?:more|full (?:story|article|post)|"
-    r"original (?:story|article|post)|article|story)\b.{0,60}$",
-    r"^continue reading\b.{0,80}$",
-    r"^(?:\[\s*)?(?:\.\.\.|more|\(more\.*\))(?:\s*\])?$",
-    r"^(?:share|tweet|email|print|pin|like|follow)"
-    r"(?: (?:this|it|on|via|to|with|article|story|post|page|facebook|twitter|x|linkedin|"
-    r"reddit|whatsapp|telegram|pinterest|email|e-mail|print|us))*$",
-    r"^(?:advertisement|sponsored(?: content)?|ad|promoted|partner content)$",
-    r"^(?:this|the) (?:article|story|post|content|piece|newsletter|episode|feature) "
-    r"(?:is|was) (?:sponsored|brought to you|presented|supported|paid for|underwritten) by\b"
-    r".{0,120}$",
-    r"^(?:sponsored|brought to you|presented|supported|powered) by\b.{0,120}$",
-)]
+_GENERIC_BLOCKS = [
+    re.compile(p)
+    for p in (
+        r"^the post .{1,300} appeared first on .{1,200}$",
+        r"^(?:read|see|view|click here to read) (?:the )?(?:more|full (?:story|article|post)|"
+        r"original (?:story|article|post)|article|story)\b.{0,60}$",
+        r"^continue reading\b.{0,80}$",
+        r"^(?:\[\s*)?(?:\.\.\.|more|\(more\.*\))(?:\s*\])?$",
+        r"^(?:share|tweet|email|print|pin|like|follow)"
+        r"(?: (?:this|it|on|via|to|with|article|story|post|page|facebook|twitter|x|linkedin|"
+        r"reddit|whatsapp|telegram|pinterest|email|e-mail|print|us))*$",
+        r"^(?:advertisement|sponsored(?: content)?|ad|promoted|partner content)$",
+        r"^(?:this|the) (?:article|story|post|content|piece|newsletter|episode|feature) "
+        r"(?:is|was) (?:sponsored|brought to you|presented|supported|paid for|underwritten) by\b"
+        r".{0,120}$",
+        r"^(?:sponsored|brought to you|presented|supported|powered) by\b.{0,120}$",
+    )
+]
 
 MIN_IDENTITY_TOKENS = 8
 """Fewer words than this cannot identify a story (title-only or boilerplate-only items)."""
@@ -140,8 +189,16 @@ def fold_characters(text: str) -> str:
 # Every character ``str.split()`` splits on, but the space and the line break.
 _ASCII_ODD_SPACES = ("\t", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
 _ODD_SPACES = _ASCII_ODD_SPACES + (
-    "\x85", "\xa0", "\u1680", *map(chr, range(0x2000, 0x200B)), "\u2028", "\u2029",
-    "\u202f", "\u205f", "\u3000")
+    "\x85",
+    "\xa0",
+    "\u1680",
+    *map(chr, range(0x2000, 0x200B)),
+    "\u2028",
+    "\u2029",
+    "\u202f",
+    "\u205f",
+    "\u3000",
+)
 
 
 def single_spaced_lines(text: str) -> bool:
@@ -151,8 +208,9 @@ def single_spaced_lines(text: str) -> bool:
     line."""
     if "  " in text or " \n" in text or "\n " in text or text[:1] == " " or text[-1:] == " ":
         return False
-    return not any(space in text
-                   for space in (_ASCII_ODD_SPACES if text.isascii() else _ODD_SPACES))
+    return not any(
+        space in text for space in (_ASCII_ODD_SPACES if text.isascii() else _ODD_SPACES)
+    )
 
 
 def has_words(folded: str) -> bool:
@@ -162,8 +220,9 @@ def has_words(folded: str) -> bool:
 # Tokenising a line of ASCII text: every ASCII byte outside ``\w`` (letters, digits,
 # underscore) becomes a space and ``split`` gives exactly the tokens of ``_WORD.findall``
 # (no regex: a third less time).  A line with other characters goes to the regex.
-_ASCII_NON_WORD = bytes(c if c >= 128 or chr(c).isalnum() or c == ord("_") else ord(" ")
-                        for c in range(256))
+_ASCII_NON_WORD = bytes(
+    c if c >= 128 or chr(c).isalnum() or c == ord("_") else ord(" ") for c in range(256)
+)
 
 
 def _ascii_words(line: str) -> list[str]:
@@ -219,7 +278,7 @@ def strip_truncation(folded_block: str) -> str:
     # Most blocks end like a sentence, which no marker does: a string test settles them
     # without the regular expression (which tries each position of the tail).
     core = tail.rstrip(_TRAILING_PUNCTUATION)
-    if not core.endswith(_MARKER_ENDINGS) and "..." not in tail[len(core):]:
+    if not core.endswith(_MARKER_ENDINGS) and "..." not in tail[len(core) :]:
         return folded_block.rstrip()
     stripped = _TRUNCATION.sub("", tail)
     return (head + stripped).rstrip() if stripped != tail else folded_block.rstrip()
@@ -267,11 +326,14 @@ def canonical_url(url: str | None) -> str | None:
         port = parts.port
     except ValueError:
         port = None
-    if port and not ((parts.scheme.lower() == "http" and port == 80)
-                     or (parts.scheme.lower() == "https" and port == 443)):
+    if port and not (
+        (parts.scheme.lower() == "http" and port == 80)
+        or (parts.scheme.lower() == "https" and port == 443)
+    ):
         host = f"{host}:{port}"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not _is_tracking(k)]
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
+    ]
     query.sort()
     return urlunsplit((parts.scheme.lower(), host, parts.path or "/", urlencode(query), ""))
 
@@ -301,8 +363,7 @@ def clean_entry(entry: ParsedEntry) -> CleanItem:
     title = " ".join(entry.title.split()) or None if entry.title else None
     link = entry.link.strip() if entry.link else None
     word_count = len(text.split())  # a count against a threshold: whitespace words suffice
-    is_summary = is_truncated(blocks) or (not entry.has_full_content
-                                          and word_count < SUMMARY_WORDS)
+    is_summary = is_truncated(blocks) or (not entry.has_full_content and word_count < SUMMARY_WORDS)
     return CleanItem(
         entry_id=entry_identity(entry.source_id, link, title, text),
         guid=entry.source_id,
@@ -315,13 +376,17 @@ def clean_entry(entry: ParsedEntry) -> CleanItem:
         content_html=entry.content_html,
         text=text,
         is_summary=is_summary,
-        revision=revision_hash(title, link, entry.content_html, entry.author,
-                               entry.published.isoformat() if entry.published else None),
+        revision=revision_hash(
+            title,
+            link,
+            entry.content_html,
+            entry.author,
+            entry.published.isoformat() if entry.published else None,
+        ),
     )
 
 
-def entry_identity(source_id: str | None, link: str | None, title: str | None,
-                   text: str) -> str:
+def entry_identity(source_id: str | None, link: str | None, title: str | None, text: str) -> str:
     """GUID, else link, else a hash of title and content: stable across polls."""
     if source_id:
         return source_id

@@ -73,8 +73,9 @@ def make_broker(url: str) -> dramatiq.Broker:
     raise AggregatorError(f"broker: unsupported URL {url!r} (amqp:// or redis://)")
 
 
-def poll_feed_actor(broker: dramatiq.Broker, queue: str,
-                    pipeline: Pipeline | None) -> dramatiq.Actor[[int], None]:
+def poll_feed_actor(
+    broker: dramatiq.Broker, queue: str, pipeline: Pipeline | None
+) -> dramatiq.Actor[[int], None]:
     """The ``poll_feed`` task on this broker's ``queue``; ``pipeline`` runs it (None: this
     process only sends it)."""
 
@@ -85,8 +86,13 @@ def poll_feed_actor(broker: dramatiq.Broker, queue: str,
         if feeds:  # removed or disabled since it was claimed: nothing to do
             pipeline.store_one(feeds[0])
 
-    declare = dramatiq.actor(broker=broker, actor_name="poll_feed", queue_name=queue,
-                             max_retries=TASK_RETRIES, time_limit=TASK_TIME_LIMIT_MS)
+    declare = dramatiq.actor(
+        broker=broker,
+        actor_name="poll_feed",
+        queue_name=queue,
+        max_retries=TASK_RETRIES,
+        time_limit=TASK_TIME_LIMIT_MS,
+    )
     return declare(poll_feed)
 
 
@@ -105,8 +111,9 @@ class _Stop:
         self.event.set()
 
 
-def _prepare(metrics: Metrics, metrics_port: int | None,
-             stop: threading.Event | None) -> threading.Event:
+def _prepare(
+    metrics: Metrics, metrics_port: int | None, stop: threading.Event | None
+) -> threading.Event:
     """Serve the role's metrics; return the event that stops it (SIGTERM/SIGINT set it
     unless the caller brings its own)."""
     if metrics_port is not None:
@@ -120,17 +127,22 @@ def _prepare(metrics: Metrics, metrics_port: int | None,
 
 def _require_broker(settings: Settings) -> str:
     if not settings.broker:
-        raise AggregatorError("no broker: set `broker:` in the config (or AGGREGATOR_BROKER_URL)"
-                              " to run the decider and workers as separate processes; "
-                              "`aggregator run` needs none")
+        raise AggregatorError(
+            "no broker: set `broker:` in the config (or AGGREGATOR_BROKER_URL)"
+            " to run the decider and workers as separate processes; "
+            "`aggregator run` needs none"
+        )
     if settings.database.startswith("sqlite"):
-        raise AggregatorError("workers and deciders on several processes need PostgreSQL "
-                              "(`database:`); on SQLite run `aggregator run`")
+        raise AggregatorError(
+            "workers and deciders on several processes need PostgreSQL "
+            "(`database:`); on SQLite run `aggregator run`"
+        )
     return settings.broker
 
 
-def run_worker(settings: Settings, threads: int, metrics_port: int | None,
-               stop: threading.Event | None = None) -> int:
+def run_worker(
+    settings: Settings, threads: int, metrics_port: int | None, stop: threading.Event | None = None
+) -> int:
     """Take ``poll_feed`` tasks until stopped."""
     configure_logging()
     broker = make_broker(_require_broker(settings))
@@ -161,8 +173,9 @@ class Decider:
         self.broker = make_broker(_require_broker(settings))
         self.queue = queue_name(settings)
         self.actor = poll_feed_actor(self.broker, self.queue, None)
-        self.queue_depth = Gauge("aggregator_queue_depth", "poll_feed tasks on the broker",
-                                 registry=metrics.registry)
+        self.queue_depth = Gauge(
+            "aggregator_queue_depth", "poll_feed tasks on the broker", registry=metrics.registry
+        )
 
     def round(self) -> bool:
         """One round; True while this process is the decider (else a standby)."""
@@ -198,8 +211,9 @@ def _queue_depth(broker: dramatiq.Broker, queue: str) -> int:
     return int(messages) + int(delayed)
 
 
-def run_decider(settings: Settings, metrics_port: int | None,
-                stop: threading.Event | None = None) -> int:
+def run_decider(
+    settings: Settings, metrics_port: int | None, stop: threading.Event | None = None
+) -> int:
     """Decide (or stand by) until stopped."""
     configure_logging()
     metrics = Metrics()

@@ -122,17 +122,28 @@ class Daemon:
         waiting, oldest = self.pipeline.storage.decision_backlog()
         self.metrics.decision_backlog.set(waiting)
         self.metrics.decision_lag.set(
-            (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0)
+            (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+        )
 
     def _report(self, due: int, outcomes: list[PollOutcome], lag: float, seconds: float) -> None:
         statuses = Counter(o.status for o in outcomes)
         self.metrics.cycles.inc()
         self.metrics.cycle_seconds.set(seconds)
-        log_event(log, logging.INFO, "cycle", due=due, polled=len(outcomes),
-                  ok=statuses["ok"], not_modified=statuses["not-modified"],
-                  failed=statuses["error"], new=sum(o.new for o in outcomes),
-                  updated=sum(o.updated for o in outcomes), lag=lag, seconds=seconds,
-                  interrupted="yes" if len(outcomes) < due else None)
+        log_event(
+            log,
+            logging.INFO,
+            "cycle",
+            due=due,
+            polled=len(outcomes),
+            ok=statuses["ok"],
+            not_modified=statuses["not-modified"],
+            failed=statuses["error"],
+            new=sum(o.new for o in outcomes),
+            updated=sum(o.updated for o in outcomes),
+            lag=lag,
+            seconds=seconds,
+            interrupted="yes" if len(outcomes) < due else None,
+        )
 
     def _guarded(self, job: Callable[[], None]) -> Callable[[], None]:
         """A job that outlives its own failures and counts as busy while it runs."""
@@ -161,24 +172,54 @@ class Daemon:
         if serve:
             # First, so a port in use fails before any work, and /healthz answers (503,
             # "stopped") while a long recovery runs.
-            app = create_app(self.pipeline.storage, self.settings, self.metrics, self.health,
-                             pipeline=self.pipeline, write_lock=self.write_lock)
+            app = create_app(
+                self.pipeline.storage,
+                self.settings,
+                self.metrics,
+                self.health,
+                pipeline=self.pipeline,
+                write_lock=self.write_lock,
+            )
             server = BackgroundServer(app, self.settings.server.host, self.settings.server.port)
             server.start()
-            log_event(log, logging.INFO, "serving", host=self.settings.server.host,
-                      port=self.settings.server.port)
+            log_event(
+                log,
+                logging.INFO,
+                "serving",
+                host=self.settings.server.host,
+                port=self.settings.server.port,
+            )
         if self._start_pipeline():
-            self._scheduler.add_job(self._guarded(self.poll_due), "interval", seconds=self.tick,
-                                    id="poll-due", max_instances=POLL_CYCLES, coalesce=True,
-                                    misfire_grace_time=None, next_run_time=datetime.now(UTC))
-            self._scheduler.add_job(self._guarded(self.decide), "interval", seconds=DECIDE_TICK,
-                                    id="decide", max_instances=1, coalesce=True,
-                                    misfire_grace_time=None, next_run_time=datetime.now(UTC))
+            self._scheduler.add_job(
+                self._guarded(self.poll_due),
+                "interval",
+                seconds=self.tick,
+                id="poll-due",
+                max_instances=POLL_CYCLES,
+                coalesce=True,
+                misfire_grace_time=None,
+                next_run_time=datetime.now(UTC),
+            )
+            self._scheduler.add_job(
+                self._guarded(self.decide),
+                "interval",
+                seconds=DECIDE_TICK,
+                id="decide",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+                next_run_time=datetime.now(UTC),
+            )
             self._scheduler.start()
             self.health.scheduler_running = True
-            log_event(log, logging.INFO, "started", feeds=len(self.settings.feeds),
-                      tick=self.tick, database=self.pipeline.storage.engine.url.render_as_string(
-                          hide_password=True))
+            log_event(
+                log,
+                logging.INFO,
+                "started",
+                feeds=len(self.settings.feeds),
+                tick=self.tick,
+                database=self.pipeline.storage.engine.url.render_as_string(hide_password=True),
+            )
             self.stopping.wait()
         self._shutdown(server)
         return 0
@@ -216,13 +257,18 @@ class Daemon:
         if server is not None:
             server.stop(timeout=2.0)
         self.abandoned = self.abandoned or not finished
-        log_event(log, logging.INFO, "stopped",
-                  writer="finished" if not self.abandoned else "abandoned after grace period")
+        log_event(
+            log,
+            logging.INFO,
+            "stopped",
+            writer="finished" if not self.abandoned else "abandoned after grace period",
+        )
 
     def stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
         """Signal handler: ask the daemon to stop (it does so within ``STOP_GRACE``)."""
-        log_event(log, logging.INFO, "stopping",
-                  signal=signal.Signals(signum).name if signum else None)
+        log_event(
+            log, logging.INFO, "stopping", signal=signal.Signals(signum).name if signum else None
+        )
         self.stopping.set()
 
 
@@ -247,8 +293,11 @@ def run_daemon(settings: Settings) -> int:
     daemon = Daemon(settings)
     signal.signal(signal.SIGTERM, daemon.stop)
     signal.signal(signal.SIGINT, daemon.stop)
-    print(f"aggregator: polling {len(settings.feeds)} configured feeds, serving "
-          f"http://{settings.server.host}:{settings.server.port}/ ; stop with Ctrl-C", flush=True)
+    print(
+        f"aggregator: polling {len(settings.feeds)} configured feeds, serving "
+        f"http://{settings.server.host}:{settings.server.port}/ ; stop with Ctrl-C",
+        flush=True,
+    )
     try:
         status = daemon.run()
     except OSError as exc:

@@ -42,7 +42,6 @@ EVICT_EVERY = 3600.0
 """Seconds of window time between two eviction scans."""
 
 
-
 @dataclass(frozen=True)
 class Candidate:
     """An item to decide (new, edited, or reloaded at start)."""
@@ -192,12 +191,23 @@ class DedupEngine:
         key = text_key(fp)
         # Without a source to read samples back from, the node keeps its own copy of the
         # fingerprint, less what the index holds (signatures) or the node (the text key).
-        kept = None if fp is None or self.fingerprint_source is not None else \
-            replace(fp, signature=None, lead_signature=None, content_key=None)
-        node = _Node(c.item_id, c.feed_id, c.priority, sort_ts, c.is_summary,
-                     _url_key(c.canonical_link), hash(key) if key is not None else None,
-                     fp.size if fp is not None else -1, kept,
-                     max(sort_ts, c.first_seen.timestamp() if c.first_seen else sort_ts))
+        kept = (
+            None
+            if fp is None or self.fingerprint_source is not None
+            else replace(fp, signature=None, lead_signature=None, content_key=None)
+        )
+        node = _Node(
+            c.item_id,
+            c.feed_id,
+            c.priority,
+            sort_ts,
+            c.is_summary,
+            _url_key(c.canonical_link),
+            hash(key) if key is not None else None,
+            fp.size if fp is not None else -1,
+            kept,
+            max(sort_ts, c.first_seen.timestamp() if c.first_seen else sort_ts),
+        )
         self._nodes[c.item_id] = node
         return node
 
@@ -227,10 +237,12 @@ class DedupEngine:
         main = self._lsh.keys_for(np.array(signatures))
         lead = self._lead_lsh.keys_for(np.array(lead_signatures))
         pairs = set(shared_band_pairs(ids, main)) | set(shared_band_pairs(ids, lead))
-        for item_id, hits, lead_hits in zip(ids, self._lsh.query_many(main),
-                                            self._lead_lsh.query_many(lead), strict=True):
-            pairs.update((min(item_id, o), max(item_id, o)) for o in hits | lead_hits
-                         if o != item_id)
+        for item_id, hits, lead_hits in zip(
+            ids, self._lsh.query_many(main), self._lead_lsh.query_many(lead), strict=True
+        ):
+            pairs.update(
+                (min(item_id, o), max(item_id, o)) for o in hits | lead_hits if o != item_id
+            )
         verified = [(a, b) for a, b in _capped(pairs) if a in self._nodes and b in self._nodes]
         fingerprints = self._fingerprints({i for pair in verified for i in pair}, at_hand)
         for a, b in verified:
@@ -244,22 +256,21 @@ class DedupEngine:
         touched = {node.item_id}
         if node.url_key is not None:
             for same_url in self._by_url.get(node.url_key):
-                if same_url != node.item_id and \
-                        self._nodes[same_url].feed_id != node.feed_id:
+                if same_url != node.item_id and self._nodes[same_url].feed_id != node.feed_id:
                     self._link(node.item_id, same_url, (Method.URL, 1.0))
                     touched.add(same_url)
             self._by_url.add(node.url_key, node.item_id)
         if node.text_key is not None:
             for same_text in self._by_hash.get(node.text_key):
-                if same_text != node.item_id and same_text not in self._links.get(
-                        node.item_id, {}):
+                if same_text != node.item_id and same_text not in self._links.get(node.item_id, {}):
                     self._link(node.item_id, same_text, (Method.CONTENT_HASH, 1.0))
                     touched.add(same_text)
             self._by_hash.add(node.text_key, node.item_id)
         return touched
 
-    def _fingerprints(self, ids: Collection[int],
-                      at_hand: Mapping[int, Fingerprint]) -> dict[int, Fingerprint]:
+    def _fingerprints(
+        self, ids: Collection[int], at_hand: Mapping[int, Fingerprint]
+    ) -> dict[int, Fingerprint]:
         """The fingerprints of these indexed items: the batch's own, then the kept or
         stored ones (one read of the source for all of them)."""
         found = {i: at_hand[i] for i in ids if i in at_hand}
@@ -296,8 +307,9 @@ class DedupEngine:
 
     def _better(self, a: _Parent, b: _Parent) -> bool:
         na, nb = self._nodes[a.item_id], self._nodes[b.item_id]
-        return lead_parent_rank(a.score, na.sort_ts, a.item_id) > \
-            lead_parent_rank(b.score, nb.sort_ts, b.item_id)
+        return lead_parent_rank(a.score, na.sort_ts, a.item_id) > lead_parent_rank(
+            b.score, nb.sort_ts, b.item_id
+        )
 
     def _set_parent(self, child: int, parent: _Parent) -> set[int]:
         touched = {child, parent.item_id}
@@ -344,8 +356,11 @@ class DedupEngine:
         node = self._nodes.get(item_id)
         if node is None or node.size < 0:
             return set()
-        longer = sorted(o for o in options - {item_id}
-                        if (other := self._nodes.get(o)) is not None and other.size > node.size)
+        longer = sorted(
+            o
+            for o in options - {item_id}
+            if (other := self._nodes.get(o)) is not None and other.size > node.size
+        )
         if not longer:
             return set()
         fingerprints = self._fingerprints([item_id, *longer], {})
@@ -385,8 +400,7 @@ class DedupEngine:
                     stack.append(other)
         return seen
 
-    def _evidence_for(self, item_id: int,
-                      component: set[int]) -> tuple[Method, float, int | None]:
+    def _evidence_for(self, item_id: int, component: set[int]) -> tuple[Method, float, int | None]:
         """The edge an item's membership names: a correction's, else its strongest
         automatic edge inside the component (:func:`~aggregator.dedup.rules.evidence_rank`)."""
         manual = sorted(self._manual.get(item_id, set()) & component)
@@ -394,13 +408,17 @@ class DedupEngine:
             return Method.MANUAL, 1.0, manual[0]
         if item_id in self._isolated:
             return (Method.MANUAL if len(component) == 1 else Method.SINGLE), 1.0, None
-        edges = [(kind, score, other) for other, (kind, score)
-                 in self._links.get(item_id, {}).items()]
+        edges = [
+            (kind, score, other) for other, (kind, score) in self._links.get(item_id, {}).items()
+        ]
         parent = self._parent.get(item_id)
         if parent is not None:
             edges.append((Method.CONTAINMENT, parent.score, parent.item_id))
-        edges += [(Method.CONTAINMENT, self._parent[child].score, child)
-                  for child in self._children.get(item_id, ()) if child in self._parent]
+        edges += [
+            (Method.CONTAINMENT, self._parent[child].score, child)
+            for child in self._children.get(item_id, ())
+            if child in self._parent
+        ]
         edges = [edge for edge in edges if edge[2] not in self._isolated]
         if not edges or len(component) == 1:
             return Method.SINGLE, 1.0, None
@@ -417,15 +435,17 @@ class DedupEngine:
             placed |= component
             components.append(component)
         # Members of affected clusters that are out of memory (older than the window) stay.
-        old_ids = {self._cluster_of[i] for comp in components for i in comp
-                   if i in self._cluster_of}
+        old_ids = {
+            self._cluster_of[i] for comp in components for i in comp if i in self._cluster_of
+        }
         taken: set[int] = set()
         assignments: list[Assignment] = []
         notes: dict[int, str | None] = {}
         components.sort(key=lambda comp: min(self._order(i) for i in comp))
         for component in components:
-            previous = sorted({self._cluster_of[i] for i in component if i in self._cluster_of}
-                              - taken)
+            previous = sorted(
+                {self._cluster_of[i] for i in component if i in self._cluster_of} - taken
+            )
             if previous:
                 cluster_id = previous[0]
             else:
@@ -433,8 +453,12 @@ class DedupEngine:
                 self.next_cluster_id += 1
             taken.add(cluster_id)
             merged = previous[1:]
-            notes[cluster_id] = (f"merged clusters {', '.join(map(str, merged))} into "
-                                 f"{cluster_id}: an item matched both" if merged else None)
+            notes[cluster_id] = (
+                f"merged clusters {', '.join(map(str, merged))} into "
+                f"{cluster_id}: an item matched both"
+                if merged
+                else None
+            )
             for item_id in sorted(component):
                 method, score, matched = self._evidence_for(item_id, component)
                 assignment = Assignment(item_id, cluster_id, method, score, matched)
@@ -464,10 +488,16 @@ class DedupEngine:
 
     def _state(self, cluster_id: int, note: str | None) -> ClusterState:
         members = [self._nodes[i] for i in self._members.get(cluster_id, ()) if i in self._nodes]
-        canonical = min(members, key=lambda n: canonical_rank(n.is_summary, n.priority,
-                                                              n.sort_ts, n.item_id))
-        return ClusterState(cluster_id, canonical.item_id, len(self._members[cluster_id]),
-                            len({n.feed_id for n in members}), note)
+        canonical = min(
+            members, key=lambda n: canonical_rank(n.is_summary, n.priority, n.sort_ts, n.item_id)
+        )
+        return ClusterState(
+            cluster_id,
+            canonical.item_id,
+            len(self._members[cluster_id]),
+            len({n.feed_id for n in members}),
+            note,
+        )
 
     def _evict(self, cutoff: datetime) -> None:
         """Forget clusters whose every member was published *and* arrived before the window.

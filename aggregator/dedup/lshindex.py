@@ -54,10 +54,10 @@ def shared_band_pairs(items: list[int], keys: U32) -> list[tuple[int, int]]:
     long_runs = np.flatnonzero(ends - starts > 1)
     pairs: set[tuple[int, int]] = set()
     for run in long_runs.tolist():  # runs of equal keys: rare beyond true copies
-        members = owners[starts[run]:ends[run]].tolist()
+        members = owners[starts[run] : ends[run]].tolist()
         head = members[:RUN_LIMIT]
         for position, item in enumerate(members):
-            for other in head[:min(position, RUN_LIMIT)]:
+            for other in head[: min(position, RUN_LIMIT)]:
                 if other != item:
                     pairs.add((min(other, item), max(other, item)))
     return sorted(pairs)
@@ -126,7 +126,7 @@ class BandedIndex:
             grown[: self._slot_item.size] = self._slot_item
             self._slot_item = grown
         slots = np.arange(first, self._next_slot, dtype=np.int32)
-        self._slot_item[first:self._next_slot] = items
+        self._slot_item[first : self._next_slot] = items
         for item, slot in zip(items, slots.tolist(), strict=True):
             self._item_slot[item] = slot
         return slots
@@ -148,14 +148,13 @@ class BandedIndex:
                 self.remove(item)
         slots = self._new_slots(items)
         if len(items) >= _TAIL_ITEMS:
-            self._push(_Level(keys.reshape(-1).astype(np.uint32),
-                              np.repeat(slots, self.bands)), 0)
+            self._push(_Level(keys.reshape(-1).astype(np.uint32), np.repeat(slots, self.bands)), 0)
             return
         done = 0
         while done < len(items):  # into the tail, a block of rows at a time
             room = min(_TAIL_ITEMS - self._tail_n, len(items) - done)
-            self._tail_keys[self._tail_n:self._tail_n + room] = keys[done:done + room]
-            self._tail_slots[self._tail_n:self._tail_n + room] = slots[done:done + room]
+            self._tail_keys[self._tail_n : self._tail_n + room] = keys[done : done + room]
+            self._tail_slots[self._tail_n : self._tail_n + room] = slots[done : done + room]
             self._tail_n += room
             done += room
             if self._tail_n == _TAIL_ITEMS:
@@ -222,8 +221,7 @@ class BandedIndex:
     def nbytes(self) -> int:
         """Memory of the sorted levels, the tail and the slot table."""
         levels = sum(lv.keys.nbytes + lv.ids.nbytes for lv in self._levels if lv is not None)
-        return (levels + self._slot_item.nbytes + self._tail_keys.nbytes
-                + self._tail_slots.nbytes)
+        return levels + self._slot_item.nbytes + self._tail_keys.nbytes + self._tail_slots.nbytes
 
     def _flush_tail(self) -> None:
         n = self._tail_n
@@ -237,8 +235,10 @@ class BandedIndex:
             self._levels.append(None)
         current = self._levels[depth]
         if current is not None:
-            incoming = _Level(np.concatenate([current.keys, incoming.keys]),
-                              np.concatenate([current.ids, incoming.ids]))
+            incoming = _Level(
+                np.concatenate([current.keys, incoming.keys]),
+                np.concatenate([current.ids, incoming.ids]),
+            )
         capacity = _TAIL_ITEMS * self.bands * _LEVEL_GROWTH ** (depth + 1)
         if len(incoming) > capacity:
             self._levels[depth] = None

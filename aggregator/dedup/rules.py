@@ -67,8 +67,10 @@ id of the other item)."""
 MIN_CONTAINED_SHINGLES = 15
 MAX_LEAD_RATIO = 0.8
 
-CANONICAL_RULE = ("full text before summary, then the feed with the higher priority, "
-                  "then the earliest publication, then the lowest item id")
+CANONICAL_RULE = (
+    "full text before summary, then the feed with the higher priority, "
+    "then the earliest publication, then the lowest item id"
+)
 
 
 @dataclass(frozen=True)
@@ -156,8 +158,9 @@ def identifying_link(canonical_link: str | None) -> str | None:
 def same_link(a: Comparable, b: Comparable) -> bool:
     """A ``url`` edge: one identifying link, carried by two different feeds."""
     link = identifying_link(a.canonical_link)
-    return link is not None and link == identifying_link(b.canonical_link) \
-        and a.feed_id != b.feed_id
+    return (
+        link is not None and link == identifying_link(b.canonical_link) and a.feed_id != b.feed_id
+    )
 
 
 def text_key(fp: Fingerprint | None) -> str | None:
@@ -172,27 +175,47 @@ def judge(a: Comparable, b: Comparable, params: DedupParams) -> Verdict:
     engine keeps only each shorter item's best such edge (:func:`lead_parent_rank`).
     """
     if same_link(a, b):
-        return Verdict(Method.URL, 1.0, "url: the same link once tracking parameters are "
-                       "removed, in two different feeds")
+        return Verdict(
+            Method.URL,
+            1.0,
+            "url: the same link once tracking parameters are removed, in two different feeds",
+        )
     key_a, key_b = text_key(a.fingerprint), text_key(b.fingerprint)
     if key_a is not None and key_a == key_b:
-        return Verdict(Method.CONTENT_HASH, 1.0,
-                       "content-hash: identical text after boilerplate removal")
+        return Verdict(
+            Method.CONTENT_HASH, 1.0, "content-hash: identical text after boilerplate removal"
+        )
     fa, fb = a.fingerprint, b.fingerprint
     if fa is None or fb is None or fa.size == 0 or fb.size == 0:
-        return Verdict(None, 0.0, "too little text to compare: only the same link or the "
-                       "same text could join them")
+        return Verdict(
+            None,
+            0.0,
+            "too little text to compare: only the same link or the same text could join them",
+        )
     m = compare(fa, fb)
     if is_copy(m, params):
-        return Verdict(Method.MINHASH, m.jaccard,
-                       f"minhash: Jaccard {m.jaccard:.3f} ≥ threshold {params.threshold}", m)
+        return Verdict(
+            Method.MINHASH,
+            m.jaccard,
+            f"minhash: Jaccard {m.jaccard:.3f} ≥ threshold {params.threshold}",
+            m,
+        )
     if is_lead(m, params.containment):
-        return Verdict(Method.CONTAINMENT, m.containment,
-                       f"containment: the shorter text is the lead of the longer one "
-                       f"({m.containment:.3f} ≥ {params.containment})", m)
-    return Verdict(None, 0.0, f"different stories: Jaccard {m.jaccard:.3f} < "
-                   f"{params.threshold} and not a lead (containment {m.containment:.3f}, "
-                   f"lead {m.lead_containment:.3f})", m)
+        return Verdict(
+            Method.CONTAINMENT,
+            m.containment,
+            f"containment: the shorter text is the lead of the longer one "
+            f"({m.containment:.3f} ≥ {params.containment})",
+            m,
+        )
+    return Verdict(
+        None,
+        0.0,
+        f"different stories: Jaccard {m.jaccard:.3f} < "
+        f"{params.threshold} and not a lead (containment {m.containment:.3f}, "
+        f"lead {m.lead_containment:.3f})",
+        m,
+    )
 
 
 def evidence_rank(method: Method, score: float, other_id: int) -> tuple[int, float, int]:
@@ -210,12 +233,29 @@ def lead_parent_rank(score: float, published: T, item_id: int) -> tuple[float, T
     return (round(score, 9), -published, -item_id)
 
 
-def canonical_rank(is_summary: bool, priority: int, published: When,
-                   item_id: int) -> tuple[bool, int, When, int]:
+def canonical_rank(
+    is_summary: bool, priority: int, published: When, item_id: int
+) -> tuple[bool, int, When, int]:
     """Order of a cluster's members: the least is its canonical item."""
     return (is_summary, -priority, published, item_id)
 
 
-__all__ = ["AUTOMATIC", "CANONICAL_RULE", "Comparable", "DedupParams", "Match", "Method",
-           "Verdict", "canonical_rank", "compare", "evidence_rank", "identifying_link",
-           "is_copy", "is_lead", "judge", "lead_parent_rank", "same_link", "text_key"]
+__all__ = [
+    "AUTOMATIC",
+    "CANONICAL_RULE",
+    "Comparable",
+    "DedupParams",
+    "Match",
+    "Method",
+    "Verdict",
+    "canonical_rank",
+    "compare",
+    "evidence_rank",
+    "identifying_link",
+    "is_copy",
+    "is_lead",
+    "judge",
+    "lead_parent_rank",
+    "same_link",
+    "text_key",
+]

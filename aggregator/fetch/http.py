@@ -25,8 +25,10 @@ from aggregator.errors import FetchError
 from aggregator.types import FeedToPoll, FetchResult
 
 USER_AGENT = f"aggregator/{__version__} (feed aggregator that merges syndicated copies)"
-ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
-          "application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
 ACCEPT_ENCODING = "gzip, deflate"
 """Only what :class:`_Decoder` can inflate step by step (no brotli/zstd bombs)."""
 DECODE_STEP = 64 * 1024
@@ -50,10 +52,14 @@ def new_client(limits: FetchLimits, connections: int = 8) -> httpx.Client:
         follow_redirects=True,
         max_redirects=limits.max_redirects,
         timeout=httpx.Timeout(limits.timeout),
-        headers={"User-Agent": limits.user_agent, "Accept": ACCEPT,
-                 "Accept-Encoding": ACCEPT_ENCODING},
-        limits=httpx.Limits(max_connections=max(connections, 1),
-                            max_keepalive_connections=max(connections, 1)),
+        headers={
+            "User-Agent": limits.user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": ACCEPT_ENCODING,
+        },
+        limits=httpx.Limits(
+            max_connections=max(connections, 1), max_keepalive_connections=max(connections, 1)
+        ),
         trust_env=False,
     )
 
@@ -89,8 +95,13 @@ def _fetch_file(feed: FeedToPoll, limits: FetchLimits) -> FetchResult:
     if len(body) > limits.max_bytes:
         raise FetchError(feed.url, f"file larger than max_bytes ({limits.max_bytes})")
     content_type = "application/json" if body.lstrip().startswith(b"{") else "application/xml"
-    return FetchResult(url=feed.url, final_url=feed.fetch_url, status=200, body=body,
-                       headers={"content-type": content_type})
+    return FetchResult(
+        url=feed.url,
+        final_url=feed.fetch_url,
+        status=200,
+        body=body,
+        headers={"content-type": content_type},
+    )
 
 
 def _fetch_http(feed: FeedToPoll, limits: FetchLimits, client: httpx.Client) -> FetchResult:
@@ -106,22 +117,27 @@ def _fetch_http(feed: FeedToPoll, limits: FetchLimits, client: httpx.Client) -> 
                 return _result(feed, response, None)
             if not 200 <= response.status_code < 300:
                 # 4xx/5xx, and a 3xx without a Location httpx could follow.
-                raise FetchError(feed.url, f"HTTP {response.status_code} "
-                                           f"{response.reason_phrase}".rstrip(),
-                                 status=response.status_code, headers=_headers(response))
+                raise FetchError(
+                    feed.url,
+                    f"HTTP {response.status_code} {response.reason_phrase}".rstrip(),
+                    status=response.status_code,
+                    headers=_headers(response),
+                )
             body = _read_capped(feed, response, limits, deadline)
             return _result(feed, response, body)
     except FetchError:
         raise
     except httpx.TooManyRedirects as exc:
-        raise FetchError(feed.url, f"too many redirects (more than {limits.max_redirects})") \
-            from exc
+        raise FetchError(
+            feed.url, f"too many redirects (more than {limits.max_redirects})"
+        ) from exc
     except httpx.TimeoutException as exc:
         raise FetchError(feed.url, f"timed out ({exc.__class__.__name__})") from exc
     except httpx.ConnectError as exc:
         tls = isinstance(_innermost(exc), ssl.SSLError)
-        raise FetchError(feed.url, f"{'TLS error' if tls else 'cannot connect'}: "
-                                   f"{_reason(exc)}") from exc
+        raise FetchError(
+            feed.url, f"{'TLS error' if tls else 'cannot connect'}: {_reason(exc)}"
+        ) from exc
     except httpx.HTTPError as exc:
         raise FetchError(feed.url, f"{exc.__class__.__name__}: {_reason(exc)}") from exc
     except zlib.error as exc:
@@ -148,13 +164,15 @@ def _headers(response: httpx.Response) -> dict[str, str]:
     return {k.lower(): v for k, v in response.headers.items()}
 
 
-def _read_capped(feed: FeedToPoll, response: httpx.Response, limits: FetchLimits,
-                 deadline: float) -> bytes:
+def _read_capped(
+    feed: FeedToPoll, response: httpx.Response, limits: FetchLimits, deadline: float
+) -> bytes:
     declared = response.headers.get("Content-Length", "").strip()
     if declared.isascii() and declared.isdigit() and int(declared) > limits.max_bytes:
         # Compressed or not, the raw body alone is already over the cap.
-        raise FetchError(feed.url, f"body of {declared} bytes exceeds max_bytes "
-                                   f"({limits.max_bytes}); not read")
+        raise FetchError(
+            feed.url, f"body of {declared} bytes exceeds max_bytes ({limits.max_bytes}); not read"
+        )
     decoder = _Decoder.chain(feed, response.headers.get("Content-Encoding", ""))
     chunks: list[bytes] = []
     size = raw_size = 0
@@ -166,12 +184,15 @@ def _read_capped(feed: FeedToPoll, response: httpx.Response, limits: FetchLimits
         for chunk in decoder.decode(raw):
             size += len(chunk)
             if size > limits.max_bytes:
-                raise FetchError(feed.url, f"body exceeds max_bytes ({limits.max_bytes}) "
-                                           "after decompression; cut off")
+                raise FetchError(
+                    feed.url,
+                    f"body exceeds max_bytes ({limits.max_bytes}) after decompression; cut off",
+                )
             chunks.append(chunk)
         if time.monotonic() > deadline:
-            raise FetchError(feed.url, f"took longer than the {limits.timeout:g}s deadline; "
-                                       "cut off")
+            raise FetchError(
+                feed.url, f"took longer than the {limits.timeout:g}s deadline; cut off"
+            )
     return b"".join(chunks)
 
 
@@ -190,8 +211,7 @@ class _Decoder:
     def chain(feed: FeedToPoll, header: str) -> _Chain:
         codings = [c.strip().lower() for c in header.split(",")]
         # Applied in order, so decoded in reverse; identity is no coding at all.
-        return _Chain([_Decoder(feed.url, c) for c in reversed(codings)
-                       if c and c != "identity"])
+        return _Chain([_Decoder(feed.url, c) for c in reversed(codings) if c and c != "identity"])
 
     def _start(self, data: bytes) -> zlib._Decompress:
         if self._encoding == "deflate":
@@ -240,13 +260,20 @@ def _through(decoder: _Decoder, pieces: Iterator[bytes]) -> Iterator[bytes]:
 
 def _result(feed: FeedToPoll, response: httpx.Response, body: bytes | None) -> FetchResult:
     permanent = bool(response.history) and all(
-        r.status_code in (301, 308) for r in response.history)
+        r.status_code in (301, 308) for r in response.history
+    )
     final_url = str(response.url) if permanent else feed.fetch_url
     etag = response.headers.get("ETag")
     last_modified = response.headers.get("Last-Modified")
     if body is None:
         # A 304 may omit validators; keep the ones we sent.
         etag, last_modified = etag or feed.etag, last_modified or feed.last_modified
-    return FetchResult(url=feed.url, final_url=final_url, status=response.status_code,
-                       body=body, headers=_headers(response),
-                       etag=etag, last_modified=last_modified)
+    return FetchResult(
+        url=feed.url,
+        final_url=final_url,
+        status=response.status_code,
+        body=body,
+        headers=_headers(response),
+        etag=etag,
+        last_modified=last_modified,
+    )

@@ -74,9 +74,15 @@ class _Dispatcher:
 class _Run(Generic[T]):
     """One :func:`fetch_concurrently` call: its workers, their results and the deadline watch."""
 
-    def __init__(self, feeds: Sequence[FeedToPoll], work: Callable[[FeedToPoll], T],
-                 failed: Callable[[FeedToPoll, str, float], T], per_host: int,
-                 deadline: float, slots: int) -> None:
+    def __init__(
+        self,
+        feeds: Sequence[FeedToPoll],
+        work: Callable[[FeedToPoll], T],
+        failed: Callable[[FeedToPoll, str, float], T],
+        per_host: int,
+        deadline: float,
+        slots: int,
+    ) -> None:
         self._work, self._failed, self.deadline = work, failed, deadline
         self._dispatch = _Dispatcher(feeds, per_host)
         self.results: queue.Queue[T] = queue.Queue()
@@ -93,8 +99,9 @@ class _Run(Generic[T]):
     def spawn(self) -> None:
         # Daemon threads: a fetch stuck in a system call (a slow DNS lookup) must not keep
         # the process alive after a stop; its result is simply never read.
-        thread = threading.Thread(target=self._worker, name=f"fetch-{next(self._threads)}",
-                                  daemon=True)
+        thread = threading.Thread(
+            target=self._worker, name=f"fetch-{next(self._threads)}", daemon=True
+        )
         thread.start()
 
     def stop(self) -> None:
@@ -117,8 +124,9 @@ class _Run(Generic[T]):
             try:
                 value = self._work(feed)
             except Exception as exc:  # work() reports its own failures; this is the backstop
-                value = self._failed(feed, f"unexpected {exc.__class__.__name__}: {exc}",
-                                     time.monotonic() - started)
+                value = self._failed(
+                    feed, f"unexpected {exc.__class__.__name__}: {exc}", time.monotonic() - started
+                )
             finally:
                 self._dispatch.release(host)
             with self._lock:
@@ -143,21 +151,34 @@ class _Run(Generic[T]):
         """Report fetches past the deadline as failed and replace their workers."""
         now = time.monotonic()
         with self._lock:
-            late = [(token, feed, started) for token, (feed, started) in self._inflight.items()
-                    if now - started > self.deadline]
+            late = [
+                (token, feed, started)
+                for token, (feed, started) in self._inflight.items()
+                if now - started > self.deadline
+            ]
             for token, _, _ in late:
                 del self._inflight[token]
         for _ in late:
             self._slots.release()  # the stuck call may never return to give it back
             self.spawn()
-        return [self._failed(feed, f"no answer within the {self.deadline:g}s deadline; "
-                                   "abandoned", now - started) for _, feed, started in late]
+        return [
+            self._failed(
+                feed, f"no answer within the {self.deadline:g}s deadline; abandoned", now - started
+            )
+            for _, feed, started in late
+        ]
 
 
-def fetch_concurrently(feeds: Sequence[FeedToPoll], work: Callable[[FeedToPoll], T],
-                       failed: Callable[[FeedToPoll, str, float], T], *, concurrency: int,
-                       per_host: int, deadline: float,
-                       cancel: threading.Event | None = None) -> Iterator[T | None]:
+def fetch_concurrently(
+    feeds: Sequence[FeedToPoll],
+    work: Callable[[FeedToPoll], T],
+    failed: Callable[[FeedToPoll, str, float], T],
+    *,
+    concurrency: int,
+    per_host: int,
+    deadline: float,
+    cancel: threading.Event | None = None,
+) -> Iterator[T | None]:
     """Run ``work(feed)`` for every feed on worker threads; yield each result as it completes.
 
     At most ``concurrency`` run at once and ``per_host`` per host.  A call still running

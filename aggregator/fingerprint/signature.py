@@ -60,8 +60,10 @@ MAX_SHINGLES = 20_000
 """Cap for enormous items: only the first this-many shingles count."""
 MIN_SHINGLES = 6
 """Fewer shingles than this (about 8 words) carry no fingerprint: exact keys only."""
-SCHEME = (f"w{SHINGLE}-crc32-fmix-{PERMUTATION_SCHEME}-p{NUM_PERM}-s{SEED}"
-          f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-v3")
+SCHEME = (
+    f"w{SHINGLE}-crc32-fmix-{PERMUTATION_SCHEME}-p{NUM_PERM}-s{SEED}"
+    f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-v3"
+)
 
 _FORMAT_VERSION = 3
 _HEADER = struct.Struct("<BHIIII")  # version, num_perm, size, sample, lead, words
@@ -95,7 +97,7 @@ class Fingerprint:
     @property
     def lead(self) -> U32:
         """Sorted distinct hashes of the first ``LEAD_VERIFY`` shingles."""
-        return self.hashes[self.lead_start:]
+        return self.hashes[self.lead_start :]
 
     @property
     def sampled(self) -> bool:
@@ -163,15 +165,16 @@ def shingle_hashes(tokens: list[str]) -> U32:
     if not tokens:
         return np.empty(0, dtype=np.uint32)
     tokens = tokens[: MAX_SHINGLES + SHINGLE - 1]
-    token_hashes = np.fromiter(map(_token_hashes.__getitem__, tokens),
-                               dtype=np.uint64, count=len(tokens))
+    token_hashes = np.fromiter(
+        map(_token_hashes.__getitem__, tokens), dtype=np.uint64, count=len(tokens)
+    )
     if token_hashes.size < SHINGLE:
         combined = token_hashes
     else:
         n = token_hashes.size - SHINGLE + 1
         combined = np.zeros(n, dtype=np.uint64)
         for offset in range(SHINGLE):
-            combined = combined * np.uint64(0x100000001B3) + token_hashes[offset:offset + n]
+            combined = combined * np.uint64(0x100000001B3) + token_hashes[offset : offset + n]
     return (_fmix64(combined) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
 
 
@@ -189,7 +192,7 @@ def minhash_values(shingles: U32) -> U32:
     # In slices: a (slice × permutations) uint32 matrix of 256 × 128 stays in the CPU
     # cache, where one matrix for a long text would not.
     for start in range(0, mixed.shape[0], MINHASH_SLICE):
-        permuted = mixed[start:start + MINHASH_SLICE] * a + b
+        permuted = mixed[start : start + MINHASH_SLICE] * a + b
         np.minimum(signature, permuted.min(axis=0), out=signature)
     return signature
 
@@ -202,8 +205,11 @@ def fingerprint_blocks(blocks: tuple[str, ...] | list[str]) -> Fingerprint:
     if ordered.size < MIN_SHINGLES:
         return Fingerprint(key, 0, _EMPTY, 0, None, None, len(tokens))
     distinct = np.unique(ordered)
-    sample = distinct if distinct.size <= KEEP_ALL else \
-        distinct[(distinct & np.uint32(SAMPLE_MASK)) == 0]
+    sample = (
+        distinct
+        if distinct.size <= KEEP_ALL
+        else distinct[(distinct & np.uint32(SAMPLE_MASK)) == 0]
+    )
     return Fingerprint(
         content_key=key,
         size=int(distinct.size),
@@ -221,14 +227,17 @@ def to_bytes(fp: Fingerprint) -> bytes | None:
         return None
     if fp.signature is None or fp.lead_signature is None:
         raise ValueError("a fingerprint without its signatures cannot be stored")
-    return b"".join([
-        _HEADER.pack(_FORMAT_VERSION, NUM_PERM, fp.size, fp.sample.size, fp.lead.size,
-                     fp.word_count),
-        fp.signature.astype("<u4").tobytes(),
-        fp.lead_signature.astype("<u4").tobytes(),
-        fp.sample.astype("<u4").tobytes(),
-        fp.lead.astype("<u4").tobytes(),
-    ])
+    return b"".join(
+        [
+            _HEADER.pack(
+                _FORMAT_VERSION, NUM_PERM, fp.size, fp.sample.size, fp.lead.size, fp.word_count
+            ),
+            fp.signature.astype("<u4").tobytes(),
+            fp.lead_signature.astype("<u4").tobytes(),
+            fp.sample.astype("<u4").tobytes(),
+            fp.lead.astype("<u4").tobytes(),
+        ]
+    )
 
 
 def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
@@ -245,8 +254,9 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
 
     signature, lead_signature = take(NUM_PERM), take(NUM_PERM)
     hashes = take(n_sample + n_lead)
-    return Fingerprint(content_key_value, size, hashes, n_sample, signature, lead_signature,
-                       word_count)
+    return Fingerprint(
+        content_key_value, size, hashes, n_sample, signature, lead_signature, word_count
+    )
 
 
 def overlap(a: U32, b: U32) -> int:

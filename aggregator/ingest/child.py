@@ -73,9 +73,12 @@ def read_document(url: str, body: bytes, headers: Mapping[str, str]) -> CleanDoc
     from aggregator.parse.document import parse_feed
 
     parsed = parse_feed(url, body, headers)
-    return CleanDocument(title=parsed.title, warning=parsed.warning,
-                        ttl_minutes=parsed.ttl_minutes,
-                        items=unique_items([clean_entry(e) for e in parsed.entries]))
+    return CleanDocument(
+        title=parsed.title,
+        warning=parsed.warning,
+        ttl_minutes=parsed.ttl_minutes,
+        items=unique_items([clean_entry(e) for e in parsed.entries]),
+    )
 
 
 def unique_items(items: list[CleanItem]) -> tuple[CleanItem, ...]:
@@ -93,8 +96,9 @@ def _read_safely(url: str, body: bytes, headers: Mapping[str, str]) -> CleanDocu
     except ParseError as exc:
         return _Failure(exc.message, bug=False)
     except Exception as exc:  # a parser bug on hostile input: that feed's error, not ours
-        return _Failure(f"unexpected {exc.__class__.__name__}: {exc}", bug=True,
-                        trace=traceback.format_exc())
+        return _Failure(
+            f"unexpected {exc.__class__.__name__}: {exc}", bug=True, trace=traceback.format_exc()
+        )
 
 
 def fingerprint_texts(texts: Sequence[str], learned: frozenset[str]) -> list[Fingerprint]:
@@ -106,17 +110,18 @@ def fingerprint_texts(texts: Sequence[str], learned: frozenset[str]) -> list[Fin
     return [fingerprint_blocks(filter_blocks(fold_text(text), learned).kept) for text in texts]
 
 
-def _fingerprint_safely(texts: Sequence[str],
-                        learned: frozenset[str]) -> list[Fingerprint] | _Failure:
+def _fingerprint_safely(
+    texts: Sequence[str], learned: frozenset[str]
+) -> list[Fingerprint] | _Failure:
     try:
         return fingerprint_texts(texts, learned)
     except Exception as exc:
-        return _Failure(f"unexpected {exc.__class__.__name__}: {exc}", bug=True,
-                        trace=traceback.format_exc())
+        return _Failure(
+            f"unexpected {exc.__class__.__name__}: {exc}", bug=True, trace=traceback.format_exc()
+        )
 
 
-_JOBS: dict[str, Callable[..., Any]] = {"read": _read_safely,
-                                        "fingerprint": _fingerprint_safely}
+_JOBS: dict[str, Callable[..., Any]] = {"read": _read_safely, "fingerprint": _fingerprint_safely}
 
 
 class ParserBug(FeedError):
@@ -142,8 +147,9 @@ class WorkerProcess:
         self.deadline = deadline
         self._child: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
-        self._exchange = ThreadPoolExecutor(1, thread_name_prefix="worker-io") \
-            if self.workers else None
+        self._exchange = (
+            ThreadPoolExecutor(1, thread_name_prefix="worker-io") if self.workers else None
+        )
 
     def read(self, url: str, body: bytes, headers: Mapping[str, str]) -> Future[Any]:
         """Parse and clean a feed document; the answer comes from :meth:`document`."""
@@ -168,8 +174,13 @@ class WorkerProcess:
         """Fingerprint texts; the answer comes from :meth:`fingerprints`."""
         return self._submit("fingerprint", list(texts), learned)
 
-    def fingerprints(self, count: int, learned: frozenset[str], future: Future[Any],
-                     texts: Callable[[], Sequence[str]]) -> list[Fingerprint]:
+    def fingerprints(
+        self,
+        count: int,
+        learned: frozenset[str],
+        future: Future[Any],
+        texts: Callable[[], Sequence[str]],
+    ) -> list[Fingerprint]:
         """The ``count`` fingerprints of a :meth:`fingerprint` job; when the child failed
         they are computed here, from ``texts()`` (the caller need not keep the texts it
         sent: it can read them again in that rare case), so a chunk is never lost."""
@@ -215,10 +226,12 @@ class WorkerProcess:
                 return answer
             code = child.poll()
             self._stop_child()
-            why = f"took longer than {self.deadline:g} s" if code in (-9, None) else \
-                f"exited with status {code}"
-            return _Failure(f"the worker process {why} on this job; it was restarted",
-                            bug=True)
+            why = (
+                f"took longer than {self.deadline:g} s"
+                if code in (-9, None)
+                else f"exited with status {code}"
+            )
+            return _Failure(f"the worker process {why} on this job; it was restarted", bug=True)
 
     def _running_child(self) -> subprocess.Popen[bytes]:
         if self._child is None or self._child.poll() is not None:
@@ -227,10 +240,13 @@ class WorkerProcess:
             # no user site) and given this process's own import path instead, so a file
             # in the working directory can never stand in for a module.
             path = [p for p in sys.path if p] + [str(Path(__file__).resolve().parent.parent)]
-            code = (f"import sys; sys.path[:] = {path!r}; "
-                    "from aggregator.ingest.child import main; main()")
-            self._child = subprocess.Popen([sys.executable, "-I", "-c", code],
-                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            code = (
+                f"import sys; sys.path[:] = {path!r}; "
+                "from aggregator.ingest.child import main; main()"
+            )
+            self._child = subprocess.Popen(
+                [sys.executable, "-I", "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            )
             log.debug("event=worker-started pid=%d", self._child.pid)
         return self._child
 

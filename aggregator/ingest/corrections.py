@@ -44,8 +44,9 @@ class Corrections:
 
     def _apply(self, correction: CorrectionRecord) -> ClusterChanges:
         state = self.state
-        named = [correction.item_id] + ([correction.other_item_id]
-                                        if correction.other_item_id else [])
+        named = [correction.item_id] + (
+            [correction.other_item_id] if correction.other_item_id else []
+        )
         state.ensure_loaded(named)
         for item_id in named:  # the clusters it names, whole (older members too)
             info = self.storage.indexed_items_by_id([item_id])
@@ -54,6 +55,7 @@ class Corrections:
         touched = state.engine.apply_correction(correction)
         state.corrections_seen = max(state.corrections_seen, correction.id)
         changes = state.engine.settle(touched)
-        self.storage.apply_cluster_changes(changes, fence=state.fence,
-                                           corrections_applied=state.corrections_seen)
+        self.storage.apply_cluster_changes(
+            changes, fence=state.fence, corrections_applied=state.corrections_seen
+        )
         return changes

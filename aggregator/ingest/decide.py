@@ -91,8 +91,9 @@ class _Chunk:
 class Decider:
     """Fingerprints and decides stored items with one :class:`DecisionState`."""
 
-    def __init__(self, state: DecisionState, storage: Storage, metrics: Metrics,
-                 timer: StageTimer) -> None:
+    def __init__(
+        self, state: DecisionState, storage: Storage, metrics: Metrics, timer: StageTimer
+    ) -> None:
         self.state = state
         self.storage = storage
         self.metrics = metrics
@@ -123,17 +124,19 @@ class Decider:
         boilerplate = self.state.boilerplate
         for feed_id, ids in by_feed.items():
             for start in range(0, len(ids), DECIDE_CHUNK):
-                chunk = ids[start:start + DECIDE_CHUNK]
+                chunk = ids[start : start + DECIDE_CHUNK]
                 texts = self.storage.item_texts(chunk)
                 increments = boilerplate.observe(
-                    feed_id, (evidence(fold_text(text)) for _, text in texts.values()))
+                    feed_id, (evidence(fold_text(text)) for _, text in texts.values())
+                )
                 with self.storage.unit():
                     self.storage.add_block_counts(feed_id, increments)
                     self.storage.evidence_counted(chunk, self.state.fence)
                 boilerplate.apply(feed_id, increments)  # stored: now it counts
 
-    def decide(self, pending: Sequence[int], now: datetime,
-               worker: WorkerProcess | None = None) -> Decided:
+    def decide(
+        self, pending: Sequence[int], now: datetime, worker: WorkerProcess | None = None
+    ) -> Decided:
         """Fingerprint these items and place them; observe it in the metrics."""
         first_new_cluster, started = self.state.engine.next_cluster_id, time.monotonic()
         decided = self._decide(pending, now, worker or WorkerProcess(0))
@@ -143,9 +146,15 @@ class Decider:
         events.labels("formed").inc(sum(1 for c in decided.clusters if c >= first_new_cluster))
         events.labels("joined").inc(decided.joined)
         events.labels("merged").inc(len(decided.deleted))
-        log_event(log, logging.INFO, "decided", items=len(pending),
-                  assignments=decided.assignments, clusters=len(decided.clusters),
-                  seconds=seconds)
+        log_event(
+            log,
+            logging.INFO,
+            "decided",
+            items=len(pending),
+            assignments=decided.assignments,
+            clusters=len(decided.clusters),
+            seconds=seconds,
+        )
         return decided
 
     def _decide(self, pending: Sequence[int], now: datetime, worker: WorkerProcess) -> Decided:
@@ -155,20 +164,29 @@ class Decider:
         # In chunks, texts read back from the database: the texts and fingerprints of a
         # whole cold poll (10,000 items) at once would cost ~150 MB; the engine gives the
         # same clusters whatever the chunking.
-        chunks = [pending[start:start + DECIDE_CHUNK]
-                  for start in range(0, len(pending), DECIDE_CHUNK)]
+        chunks = [
+            pending[start : start + DECIDE_CHUNK] for start in range(0, len(pending), DECIDE_CHUNK)
+        ]
         # Without a child process, a thread fingerprints the next chunk while this one
         # decides and stores the current one: numpy (MinHash, sorting) and SQLite release
         # the GIL for much of their work.
-        overlap = ThreadPoolExecutor(1, thread_name_prefix="fingerprint") \
-            if not worker.workers and len(chunks) > 1 else None
+        overlap = (
+            ThreadPoolExecutor(1, thread_name_prefix="fingerprint")
+            if not worker.workers and len(chunks) > 1
+            else None
+        )
 
         def submit(chunk: list[int]) -> _Chunk:
             texts = self.storage.item_texts(chunk)
             ids = [item_id for item_id in chunk if item_id in texts]
             if overlap is not None:
-                return _Chunk(chunk, ids, [], len(ids), overlap.submit(
-                    fingerprint_texts, [texts[i][1] for i in ids], learned))
+                return _Chunk(
+                    chunk,
+                    ids,
+                    [],
+                    len(ids),
+                    overlap.submit(fingerprint_texts, [texts[i][1] for i in ids], learned),
+                )
             # The child takes the larger share; this thread fingerprints the rest after
             # deciding the chunk before, so neither side waits long for the other.  Only
             # this thread's share of the texts is kept while they wait.
@@ -185,8 +203,11 @@ class Decider:
                 with timed(self.timer, Stage.FINGERPRINT):
                     mine = fingerprint_texts(chunk.own_texts, learned)
                     theirs = worker.fingerprints(
-                        chunk.split, learned, chunk.future,
-                        functools.partial(self._texts_again, chunk.ids[:chunk.split]))
+                        chunk.split,
+                        learned,
+                        chunk.future,
+                        functools.partial(self._texts_again, chunk.ids[: chunk.split]),
+                    )
                 decided.add(self.place(chunk.ids, theirs + mine, now, chunk.queued))
                 release_free_memory()  # the chunk's texts and blobs are gone
         finally:
@@ -198,8 +219,13 @@ class Decider:
         texts = self.storage.item_texts(ids)
         return [texts[i][1] if i in texts else "" for i in ids]
 
-    def place(self, ids: list[int], fingerprints: list[fp_mod.Fingerprint], now: datetime,
-              queued: Sequence[int] = ()) -> ClusterChanges:
+    def place(
+        self,
+        ids: list[int],
+        fingerprints: list[fp_mod.Fingerprint],
+        now: datetime,
+        queued: Sequence[int] = (),
+    ) -> ClusterChanges:
         """Decide one chunk of fingerprinted items and store the decision with them (and
         take the ``queued`` items off the queue)."""
         infos = {i.item_id: i for i in self.storage.indexed_items_by_id(ids)}
@@ -218,9 +244,13 @@ class Decider:
             with timed(self.timer, Stage.DECIDE):
                 changes = self.state.engine.decide(candidates, now)
             with timed(self.timer, Stage.STORE_DECISIONS):
-                self.storage.apply_cluster_changes(changes, fingerprints=stored,
-                                                   scheme=fp_mod.SCHEME, decided=queued,
-                                                   fence=self.state.fence)
+                self.storage.apply_cluster_changes(
+                    changes,
+                    fingerprints=stored,
+                    scheme=fp_mod.SCHEME,
+                    decided=queued,
+                    fence=self.state.fence,
+                )
         except Exception:
             # The engine may now hold a decision the database does not: the next poll
             # starts again from the database, where these items wait undecided.
@@ -236,10 +266,14 @@ class Decider:
             return []
         stale: list[int] = []
         for start in range(0, len(known), DECIDE_CHUNK):  # the window's texts, a slice at a time
-            texts = self.storage.item_texts(known[start:start + DECIDE_CHUNK])
-            stale.extend(item_id for item_id, (_, text) in texts.items()
-                         if boilerplate.carries(text, fresh))
+            texts = self.storage.item_texts(known[start : start + DECIDE_CHUNK])
+            stale.extend(
+                item_id for item_id, (_, text) in texts.items() if boilerplate.carries(text, fresh)
+            )
         if stale:
-            log.info("event=refingerprint reason=boilerplate-learned blocks=%d items=%d",
-                     len(fresh), len(stale))
+            log.info(
+                "event=refingerprint reason=boilerplate-learned blocks=%d items=%d",
+                len(fresh),
+                len(stale),
+            )
         return stale

@@ -45,8 +45,9 @@ class Explanation:
     same_cluster: bool | None = None
 
 
-def explain(storage: Storage, boilerplate: BoilerplateModel, params: DedupParams,
-            item_ids: list[int]) -> Explanation:
+def explain(
+    storage: Storage, boilerplate: BoilerplateModel, params: DedupParams, item_ids: list[int]
+) -> Explanation:
     """How one item was placed, or how two items compare and what the rules conclude."""
     matched = {i.item_id: i.matched_item_id for i in storage.indexed_items_by_id(item_ids)}
     wanted = sorted(set(item_ids) | {m for m in matched.values() if m is not None})
@@ -67,23 +68,36 @@ def explain(storage: Storage, boilerplate: BoilerplateModel, params: DedupParams
     for item_id in item_ids:
         fp, removed = prints[item_id]
         other = matched.get(item_id)
-        evidence.append(ItemEvidence(
-            item=views[item_id], matched_item_id=other, words=fp.word_count, shingles=fp.size,
-            boilerplate_removed=removed,
-            membership=_membership(views[item_id], other, comparable, params)))
+        evidence.append(
+            ItemEvidence(
+                item=views[item_id],
+                matched_item_id=other,
+                words=fp.word_count,
+                shingles=fp.size,
+                boilerplate_removed=removed,
+                membership=_membership(views[item_id], other, comparable, params),
+            )
+        )
     if len(item_ids) != 2:
         return Explanation(tuple(evidence))
     a, b = item_ids
-    return Explanation(tuple(evidence), judge(comparable(a), comparable(b), params),
-                       views[a].cluster_id is not None
-                       and views[a].cluster_id == views[b].cluster_id)
+    return Explanation(
+        tuple(evidence),
+        judge(comparable(a), comparable(b), params),
+        views[a].cluster_id is not None and views[a].cluster_id == views[b].cluster_id,
+    )
 
 
-def _membership(view: ItemView, other: int | None, comparable: Callable[[int], Comparable],
-                params: DedupParams) -> Verdict:
+def _membership(
+    view: ItemView, other: int | None, comparable: Callable[[int], Comparable], params: DedupParams
+) -> Verdict:
     if view.method == Method.MANUAL:
-        return Verdict(Method.MANUAL, 1.0, "manual: placed by a correction (clusters "
-                       "split or merge), which every later decision keeps")
+        return Verdict(
+            Method.MANUAL,
+            1.0,
+            "manual: placed by a correction (clusters "
+            "split or merge), which every later decision keeps",
+        )
     if other is None:
         return Verdict(Method.SINGLE, 1.0, "single: no verified edge to another item")
     return judge(comparable(view.id), comparable(other), params)

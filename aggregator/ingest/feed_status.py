@@ -51,27 +51,48 @@ def _moved_note(moved: str | None) -> str | None:
     return f"moved permanently to {moved}; now fetched from there" if moved else None
 
 
-def after_failure(feed: FeedToPoll, error: AggregatorError, interval: float,
-                  now: datetime) -> FeedStatus:
+def after_failure(
+    feed: FeedToPoll, error: AggregatorError, interval: float, now: datetime
+) -> FeedStatus:
     message = str(getattr(error, "message", None) or error)
     outcome = outcome_of(error)
     if outcome == "gone":
         # 410: the publisher says the feed will never come back; stop asking.
-        return FeedStatus(Health.DISABLED, None, f"{message}: the feed is gone; disabled "
-                          "(re-add it to poll again)", outcome, error_count=feed.error_count + 1)
+        return FeedStatus(
+            Health.DISABLED,
+            None,
+            f"{message}: the feed is gone; disabled (re-add it to poll again)",
+            outcome,
+            error_count=feed.error_count + 1,
+        )
     headers = error.headers if isinstance(error, FetchError) else {}
     errors = feed.error_count + 1
-    return FeedStatus(Health.FAILED, next_check_after_error(now, interval, errors, headers),
-                      message, outcome, error_count=errors)
+    return FeedStatus(
+        Health.FAILED,
+        next_check_after_error(now, interval, errors, headers),
+        message,
+        outcome,
+        error_count=errors,
+    )
 
 
-def after_success(feed: FeedToPoll, result: FetchResult, interval: float, now: datetime,
-                  ttl_minutes: int | None, warning: str | None = None) -> FeedStatus:
+def after_success(
+    feed: FeedToPoll,
+    result: FetchResult,
+    interval: float,
+    now: datetime,
+    ttl_minutes: int | None,
+    warning: str | None = None,
+) -> FeedStatus:
     """A 304, or a document stored (``ttl_minutes``: the feed's ``<ttl>``, this one's or,
     for a 304, the last one seen)."""
     moved = moved_to(feed, result)
     notes = [n for n in (warning, _moved_note(moved)) if n]
     health = Health.NOT_MODIFIED if result.not_modified else Health.OK
-    return FeedStatus(health, next_check_after_success(now, interval, result.headers,
-                                                       ttl_minutes),
-                      "; ".join(notes) or None, health.value, moved_to=moved)
+    return FeedStatus(
+        health,
+        next_check_after_success(now, interval, result.headers, ttl_minutes),
+        "; ".join(notes) or None,
+        health.value,
+        moved_to=moved,
+    )

@@ -24,46 +24,79 @@ class Metrics:
 
     def __post_init__(self) -> None:
         r = self.registry
-        self.fetches = Counter("aggregator_fetches", "Feed fetches by outcome (ok, not-modified, "
-                               "http-4xx, http-5xx, gone, network, parse, storage)",
-                               ["outcome"], registry=r)
-        self.fetched_bytes = Counter("aggregator_fetched_bytes", "Bytes of feed bodies fetched",
-                                     registry=r)
+        self.fetches = Counter(
+            "aggregator_fetches",
+            "Feed fetches by outcome (ok, not-modified, "
+            "http-4xx, http-5xx, gone, network, parse, storage)",
+            ["outcome"],
+            registry=r,
+        )
+        self.fetched_bytes = Counter(
+            "aggregator_fetched_bytes", "Bytes of feed bodies fetched", registry=r
+        )
         self.fetch_seconds = Histogram(
-            "aggregator_fetch_seconds", "Wall time of one fetch, success or not",
-            buckets=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 60.0), registry=r)
-        self.items = Counter("aggregator_items", "Items stored, by kind (new, updated)",
-                             ["kind"], registry=r)
-        self.cluster_events = Counter("aggregator_cluster_events",
-                                      "Cluster decisions (formed, joined, merged)", ["event"],
-                                      registry=r)
+            "aggregator_fetch_seconds",
+            "Wall time of one fetch, success or not",
+            buckets=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 60.0),
+            registry=r,
+        )
+        self.items = Counter(
+            "aggregator_items", "Items stored, by kind (new, updated)", ["kind"], registry=r
+        )
+        self.cluster_events = Counter(
+            "aggregator_cluster_events",
+            "Cluster decisions (formed, joined, merged)",
+            ["event"],
+            registry=r,
+        )
         self.decision_seconds = Histogram(
-            "aggregator_decision_seconds", "Time to fingerprint and decide one batch per item",
-            buckets=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0), registry=r)
-        self.feed_changes = Counter("aggregator_feed_changes",
-                                    "Feeds moved (301/308) or disabled (410 Gone)", ["change"],
-                                    registry=r)
+            "aggregator_decision_seconds",
+            "Time to fingerprint and decide one batch per item",
+            buckets=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0),
+            registry=r,
+        )
+        self.feed_changes = Counter(
+            "aggregator_feed_changes",
+            "Feeds moved (301/308) or disabled (410 Gone)",
+            ["change"],
+            registry=r,
+        )
         self.cycles = Counter("aggregator_poll_cycles", "Poll cycles run", registry=r)
-        self.cycle_seconds = Gauge("aggregator_poll_cycle_seconds",
-                                   "Wall time of the last poll cycle", registry=r)
+        self.cycle_seconds = Gauge(
+            "aggregator_poll_cycle_seconds", "Wall time of the last poll cycle", registry=r
+        )
         self.feeds_due = Gauge("aggregator_feeds_due", "Feeds due at the last cycle", registry=r)
-        self.poll_lag = Gauge("aggregator_poll_lag_seconds",
-                              "How late the most overdue feed was at the last cycle", registry=r)
-        self.last_poll = Gauge("aggregator_last_poll_timestamp_seconds",
-                               "Unix time of the last poll cycle", registry=r)
+        self.poll_lag = Gauge(
+            "aggregator_poll_lag_seconds",
+            "How late the most overdue feed was at the last cycle",
+            registry=r,
+        )
+        self.last_poll = Gauge(
+            "aggregator_last_poll_timestamp_seconds", "Unix time of the last poll cycle", registry=r
+        )
         self.poll_lateness = Histogram(
-            "aggregator_poll_lateness_seconds", "How long after it was due a fetch started",
-            buckets=(0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 300.0), registry=r)
+            "aggregator_poll_lateness_seconds",
+            "How long after it was due a fetch started",
+            buckets=(0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 300.0),
+            registry=r,
+        )
         self.decision_latency = Histogram(
             "aggregator_decision_latency_seconds",
             "From an item's storing (its fetch's end) to its first cluster",
-            buckets=(0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0), registry=r)
-        self.decider = Gauge("aggregator_decider",
-                             "1 while this process holds the decider's lease", registry=r)
-        self.decision_backlog = Gauge("aggregator_decision_backlog",
-                                      "Items stored and waiting for the decider", registry=r)
-        self.decision_lag = Gauge("aggregator_decision_lag_seconds",
-                                  "How long the oldest waiting item has waited", registry=r)
+            buckets=(0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0),
+            registry=r,
+        )
+        self.decider = Gauge(
+            "aggregator_decider", "1 while this process holds the decider's lease", registry=r
+        )
+        self.decision_backlog = Gauge(
+            "aggregator_decision_backlog", "Items stored and waiting for the decider", registry=r
+        )
+        self.decision_lag = Gauge(
+            "aggregator_decision_lag_seconds",
+            "How long the oldest waiting item has waited",
+            registry=r,
+        )
 
 
 @dataclass
@@ -103,5 +136,11 @@ def _value(value: object) -> str:
 def log_event(logger: logging.Logger, level: int, event: str, **fields: object) -> None:
     """Log ``event=EVENT k=v …`` (fields in the order given; None fields left out)."""
     if logger.isEnabledFor(level):
-        logger.log(level, "event=%s%s", event, "".join(
-            f" {key}={_value(value)}" for key, value in fields.items() if value is not None))
+        logger.log(
+            level,
+            "event=%s%s",
+            event,
+            "".join(
+                f" {key}={_value(value)}" for key, value in fields.items() if value is not None
+            ),
+        )

@@ -48,8 +48,14 @@ WAIT_STEP = 0.2
 class Pipeline:
     """Polls, decides (when it holds the lease), applies corrections."""
 
-    def __init__(self, storage: Storage, settings: Settings, metrics: Metrics | None = None,
-                 timer: StageTimer = no_timer, keep_lease: bool = True) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        settings: Settings,
+        metrics: Metrics | None = None,
+        timer: StageTimer = no_timer,
+        keep_lease: bool = True,
+    ) -> None:
         self.storage = storage
         self.settings = settings
         self.metrics = metrics or Metrics()
@@ -147,8 +153,9 @@ class Pipeline:
             self.release()
         return polled.outcomes
 
-    def store(self, feeds: Sequence[FeedToPoll],
-              boilerplate: BoilerplateModel | None = None) -> PollResult:
+    def store(
+        self, feeds: Sequence[FeedToPoll], boilerplate: BoilerplateModel | None = None
+    ) -> PollResult:
         """Fetch and store these feeds, leaving their items to the decider (a worker's
         part of a poll: any number may run at once, in any process)."""
         if not self._started:
@@ -171,8 +178,10 @@ class Pipeline:
         # parser child has exited: the two never hold memory at once.
         polling = self.settings.polling
         fingerprinter = WorkerProcess(
-            polling.worker_processes if polling.fingerprint_worker
-            and len(pending) >= FINGERPRINT_CHILD_MIN_ITEMS else 0)
+            polling.worker_processes
+            if polling.fingerprint_worker and len(pending) >= FINGERPRINT_CHILD_MIN_ITEMS
+            else 0
+        )
         try:
             self.decider.decide(pending, datetime.now(UTC), fingerprinter)
             self.decide_waiting(fingerprinter)  # what other processes handed over
@@ -194,14 +203,16 @@ class Pipeline:
         ``timeout`` seconds."""
         return self._correct(lambda: self.corrections.record_split(item_id), timeout)
 
-    def merge_clusters(self, first: int, second: int,
-                       timeout: float = 30.0) -> ClusterChanges | None:
+    def merge_clusters(
+        self, first: int, second: int, timeout: float = 30.0
+    ) -> ClusterChanges | None:
         """Join two clusters (a user's correction); the lower id survives.  None: as for
         :meth:`split_item`."""
         return self._correct(lambda: self.corrections.record_merge(first, second), timeout)
 
-    def _correct(self, record: Callable[[], CorrectionRecord],
-                 timeout: float) -> ClusterChanges | None:
+    def _correct(
+        self, record: Callable[[], CorrectionRecord], timeout: float
+    ) -> ClusterChanges | None:
         """Store a correction, then apply it as the decider, or wait for the decider."""
         self.storage.upgrade()
         correction = record()
@@ -221,8 +232,10 @@ class Pipeline:
         """Re-fingerprint and re-decide every stored item with the current settings."""
         self.storage.upgrade()
         if not self.lead():
-            raise AggregatorError("another process (the daemon) decides on this database: "
-                                  "stop it before `dedup rebuild`")
+            raise AggregatorError(
+                "another process (the daemon) decides on this database: "
+                "stop it before `dedup rebuild`"
+            )
         try:
             report = rebuild(self.storage, self.state.params, dry_run)
         finally:

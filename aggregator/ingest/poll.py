@@ -75,17 +75,26 @@ class Poller:
     """Fetches feeds and stores their documents; remembers each feed's ``<ttl>``.  Several
     polls may run at once (each with its own feeds)."""
 
-    def __init__(self, storage: Storage, settings: Settings, metrics: Metrics,
-                 stopping: threading.Event, timer: StageTimer) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        settings: Settings,
+        metrics: Metrics,
+        stopping: threading.Event,
+        timer: StageTimer,
+    ) -> None:
         self.storage = storage
         self.settings = settings
         self.metrics = metrics
         self.stopping = stopping
         self.timer = timer
         polling = settings.polling
-        self.limits = FetchLimits(timeout=polling.timeout, max_bytes=polling.max_bytes,
-                                  max_redirects=polling.max_redirects,
-                                  user_agent=polling.user_agent or USER_AGENT)
+        self.limits = FetchLimits(
+            timeout=polling.timeout,
+            max_bytes=polling.max_bytes,
+            max_redirects=polling.max_redirects,
+            user_agent=polling.user_agent or USER_AGENT,
+        )
         self._ttl: dict[int, int] = {}
         """RSS ``<ttl>`` (minutes) last seen per feed, so 304 answers honour it too."""
         self._in_flight: set[int] = set()
@@ -94,8 +103,9 @@ class Poller:
         self._clients = threading.local()
         """Each thread's HTTP client for :meth:`poll_one` (connections kept alive)."""
 
-    def poll(self, feeds: Sequence[FeedToPoll],
-             boilerplate: BoilerplateModel | None = None) -> PollResult:
+    def poll(
+        self, feeds: Sequence[FeedToPoll], boilerplate: BoilerplateModel | None = None
+    ) -> PollResult:
         """Fetch the feeds and store what they hold; a feed another poll of this poller is
         still polling is left to it.  ``boilerplate``: the decider's own model, when this
         thread is the decider's — the new items' evidence is then counted as they are
@@ -122,8 +132,9 @@ class Poller:
         self._flush_unmodified(unmodified)
         return PollResult([outcome], pending)
 
-    def _poll(self, feeds: Sequence[FeedToPoll],
-              boilerplate: BoilerplateModel | None) -> PollResult:
+    def _poll(
+        self, feeds: Sequence[FeedToPoll], boilerplate: BoilerplateModel | None
+    ) -> PollResult:
         result = PollResult([], [])
         unmodified: Unmodified = []
         workers = self.settings.polling.worker_processes
@@ -134,8 +145,7 @@ class Poller:
 
         def store_next() -> None:
             fetched, document = waiting.popleft()
-            outcome, pending = self._store_feed(fetched, document, parser, unmodified,
-                                                boilerplate)
+            outcome, pending = self._store_feed(fetched, document, parser, unmodified, boilerplate)
             with self._lock:
                 self._in_flight.discard(fetched.feed.id)
             result.outcomes.append(outcome)
@@ -160,8 +170,9 @@ class Poller:
             parser.close()
         return result
 
-    def _hand_over(self, fetched: _Fetched,
-                   parser: WorkerProcess) -> tuple[_Fetched, Future[Any] | None]:
+    def _hand_over(
+        self, fetched: _Fetched, parser: WorkerProcess
+    ) -> tuple[_Fetched, Future[Any] | None]:
         """Give a fetched body to the parser; keep only its size until it is stored."""
         result = fetched.result
         if result is None or result.body is None:
@@ -169,8 +180,7 @@ class Poller:
         future = parser.read(result.final_url, result.body, result.headers)
         return replace(fetched, result=replace(result, body=b""), size=len(result.body)), future
 
-    def _flush_unmodified(
-            self, unmodified: Unmodified) -> None:
+    def _flush_unmodified(self, unmodified: Unmodified) -> None:
         if unmodified:
             self.storage.record_not_modified(unmodified)
             unmodified.clear()
@@ -190,9 +200,14 @@ class Poller:
 
         with new_client(self.limits, workers) as client:
             fetches = fetch_concurrently(
-                feeds, lambda feed: self._fetch_one(feed, client), abandoned,
-                concurrency=workers, per_host=self.limits.per_host,
-                deadline=self.limits.timeout + DEADLINE_SLACK, cancel=self.stopping)
+                feeds,
+                lambda feed: self._fetch_one(feed, client),
+                abandoned,
+                concurrency=workers,
+                per_host=self.limits.per_host,
+                deadline=self.limits.timeout + DEADLINE_SLACK,
+                cancel=self.stopping,
+            )
             while True:
                 with timed(self.timer, Stage.FETCH_WAIT):
                     try:
@@ -219,10 +234,14 @@ class Poller:
 
     # -- store ------------------------------------------------------------------------
 
-    def _store_feed(self, fetched: _Fetched, document: Future[Any] | None,
-                    parser: WorkerProcess, unmodified: Unmodified,
-                    boilerplate: BoilerplateModel | None = None,
-                    ) -> tuple[PollOutcome, list[int]]:
+    def _store_feed(
+        self,
+        fetched: _Fetched,
+        document: Future[Any] | None,
+        parser: WorkerProcess,
+        unmodified: Unmodified,
+        boilerplate: BoilerplateModel | None = None,
+    ) -> tuple[PollOutcome, list[int]]:
         """Store what one fetch brought; return its outcome and the items to decide."""
         feed, now = fetched.feed, datetime.now(UTC)
         interval = feed.interval or self.settings.polling.interval
@@ -235,16 +254,16 @@ class Poller:
             self._record_unmodified(feed, result, status, unmodified)
             self.metrics.fetches.labels("not-modified").inc()
             # DEBUG: a 304 is the common case, thousands per cycle; the cycle line sums them.
-            log_event(log, logging.DEBUG, "fetched", feed=feed.url, status=304,
-                      seconds=fetched.seconds)
+            log_event(
+                log, logging.DEBUG, "fetched", feed=feed.url, status=304, seconds=fetched.seconds
+            )
             return PollOutcome(feed.url, "not-modified", seconds=fetched.seconds), []
         self.metrics.fetched_bytes.inc(fetched.size)
         assert document is not None
         try:
             with timed(self.timer, Stage.READ):
                 parsed = parser.document(result.final_url, document)
-            new, updated = self._store_document(feed, result, parsed, interval, now,
-                                                boilerplate)
+            new, updated = self._store_document(feed, result, parsed, interval, now, boilerplate)
         except ParserBug as exc:  # hostile input hitting a parser bug: report it, keep polling
             log.error("event=ingest-bug feed=%s error=%s\n%s", feed.url, exc.message, exc.trace)
             return self._failed(feed, exc, interval, now, fetched.seconds), []
@@ -257,17 +276,32 @@ class Poller:
         self.metrics.fetches.labels("ok").inc()
         self.metrics.items.labels("new").inc(len(new))
         self.metrics.items.labels("updated").inc(len(updated))
-        log_event(log, logging.INFO, "fetched", feed=feed.url, status=result.status,
-                  new=len(new), updated=len(updated), bytes=fetched.size,
-                  seconds=fetched.seconds)
+        log_event(
+            log,
+            logging.INFO,
+            "fetched",
+            feed=feed.url,
+            status=result.status,
+            new=len(new),
+            updated=len(updated),
+            bytes=fetched.size,
+            seconds=fetched.seconds,
+        )
         # Only ids wait for the decision: holding the folded text of a cold poll's 10,000
         # items until then would cost ~60 MB.
-        return PollOutcome(feed.url, "ok", new=len(new), updated=len(updated),
-                           seconds=fetched.seconds), new + updated
+        return PollOutcome(
+            feed.url, "ok", new=len(new), updated=len(updated), seconds=fetched.seconds
+        ), new + updated
 
-    def _store_document(self, feed: FeedToPoll, result: FetchResult, parsed: CleanDocument,
-                        interval: float, now: datetime,
-                        boilerplate: BoilerplateModel | None) -> tuple[list[int], list[int]]:
+    def _store_document(
+        self,
+        feed: FeedToPoll,
+        result: FetchResult,
+        parsed: CleanDocument,
+        interval: float,
+        now: datetime,
+        boilerplate: BoilerplateModel | None,
+    ) -> tuple[list[int], list[int]]:
         """One transaction for what a document brought: after a crash, either the items,
         their place in the decider's queue (and their evidence, when counted here) and the
         feed's status are all stored, or none are and the next poll brings them again.
@@ -282,9 +316,14 @@ class Poller:
             updated = [s.item_id for s in saved if s.status == "updated"]
             if boilerplate is not None:
                 with timed(self.timer, Stage.BOILERPLATE):
-                    increments = boilerplate.observe(feed.id, (
-                        evidence(fold_text(i.text))
-                        for s, i in zip(saved, parsed.items, strict=True) if s.status == "new"))
+                    increments = boilerplate.observe(
+                        feed.id,
+                        (
+                            evidence(fold_text(i.text))
+                            for s, i in zip(saved, parsed.items, strict=True)
+                            if s.status == "new"
+                        ),
+                    )
             with timed(self.timer, Stage.STORE):
                 self.storage.add_block_counts(feed.id, increments)
                 if boilerplate is None:
@@ -292,8 +331,9 @@ class Poller:
                     # what it stored as soon as its poll ends, without the queue: an item
                     # a crash leaves undecided has no membership, and the next decider's
                     # start finds it there.
-                    self.storage.queue_for_decision([(i, True) for i in new] +
-                                                    [(i, False) for i in updated])
+                    self.storage.queue_for_decision(
+                        [(i, True) for i in new] + [(i, False) for i in updated]
+                    )
                 self._record_success(feed, status, result, parsed.title)
         if boilerplate is not None:
             boilerplate.apply(feed.id, increments)  # stored: now it counts
@@ -305,9 +345,13 @@ class Poller:
 
     # -- feed status --------------------------------------------------------------------
 
-    def _record_unmodified(self, feed: FeedToPoll, result: FetchResult, status: FeedStatus,
-                           unmodified: Unmodified,
-                           ) -> None:
+    def _record_unmodified(
+        self,
+        feed: FeedToPoll,
+        result: FetchResult,
+        status: FeedStatus,
+        unmodified: Unmodified,
+    ) -> None:
         if status.moved_to is None:
             # The common case, thousands per cycle: written in batches.
             assert status.next_check is not None
@@ -316,36 +360,63 @@ class Poller:
         self._note_move(feed, result, status)
         self._record_success(feed, status, result, None)
 
-    def _record_success(self, feed: FeedToPoll, status: FeedStatus, result: FetchResult,
-                        title: str | None) -> None:
+    def _record_success(
+        self, feed: FeedToPoll, status: FeedStatus, result: FetchResult, title: str | None
+    ) -> None:
         assert status.next_check is not None
-        self.storage.record_success(feed.id, etag=result.etag,
-                                    last_modified=result.last_modified, title=title,
-                                    next_check=status.next_check, fetch_url=status.moved_to,
-                                    warning=status.message)
+        self.storage.record_success(
+            feed.id,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            title=title,
+            next_check=status.next_check,
+            fetch_url=status.moved_to,
+            warning=status.message,
+        )
 
     def _note_move(self, feed: FeedToPoll, result: FetchResult, status: FeedStatus) -> None:
         if status.moved_to is not None:
             self.metrics.feed_changes.labels("moved").inc()
-            log_event(log, logging.WARNING, "feed-moved", feed=feed.url, old=feed.fetch_url,
-                      new=status.moved_to, status=result.status)
+            log_event(
+                log,
+                logging.WARNING,
+                "feed-moved",
+                feed=feed.url,
+                old=feed.fetch_url,
+                new=status.moved_to,
+                status=result.status,
+            )
 
-    def _failed(self, feed: FeedToPoll, error: AggregatorError, interval: float, now: datetime,
-                seconds: float) -> PollOutcome:
+    def _failed(
+        self,
+        feed: FeedToPoll,
+        error: AggregatorError,
+        interval: float,
+        now: datetime,
+        seconds: float,
+    ) -> PollOutcome:
         status = after_failure(feed, error, interval, now)
         self.metrics.fetches.labels(status.outcome).inc()
         message = status.message or ""
         if status.health is Health.DISABLED:
             self.storage.disable_feed(feed.id, message)
             self.metrics.feed_changes.labels("disabled").inc()
-            log_event(log, logging.WARNING, "feed-disabled", feed=feed.url, status=410,
-                      error=message)
+            log_event(
+                log, logging.WARNING, "feed-disabled", feed=feed.url, status=410, error=message
+            )
             return PollOutcome(feed.url, "error", error=message, seconds=seconds)
         assert status.next_check is not None
         self.storage.record_error(feed.id, message, status.next_check)
-        log_event(log, logging.WARNING, "feed-error", feed=feed.url,
-                  status=getattr(error, "status", None), outcome=status.outcome,
-                  errors=status.error_count,
-                  next_check=status.next_check.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                  seconds=seconds, error=message)
+        log_event(
+            log,
+            logging.WARNING,
+            "feed-error",
+            feed=feed.url,
+            status=getattr(error, "status", None),
+            outcome=status.outcome,
+            errors=status.error_count,
+            next_check=status.next_check.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            seconds=seconds,
+            error=message,
+        )
         return PollOutcome(feed.url, "error", error=message, seconds=seconds)

@@ -32,26 +32,31 @@ def rebuild(storage: Storage, params: DedupParams, dry_run: bool = False) -> Reb
     fingerprints: list[tuple[int, str | None, bytes | None]] = []
     candidates = []
     for start in range(0, len(indexed), DECIDE_CHUNK):  # texts a chunk at a time
-        chunk = indexed[start:start + DECIDE_CHUNK]
+        chunk = indexed[start : start + DECIDE_CHUNK]
         texts = storage.item_texts([i.item_id for i in chunk])
         for info in chunk:
-            fingerprint = fp_mod.fingerprint_blocks(
-                boilerplate.filter(texts[info.item_id][1]).kept)
-            fingerprints.append((info.item_id, fingerprint.content_key,
-                                 fp_mod.to_bytes(fingerprint)))
+            fingerprint = fp_mod.fingerprint_blocks(boilerplate.filter(texts[info.item_id][1]).kept)
+            fingerprints.append(
+                (info.item_id, fingerprint.content_key, fp_mod.to_bytes(fingerprint))
+            )
             candidates.append(candidate(info, fingerprint))
     engine.load(candidates, (a for i in indexed if (a := i.assignment()) is not None))
     for correction in storage.corrections():
         engine.apply_correction(correction)
     before = {i.item_id: i.cluster_id for i in indexed}
     changes = engine.settle(i.item_id for i in indexed)
-    moves = [f"item {a.item_id}: cluster {before.get(a.item_id)} → {a.cluster_id} "
-             f"({a.method} {a.score})" for a in changes.assignments
-             if before.get(a.item_id) != a.cluster_id]
+    moves = [
+        f"item {a.item_id}: cluster {before.get(a.item_id)} → {a.cluster_id} ({a.method} {a.score})"
+        for a in changes.assignments
+        if before.get(a.item_id) != a.cluster_id
+    ]
     after = {**before, **{a.item_id: a.cluster_id for a in changes.assignments}}
     if not dry_run:
         storage.apply_cluster_changes(changes, fingerprints=fingerprints, scheme=fp_mod.SCHEME)
-    return RebuildReport(items=len(indexed), moved=len(moves),
-                           clusters_before=len({c for c in before.values() if c is not None}),
-                           clusters_after=len({c for c in after.values() if c is not None}),
-                           moves=tuple(moves))
+    return RebuildReport(
+        items=len(indexed),
+        moved=len(moves),
+        clusters_before=len({c for c in before.values() if c is not None}),
+        clusters_after=len({c for c in after.values() if c is not None}),
+        moves=tuple(moves),
+    )

@@ -32,22 +32,33 @@ def load_boilerplate(storage: Storage) -> BoilerplateModel:
 
 
 def dedup_params(dedup: DedupConfig) -> DedupParams:
-    return DedupParams(threshold=dedup.threshold, containment=dedup.containment,
-                       window=timedelta(seconds=dedup.window))
+    return DedupParams(
+        threshold=dedup.threshold,
+        containment=dedup.containment,
+        window=timedelta(seconds=dedup.window),
+    )
 
 
 def candidate(item: IndexedItem, fingerprint: fp_mod.Fingerprint | None) -> Candidate:
     """What the engine decides with, for one stored item."""
-    return Candidate(item_id=item.item_id, feed_id=item.feed_id, priority=item.priority,
-                     sort_time=item.sort_time, is_summary=item.is_summary,
-                     canonical_link=item.canonical_link, fingerprint=fingerprint,
-                     first_seen=item.first_seen, cluster_id=item.cluster_id)
+    return Candidate(
+        item_id=item.item_id,
+        feed_id=item.feed_id,
+        priority=item.priority,
+        sort_time=item.sort_time,
+        is_summary=item.is_summary,
+        canonical_link=item.canonical_link,
+        fingerprint=fingerprint,
+        first_seen=item.first_seen,
+        cluster_id=item.cluster_id,
+    )
 
 
 def stored_candidate(item: IndexedItem) -> Candidate:
     """:func:`candidate` with the item's stored fingerprint."""
-    return candidate(item, fp_mod.from_bytes(item.fingerprint, item.content_hash)
-                     if item.fingerprint else None)
+    return candidate(
+        item, fp_mod.from_bytes(item.fingerprint, item.content_hash) if item.fingerprint else None
+    )
 
 
 class DecisionState:
@@ -105,17 +116,22 @@ class DecisionState:
         rescheme = any(s not in (None, fp_mod.SCHEME) for s in schemes)
         if rescheme:
             # Made with other shingling/permutations: comparing them would be meaningless.
-            log.info("event=refingerprint reason=scheme-changed schemes=%s",
-                     sorted(str(s) for s in schemes))
+            log.info(
+                "event=refingerprint reason=scheme-changed schemes=%s",
+                sorted(str(s) for s in schemes),
+            )
         self.engine.next_cluster_id = self.storage.max_cluster_id() + 1
         stale: list[int] = []
         # A page at a time: the stored fingerprints of a large window never all at once.
         for page in self.storage.indexed_item_pages(since=now - self.params.window):
-            unready = {i.item_id for i in page
-                       if rescheme or i.fingerprint is None or i.cluster_id is None}
+            unready = {
+                i.item_id for i in page if rescheme or i.fingerprint is None or i.cluster_id is None
+            }
             stale.extend(i.item_id for i in page if i.item_id in unready)
-            self.engine.load((stored_candidate(i) for i in page if i.item_id not in unready),
-                             (a for i in page if (a := i.assignment()) is not None))
+            self.engine.load(
+                (stored_candidate(i) for i in page if i.item_id not in unready),
+                (a for i in page if (a := i.assignment()) is not None),
+            )
         # The pages' rows and fingerprints are gone: without this, a restart on 10,000
         # items kept the main process at 138 MB instead of 116 while it polled.
         release_free_memory()
@@ -124,8 +140,10 @@ class DecisionState:
 
     def stored_fingerprints(self, item_ids: Collection[int]) -> dict[int, fp_mod.Fingerprint]:
         """What the engine verifies older items with: their samples stay in the database."""
-        return {item_id: fp_mod.from_bytes(blob, None) for item_id, blob
-                in self.storage.fingerprint_blobs(item_ids, fp_mod.SCHEME).items()}
+        return {
+            item_id: fp_mod.from_bytes(blob, None)
+            for item_id, blob in self.storage.fingerprint_blobs(item_ids, fp_mod.SCHEME).items()
+        }
 
     def ensure_loaded(self, item_ids: Sequence[int]) -> None:
         """Load items older than the window (and their cluster mates) that a correction
@@ -135,8 +153,14 @@ class DecisionState:
         if not missing:
             return
         infos = self.storage.indexed_items_by_id(missing)
-        mates = {m for info in infos if info.cluster_id is not None
-                 for m in self.storage.cluster_member_ids(info.cluster_id)} - known
+        mates = {
+            m
+            for info in infos
+            if info.cluster_id is not None
+            for m in self.storage.cluster_member_ids(info.cluster_id)
+        } - known
         infos = self.storage.indexed_items_by_id(sorted(mates | set(missing)))
-        self.engine.load([stored_candidate(i) for i in infos],
-                         [a for i in infos if (a := i.assignment()) is not None])
+        self.engine.load(
+            [stored_candidate(i) for i in infos],
+            [a for i in infos if (a := i.assignment()) is not None],
+        )

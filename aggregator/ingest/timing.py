@@ -95,14 +95,23 @@ def _jittered(wait: timedelta, rng: random.Random | None) -> timedelta:
     return wait * (1 + (rng or random).uniform(0, JITTER))
 
 
-def next_check_after_success(now: datetime, interval: float, headers: Mapping[str, str],
-                             ttl_minutes: int | None = None,
-                             rng: random.Random | None = None) -> datetime:
+def next_check_after_success(
+    now: datetime,
+    interval: float,
+    headers: Mapping[str, str],
+    ttl_minutes: int | None = None,
+    rng: random.Random | None = None,
+) -> datetime:
     """The interval, or longer when max-age, Expires or the feed's ``<ttl>`` ask for it."""
     wait = _seconds(interval)
-    asked = [d for d in (cache_lifetime(headers, now),
-                         _seconds(ttl_minutes * 60.0) if ttl_minutes else None)
-             if d is not None]
+    asked = [
+        d
+        for d in (
+            cache_lifetime(headers, now),
+            _seconds(ttl_minutes * 60.0) if ttl_minutes else None,
+        )
+        if d is not None
+    ]
     wait = max([wait, *(min(d, MAX_CACHE_DELAY) for d in asked)])
     return now + _jittered(wait, rng)
 
@@ -112,13 +121,17 @@ def backoff(interval: float, error_count: int) -> timedelta:
     doublings = min(max(error_count - 1, 0), 30)
     base = _seconds(interval)
     # In float seconds: a year-long interval doubled 30 times would overflow a timedelta.
-    grown = min(base.total_seconds() * 2.0 ** doublings, MAX_BACKOFF.total_seconds())
+    grown = min(base.total_seconds() * 2.0**doublings, MAX_BACKOFF.total_seconds())
     return max(timedelta(seconds=grown), base)
 
 
-def next_check_after_error(now: datetime, interval: float, error_count: int,
-                           headers: Mapping[str, str] | None = None,
-                           rng: random.Random | None = None) -> datetime:
+def next_check_after_error(
+    now: datetime,
+    interval: float,
+    error_count: int,
+    headers: Mapping[str, str] | None = None,
+    rng: random.Random | None = None,
+) -> datetime:
     """Exponential backoff; a longer ``Retry-After`` wins.
 
     ``error_count`` counts this error too (1 after the first failure).  The server's

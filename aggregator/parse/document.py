@@ -49,15 +49,20 @@ def parse_feed(url: str, body: bytes, headers: Mapping[str, str] | None = None) 
     return parse_with_feedparser(url, body, headers, base)
 
 
-def parse_with_feedparser(url: str, body: bytes, headers: Mapping[str, str],
-                          base: str) -> ParsedFeed:
+def parse_with_feedparser(
+    url: str, body: bytes, headers: Mapping[str, str], base: str
+) -> ParsedFeed:
     """The general path: any RSS/Atom/RDF dialect, ill-formed documents included."""
     content_type = headers.get("content-type", "")
     response_headers = {**headers, "content-location": base}
     try:
         # BytesIO, never bytes: feedparser would open() a body that names a local file.
-        parsed = feedparser.parse(io.BytesIO(body), response_headers=response_headers,
-                                  sanitize_html=False, resolve_relative_uris=True)
+        parsed = feedparser.parse(
+            io.BytesIO(body),
+            response_headers=response_headers,
+            sanitize_html=False,
+            resolve_relative_uris=True,
+        )
     except Exception as exc:  # feedparser's own bugs must not stop a poll
         raise ParseError(url, f"parser failure: {exc.__class__.__name__}: {exc}") from exc
     warning = None
@@ -75,13 +80,17 @@ def parse_with_feedparser(url: str, body: bytes, headers: Mapping[str, str],
         else:
             raise ParseError(url, _not_a_feed(body, content_type, description))
     if not parsed.get("version") and not parsed.entries:
-        raise ParseError(url, _not_a_feed(body, content_type,
-                                          "no RSS, Atom or RDF root element"))
+        raise ParseError(url, _not_a_feed(body, content_type, "no RSS, Atom or RDF root element"))
     feed = parsed.get("feed", {})
     version = str(parsed.get("version") or "")
     entries = tuple(_entry(e, feed, version) for e in parsed.entries)
-    return ParsedFeed(title=_text(feed.get("title")), link=_text(feed.get("link")),
-                      entries=entries, warning=warning, ttl_minutes=ttl_minutes(feed.get("ttl")))
+    return ParsedFeed(
+        title=_text(feed.get("title")),
+        link=_text(feed.get("link")),
+        entries=entries,
+        warning=warning,
+        ttl_minutes=ttl_minutes(feed.get("ttl")),
+    )
 
 
 def _describe(problem: object) -> str:

@@ -46,8 +46,10 @@ _SEP = "\x1f"  # expat joins namespace URI and local name with this
 
 _XML_LANG = f"{XML_NS}{_SEP}lang"
 _ALLOWED_ATTRIBUTES = {
-    "rss": frozenset({"version"}), "guid": frozenset({"isPermaLink"}),
-    "title": frozenset({"type"}), "summary": frozenset({"type"}),
+    "rss": frozenset({"version"}),
+    "guid": frozenset({"isPermaLink"}),
+    "title": frozenset({"type"}),
+    "summary": frozenset({"type"}),
     "content": frozenset({"type"}),
     "link": frozenset({"href", "rel", "type", "hreflang", "title", "length"}),
 }
@@ -67,16 +69,25 @@ def _qname(namespace: str, local: str) -> str:
 # -- what each element means --------------------------------------------------------------
 # Fields of an entry (or of the feed) that we read.  The value names the field.
 _RSS_ITEM_FIELDS = {
-    "title": "title", "link": "link", "guid": "guid", "description": "summary",
-    _qname(DC, "description"): "summary", "pubDate": "published",
-    _qname(DC, "date"): "updated", "author": "author", _qname(DC, "creator"): "author",
+    "title": "title",
+    "link": "link",
+    "guid": "guid",
+    "description": "summary",
+    _qname(DC, "description"): "summary",
+    "pubDate": "published",
+    _qname(DC, "date"): "updated",
+    "author": "author",
+    _qname(DC, "creator"): "author",
     _qname(CONTENT, "encoded"): "content",
 }
 _RSS_CHANNEL_FIELDS = {"title": "title", "link": "link", "ttl": "ttl"}
 _ATOM_ENTRY_FIELDS = {
-    _qname(ATOM, "id"): "guid", _qname(ATOM, "title"): "title",
-    _qname(ATOM, "published"): "published", _qname(ATOM, "updated"): "updated",
-    _qname(ATOM, "summary"): "summary", _qname(ATOM, "content"): "content",
+    _qname(ATOM, "id"): "guid",
+    _qname(ATOM, "title"): "title",
+    _qname(ATOM, "published"): "published",
+    _qname(ATOM, "updated"): "updated",
+    _qname(ATOM, "summary"): "summary",
+    _qname(ATOM, "content"): "content",
 }
 _ATOM_FEED_FIELDS = {_qname(ATOM, "title"): "title", _qname(ATOM, "id"): "guid"}
 
@@ -86,43 +97,97 @@ _SLASH = "http://purl.org/rss/1.0/modules/slash/"
 _SY = "http://purl.org/rss/1.0/modules/syndication/"
 _MEDIA = "http://search.yahoo.com/mrss/"
 _THR = "http://purl.org/syndication/thread/1.0"
-_RSS_ITEM_IGNORED = frozenset({
-    "category", "comments", "enclosure", _qname(_WFW, "commentRss"), _qname(_SLASH, "comments"),
-    _qname(_MEDIA, "thumbnail"),
-})
-_RSS_CHANNEL_IGNORED = frozenset({
-    "description", "language", "copyright", "lastBuildDate", "pubDate", "generator", "docs",
-    "managingEditor", "webMaster", "category", "cloud", "image", "textInput", "skipHours",
-    "skipDays", "rating", _qname(_SY, "updatePeriod"), _qname(_SY, "updateFrequency"),
-    _qname(_SY, "updateBase"), _qname(DC, "language"), _qname(DC, "rights"),
-})
-_ATOM_ENTRY_IGNORED = frozenset({
-    _qname(ATOM, "category"), _qname(ATOM, "contributor"), _qname(ATOM, "rights"),
-    _qname(_THR, "total"), _qname(_THR, "in-reply-to"), _qname(_MEDIA, "thumbnail"),
-})
-_ATOM_FEED_IGNORED = frozenset({
-    _qname(ATOM, "updated"), _qname(ATOM, "subtitle"),
-    _qname(ATOM, "rights"), _qname(ATOM, "generator"), _qname(ATOM, "icon"),
-    _qname(ATOM, "logo"), _qname(ATOM, "category"), _qname(ATOM, "contributor"),
-})
+_RSS_ITEM_IGNORED = frozenset(
+    {
+        "category",
+        "comments",
+        "enclosure",
+        _qname(_WFW, "commentRss"),
+        _qname(_SLASH, "comments"),
+        _qname(_MEDIA, "thumbnail"),
+    }
+)
+_RSS_CHANNEL_IGNORED = frozenset(
+    {
+        "description",
+        "language",
+        "copyright",
+        "lastBuildDate",
+        "pubDate",
+        "generator",
+        "docs",
+        "managingEditor",
+        "webMaster",
+        "category",
+        "cloud",
+        "image",
+        "textInput",
+        "skipHours",
+        "skipDays",
+        "rating",
+        _qname(_SY, "updatePeriod"),
+        _qname(_SY, "updateFrequency"),
+        _qname(_SY, "updateBase"),
+        _qname(DC, "language"),
+        _qname(DC, "rights"),
+    }
+)
+_ATOM_ENTRY_IGNORED = frozenset(
+    {
+        _qname(ATOM, "category"),
+        _qname(ATOM, "contributor"),
+        _qname(ATOM, "rights"),
+        _qname(_THR, "total"),
+        _qname(_THR, "in-reply-to"),
+        _qname(_MEDIA, "thumbnail"),
+    }
+)
+_ATOM_FEED_IGNORED = frozenset(
+    {
+        _qname(ATOM, "updated"),
+        _qname(ATOM, "subtitle"),
+        _qname(ATOM, "rights"),
+        _qname(ATOM, "generator"),
+        _qname(ATOM, "icon"),
+        _qname(ATOM, "logo"),
+        _qname(ATOM, "category"),
+        _qname(ATOM, "contributor"),
+    }
+)
 _PERSON = frozenset({_qname(ATOM, "name"), _qname(ATOM, "email"), _qname(ATOM, "uri")})
 _IGNORED_CHILDREN = {
     "image": frozenset({"url", "title", "link", "width", "height", "description"}),
     "textInput": frozenset({"title", "description", "name", "link"}),
-    "skipHours": frozenset({"hour"}), "skipDays": frozenset({"day"}),
+    "skipHours": frozenset({"hour"}),
+    "skipDays": frozenset({"day"}),
     _qname(ATOM, "contributor"): _PERSON,
 }
 """The children an ignored element may have; any other child sends the document to feedparser."""
-_ATOM_AUTHOR_PARTS = {_qname(ATOM, "name"): "name", _qname(ATOM, "email"): "email",
-                      _qname(ATOM, "uri"): "uri"}
-_ATOM_TEXT_TYPES = {None: "text/plain", "text": "text/plain", "html": "text/html",
-                    "text/plain": "text/plain", "text/html": "text/html"}
+_ATOM_AUTHOR_PARTS = {
+    _qname(ATOM, "name"): "name",
+    _qname(ATOM, "email"): "email",
+    _qname(ATOM, "uri"): "uri",
+}
+_ATOM_TEXT_TYPES = {
+    None: "text/plain",
+    "text": "text/plain",
+    "html": "text/html",
+    "text/plain": "text/plain",
+    "text/html": "text/html",
+}
 """Atom text-construct types we render; xhtml (inline XML) and other media go to feedparser."""
 
-_ACCEPTED_MEDIA_TYPES = frozenset({
-    "", "application/rss+xml", "application/atom+xml", "application/xml", "text/xml",
-    "application/x-rss+xml", "application/rdf+xml",
-})
+_ACCEPTED_MEDIA_TYPES = frozenset(
+    {
+        "",
+        "application/rss+xml",
+        "application/atom+xml",
+        "application/xml",
+        "text/xml",
+        "application/x-rss+xml",
+        "application/rdf+xml",
+    }
+)
 _XML_DECLARATION = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 
 
@@ -170,6 +235,7 @@ def read_plain_feed(body: bytes, headers: Mapping[str, str], base: str) -> Parse
 def _refuse(what: str) -> Callable[..., None]:
     def handler(*_args: object) -> None:
         raise NeedsFeedparser(f"the document has {what}")
+
     return handler
 
 
@@ -289,9 +355,13 @@ class _Handler:
                 if attrs:
                     raise NeedsFeedparser(f"attributes on <{_local(name)}>")
                 self._begin(self.feed, _RSS_CHANNEL_FIELDS[name], "text/plain")
-            elif name == _qname(ATOM, "link") and attrs.get("rel") not in (None, "alternate") \
-                    and attrs.get("href") and set(attrs) <= _ALLOWED_ATTRIBUTES["link"] \
-                    and attrs["rel"] == attrs["rel"].strip().lower():
+            elif (
+                name == _qname(ATOM, "link")
+                and attrs.get("rel") not in (None, "alternate")
+                and attrs.get("href")
+                and set(attrs) <= _ALLOWED_ATTRIBUTES["link"]
+                and attrs["rel"] == attrs["rel"].strip().lower()
+            ):
                 self._ignore(name)  # rel="self", "hub", "next"…: never the feed's link
             elif name in _RSS_CHANNEL_IGNORED:
                 self._ignore(name)
@@ -364,8 +434,7 @@ class _Handler:
         media = attrs.get("type", "application/atom+xml" if rel == "self" else "text/html")
         if rel != rel.strip().lower() or media != media.strip().lower():
             raise NeedsFeedparser("<link> rel or type not in lower case")  # feedparser folds
-        if rel == "alternate" and media in ("text/html", "application/xhtml+xml",
-                                            "html", "xhtml"):
+        if rel == "alternate" and media in ("text/html", "application/xhtml+xml", "html", "xhtml"):
             target.values["link"] = _absolute(self.base, href)
 
     def _begin(self, target: _Entry, kind: str, media: str) -> None:
@@ -397,12 +466,19 @@ class _Handler:
         feed_author = _atom_author(feed) if self.kind == "atom" else None
         entries = tuple(self._entry(e, feed_author) for e in self.entries)
         title = feed.values.get("title")
-        if title and (feed.types.get("title") == "text/html" or (
-                self.kind == "rss" and _FeedParserMixin.looks_like_html(title))):
+        if title and (
+            feed.types.get("title") == "text/html"
+            or (self.kind == "rss" and _FeedParserMixin.looks_like_html(title))
+        ):
             raise NeedsFeedparser("feed title in HTML")  # feedparser re-serialises it
         link, _ = self._link_and_id(feed)
-        return ParsedFeed(title=title or None, link=link or None, entries=entries,
-                          warning=None, ttl_minutes=ttl_minutes(feed.values.get("ttl")))
+        return ParsedFeed(
+            title=title or None,
+            link=link or None,
+            entries=entries,
+            warning=None,
+            ttl_minutes=ttl_minutes(feed.values.get("ttl")),
+        )
 
     def _link_and_id(self, entry: _Entry) -> tuple[str | None, str | None]:
         """feedparser's link and id: the id is made absolute when it may be a link (an
@@ -418,8 +494,9 @@ class _Handler:
             link = _absolute(self.base, link)
             # feedparser's repair of "&name;" in a link's query: for entries it first turns
             # "&amp;" into "&", for the feed's own link it does not.
-            link = _fix_link_query(link) if entry is not self.feed \
-                else _ENTITY_LEFT.sub(r"&\1", link)
+            link = (
+                _fix_link_query(link) if entry is not self.feed else _ENTITY_LEFT.sub(r"&\1", link)
+            )
         if link is None and source_id and id_is_link:
             link = source_id
         return link, source_id
@@ -473,8 +550,9 @@ def _local(name: str) -> str:
 # feedparser's last two touches on every text value of a UTF-8 document: UTF-8 that was
 # decoded as Latin-1 somewhere upstream is repaired, and C1 control characters are
 # read as the Windows-1252 characters the author meant.
-_C1_AS_CP1252 = {code: bytes([code]).decode("cp1252", "ignore") or chr(code)
-                 for code in range(0x80, 0xA0)}
+_C1_AS_CP1252 = {
+    code: bytes([code]).decode("cp1252", "ignore") or chr(code) for code in range(0x80, 0xA0)
+}
 
 _C1 = re.compile("[\x80-\x9f]")
 
@@ -509,8 +587,10 @@ def _fix_link_query(link: str) -> str:
     return _ENTITY_LEFT.sub(r"&\1", link.replace("&amp;", "&"))
 
 
-_EMAIL = re.compile(r"[A-Za-z0-9_.+-]+@(?:\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.|"
-                    r"(?:[A-Za-z0-9-]+\.)+)(?:[A-Za-z]{2,4}|[0-9]{1,3})\]?(?:\?subject=\S+)?")
+_EMAIL = re.compile(
+    r"[A-Za-z0-9_.+-]+@(?:\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.|"
+    r"(?:[A-Za-z0-9-]+\.)+)(?:[A-Za-z]{2,4}|[0-9]{1,3})\]?(?:\?subject=\S+)?"
+)
 
 
 def _rss_author(value: str | None) -> str | None:
@@ -541,15 +621,30 @@ def _date(value: str | None) -> datetime | None:
 
 # -- links inside entry HTML --------------------------------------------------------------
 
-_URL_NAMES = frozenset({"href", "src", "cite", "poster", "background", "action", "longdesc",
-                        "usemap", "codebase", "data", "classid", "profile"})
+_URL_NAMES = frozenset(
+    {
+        "href",
+        "src",
+        "cite",
+        "poster",
+        "background",
+        "action",
+        "longdesc",
+        "usemap",
+        "codebase",
+        "data",
+        "classid",
+        "profile",
+    }
+)
 # A start tag, quote-aware (a ">" inside a quoted value does not end it).  Every
 # alternative starts with a different character, so matching stays linear in the input
 # however a hostile document nests them.
 _START_TAG = re.compile(r"""<[A-Za-z][^\s<>"'/]*(?:[^<>"']|"[^"]*"|'[^']*')*>""")
 # One attribute of a start tag: name, then an optional value in one of three forms.
 _ATTRIBUTE = re.compile(
-    r"""(\s+)([^\s"'<>/=]+)(?:(\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'<>`]+)))?""")
+    r"""(\s+)([^\s"'<>/=]+)(?:(\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'<>`]+)))?"""
+)
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -564,8 +659,11 @@ def absolute_links(markup: str, base: str) -> str:
             return match.group(0)
         raw = double if double is not None else single if single is not None else bare
         value = html.unescape(raw).strip()
-        if _ABSOLUTE.match(value) and "//" not in value[:12] \
-                and not value[:6].lower().startswith(("http:", "https:")):
+        if (
+            _ABSOLUTE.match(value)
+            and "//" not in value[:12]
+            and not value[:6].lower().startswith(("http:", "https:"))
+        ):
             return match.group(0)  # mailto:, data:, javascript: … left for the sanitiser
         resolved = _absolute(base, value)
         if resolved == value:

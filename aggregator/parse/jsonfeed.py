@@ -31,8 +31,9 @@ def parse_json_feed(url: str, body: bytes) -> ParsedFeed:
     except UnicodeDecodeError as exc:
         raise ParseError(url, f"JSON Feed is not UTF-8: {exc.reason}") from exc
     except json.JSONDecodeError as exc:
-        raise ParseError(url, f"not valid JSON: {exc.msg} (line {exc.lineno}, "
-                              f"column {exc.colno})") from exc
+        raise ParseError(
+            url, f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from exc
     except RecursionError as exc:
         raise ParseError(url, "JSON nested too deeply") from exc
     if not isinstance(doc, dict):
@@ -45,8 +46,9 @@ def parse_json_feed(url: str, body: bytes) -> ParsedFeed:
         raise ParseError(url, "JSON Feed has no items list")
     feed_author = _author(doc)
     entries = tuple(_entry(item, feed_author) for item in items if isinstance(item, dict))
-    return ParsedFeed(title=_str(doc.get("title")), link=_str(doc.get("home_page_url")),
-                      entries=entries)
+    return ParsedFeed(
+        title=_str(doc.get("title")), link=_str(doc.get("home_page_url")), entries=entries
+    )
 
 
 def _str(value: object) -> str | None:

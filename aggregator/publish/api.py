@@ -48,8 +48,13 @@ def _next_link(request: Request, total: int, limit: int, offset: int) -> str | N
 def _feed_ref(feed: FeedView | None, url: str) -> dict[str, Any]:
     if feed is None:
         return {"id": None, "name": url, "url": url, "group": None, "priority": 0}
-    return {"id": feed.id, "name": feed_label(feed, url), "url": feed.url, "group": feed.group,
-            "priority": feed.priority}
+    return {
+        "id": feed.id,
+        "name": feed_label(feed, url),
+        "url": feed.url,
+        "group": feed.group,
+        "priority": feed.priority,
+    }
 
 
 def _item(item: ItemView, feeds: dict[int, FeedView]) -> dict[str, Any]:
@@ -63,12 +68,16 @@ def cluster_summary(cluster: ClusterView, feeds: dict[int, FeedView]) -> dict[st
         "size": cluster.size,
         "feed_count": cluster.feed_count,
         "updated": iso(cluster.updated),
-        "canonical_item": None if canonical is None else {
-            "id": canonical.id, "title": canonical.title, "link": canonical.link,
+        "canonical_item": None
+        if canonical is None
+        else {
+            "id": canonical.id,
+            "title": canonical.title,
+            "link": canonical.link,
             "published": iso(canonical.published),
-            "feed": _feed_ref(feeds.get(canonical.feed_id), canonical.feed_url)},
-        "sources": sorted({feed_label(feeds.get(m.feed_id), m.feed_url)
-                           for m in cluster.members}),
+            "feed": _feed_ref(feeds.get(canonical.feed_id), canonical.feed_url),
+        },
+        "sources": sorted({feed_label(feeds.get(m.feed_id), m.feed_url) for m in cluster.members}),
         "methods": sorted({m.method for m in cluster.members if m.method} - {"single"}),
         "links": {"self": f"/api/clusters/{cluster.id}", "page": f"/clusters/{cluster.id}"},
     }
@@ -85,13 +94,23 @@ def cluster_detail(storage: Storage, cluster: ClusterView, request: Request) -> 
         "note": cluster.note,
         "canonical_item_id": cluster.canonical_item_id,
         "canonical_reason": canonical_reason(members),
-        "members": [{
-            "id": m.item.id, "feed": _feed_ref(m.feed, m.item.feed_url), "guid": m.item.guid,
-            "link": m.item.link, "title": m.item.title, "published": iso(m.item.published),
-            "is_summary": m.item.is_summary, "canonical": m.item.canonical,
-            "method": m.item.method, "score": m.item.score,
-            "matched_item_id": m.matched_item_id, "reason": membership_reason(m, dedup),
-        } for m in members],
+        "members": [
+            {
+                "id": m.item.id,
+                "feed": _feed_ref(m.feed, m.item.feed_url),
+                "guid": m.item.guid,
+                "link": m.item.link,
+                "title": m.item.title,
+                "published": iso(m.item.published),
+                "is_summary": m.item.is_summary,
+                "canonical": m.item.canonical,
+                "method": m.item.method,
+                "score": m.item.score,
+                "matched_item_id": m.matched_item_id,
+                "reason": membership_reason(m, dedup),
+            }
+            for m in members
+        ],
     }
 
 
@@ -100,13 +119,25 @@ def list_items(request: Request) -> JSONResponse:
     limit, offset = page_params(request)
     cluster_id = optional_id(request, "cluster")
     storage = storage_of(request)
-    items, total = storage.item_page(group=found.group, feed_id=found.feed_id,
-                                     cluster_id=cluster_id, since=found.since,
-                                     until=found.until, limit=limit, offset=offset)
+    items, total = storage.item_page(
+        group=found.group,
+        feed_id=found.feed_id,
+        cluster_id=cluster_id,
+        since=found.since,
+        until=found.until,
+        limit=limit,
+        offset=offset,
+    )
     feeds = feeds_by_id(storage)
-    return JSONResponse({"total": total, "limit": limit, "offset": offset,
-                         "next": _next_link(request, total, limit, offset),
-                         "items": [_item(i, feeds) for i in items]})
+    return JSONResponse(
+        {
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "next": _next_link(request, total, limit, offset),
+            "items": [_item(i, feeds) for i in items],
+        }
+    )
 
 
 def list_clusters(request: Request) -> JSONResponse:
@@ -114,13 +145,25 @@ def list_clusters(request: Request) -> JSONResponse:
     limit, offset = page_params(request)
     min_size = int_param(request, "min_size", 1, 1, 10_000)
     storage = storage_of(request)
-    clusters, total = storage.cluster_page(min_size=min_size, group=found.group,
-                                           feed_id=found.feed_id, since=found.since,
-                                           until=found.until, limit=limit, offset=offset)
+    clusters, total = storage.cluster_page(
+        min_size=min_size,
+        group=found.group,
+        feed_id=found.feed_id,
+        since=found.since,
+        until=found.until,
+        limit=limit,
+        offset=offset,
+    )
     feeds = feeds_by_id(storage)
-    return JSONResponse({"total": total, "limit": limit, "offset": offset,
-                         "next": _next_link(request, total, limit, offset),
-                         "clusters": [cluster_summary(c, feeds) for c in clusters]})
+    return JSONResponse(
+        {
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "next": _next_link(request, total, limit, offset),
+            "clusters": [cluster_summary(c, feeds) for c in clusters],
+        }
+    )
 
 
 def path_id(request: Request, name: str, what: str) -> int:

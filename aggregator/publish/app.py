@@ -44,8 +44,11 @@ STATIC = Path(__file__).parent / "static"
 SECURITY_HEADERS = [
     # Pages carry text from feeds; even if something slipped through the escaping, the
     # browser may run no script, load nothing from elsewhere and not be framed.
-    (b"content-security-policy", b"default-src 'none'; style-src 'self'; img-src 'self'; "
-                                 b"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'self'; img-src 'self'; "
+        b"base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
@@ -81,7 +84,8 @@ async def healthz(request: Request) -> JSONResponse:
         "status": "ok" if ok else "down",
         "scheduler": "running" if ok else "stopped",
         "last_poll": iso(health.last_poll),
-        "seconds_since_last_poll": None if health.last_poll is None
+        "seconds_since_last_poll": None
+        if health.last_poll is None
         else round((now - health.last_poll).total_seconds(), 1),
         "last_cycle_error": health.last_cycle_error,
         "role": health.role,
@@ -102,19 +106,33 @@ def _wants_json(request: Request) -> bool:
     return path.startswith(("/api/", "/feed.", "/opml", "/static/", "/healthz", "/metrics"))
 
 
-_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-           405: "Method not allowed", 409: "Conflict", 500: "Internal error",
-           503: "Unavailable"}
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    500: "Internal error",
+    503: "Unavailable",
+}
 
 
-def error_response(request: Request, status: int, message: str,
-                   headers: Mapping[str, str] | None = None) -> Response:
+def error_response(
+    request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
     if _wants_json(request):
-        return JSONResponse({"error": {"status": status, "message": message}},
-                            status_code=status, headers=dict(headers or {}))
-    response = pages.render(request, "error.html", {
-        "status": status, "title": _TITLES.get(status, "Error"), "message": message},
-        status_code=status)
+        return JSONResponse(
+            {"error": {"status": status, "message": message}},
+            status_code=status,
+            headers=dict(headers or {}),
+        )
+    response = pages.render(
+        request,
+        "error.html",
+        {"status": status, "title": _TITLES.get(status, "Error"), "message": message},
+        status_code=status,
+    )
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
@@ -122,8 +140,11 @@ def error_response(request: Request, status: int, message: str,
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    message = exc.detail if exc.status_code != 404 or exc.detail != "Not Found" else \
-        f"nothing at {request.url.path}"
+    message = (
+        exc.detail
+        if exc.status_code != 404 or exc.detail != "Not Found"
+        else f"nothing at {request.url.path}"
+    )
     return error_response(request, exc.status_code, message, exc.headers)
 
 
@@ -137,10 +158,16 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return error_response(request, 500, "internal error (see the server log)")
 
 
-def create_app(storage: Storage, settings: Settings, metrics_: Metrics | None = None,
-               health: Health | None = None, extra_routes: list[BaseRoute] | None = None,
-               *, pipeline: Pipeline | None = None,
-               write_lock: threading.Lock | None = None) -> Starlette:
+def create_app(
+    storage: Storage,
+    settings: Settings,
+    metrics_: Metrics | None = None,
+    health: Health | None = None,
+    extra_routes: list[BaseRoute] | None = None,
+    *,
+    pipeline: Pipeline | None = None,
+    write_lock: threading.Lock | None = None,
+) -> Starlette:
     """The whole web face.  ``pipeline`` and ``write_lock``: the daemon's writer and the lock
     its scheduler holds while polling, so corrections never write beside a poll."""
     routes: list[BaseRoute] = [
@@ -154,8 +181,14 @@ def create_app(storage: Storage, settings: Settings, metrics_: Metrics | None = 
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         *(extra_routes or []),
     ]
-    app = Starlette(routes=routes, exception_handlers={
-        HTTPException: _http_error, StorageError: _storage_error, 500: _server_error})
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            HTTPException: _http_error,
+            StorageError: _storage_error,
+            500: _server_error,
+        },
+    )
     app.add_middleware(SecurityHeaders)
     app.state.storage = storage
     app.state.settings = settings

@@ -34,15 +34,19 @@ if TYPE_CHECKING:
 def authorize(request: Request) -> None:
     token: str | None = request.app.state.settings.server.token
     if not token:
-        raise HTTPException(403, "writes are disabled: set server.token in the config to "
-                                 "allow corrections")
+        raise HTTPException(
+            403, "writes are disabled: set server.token in the config to allow corrections"
+        )
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     # compare_digest: the time taken must not tell how much of a guess was right.
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
-                                                             token.encode()):
-        raise HTTPException(401, "this needs the header 'Authorization: Bearer TOKEN' with "
-                                 "server.token from the config",
-                            headers={"WWW-Authenticate": 'Bearer realm="aggregator"'})
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    ):
+        raise HTTPException(
+            401,
+            "this needs the header 'Authorization: Bearer TOKEN' with server.token from the config",
+            headers={"WWW-Authenticate": 'Bearer realm="aggregator"'},
+        )
 
 
 def _pipeline(request: Request) -> Pipeline:
@@ -59,9 +63,14 @@ def _pipeline(request: Request) -> Pipeline:
 
 def _accepted() -> JSONResponse:
     """202: stored, and applied by the daemon that decides at its next look."""
-    return JSONResponse({"status": "accepted", "detail": "the correction is stored; the "
-                         "process that decides applies it at its next look at the database"},
-                        status_code=202)
+    return JSONResponse(
+        {
+            "status": "accepted",
+            "detail": "the correction is stored; the "
+            "process that decides applies it at its next look at the database",
+        },
+        status_code=202,
+    )
 
 
 def _refused(exc: AggregatorError) -> HTTPException:
@@ -91,8 +100,13 @@ def split_item(request: Request) -> JSONResponse:
             raise _refused(exc) from exc
     if applied is None:
         return _accepted()
-    return JSONResponse({"item_id": item_id, "previous_cluster_id": found[0].cluster_id,
-                         "cluster": _cluster_of(request, item_id)})
+    return JSONResponse(
+        {
+            "item_id": item_id,
+            "previous_cluster_id": found[0].cluster_id,
+            "cluster": _cluster_of(request, item_id),
+        }
+    )
 
 
 def merge_clusters(request: Request) -> JSONResponse:
@@ -115,13 +129,13 @@ def merge_clusters(request: Request) -> JSONResponse:
             raise _refused(exc) from exc
     if applied is None:
         return _accepted()
-    return JSONResponse({"merged": [first, second],
-                         "cluster": _cluster_of(request, anchor) if anchor else None})
+    return JSONResponse(
+        {"merged": [first, second], "cluster": _cluster_of(request, anchor) if anchor else None}
+    )
 
 
 def routes() -> list[BaseRoute]:
     return [
         Route("/api/items/{item_id:int}/split", split_item, methods=["POST"]),
-        Route("/api/clusters/{first:int}/merge/{second:int}", merge_clusters,
-              methods=["POST"]),
+        Route("/api/clusters/{first:int}/merge/{second:int}", merge_clusters, methods=["POST"]),
     ]

@@ -69,18 +69,26 @@ class Copy:
     """Blocks separated by newlines (``ItemView.text``)."""
 
 
-def compare_copies(reference: Copy, copies: Sequence[Copy],
-                   is_boilerplate: Callable[[str], bool]) -> list[CopyDiff]:
+def compare_copies(
+    reference: Copy, copies: Sequence[Copy], is_boilerplate: Callable[[str], bool]
+) -> list[CopyDiff]:
     """The reference first (only its boilerplate marked), then each copy against it."""
     ref_blocks = _blocks(reference.text, is_boilerplate)
     ref_words = _story_words(ref_blocks)
-    out = [CopyDiff(
-        item_id=reference.item_id, reference=True,
-        title=(Span(reference.title, "same"),) if reference.title else (),
-        blocks=tuple(Block("boilerplate" if bp else "story", (Span(text, "same"),))
-                     for text, bp in ref_blocks),
-        changed_words=0, missing_words=0,
-        boilerplate_blocks=sum(1 for _, bp in ref_blocks if bp))]
+    out = [
+        CopyDiff(
+            item_id=reference.item_id,
+            reference=True,
+            title=(Span(reference.title, "same"),) if reference.title else (),
+            blocks=tuple(
+                Block("boilerplate" if bp else "story", (Span(text, "same"),))
+                for text, bp in ref_blocks
+            ),
+            changed_words=0,
+            missing_words=0,
+            boilerplate_blocks=sum(1 for _, bp in ref_blocks if bp),
+        )
+    ]
     for copy in copies:
         if copy.item_id == reference.item_id:
             continue
@@ -89,21 +97,24 @@ def compare_copies(reference: Copy, copies: Sequence[Copy],
 
 
 def _blocks(text: str, is_boilerplate: Callable[[str], bool]) -> list[tuple[str, bool]]:
-    return [(block, is_boilerplate(block)) for block in (b.strip() for b in text.split("\n"))
-            if block]
+    return [
+        (block, is_boilerplate(block)) for block in (b.strip() for b in text.split("\n")) if block
+    ]
 
 
 def _story_words(blocks: list[tuple[str, bool]]) -> list[str]:
     return [fold(word) for text, bp in blocks if not bp for word in text.split()][:MAX_WORDS]
 
 
-def _compare(copy: Copy, ref_words: list[str], ref_title: str,
-             is_boilerplate: Callable[[str], bool]) -> CopyDiff:
+def _compare(
+    copy: Copy, ref_words: list[str], ref_title: str, is_boilerplate: Callable[[str], bool]
+) -> CopyDiff:
     blocks = _blocks(copy.text, is_boilerplate)
     # Every story word of the copy with the block it sits in; the alignment is over the
     # whole text, so a summary that runs two paragraphs into one block still lines up.
-    located = [(index, word) for index, (text, bp) in enumerate(blocks) if not bp
-               for word in text.split()]
+    located = [
+        (index, word) for index, (text, bp) in enumerate(blocks) if not bp for word in text.split()
+    ]
     compared = located[:MAX_WORDS]
     kinds = ["same"] * len(located)
     missing_before: dict[int, int] = {}
@@ -139,15 +150,21 @@ def _compare(copy: Copy, ref_words: list[str], ref_title: str,
             out_blocks[story[-1]] = Block("story", (*last.spans, tail))
         else:
             out_blocks.append(Block("story", (tail,)))
-    return CopyDiff(item_id=copy.item_id, reference=False,
-                    title=tuple(_merge(_word_diff(ref_title.split(), copy.title.split()))),
-                    blocks=tuple(out_blocks), changed_words=changed, missing_words=missing,
-                    boilerplate_blocks=sum(1 for _, bp in blocks if bp))
+    return CopyDiff(
+        item_id=copy.item_id,
+        reference=False,
+        title=tuple(_merge(_word_diff(ref_title.split(), copy.title.split()))),
+        blocks=tuple(out_blocks),
+        changed_words=changed,
+        missing_words=missing,
+        boilerplate_blocks=sum(1 for _, bp in blocks if bp),
+    )
 
 
 def _missing(count: int) -> Span:
-    return Span(f"{count} word{'s' if count != 1 else ''} of the canonical copy missing here",
-                "missing")
+    return Span(
+        f"{count} word{'s' if count != 1 else ''} of the canonical copy missing here", "missing"
+    )
 
 
 def _word_diff(reference: list[str], words: list[str]) -> list[Span]:
@@ -157,12 +174,15 @@ def _word_diff(reference: list[str], words: list[str]) -> list[Span]:
     reads as two changed words, not two removed and two inserted; then a word is marked
     changed when its capitals differ, not for typography alone."""
     spans: list[Span] = []
-    matcher = SequenceMatcher(None, [fold(w) for w in reference], [fold(w) for w in words],
-                              autojunk=False)
+    matcher = SequenceMatcher(
+        None, [fold(w) for w in reference], [fold(w) for w in words], autojunk=False
+    )
     for op, r1, r2, c1, c2 in matcher.get_opcodes():
         if op == "equal":
-            spans.extend(Span(word, "same" if _case(word) == _case(ref) else "changed")
-                         for ref, word in zip(reference[r1:r2], words[c1:c2], strict=True))
+            spans.extend(
+                Span(word, "same" if _case(word) == _case(ref) else "changed")
+                for ref, word in zip(reference[r1:r2], words[c1:c2], strict=True)
+            )
             continue
         spans.extend(Span(word, "removed") for word in reference[r1:r2])
         spans.extend(Span(word, "changed") for word in words[c1:c2])

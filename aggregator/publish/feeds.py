@@ -37,22 +37,35 @@ Renderer = Callable[[FeedMeta, Sequence[Entry]], bytes]
 
 def load_entries(storage: Storage, site: str, found: Filters, limit: int) -> list[Entry]:
     """The newest clusters matching the filters, each with its canonical item's content."""
-    clusters, _total = storage.cluster_page(group=found.group, feed_id=found.feed_id,
-                                            since=found.since, until=found.until, limit=limit)
+    clusters, _total = storage.cluster_page(
+        group=found.group, feed_id=found.feed_id, since=found.since, until=found.until, limit=limit
+    )
     canonical_ids = [c.canonical_item_id for c in clusters if c.canonical_item_id is not None]
-    contents = {i.id: i for i in storage.list_items(item_ids=canonical_ids, with_content=True)
-                } if canonical_ids else {}
+    contents = (
+        {i.id: i for i in storage.list_items(item_ids=canonical_ids, with_content=True)}
+        if canonical_ids
+        else {}
+    )
     feeds = feeds_by_id(storage)
     entries = []
     for cluster in clusters:
         canonical = contents.get(cluster.canonical_item_id or -1)
         if canonical is None:  # a cluster caught between two writes: skip it this time
             continue
-        copies = tuple(Copy(m, feed_label(feeds.get(m.feed_id), m.feed_url))
-                       for m in cluster.members if m.id != canonical.id)
-        entries.append(Entry(cluster=cluster, canonical=canonical,
-                             source=feed_label(feeds.get(canonical.feed_id), canonical.feed_url),
-                             copies=copies, page_url=f"{site}/clusters/{cluster.id}"))
+        copies = tuple(
+            Copy(m, feed_label(feeds.get(m.feed_id), m.feed_url))
+            for m in cluster.members
+            if m.id != canonical.id
+        )
+        entries.append(
+            Entry(
+                cluster=cluster,
+                canonical=canonical,
+                source=feed_label(feeds.get(canonical.feed_id), canonical.feed_url),
+                copies=copies,
+                page_url=f"{site}/clusters/{cluster.id}",
+            )
+        )
     return entries
 
 
@@ -64,9 +77,12 @@ def _meta(request: Request, storage: Storage, found: Filters) -> FeedMeta:
     return FeedMeta(
         title=title,
         description="Syndicated copies collapsed: each entry is one story, its best copy, "
-                    "and where else it appeared.",
-        self_url=str(request.url), home_url=f"{site}/clusters",
-        updated=storage.last_cluster_change(), about_url=f"{site}/api/docs#jsonfeed-extension")
+        "and where else it appeared.",
+        self_url=str(request.url),
+        home_url=f"{site}/clusters",
+        updated=storage.last_cluster_change(),
+        about_url=f"{site}/api/docs#jsonfeed-extension",
+    )
 
 
 def _feed_endpoint(render: Renderer, media_type: str) -> Callable[[Request], Response]:
@@ -77,6 +93,7 @@ def _feed_endpoint(render: Renderer, media_type: str) -> Callable[[Request], Res
         meta = _meta(request, storage, found)
         body = render(meta, load_entries(storage, base_url(request), found, limit))
         return conditional_response(request, body, media_type, meta.updated)
+
     return endpoint
 
 

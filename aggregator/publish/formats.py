@@ -101,9 +101,11 @@ def entry_html(entry: Entry) -> str:
             links.append(f'<a href="{html.escape(link)}">{name}</a>' if link else name)
         parts.append(f"<p><strong>Also published by:</strong> {', '.join(links)}</p>")
     feeds = entry.cluster.feed_count
-    parts.append(f'<p><a href="{html.escape(entry.page_url)}">'
-                 f"{len(entry.copies) + 1} cop{'ies' if entry.copies else 'y'} "
-                 f"from {feeds} feed{'s' if feeds != 1 else ''}</a></p>")
+    parts.append(
+        f'<p><a href="{html.escape(entry.page_url)}">'
+        f"{len(entry.copies) + 1} cop{'ies' if entry.copies else 'y'} "
+        f"from {feeds} feed{'s' if feeds != 1 else ''}</a></p>"
+    )
     # Sanitised once more as a whole: the joins above must not be the weak spot.
     return sanitize_html("\n".join(parts))
 
@@ -165,8 +167,7 @@ def _restore_link_relations(data: bytes, entries: Sequence[Entry]) -> bytes:
     for element, entry in zip(root.findall(f"{{{ATOM_NS}}}entry"), entries, strict=True):
         expected: list[tuple[str, str | None]] = [("alternate", None)] if entry.link else []
         expected += [("related", _x(c.source)) for c in entry.copies if published_link(c.item)]
-        for link, (rel, title) in zip(element.findall(f"{{{ATOM_NS}}}link"), expected,
-                                      strict=True):
+        for link, (rel, title) in zip(element.findall(f"{{{ATOM_NS}}}link"), expected, strict=True):
             link.set("rel", rel)
             if title:
                 link.set("title", title)
@@ -192,10 +193,19 @@ def render_json_feed(meta: FeedMeta, entries: Sequence[Entry]) -> bytes:
                 "source": entry.source,
                 "size": entry.cluster.size,
                 "feed_count": entry.cluster.feed_count,
-                "copies": [{"item_id": c.item.id, "feed": c.source, "feed_url": c.item.feed_url,
-                            "title": c.item.title, "link": published_link(c.item),
-                            "published": iso(c.item.published), "method": c.item.method,
-                            "score": c.item.score} for c in entry.copies],
+                "copies": [
+                    {
+                        "item_id": c.item.id,
+                        "feed": c.source,
+                        "feed_url": c.item.feed_url,
+                        "title": c.item.title,
+                        "link": published_link(c.item),
+                        "published": iso(c.item.published),
+                        "method": c.item.method,
+                        "score": c.item.score,
+                    }
+                    for c in entry.copies
+                ],
             },
         }
         if entry.link:

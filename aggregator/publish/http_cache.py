@@ -42,8 +42,9 @@ def _not_modified_since(header: str, last_modified: datetime) -> bool:
     return last_modified.replace(microsecond=0) <= since
 
 
-def conditional_response(request: Request, body: bytes, media_type: str,
-                         last_modified: datetime | None) -> Response:
+def conditional_response(
+    request: Request, body: bytes, media_type: str, last_modified: datetime | None
+) -> Response:
     """``body`` with validators, or an empty 304 when the client's copy is current."""
     etag = etag_for(body)
     # no-cache: a reader may keep the document but must ask again (cheaply, with the

@@ -32,21 +32,29 @@ _ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema,
-            "description": description}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
 
 
 def _path(name: str, description: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": _ID,
-            "description": description}
+    return {"name": name, "in": "path", "required": True, "schema": _ID, "description": description}
 
 
 _TEXT = {"type": "string", "maxLength": MAX_TEXT, "pattern": "^[^\\x00-\\x1f]*$"}
 _PAGE = [
-    _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50},
-           "page size"),
-    _query("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
-           "entries to skip"),
+    _query(
+        "limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50}, "page size"
+    ),
+    _query(
+        "offset",
+        {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+        "entries to skip",
+    ),
 ]
 _FILTERS = [
     _query("group", _TEXT, "only what appeared in feeds of this group (`group:` in the config)"),
@@ -57,89 +65,221 @@ _FILTERS = [
 
 
 def _error(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": _ref("Error")}}}
+    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
 
 
 def _ok(description: str, schema: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": _ref(schema)}}}
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
 
 
-_FEED_REF = {"type": "object", "required": ["id", "name", "url", "group", "priority"],
-             "properties": {"id": _nullable(_INT), "name": _STR, "url": _STR,
-                            "group": _nullable(_STR), "priority": _INT}}
+_FEED_REF = {
+    "type": "object",
+    "required": ["id", "name", "url", "group", "priority"],
+    "properties": {
+        "id": _nullable(_INT),
+        "name": _STR,
+        "url": _STR,
+        "group": _nullable(_STR),
+        "priority": _INT,
+    },
+}
 
 _SCHEMAS: dict[str, Any] = {
-    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
-        "type": "object", "required": ["status", "message"],
-        "properties": {"status": _INT, "message": _STR}}}},
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["status", "message"],
+                "properties": {"status": _INT, "message": _STR},
+            }
+        },
+    },
     "FeedRef": _FEED_REF,
-    "Item": {"type": "object",
-             "required": ["id", "feed_url", "guid", "link", "title", "published", "cluster_id",
-                          "canonical", "method", "score", "feed"],
-             "properties": {
-                 "id": _INT, "feed_url": _STR, "guid": _STR, "link": _nullable(_STR),
-                 "canonical_link": _nullable(_STR), "title": _nullable(_STR),
-                 "author": _nullable(_STR), "published": _nullable(_TIME),
-                 "is_summary": {"type": "boolean"}, "cluster_id": _nullable(_INT),
-                 "canonical": {"type": "boolean"}, "method": _nullable(_STR),
-                 "score": _nullable({"type": "number"}), "feed": _ref("FeedRef")}},
+    "Item": {
+        "type": "object",
+        "required": [
+            "id",
+            "feed_url",
+            "guid",
+            "link",
+            "title",
+            "published",
+            "cluster_id",
+            "canonical",
+            "method",
+            "score",
+            "feed",
+        ],
+        "properties": {
+            "id": _INT,
+            "feed_url": _STR,
+            "guid": _STR,
+            "link": _nullable(_STR),
+            "canonical_link": _nullable(_STR),
+            "title": _nullable(_STR),
+            "author": _nullable(_STR),
+            "published": _nullable(_TIME),
+            "is_summary": {"type": "boolean"},
+            "cluster_id": _nullable(_INT),
+            "canonical": {"type": "boolean"},
+            "method": _nullable(_STR),
+            "score": _nullable({"type": "number"}),
+            "feed": _ref("FeedRef"),
+        },
+    },
     "ClusterSummary": {
         "type": "object",
-        "required": ["id", "size", "feed_count", "updated", "canonical_item", "sources",
-                     "methods", "links"],
+        "required": [
+            "id",
+            "size",
+            "feed_count",
+            "updated",
+            "canonical_item",
+            "sources",
+            "methods",
+            "links",
+        ],
         "properties": {
-            "id": _INT, "size": _INT, "feed_count": _INT, "updated": _TIME,
-            "canonical_item": _nullable({"type": "object", "properties": {
-                "id": _INT, "title": _nullable(_STR), "link": _nullable(_STR),
-                "published": _nullable(_TIME), "feed": _ref("FeedRef")}}),
+            "id": _INT,
+            "size": _INT,
+            "feed_count": _INT,
+            "updated": _TIME,
+            "canonical_item": _nullable(
+                {
+                    "type": "object",
+                    "properties": {
+                        "id": _INT,
+                        "title": _nullable(_STR),
+                        "link": _nullable(_STR),
+                        "published": _nullable(_TIME),
+                        "feed": _ref("FeedRef"),
+                    },
+                }
+            ),
             "sources": {"type": "array", "items": _STR},
             "methods": {"type": "array", "items": _STR},
-            "links": {"type": "object", "properties": {"self": _STR, "page": _STR}}}},
+            "links": {"type": "object", "properties": {"self": _STR, "page": _STR}},
+        },
+    },
     "Member": {
         "type": "object",
-        "required": ["id", "feed", "link", "title", "published", "canonical", "method",
-                     "score", "matched_item_id", "reason"],
+        "required": [
+            "id",
+            "feed",
+            "link",
+            "title",
+            "published",
+            "canonical",
+            "method",
+            "score",
+            "matched_item_id",
+            "reason",
+        ],
         "properties": {
-            "id": _INT, "feed": _ref("FeedRef"), "guid": _STR, "link": _nullable(_STR),
-            "title": _nullable(_STR), "published": _nullable(_TIME),
-            "is_summary": {"type": "boolean"}, "canonical": {"type": "boolean"},
-            "method": _nullable(_STR), "score": _nullable({"type": "number"}),
+            "id": _INT,
+            "feed": _ref("FeedRef"),
+            "guid": _STR,
+            "link": _nullable(_STR),
+            "title": _nullable(_STR),
+            "published": _nullable(_TIME),
+            "is_summary": {"type": "boolean"},
+            "canonical": {"type": "boolean"},
+            "method": _nullable(_STR),
+            "score": _nullable({"type": "number"}),
             "matched_item_id": _nullable(_INT),
-            "reason": {"type": "string", "description": "why it is in this cluster"}}},
-    "Cluster": {"allOf": [_ref("ClusterSummary"), {
-        "type": "object",
-        "required": ["canonical_item_id", "canonical_reason", "members"],
-        "properties": {
-            "created": _TIME, "note": _nullable(_STR), "canonical_item_id": _nullable(_INT),
-            "canonical_reason": {
-                "type": "object", "required": ["rule", "decided_by", "explanation"],
-                "properties": {"rule": _STR, "explanation": _STR, "decided_by": {
-                    "type": "string", "enum": ["only-copy", "full-text", "priority", "earliest",
-                                               "id", "correction"]}}},
-            "members": {"type": "array", "items": _ref("Member")}}}]},
+            "reason": {"type": "string", "description": "why it is in this cluster"},
+        },
+    },
+    "Cluster": {
+        "allOf": [
+            _ref("ClusterSummary"),
+            {
+                "type": "object",
+                "required": ["canonical_item_id", "canonical_reason", "members"],
+                "properties": {
+                    "created": _TIME,
+                    "note": _nullable(_STR),
+                    "canonical_item_id": _nullable(_INT),
+                    "canonical_reason": {
+                        "type": "object",
+                        "required": ["rule", "decided_by", "explanation"],
+                        "properties": {
+                            "rule": _STR,
+                            "explanation": _STR,
+                            "decided_by": {
+                                "type": "string",
+                                "enum": [
+                                    "only-copy",
+                                    "full-text",
+                                    "priority",
+                                    "earliest",
+                                    "id",
+                                    "correction",
+                                ],
+                            },
+                        },
+                    },
+                    "members": {"type": "array", "items": _ref("Member")},
+                },
+            },
+        ]
+    },
     "Feed": {
         "type": "object",
-        "required": ["id", "url", "name", "group", "priority", "items", "last_success",
-                     "last_error", "error_count", "next_check", "status"],
+        "required": [
+            "id",
+            "url",
+            "name",
+            "group",
+            "priority",
+            "items",
+            "last_success",
+            "last_error",
+            "error_count",
+            "next_check",
+            "status",
+        ],
         "properties": {
-            "id": _INT, "url": _STR, "fetch_url": _STR, "name": _nullable(_STR),
-            "title": _nullable(_STR), "group": _nullable(_STR), "priority": _INT,
-            "disabled": {"type": "boolean"}, "items": _INT, "last_checked": _nullable(_TIME),
-            "last_success": _nullable(_TIME), "last_error": _nullable(_STR),
-            "error_count": _INT, "next_check": _nullable(_TIME),
-            "status": {"type": "string", "enum": list(STATUSES)}}},
-    "Page": {"type": "object", "required": ["total", "limit", "offset", "next"],
-             "properties": {"total": _INT, "limit": _INT, "offset": _INT,
-                            "next": _nullable(_STR)}},
+            "id": _INT,
+            "url": _STR,
+            "fetch_url": _STR,
+            "name": _nullable(_STR),
+            "title": _nullable(_STR),
+            "group": _nullable(_STR),
+            "priority": _INT,
+            "disabled": {"type": "boolean"},
+            "items": _INT,
+            "last_checked": _nullable(_TIME),
+            "last_success": _nullable(_TIME),
+            "last_error": _nullable(_STR),
+            "error_count": _INT,
+            "next_check": _nullable(_TIME),
+            "status": {"type": "string", "enum": list(STATUSES)},
+        },
+    },
+    "Page": {
+        "type": "object",
+        "required": ["total", "limit", "offset", "next"],
+        "properties": {"total": _INT, "limit": _INT, "offset": _INT, "next": _nullable(_STR)},
+    },
 }
 
 _WRITE_ERRORS = {
-    "202": {"description": "stored; the process that decides (the daemon) applies it at its "
-            "next look at the database", "content": {"application/json": {"schema": {
-                "type": "object", "required": ["status", "detail"], "properties": {
-                    "status": {"type": "string"}, "detail": {"type": "string"}}}}}},
+    "202": {
+        "description": "stored; the process that decides (the daemon) applies it at its "
+        "next look at the database",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["status", "detail"],
+                    "properties": {"status": {"type": "string"}, "detail": {"type": "string"}},
+                }
+            }
+        },
+    },
     "401": _error("no or wrong bearer token"),
     "403": _error("writes are disabled: no server.token in the config"),
     "404": _error("no such item or cluster"),
@@ -148,8 +288,16 @@ _WRITE_ERRORS = {
 
 
 def _page_of(key: str, schema: str) -> dict[str, Any]:
-    return {"allOf": [_ref("Page"), {"type": "object", "required": [key], "properties": {
-        key: {"type": "array", "items": _ref(schema)}}}]}
+    return {
+        "allOf": [
+            _ref("Page"),
+            {
+                "type": "object",
+                "required": [key],
+                "properties": {key: {"type": "array", "items": _ref(schema)}},
+            },
+        ]
+    }
 
 
 SPEC: dict[str, Any] = {
@@ -158,65 +306,146 @@ SPEC: dict[str, Any] = {
         "title": "aggregator API",
         "version": __version__,
         "description": "Stories collapsed from syndicated copies: items, clusters with the "
-                       "evidence that merged them, feeds and their health, and corrections.",
+        "evidence that merged them, feeds and their health, and corrections.",
     },
     "paths": {
-        "/api/items": {"get": {
-            "summary": "Items, newest first",
-            "operationId": "listItems",
-            "parameters": [*_FILTERS, _query("cluster", _ID, "only members of this cluster"),
-                           *_PAGE],
-            "responses": {"200": {"description": "a page of items", "content": {
-                "application/json": {"schema": _page_of("items", "Item")}}},
-                "400": _error("a query parameter is invalid")}}},
-        "/api/clusters": {"get": {
-            "summary": "Clusters (stories), newest first by their canonical item",
-            "operationId": "listClusters",
-            "parameters": [*_FILTERS,
-                           _query("min_size", {"type": "integer", "minimum": 1,
-                                               "maximum": 10_000, "default": 1},
-                                  "only clusters with at least this many copies"),
-                           *_PAGE],
-            "responses": {"200": {"description": "a page of clusters", "content": {
-                "application/json": {"schema": _page_of("clusters", "ClusterSummary")}}},
-                "400": _error("a query parameter is invalid")}}},
-        "/api/clusters/{cluster_id}": {"get": {
-            "summary": "One cluster: members, how each was matched, why the canonical won",
-            "operationId": "getCluster",
-            "parameters": [_path("cluster_id", "cluster id")],
-            "responses": {"200": _ok("the cluster", "Cluster"),
-                          "404": _error("no such cluster")}}},
-        "/api/feeds": {"get": {
-            "summary": "Feeds and their health",
-            "operationId": "listFeeds",
-            "responses": {"200": {"description": "every feed", "content": {
-                "application/json": {"schema": {
-                    "type": "object", "required": ["feeds"], "properties": {
-                        "feeds": {"type": "array", "items": _ref("Feed")}}}}}}}}},
-        "/api/items/{item_id}/split": {"post": {
-            "summary": "Take an item out of its cluster (stored as a correction)",
-            "operationId": "splitItem",
-            "security": [{"bearer": []}],
-            "parameters": [_path("item_id", "item id")],
-            "responses": {"200": {"description": "the item's new cluster", "content": {
-                "application/json": {"schema": {"type": "object", "properties": {
-                    "item_id": _INT, "previous_cluster_id": _nullable(_INT),
-                    "cluster": _nullable(_ref("ClusterSummary"))}}}}}, **_WRITE_ERRORS}}},
-        "/api/clusters/{first}/merge/{second}": {"post": {
-            "summary": "Merge two clusters into one (stored as a correction)",
-            "operationId": "mergeClusters",
-            "security": [{"bearer": []}],
-            "parameters": [_path("first", "cluster id"), _path("second", "cluster id")],
-            "responses": {"200": {"description": "the merged cluster", "content": {
-                "application/json": {"schema": {"type": "object", "properties": {
-                    "merged": {"type": "array", "items": _INT},
-                    "cluster": _nullable(_ref("ClusterSummary"))}}}}},
-                "400": _error("the two ids are the same"), **_WRITE_ERRORS}}},
+        "/api/items": {
+            "get": {
+                "summary": "Items, newest first",
+                "operationId": "listItems",
+                "parameters": [
+                    *_FILTERS,
+                    _query("cluster", _ID, "only members of this cluster"),
+                    *_PAGE,
+                ],
+                "responses": {
+                    "200": {
+                        "description": "a page of items",
+                        "content": {"application/json": {"schema": _page_of("items", "Item")}},
+                    },
+                    "400": _error("a query parameter is invalid"),
+                },
+            }
+        },
+        "/api/clusters": {
+            "get": {
+                "summary": "Clusters (stories), newest first by their canonical item",
+                "operationId": "listClusters",
+                "parameters": [
+                    *_FILTERS,
+                    _query(
+                        "min_size",
+                        {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 1},
+                        "only clusters with at least this many copies",
+                    ),
+                    *_PAGE,
+                ],
+                "responses": {
+                    "200": {
+                        "description": "a page of clusters",
+                        "content": {
+                            "application/json": {"schema": _page_of("clusters", "ClusterSummary")}
+                        },
+                    },
+                    "400": _error("a query parameter is invalid"),
+                },
+            }
+        },
+        "/api/clusters/{cluster_id}": {
+            "get": {
+                "summary": "One cluster: members, how each was matched, why the canonical won",
+                "operationId": "getCluster",
+                "parameters": [_path("cluster_id", "cluster id")],
+                "responses": {
+                    "200": _ok("the cluster", "Cluster"),
+                    "404": _error("no such cluster"),
+                },
+            }
+        },
+        "/api/feeds": {
+            "get": {
+                "summary": "Feeds and their health",
+                "operationId": "listFeeds",
+                "responses": {
+                    "200": {
+                        "description": "every feed",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["feeds"],
+                                    "properties": {
+                                        "feeds": {"type": "array", "items": _ref("Feed")}
+                                    },
+                                }
+                            }
+                        },
+                    }
+                },
+            }
+        },
+        "/api/items/{item_id}/split": {
+            "post": {
+                "summary": "Take an item out of its cluster (stored as a correction)",
+                "operationId": "splitItem",
+                "security": [{"bearer": []}],
+                "parameters": [_path("item_id", "item id")],
+                "responses": {
+                    "200": {
+                        "description": "the item's new cluster",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "item_id": _INT,
+                                        "previous_cluster_id": _nullable(_INT),
+                                        "cluster": _nullable(_ref("ClusterSummary")),
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    **_WRITE_ERRORS,
+                },
+            }
+        },
+        "/api/clusters/{first}/merge/{second}": {
+            "post": {
+                "summary": "Merge two clusters into one (stored as a correction)",
+                "operationId": "mergeClusters",
+                "security": [{"bearer": []}],
+                "parameters": [_path("first", "cluster id"), _path("second", "cluster id")],
+                "responses": {
+                    "200": {
+                        "description": "the merged cluster",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "merged": {"type": "array", "items": _INT},
+                                        "cluster": _nullable(_ref("ClusterSummary")),
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "400": _error("the two ids are the same"),
+                    **_WRITE_ERRORS,
+                },
+            }
+        },
     },
     "components": {
         "schemas": _SCHEMAS,
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                       "description": "server.token from the config"}},
+        "securitySchemes": {
+            "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "server.token from the config",
+            }
+        },
     },
 }
 

@@ -66,8 +66,11 @@ def parse_opml(data: bytes) -> list[OpmlFeed]:
             return
         folders.append(None)
         category = (attrs.get("category") or "").split(",")[0].strip().strip("/")
-        group = category.split("/")[-1] if category else next(
-            (f for f in reversed(folders[:-1]) if f), None)
+        group = (
+            category.split("/")[-1]
+            if category
+            else next((f for f in reversed(folders[:-1]) if f), None)
+        )
         if url not in seen:
             seen.add(url)
             feeds.append(OpmlFeed(url=url, name=name, group=group or None))
@@ -106,7 +109,8 @@ def render_opml(feeds: Sequence[FeedView], title: str = "aggregator subscription
         parent = body
         if feed.group:
             parent = folders.get(feed.group) or ET.SubElement(
-                body, "outline", text=_x(feed.group), title=_x(feed.group))
+                body, "outline", text=_x(feed.group), title=_x(feed.group)
+            )
             folders[feed.group] = parent
         name = _x(feed.name or feed.title or feed.url)
         attrs = {"type": "rss", "text": name, "title": name, "xmlUrl": _x(feed.url)}

@@ -53,9 +53,12 @@ def _iso_text(value: str | None) -> str:
 
 
 def _environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES),
-                      autoescape=select_autoescape(default=True, default_for_string=True),
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["when"] = _when
     env.filters["iso_text"] = _iso_text
     env.filters["safe_url"] = safe_url
@@ -65,10 +68,12 @@ def _environment() -> Environment:
 templates = Jinja2Templates(env=_environment())
 
 
-def render(request: Request, name: str, context: dict[str, Any],
-           status_code: int = 200) -> HTMLResponse:
-    response: HTMLResponse = templates.TemplateResponse(request, name, context,
-                                                       status_code=status_code)
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    response: HTMLResponse = templates.TemplateResponse(
+        request, name, context, status_code=status_code
+    )
     return response
 
 
@@ -82,8 +87,14 @@ def clusters_page(request: Request) -> HTMLResponse:
     page = int_param(request, "page", 1, 1, MAX_PAGE)
     storage = storage_of(request)
     clusters, total = storage.cluster_page(
-        min_size=1 if show_all else 2, group=found.group, feed_id=found.feed_id,
-        since=found.since, until=found.until, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        min_size=1 if show_all else 2,
+        group=found.group,
+        feed_id=found.feed_id,
+        since=found.since,
+        until=found.until,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
     feeds = feeds_by_id(storage)
     rows = [cluster_summary(c, feeds) for c in clusters]
     groups = sorted({f.group for f in feeds.values() if f.group})
@@ -94,15 +105,24 @@ def clusters_page(request: Request) -> HTMLResponse:
         return "/clusters?" + urlencode({k: v for k, v in params.items() if v not in ("", "0")})
 
     pages = max(1, -(-total // PAGE_SIZE))
-    return render(request, "clusters.html", {
-        "rows": rows, "total": total, "page": page, "pages": pages, "show_all": show_all,
-        "group": found.group, "groups": groups,
-        "prev_link": link(page=page - 1) if page > 1 else None,
-        "next_link": link(page=page + 1) if page < pages else None,
-        "toggle_link": link(all=0 if show_all else 1, page=1),
-        "group_links": [(g, link(group=g, page=1)) for g in groups],
-        "all_groups_link": link(group="", page=1),
-    })
+    return render(
+        request,
+        "clusters.html",
+        {
+            "rows": rows,
+            "total": total,
+            "page": page,
+            "pages": pages,
+            "show_all": show_all,
+            "group": found.group,
+            "groups": groups,
+            "prev_link": link(page=page - 1) if page > 1 else None,
+            "next_link": link(page=page + 1) if page < pages else None,
+            "toggle_link": link(all=0 if show_all else 1, page=1),
+            "group_links": [(g, link(group=g, page=1)) for g in groups],
+            "all_groups_link": link(group="", page=1),
+        },
+    )
 
 
 def cluster_page(request: Request) -> HTMLResponse:
@@ -112,26 +132,35 @@ def cluster_page(request: Request) -> HTMLResponse:
     if cluster is None:
         raise HTTPException(404, f"no cluster {cluster_id}")
     feeds = feeds_by_id(storage)
-    members = members_of(cluster.members, feeds,
-                         storage.membership_evidence([m.id for m in cluster.members]))
-    reference = next((m for m in cluster.members if m.canonical), cluster.members[0]
-                     if cluster.members else None)
+    members = members_of(
+        cluster.members, feeds, storage.membership_evidence([m.id for m in cluster.members])
+    )
+    reference = next(
+        (m for m in cluster.members if m.canonical), cluster.members[0] if cluster.members else None
+    )
     columns: list[dict[str, Any]] = []
     if reference is not None:
         model = request.app.state.boilerplate.get(storage)
         diffs = compare_copies(
             Copy(reference.id, reference.title or "", reference.text),
             [Copy(m.id, m.title or "", m.text) for m in cluster.members],
-            lambda block: is_boilerplate(model, block))
+            lambda block: is_boilerplate(model, block),
+        )
         by_id = {m.item.id: m for m in members}
         columns = [{"diff": d, "member": by_id[d.item_id]} for d in diffs]
     dedup = request.app.state.settings.dedup
-    return render(request, "cluster.html", {
-        "cluster": cluster, "columns": columns, "reference": reference,
-        "reason": canonical_reason(members),
-        "members": [{"m": m, "reason": membership_reason(m, dedup)} for m in members],
-        "sources": sorted({m.source for m in members}),
-    })
+    return render(
+        request,
+        "cluster.html",
+        {
+            "cluster": cluster,
+            "columns": columns,
+            "reference": reference,
+            "reason": canonical_reason(members),
+            "members": [{"m": m, "reason": membership_reason(m, dedup)} for m in members],
+            "sources": sorted({m.source for m in members}),
+        },
+    )
 
 
 def feeds_page(request: Request) -> HTMLResponse:
@@ -144,8 +173,11 @@ def feeds_page(request: Request) -> HTMLResponse:
 
 
 def api_docs(request: Request) -> HTMLResponse:
-    operations = [{"method": method.upper(), "path": path, "op": op}
-                  for path, item in SPEC["paths"].items() for method, op in item.items()]
+    operations = [
+        {"method": method.upper(), "path": path, "op": op}
+        for path, item in SPEC["paths"].items()
+        for method, op in item.items()
+    ]
     return render(request, "api_docs.html", {"operations": operations, "spec": SPEC})
 
 

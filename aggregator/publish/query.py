@@ -72,8 +72,11 @@ def time_param(request: Request, name: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
-        raise bad_request(name, f"expected an ISO 8601 date or time such as 2026-11-20 or "
-                          f"2026-11-20T08:00:00Z, got {text!r}") from None
+        raise bad_request(
+            name,
+            f"expected an ISO 8601 date or time such as 2026-11-20 or "
+            f"2026-11-20T08:00:00Z, got {text!r}",
+        ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     try:
@@ -105,11 +108,17 @@ class Filters:
 
 def filters(request: Request) -> Filters:
     # ``since`` after ``until`` is an empty range, not an error: it selects nothing.
-    return Filters(group=text_param(request, "group"), feed_id=optional_id(request, "feed"),
-                   since=time_param(request, "since"), until=time_param(request, "until"))
+    return Filters(
+        group=text_param(request, "group"),
+        feed_id=optional_id(request, "feed"),
+        since=time_param(request, "since"),
+        until=time_param(request, "until"),
+    )
 
 
 def page_params(request: Request, default_limit: int = 50) -> tuple[int, int]:
     """``(limit, offset)``."""
-    return (int_param(request, "limit", default_limit, 1, MAX_LIMIT),
-            int_param(request, "offset", 0, 0, MAX_OFFSET))
+    return (
+        int_param(request, "limit", default_limit, 1, MAX_LIMIT),
+        int_param(request, "offset", 0, 0, MAX_OFFSET),
+    )

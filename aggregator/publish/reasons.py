@@ -63,48 +63,70 @@ def canonical_reason(members: Sequence[Member]) -> dict[str, str]:
     ``correction`` when the stored canonical item is not the one the rule picks now.
     """
     if not members:
-        return {"rule": CANONICAL_RULE, "decided_by": "only-copy",
-                "explanation": "The cluster has no members."}
+        return {
+            "rule": CANONICAL_RULE,
+            "decided_by": "only-copy",
+            "explanation": "The cluster has no members.",
+        }
     actual = next((m for m in members if m.item.canonical), None)
     ordered = sorted(members, key=_rank)
     chosen = ordered[0]
     who = f"Item {chosen.item.id} ({chosen.source})"
     if len(members) == 1:
-        return {"rule": CANONICAL_RULE, "decided_by": "only-copy",
-                "explanation": f"{who} is the only copy."}
+        return {
+            "rule": CANONICAL_RULE,
+            "decided_by": "only-copy",
+            "explanation": f"{who} is the only copy.",
+        }
     if actual is not None and actual.item.id != chosen.item.id:
-        return {"rule": CANONICAL_RULE, "decided_by": "correction",
-                "explanation": f"Item {actual.item.id} ({actual.source}) is canonical; the "
-                f"rule would now pick item {chosen.item.id} ({chosen.source}): the cluster "
-                "changed since it was decided."}
+        return {
+            "rule": CANONICAL_RULE,
+            "decided_by": "correction",
+            "explanation": f"Item {actual.item.id} ({actual.source}) is canonical; the "
+            f"rule would now pick item {chosen.item.id} ({chosen.source}): the cluster "
+            "changed since it was decided.",
+        }
     rivals = list(ordered[1:])
     summaries = [m for m in rivals if m.item.is_summary]
     if not chosen.item.is_summary and summaries and len(summaries) == len(rivals):
-        return {"rule": CANONICAL_RULE, "decided_by": "full-text",
-                "explanation": f"{who} is the only full-text copy; "
-                f"item{'s' if len(summaries) > 1 else ''} {_ids(summaries)} "
-                f"{'are summaries' if len(summaries) > 1 else 'is a summary'}."}
+        return {
+            "rule": CANONICAL_RULE,
+            "decided_by": "full-text",
+            "explanation": f"{who} is the only full-text copy; "
+            f"item{'s' if len(summaries) > 1 else ''} {_ids(summaries)} "
+            f"{'are summaries' if len(summaries) > 1 else 'is a summary'}.",
+        }
     rivals = [m for m in rivals if m.item.is_summary == chosen.item.is_summary]
     kind = "summaries" if chosen.item.is_summary else "full-text copies"
     lower = [m for m in rivals if m.priority < chosen.priority]
     if lower and len(lower) == len(rivals):
         others = sorted({m.priority for m in lower}, reverse=True)
-        return {"rule": CANONICAL_RULE, "decided_by": "priority",
-                "explanation": f"{who} comes from the feed with the highest priority among "
-                f"the {kind} ({chosen.priority}; the others have "
-                f"{', '.join(map(str, others))})."}
+        return {
+            "rule": CANONICAL_RULE,
+            "decided_by": "priority",
+            "explanation": f"{who} comes from the feed with the highest priority among "
+            f"the {kind} ({chosen.priority}; the others have "
+            f"{', '.join(map(str, others))}).",
+        }
     rivals = [m for m in rivals if m.priority == chosen.priority]
-    later = [m for m in rivals if m.sort_time and chosen.sort_time
-             and m.sort_time > chosen.sort_time]
+    later = [
+        m for m in rivals if m.sort_time and chosen.sort_time and m.sort_time > chosen.sort_time
+    ]
     if later and len(later) == len(rivals):
         runner_up = min(later, key=_rank)
-        return {"rule": CANONICAL_RULE, "decided_by": "earliest",
-                "explanation": f"{who} was published first among the {kind} of priority "
-                f"{chosen.priority}: {_when(chosen.sort_time)}, before item "
-                f"{runner_up.item.id} at {_when(runner_up.sort_time)}."}
-    return {"rule": CANONICAL_RULE, "decided_by": "id",
-            "explanation": f"{who} ties with item{'s' if len(rivals) > 1 else ''} "
-            f"{_ids(rivals)} on text, priority and time; the lowest id wins."}
+        return {
+            "rule": CANONICAL_RULE,
+            "decided_by": "earliest",
+            "explanation": f"{who} was published first among the {kind} of priority "
+            f"{chosen.priority}: {_when(chosen.sort_time)}, before item "
+            f"{runner_up.item.id} at {_when(runner_up.sort_time)}.",
+        }
+    return {
+        "rule": CANONICAL_RULE,
+        "decided_by": "id",
+        "explanation": f"{who} ties with item{'s' if len(rivals) > 1 else ''} "
+        f"{_ids(rivals)} on text, priority and time; the lowest id wins.",
+    }
 
 
 def membership_reason(member: Member, dedup: DedupConfig) -> str:
@@ -119,25 +141,38 @@ def membership_reason(member: Member, dedup: DedupConfig) -> str:
         case Method.CONTENT_HASH:
             return f"Same text as {to} once boilerplate (footers, sponsor lines) is removed."
         case Method.MINHASH:
-            return (f"{score:.0%} of its word 3-shingles are shared with {to} (Jaccard "
-                    f"similarity; the threshold is {dedup.threshold:.0%}).")
+            return (
+                f"{score:.0%} of its word 3-shingles are shared with {to} (Jaccard "
+                f"similarity; the threshold is {dedup.threshold:.0%})."
+            )
         case Method.CONTAINMENT:
-            return (f"A shorter copy: {score:.0%} of its text is the beginning of {to} "
-                    f"(the threshold is {dedup.containment:.0%}).")
+            return (
+                f"A shorter copy: {score:.0%} of its text is the beginning of {to} "
+                f"(the threshold is {dedup.containment:.0%})."
+            )
         case Method.MANUAL:
-            return ("Placed here by a correction (aggregator clusters split/merge)"
-                    + (f", with {to}." if other is not None else "."))
+            return "Placed here by a correction (aggregator clusters split/merge)" + (
+                f", with {to}." if other is not None else "."
+            )
         case Method.SINGLE:
-            return ("The first copy of the story; the others were matched to it or to each "
-                    "other.")
+            return "The first copy of the story; the others were matched to it or to each other."
 
 
-def members_of(items: Sequence[ItemView], feeds: Mapping[int, FeedView],
-               evidence: Mapping[int, tuple[int | None, datetime]]) -> list[Member]:
+def members_of(
+    items: Sequence[ItemView],
+    feeds: Mapping[int, FeedView],
+    evidence: Mapping[int, tuple[int | None, datetime]],
+) -> list[Member]:
     """Join a cluster's items with their feeds and stored evidence."""
     out = []
     for item in items:
         matched, sort_time = evidence.get(item.id, (None, item.published))
-        out.append(Member(item=item, feed=feeds.get(item.feed_id), sort_time=sort_time,
-                          matched_item_id=matched))
+        out.append(
+            Member(
+                item=item,
+                feed=feeds.get(item.feed_id),
+                sort_time=sort_time,
+                matched_item_id=matched,
+            )
+        )
     return out

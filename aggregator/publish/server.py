@@ -13,8 +13,9 @@ class BackgroundServer:
     """uvicorn in a thread, so the scheduler and the web face share one process."""
 
     def __init__(self, app: Starlette, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                lifespan="off", access_log=False)
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
+        )
         # Run outside the main thread, uvicorn leaves signals to the daemon.
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)

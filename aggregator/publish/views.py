@@ -63,23 +63,38 @@ def cluster_dict(cluster: ClusterView) -> dict[str, Any]:
         "id": cluster.id,
         "size": cluster.size,
         "feed_count": cluster.feed_count,
-        "canonical_item": None if canonical is None else {
-            "id": canonical.id, "feed_url": canonical.feed_url, "guid": canonical.guid,
-            "title": canonical.title, "link": canonical.link,
+        "canonical_item": None
+        if canonical is None
+        else {
+            "id": canonical.id,
+            "feed_url": canonical.feed_url,
+            "guid": canonical.guid,
+            "title": canonical.title,
+            "link": canonical.link,
             "published": iso(canonical.published),
         },
         "note": cluster.note,
         "members": [
-            {"id": m.id, "feed_url": m.feed_url, "guid": m.guid, "title": m.title,
-             "link": m.link, "published": iso(m.published), "is_summary": m.is_summary,
-             "canonical": m.canonical, "method": m.method, "score": m.score}
+            {
+                "id": m.id,
+                "feed_url": m.feed_url,
+                "guid": m.guid,
+                "title": m.title,
+                "link": m.link,
+                "published": iso(m.published),
+                "is_summary": m.is_summary,
+                "canonical": m.canonical,
+                "method": m.method,
+                "score": m.score,
+            }
             for m in cluster.members
         ],
     }
 
 
-def table(rows: Sequence[Sequence[object]], headers: Sequence[str],
-          widths: dict[int, int] | None = None) -> str:
+def table(
+    rows: Sequence[Sequence[object]], headers: Sequence[str], widths: dict[int, int] | None = None
+) -> str:
     """A plain-text table; long cells are cut to the given widths with an ellipsis."""
     widths = widths or {}
 
@@ -92,21 +107,32 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str],
 
     cells = [[cell(v, i) for i, v in enumerate(row)] for row in rows]
     sizes = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(sizes[i]) for i, h in enumerate(headers)).rstrip(),
-             "  ".join("-" * s for s in sizes)]
+    lines = [
+        "  ".join(h.ljust(sizes[i]) for i, h in enumerate(headers)).rstrip(),
+        "  ".join("-" * s for s in sizes),
+    ]
     lines += ["  ".join(c.ljust(sizes[i]) for i, c in enumerate(r)).rstrip() for r in cells]
     return "\n".join(lines)
 
 
 def verdict_dict(verdict: Verdict) -> dict[str, Any]:
     """A rules verdict: the edge (``method``, None for none), its score and the reason."""
-    out: dict[str, Any] = {"method": verdict.method, "score": round(verdict.score, 4),
-                           "rule": verdict.reason}
+    out: dict[str, Any] = {
+        "method": verdict.method,
+        "score": round(verdict.score, 4),
+        "rule": verdict.reason,
+    }
     m = verdict.match
     if m is not None:
-        out.update({"jaccard": round(m.jaccard, 4), "containment": round(m.containment, 4),
-                    "lead_containment": round(m.lead_containment, 4),
-                    "shorter_shingles": m.shorter, "longer_shingles": m.longer})
+        out.update(
+            {
+                "jaccard": round(m.jaccard, 4),
+                "containment": round(m.containment, 4),
+                "lead_containment": round(m.lead_containment, 4),
+                "shorter_shingles": m.shorter,
+                "longer_shingles": m.longer,
+            }
+        )
     return out
 
 
@@ -116,12 +142,20 @@ def explanation_dict(explanation: Explanation) -> dict[str, Any]:
     items = []
     for e in explanation.items:
         entry = item_dict(e.item)
-        entry.update({"matched_item_id": e.matched_item_id, "words": e.words,
-                      "shingles": e.shingles, "boilerplate_removed": list(e.boilerplate_removed),
-                      "membership": {**verdict_dict(e.membership), "agrees": e.agrees}})
+        entry.update(
+            {
+                "matched_item_id": e.matched_item_id,
+                "words": e.words,
+                "shingles": e.shingles,
+                "boilerplate_removed": list(e.boilerplate_removed),
+                "membership": {**verdict_dict(e.membership), "agrees": e.agrees},
+            }
+        )
         items.append(entry)
     report: dict[str, Any] = {"items": items}
     if explanation.comparison is not None:
-        report["comparison"] = {**verdict_dict(explanation.comparison),
-                                "same_cluster": explanation.same_cluster}
+        report["comparison"] = {
+            **verdict_dict(explanation.comparison),
+            "same_cluster": explanation.same_cluster,
+        }
     return report

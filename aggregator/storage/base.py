@@ -32,8 +32,10 @@ def _storage_errors(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
             try:
                 return method(*args, **kwargs)
             except SQLAlchemyError as exc:
-                raise StorageError(f"storage: unable to {what}: {exc.__class__.__name__}: "
-                                   f"{str(exc).splitlines()[0]}") from exc
+                raise StorageError(
+                    f"storage: unable to {what}: {exc.__class__.__name__}: "
+                    f"{str(exc).splitlines()[0]}"
+                ) from exc
 
         wrapper.__name__ = method.__name__
         wrapper.__doc__ = method.__doc__
@@ -95,8 +97,10 @@ class StorageBase:
                 self._unit.session = session
                 yield
         except SQLAlchemyError as exc:
-            raise StorageError(f"storage: unable to commit: {exc.__class__.__name__}: "
-                               f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
+            raise StorageError(
+                f"storage: unable to commit: {exc.__class__.__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}"
+            ) from exc
         finally:
             self._unit.session = None
 
@@ -123,8 +127,9 @@ class StorageBase:
             s.merge(Setting(key=key, value=value))
 
 
-def _upsert(s: Session, model: Any, key: Any, rows: list[dict[str, Any]],
-            on_insert: dict[str, Any]) -> None:
+def _upsert(
+    s: Session, model: Any, key: Any, rows: list[dict[str, Any]], on_insert: dict[str, Any]
+) -> None:
     """Insert the rows whose key is new, update the others; both as executemany."""
     if not rows:
         return
@@ -142,4 +147,4 @@ def _upsert(s: Session, model: Any, key: Any, rows: list[dict[str, Any]],
 
 def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]

@@ -34,10 +34,14 @@ class ClustersMixin(ItemsMixin):
 
     @_storage_errors("save cluster decisions")
     def apply_cluster_changes(
-        self, changes: ClusterChanges,
+        self,
+        changes: ClusterChanges,
         fingerprints: Sequence[tuple[int, str | None, bytes | None]] = (),
-        scheme: str | None = None, *, decided: Sequence[int] = (),
-        fence: str | None = None, corrections_applied: int | None = None,
+        scheme: str | None = None,
+        *,
+        decided: Sequence[int] = (),
+        fence: str | None = None,
+        corrections_applied: int | None = None,
     ) -> None:
         """Write one decision in one transaction: the fingerprints it was made from
         (``(item_id, content_hash, bytes)``), memberships and cluster rows; the ``decided``
@@ -55,19 +59,41 @@ class ClustersMixin(ItemsMixin):
             # Bulk statements (executemany), not one ORM object per row: a poll that
             # brings thousands of items writes them in a handful of round trips.
             if fingerprints:
-                s.execute(update(Item), [
-                    {"id": item_id, "content_hash": content_hash, "fingerprint": blob,
-                     "fingerprint_scheme": scheme}
-                    for item_id, content_hash, blob in fingerprints])
+                s.execute(
+                    update(Item),
+                    [
+                        {
+                            "id": item_id,
+                            "content_hash": content_hash,
+                            "fingerprint": blob,
+                            "fingerprint_scheme": scheme,
+                        }
+                        for item_id, content_hash, blob in fingerprints
+                    ],
+                )
             cluster_rows = [
-                {"id": c.cluster_id, "canonical_item_id": c.canonical_item_id, "size": c.size,
-                 "feed_count": c.feed_count, "note": c.note, "updated": now}
-                for c in changes.clusters]
+                {
+                    "id": c.cluster_id,
+                    "canonical_item_id": c.canonical_item_id,
+                    "size": c.size,
+                    "feed_count": c.feed_count,
+                    "note": c.note,
+                    "updated": now,
+                }
+                for c in changes.clusters
+            ]
             _upsert(s, Cluster, Cluster.id, cluster_rows, {"created": now})
             member_rows = [
-                {"item_id": a.item_id, "cluster_id": a.cluster_id, "method": a.method,
-                 "score": a.score, "matched_item_id": a.matched_item_id, "decided_at": now}
-                for a in changes.assignments]
+                {
+                    "item_id": a.item_id,
+                    "cluster_id": a.cluster_id,
+                    "method": a.method,
+                    "score": a.score,
+                    "matched_item_id": a.matched_item_id,
+                    "decided_at": now,
+                }
+                for a in changes.assignments
+            ]
             _upsert(s, Membership, Membership.item_id, member_rows, {})
             if changes.deleted_clusters:
                 s.execute(delete(Cluster).where(Cluster.id.in_(changes.deleted_clusters)))
@@ -78,11 +104,15 @@ class ClustersMixin(ItemsMixin):
             return int(s.scalar(select(func.max(Cluster.id))) or 0)
 
     @_storage_errors("list clusters")
-    def list_clusters(self, *, min_size: int = 1, limit: int | None = None,
-                      with_members: bool = True) -> list[ClusterView]:
+    def list_clusters(
+        self, *, min_size: int = 1, limit: int | None = None, with_members: bool = True
+    ) -> list[ClusterView]:
         with self._tx() as s:
-            query = (select(Cluster).where(Cluster.size >= min_size)
-                     .order_by(Cluster.updated.desc(), Cluster.id.desc()))
+            query = (
+                select(Cluster)
+                .where(Cluster.size >= min_size)
+                .order_by(Cluster.updated.desc(), Cluster.id.desc())
+            )
             if limit is not None:
                 query = query.limit(limit)
             clusters = list(s.scalars(query))
@@ -100,8 +130,9 @@ class ClustersMixin(ItemsMixin):
             cluster = s.get(Cluster, cluster_id)
         if cluster is None:
             return None
-        return _cluster_view(cluster, self.list_items(cluster_id=cluster_id,
-                                                      with_content=with_content))
+        return _cluster_view(
+            cluster, self.list_items(cluster_id=cluster_id, with_content=with_content)
+        )
 
     @_storage_errors("count rows")
     def counts(self) -> dict[str, int]:
@@ -110,18 +141,21 @@ class ClustersMixin(ItemsMixin):
                 "feeds": int(s.scalar(select(func.count()).select_from(Feed)) or 0),
                 "items": int(s.scalar(select(func.count()).select_from(Item)) or 0),
                 "clusters": int(s.scalar(select(func.count()).select_from(Cluster)) or 0),
-                "multi_item_clusters": int(s.scalar(select(func.count()).select_from(Cluster)
-                                                    .where(Cluster.size > 1)) or 0),
+                "multi_item_clusters": int(
+                    s.scalar(select(func.count()).select_from(Cluster).where(Cluster.size > 1)) or 0
+                ),
             }
 
     # -- corrections ----------------------------------------------------------------
 
     @_storage_errors("save a correction")
-    def add_correction(self, kind: str, item_id: int,
-                       other_item_id: int | None = None) -> CorrectionRecord:
+    def add_correction(
+        self, kind: str, item_id: int, other_item_id: int | None = None
+    ) -> CorrectionRecord:
         with self._tx() as s:
-            row = Correction(kind=kind, item_id=item_id, other_item_id=other_item_id,
-                             created=utcnow())
+            row = Correction(
+                kind=kind, item_id=item_id, other_item_id=other_item_id, created=utcnow()
+            )
             s.add(row)
             s.flush()
             return CorrectionRecord(row.id, row.kind, row.item_id, row.other_item_id)
@@ -129,9 +163,12 @@ class ClustersMixin(ItemsMixin):
     @_storage_errors("read corrections")
     def corrections(self, after_id: int = 0) -> list[CorrectionRecord]:
         with self._tx() as s:
-            return [CorrectionRecord(r.id, r.kind, r.item_id, r.other_item_id)
-                    for r in s.scalars(select(Correction).where(Correction.id > after_id)
-                                       .order_by(Correction.id))]
+            return [
+                CorrectionRecord(r.id, r.kind, r.item_id, r.other_item_id)
+                for r in s.scalars(
+                    select(Correction).where(Correction.id > after_id).order_by(Correction.id)
+                )
+            ]
 
     @_storage_errors("read corrections")
     def corrections_applied(self) -> int:
@@ -143,6 +180,10 @@ class ClustersMixin(ItemsMixin):
     @_storage_errors("read cluster members")
     def cluster_member_ids(self, cluster_id: int) -> list[int]:
         with self._tx() as s:
-            return list(s.scalars(select(Membership.item_id)
-                                  .where(Membership.cluster_id == cluster_id)
-                                  .order_by(Membership.item_id)))
+            return list(
+                s.scalars(
+                    select(Membership.item_id)
+                    .where(Membership.cluster_id == cluster_id)
+                    .order_by(Membership.item_id)
+                )
+            )

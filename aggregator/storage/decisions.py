@@ -44,9 +44,9 @@ def check_fence(s: Session, token: str | None) -> None:
     """Inside a decision's transaction: fail unless ``token`` is still the decider's."""
     if token is None:
         return
-    result: Any = s.execute(update(Setting).where(Setting.key == FENCE_KEY,
-                                                  Setting.value == token)
-                            .values(value=token))
+    result: Any = s.execute(
+        update(Setting).where(Setting.key == FENCE_KEY, Setting.value == token).values(value=token)
+    )
     if result.rowcount != 1:
         raise LostLease("storage: another process has become the decider")
 
@@ -104,8 +104,9 @@ class DeciderLease:
         if self._engine.dialect.name == "postgresql":
             connection = self._engine.connect()
             try:
-                got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
-                                         {"key": _ADVISORY_KEY}).scalar()
+                got = connection.execute(
+                    text("SELECT pg_try_advisory_lock(:key)"), {"key": _ADVISORY_KEY}
+                ).scalar()
                 connection.commit()
             except SQLAlchemyError:
                 connection.close()
@@ -134,8 +135,7 @@ class DeciderLease:
             try:
                 # Closing only returns the connection to the pool, where the session (and
                 # the lock with it) would live on: unlock first.
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"),
-                                   {"key": _ADVISORY_KEY})
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_KEY})
                 connection.commit()
             except SQLAlchemyError:
                 connection.invalidate()  # a dead connection took the lock with it
@@ -163,20 +163,28 @@ class DecisionsMixin(StorageBase):
             ids = [item_id for item_id, _ in rows]
             waiting: set[int] = set()
             for chunk in _chunks(ids, 500):
-                waiting.update(s.scalars(select(Undecided.item_id)
-                                         .where(Undecided.item_id.in_(chunk))))
+                waiting.update(
+                    s.scalars(select(Undecided.item_id).where(Undecided.item_id.in_(chunk)))
+                )
             fresh = {item_id: is_new for item_id, is_new in rows if item_id not in waiting}
             if fresh:
-                s.execute(insert(Undecided), [{"item_id": i, "is_new": n, "queued": now}
-                                              for i, n in fresh.items()])
+                s.execute(
+                    insert(Undecided),
+                    [{"item_id": i, "is_new": n, "queued": now} for i, n in fresh.items()],
+                )
 
     @_storage_errors("read the items waiting for a decision")
     def undecided(self, limit: int) -> list[tuple[int, bool]]:
         """The oldest waiting items: ``(item_id, is_new)``."""
         with self._tx() as s:
-            return [(r.item_id, r.is_new) for r in s.execute(
-                select(Undecided.item_id, Undecided.is_new)
-                .order_by(Undecided.queued, Undecided.item_id).limit(limit))]
+            return [
+                (r.item_id, r.is_new)
+                for r in s.execute(
+                    select(Undecided.item_id, Undecided.is_new)
+                    .order_by(Undecided.queued, Undecided.item_id)
+                    .limit(limit)
+                )
+            ]
 
     @_storage_errors("read the decision backlog")
     def decision_backlog(self) -> tuple[int, datetime | None]:
@@ -191,8 +199,7 @@ class DecisionsMixin(StorageBase):
         out: set[int] = set()
         with self._tx() as s:
             for chunk in _chunks(list(item_ids), 500):
-                out.update(s.scalars(select(Undecided.item_id)
-                                     .where(Undecided.item_id.in_(chunk))))
+                out.update(s.scalars(select(Undecided.item_id).where(Undecided.item_id.in_(chunk))))
         return out
 
     @_storage_errors("count boilerplate evidence")
@@ -201,5 +208,6 @@ class DecisionsMixin(StorageBase):
         with self._tx() as s:
             check_fence(s, fence)
             for chunk in _chunks(list(item_ids), 500):
-                s.execute(update(Undecided).where(Undecided.item_id.in_(chunk))
-                          .values(is_new=False))
+                s.execute(
+                    update(Undecided).where(Undecided.item_id.in_(chunk)).values(is_new=False)
+                )

@@ -22,8 +22,9 @@ class EvidenceMixin(StorageBase):
         every member of a cluster that has one of them, and items not yet decided."""
         return [item for page in self.indexed_item_pages(since) for item in page]
 
-    def indexed_item_pages(self, since: datetime | None = None,
-                           page: int = 5000) -> Iterator[list[IndexedItem]]:
+    def indexed_item_pages(
+        self, since: datetime | None = None, page: int = 5000
+    ) -> Iterator[list[IndexedItem]]:
         """:meth:`indexed_items` a page at a time, in the same order: a start with a large
         window never holds every stored fingerprint at once."""
         after: tuple[datetime, int] | None = None
@@ -35,19 +36,32 @@ class EvidenceMixin(StorageBase):
             after = (rows[-1].sort_time, rows[-1].item_id)
 
     @_storage_errors("load the dedup index")
-    def _indexed_page(self, since: datetime | None, after: tuple[datetime, int] | None,
-                      page: int) -> list[IndexedItem]:
+    def _indexed_page(
+        self, since: datetime | None, after: tuple[datetime, int] | None, page: int
+    ) -> list[IndexedItem]:
         with self._tx() as s:
             query = _indexed_query()
             if since is not None:
-                recent = select(Membership.cluster_id).join(Item, Item.id == Membership.item_id)\
+                recent = (
+                    select(Membership.cluster_id)
+                    .join(Item, Item.id == Membership.item_id)
                     .where(or_(Item.sort_time >= since, Item.first_seen >= since))
-                query = query.where(or_(Item.sort_time >= since, Item.first_seen >= since,
-                                        Membership.cluster_id.in_(recent),
-                                        Membership.item_id.is_(None)))
+                )
+                query = query.where(
+                    or_(
+                        Item.sort_time >= since,
+                        Item.first_seen >= since,
+                        Membership.cluster_id.in_(recent),
+                        Membership.item_id.is_(None),
+                    )
+                )
             if after is not None:
-                query = query.where(or_(Item.sort_time > after[0],
-                                        and_(Item.sort_time == after[0], Item.id > after[1])))
+                query = query.where(
+                    or_(
+                        Item.sort_time > after[0],
+                        and_(Item.sort_time == after[0], Item.id > after[1]),
+                    )
+                )
             return [_indexed(r) for r in s.execute(query.limit(page))]
 
     @_storage_errors("load items to decide")
@@ -55,8 +69,9 @@ class EvidenceMixin(StorageBase):
         out: list[IndexedItem] = []
         with self._tx() as s:
             for chunk in _chunks(list(item_ids), 500):
-                out.extend(_indexed(r) for r in s.execute(
-                    _indexed_query().where(Item.id.in_(chunk))))
+                out.extend(
+                    _indexed(r) for r in s.execute(_indexed_query().where(Item.id.in_(chunk)))
+                )
         return out
 
     @_storage_errors("read stored fingerprints")
@@ -65,17 +80,26 @@ class EvidenceMixin(StorageBase):
         out: dict[int, bytes] = {}
         with self._tx() as s:
             for chunk in _chunks(list(item_ids), 500):
-                out.update((item_id, blob) for item_id, blob in s.execute(
-                    select(Item.id, Item.fingerprint).where(
-                        Item.id.in_(chunk), Item.fingerprint_scheme == scheme))
-                    if blob is not None)
+                out.update(
+                    (item_id, blob)
+                    for item_id, blob in s.execute(
+                        select(Item.id, Item.fingerprint).where(
+                            Item.id.in_(chunk), Item.fingerprint_scheme == scheme
+                        )
+                    )
+                    if blob is not None
+                )
         return out
 
     @_storage_errors("read the fingerprint scheme")
     def fingerprint_schemes(self) -> dict[str | None, int]:
         with self._tx() as s:
-            return {scheme: n for scheme, n in s.execute(
-                select(Item.fingerprint_scheme, func.count()).group_by(Item.fingerprint_scheme))}
+            return {
+                scheme: n
+                for scheme, n in s.execute(
+                    select(Item.fingerprint_scheme, func.count()).group_by(Item.fingerprint_scheme)
+                )
+            }
 
     # -- boilerplate evidence ---------------------------------------------------
 
@@ -88,8 +112,12 @@ class EvidenceMixin(StorageBase):
             # Plain column tuples, not ORM objects, and no sample for the tens of thousands
             # of sentences counted once: loading them all cost a start ~150 MB at its peak.
             sample = case((BlockCount.items >= samples_from, BlockCount.sample), else_="")
-            return [(feed_id, key, items, text or "") for feed_id, key, items, text in s.execute(
-                select(BlockCount.feed_id, BlockCount.block_key, BlockCount.items, sample))]
+            return [
+                (feed_id, key, items, text or "")
+                for feed_id, key, items, text in s.execute(
+                    select(BlockCount.feed_id, BlockCount.block_key, BlockCount.items, sample)
+                )
+            ]
 
     @_storage_errors("save boilerplate evidence")
     def add_block_counts(self, feed_id: int, increments: dict[str, tuple[int, str]]) -> None:
@@ -101,38 +129,80 @@ class EvidenceMixin(StorageBase):
             keys = list(increments)
             current: dict[str, int] = {}
             for chunk in _chunks(keys, 500):
-                for key, items in s.execute(select(BlockCount.block_key, BlockCount.items).where(
-                        BlockCount.feed_id == feed_id, BlockCount.block_key.in_(chunk))):
+                for key, items in s.execute(
+                    select(BlockCount.block_key, BlockCount.items).where(
+                        BlockCount.feed_id == feed_id, BlockCount.block_key.in_(chunk)
+                    )
+                ):
                     current[key] = items
             # executemany in slices, not an ORM object per block: a new feed brings
             # thousands, and one list of them all would only raise the memory peak.
             fresh = [key for key in keys if key not in current]
             for chunk in _chunks(fresh, 1000):
-                s.execute(insert(BlockCount), [
-                    {"feed_id": feed_id, "block_key": key, "items": increments[key][0],
-                     "sample": increments[key][1][:500]} for key in chunk])
+                s.execute(
+                    insert(BlockCount),
+                    [
+                        {
+                            "feed_id": feed_id,
+                            "block_key": key,
+                            "items": increments[key][0],
+                            "sample": increments[key][1][:500],
+                        }
+                        for key in chunk
+                    ],
+                )
             known = [key for key in keys if key in current]
             for with_sample in (False, True):
-                rows = [{"feed_id": feed_id, "block_key": key,
-                         "items": current[key] + increments[key][0],
-                         **({"sample": increments[key][1][:500]} if with_sample else {})}
-                        for key in known if bool(increments[key][1]) == with_sample]
+                rows = [
+                    {
+                        "feed_id": feed_id,
+                        "block_key": key,
+                        "items": current[key] + increments[key][0],
+                        **({"sample": increments[key][1][:500]} if with_sample else {}),
+                    }
+                    for key in known
+                    if bool(increments[key][1]) == with_sample
+                ]
                 for chunk in _chunks(rows, 1000):
                     s.execute(update(BlockCount), chunk)
 
 
 def _indexed_query() -> Any:
-    return (select(Item.id, Item.feed_id, Feed.priority, Item.sort_time, Item.is_summary,
-                   Item.canonical_link, Item.content_hash, Item.fingerprint,
-                   Membership.cluster_id, Membership.method, Membership.score,
-                   Membership.matched_item_id, Item.first_seen)
-            .join(Feed, Feed.id == Item.feed_id)
-            .outerjoin(Membership, Membership.item_id == Item.id)
-            .order_by(Item.sort_time, Item.id))
+    return (
+        select(
+            Item.id,
+            Item.feed_id,
+            Feed.priority,
+            Item.sort_time,
+            Item.is_summary,
+            Item.canonical_link,
+            Item.content_hash,
+            Item.fingerprint,
+            Membership.cluster_id,
+            Membership.method,
+            Membership.score,
+            Membership.matched_item_id,
+            Item.first_seen,
+        )
+        .join(Feed, Feed.id == Item.feed_id)
+        .outerjoin(Membership, Membership.item_id == Item.id)
+        .order_by(Item.sort_time, Item.id)
+    )
 
 
 def _indexed(r: Any) -> IndexedItem:
-    return IndexedItem(item_id=r[0], feed_id=r[1], priority=r[2], sort_time=r[3],
-                       is_summary=r[4], canonical_link=r[5], content_hash=r[6],
-                       fingerprint=r[7], cluster_id=r[8], method=r[9], score=r[10],
-                       matched_item_id=r[11], first_seen=r[12])
+    return IndexedItem(
+        item_id=r[0],
+        feed_id=r[1],
+        priority=r[2],
+        sort_time=r[3],
+        is_summary=r[4],
+        canonical_link=r[5],
+        content_hash=r[6],
+        fingerprint=r[7],
+        cluster_id=r[8],
+        method=r[9],
+        score=r[10],
+        matched_item_id=r[11],
+        first_seen=r[12],
+    )

@@ -49,10 +49,14 @@ class FeedsMixin(StorageBase):
             if feed is None:
                 return None
             item_ids = list(s.scalars(select(Item.id).where(Item.feed_id == feed.id)))
-            touched = set(s.scalars(select(Membership.cluster_id)
-                                    .where(Membership.item_id.in_(item_ids))))
-            s.execute(update(Cluster).where(Cluster.canonical_item_id.in_(item_ids))
-                      .values(canonical_item_id=None))
+            touched = set(
+                s.scalars(select(Membership.cluster_id).where(Membership.item_id.in_(item_ids)))
+            )
+            s.execute(
+                update(Cluster)
+                .where(Cluster.canonical_item_id.in_(item_ids))
+                .values(canonical_item_id=None)
+            )
             s.execute(delete(Membership).where(Membership.item_id.in_(item_ids)))
             s.execute(delete(BlockCount).where(BlockCount.feed_id == feed.id))
             s.execute(delete(Item).where(Item.feed_id == feed.id))
@@ -64,14 +68,21 @@ class FeedsMixin(StorageBase):
     @_storage_errors("list feeds")
     def list_feeds(self) -> list[FeedView]:
         with self._tx() as s:
-            counts = {feed_id: n for feed_id, n in s.execute(
-                select(Item.feed_id, func.count()).group_by(Item.feed_id))}
-            return [_feed_view(f, counts.get(f.id, 0))
-                    for f in s.scalars(select(Feed).order_by(Feed.id))]
+            counts = {
+                feed_id: n
+                for feed_id, n in s.execute(
+                    select(Item.feed_id, func.count()).group_by(Item.feed_id)
+                )
+            }
+            return [
+                _feed_view(f, counts.get(f.id, 0))
+                for f in s.scalars(select(Feed).order_by(Feed.id))
+            ]
 
     @_storage_errors("find feeds to poll")
-    def feeds_to_poll(self, due_before: datetime | None = None,
-                      feed_ids: Sequence[int] | None = None) -> list[FeedToPoll]:
+    def feeds_to_poll(
+        self, due_before: datetime | None = None, feed_ids: Sequence[int] | None = None
+    ) -> list[FeedToPoll]:
         """Enabled feeds, all of them or those whose next check is before ``due_before``
         (and among ``feed_ids``)."""
         with self._tx() as s:
@@ -89,9 +100,13 @@ class FeedsMixin(StorageBase):
         killed, is tried again then; one that does sets the real next check)."""
         with self._tx() as s:
             due = or_(Feed.next_check.is_(None), Feed.next_check <= now)
-            query = (select(Feed).where(Feed.disabled.is_(False), due)
-                     .order_by(Feed.next_check.is_not(None), Feed.next_check, Feed.id)
-                     .limit(limit).with_for_update(skip_locked=True))
+            query = (
+                select(Feed)
+                .where(Feed.disabled.is_(False), due)
+                .order_by(Feed.next_check.is_not(None), Feed.next_check, Feed.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
             feeds = list(s.scalars(query))
             claimed = [_to_poll(f) for f in feeds]
             for feed in feeds:
@@ -107,9 +122,17 @@ class FeedsMixin(StorageBase):
             s.execute(update(Feed).where(Feed.id.in_(list(feed_ids))).values(next_check=when))
 
     @_storage_errors("record a fetch")
-    def record_success(self, feed_id: int, *, etag: str | None, last_modified: str | None,
-                       title: str | None, next_check: datetime,
-                       fetch_url: str | None = None, warning: str | None = None) -> None:
+    def record_success(
+        self,
+        feed_id: int,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        title: str | None,
+        next_check: datetime,
+        fetch_url: str | None = None,
+        warning: str | None = None,
+    ) -> None:
         with self._tx() as s:
             feed = s.get(Feed, feed_id)
             if feed is None:
@@ -127,17 +150,29 @@ class FeedsMixin(StorageBase):
 
     @_storage_errors("record not-modified fetches")
     def record_not_modified(
-            self, rows: Sequence[tuple[int, str | None, str | None, datetime]]) -> None:
+        self, rows: Sequence[tuple[int, str | None, str | None, datetime]]
+    ) -> None:
         """Many 304 answers at once: ``(feed_id, etag, last_modified, next_check)``."""
         if not rows:
             return
         now = utcnow()
         with self._tx() as s:
-            s.execute(update(Feed), [
-                {"id": feed_id, "etag": etag, "last_modified": last_modified,
-                 "next_check": next_check, "last_checked": now, "last_success": now,
-                 "last_error": None, "error_count": 0}
-                for feed_id, etag, last_modified, next_check in rows])
+            s.execute(
+                update(Feed),
+                [
+                    {
+                        "id": feed_id,
+                        "etag": etag,
+                        "last_modified": last_modified,
+                        "next_check": next_check,
+                        "last_checked": now,
+                        "last_success": now,
+                        "last_error": None,
+                        "error_count": 0,
+                    }
+                    for feed_id, etag, last_modified, next_check in rows
+                ],
+            )
 
     @_storage_errors("record a fetch error")
     def record_error(self, feed_id: int, message: str, next_check: datetime) -> None:
@@ -187,9 +222,17 @@ class FeedsMixin(StorageBase):
 
 
 def _new_feed(spec: FeedSpec) -> Feed:
-    return Feed(url=spec.url, fetch_url=spec.url, name=spec.name, group_name=spec.group,
-                priority=spec.priority, interval_seconds=spec.interval, error_count=0,
-                disabled=False, created=utcnow())
+    return Feed(
+        url=spec.url,
+        fetch_url=spec.url,
+        name=spec.name,
+        group_name=spec.group,
+        priority=spec.priority,
+        interval_seconds=spec.interval,
+        error_count=0,
+        disabled=False,
+        created=utcnow(),
+    )
 
 
 def _refresh_clusters(s: Session, cluster_ids: Iterable[int]) -> None:
@@ -198,9 +241,12 @@ def _refresh_clusters(s: Session, cluster_ids: Iterable[int]) -> None:
         cluster = s.get(Cluster, cluster_id)
         if cluster is None:
             continue
-        rows = s.execute(select(Item.id, Item.feed_id).join(
-            Membership, Membership.item_id == Item.id).where(
-            Membership.cluster_id == cluster_id).order_by(Item.sort_time, Item.id)).all()
+        rows = s.execute(
+            select(Item.id, Item.feed_id)
+            .join(Membership, Membership.item_id == Item.id)
+            .where(Membership.cluster_id == cluster_id)
+            .order_by(Item.sort_time, Item.id)
+        ).all()
         if not rows:
             s.delete(cluster)
             continue
@@ -211,14 +257,34 @@ def _refresh_clusters(s: Session, cluster_ids: Iterable[int]) -> None:
 
 
 def _feed_view(f: Feed, item_count: int = 0) -> FeedView:
-    return FeedView(id=f.id, url=f.url, fetch_url=f.fetch_url, name=f.name, title=f.title,
-                    group=f.group_name, priority=f.priority, disabled=f.disabled, etag=f.etag,
-                    last_modified=f.last_modified, last_checked=f.last_checked,
-                    last_success=f.last_success, last_error=f.last_error,
-                    error_count=f.error_count, next_check=f.next_check, item_count=item_count)
+    return FeedView(
+        id=f.id,
+        url=f.url,
+        fetch_url=f.fetch_url,
+        name=f.name,
+        title=f.title,
+        group=f.group_name,
+        priority=f.priority,
+        disabled=f.disabled,
+        etag=f.etag,
+        last_modified=f.last_modified,
+        last_checked=f.last_checked,
+        last_success=f.last_success,
+        last_error=f.last_error,
+        error_count=f.error_count,
+        next_check=f.next_check,
+        item_count=item_count,
+    )
 
 
 def _to_poll(f: Feed) -> FeedToPoll:
-    return FeedToPoll(id=f.id, url=f.url, fetch_url=f.fetch_url, etag=f.etag,
-                      last_modified=f.last_modified, error_count=f.error_count,
-                      interval=f.interval_seconds, due=f.next_check)
+    return FeedToPoll(
+        id=f.id,
+        url=f.url,
+        fetch_url=f.fetch_url,
+        etag=f.etag,
+        last_modified=f.last_modified,
+        error_count=f.error_count,
+        interval=f.interval_seconds,
+        due=f.next_check,
+    )

@@ -29,8 +29,12 @@ class ItemsMixin(StorageBase):
             ids = [item.entry_id for item in items]
             existing: dict[str, Item] = {}
             for chunk in _chunks(ids, 500):
-                existing.update((row.entry_id, row) for row in s.scalars(
-                    select(Item).where(Item.feed_id == feed_id, Item.entry_id.in_(chunk))))
+                existing.update(
+                    (row.entry_id, row)
+                    for row in s.scalars(
+                        select(Item).where(Item.feed_id == feed_id, Item.entry_id.in_(chunk))
+                    )
+                )
             # New entries go in as one executemany INSERT … RETURNING id (ORM objects
             # cost twice as much, and a new feed brings hundreds at once).
             fresh: dict[str, dict[str, Any]] = {}
@@ -43,8 +47,12 @@ class ItemsMixin(StorageBase):
                     pending.update(_item_values(item, now))
                     outcome.append((status, item.entry_id))
                 elif row is None:
-                    fresh[item.entry_id] = {"feed_id": feed_id, "entry_id": item.entry_id,
-                                            "first_seen": now, **_item_values(item, now)}
+                    fresh[item.entry_id] = {
+                        "feed_id": feed_id,
+                        "entry_id": item.entry_id,
+                        "first_seen": now,
+                        **_item_values(item, now),
+                    }
                     outcome.append(("new", item.entry_id))
                 elif row.revision == item.revision:
                     outcome.append(("unchanged", row))
@@ -61,13 +69,19 @@ class ItemsMixin(StorageBase):
             new_ids: dict[str, int] = {}
             if fresh:
                 rows = list(fresh.values())
-                returned = s.execute(insert(Item).returning(
-                    Item.id, sort_by_parameter_order=True), rows).scalars().all()
-                new_ids = {row["entry_id"]: item_id
-                           for row, item_id in zip(rows, returned, strict=True)}
+                returned = (
+                    s.execute(insert(Item).returning(Item.id, sort_by_parameter_order=True), rows)
+                    .scalars()
+                    .all()
+                )
+                new_ids = {
+                    row["entry_id"]: item_id for row, item_id in zip(rows, returned, strict=True)
+                }
             s.flush()
-            return [SavedItem(item_id=new_ids[ref] if isinstance(ref, str) else ref.id,
-                              status=status) for status, ref in outcome]
+            return [
+                SavedItem(item_id=new_ids[ref] if isinstance(ref, str) else ref.id, status=status)
+                for status, ref in outcome
+            ]
 
     @_storage_errors("read item texts")
     def item_texts(self, item_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
@@ -75,8 +89,9 @@ class ItemsMixin(StorageBase):
         out: dict[int, tuple[int, str]] = {}
         with self._tx() as s:
             for chunk in _chunks(list(item_ids), 500):
-                for row in s.execute(select(Item.id, Item.feed_id, Item.text)
-                                     .where(Item.id.in_(chunk))):
+                for row in s.execute(
+                    select(Item.id, Item.feed_id, Item.text).where(Item.id.in_(chunk))
+                ):
                     out[row.id] = (row.feed_id, row.text)
         return out
 
@@ -86,20 +101,32 @@ class ItemsMixin(StorageBase):
         out: dict[int, int] = {}
         with self._tx() as s:
             for chunk in _chunks(list(item_ids), 500):
-                out.update((item_id, feed_id) for item_id, feed_id in s.execute(
-                    select(Item.id, Item.feed_id).where(Item.id.in_(chunk))))
+                out.update(
+                    (item_id, feed_id)
+                    for item_id, feed_id in s.execute(
+                        select(Item.id, Item.feed_id).where(Item.id.in_(chunk))
+                    )
+                )
         return out
 
     @_storage_errors("list items")
-    def list_items(self, *, feed_url: str | None = None, cluster_id: int | None = None,
-                   limit: int | None = None, with_content: bool = False,
-                   item_ids: Sequence[int] | None = None) -> list[ItemView]:
+    def list_items(
+        self,
+        *,
+        feed_url: str | None = None,
+        cluster_id: int | None = None,
+        limit: int | None = None,
+        with_content: bool = False,
+        item_ids: Sequence[int] | None = None,
+    ) -> list[ItemView]:
         with self._tx() as s:
-            query = (select(Item, Feed.url, Membership, Cluster.canonical_item_id)
-                     .join(Feed, Feed.id == Item.feed_id)
-                     .outerjoin(Membership, Membership.item_id == Item.id)
-                     .outerjoin(Cluster, Cluster.id == Membership.cluster_id)
-                     .order_by(Item.sort_time.desc(), Item.id.desc()))
+            query = (
+                select(Item, Feed.url, Membership, Cluster.canonical_item_id)
+                .join(Feed, Feed.id == Item.feed_id)
+                .outerjoin(Membership, Membership.item_id == Item.id)
+                .outerjoin(Cluster, Cluster.id == Membership.cluster_id)
+                .order_by(Item.sort_time.desc(), Item.id.desc())
+            )
             if feed_url is not None:
                 query = query.where(Feed.url == feed_url)
             if cluster_id is not None:
@@ -108,27 +135,41 @@ class ItemsMixin(StorageBase):
                 query = query.where(Item.id.in_(list(item_ids)))
             if limit is not None:
                 query = query.limit(limit)
-            return [_item_view(item, url, member, canonical, with_content)
-                    for item, url, member, canonical in s.execute(query)]
+            return [
+                _item_view(item, url, member, canonical, with_content)
+                for item, url, member, canonical in s.execute(query)
+            ]
 
 
 def _reads_the_same(row: Item, item: CleanItem) -> bool:
     """Everything a reader sees, and everything deduplication uses, is unchanged."""
-    return (row.text == item.text and row.title == item.title and row.link == item.link
-            and row.canonical_link == item.canonical_link and row.author == item.author
-            and row.published == item.published and row.updated == item.updated
-            and row.is_summary == item.is_summary)
+    return (
+        row.text == item.text
+        and row.title == item.title
+        and row.link == item.link
+        and row.canonical_link == item.canonical_link
+        and row.author == item.author
+        and row.published == item.published
+        and row.updated == item.updated
+        and row.is_summary == item.is_summary
+    )
 
 
 def _item_values(item: CleanItem, first_seen: datetime) -> dict[str, Any]:
     """The columns an entry sets (all but ids, first sight and the fingerprint)."""
     return {
-        "guid": item.guid, "link": item.link, "canonical_link": item.canonical_link,
-        "title": item.title, "author": item.author, "published": item.published,
+        "guid": item.guid,
+        "link": item.link,
+        "canonical_link": item.canonical_link,
+        "title": item.title,
+        "author": item.author,
+        "published": item.published,
         "updated": item.updated,
         # A date in the future (clock skew, hostile feed) must not pin the item in the window.
         "sort_time": min(item.published or item.updated or first_seen, first_seen),
-        "content_html": item.content_html, "text": item.text, "is_summary": item.is_summary,
+        "content_html": item.content_html,
+        "text": item.text,
+        "is_summary": item.is_summary,
         "revision": item.revision,
     }
 

@@ -35,9 +35,12 @@ HEAD_REVISION = "0003"
 """The newest revision under ``migrations/versions`` (a test checks it is Alembic's head)."""
 
 # Alembic's own bookkeeping table, as Alembic creates it.
-_VERSION_TABLE = Table("alembic_version", MetaData(),
-                       Column("version_num", String(32), nullable=False),
-                       PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
+_VERSION_TABLE = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -94,8 +97,10 @@ def _new_or_interrupted(connection: Connection) -> bool:
     ours = {table.name: table for table in Base.metadata.sorted_tables}
     if not names <= set(ours):
         return False
-    return all(connection.execute(select(func.count()).select_from(ours[name])).scalar() == 0
-               for name in names)
+    return all(
+        connection.execute(select(func.count()).select_from(ours[name])).scalar() == 0
+        for name in names
+    )
 
 
 def upgrade_with_alembic(engine: Engine) -> str | None:

@@ -78,9 +78,7 @@ class Feed(Base):
 
 class Item(Base):
     __tablename__ = "items"
-    __table_args__ = (
-        UniqueConstraint("feed_id", "entry_id", name="uq_items_feed_id_entry_id"),
-    )
+    __table_args__ = (UniqueConstraint("feed_id", "entry_id", name="uq_items_feed_id_entry_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
@@ -160,8 +158,7 @@ class Correction(Base):
     """``split`` (item_id leaves its cluster and stays alone) or ``merge`` (item_id and
     other_item_id belong together)."""
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
-    other_item_id: Mapped[int | None] = mapped_column(
-        ForeignKey("items.id", ondelete="CASCADE"))
+    other_item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -186,5 +183,3 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
-
-

@@ -20,6 +20,5 @@ from aggregator.storage.pages import PagesMixin
 
 
 # ClustersMixin builds on ItemsMixin, so it comes before it here.
-class Storage(FeedsMixin, ClustersMixin, ItemsMixin, EvidenceMixin, PagesMixin,
-              DecisionsMixin):
+class Storage(FeedsMixin, ClustersMixin, ItemsMixin, EvidenceMixin, PagesMixin, DecisionsMixin):
     """All persistence of feeds, items, clusters and boilerplate evidence."""

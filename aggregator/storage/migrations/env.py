@@ -39,8 +39,12 @@ def run_online() -> None:
 
 def _run(connection: Connection) -> None:
     # render_as_batch lets SQLite alter tables by copy-and-move.
-    context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True, compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
