@@ -110,6 +110,9 @@ class Pipeline:
             return False
         if stale:
             self.storage.queue_for_decision([(item_id, False) for item_id in stale])
+        # Corrections first: an engine just loaded must hold every correction before it
+        # decides anything, or a split item would rejoin its old cluster for a moment.
+        self.corrections.catch_up()
         return True
 
     def decide_waiting(self, worker: WorkerProcess | None = None) -> Decided | None:
