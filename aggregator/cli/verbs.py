@@ -1,223 +1,22 @@
-"""The ``aggregator`` command: thin verbs over config, storage and the pipeline."""
+"""What each verb of the command line does."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aggregator import __version__
-from aggregator.config import Settings, config_path, load_settings, resolve_feed_url
-from aggregator.errors import AggregatorError, ConfigError, StorageError
-from aggregator.ingest.memory import limit_malloc_arenas
+from aggregator.config import Settings, resolve_feed_url
+from aggregator.errors import ConfigError
 from aggregator.publish.views import cluster_dict, feed_dict, item_dict, table
 from aggregator.types import FeedSpec
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 HAND_OVER_WAIT = 60.0
 """Seconds ``poll --once`` waits for the running daemon to place the items it stored."""
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    limit_malloc_arenas()
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return 2
-    logging.basicConfig(
-        level=logging.DEBUG
-        if args.verbose > 1
-        else logging.INFO
-        if args.verbose
-        else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    try:
-        settings = load_settings(config_path(args.config))
-    except ConfigError as exc:
-        print(f"aggregator: {exc}", file=sys.stderr)
-        return 2
-    try:
-        handler: Handler = args.handler
-        return handler(args, settings)
-    except ConfigError as exc:
-        print(f"aggregator: {exc}", file=sys.stderr)
-        return 2
-    except StorageError as exc:
-        print(f"aggregator: {exc}", file=sys.stderr)
-        return 1
-    except AggregatorError as exc:
-        print(f"aggregator: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        # `aggregator items list | head`: the reader left; say nothing more.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-
-
-Verbs = Any
-"""argparse's sub-parser collection (its type is private)."""
-
-
-def _verb(verbs: Verbs, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-    sub: argparse.ArgumentParser = verbs.add_parser(name, help=help_text, description=help_text)
-    sub.set_defaults(handler=handler)
-    return sub
-
-
-def _formatted(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    sub.add_argument("--format", choices=("table", "json"), default="table")
-    return sub
-
-
-def _noun(verbs: Verbs, name: str, help_text: str) -> Verbs:
-    return verbs.add_parser(name, help=help_text).add_subparsers(metavar="ACTION")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="aggregator", description="A news feed aggregator that sees through syndication."
-    )
-    parser.add_argument(
-        "--config",
-        metavar="PATH",
-        help="config file (default: $AGGREGATOR_CONFIG or ./config.yaml)",
-    )
-    parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="log progress to stderr (-vv for debug)"
-    )
-    parser.add_argument("--version", action="version", version=f"aggregator {__version__}")
-    verbs = parser.add_subparsers(metavar="COMMAND")
-    poll = _verb(verbs, "poll", _poll, "fetch every feed once and ingest what is new")
-    poll.add_argument(
-        "--once",
-        action="store_true",
-        required=True,
-        help="poll once and exit (use `aggregator run` for the daemon)",
-    )
-    _verb(verbs, "run", _run, "run the daemon: poll feeds on their schedule and serve the web face")
-    serve = _verb(verbs, "serve", _serve, "serve the web face alone (no polling)")
-    serve.add_argument(
-        "--port", type=int, default=None, help="listen on this port (default: server.port)"
-    )
-    worker = _verb(
-        verbs,
-        "worker",
-        _worker,
-        "take poll tasks from the broker: fetch, parse, clean and store feeds "
-        "(PostgreSQL and a broker; any number of them)",
-    )
-    worker.add_argument(
-        "--threads", type=int, default=None, help="tasks at once (default: polling.concurrency)"
-    )
-    worker.add_argument(
-        "--metrics-port",
-        type=int,
-        default=None,
-        metavar="PORT",
-        help="serve Prometheus metrics on this port",
-    )
-    decider = _verb(
-        verbs,
-        "decider",
-        _decider,
-        "hand due feeds to the workers and decide what they store (one decides, others stand by)",
-    )
-    decider.add_argument(
-        "--metrics-port",
-        type=int,
-        default=None,
-        metavar="PORT",
-        help="serve Prometheus metrics on this port",
-    )
-    _verb(_noun(verbs, "db", "database schema"), "upgrade", _db_upgrade, "apply schema migrations")
-    items_list = _formatted(
-        _verb(
-            _noun(verbs, "items", "stored items"), "list", _items_list, "list items, newest first"
-        )
-    )
-    items_list.add_argument("--feed", metavar="URL", help="only this feed's items")
-    items_list.add_argument("--limit", type=int, default=None)
-    _cluster_verbs(_noun(verbs, "clusters", "story clusters"))
-    _feed_verbs(_noun(verbs, "feeds", "subscribed feeds"))
-    _formatted(
-        _verb(
-            _noun(verbs, "boilerplate", "learned boilerplate"),
-            "list",
-            _boilerplate_list,
-            "blocks learned as boilerplate",
-        )
-    )
-    rebuild = _verb(
-        _noun(verbs, "dedup", "near-duplicate decisions"),
-        "rebuild",
-        _dedup_rebuild,
-        "re-decide every item (after a config change) and report what moves",
-    )
-    rebuild.add_argument("--dry-run", action="store_true", help="report only, change nothing")
-    return parser
-
-
-def _cluster_verbs(clusters: Verbs) -> None:
-    listing = _formatted(
-        _verb(clusters, "list", _clusters_list, "list clusters of copies (size ≥ 2 unless --all)")
-    )
-    listing.add_argument("--all", action="store_true", help="include single items")
-    listing.add_argument("--limit", type=int, default=None)
-    show = _formatted(_verb(clusters, "show", _clusters_show, "show one cluster and its members"))
-    show.add_argument("cluster_id", type=int, metavar="ID")
-    explain = _formatted(
-        _verb(
-            clusters,
-            "explain",
-            _clusters_explain,
-            "why an item sits where it does, or how two items compare",
-        )
-    )
-    explain.add_argument("item_ids", type=int, nargs="+", metavar="ITEM")
-    split = _verb(
-        clusters,
-        "split",
-        _clusters_split,
-        "take an item out of its cluster (a correction kept for later decisions)",
-    )
-    split.add_argument("item_id", type=int, metavar="ITEM")
-    merge = _verb(
-        clusters,
-        "merge",
-        _clusters_merge,
-        "merge two clusters into one (a correction kept for later decisions)",
-    )
-    merge.add_argument("first", type=int, metavar="A")
-    merge.add_argument("second", type=int, metavar="B")
-
-
-def _feed_verbs(feeds: Verbs) -> None:
-    _formatted(_verb(feeds, "list", _feeds_list, "list feeds and their health"))
-    add = _verb(feeds, "add", _feeds_add, "subscribe to a feed (URL or path)")
-    add.add_argument("url")
-    add.add_argument("--name")
-    add.add_argument("--group")
-    add.add_argument("--priority", type=int, default=0)
-    remove = _verb(feeds, "remove", _feeds_remove, "unsubscribe and delete the feed's items")
-    remove.add_argument("url")
-    import_opml = _verb(
-        feeds, "import-opml", _feeds_import_opml, "subscribe to every feed of an OPML file"
-    )
-    import_opml.add_argument("file", metavar="FILE")
-    export_opml = _verb(
-        feeds, "export-opml", _feeds_export_opml, "write the subscriptions as OPML (to stdout)"
-    )
-    export_opml.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead")
 
 
 def _emit(args: argparse.Namespace, rows: list[dict[str, Any]], render: Callable[[], str]) -> int:
@@ -248,7 +47,7 @@ def _pipeline(settings: Settings) -> Any:
 # -- verbs ------------------------------------------------------------------------------
 
 
-def _poll(args: argparse.Namespace, settings: Settings) -> int:
+def poll(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
     started = time.monotonic()
@@ -278,25 +77,25 @@ def _poll(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from aggregator.daemon.scheduler import run_daemon
 
     return run_daemon(settings)
 
 
-def _worker(args: argparse.Namespace, settings: Settings) -> int:
+def worker(args: argparse.Namespace, settings: Settings) -> int:
     from aggregator.daemon.roles import run_worker
 
     return run_worker(settings, args.threads or settings.polling.concurrency, args.metrics_port)
 
 
-def _decider(args: argparse.Namespace, settings: Settings) -> int:
+def decider(args: argparse.Namespace, settings: Settings) -> int:
     from aggregator.daemon.roles import run_decider
 
     return run_decider(settings, args.metrics_port)
 
 
-def _serve(args: argparse.Namespace, settings: Settings) -> int:
+def serve(args: argparse.Namespace, settings: Settings) -> int:
     import ipaddress
 
     from aggregator.publish.app import create_app
@@ -325,13 +124,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     revision = _storage(settings).schema_revision()
     print(f"database at revision {revision}")
     return 0
 
 
-def _items_list(args: argparse.Namespace, settings: Settings) -> int:
+def items_list(args: argparse.Namespace, settings: Settings) -> int:
     feed = resolve_feed_url(args.feed, Path.cwd()) if args.feed else None
     items = _storage(settings).list_items(feed_url=feed, limit=args.limit)
     return _emit(
@@ -355,7 +154,7 @@ def _items_list(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
-def _clusters_list(args: argparse.Namespace, settings: Settings) -> int:
+def clusters_list(args: argparse.Namespace, settings: Settings) -> int:
     clusters = _storage(settings).list_clusters(min_size=1 if args.all else 2, limit=args.limit)
     rows = [cluster_dict(c) for c in clusters]
 
@@ -378,7 +177,7 @@ def _clusters_list(args: argparse.Namespace, settings: Settings) -> int:
     return _emit(args, rows, render)
 
 
-def _clusters_show(args: argparse.Namespace, settings: Settings) -> int:
+def clusters_show(args: argparse.Namespace, settings: Settings) -> int:
     cluster = _storage(settings).get_cluster(args.cluster_id)
     if cluster is None:
         print(f"aggregator: no cluster {args.cluster_id}", file=sys.stderr)
@@ -410,7 +209,7 @@ def _clusters_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _clusters_explain(args: argparse.Namespace, settings: Settings) -> int:
+def clusters_explain(args: argparse.Namespace, settings: Settings) -> int:
     from aggregator.ingest.explain import explain
     from aggregator.ingest.state import dedup_params, load_boilerplate
     from aggregator.publish.views import explanation_dict
@@ -430,7 +229,7 @@ def _clusters_explain(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _feeds_list(args: argparse.Namespace, settings: Settings) -> int:
+def feeds_list(args: argparse.Namespace, settings: Settings) -> int:
     feeds = _storage(settings).list_feeds()
     return _emit(
         args,
@@ -454,7 +253,7 @@ def _feeds_list(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
-def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
+def feeds_add(args: argparse.Namespace, settings: Settings) -> int:
     url = resolve_feed_url(args.url, Path.cwd())
     feed, created = _storage(settings).add_feed(
         FeedSpec(url=url, name=args.name, group=args.group, priority=args.priority)
@@ -463,7 +262,7 @@ def _feeds_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
+def feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
     url = resolve_feed_url(args.url, Path.cwd())
     removed = _storage(settings).remove_feed(url)
     if removed is None:
@@ -479,7 +278,7 @@ def _feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _feeds_import_opml(args: argparse.Namespace, settings: Settings) -> int:
+def feeds_import_opml(args: argparse.Namespace, settings: Settings) -> int:
     from aggregator.publish.opml import parse_opml
 
     path = Path(args.file)
@@ -511,7 +310,7 @@ def _feeds_import_opml(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _feeds_export_opml(args: argparse.Namespace, settings: Settings) -> int:
+def feeds_export_opml(args: argparse.Namespace, settings: Settings) -> int:
     from aggregator.publish.opml import render_opml
 
     data = render_opml(_storage(settings).list_feeds())
@@ -529,7 +328,7 @@ STORED_NOT_APPLIED = (
 )
 
 
-def _clusters_split(args: argparse.Namespace, settings: Settings) -> int:
+def clusters_split(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = _pipeline(settings)
     if pipeline.split_item(args.item_id) is None:
         print(STORED_NOT_APPLIED)
@@ -542,7 +341,7 @@ def _clusters_split(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _clusters_merge(args: argparse.Namespace, settings: Settings) -> int:
+def clusters_merge(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = _pipeline(settings)
     first = pipeline.storage.get_cluster(args.first)
     if pipeline.merge_clusters(args.first, args.second) is None:
@@ -563,7 +362,7 @@ def _clusters_merge(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _boilerplate_list(args: argparse.Namespace, settings: Settings) -> int:
+def boilerplate_list(args: argparse.Namespace, settings: Settings) -> int:
     from aggregator.ingest.state import load_boilerplate
 
     learned = load_boilerplate(_storage(settings)).learned()
@@ -576,7 +375,7 @@ def _boilerplate_list(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
-def _dedup_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+def dedup_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     report = _pipeline(settings).rebuild(dry_run=args.dry_run)
     verb = "would move" if args.dry_run else "moved"
     print(
@@ -588,7 +387,3 @@ def _dedup_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     if len(report.moves) > 50:
         print(f"  … and {len(report.moves) - 50} more")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

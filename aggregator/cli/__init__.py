@@ -1,0 +1,59 @@
+"""The ``aggregator`` command: thin verbs over config, storage and the pipeline.
+
+``main`` reads the config and maps errors to exit statuses; :mod:`.parser` builds the
+command line; :mod:`.verbs` holds what each verb does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from aggregator.cli.parser import parser
+from aggregator.cli.verbs import Handler
+from aggregator.config import config_path, load_settings
+from aggregator.errors import AggregatorError, ConfigError, StorageError
+from aggregator.ingest.memory import limit_malloc_arenas
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    limit_malloc_arenas()
+    command_line = parser()
+    args = command_line.parse_args(argv)
+    if not getattr(args, "handler", None):
+        command_line.print_help()
+        return 2
+    logging.basicConfig(
+        level=logging.DEBUG
+        if args.verbose > 1
+        else logging.INFO
+        if args.verbose
+        else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = load_settings(config_path(args.config))
+    except ConfigError as exc:
+        print(f"aggregator: {exc}", file=sys.stderr)
+        return 2
+    try:
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except ConfigError as exc:
+        print(f"aggregator: {exc}", file=sys.stderr)
+        return 2
+    except StorageError as exc:
+        print(f"aggregator: {exc}", file=sys.stderr)
+        return 1
+    except AggregatorError as exc:
+        print(f"aggregator: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `aggregator items list | head`: the reader left; say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
