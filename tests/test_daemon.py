@@ -11,13 +11,12 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,27 +25,12 @@ import pytest
 import yaml
 
 from tests.feeds import html, story
-from tests.helpers import Cli
+from tests.helpers import Cli, wait_for
+from tests.helpers import free_port as _free_port
 from tests.hostile_server import HOSTILE_ROUTES, HostileServer, feed_items
 
 STOP_LIMIT = 10.0
 """The promise: SIGTERM/SIGINT end the daemon within this many seconds, exit status 0."""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 class Daemon:

@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from tests.feeds import FOOTER, html, rss, story
-from tests.helpers import Cli
+from tests.helpers import Cli, wait_for
 from tests.hostile_server import HostileServer, feed_items
-from tests.test_daemon import Daemon, wait_for
+from tests.test_daemon import Daemon
 
 TOKEN = "s3cret-token"
 

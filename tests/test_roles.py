@@ -18,8 +18,8 @@ from aggregator.config import settings_from_mapping
 from aggregator.ingest.pipeline import Pipeline
 from aggregator.storage import Storage
 from tests.feeds import html, story
+from tests.helpers import wait_for
 from tests.hostile_server import HostileServer
-from tests.test_daemon import wait_for
 
 BROKER = "amqp://guest:guest@127.0.0.1:5672/"
 FEEDS = 6

@@ -34,25 +34,10 @@ from aggregator.daemon.scheduler import (
 )
 from aggregator.errors import StorageError
 from tests.feeds import html, rss, story
-from tests.helpers import Cli, restored_logging
+from tests.helpers import Cli, restored_logging, wait_for
+from tests.helpers import free_port as _free_port
 
 ITEMS = 4
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _config(folder: Path, port: int | None = None) -> Path:
