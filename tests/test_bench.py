@@ -242,6 +242,14 @@ SMOKE: dict[str, tuple[list[str], list[str]]] = {
         ["bench/brokers.py", "--tasks", "50", "--redelivery-wait", "5"],
         [r"rabbitmq: 50 tasks sent at [\d,]+/s, done at [\d,]+/s .* runs again after"],
     ),
+    "faults": (
+        ["bench/faults.py", "--repeat", "1", "--feeds", "5"],
+        [
+            rf"repetition 1: worker killed mid-feed: lost 0, doubled 0; decider killed: .* "
+            rf"after {FIGURE} s",
+            r"1 repetitions: lost 0, doubled 0",
+        ],
+    ),
     "scale": (
         ["bench/scale.py", "--feeds", "20", "--workers", "1", "--threads", "2", "--latency", "0"],
         [
