@@ -30,11 +30,9 @@ import tempfile
 import time
 from collections.abc import Callable
 
-import yaml
-
 from aggregator.storage import Storage
 from bench.loopback import GeneratedFeeds, serve_generated
-from bench.scale import fresh_database
+from bench.scale import fresh_database, roles_config
 
 ITEMS = 3
 
@@ -76,17 +74,7 @@ def one(
     urls: list[str], served: GeneratedFeeds, args: argparse.Namespace, folder: Path, n: int
 ) -> tuple[int, int, float]:
     with fresh_database(args.pg) as database:
-        config = folder / f"faults{n}.yaml"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "database": database,
-                    "broker": args.broker,
-                    "polling": {"interval": "1h", "timeout": "30s"},
-                    "feeds": [{"url": u} for u in urls],
-                }
-            )
-        )
+        config = roles_config(folder / f"faults{n}.yaml", database, args.broker, urls)
         storage = Storage(database)
         processes = [_start(config, "decider", folder / "decider1.log")]
         victim = _start(config, "worker", folder / "victim.log")

@@ -53,6 +53,21 @@ def fresh_database(server: str) -> Iterator[str]:
         admin.close()
 
 
+def roles_config(path: Path, database: str, broker: str, urls: list[str]) -> Path:
+    """A config for the roles: these feeds, each polled once an hour (once in a run)."""
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "database": database,
+                "broker": broker,
+                "polling": {"interval": "1h", "timeout": "30s"},
+                "feeds": [{"url": u} for u in urls],
+            }
+        )
+    )
+    return path
+
+
 def _roles(config: Path, workers: int, threads: int, folder: Path) -> list[subprocess.Popen[bytes]]:
     def start(*verb: str, log: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
@@ -89,17 +104,7 @@ def one_run(
     urls: list[str], workers: int, args: argparse.Namespace, folder: Path
 ) -> tuple[float, int]:
     with fresh_database(args.pg) as database:
-        config = folder / f"w{workers}.yaml"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "database": database,
-                    "broker": args.broker,
-                    "polling": {"interval": "1h", "timeout": "30s"},
-                    "feeds": [{"url": u} for u in urls],
-                }
-            )
-        )
+        config = roles_config(folder / f"w{workers}.yaml", database, args.broker, urls)
         storage = Storage(database)
         processes = _roles(config, workers, args.threads, folder)
         started = time.monotonic()
@@ -121,17 +126,7 @@ def decider_rate(
 ) -> tuple[int, float]:
     """Store everything with workers and no decider, then time one decider alone."""
     with fresh_database(args.pg) as database:
-        config = folder / "decider.yaml"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "database": database,
-                    "broker": args.broker,
-                    "polling": {"interval": "1h", "timeout": "30s"},
-                    "feeds": [{"url": u} for u in urls],
-                }
-            )
-        )
+        config = roles_config(folder / "decider.yaml", database, args.broker, urls)
         storage = Storage(database)
         processes = _roles(config, workers, args.threads, folder)
         try:
