@@ -29,6 +29,8 @@ from tests.helpers import Cli, wait_for
 from tests.helpers import free_port as _free_port
 from tests.hostile_server import HOSTILE_ROUTES, HostileServer, feed_items
 
+pytestmark = pytest.mark.processes
+
 STOP_LIMIT = 10.0
 """The promise: SIGTERM/SIGINT end the daemon within this many seconds, exit status 0."""
 

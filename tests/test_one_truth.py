@@ -22,6 +22,8 @@ from tests.helpers import Cli, wait_for
 from tests.hostile_server import HostileServer, feed_items
 from tests.test_daemon import Daemon
 
+pytestmark = pytest.mark.processes
+
 TOKEN = "s3cret-token"
 
 

@@ -34,9 +34,12 @@ def _rabbitmq_up() -> bool:
         return False
 
 
-pytestmark = pytest.mark.skipif(
-    not _rabbitmq_up(), reason="RabbitMQ not reachable at 127.0.0.1:5672 (.ci/run starts it)"
-)
+pytestmark = [
+    pytest.mark.processes,
+    pytest.mark.skipif(
+        not _rabbitmq_up(), reason="RabbitMQ not reachable at 127.0.0.1:5672 (.ci/run starts it)"
+    ),
+]
 
 
 def _network(server: HostileServer, extra: int = 0) -> None:

@@ -32,8 +32,6 @@ from types import FrameType
 from typing import Any
 
 import dramatiq
-from dramatiq.brokers.rabbitmq import RabbitmqBroker
-from dramatiq.brokers.redis import RedisBroker
 from prometheus_client import Gauge, start_http_server
 
 from aggregator.config import Settings
@@ -64,11 +62,16 @@ def queue_name(settings: Settings) -> str:
 
 def make_broker(url: str) -> dramatiq.Broker:
     """The Dramatiq broker for ``amqp://`` (RabbitMQ) or ``redis://`` URLs."""
+    # Each client library is imported only for its own URL scheme: a role starts faster.
     if url.startswith("amqp"):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
         # Publisher confirms: a task the decider sent is on the broker's disk, or the send
         # raised (and the feed's lease brings it back).
         return RabbitmqBroker(url=url, confirm_delivery=True)
     if url.startswith("redis"):
+        from dramatiq.brokers.redis import RedisBroker
+
         return RedisBroker(url=url)  # type: ignore[no-untyped-call]  # untyped upstream
     raise AggregatorError(f"broker: unsupported URL {url!r} (amqp:// or redis://)")
 
@@ -207,7 +210,14 @@ def _queue_depth(broker: dramatiq.Broker, queue: str) -> int:
     counts: Callable[[str], Any] | None = getattr(broker, "get_queue_message_counts", None)
     if counts is None:
         return 0
-    messages, delayed, _dead = counts(queue)
+    try:
+        messages, delayed, _dead = counts(queue)
+    except Exception:
+        # RabbitmqBroker drops a dead connection when a send fails, not when this read
+        # does: without this, after a broker restart every round fails here until a feed
+        # comes due.  The next use opens a new connection.
+        delattr(broker, "connection")
+        raise
     return int(messages) + int(delayed)
 
 

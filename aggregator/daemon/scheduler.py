@@ -35,16 +35,18 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from aggregator.config import Settings
 from aggregator.ingest.metrics import Health, Metrics, log_event
 from aggregator.ingest.pipeline import Pipeline
-from aggregator.publish.app import create_app
-from aggregator.publish.server import BackgroundServer
 from aggregator.storage import Storage
 from aggregator.types import PollOutcome
+
+if TYPE_CHECKING:
+    from aggregator.publish.server import BackgroundServer
 
 log = logging.getLogger("aggregator.daemon.scheduler")
 
@@ -170,6 +172,11 @@ class Daemon:
         """Serve, recover, poll on schedule until :meth:`stop`; return the exit status."""
         server = None
         if serve:
+            # Imported here: a standby or a decider that does not serve pages starts without
+            # the web stack (Starlette, Jinja).
+            from aggregator.publish.app import create_app
+            from aggregator.publish.server import BackgroundServer
+
             # First, so a port in use fails before any work, and /healthz answers (503,
             # "stopped") while a long recovery runs.
             app = create_app(
