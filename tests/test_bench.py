@@ -234,7 +234,9 @@ SMOKE: dict[str, tuple[list[str], list[str]]] = {
         ],
         [
             r"items stored: [1-9]\d*, decided: [1-9]\d*, still waiting: \d+",
-            rf"decision latency \(fetch end → cluster\): p50 {FIGURE} s, p95 {FIGURE} s",
+            rf"decision latency \(fetch end → cluster\), steady state: \d+ items: p50 {FIGURE} s, "
+            rf"p95 {FIGURE} s",
+            rf"cold start, until the backlog first emptied after {FIGURE} s: \d+ items: p50",
             rf"punctuality: {FIGURE}% of \d+ fetches",
         ],
     ),
