@@ -236,7 +236,8 @@ SMOKE: dict[str, tuple[list[str], list[str]]] = {
             r"items stored: [1-9]\d*, decided: [1-9]\d*, still waiting: \d+",
             rf"decision latency \(fetch end → cluster\), steady state: \d+ items: p50 {FIGURE} s, "
             rf"p95 {FIGURE} s",
-            rf"cold start, until the backlog first emptied after {FIGURE} s: \d+ items: p50",
+            rf"cold start \(every feed polled, the backlog empty (after|not within) {FIGURE} s\): "
+            r"\d+ items: p50",
             rf"punctuality: {FIGURE}% of \d+ fetches",
         ],
     ),
@@ -257,6 +258,35 @@ SMOKE: dict[str, tuple[list[str], list[str]]] = {
         [
             rf"1 worker\(s\) × 2 threads: 20 feeds \(60 items\) in {FIGURE} s",
             rf"decider alone: 60 waiting items decided in {FIGURE} s",
+        ],
+    ),
+    "size": (
+        [
+            "bench/size.py",
+            "--items",
+            "300",
+            "--small",
+            "100",
+            "--feeds",
+            "20",
+            "--batch",
+            "40",
+            "--rounds",
+            "1",
+            "--sentences",
+            "2000",
+        ],
+        [
+            rf"generated: 300 items \(60 copies of 240 stories\) over 20 feeds in {FIGURE} s",
+            r"blocks learned beyond the feeds' own: 0$",
+            rf"start-up: Pipeline.lead\(\) .* {FIGURE} s at 300 items = {FIGURE} µs/item",
+            rf"memory: the decider's RSS after start-up {FIGURE} MB at 300 items",
+            rf"first decision after start-up: {FIGURE} s at 300 items",
+            rf"decision: {FIGURE} µs/item = {FIGURE} items/s at 300 items; .* ratio {FIGURE}",
+            r"new items that joined a stored story: 8 at 300 items, 8 at 100",
+            rf"database: {FIGURE} MB at 300 items = {FIGURE} B/item",
+            rf"^  decider rate: .* one decider does {FIGURE} at 300 items",
+            rf"^  database growth: {FIGURE} B/item",
         ],
     ),
     "ingest": (
