@@ -63,11 +63,11 @@ def _network(server: HostileServer, extra: int = 0) -> None:
 class Role:
     """``aggregator worker|decider`` as a process of its own."""
 
-    def __init__(self, config: Path, verb: str, log: Path) -> None:
+    def __init__(self, config: Path, verb: str, log: Path, *options: str) -> None:
         self.log_path = log
         with log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "aggregator", "--config", str(config), verb],
+                [sys.executable, "-m", "aggregator", "--config", str(config), verb, *options],
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

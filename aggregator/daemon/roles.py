@@ -23,7 +23,9 @@ The embedded default (``aggregator run``, one process) needs none of this.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 import signal
 import threading
 from collections.abc import Callable
@@ -51,6 +53,10 @@ its real next check; the lease only matters when a task is lost altogether."""
 CLAIM_BATCH = 5_000
 TASK_TIME_LIMIT_MS = 10 * 60 * 1000
 TASK_RETRIES = 3
+TASK_RETRY_BACKOFF_MS = (2_000, 60_000)
+"""A task fails only when storing fails (a fetch error is the feed's, recorded): the
+database is away for a restart or a failover, so retry soon (2, 4, 8 s) rather than at
+Dramatiq's 15 s and more; past the retries, the claim's lease brings the feed back."""
 
 
 def queue_name(settings: Settings) -> str:
@@ -94,6 +100,8 @@ def poll_feed_actor(
         actor_name="poll_feed",
         queue_name=queue,
         max_retries=TASK_RETRIES,
+        min_backoff=TASK_RETRY_BACKOFF_MS[0],
+        max_backoff=TASK_RETRY_BACKOFF_MS[1],
         time_limit=TASK_TIME_LIMIT_MS,
     )
     return declare(poll_feed)
@@ -206,18 +214,22 @@ class Decider:
         return True
 
 
-def _queue_depth(broker: dramatiq.Broker, queue: str) -> int:
+def _queue_depth(broker: dramatiq.Broker, queue: str) -> float:
+    """Tasks on the broker for ``queue``; NaN when the broker cannot say (a metric only:
+    a broker away must not cost the decider its lease and its loaded state)."""
     counts: Callable[[str], Any] | None = getattr(broker, "get_queue_message_counts", None)
     if counts is None:
         return 0
     try:
         messages, delayed, _dead = counts(queue)
-    except Exception:
+    except Exception as exc:
         # RabbitmqBroker drops a dead connection when a send fails, not when this read
-        # does: without this, after a broker restart every round fails here until a feed
-        # comes due.  The next use opens a new connection.
-        delattr(broker, "connection")
-        raise
+        # does: without this, after a broker restart the read fails on the closed channel
+        # until a feed comes due.  The next use opens a new connection.
+        with contextlib.suppress(AttributeError):
+            delattr(broker, "connection")
+        log.warning("event=queue-depth-unavailable error=%s", exc.__class__.__name__)
+        return math.nan
     return int(messages) + int(delayed)
 
 
