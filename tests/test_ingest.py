@@ -282,3 +282,76 @@ def test_a_decision_that_fails_halfway_is_made_again_from_the_database(tmp_path:
     groups = partition(pipeline)
     assert groups == {frozenset({f"a{n}", f"b{n}"}) for n in range(3)}
     assert len(pipeline.storage.list_items()) == 6
+
+
+def test_a_block_learned_is_taken_out_of_its_carriers_once_even_across_a_crash(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A footer becomes boilerplate with its feed's third item: the two items decided
+    before carry it in their fingerprints, and are decided again without it.  That task is
+    stored with the evidence that learns the block, so a decision that fails (a crash)
+    leaves it to the next decider; and a restart with nothing pending decides nothing
+    again (it used to re-decide every item that carries any learned block)."""
+    from aggregator.config import settings_from_mapping
+    from aggregator.errors import StorageError
+    from aggregator.ingest.pipeline import Pipeline
+    from aggregator.storage import Storage
+
+    class FailingDecisions(Storage):
+        """A database that fails the next write of a decision, once."""
+
+        fail_next = False
+
+        def apply_cluster_changes(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if self.fail_next:
+                self.fail_next = False
+                raise StorageError("storage: save decisions: disk I/O error")
+            return super().apply_cluster_changes(*args, **kwargs)
+
+    footer = "<p>Follow our other networks here: the daily watch</p>"
+
+    def feed(count: int) -> Path:
+        items = [
+            {
+                "title": f"A {n}",
+                "link": f"https://a.example/{n}",
+                "guid": f"a{n}",
+                "html": html(story(700 + n), footer=footer),
+            }
+            for n in range(count)
+        ]
+        return _write(tmp_path / "a.xml", "A", items)
+
+    database = f"sqlite:///{tmp_path}/relearn.db"
+    storage = FailingDecisions(database)
+
+    def pipeline() -> Pipeline:
+        settings = settings_from_mapping(
+            {"database": database, "feeds": [{"url": str(tmp_path / "a.xml")}]}, None
+        )
+        made = Pipeline(storage, settings, keep_lease=False)
+        made.start()
+        return made
+
+    def refingerprinted() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "reason=boilerplate-learned" in r.msg]
+
+    feed(2)
+    pipeline().poll()  # two items: the footer is not boilerplate yet
+    assert not storage.relearn_keys()
+    feed(3)
+    storage.fail_next = True
+    caplog.set_level(logging.INFO, logger="aggregator.ingest")
+    with pytest.raises(StorageError, match="disk I/O error"):
+        pipeline().poll()  # the third item teaches the footer; its decision fails
+    assert len(storage.relearn_keys() or ()) == 1  # stored with the evidence
+    caplog.clear()
+    restarted = pipeline()  # a new decider: the task is still there
+    restarted.poll()
+    assert [m.split("items=")[1] for m in refingerprinted()] == ["2"]
+    assert storage.relearn_keys() == set()
+    check_consistency(restarted)
+    assert len({i.cluster_id for i in restarted.storage.list_items()}) == 3
+    caplog.clear()
+    pipeline().poll()  # nothing pending: nothing decided again
+    assert refingerprinted() == []

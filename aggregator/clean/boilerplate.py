@@ -142,6 +142,9 @@ class BoilerplateModel:
         ordered = sorted(keys)
         for key, per_feed in zip(ordered, self._per_feed(ordered), strict=True):
             self._update(key, per_feed, samples.get(key, ""))
+        # Learned before this load, and taken into the stored fingerprints then; the ones
+        # a crash left unapplied are stored apart (:meth:`mark_fresh`).
+        self._fresh.clear()
 
     def observe(self, feed_id: int, items: Iterable[Evidence]) -> dict[str, tuple[int, str]]:
         """Count the short blocks of new items of one feed (each item as its
@@ -184,6 +187,22 @@ class BoilerplateModel:
             # Text kept for learned blocks only (``boilerplate list``): most counted blocks
             # are story sentences seen once, and their text is already in the database.
             self._samples[key] = sample
+
+    def learned_by(self, increments: dict[str, tuple[int, str]]) -> set[str]:
+        """The keys :meth:`apply` of these increments (from :meth:`observe`) will learn:
+        stored with them, so that a crash before the items carrying them are decided
+        again does not lose the task."""
+        return {k for k, (_, sample) in increments.items() if sample and k not in self._learned}
+
+    def mark_fresh(self, keys: Iterable[str]) -> None:
+        """Treat these learned keys as just learned (their carriers are decided again)."""
+        self._fresh.update(k for k in keys if k in self._learned)
+
+    def feeds_carrying(self, keys: Iterable[str]) -> set[int]:
+        """The feeds with evidence for any of ``keys``: only their items can carry them
+        (every short block of every new item is counted for its feed)."""
+        ordered = list(keys)
+        return {feed for per_feed in self._per_feed(ordered) for feed in per_feed}
 
     def take_fresh(self) -> set[str]:
         """Keys learned since the last call: items fingerprinted before carry them still."""

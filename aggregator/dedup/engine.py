@@ -130,6 +130,9 @@ class DedupEngine:
     def item_ids(self) -> list[int]:
         return list(self._nodes)
 
+    def item_ids_of_feeds(self, feed_ids: Collection[int]) -> list[int]:
+        return [item_id for item_id, node in self._nodes.items() if node.feed_id in feed_ids]
+
     def settle(self, item_ids: Iterable[int]) -> ClusterChanges:
         """Recompute the clusters of these items from the current edges."""
         return self._recluster(set(item_ids))

@@ -326,7 +326,9 @@ class Poller:
                     )
             with timed(self.timer, Stage.STORE):
                 self.storage.add_block_counts(feed.id, increments)
-                if boilerplate is None:
+                if boilerplate is not None:
+                    self.storage.add_relearn_keys(boilerplate.learned_by(increments))
+                else:
                     # For the decider, wherever it runs.  The decider's own thread decides
                     # what it stored as soon as its poll ends, without the queue: an item
                     # a crash leaves undecided has no membership, and the next decider's

@@ -53,6 +53,7 @@ def rebuild(storage: Storage, params: DedupParams, dry_run: bool = False) -> Reb
     after = {**before, **{a.item_id: a.cluster_id for a in changes.assignments}}
     if not dry_run:
         storage.apply_cluster_changes(changes, fingerprints=fingerprints, scheme=fp_mod.SCHEME)
+        storage.drop_relearn_keys(None)  # every fingerprint is made with every learned block
     return RebuildReport(
         items=len(indexed),
         moved=len(moves),

@@ -112,6 +112,12 @@ class DecisionState:
         self.engine = self._new_engine()
         self.corrections_seen = 0  # replayed into the new engine
         self.boilerplate = load_boilerplate(self.storage)
+        relearn = self.storage.relearn_keys()
+        # Blocks learned whose carriers a crash left undecided: decided again first.  No
+        # list at all (a database from before it was kept): every learned block, once.
+        self.boilerplate.mark_fresh(
+            relearn if relearn is not None else self.boilerplate.learned_keys()
+        )
         schemes = self.storage.fingerprint_schemes()
         rescheme = any(s not in (None, fp_mod.SCHEME) for s in schemes)
         if rescheme:

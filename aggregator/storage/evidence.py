@@ -3,6 +3,7 @@ schemes, and the boilerplate block counts of each feed."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,8 @@ from sqlalchemy import and_, case, func, insert, or_, select, update
 from aggregator.storage.base import StorageBase, _chunks, _storage_errors
 from aggregator.storage.models import BlockCount, Feed, Item, Membership
 from aggregator.types import IndexedItem
+
+RELEARN_SETTING = "boilerplate-relearn"
 
 
 class EvidenceMixin(StorageBase):
@@ -118,6 +121,29 @@ class EvidenceMixin(StorageBase):
                     select(BlockCount.feed_id, BlockCount.block_key, BlockCount.items, sample)
                 )
             ]
+
+    @_storage_errors("read boilerplate evidence")
+    def relearn_keys(self) -> set[str] | None:
+        """Blocks learned whose carriers were not all decided again yet; None when no
+        decider of this version has written the list (all learned blocks may be)."""
+        value = self.get_setting(RELEARN_SETTING)
+        return None if value is None else set(json.loads(value))
+
+    @_storage_errors("save boilerplate evidence")
+    def add_relearn_keys(self, keys: Collection[str]) -> None:
+        """Add to :meth:`relearn_keys` (in the caller's unit, with the counts that learn
+        them)."""
+        if keys:
+            with self.unit():  # the read and the write in one transaction
+                known = self.relearn_keys() or set()
+                self.set_setting(RELEARN_SETTING, json.dumps(sorted(known | set(keys))))
+
+    @_storage_errors("save boilerplate evidence")
+    def drop_relearn_keys(self, keys: Collection[str] | None) -> None:
+        """Their carriers are decided again (None: every key, after a rebuild)."""
+        with self.unit():
+            left = set() if keys is None else (self.relearn_keys() or set()) - set(keys)
+            self.set_setting(RELEARN_SETTING, json.dumps(sorted(left)))
 
     @_storage_errors("save boilerplate evidence")
     def add_block_counts(self, feed_id: int, increments: dict[str, tuple[int, str]]) -> None:
