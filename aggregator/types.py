@@ -23,6 +23,9 @@ class FeedSpec:
     """Seconds between polls; None means the global ``polling.interval``."""
     priority: int = 0
     """Higher wins when choosing a cluster's canonical item."""
+    clean: bool = True
+    """False: the published feeds carry this feed's items as the source wrote them (no
+    boilerplate, title-affix or text-repair cleaning; still sanitised)."""
 
 
 @dataclass(frozen=True)

@@ -126,3 +126,32 @@ def test_feeds_page_shows_health(site: str, browser: Any, tmp_path: Path) -> Non
     assert statuses == ["ok"] * 5
     assert "The Daily Watch News" in browser.find_element(By.TAG_NAME, "body").text
     assert not _problems(browser)
+
+
+def test_cluster_page_shows_the_published_copy_cleaned_and_original(
+    site: str, browser: Any, tmp_path: Path
+) -> None:
+    browser.get(f"{site}/clusters")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "US and Japan Forge AI Alliance").click()
+    section = browser.find_element(By.ID, "published")
+    assert "What subscribers get" in section.text
+    # The default view is what the feeds publish: the story without footer or sponsor line.
+    assert section.find_element(By.CSS_SELECTOR, ".view-current").text == "cleaned"
+    cleaned = section.find_element(By.CSS_SELECTOR, "article.published-cleaned").text
+    assert "Follow our other news" not in cleaned and "sponsored by" not in cleaned.lower()
+    assert len(cleaned.split()) > 100  # the story itself is there
+    assert "removed" in section.find_element(By.CSS_SELECTOR, ".views").text
+
+    section.find_element(By.CSS_SELECTOR, "a.view-original").click()
+    assert browser.current_url.endswith("?published=original#published")
+    _screenshot(browser, tmp_path / "published-original.png")
+    section = browser.find_element(By.ID, "published")
+    assert section.find_element(By.CSS_SELECTOR, ".view-current").text == "original"
+    original = section.find_element(By.CSS_SELECTOR, "article.published-original")
+    struck = [b.text for b in original.find_elements(By.CSS_SELECTOR, "p.removed-block del")]
+    assert any("Follow our other news" in b for b in struck)
+    # The removed blocks show struck through, the story's own blocks plain.
+    assert struck[0] not in cleaned
+    kept = original.find_elements(By.CSS_SELECTOR, "p.block:not(.removed-block)")
+    assert all(k.text in cleaned for k in kept)
+    assert not _problems(browser)

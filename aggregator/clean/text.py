@@ -25,9 +25,16 @@ _DROP_ELEMENTS = re.compile(
     r"<(script|style|noscript|template|iframe|object|svg|math)\b[^>]*>.*?</\1\s*>|<!--.*?-->",
     re.IGNORECASE | re.DOTALL,
 )
+BLOCK_ELEMENTS = frozenset(
+    {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
+    | {"pre", "tr", "td", "th", "table", "section", "article", "header", "footer", "aside"}
+    | {"figure", "figcaption", "hr", "dd", "dt", "dl", "main", "nav", "address"}
+)
+"""Elements that end a text block (what :func:`html_to_blocks` cuts at; the published-content
+cleaner cuts at the same ones, so its blocks are the ones boilerplate was learned from)."""
 _BLOCK_TAGS = re.compile(
-    r"</?(?:p|div|br|li|ul|ol|h[1-6]|blockquote|pre|tr|td|th|table|section|article|header|"
-    r"footer|aside|figure|figcaption|hr|dd|dt|dl|main|nav|address)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>",
+    r"</?(?:" + "|".join(sorted(BLOCK_ELEMENTS, key=len, reverse=True)) + r")\b"
+    r"(?:[^>\"']|\"[^\"]*\"|'[^']*')*>",
     re.IGNORECASE,
 )
 # Quote-aware, as browsers read tags: a ">" inside a quoted attribute value does not end the
@@ -292,6 +299,43 @@ def is_truncated(blocks: list[str]) -> bool:
     if _TRUNCATION.search(tail[-_TAIL:]):
         return True
     return len(blocks) > 1 and any(p.match(tail) for p in _GENERIC_BLOCKS[1:4])
+
+
+def readable_line(text: str) -> str:
+    """One line of text as :func:`html_to_blocks` gives it (invisible characters out, control
+    characters as spaces, whitespace collapsed): for code that cuts the blocks itself."""
+    if _INVISIBLE_OR_CONTROL.search(text):
+        text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
+    return " ".join(text.split())
+
+
+def truncation_marker(text: str) -> tuple[int, bool] | None:
+    """Where the trailing "… Read more" / "[…]" / "Continue reading" marker of a (raw, not
+    folded) block starts, and whether it holds an ellipsis; None when it has none."""
+    tail_start = max(0, len(text) - _TAIL)
+    match = _TRUNCATION_RAW.search(text, tail_start)
+    if match is None or match.start() == 0:
+        return None  # a block that is only a marker is a generic block, not a marker
+    return match.start(), "..." in match.group(0) or "\u2026" in match.group(0)
+
+
+_TRUNCATION_RAW = re.compile(_TRUNCATION.pattern, re.IGNORECASE)
+
+_LINK_LINE_LABEL = re.compile(
+    r"^(?:read more|read also|also read|more|related|related stories|related articles|"
+    r"see also|recommended|recommended reading|must read|don't miss|do not miss|watch|"
+    r"watch now|listen|trending|more from [^:]{1,40}|latest)\s*[:\-|>»]\s*",
+    re.IGNORECASE,
+)
+"""The lead-in of a "READ MORE: <another story>" line inside an article.  On its own such a
+lead-in proves nothing ("Watch: the video shows…" can be story text); the published-content
+cleaner (:mod:`aggregator.clean.published`) drops a line only when the rest of it is a link."""
+
+
+def link_line_label(text: str) -> int | None:
+    """The length of a "READ MORE:"-style lead-in at the start of a (raw) block, or None."""
+    match = _LINK_LINE_LABEL.match(text.replace("\u2019", "'"))
+    return match.end() if match else None
 
 
 _ANY_GENERIC_BLOCK = re.compile("|".join(f"(?:{p.pattern})" for p in _GENERIC_BLOCKS))

@@ -4,8 +4,9 @@ Starlette with uvicorn: small, well kept, no build step, and it runs in a thread
 the scheduler in one process.  Each part of the site contributes its routes from its own
 module; this one assembles them and owns the shared state (``request.app.state``):
 ``storage``, ``settings``, ``metrics``, ``health``, ``boilerplate`` (a cached model),
-``pipeline`` (the writer for corrections, None until ``aggregator serve`` needs one) and
-``write_lock`` (held by whoever writes: the scheduler's poll, a correction).
+``title_affixes`` (each feed's learned title affixes, cached too), ``pipeline`` (the writer
+for corrections, None until ``aggregator serve`` needs one) and ``write_lock`` (held by
+whoever writes: the scheduler's poll, a correction).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from aggregator.config import Settings
 from aggregator.errors import StorageError
 from aggregator.ingest.metrics import Health, Metrics
 from aggregator.publish import api, corrections, feeds, openapi, pages
-from aggregator.publish.context import BoilerplateCache
+from aggregator.publish.context import BoilerplateCache, TitleAffixCache
 from aggregator.publish.views import iso
 from aggregator.storage import Storage
 
@@ -195,6 +196,7 @@ def create_app(
     app.state.metrics = metrics_ or Metrics()
     app.state.health = health
     app.state.boilerplate = BoilerplateCache()
+    app.state.title_affixes = TitleAffixCache()
     app.state.pipeline = pipeline
     app.state.write_lock = write_lock or threading.Lock()
     return app

@@ -1,9 +1,10 @@
 """Routes of the subscribable output: /feed.rss, /feed.atom, /feed.json and /opml.
 
 Query: ``limit`` (1–500, default 50), ``group`` (a feed group from the config: stories
-that appeared in that group), ``feed`` (a feed id), ``since``/``until`` (ISO 8601, on the
-canonical item's time).  Every response carries an ETag and Last-Modified and answers a
-matching conditional request with 304.
+that appeared in that group), ``feed`` (a feed id, or several separated by commas: a
+feed set), ``since``/``until`` (ISO 8601, on the canonical item's time), ``full`` (``1``:
+the content and titles as the sources wrote them, not cleaned).  Every response carries an
+ETag and Last-Modified and answers a matching conditional request with 304.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from aggregator.config import Settings
 from aggregator.publish.context import base_url, feeds_by_id, storage_of
+from aggregator.publish.entries import Cleaning, build_entries
 from aggregator.publish.formats import (
-    Copy,
     Entry,
     FeedMeta,
     render_atom,
@@ -25,7 +27,7 @@ from aggregator.publish.formats import (
 )
 from aggregator.publish.http_cache import conditional_response
 from aggregator.publish.opml import render_opml
-from aggregator.publish.query import Filters, filters, int_param
+from aggregator.publish.query import Filters, feed_filters, flag_param, id_list_param, int_param
 from aggregator.publish.reasons import feed_label
 from aggregator.storage import Storage
 
@@ -35,10 +37,22 @@ MAX_LIMIT = 500
 Renderer = Callable[[FeedMeta, Sequence[Entry]], bytes]
 
 
-def load_entries(storage: Storage, site: str, found: Filters, limit: int) -> list[Entry]:
+def load_entries(
+    storage: Storage,
+    site: str,
+    found: Filters,
+    limit: int,
+    cleaning: Cleaning,
+    feed_ids: Sequence[int] | None = None,
+) -> list[Entry]:
     """The newest clusters matching the filters, each with its canonical item's content."""
     clusters, _total = storage.cluster_page(
-        group=found.group, feed_id=found.feed_id, since=found.since, until=found.until, limit=limit
+        group=found.group,
+        feed_id=found.feed_id,
+        feed_ids=feed_ids,
+        since=found.since,
+        until=found.until,
+        limit=limit,
     )
     canonical_ids = [c.canonical_item_id for c in clusters if c.canonical_item_id is not None]
     contents = (
@@ -46,34 +60,32 @@ def load_entries(storage: Storage, site: str, found: Filters, limit: int) -> lis
         if canonical_ids
         else {}
     )
-    feeds = feeds_by_id(storage)
-    entries = []
-    for cluster in clusters:
-        canonical = contents.get(cluster.canonical_item_id or -1)
-        if canonical is None:  # a cluster caught between two writes: skip it this time
-            continue
-        copies = tuple(
-            Copy(m, feed_label(feeds.get(m.feed_id), m.feed_url))
-            for m in cluster.members
-            if m.id != canonical.id
-        )
-        entries.append(
-            Entry(
-                cluster=cluster,
-                canonical=canonical,
-                source=feed_label(feeds.get(canonical.feed_id), canonical.feed_url),
-                copies=copies,
-                page_url=f"{site}/clusters/{cluster.id}",
-            )
-        )
-    return entries
+    return build_entries(clusters, contents, feeds_by_id(storage), site, cleaning)
 
 
-def _meta(request: Request, storage: Storage, found: Filters) -> FeedMeta:
+def cleaning_of(request: Request, full: bool) -> Cleaning:
+    """The cleaning the app's models and the config's ``clean: false`` feeds ask for."""
+    storage = storage_of(request)
+    settings: Settings = request.app.state.settings
+    model = request.app.state.boilerplate.get(storage)
+    return Cleaning(
+        is_learned=model.is_learned,
+        affixes=request.app.state.title_affixes.get(storage),
+        raw_feed_urls=frozenset(f.url for f in settings.feeds if not f.clean),
+        full=full,
+    )
+
+
+def _meta(
+    request: Request, storage: Storage, found: Filters, feed_ids: Sequence[int] | None
+) -> FeedMeta:
     site = base_url(request)
     title = "aggregator: one entry per story"
     if found.group:
         title += f" (group {found.group})"
+    if feed_ids:
+        names = feeds_by_id(storage)
+        title += " (" + ", ".join(feed_label(names.get(i), f"feed {i}") for i in feed_ids) + ")"
     return FeedMeta(
         title=title,
         description="Syndicated copies collapsed: each entry is one story, its best copy, "
@@ -87,12 +99,16 @@ def _meta(request: Request, storage: Storage, found: Filters) -> FeedMeta:
 
 def _feed_endpoint(render: Renderer, media_type: str) -> Callable[[Request], Response]:
     def endpoint(request: Request) -> Response:
-        found = filters(request)
+        found = feed_filters(request)
+        feed_ids = id_list_param(request, "feed")
         limit = int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+        full = flag_param(request, "full")
         storage = storage_of(request)
-        meta = _meta(request, storage, found)
-        body = render(meta, load_entries(storage, base_url(request), found, limit))
-        return conditional_response(request, body, media_type, meta.updated)
+        meta = _meta(request, storage, found, feed_ids)
+        entries = load_entries(
+            storage, base_url(request), found, limit, cleaning_of(request, full), feed_ids
+        )
+        return conditional_response(request, render(meta, entries), media_type, meta.updated)
 
     return endpoint
 

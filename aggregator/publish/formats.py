@@ -47,10 +47,25 @@ class Copy:
 
 @dataclass(frozen=True)
 class Entry:
+    """One story as published (built by :mod:`aggregator.publish.entries`)."""
+
     cluster: ClusterView
     canonical: ItemView
-    """With ``content_html``."""
+    """The copy whose content is published."""
+    title: str
+    """Without the feed's title affixes (unless cleaning is off)."""
+    content: str
+    """The canonical copy's content, cleaned and sanitised (or only sanitised)."""
+    authors: tuple[str, ...]
+    """Every copy's author, the canonical copy's first."""
+    published: datetime
+    """The story's first publication: the earliest copy's."""
+    updated: datetime
+    """When the published copy last changed the story (``published`` when it did not)."""
     source: str
+    """The canonical copy's feed, by the name a person knows it by."""
+    source_url: str | None
+    """That feed's address, when it is one a reader can fetch (http/https)."""
     copies: tuple[Copy, ...]
     """The other members, canonical excluded."""
     page_url: str
@@ -59,18 +74,6 @@ class Entry:
     @property
     def id(self) -> str:
         return f"urn:aggregator:cluster:{self.cluster.id}"
-
-    @property
-    def title(self) -> str:
-        return self.canonical.title or "(untitled)"
-
-    @property
-    def published(self) -> datetime:
-        return self.canonical.published or self.canonical.updated or self.cluster.created
-
-    @property
-    def updated(self) -> datetime:
-        return max(self.cluster.updated, self.published)
 
     @property
     def link(self) -> str | None:
@@ -89,8 +92,8 @@ class FeedMeta:
 
 
 def entry_html(entry: Entry) -> str:
-    """The canonical item's sanitised content plus where else the story appeared."""
-    parts = [sanitize_html(entry.canonical.content_html)]
+    """The canonical item's (cleaned) content plus where else the story appeared."""
+    parts = [entry.content]
     if not parts[0].strip():
         parts = [f"<p>{html.escape(entry.title)}</p>"]
     if entry.copies:
@@ -123,6 +126,8 @@ def _generator(meta: FeedMeta, entries: Sequence[Entry], self_type: str) -> Feed
     fg.link(href=_x(meta.home_url), rel="alternate")  # last: feedgen's RSS <link> is the last
     fg.author({"name": "aggregator"})
     fg.generator("aggregator", version=__version__)
+    # RSS <author> must be an e-mail address; a name goes into <dc:creator>.
+    fg.load_extension("dc", atom=False, rss=True)
     # Fixed, not "now": the same content must give the same bytes (and the same ETag).
     stamp = meta.updated or datetime(1970, 1, 1, tzinfo=UTC)
     fg.updated(stamp)
@@ -141,9 +146,13 @@ def _generator(meta: FeedMeta, entries: Sequence[Entry], self_type: str) -> Feed
         fe.content(_x(entry_html(entry)), type="html")
         fe.published(entry.published)
         fe.updated(entry.updated)
-        if entry.canonical.author:
-            fe.author({"name": _x(entry.canonical.author)})
-        fe.source(url=_x(entry.link or entry.page_url), title=_x(entry.source))
+        for author in entry.authors:
+            fe.author({"name": _x(author)})
+        if entry.authors:
+            fe.dc.dc_creator([_x(a) for a in entry.authors])
+        if entry.source_url:
+            # The feed the published copy came from (RSS 2.0 and Atom: the source *feed*).
+            fe.source(url=_x(entry.source_url), title=_x(entry.source))
     return fg
 
 
@@ -171,6 +180,14 @@ def _restore_link_relations(data: bytes, entries: Sequence[Entry]) -> bytes:
             link.set("rel", rel)
             if title:
                 link.set("title", title)
+        source = element.find(f"{{{ATOM_NS}}}source")
+        if source is not None and entry.source_url:
+            # feedgen writes the source feed's address as a bare link; it is the feed's own.
+            for link in source.findall(f"{{{ATOM_NS}}}link"):
+                link.set("rel", "self")
+            identity = ET.Element(f"{{{ATOM_NS}}}id")
+            identity.text = _x(entry.source_url)
+            source.insert(0, identity)
     ET.indent(root)
     out: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return out
@@ -191,6 +208,7 @@ def render_json_feed(meta: FeedMeta, entries: Sequence[Entry]) -> bytes:
                 "cluster_url": entry.page_url,
                 "canonical_item_id": entry.canonical.id,
                 "source": entry.source,
+                "source_feed_url": entry.source_url,
                 "size": entry.cluster.size,
                 "feed_count": entry.cluster.feed_count,
                 "copies": [
@@ -210,8 +228,8 @@ def render_json_feed(meta: FeedMeta, entries: Sequence[Entry]) -> bytes:
         }
         if entry.link:
             item["url"] = entry.link
-        if entry.canonical.author:
-            item["authors"] = [{"name": entry.canonical.author}]
+        if entry.authors:
+            item["authors"] = [{"name": a} for a in entry.authors]
         items.append(item)
     document = {
         "version": JSONFEED_VERSION,

@@ -287,6 +287,58 @@ _WRITE_ERRORS = {
 }
 
 
+_FEED_DESCRIPTION = (
+    "One entry per story (a cluster of syndicated copies), newest first publication first. "
+    "Each entry carries its canonical copy's content, cleaned on the way out: learned "
+    'boilerplate blocks (network footers, sponsor lines), the generic patterns ("Read '
+    'more", share bars, "Advertisement", "The post … appeared first on …") and '
+    '"READ MORE: <link>" lines removed, paragraphs, links, images and captions kept, '
+    "mojibake repaired, sanitised; its title without the site names and section labels its "
+    "feed repeats; every copy's author; dated by the story's first publication and updated "
+    "when the published copy is later; the source feed (RSS `<source url>`, Atom "
+    "`<source>`); and a list of the other copies linking each copy's own article. Stored "
+    "content is never changed: `full=1` publishes content and titles as the sources wrote "
+    "them, and a feed configured with `clean: false` is always published so. Answers "
+    "conditional requests (ETag, Last-Modified → 304)."
+)
+
+
+def _feed_path(summary: str, operation: str, media_type: str) -> dict[str, Any]:
+    return {
+        "get": {
+            "summary": summary,
+            "operationId": operation,
+            "description": _FEED_DESCRIPTION,
+            "parameters": [
+                _query(
+                    "limit",
+                    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50},
+                    "entries",
+                ),
+                _FILTERS[0],
+                _query(
+                    "feed",
+                    {"type": "string", "pattern": "^[0-9]+(,[0-9]+)*$", "maxLength": 1200},
+                    "a feed set: only stories that appeared in one of these feeds (ids separated "
+                    "by commas, at most 100, see /api/feeds)",
+                ),
+                *_FILTERS[2:],
+                _query(
+                    "full",
+                    {"type": "boolean", "default": False},
+                    "true: publish each entry's content and title as its source wrote them "
+                    "(sanitised), without cleaning",
+                ),
+            ],
+            "responses": {
+                "200": {"description": "the feed", "content": {media_type: {"schema": _STR}}},
+                "304": {"description": "not modified since the ETag or Last-Modified given"},
+                "400": _error("a query parameter is invalid"),
+            },
+        }
+    }
+
+
 def _page_of(key: str, schema: str) -> dict[str, Any]:
     return {
         "allOf": [
@@ -309,6 +361,13 @@ SPEC: dict[str, Any] = {
         "evidence that merged them, feeds and their health, and corrections.",
     },
     "paths": {
+        "/feed.rss": _feed_path("The cleaned feed, RSS 2.0", "feedRss", "application/rss+xml"),
+        "/feed.atom": _feed_path("The cleaned feed, Atom 1.0", "feedAtom", "application/atom+xml"),
+        "/feed.json": _feed_path(
+            "The cleaned feed, JSON Feed 1.1 (with the `_aggregator` extension)",
+            "feedJson",
+            "application/feed+json",
+        ),
         "/api/items": {
             "get": {
                 "summary": "Items, newest first",

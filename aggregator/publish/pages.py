@@ -19,19 +19,24 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
-from aggregator.clean.sanitize import safe_url
+from aggregator.clean.published import clean_published_html
+from aggregator.clean.sanitize import safe_url, sanitize_html
+from aggregator.clean.text import html_to_blocks, readable_line
 from aggregator.publish.api import cluster_summary, path_id
 from aggregator.publish.context import feeds_by_id, is_boilerplate, storage_of
 from aggregator.publish.diff import Copy, compare_copies
+from aggregator.publish.entries import story_title
 from aggregator.publish.feedhealth import feed_status
+from aggregator.publish.feeds import cleaning_of
 from aggregator.publish.openapi import SPEC
-from aggregator.publish.query import filters, flag_param, int_param
+from aggregator.publish.query import filters, flag_param, int_param, text_param
 from aggregator.publish.reasons import (
     canonical_reason,
     feed_label,
     members_of,
     membership_reason,
 )
+from aggregator.types import ClusterView, ItemView
 
 PAGE_SIZE = 50
 MAX_PAGE = 20_000
@@ -153,6 +158,7 @@ def cluster_page(request: Request) -> HTMLResponse:
         request,
         "cluster.html",
         {
+            "published": _published_view(request, cluster, reference),
             "cluster": cluster,
             "columns": columns,
             "reference": reference,
@@ -161,6 +167,40 @@ def cluster_page(request: Request) -> HTMLResponse:
             "sources": sorted({m.source for m in members}),
         },
     )
+
+
+PUBLISHED_VIEWS = ("cleaned", "original")
+
+
+def _published_view(
+    request: Request, cluster: ClusterView, reference: ItemView | None
+) -> dict[str, Any] | None:
+    """The canonical copy as the feeds publish it (``?published=cleaned``, the default) or
+    as its source wrote it (``?published=original``, the blocks the cleaning removes
+    marked), as text blocks: pages show text, never a feed's HTML."""
+    if reference is None:
+        return None
+    view = text_param(request, "published") or "cleaned"
+    if view not in PUBLISHED_VIEWS:
+        raise HTTPException(
+            400, f"query parameter 'published': one of {', '.join(PUBLISHED_VIEWS)}"
+        )
+    cleaning = cleaning_of(request, full=False)
+    cleaned = clean_published_html(reference.content_html, cleaning.is_learned)
+    removed = {readable_line(r) for r in cleaned.removed}
+    if view == "cleaned" and cleaning.applies_to(reference):
+        blocks = [(b, False) for b in html_to_blocks(cleaned.html)]
+    else:
+        blocks = [(b, b in removed) for b in html_to_blocks(sanitize_html(reference.content_html))]
+    return {
+        "view": view,
+        "views": [(v, f"?published={v}#published") for v in PUBLISHED_VIEWS],
+        "title": story_title(cluster, reference, cleaning),
+        "original_title": reference.title or "(untitled)",
+        "blocks": blocks,
+        "removed": len(cleaned.removed) if cleaning.applies_to(reference) else 0,
+        "cleans": cleaning.applies_to(reference),
+    }
 
 
 def feeds_page(request: Request) -> HTMLResponse:

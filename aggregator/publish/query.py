@@ -96,6 +96,33 @@ def flag_param(request: Request, name: str) -> bool:
     raise bad_request(name, f"expected true or false, got {raw[:40]!r}")
 
 
+MAX_IDS = 100
+"""Feeds one request may name (``feed=1,2,3``)."""
+
+
+def id_list_param(request: Request, name: str) -> list[int] | None:
+    """Ids separated by commas (``3`` or ``3,7,12``), each a valid id; None when absent."""
+    raw = _raw(request, name)
+    if raw is None or raw.strip() == "":
+        return None
+    parts = raw.split(",")
+    if len(parts) > MAX_IDS:
+        raise bad_request(name, f"at most {MAX_IDS} ids")
+    ids: list[int] = []
+    for part in parts:
+        try:
+            value = int(part.strip(), 10)
+        except ValueError:
+            raise bad_request(
+                name, f"expected an id or ids separated by commas, got {raw[:40]!r}"
+            ) from None
+        if not 1 <= value <= MAX_ID:
+            raise bad_request(name, f"must be between 1 and {MAX_ID}, got {value}")
+        if value not in ids:
+            ids.append(value)
+    return ids
+
+
 @dataclass(frozen=True)
 class Filters:
     """The filters shared by the feeds, the API and the pages."""
@@ -111,6 +138,16 @@ def filters(request: Request) -> Filters:
     return Filters(
         group=text_param(request, "group"),
         feed_id=optional_id(request, "feed"),
+        since=time_param(request, "since"),
+        until=time_param(request, "until"),
+    )
+
+
+def feed_filters(request: Request) -> Filters:
+    """:func:`filters` for the published feeds, whose ``feed`` is a set of ids
+    (:func:`id_list_param`), read apart."""
+    return Filters(
+        group=text_param(request, "group"),
         since=time_param(request, "since"),
         until=time_param(request, "until"),
     )

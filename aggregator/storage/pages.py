@@ -27,21 +27,23 @@ class PagesMixin(StorageBase):
         min_size: int = 1,
         group: str | None = None,
         feed_id: int | None = None,
+        feed_ids: Sequence[int] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[ClusterView], int]:
         """Clusters newest first (by their canonical item's time) with their members, and
-        how many match in all.  ``group``/``feed_id`` keep clusters with a member there;
-        ``since``/``until`` bound the canonical item's time (inclusive, exclusive)."""
+        how many match in all.  ``group``/``feed_id`` keep clusters with a member there,
+        ``feed_ids`` those with a member in any of these feeds; ``since``/``until`` bound
+        the canonical item's time (inclusive, exclusive)."""
         with self._tx() as s:
             query = (
                 select(Cluster)
                 .join(Item, Item.id == Cluster.canonical_item_id)
                 .where(Cluster.size >= min_size)
             )
-            if group is not None or feed_id is not None:
+            if group is not None or feed_id is not None or feed_ids is not None:
                 holders = select(Membership.cluster_id).join(Item, Item.id == Membership.item_id)
                 if group is not None:
                     holders = holders.join(Feed, Feed.id == Item.feed_id).where(
@@ -49,6 +51,8 @@ class PagesMixin(StorageBase):
                     )
                 if feed_id is not None:
                     holders = holders.where(Item.feed_id == feed_id)
+                if feed_ids is not None:
+                    holders = holders.where(Item.feed_id.in_(list(feed_ids)))
                 query = query.where(Cluster.id.in_(holders))
             if since is not None:
                 query = query.where(Item.sort_time >= since)
@@ -138,6 +142,33 @@ class PagesMixin(StorageBase):
                 ):
                     out[row[0]] = (row[1], row[2])
         return out
+
+    @_storage_errors("read recent titles")
+    def recent_titles(self, per_feed: int = 300) -> list[tuple[int, int | None, str]]:
+        """``(feed_id, cluster_id, title)`` of each feed's ``per_feed`` newest titled items:
+        what the publisher learns each feed's title affixes from."""
+        with self._tx() as s:
+            ranked = (
+                select(
+                    Item.feed_id,
+                    Membership.cluster_id,
+                    Item.title,
+                    func.row_number()
+                    .over(
+                        partition_by=Item.feed_id, order_by=(Item.sort_time.desc(), Item.id.desc())
+                    )
+                    .label("rank"),
+                )
+                .outerjoin(Membership, Membership.item_id == Item.id)
+                .where(Item.title.is_not(None), Item.title != "")
+                .subquery()
+            )
+            rows = s.execute(
+                select(ranked.c.feed_id, ranked.c.cluster_id, ranked.c.title).where(
+                    ranked.c.rank <= per_feed
+                )
+            )
+            return [(int(f), c, str(t)) for f, c, t in rows]
 
     @_storage_errors("read the last change")
     def last_cluster_change(self) -> datetime | None:

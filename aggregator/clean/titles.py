@@ -1,0 +1,165 @@
+"""Title affixes: the site names and section labels a feed puts around its titles.  Pure.
+
+"COURIER: Council approves budget", "Council approves budget - Riverside Metro Wire",
+"Council approves budget | City Reader": the story's title is the middle; the rest is the
+feed's label.  A label is learned per feed, from the feed's own stored titles, as an
+*affix*: a prefix before the first separator (``: | - – — :: » ·``) or a suffix after the
+last one (or a short bracketed tag, "(video)").  An affix carried by at least
+:data:`LEARN_AT` titles of a feed, around at least as many different titles, is learned
+when one more thing says it is a label and not part of the stories' titles:
+
+* the feed's titles mostly carry it (at least :data:`SHARE` of them: "SPORTS: " on every
+  item of the sports feed);
+* it names the feed (its configured name or its document's title: "- City Reader");
+* or copies prove it: at least :data:`PROOFS` titles of the feed carry it while another
+  copy of the same story, in another feed, has the title without it (a network suffix
+  that only copies get).
+
+A topic that recurs in a few titles ("Brexit: …") is none of these: its copies elsewhere
+carry it too, and it is not most of what the feed publishes.  A title that is only a label
+("Morning Briefing", "SPORTS:") stays whole, and so does a title that would be left
+without a word.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from aggregator.clean.text import fold, has_words
+
+__all__ = ["TitleAffixes", "TitleRow", "learn_affixes"]
+
+LEARN_AT = 3
+SHARE = 0.5
+PROOFS = 2
+MAX_AFFIX_WORDS = 6
+MAX_AFFIX_CHARS = 60
+
+_SEPARATORS = (": ", " | ", " - ", " \u2013 ", " \u2014 ", " :: ", " \u00bb ", " \u00b7 ")
+_TAG = re.compile(r"\s+(\([^()]{1,24}\)|\[[^\[\]]{1,24}\])$")
+_PREFIX = "prefix"
+_SUFFIX = "suffix"
+
+
+@dataclass(frozen=True)
+class TitleRow:
+    """One stored title, with the feed and the story (cluster) it belongs to."""
+
+    feed_id: int
+    cluster_id: int | None
+    title: str
+
+
+def _candidates(title: str) -> list[tuple[str, str, str]]:
+    """``(side, affix, rest)`` for each way the title may carry a label; ``affix`` keeps its
+    separator, so stripping it gives ``rest`` exactly."""
+    out: list[tuple[str, str, str]] = []
+    firsts = [(title.find(sep), sep) for sep in _SEPARATORS if sep in title]
+    if firsts:
+        at, sep = min(firsts)
+        affix = title[: at + len(sep)]
+        if at > 0 and _short(affix):
+            out.append((_PREFIX, affix, title[at + len(sep) :].strip()))
+    lasts = [(title.rfind(sep), sep) for sep in _SEPARATORS if sep in title]
+    if lasts:
+        at, sep = max(lasts)
+        affix = title[at:]
+        if at + len(sep) < len(title) and _short(affix):
+            out.append((_SUFFIX, affix, title[:at].strip()))
+    tag = _TAG.search(title)
+    if tag and tag.start() > 0:
+        out.append((_SUFFIX, tag.group(0), title[: tag.start()].strip()))
+    return out
+
+
+def _short(affix: str) -> bool:
+    return len(affix) <= MAX_AFFIX_CHARS and len(affix.split()) <= MAX_AFFIX_WORDS + 1
+
+
+def _key(side: str, affix: str) -> tuple[str, str]:
+    # Case and spacing of a label vary less than titles do, but "Sports:" and "SPORTS:" are
+    # one label.
+    return side, fold(affix)
+
+
+@dataclass(frozen=True)
+class TitleAffixes:
+    """The learned affixes of each feed; :meth:`strip` applies them."""
+
+    by_feed: Mapping[int, frozenset[tuple[str, str]]] = field(default_factory=dict)
+
+    def strip(self, feed_id: int, title: str | None) -> str | None:
+        """``title`` without the feed's learned prefix and suffixes (several suffixes may
+        stack: "Title (video) - Site").  A title that would keep no word stays whole."""
+        if not title:
+            return title
+        learned = self.by_feed.get(feed_id)
+        if not learned:
+            return title
+        current = title
+        for _ in range(3):
+            for side, affix, rest in _candidates(current):
+                if _key(side, affix) in learned and has_words(fold(rest)):
+                    current = rest
+                    break
+            else:
+                break
+        return current
+
+    def learned(self, feed_id: int) -> list[tuple[str, str]]:
+        """``(side, folded affix)`` learned for a feed, sorted (for display and tests)."""
+        return sorted(self.by_feed.get(feed_id, ()))
+
+
+def learn_affixes(
+    rows: Iterable[TitleRow], feed_names: Mapping[int, Iterable[str]]
+) -> TitleAffixes:
+    """Learn every feed's affixes from its stored titles (``rows``); ``feed_names``: the
+    names a feed goes by (configured name, document title)."""
+    rows = list(rows)
+    # Learning works on folded titles (folded once each: it is most of the cost); a
+    # candidate's affix from a folded title is the folded affix :meth:`strip` looks up.
+    folded = [fold(row.title) for row in rows]
+    titles_of: dict[int, int] = defaultdict(int)
+    carried: dict[int, dict[tuple[str, str], set[str]]] = defaultdict(lambda: defaultdict(set))
+    # A story's titles in every feed, folded: what a proof compares with.
+    elsewhere: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for row, title in zip(rows, folded, strict=True):
+        titles_of[row.feed_id] += 1
+        if row.cluster_id is not None:
+            elsewhere[row.cluster_id].append((row.feed_id, title))
+    proofs: dict[int, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
+    for row, title in zip(rows, folded, strict=True):
+        for side, affix, rest in _candidates(title):
+            key = (side, affix.strip())
+            carried[row.feed_id][key].add(rest)
+            if row.cluster_id is not None and any(
+                f != row.feed_id and t == rest for f, t in elsewhere[row.cluster_id]
+            ):
+                proofs[row.feed_id][key] += 1
+    by_feed: dict[int, frozenset[tuple[str, str]]] = {}
+    for feed_id, keys in carried.items():
+        names = {fold(n) for n in feed_names.get(feed_id, ()) if n}
+        learned = set()
+        for key, rests in keys.items():
+            if len(rests) < LEARN_AT:
+                continue
+            label = _label(key[1])
+            if (
+                len(rests) >= SHARE * titles_of[feed_id]
+                or (label and label in names)
+                or proofs[feed_id][key] >= PROOFS
+            ):
+                learned.add(key)
+        if learned:
+            by_feed[feed_id] = frozenset(learned)
+    return TitleAffixes(by_feed)
+
+
+def _label(folded_affix: str) -> str:
+    """The words of an affix without its separator and brackets: "- city reader" → "city
+    reader"."""
+    return folded_affix.strip(" :|-\u2013\u2014\u00bb\u00b7()[]")

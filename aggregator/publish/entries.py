@@ -1,0 +1,140 @@
+"""What a published entry says about its story, from the stored copies.
+
+* **Content**: the canonical copy's, cleaned on the way out
+  (:func:`aggregator.clean.published.clean_published_html`: learned and generic
+  boilerplate, "READ MORE:" link lines, the truncation marker, mojibake); stored content is
+  never changed.
+* **Title**: the canonical copy's without its feed's learned affixes
+  (:mod:`aggregator.clean.titles`), spelled as the earliest copy with the same words spells
+  it (a copy that shouts in capitals or straightens the quotes does not win by priority).
+* **Authors**: every copy's author, the canonical copy's first.
+* **Dates**: published when the story first appeared (its earliest copy); updated when the
+  published copy appeared or was last edited, if that is later.
+* **Source**: the canonical copy's feed (its address, not the article's).
+
+``?full=1`` and a feed's ``clean: false`` publish the content and title as the source
+wrote them (sanitised all the same).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from aggregator.clean.published import clean_published_html, repair_text
+from aggregator.clean.sanitize import safe_url, sanitize_html
+from aggregator.clean.text import fold
+from aggregator.clean.titles import TitleAffixes
+from aggregator.publish.formats import Copy, Entry
+from aggregator.publish.reasons import feed_label
+from aggregator.types import ClusterView, FeedView, ItemView
+
+MAX_AUTHORS = 5
+
+
+@dataclass(frozen=True)
+class Cleaning:
+    """What cleaning the published entries get."""
+
+    is_learned: Callable[[str], bool]
+    """Whether a folded block is learned boilerplate (the boilerplate model)."""
+    affixes: TitleAffixes
+    raw_feed_urls: Collection[str] = ()
+    """Feeds configured with ``clean: false`` (their configured URL)."""
+    full: bool = False
+    """``?full=1``: no cleaning at all."""
+
+    def applies_to(self, item: ItemView) -> bool:
+        return not self.full and item.feed_url not in self.raw_feed_urls
+
+
+def published_content(item: ItemView, cleaning: Cleaning) -> str:
+    """The item's content as the feeds publish it (sanitised HTML)."""
+    if not cleaning.applies_to(item):
+        return sanitize_html(item.content_html)
+    return clean_published_html(item.content_html, cleaning.is_learned).html
+
+
+def clean_title(item: ItemView, cleaning: Cleaning) -> str | None:
+    """The item's title without its feed's affixes, mojibake repaired."""
+    if not item.title or not cleaning.applies_to(item):
+        return item.title
+    stripped = cleaning.affixes.strip(item.feed_id, item.title)
+    return repair_text(stripped) if stripped else stripped
+
+
+def story_title(cluster: ClusterView, canonical: ItemView, cleaning: Cleaning) -> str:
+    title = clean_title(canonical, cleaning)
+    if not title:
+        return "(untitled)"
+    if not cleaning.applies_to(canonical):
+        return title
+    same = [
+        (m.published or cluster.created, m.id, spelled)
+        for m in cluster.members
+        if (spelled := clean_title(m, cleaning)) and fold(spelled) == fold(title)
+    ]
+    return min(same)[2] if same else title
+
+
+def story_dates(cluster: ClusterView, canonical: ItemView) -> tuple[datetime, datetime]:
+    """``(published, updated)``: the first publication, and the published copy's own time
+    (its publication or its last edit) when that is later."""
+    times = [m.published or m.updated for m in cluster.members]
+    known = [t for t in times if t is not None]
+    shown = canonical.published or canonical.updated or cluster.created
+    first = min(known) if known else shown
+    latest = max(t for t in (first, shown, canonical.updated) if t is not None)
+    return first, latest
+
+
+def story_authors(cluster: ClusterView, canonical: ItemView, cleaning: Cleaning) -> tuple[str, ...]:
+    ordered = [canonical, *(m for m in cluster.members if m.id != canonical.id)]
+    names: dict[str, str] = {}
+    for member in ordered:
+        author = " ".join((member.author or "").split())
+        if author:
+            spelled = repair_text(author) if cleaning.applies_to(member) else author
+            names.setdefault(fold(spelled), spelled)
+    return tuple(names.values())[:MAX_AUTHORS]
+
+
+def build_entries(
+    clusters: Sequence[ClusterView],
+    contents: Mapping[int, ItemView],
+    feeds: Mapping[int, FeedView],
+    site: str,
+    cleaning: Cleaning,
+) -> list[Entry]:
+    """One entry per cluster whose canonical item is in ``contents`` (read with its
+    content), newest first publication first."""
+    entries = []
+    for cluster in clusters:
+        canonical = contents.get(cluster.canonical_item_id or -1)
+        if canonical is None:  # a cluster caught between two writes: skip it this time
+            continue
+        feed = feeds.get(canonical.feed_id)
+        copies = tuple(
+            Copy(m, feed_label(feeds.get(m.feed_id), m.feed_url))
+            for m in cluster.members
+            if m.id != canonical.id
+        )
+        published, updated = story_dates(cluster, canonical)
+        entries.append(
+            Entry(
+                cluster=cluster,
+                canonical=canonical,
+                title=story_title(cluster, canonical, cleaning),
+                content=published_content(canonical, cleaning),
+                authors=story_authors(cluster, canonical, cleaning),
+                published=published,
+                updated=updated,
+                source=feed_label(feed, canonical.feed_url),
+                source_url=safe_url(feed.fetch_url if feed else None),
+                copies=copies,
+                page_url=f"{site}/clusters/{cluster.id}",
+            )
+        )
+    entries.sort(key=lambda e: (e.published, e.cluster.id), reverse=True)
+    return entries
