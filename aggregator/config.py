@@ -231,7 +231,7 @@ def _feed(raw: object, key: str, base: Path) -> FeedSpec:
     if isinstance(raw, str):
         raw = {"url": raw}
     entry = _mapping(raw, key)
-    _known(entry, key, {"url", "name", "group", "interval", "priority", "clean"})
+    _known(entry, key, {"url", "name", "group", "interval", "priority", "clean", "dedup"})
     if "url" not in entry:
         raise ConfigError(f"{key}.url", "missing (every feed needs a url)")
     try:
@@ -247,6 +247,7 @@ def _feed(raw: object, key: str, base: Path) -> FeedSpec:
         else None,
         priority=_int(entry.get("priority", 0), f"{key}.priority", minimum=-1000),
         clean=_flag(entry.get("clean", True), f"{key}.clean"),
+        dedup=_flag(entry.get("dedup", True), f"{key}.dedup"),
     )
 
 

@@ -26,6 +26,9 @@ class FeedSpec:
     clean: bool = True
     """False: the published feeds carry this feed's items as the source wrote them (no
     boilerplate, title-affix or text-repair cleaning; still sanitised)."""
+    dedup: bool = True
+    """False: this feed's items are never joined with other items (nor others with them):
+    each is a story of its own in every output."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,8 @@ class IndexedItem:
     method: str | None = None
     score: float | None = None
     matched_item_id: int | None = None
+    dedup: bool = True
+    """Its feed's setting (``feeds[].dedup``)."""
 
     def assignment(self) -> Assignment | None:
         """The stored decision (None: not decided yet)."""

@@ -355,3 +355,60 @@ def test_a_block_learned_is_taken_out_of_its_carriers_once_even_across_a_crash(
     caplog.clear()
     pipeline().poll()  # nothing pending: nothing decided again
     assert refingerprinted() == []
+
+
+def test_a_feed_kept_whole_joins_no_other_and_explain_says_why(tmp_path: Path) -> None:
+    """``dedup: false`` on a feed: its copies of another feed's stories stay stories of
+    their own (in every output), the other feed's copies still collapse, and ``explain``
+    names the setting instead of a similarity."""
+    from aggregator.config import settings_from_mapping
+    from aggregator.ingest.explain import explain
+    from aggregator.ingest.pipeline import Pipeline
+    from aggregator.ingest.state import dedup_params, load_boilerplate
+    from aggregator.storage import Storage
+
+    def feed(name: str, start: int = 0) -> Path:
+        items = [
+            {
+                "title": f"{name} {n}",
+                "link": f"https://{name}.example/{n}",
+                "guid": f"{name}{n}",
+                "html": html(story(900 + n)),
+            }
+            for n in range(start, 3)
+        ]
+        return _write(tmp_path / f"{name}.xml", name, items)
+
+    paths = {"a": feed("a"), "b": feed("b"), "whole": feed("whole")}
+    database = f"sqlite:///{tmp_path}/whole.db"
+    settings = settings_from_mapping(
+        {
+            "database": database,
+            "feeds": [
+                {"url": str(paths["a"])},
+                {"url": str(paths["b"])},
+                {"url": str(paths["whole"]), "dedup": False},
+            ],
+        },
+        None,
+    )
+    assert [f.dedup for f in settings.feeds] == [True, True, False]
+    pipeline = Pipeline(Storage(database), settings, keep_lease=False)
+    pipeline.start()
+    pipeline.poll()
+    check_consistency(pipeline)
+    assert partition(pipeline) == {frozenset({f"a{n}", f"b{n}"}) for n in range(3)} | {
+        frozenset({f"whole{n}"}) for n in range(3)
+    }
+    ids = {i.guid: i.id for i in pipeline.storage.list_items()}
+    storage = pipeline.storage
+    verdict = explain(
+        storage, load_boilerplate(storage), dedup_params(settings.dedup), [ids["a0"], ids["whole0"]]
+    )
+    assert verdict.comparison is not None and verdict.comparison.method is None
+    assert verdict.comparison.reason.startswith("kept whole: a feed configured with dedup: false")
+    assert verdict.same_cluster is False
+    same = explain(
+        storage, load_boilerplate(storage), dedup_params(settings.dedup), [ids["a0"], ids["b0"]]
+    )
+    assert same.comparison is not None and same.comparison.method is not None

@@ -100,6 +100,8 @@ class Comparable:
     feed_id: int
     canonical_link: str | None
     fingerprint: Fingerprint | None
+    kept_whole: bool = False
+    """Its feed is configured ``dedup: false``: it joins no other item."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,12 @@ def judge(a: Comparable, b: Comparable, params: DedupParams) -> Verdict:
     A ``containment`` verdict says the shorter item *may* hang from the longer one: the
     engine keeps only each shorter item's best such edge (:func:`lead_parent_rank`).
     """
+    if a.kept_whole or b.kept_whole:
+        return Verdict(
+            None,
+            0.0,
+            "kept whole: a feed configured with dedup: false; its items join no other item",
+        )
     if same_link(a, b):
         return Verdict(
             Method.URL,

@@ -51,6 +51,7 @@ def explain(
     """How one item was placed, or how two items compare and what the rules conclude."""
     matched = {i.item_id: i.matched_item_id for i in storage.indexed_items_by_id(item_ids)}
     wanted = sorted(set(item_ids) | {m for m in matched.values() if m is not None})
+    kept_whole = {i.item_id for i in storage.indexed_items_by_id(wanted) if not i.dedup}
     views = {v.id: v for v in storage.list_items(item_ids=wanted, with_content=True)}
     missing = [i for i in item_ids if i not in views]
     if missing:
@@ -62,7 +63,9 @@ def explain(
 
     def comparable(item_id: int) -> Comparable:
         view = views[item_id]
-        return Comparable(view.feed_id, view.canonical_link, prints[item_id][0])
+        return Comparable(
+            view.feed_id, view.canonical_link, prints[item_id][0], item_id in kept_whole
+        )
 
     evidence = []
     for item_id in item_ids:

@@ -40,14 +40,17 @@ def dedup_params(dedup: DedupConfig) -> DedupParams:
 
 
 def candidate(item: IndexedItem, fingerprint: fp_mod.Fingerprint | None) -> Candidate:
-    """What the engine decides with, for one stored item."""
+    """What the engine decides with, for one stored item.  An item of a feed kept whole
+    (``dedup: false``) comes without fingerprint and link: nothing can match it."""
+    if not item.dedup:
+        fingerprint = None
     return Candidate(
         item_id=item.item_id,
         feed_id=item.feed_id,
         priority=item.priority,
         sort_time=item.sort_time,
         is_summary=item.is_summary,
-        canonical_link=item.canonical_link,
+        canonical_link=item.canonical_link if item.dedup else None,
         fingerprint=fingerprint,
         first_seen=item.first_seen,
         cluster_id=item.cluster_id,

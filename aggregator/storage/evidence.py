@@ -209,6 +209,7 @@ def _indexed_query() -> Any:
             Membership.score,
             Membership.matched_item_id,
             Item.first_seen,
+            Feed.dedup,
         )
         .join(Feed, Feed.id == Item.feed_id)
         .outerjoin(Membership, Membership.item_id == Item.id)
@@ -231,4 +232,5 @@ def _indexed(r: Any) -> IndexedItem:
         score=r[10],
         matched_item_id=r[11],
         first_seen=r[12],
+        dedup=bool(r[13]),
     )

@@ -28,6 +28,7 @@ class FeedsMixin(StorageBase):
                 else:
                     feed.name, feed.group_name = spec.name, spec.group
                     feed.priority, feed.interval_seconds = spec.priority, spec.interval
+                    feed.dedup = spec.dedup
 
     @_storage_errors("add a feed")
     def add_feed(self, spec: FeedSpec) -> tuple[FeedView, bool]:
@@ -228,6 +229,7 @@ def _new_feed(spec: FeedSpec) -> Feed:
         name=spec.name,
         group_name=spec.group,
         priority=spec.priority,
+        dedup=spec.dedup,
         interval_seconds=spec.interval,
         error_count=0,
         disabled=False,

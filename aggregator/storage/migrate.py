@@ -31,7 +31,7 @@ from aggregator.storage.models import Base
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 """The newest revision under ``migrations/versions`` (a test checks it is Alembic's head)."""
 
 # Alembic's own bookkeeping table, as Alembic creates it.

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -64,6 +65,7 @@ class Feed(Base):
     title: Mapped[str | None] = mapped_column(Text)
     group_name: Mapped[str | None] = mapped_column(String(200))
     priority: Mapped[int] = mapped_column(Integer, default=0)
+    dedup: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     interval_seconds: Mapped[float | None] = mapped_column(Float)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     etag: Mapped[str | None] = mapped_column(Text)
