@@ -27,6 +27,7 @@ from aggregator.storage import Storage
 from bench import ROOT
 from bench.corpus import CorpusSpec, expected_items, feed_files, make_corpus
 from bench.cprofile_report import library_of
+from bench.hard_corpus import KINDS
 from bench.loopback import serve_folder, serve_generated
 from bench.quality import score
 from bench.stage_profile import StageTotals
@@ -129,6 +130,8 @@ def test_library_of_a_profile_entry() -> None:
 # -- every benchmark at a tiny size ---------------------------------------------------------
 
 FIGURE = r"[\d.,]+"
+HARD_KINDS = tuple(KINDS)
+"""Every case of bench/hard_corpus.py is in its corpus, even a small one."""
 
 SMOKE: dict[str, tuple[list[str], list[str]]] = {
     "quality": (
@@ -138,6 +141,25 @@ SMOKE: dict[str, tuple[list[str], list[str]]] = {
             r"recall_by_kind: \{",
             rf"precision={FIGURE} "
             rf"recall={FIGURE} f1={FIGURE}$",
+        ],
+    ),
+    "hard_corpus": (
+        ["bench/hard_corpus.py", "--out", "{tmp}/hard", "--seed", "2", "--items", "300"],
+        [
+            r"hard corpus: 30 feeds, \d+ items, \d+ stories \(\d+ with copies\)",
+            *(rf"^  {kind} +[1-9]\d* " for kind in HARD_KINDS),
+        ],
+    ),
+    "hard_quality": (
+        ["bench/hard_quality.py", "--generate", "2", "--items", "300", "--examples", "1"],
+        [
+            r"corpus: .*: \d+ items, \d+ stories; polled in",
+            r"by kind \(pairs: those with an item of the kind\)",
+            *(rf"^  {kind} +\d+ +\d+ +{FIGURE} +\d+ +\d+ +{FIGURE}" for kind in HARD_KINDS),
+            r"false merges by kind pair",
+            r"wrong edges .* by kind pair",
+            r"by trait",
+            rf"precision={FIGURE} recall={FIGURE} f1={FIGURE}$",
         ],
     ),
     "dedup_cost stages": (
