@@ -141,7 +141,7 @@ class Decider:
         for feed_id, item_id in chunk:
             if item_id in texts:
                 per_feed.setdefault(feed_id, []).append(texts[item_id][1])
-        counted: list[tuple[int, dict[str, tuple[int, str]]]] = []
+        counted: dict[int, dict[str, tuple[int, str]]] = {}
         learned: set[str] = set()
         for feed_id, feed_texts in per_feed.items():
             increments = boilerplate.observe(
@@ -149,10 +149,9 @@ class Decider:
             )
             learned |= boilerplate.learned_by(increments)
             boilerplate.apply(feed_id, increments)  # before the next feed is observed
-            counted.append((feed_id, increments))
+            counted[feed_id] = increments
         with self.storage.unit():
-            for feed_id, increments in counted:
-                self.storage.add_block_counts(feed_id, increments)
+            self.storage.add_block_counts_many(counted)
             self.storage.add_relearn_keys(learned)
             self.storage.evidence_counted([item_id for _, item_id in chunk], self.state.fence)
 

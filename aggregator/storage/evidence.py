@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, tuple_, update
 
 from aggregator.storage.base import StorageBase, _chunks, _storage_errors
 from aggregator.storage.models import BlockCount, Feed, Item, Membership
@@ -145,25 +145,31 @@ class EvidenceMixin(StorageBase):
             left = set() if keys is None else (self.relearn_keys() or set()) - set(keys)
             self.set_setting(RELEARN_SETTING, json.dumps(sorted(left)))
 
-    @_storage_errors("save boilerplate evidence")
     def add_block_counts(self, feed_id: int, increments: dict[str, tuple[int, str]]) -> None:
         """Add ``items`` to each ``block_key`` of a feed (``key → (items, sample)``); a
         non-empty sample (a block just learned) is stored with the count."""
-        if not increments:
+        self.add_block_counts_many({feed_id: increments})
+
+    @_storage_errors("save boilerplate evidence")
+    def add_block_counts_many(self, per_feed: dict[int, dict[str, tuple[int, str]]]) -> None:
+        """:meth:`add_block_counts` for several feeds at once: one search for the rows that
+        exist, then one insert and one update in slices (a query per feed made a decision
+        over new items of many feeds slow)."""
+        pairs = [(feed_id, key) for feed_id, inc in per_feed.items() for key in inc]
+        if not pairs:
             return
         with self._tx() as s:
-            keys = list(increments)
-            current: dict[str, int] = {}
-            for chunk in _chunks(keys, 500):
-                for key, items in s.execute(
-                    select(BlockCount.block_key, BlockCount.items).where(
-                        BlockCount.feed_id == feed_id, BlockCount.block_key.in_(chunk)
+            current: dict[tuple[int, str], int] = {}
+            for chunk in _chunks(pairs, 500):
+                for feed_id, key, items in s.execute(
+                    select(BlockCount.feed_id, BlockCount.block_key, BlockCount.items).where(
+                        tuple_(BlockCount.feed_id, BlockCount.block_key).in_(chunk)
                     )
                 ):
-                    current[key] = items
+                    current[(feed_id, key)] = items
             # executemany in slices, not an ORM object per block: a new feed brings
             # thousands, and one list of them all would only raise the memory peak.
-            fresh = [key for key in keys if key not in current]
+            fresh = [pair for pair in pairs if pair not in current]
             for chunk in _chunks(fresh, 1000):
                 s.execute(
                     insert(BlockCount),
@@ -171,23 +177,23 @@ class EvidenceMixin(StorageBase):
                         {
                             "feed_id": feed_id,
                             "block_key": key,
-                            "items": increments[key][0],
-                            "sample": increments[key][1][:500],
+                            "items": per_feed[feed_id][key][0],
+                            "sample": per_feed[feed_id][key][1][:500],
                         }
-                        for key in chunk
+                        for feed_id, key in chunk
                     ],
                 )
-            known = [key for key in keys if key in current]
+            known = [pair for pair in pairs if pair in current]
             for with_sample in (False, True):
                 rows = [
                     {
                         "feed_id": feed_id,
                         "block_key": key,
-                        "items": current[key] + increments[key][0],
-                        **({"sample": increments[key][1][:500]} if with_sample else {}),
+                        "items": current[(feed_id, key)] + per_feed[feed_id][key][0],
+                        **({"sample": per_feed[feed_id][key][1][:500]} if with_sample else {}),
                     }
-                    for key in known
-                    if bool(increments[key][1]) == with_sample
+                    for feed_id, key in known
+                    if bool(per_feed[feed_id][key][1]) == with_sample
                 ]
                 for chunk in _chunks(rows, 1000):
                     s.execute(update(BlockCount), chunk)
