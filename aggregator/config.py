@@ -7,6 +7,7 @@ Settings are values passed down, never a global.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from aggregator.errors import ConfigError
+from aggregator.errors import ConfigError, mask_secrets
 from aggregator.types import FeedSpec
 
 CONFIG_ENV = "AGGREGATOR_CONFIG"
@@ -29,6 +30,10 @@ DEFAULT_CONFIG = "config.yaml"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_DURATION = 365 * 86400
+MAX_INT = 2**31 - 1
+"""No whole number in the config may exceed what a 32-bit database column holds (a
+priority of 10**23 would pass validation and then fail every poll)."""
+MAX_PRIORITY = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,20 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class FetchConfig:
+    """The fetch policy's settings (see :mod:`aggregator.fetch.policy`)."""
+
+    allow_private: bool = False
+    """Any address may be reached by any feed and any redirect (private, loopback and
+    link-local ones included)."""
+    allow_networks: tuple[str, ...] = ()
+    """Networks (CIDR) treated as public: feeds from outside the config file may use them,
+    and redirects from public addresses may lead there."""
+    local_files: bool = True
+    """Paths and ``file://`` URLs are read for config-file (and ``feeds add``) feeds."""
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path | None
     database: str
@@ -72,6 +91,7 @@ class Settings:
     polling: PollingConfig = field(default_factory=PollingConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
     broker: str | None = None
     """The task broker of a multi-process installation (``amqp://…`` RabbitMQ or
     ``redis://…``): the decider hands due feeds to ``aggregator worker`` processes."""
@@ -112,6 +132,9 @@ def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("--config", f"cannot read {path}: {exc.strerror}") from exc
     try:
         raw = yaml.safe_load(raw_text)
+    except RecursionError:
+        # A hostile or broken file nesting thousands of levels: one line, not a traceback.
+        raise ConfigError(str(path), "not valid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -125,7 +148,7 @@ def settings_from_mapping(
     env = os.environ if env is None else env
     base = (path.parent if path is not None else Path.cwd()).resolve()
     top = _mapping(raw, "config")
-    _known(top, "", {"database", "feeds", "polling", "dedup", "server", "broker"})
+    _known(top, "", {"database", "feeds", "polling", "dedup", "server", "broker", "fetch"})
 
     database = env.get(DATABASE_ENV) or top.get("database")
     if database is None:
@@ -133,7 +156,8 @@ def settings_from_mapping(
     elif not isinstance(database, str) or "://" not in database:
         raise ConfigError(
             "database",
-            f"expected an SQLAlchemy URL such as sqlite:///aggregator.db, got {database!r}",
+            "expected an SQLAlchemy URL such as sqlite:///aggregator.db, "
+            f"got {mask_secrets(repr(database))}",
         )
     database = _resolve_sqlite_path(database, base)
 
@@ -142,7 +166,9 @@ def settings_from_mapping(
         not isinstance(broker, str) or broker.split("://", 1)[0] not in ("amqp", "redis")
     ):
         raise ConfigError(
-            "broker", f"expected a RabbitMQ (amqp://) or Redis (redis://) URL, got {broker!r}"
+            "broker",
+            "expected a RabbitMQ (amqp://) or Redis (redis://) URL, "
+            f"got {mask_secrets(repr(broker))}",
         )
 
     feeds_raw = top.get("feeds") or []
@@ -164,6 +190,7 @@ def settings_from_mapping(
         polling=_polling(top.get("polling"), "polling"),
         dedup=_dedup(top.get("dedup"), "dedup"),
         server=_server(top.get("server"), "server"),
+        fetch=_fetch(top.get("fetch"), "fetch"),
         broker=broker,
     )
 
@@ -207,11 +234,13 @@ def _string(value: object, key: str) -> str:
     return value.strip()
 
 
-def _int(value: object, key: str, minimum: int) -> int:
+def _int(value: object, key: str, minimum: int, maximum: int = MAX_INT) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(key, f"expected a whole number, got {value!r}")
     if value < minimum:
         raise ConfigError(key, f"must be at least {minimum}, got {value}")
+    if value > maximum:
+        raise ConfigError(key, f"must be at most {maximum}, got {value}")
     return value
 
 
@@ -245,7 +274,9 @@ def _feed(raw: object, key: str, base: Path) -> FeedSpec:
         interval=parse_duration(entry["interval"], f"{key}.interval")
         if entry.get("interval") is not None
         else None,
-        priority=_int(entry.get("priority", 0), f"{key}.priority", minimum=-1000),
+        priority=_int(
+            entry.get("priority", 0), f"{key}.priority", minimum=-1000, maximum=MAX_PRIORITY
+        ),
         clean=_flag(entry.get("clean", True), f"{key}.clean"),
         dedup=_flag(entry.get("dedup", True), f"{key}.dedup"),
     )
@@ -325,4 +356,32 @@ def _server(raw: object, key: str) -> ServerConfig:
         token=_string(section["token"], f"{key}.token")
         if section.get("token") is not None
         else None,
+    )
+
+
+def _fetch(raw: object, key: str) -> FetchConfig:
+    if raw is None:
+        return FetchConfig()
+    section = _mapping(raw, key)
+    _known(section, key, {"allow_private", "allow_networks", "local_files"})
+    networks_raw = section.get("allow_networks") or []
+    if not isinstance(networks_raw, list):
+        raise ConfigError(
+            f"{key}.allow_networks",
+            f"expected a list of networks like 10.1.2.0/24, got {type(networks_raw).__name__}",
+        )
+    networks: list[str] = []
+    for i, value in enumerate(networks_raw):
+        where = f"{key}.allow_networks[{i}]"
+        try:
+            network = ipaddress.ip_network(_string(value, where), strict=False)
+        except ValueError:
+            raise ConfigError(
+                where, f"expected a network like 10.1.2.0/24 or fd00::/8, got {value!r}"
+            ) from None
+        networks.append(str(network))
+    return FetchConfig(
+        allow_private=_flag(section.get("allow_private", False), f"{key}.allow_private"),
+        allow_networks=tuple(networks),
+        local_files=_flag(section.get("local_files", True), f"{key}.local_files"),
     )

@@ -6,6 +6,26 @@ Each error names the resource it concerns; callers chain the cause
 
 from __future__ import annotations
 
+import re
+
+# The password runs to the last "@" before the host: passwords may hold an "@" themselves.
+_URL_USERINFO = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/?#@\s'\"]*):[^/?#\s'\"]*@"
+)
+_SECRET_PARAM = re.compile(
+    r"(?P<key>[?&;](?:[A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|"
+    r"access[_-]?key|auth|sig|signature))=)[^&#\s'\"]*",
+    re.IGNORECASE,
+)
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every URL password (``scheme://user:PASSWORD@host``) and the value of
+    every secret-looking query parameter (``?apikey=…``, ``&password=…``) replaced by
+    ``***``: error messages reach terminals, logs and pages, secrets must not."""
+    text = _URL_USERINFO.sub(r"\g<scheme>\g<user>:***@", text)
+    return _SECRET_PARAM.sub(r"\g<key>***", text)
+
 
 class AggregatorError(Exception):
     """Root of every error this package raises on purpose."""
@@ -52,4 +72,13 @@ class ParseError(FeedError):
 
 
 class StorageError(AggregatorError):
-    """The database refused or failed an operation."""
+    """The database refused or failed an operation.  Its text never holds a database
+    password: drivers and SQLAlchemy may quote the URL they were given."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(mask_secrets(message))
+
+
+class DatabaseUnusable(StorageError):
+    """The database cannot be used at all — an unknown driver, a schema made by a newer
+    version: a startup error, reported in one line with exit status 2."""

@@ -48,6 +48,10 @@ class FeedToPoll:
     """Seconds between polls when configured for this feed (else ``polling.interval``)."""
     due: datetime | None = None
     """When it was due (its stored next check; None: never polled)."""
+    origin: str = "config"
+    """Where its URL came from: ``config`` (the config file), ``cli`` (``feeds add``),
+    ``opml`` (an OPML import) or ``web`` (the web face or API).  Feeds from the last two
+    are held to the fetch policy's public-address rule from their first hop."""
 
 
 @dataclass(frozen=True)

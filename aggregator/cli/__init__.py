@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from aggregator.cli.parser import parser
 from aggregator.cli.verbs import Handler
 from aggregator.config import config_path, load_settings
-from aggregator.errors import AggregatorError, ConfigError, StorageError
+from aggregator.errors import AggregatorError, ConfigError, DatabaseUnusable, StorageError
 from aggregator.ingest.memory import limit_malloc_arenas
 
 
@@ -42,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         handler: Handler = args.handler
         return handler(args, settings)
-    except ConfigError as exc:
+    except (ConfigError, DatabaseUnusable) as exc:
+        # Startup errors: one line, status 2 (the message masks any password).
         print(f"aggregator: {exc}", file=sys.stderr)
         return 2
     except StorageError as exc:

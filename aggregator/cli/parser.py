@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from aggregator import __version__
+from aggregator.cli import users
 from aggregator.cli import verbs as act
 from aggregator.cli.verbs import Handler
 
@@ -22,6 +23,19 @@ def _verb(verbs: Verbs, name: str, handler: Handler, help_text: str) -> argparse
 def _formatted(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
     sub.add_argument("--format", choices=("table", "json"), default="table")
     return sub
+
+
+def _priority(text: str) -> int:
+    """A feed priority within the range the config accepts (a database column holds it)."""
+    from aggregator.config import MAX_PRIORITY
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not -1000 <= value <= MAX_PRIORITY:
+        raise argparse.ArgumentTypeError(f"must be between -1000 and {MAX_PRIORITY}, got {value}")
+    return value
 
 
 def _noun(verbs: Verbs, name: str, help_text: str) -> Verbs:
@@ -122,6 +136,7 @@ def parser() -> argparse.ArgumentParser:
         "re-decide every item (after a config change) and report what moves",
     )
     rebuild.add_argument("--dry-run", action="store_true", help="report only, change nothing")
+    users.register(verbs, _verb)
     return parser
 
 
@@ -169,7 +184,7 @@ def _feed_verbs(feeds: Verbs) -> None:
     add.add_argument("url")
     add.add_argument("--name")
     add.add_argument("--group")
-    add.add_argument("--priority", type=int, default=0)
+    add.add_argument("--priority", type=_priority, default=0)
     remove = _verb(feeds, "remove", act.feeds_remove, "unsubscribe and delete the feed's items")
     remove.add_argument("url")
     import_opml = _verb(

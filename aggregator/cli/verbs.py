@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.config import Settings, resolve_feed_url
-from aggregator.errors import ConfigError
+from aggregator.errors import FeedError
 from aggregator.publish.views import cluster_dict, feed_dict, item_dict, table
 from aggregator.types import FeedSpec
 
@@ -80,7 +80,25 @@ def poll(args: argparse.Namespace, settings: Settings) -> int:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from aggregator.daemon.scheduler import run_daemon
 
+    warn_if_exposed(settings.server.host)
     return run_daemon(settings)
+
+
+def warn_if_exposed(host: str) -> None:
+    """Say so when the web face will be reachable from other machines: its pages, feeds,
+    /api/feeds, /opml and /metrics need no login (``run`` and ``serve`` alike)."""
+    import ipaddress
+
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        print(
+            f"aggregator: warning: serving on {host}, reachable from other machines; "
+            "the pages and feeds need no login",
+            file=sys.stderr,
+        )
 
 
 def worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -96,23 +114,12 @@ def decider(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    import ipaddress
-
     from aggregator.publish.app import create_app
     from aggregator.publish.server import serve_forever
 
-    storage = _storage(settings)
     host, port = settings.server.host, args.port or settings.server.port
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        print(
-            f"aggregator: warning: serving on {host}, reachable from other machines; "
-            "the pages and feeds need no login",
-            file=sys.stderr,
-        )
+    warn_if_exposed(host)
+    storage = _storage(settings)
     writes = (
         "corrections need the server token"
         if settings.server.token
@@ -279,6 +286,7 @@ def feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def feeds_import_opml(args: argparse.Namespace, settings: Settings) -> int:
+    from aggregator.fetch.policy import FetchPolicy, check_outside_url
     from aggregator.publish.opml import parse_opml
 
     path = Path(args.file)
@@ -288,16 +296,20 @@ def feeds_import_opml(args: argparse.Namespace, settings: Settings) -> int:
         print(f"aggregator: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 1
     storage = _storage(settings)
+    policy = FetchPolicy.from_config(settings.fetch)
     added = skipped = 0
     for entry in listed:
+        # OPML files come from the web: only http(s) URLs to public addresses, never a
+        # path or file:// (nothing is looked up on disk, so no answer tells which exist).
         try:
-            # A bare path in the file is relative to the file, like paths in config.yaml.
-            url = resolve_feed_url(entry.url, path.resolve().parent)
-        except ConfigError as exc:
-            print(f"skipped       {entry.url}: {exc.message}")
+            url = check_outside_url(entry.url, policy)
+        except FeedError as exc:
+            print(f"skipped       {exc}")
             skipped += 1
             continue
-        feed, created = storage.add_feed(FeedSpec(url=url, name=entry.name, group=entry.group))
+        feed, created = storage.add_feed(
+            FeedSpec(url=url, name=entry.name, group=entry.group), origin="opml"
+        )
         added += created
         print(
             f"{'added' if created else 'already':<13} {feed.url}"

@@ -25,12 +25,14 @@ from aggregator.clean.boilerplate import BoilerplateModel, evidence, fold_text
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError, FeedError, FetchError, StorageError
 from aggregator.fetch.http import USER_AGENT, FetchLimits, fetch, new_client
+from aggregator.fetch.policy import FetchPolicy
 from aggregator.fetch.pool import fetch_concurrently
 from aggregator.ingest.child import CleanDocument, ParserBug, WorkerProcess
 from aggregator.ingest.feed_status import FeedStatus, Health, after_failure, after_success
 from aggregator.ingest.memory import release_free_memory
 from aggregator.ingest.metrics import Metrics, log_event
 from aggregator.ingest.stages import Stage, StageTimer, timed
+from aggregator.parse.feedvalues import FEED_URL
 from aggregator.storage import Storage
 from aggregator.types import FeedToPoll, FetchResult, PollOutcome
 
@@ -95,6 +97,8 @@ class Poller:
             max_redirects=polling.max_redirects,
             user_agent=polling.user_agent or USER_AGENT,
         )
+        self.policy = FetchPolicy.from_config(settings.fetch)
+        """Which addresses fetches may reach (``fetch.*`` in the config)."""
         self._ttl: dict[int, int] = {}
         """RSS ``<ttl>`` (minutes) last seen per feed, so 304 answers honour it too."""
         self._in_flight: set[int] = set()
@@ -124,7 +128,7 @@ class Poller:
         child process, and this thread's own HTTP client kept from one task to the next."""
         client: httpx.Client | None = getattr(self._clients, "client", None)
         if client is None:
-            client = self._clients.client = new_client(self.limits, 1)
+            client = self._clients.client = new_client(self.limits, 1, self.policy)
         parser = WorkerProcess(0)
         fetched, document = self._hand_over(self._fetch_one(feed, client), parser)
         unmodified: Unmodified = []
@@ -177,7 +181,10 @@ class Poller:
         result = fetched.result
         if result is None or result.body is None:
             return fetched, None
-        future = parser.read(result.final_url, result.body, result.headers)
+        # Entry ids resolve against the feed's own URL (FEED_URL), links against where the
+        # document came from: a feed that moved keeps its items.
+        headers = {**result.headers, FEED_URL: fetched.feed.url}
+        future = parser.read(result.final_url, result.body, headers)
         return replace(fetched, result=replace(result, body=b""), size=len(result.body)), future
 
     def _flush_unmodified(self, unmodified: Unmodified) -> None:
@@ -198,7 +205,7 @@ class Poller:
             self.metrics.fetch_seconds.observe(seconds)
             return _Fetched(feed, None, FetchError(feed.url, reason), seconds)
 
-        with new_client(self.limits, workers) as client:
+        with new_client(self.limits, workers, self.policy) as client:
             fetches = fetch_concurrently(
                 feeds,
                 lambda feed: self._fetch_one(feed, client),
@@ -222,7 +229,7 @@ class Poller:
             self.metrics.poll_lateness.observe(max(late, 0.0))
         started = time.monotonic()
         try:
-            result = fetch(feed, self.limits, client)
+            result = fetch(feed, self.limits, client, self.policy)
             return _Fetched(feed, result, None, time.monotonic() - started)
         except FetchError as exc:
             return _Fetched(feed, None, exc, time.monotonic() - started)

@@ -8,6 +8,7 @@ on the survivable list below.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import io
 import time
@@ -21,7 +22,7 @@ import feedparser
 from aggregator.clean.text import holds_as_much, html_to_blocks
 from aggregator.errors import ParseError
 from aggregator.parse.fast_xml import NeedsFeedparser, read_plain_feed
-from aggregator.parse.feedvalues import ttl_minutes, utc_datetime
+from aggregator.parse.feedvalues import FEED_URL, ttl_minutes, utc_datetime
 from aggregator.parse.jsonfeed import looks_like_json, parse_json_feed
 from aggregator.types import ParsedEntry, ParsedFeed
 
@@ -35,6 +36,7 @@ SURVIVABLE = (
 def parse_feed(url: str, body: bytes, headers: Mapping[str, str] | None = None) -> ParsedFeed:
     """Parse one feed document; raise ``ParseError`` naming ``url`` when it is unusable."""
     headers = dict(headers or {})
+    feed_url = headers.pop(FEED_URL, None) or url
     if not body.strip():
         raise ParseError(url, "empty document")
     content_type = headers.get("content-type", "")
@@ -42,15 +44,16 @@ def parse_feed(url: str, body: bytes, headers: Mapping[str, str] | None = None) 
         return parse_json_feed(url, body)
     # The base for relative links: the server's Content-Location, relative to the URL.
     base = urljoin(url, headers.get("content-location", ""))
+    id_base = urljoin(feed_url, headers.get("content-location", ""))
     try:
-        return read_plain_feed(body, headers, base)
+        return read_plain_feed(body, headers, base, id_base)
     except NeedsFeedparser:
         pass  # anything unusual is feedparser's job
-    return parse_with_feedparser(url, body, headers, base)
+    return parse_with_feedparser(url, body, headers, base, id_base)
 
 
 def parse_with_feedparser(
-    url: str, body: bytes, headers: Mapping[str, str], base: str
+    url: str, body: bytes, headers: Mapping[str, str], base: str, id_base: str | None = None
 ) -> ParsedFeed:
     """The general path: any RSS/Atom/RDF dialect, ill-formed documents included."""
     content_type = headers.get("content-type", "")
@@ -84,12 +87,37 @@ def parse_with_feedparser(
     feed = parsed.get("feed", {})
     version = str(parsed.get("version") or "")
     entries = tuple(_entry(e, feed, version) for e in parsed.entries)
+    if id_base is not None and id_base != base:
+        entries = _ids_against(id_base, body, headers, entries)
     return ParsedFeed(
         title=_text(feed.get("title")),
         link=_text(feed.get("link")),
         entries=entries,
         warning=warning,
         ttl_minutes=ttl_minutes(feed.get("ttl")),
+    )
+
+
+def _ids_against(
+    id_base: str, body: bytes, headers: Mapping[str, str], entries: tuple[ParsedEntry, ...]
+) -> tuple[ParsedEntry, ...]:
+    """``entries`` with their ids as resolved against ``id_base``.  feedparser resolves
+    ids against the one base it is given, so a moved feed's document (rare on this path)
+    is read a second time for them; the entries come in the same order."""
+    try:
+        again = feedparser.parse(
+            io.BytesIO(body),
+            response_headers={**headers, "content-location": id_base},
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception:  # it read the document once: keep the ids of that reading
+        return entries
+    if len(again.entries) != len(entries):
+        return entries
+    return tuple(
+        dataclasses.replace(entry, source_id=_text(other.get("id")))
+        for entry, other in zip(entries, again.entries, strict=True)
     )
 
 

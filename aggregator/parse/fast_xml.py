@@ -207,14 +207,17 @@ class _Entry:
 # -- the parser ---------------------------------------------------------------------------
 
 
-def read_plain_feed(body: bytes, headers: Mapping[str, str], base: str) -> ParsedFeed:
+def read_plain_feed(
+    body: bytes, headers: Mapping[str, str], base: str, id_base: str | None = None
+) -> ParsedFeed:
     """Read ``body`` as a plain RSS 2.0 / Atom 1.0 document, or raise :class:`NeedsFeedparser`.
 
     ``base`` is the URL relative links resolve against (the document's URL, or its
-    Content-Location), the same base feedparser is given.
+    Content-Location), the same base feedparser is given; ``id_base`` (default: ``base``)
+    the one relative entry ids resolve against.
     """
     _check_encoding(body, headers)
-    handler = _Handler(base)
+    handler = _Handler(base, id_base or base)
     parser = expat.ParserCreate("utf-8", namespace_separator=_SEP)
     parser.buffer_text = True
     parser.buffer_size = 1 << 16
@@ -267,8 +270,9 @@ def _check_encoding(body: bytes, headers: Mapping[str, str]) -> None:
 class _Handler:
     """expat callbacks: a small state machine over root → channel/feed → item/entry."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, id_base: str) -> None:
         self.base = base
+        self.id_base = id_base
         self.kind = ""  # "rss" or "atom", from the root element
         self.path: list[str] = []
         self.skip_depth = 0  # >0 while inside an ignored element
@@ -485,10 +489,12 @@ class _Handler:
         RSS guid not marked ``isPermaLink="false"``, every Atom id), and stands in for
         a missing link."""
         values = entry.values
-        source_id = values.get("guid")
+        source_id = raw_id = values.get("guid")
         id_is_link = entry.guid_is_link if self.kind == "rss" else True
         if source_id and id_is_link:
-            source_id = _absolute(self.base, source_id)
+            # Against the feed's own URL, not wherever it moved: an id must not change
+            # when the feed does.
+            source_id = _absolute(self.id_base, source_id)
         link = values.get("link")
         if link and self.kind == "rss":
             link = _absolute(self.base, link)
@@ -497,8 +503,8 @@ class _Handler:
             link = (
                 _fix_link_query(link) if entry is not self.feed else _ENTITY_LEFT.sub(r"&\1", link)
             )
-        if link is None and source_id and id_is_link:
-            link = source_id
+        if link is None and raw_id and id_is_link:
+            link = _absolute(self.base, raw_id)
         return link, source_id
 
     def _entry(self, entry: _Entry, feed_author: str | None) -> ParsedEntry:

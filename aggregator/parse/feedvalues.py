@@ -7,6 +7,13 @@ import calendar
 import time
 from datetime import UTC, datetime
 
+FEED_URL = ":feed-url"
+"""A key of the ``headers`` given to :func:`aggregator.parse.document.parse_feed` (never an
+HTTP header: no header name holds a colon): the feed's configured URL.  Relative entry
+ids (an RSS ``<guid>`` like ``item-1``) resolve against it rather than against where the
+document was fetched, so a feed that moves (301) keeps its items instead of bringing them
+all again.  (Here, in a module without feedparser, so the writer can name it cheaply.)"""
+
 
 def ttl_minutes(value: object) -> int | None:
     """RSS ``<ttl>`` in minutes; anything but a positive whole number is ignored."""

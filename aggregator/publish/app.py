@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from aggregator.config import Settings
 from aggregator.errors import StorageError
 from aggregator.ingest.metrics import Health, Metrics
-from aggregator.publish import api, corrections, feeds, openapi, pages
+from aggregator.publish import api, corrections, feeds, greader, openapi, pages
 from aggregator.publish.context import BoilerplateCache, TitleAffixCache
 from aggregator.publish.views import iso
 from aggregator.storage import Storage
@@ -177,6 +177,7 @@ def create_app(
         *feeds.routes(),
         *api.routes(),
         *corrections.routes(),
+        *greader.routes(),
         *openapi.routes(),
         *pages.routes(),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -22,6 +22,7 @@ from aggregator.types import FeedView
 __all__ = ["OpmlFeed", "parse_opml", "render_opml"]
 
 MAX_OUTLINES = 10_000
+MAX_GROUP = 200
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -73,7 +74,8 @@ def parse_opml(data: bytes) -> list[OpmlFeed]:
         )
         if url not in seen:
             seen.add(url)
-            feeds.append(OpmlFeed(url=url, name=name, group=group or None))
+            # Groups are stored in a 200-character column (PostgreSQL enforces it).
+            feeds.append(OpmlFeed(url=url, name=name, group=(group or "")[:MAX_GROUP] or None))
 
     def end(tag: str) -> None:
         if tag == "outline" and folders:

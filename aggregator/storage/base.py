@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from aggregator.errors import StorageError
+from aggregator.errors import DatabaseUnusable, StorageError
 from aggregator.storage import migrate
 from aggregator.storage.models import Setting
 
@@ -66,7 +66,9 @@ class StorageBase:
             # replaced before use instead of failing the next statement.
             self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
-            raise StorageError(f"storage: cannot open database {url!r}: {exc}") from exc
+            # StorageError masks the URL's password (and the driver's text, which may
+            # quote the URL).
+            raise DatabaseUnusable(f"storage: cannot open database {url!r}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -108,7 +110,8 @@ class StorageBase:
 
     @_storage_errors("upgrade the schema")
     def upgrade(self) -> str | None:
-        """Apply pending migrations; return the schema revision."""
+        """Apply pending migrations; return the schema revision.  A schema newer than this
+        version knows raises :class:`DatabaseUnusable` naming the version that made it."""
         return migrate.upgrade(self.engine)
 
     @_storage_errors("read the schema revision")

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from aggregator.storage.base import StorageBase, _storage_errors
+from aggregator.storage.items import storable_text
 from aggregator.storage.models import BlockCount, Cluster, Feed, Item, Membership, utcnow
 from aggregator.types import FeedSpec, FeedToPoll, FeedView
 
@@ -24,20 +25,22 @@ class FeedsMixin(StorageBase):
             for spec in specs:
                 feed = existing.get(spec.url)
                 if feed is None:
-                    s.add(_new_feed(spec))
+                    s.add(_new_feed(spec, "config"))
                 else:
+                    feed.origin = "config"  # listed by the operator now, whoever added it
                     feed.name, feed.group_name = spec.name, spec.group
                     feed.priority, feed.interval_seconds = spec.priority, spec.interval
                     feed.dedup = spec.dedup
 
     @_storage_errors("add a feed")
-    def add_feed(self, spec: FeedSpec) -> tuple[FeedView, bool]:
-        """Add one feed; return it and whether it was new."""
+    def add_feed(self, spec: FeedSpec, origin: str = "cli") -> tuple[FeedView, bool]:
+        """Add one feed; return it and whether it was new.  ``origin``: where its URL came
+        from (``cli``, ``opml``, ``web``); a feed already stored keeps its own."""
         with self._tx() as s:
             feed = s.scalar(select(Feed).where(Feed.url == spec.url))
             created = feed is None
             if feed is None:
-                feed = _new_feed(spec)
+                feed = _new_feed(spec, origin)
                 s.add(feed)
                 s.flush()
             return _feed_view(feed), created
@@ -142,10 +145,10 @@ class FeedsMixin(StorageBase):
             feed.last_checked = feed.last_success = now
             feed.etag, feed.last_modified = etag, last_modified
             if title:
-                feed.title = title
+                feed.title = storable_text(title)
             if fetch_url:
                 feed.fetch_url = fetch_url
-            feed.last_error = warning
+            feed.last_error = storable_text(warning)
             feed.error_count = 0
             feed.next_check = next_check
 
@@ -182,7 +185,7 @@ class FeedsMixin(StorageBase):
             if feed is None:
                 return
             feed.last_checked = utcnow()
-            feed.last_error = message
+            feed.last_error = storable_text(message)
             feed.error_count += 1
             feed.next_check = next_check
 
@@ -198,7 +201,7 @@ class FeedsMixin(StorageBase):
                 return
             feed.disabled = True
             feed.last_checked = utcnow()
-            feed.last_error = reason
+            feed.last_error = storable_text(reason)
             feed.error_count += 1
             feed.next_check = None
 
@@ -222,8 +225,9 @@ class FeedsMixin(StorageBase):
             return s.scalar(select(func.min(Feed.next_check)).where(Feed.disabled.is_(False)))
 
 
-def _new_feed(spec: FeedSpec) -> Feed:
+def _new_feed(spec: FeedSpec, origin: str) -> Feed:
     return Feed(
+        origin=origin,
         url=spec.url,
         fetch_url=spec.url,
         name=spec.name,
@@ -289,4 +293,5 @@ def _to_poll(f: Feed) -> FeedToPoll:
         error_count=f.error_count,
         interval=f.interval_seconds,
         due=f.next_check,
+        origin=f.origin,
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -25,6 +28,9 @@ class ItemsMixin(StorageBase):
         ``revision`` is unchanged is left alone, so re-polling never duplicates.
         """
         now = utcnow()
+        # One bad value must not cost the whole document (PostgreSQL refuses what SQLite
+        # takes): each item is made storable on its own, the same way on both databases.
+        items = [storable_item(item) for item in items]
         with self._tx() as s:
             ids = [item.entry_id for item in items]
             existing: dict[str, Item] = {}
@@ -139,6 +145,52 @@ class ItemsMixin(StorageBase):
                 _item_view(item, url, member, canonical, with_content)
                 for item, url, member, canonical in s.execute(query)
             ]
+
+
+MAX_KEY_BYTES = 2000
+"""Longest value of an indexed text column (entry id, canonical link), in UTF-8 bytes:
+PostgreSQL's btree refuses an index entry over ~2,700 bytes, and refuses the whole
+statement with it."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_HASHED = "urn:sha256:"
+
+
+def storable_text(value: str | None) -> str | None:
+    """``value`` as both databases store it: without NUL characters (PostgreSQL text
+    cannot hold them) and with lone surrogates (unencodable as UTF-8) replaced."""
+    if not value:
+        return value
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    if _SURROGATE.search(value):
+        value = _SURROGATE.sub("\ufffd", value)
+    return value
+
+
+def _storable_key(value: str | None) -> str | None:
+    """An indexed value within the index's limit: an over-long one becomes its hash, which
+    still compares equal exactly when the values do (the same id, the same link)."""
+    value = storable_text(value)
+    if value is None or len(value.encode("utf-8")) <= MAX_KEY_BYTES:
+        return value
+    return _HASHED + hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def storable_item(item: CleanItem) -> CleanItem:
+    """``item`` repaired where a database would refuse it: NULs removed from every text,
+    an over-long entry id or canonical link hashed (the link itself is kept whole)."""
+    repaired = dataclasses.replace(
+        item,
+        entry_id=_storable_key(item.entry_id) or "",
+        guid=storable_text(item.guid),
+        link=storable_text(item.link),
+        canonical_link=_storable_key(item.canonical_link),
+        title=storable_text(item.title),
+        author=storable_text(item.author),
+        content_html=storable_text(item.content_html) or "",
+        text=storable_text(item.text) or "",
+    )
+    return item if repaired == item else repaired
 
 
 def _reads_the_same(row: Item, item: CleanItem) -> bool:

@@ -19,19 +19,23 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    delete,
     func,
+    insert,
     inspect,
     select,
     text,
 )
 from sqlalchemy.engine import Connection, Engine
 
-from aggregator.storage.models import Base
+from aggregator import __version__
+from aggregator.errors import DatabaseUnusable, StorageError
+from aggregator.storage.models import Base, Setting
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0006"
 """The newest revision under ``migrations/versions`` (a test checks it is Alembic's head)."""
 
 # Alembic's own bookkeeping table, as Alembic creates it.
@@ -64,6 +68,8 @@ def upgrade(engine: Engine) -> str | None:
         return _upgrade(engine)
     with engine.connect() as connection:
         at_head = _revision(connection) == HEAD_REVISION
+        if not at_head:
+            _refuse_newer(connection)
         connection.commit()  # hold no snapshot or table lock while others migrate
         if at_head:
             return HEAD_REVISION
@@ -81,13 +87,59 @@ def _upgrade(engine: Engine) -> str | None:
         current = _revision(connection)
         if current == HEAD_REVISION:
             return current
+        _refuse_newer(connection)
         if current is None and _new_or_interrupted(connection):
             Base.metadata.drop_all(connection)  # what an interrupted first start left
             Base.metadata.create_all(connection)
             _VERSION_TABLE.create(connection)
             connection.execute(_VERSION_TABLE.insert().values(version_num=HEAD_REVISION))
+            _note_upgrader(connection)
             return HEAD_REVISION
-    return upgrade_with_alembic(engine)
+    revision = upgrade_with_alembic(engine)
+    with engine.begin() as connection:
+        _note_upgrader(connection)
+    return revision
+
+
+UPGRADED_BY = "schema-upgraded-by"
+"""The settings key naming the aggregator version that last changed the schema: an older
+version that meets the database can then say which version it needs."""
+
+
+def known_revisions() -> frozenset[str]:
+    """The revisions this version ships (from the file names, without importing Alembic)."""
+    folder = resources.files("aggregator.storage.migrations").joinpath("versions")
+    return frozenset(
+        entry.name.split("_", 1)[0]
+        for entry in folder.iterdir()
+        if entry.name.endswith(".py") and entry.name[:4].isdigit()
+    )
+
+
+def _refuse_newer(connection: Connection) -> None:
+    """A schema this version does not know (the code was rolled back): one clear error
+    instead of Alembic's "Can't locate revision" traceback, on every command."""
+    current = _revision(connection)
+    if current is None or current in known_revisions():
+        return
+    made_by = None
+    if inspect(connection).has_table(Setting.__tablename__):
+        made_by = connection.execute(
+            select(Setting.value).where(Setting.key == UPGRADED_BY)
+        ).scalar()
+    needed = (
+        f"aggregator {made_by} or newer" if made_by else "the newer aggregator that upgraded it"
+    )
+    raise DatabaseUnusable(
+        f"storage: the database schema is at revision {current}, newer than aggregator "
+        f"{__version__} knows (up to {HEAD_REVISION}): run {needed} "
+        "(`aggregator db upgrade` only moves forward)"
+    )
+
+
+def _note_upgrader(connection: Connection) -> None:
+    connection.execute(delete(Setting).where(Setting.key == UPGRADED_BY))
+    connection.execute(insert(Setting).values(key=UPGRADED_BY, value=__version__))
 
 
 def _new_or_interrupted(connection: Connection) -> bool:
@@ -106,11 +158,15 @@ def _new_or_interrupted(connection: Connection) -> bool:
 def upgrade_with_alembic(engine: Engine) -> str | None:
     """Run the migrations themselves (any database not at the newest revision)."""
     from alembic import command
+    from alembic.util import CommandError
 
     config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except CommandError as exc:
+        raise StorageError(f"storage: cannot upgrade the schema: {exc}") from exc
     return current_revision(engine)
 
 

@@ -76,6 +76,9 @@ class Feed(Base):
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     next_check: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    origin: Mapped[str] = mapped_column(String(10), default="config", server_default="config")
+    """Where the URL came from (``config``, ``cli``, ``opml``, ``web``): the fetch policy
+    holds feeds from outside the operator's hands to public addresses."""
 
 
 class Item(Base):
@@ -185,3 +188,88 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class ReaderUser(Base):
+    """A person who reads through the Google Reader or Fever API (``aggregator users``)."""
+
+    __tablename__ = "reader_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    """Argon2id, as the password-hashing library writes it."""
+    fever_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """SHA-256 of the Fever ``api_key`` (MD5 of ``name:password``); none: no Fever."""
+    feeds_seen: Mapped[int] = mapped_column(Integer, default=0)
+    """The highest feed id this user was subscribed to automatically (newer server feeds
+    join the user's subscriptions when the user next reads)."""
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReaderToken(Base):
+    """An API session token (Google Reader ``Auth``), stored as its SHA-256."""
+
+    __tablename__ = "reader_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("reader_users.id", ondelete="CASCADE"), index=True
+    )
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReaderSubscription(Base):
+    """A feed one user reads, with the user's own title and folder (none: the feed's)."""
+
+    __tablename__ = "reader_subscriptions"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("reader_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    feed_id: Mapped[int] = mapped_column(
+        ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    title: Mapped[str | None] = mapped_column(Text)
+    folder: Mapped[str | None] = mapped_column(String(200))
+
+
+class ReaderAddedFeed(Base):
+    """A feed a reader added through the API: other users are not subscribed to it."""
+
+    __tablename__ = "reader_added_feeds"
+
+    feed_id: Mapped[int] = mapped_column(
+        ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("reader_users.id", ondelete="CASCADE"), index=True
+    )
+
+
+class ReaderRead(Base):
+    """One user has read this item; a story is read when any of its items is."""
+
+    __tablename__ = "reader_read"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("reader_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReaderStarred(Base):
+    """One user starred this item; a story is starred when any of its items is."""
+
+    __tablename__ = "reader_starred"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("reader_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

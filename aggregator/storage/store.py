@@ -17,8 +17,11 @@ from aggregator.storage.evidence import EvidenceMixin
 from aggregator.storage.feeds import FeedsMixin
 from aggregator.storage.items import ItemsMixin
 from aggregator.storage.pages import PagesMixin
+from aggregator.storage.readers import ReadersMixin
 
 
 # ClustersMixin builds on ItemsMixin, so it comes before it here.
-class Storage(FeedsMixin, ClustersMixin, ItemsMixin, EvidenceMixin, PagesMixin, DecisionsMixin):
+class Storage(
+    FeedsMixin, ClustersMixin, ItemsMixin, EvidenceMixin, PagesMixin, DecisionsMixin, ReadersMixin
+):
     """All persistence of feeds, items, clusters and boilerplate evidence."""

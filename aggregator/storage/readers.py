@@ -1,0 +1,673 @@
+"""Reader-app users: accounts, API tokens, per-user subscriptions, and read and starred
+state per story.
+
+**State lives on items, and a story is read when any of its current items is read.**
+Marking a story read writes a row for every item the story has at that moment; marking
+it unread deletes the rows of all of them (starred likewise).  Nothing is written when
+clusters change, so the decider's path is untouched, and every way a cluster id can
+change stays right: a copy that arrives later for a read story joins a cluster with a read
+item (it arrives read); a better canonical copy changes nothing (the story keeps its
+read items); a merge is read when either story was; a split leaves each part read when it
+was read as one story (each part keeps its own read items).
+
+**A story's id is its first item's id** (the lowest item id among its members): it does
+not change when the canonical copy does, when a copy arrives later, or when `dedup
+rebuild` renumbers clusters; after a merge the survivor's id is one of the two, and an id
+a client still holds for the other one resolves (through its item) to the merged story.
+
+**A story is shown once per user**, in one feed: the canonical item's feed when the user
+reads that feed, else the user's feed holding the story's oldest item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from aggregator.storage.base import StorageBase, _chunks, _storage_errors
+from aggregator.storage.models import (
+    Cluster,
+    Feed,
+    Item,
+    Membership,
+    ReaderAddedFeed,
+    ReaderRead,
+    ReaderStarred,
+    ReaderSubscription,
+    ReaderToken,
+    ReaderUser,
+    utcnow,
+)
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ReaderAccount:
+    id: int
+    name: str
+    password_hash: str
+    fever: bool
+    created: datetime
+    tokens: int = 0
+
+
+@dataclass(frozen=True)
+class ReaderFeed:
+    """One subscription of one user."""
+
+    feed_id: int
+    url: str
+    fetch_url: str
+    title: str
+    """The user's title, else the feed's name, title or address."""
+    folder: str | None
+    """The user's folder, else the feed's group."""
+    created: datetime
+
+
+@dataclass(frozen=True)
+class StoryQuery:
+    """Which stories of one user's reading list; every field narrows it."""
+
+    feed_ids: Sequence[int] | None = None
+    """Stories shown in these feeds (a feed stream, or a folder's feeds)."""
+    unread_only: bool = False
+    read_only: bool = False
+    starred_only: bool = False
+    exclude_starred: bool = False
+    newer_than: datetime | None = None
+    """The story's time is at or after this (Google Reader ``ot``)."""
+    older_than: datetime | None = None
+    """The story's time is before this (``nt``)."""
+    oldest_first: bool = False
+    after: tuple[datetime, int] | None = None
+    """Continuation: ``(time, canonical item id)`` of the last story already returned."""
+    min_story_id: int | None = None
+    """Fever ``since_id``: stories whose id is above this."""
+    max_story_id: int | None = None
+    """Fever ``max_id``: stories whose id is below this."""
+    story_ids: Sequence[int] | None = None
+    """Only these stories (their ids)."""
+
+
+@dataclass(frozen=True)
+class StoryRef:
+    """One story as one user sees it."""
+
+    story_id: int
+    cluster_id: int
+    item_id: int
+    """The item shown: the canonical copy."""
+    feed_id: int
+    """The feed the story is shown in, for this user."""
+    time: datetime
+    """The canonical copy's time (its publication, else when it was first seen)."""
+    read: bool
+    starred: bool
+
+
+@dataclass(frozen=True)
+class StoryItem:
+    """The shown item's fields a reader app displays."""
+
+    item_id: int
+    feed_id: int
+    title: str | None
+    link: str | None
+    author: str | None
+    published: datetime | None
+    updated: datetime | None
+    first_seen: datetime
+    content_html: str
+
+
+class ReadersMixin(StorageBase):
+    """Users, tokens, subscriptions and story state of the reader APIs."""
+
+    # -- users and tokens ---------------------------------------------------------
+
+    @_storage_errors("add a user")
+    def add_reader(
+        self, name: str, password_hash: str, fever_key: str | None = None
+    ) -> ReaderAccount | None:
+        """A new user (None: the name is taken), subscribed to every feed of the server."""
+        try:
+            with self._tx() as s:
+                if s.scalar(select(ReaderUser.id).where(ReaderUser.name == name)) is not None:
+                    return None
+                user = ReaderUser(
+                    name=name,
+                    password_hash=password_hash,
+                    fever_key=fever_key,
+                    feeds_seen=0,
+                    created=utcnow(),
+                )
+                s.add(user)
+                s.flush()
+                _follow_new_feeds(s, user)
+                return _account(user)
+        except IntegrityError:
+            return None
+
+    @_storage_errors("read a user")
+    def reader(self, name: str) -> ReaderAccount | None:
+        with self._tx() as s:
+            user = s.scalar(select(ReaderUser).where(ReaderUser.name == name))
+            return None if user is None else _account(user)
+
+    @_storage_errors("list users")
+    def list_readers(self) -> list[ReaderAccount]:
+        with self._tx() as s:
+            tokens = dict(
+                s.execute(
+                    select(ReaderToken.user_id, func.count()).group_by(ReaderToken.user_id)
+                ).all()
+            )
+            return [
+                _account(u, tokens.get(u.id, 0))
+                for u in s.scalars(select(ReaderUser).order_by(ReaderUser.name))
+            ]
+
+    @_storage_errors("remove a user")
+    def remove_reader(self, name: str) -> bool:
+        """Remove a user with their tokens, subscriptions and state."""
+        with self._tx() as s:
+            user_id = s.scalar(select(ReaderUser.id).where(ReaderUser.name == name))
+            if user_id is None:
+                return False
+            # Explicitly, not only by ON DELETE CASCADE: SQLite files made without
+            # foreign keys enforced would keep the rows.
+            for model in (ReaderRead, ReaderStarred, ReaderSubscription, ReaderToken):
+                s.execute(delete(model).where(model.user_id == user_id))
+            s.execute(delete(ReaderAddedFeed).where(ReaderAddedFeed.user_id == user_id))
+            s.execute(delete(ReaderUser).where(ReaderUser.id == user_id))
+            return True
+
+    @_storage_errors("change a password")
+    def set_reader_password(self, name: str, password_hash: str, fever_key: str | None) -> bool:
+        """New password (and Fever key); every token of the user is revoked."""
+        with self._tx() as s:
+            user = s.scalar(select(ReaderUser).where(ReaderUser.name == name))
+            if user is None:
+                return False
+            user.password_hash = password_hash
+            user.fever_key = fever_key
+            s.execute(delete(ReaderToken).where(ReaderToken.user_id == user.id))
+            return True
+
+    @_storage_errors("store a token")
+    def add_reader_token(self, user_id: int, token_hash: str) -> None:
+        with self._tx() as s:
+            s.add(ReaderToken(token_hash=token_hash, user_id=user_id, created=utcnow()))
+
+    @_storage_errors("check a token")
+    def reader_for_token(self, token_hash: str) -> ReaderAccount | None:
+        with self._tx() as s:
+            user = s.scalar(
+                select(ReaderUser)
+                .join(ReaderToken, ReaderToken.user_id == ReaderUser.id)
+                .where(ReaderToken.token_hash == token_hash)
+            )
+            return None if user is None else _account(user)
+
+    @_storage_errors("check a Fever key")
+    def reader_for_fever_key(self, key_hash: str) -> ReaderAccount | None:
+        with self._tx() as s:
+            user = s.scalar(select(ReaderUser).where(ReaderUser.fever_key == key_hash))
+            return None if user is None else _account(user)
+
+    @_storage_errors("revoke tokens")
+    def revoke_reader_tokens(self, name: str) -> int | None:
+        """Revoke every token of a user; how many (None: no such user)."""
+        with self._tx() as s:
+            user_id = s.scalar(select(ReaderUser.id).where(ReaderUser.name == name))
+            if user_id is None:
+                return None
+            result = s.execute(delete(ReaderToken).where(ReaderToken.user_id == user_id))
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    # -- subscriptions ------------------------------------------------------------
+
+    @_storage_errors("read subscriptions")
+    def reader_feeds(self, user_id: int) -> list[ReaderFeed]:
+        """The user's subscriptions, after subscribing them to server feeds added since."""
+        with self._tx() as s:
+            user = s.get(ReaderUser, user_id)
+            if user is None:
+                return []
+            _follow_new_feeds(s, user)
+            rows = s.execute(
+                select(Feed, ReaderSubscription.title, ReaderSubscription.folder)
+                .join(ReaderSubscription, ReaderSubscription.feed_id == Feed.id)
+                .where(ReaderSubscription.user_id == user_id)
+                .order_by(Feed.id)
+            )
+            return [
+                ReaderFeed(
+                    feed_id=feed.id,
+                    url=feed.url,
+                    fetch_url=feed.fetch_url,
+                    title=title or feed.name or feed.title or feed.url,
+                    folder=folder if folder is not None else feed.group_name,
+                    created=feed.created,
+                )
+                for feed, title, folder in rows
+            ]
+
+    @_storage_errors("subscribe")
+    def reader_subscribe(
+        self,
+        user_id: int,
+        feed_id: int,
+        *,
+        title: str | None = None,
+        folder: str | None = None,
+        added_by_user: bool = False,
+    ) -> None:
+        """Subscribe (or, subscribed, set the title and folder given)."""
+        with self._tx() as s:
+            row = s.get(ReaderSubscription, (user_id, feed_id))
+            if row is None:
+                s.add(
+                    ReaderSubscription(user_id=user_id, feed_id=feed_id, title=title, folder=folder)
+                )
+            else:
+                if title is not None:
+                    row.title = title
+                if folder is not None:
+                    row.folder = folder or None
+            if added_by_user and s.get(ReaderAddedFeed, feed_id) is None:
+                s.add(ReaderAddedFeed(feed_id=feed_id, user_id=user_id))
+
+    @_storage_errors("unsubscribe")
+    def reader_unsubscribe(self, user_id: int, feed_id: int) -> bool:
+        with self._tx() as s:
+            result = s.execute(
+                delete(ReaderSubscription).where(
+                    ReaderSubscription.user_id == user_id, ReaderSubscription.feed_id == feed_id
+                )
+            )
+            return bool(getattr(result, "rowcount", 0))
+
+    @_storage_errors("find a feed")
+    def feed_exists(self, feed_id: int) -> bool:
+        with self._tx() as s:
+            return s.get(Feed, feed_id) is not None
+
+    @_storage_errors("find a feed")
+    def feed_id_by_url(self, url: str) -> int | None:
+        with self._tx() as s:
+            return s.scalar(
+                select(Feed.id).where(or_(Feed.url == url, Feed.fetch_url == url)).limit(1)
+            )
+
+    # -- stories ------------------------------------------------------------------
+
+    @_storage_errors("list stories")
+    def reader_stories(self, user_id: int, query: StoryQuery, limit: int | None) -> list[StoryRef]:
+        """The user's stories matching ``query``, newest first (or oldest first)."""
+        with self._tx() as s:
+            subscribed = _subscribed(s, user_id)
+            if not subscribed:
+                return []
+            stmt, canon, home = _story_select(s, user_id, query, subscribed)
+            time_col, id_col = canon.sort_time, canon.id
+            if query.oldest_first:
+                stmt = stmt.order_by(time_col.asc(), id_col.asc())
+            else:
+                stmt = stmt.order_by(time_col.desc(), id_col.desc())
+            if limit is not None:
+                stmt = stmt.limit(limit)
+            rows = s.execute(stmt.with_only_columns(Cluster.id, canon.id, home, time_col)).all()
+            found = [(int(c), int(i), int(f), t) for c, i, f, t in rows]
+            return _refs(s, user_id, found)
+
+    @_storage_errors("read stories")
+    def reader_story_items(self, item_ids: Sequence[int]) -> dict[int, StoryItem]:
+        """The shown items' fields, by item id."""
+        out: dict[int, StoryItem] = {}
+        with self._tx() as s:
+            for chunk in _chunks(list(item_ids), CHUNK):
+                for row in s.execute(
+                    select(
+                        Item.id,
+                        Item.feed_id,
+                        Item.title,
+                        Item.link,
+                        Item.author,
+                        Item.published,
+                        Item.updated,
+                        Item.first_seen,
+                        Item.content_html,
+                    ).where(Item.id.in_(chunk))
+                ):
+                    out[row[0]] = StoryItem(*row)
+        return out
+
+    @_storage_errors("resolve stories")
+    def reader_story_refs(self, user_id: int, ids: Sequence[int]) -> list[StoryRef]:
+        """The user's stories that hold these item ids (a story id is an item id)."""
+        with self._tx() as s:
+            clusters: set[int] = set()
+            for chunk in _chunks(sorted(set(ids)), CHUNK):
+                clusters.update(
+                    s.scalars(select(Membership.cluster_id).where(Membership.item_id.in_(chunk)))
+                )
+            subscribed = _subscribed(s, user_id)
+            if not clusters or not subscribed:
+                return []
+            found: list[tuple[int, int, int, datetime]] = []
+            for chunk in _chunks(sorted(clusters), CHUNK):
+                stmt, canon, home = _story_select(s, user_id, StoryQuery(), subscribed)
+                stmt = stmt.where(Cluster.id.in_(chunk))
+                found += [
+                    (int(c), int(i), int(f), t)
+                    for c, i, f, t in s.execute(
+                        stmt.with_only_columns(Cluster.id, canon.id, home, canon.sort_time)
+                    ).all()
+                ]
+            return _refs(s, user_id, found)
+
+    @_storage_errors("mark stories")
+    def reader_mark(
+        self,
+        user_id: int,
+        ids: Sequence[int],
+        *,
+        read: bool | None = None,
+        starred: bool | None = None,
+    ) -> int:
+        """Mark the stories holding these item ids read/unread, starred/unstarred (None:
+        unchanged); every current item of each story gets the mark.  Returns how many
+        stories were found."""
+        with self._tx() as s:
+            clusters: set[int] = set()
+            loose: set[int] = set()
+            for chunk in _chunks(sorted(set(ids)), CHUNK):
+                placed = dict(
+                    s.execute(
+                        select(Membership.item_id, Membership.cluster_id).where(
+                            Membership.item_id.in_(chunk)
+                        )
+                    ).all()
+                )
+                clusters.update(placed.values())
+                # An item not yet placed by the decider is a story of its own for now.
+                loose.update(
+                    s.scalars(
+                        select(Item.id).where(Item.id.in_([i for i in chunk if i not in placed]))
+                    )
+                )
+            for model, flag in ((ReaderRead, read), (ReaderStarred, starred)):
+                if flag is None:
+                    continue
+                for chunk in _chunks(sorted(clusters), CHUNK):
+                    members = select(Membership.item_id).where(Membership.cluster_id.in_(chunk))
+                    _set_marks(s, model, user_id, members, flag)
+                for chunk in _chunks(sorted(loose), CHUNK):
+                    _set_marks(s, model, user_id, select(Item.id).where(Item.id.in_(chunk)), flag)
+            return len(clusters) + len(loose)
+
+    @_storage_errors("mark stories read")
+    def reader_mark_all_read(self, user_id: int, query: StoryQuery) -> None:
+        """Mark every story of the user matching ``query`` read."""
+        with self._tx() as s:
+            subscribed = _subscribed(s, user_id)
+            if not subscribed:
+                return
+            stmt, _canon, _home = _story_select(s, user_id, query, subscribed)
+            clusters = stmt.with_only_columns(Cluster.id)
+            members = select(Membership.item_id).where(Membership.cluster_id.in_(clusters))
+            _set_marks(s, ReaderRead, user_id, members, True)
+
+    @_storage_errors("count unread stories")
+    def reader_unread_counts(self, user_id: int) -> list[tuple[int, int, datetime]]:
+        """``(feed_id, unread stories, newest unread time)`` per feed of the user."""
+        with self._tx() as s:
+            subscribed = _subscribed(s, user_id)
+            if not subscribed:
+                return []
+            stmt, canon, home = _story_select(s, user_id, StoryQuery(unread_only=True), subscribed)
+            inner = stmt.with_only_columns(
+                home.label("feed_id"), canon.sort_time.label("time")
+            ).subquery()
+            return [
+                (int(f), int(n), t)
+                for f, n, t in s.execute(
+                    select(inner.c.feed_id, func.count(), func.max(inner.c.time)).group_by(
+                        inner.c.feed_id
+                    )
+                ).all()
+                if f is not None
+            ]
+
+    @_storage_errors("list story ids")
+    def reader_story_ids(
+        self, user_id: int, *, read: bool | None = None, starred: bool | None = None
+    ) -> list[int]:
+        """Every story id of the user that is unread (``read=False``) or starred (Fever
+        ``unread_item_ids``, ``saved_item_ids``)."""
+        query = StoryQuery(
+            unread_only=read is False,
+            read_only=read is True,
+            starred_only=starred is True,
+        )
+        return sorted(r.story_id for r in self.reader_stories(user_id, query, None))
+
+
+# -- helpers ----------------------------------------------------------------------
+
+
+def _account(user: ReaderUser, tokens: int = 0) -> ReaderAccount:
+    return ReaderAccount(
+        id=user.id,
+        name=user.name,
+        password_hash=user.password_hash,
+        fever=user.fever_key is not None,
+        created=user.created,
+        tokens=tokens,
+    )
+
+
+def _follow_new_feeds(s: Session, user: ReaderUser) -> None:
+    """Subscribe the user to the server's feeds added since they last read (not those
+    another user added through the API)."""
+    newest = s.scalar(select(func.max(Feed.id))) or 0
+    if newest <= user.feeds_seen:
+        return
+    fresh = select(Feed.id).where(
+        Feed.id > user.feeds_seen,
+        ~exists().where(ReaderAddedFeed.feed_id == Feed.id),
+        ~exists().where(
+            ReaderSubscription.user_id == user.id, ReaderSubscription.feed_id == Feed.id
+        ),
+    )
+    s.execute(
+        insert(ReaderSubscription).from_select(
+            ["user_id", "feed_id"], select(literal(user.id), fresh.subquery().c.id)
+        )
+    )
+    user.feeds_seen = int(newest)
+
+
+def _subscribed(s: Session, user_id: int) -> list[int]:
+    user = s.get(ReaderUser, user_id)
+    if user is None:
+        return []
+    _follow_new_feeds(s, user)
+    return list(
+        s.scalars(select(ReaderSubscription.feed_id).where(ReaderSubscription.user_id == user_id))
+    )
+
+
+def _story_select(
+    s: Session, user_id: int, query: StoryQuery, subscribed: list[int]
+) -> tuple[Select[Any], type[Item], ColumnElement[int]]:
+    """The user's stories as a select over clusters joined to their canonical item
+    (``canon``), and the expression of the feed each story is shown in (``home``)."""
+    canon = aliased(Item, name="canon")
+    every_feed = set(subscribed) >= set(s.scalars(select(Feed.id)))
+    if every_feed:
+        home: ColumnElement[int] = canon.feed_id.expression
+    else:
+        copy = aliased(Item, name="copy")
+        holder = aliased(Membership, name="holder")
+        first_copy = (
+            select(copy.feed_id)
+            .join(holder, holder.item_id == copy.id)
+            .where(holder.cluster_id == Cluster.id, copy.feed_id.in_(subscribed))
+            .order_by(copy.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        home = case((canon.feed_id.in_(subscribed), canon.feed_id), else_=first_copy)
+    stmt: Select[Any] = (
+        select(Cluster.id)
+        .select_from(canon)
+        .join(Membership, Membership.item_id == canon.id)
+        .join(
+            Cluster,
+            and_(Cluster.id == Membership.cluster_id, Cluster.canonical_item_id == canon.id),
+        )
+    )
+    if not every_feed:
+        stmt = stmt.where(home.is_not(None))
+    if query.feed_ids is not None:
+        stmt = stmt.where(home.in_(list(query.feed_ids)))
+    if query.unread_only or query.read_only:
+        read = _marked(ReaderRead, user_id)
+        stmt = stmt.where(~read if query.unread_only else read)
+    if query.starred_only or query.exclude_starred:
+        starred = _marked(ReaderStarred, user_id)
+        stmt = stmt.where(starred if query.starred_only else ~starred)
+    if query.newer_than is not None:
+        stmt = stmt.where(canon.sort_time >= query.newer_than)
+    if query.older_than is not None:
+        stmt = stmt.where(canon.sort_time < query.older_than)
+    if query.after is not None:
+        time, item_id = query.after
+        if query.oldest_first:
+            stmt = stmt.where(
+                or_(canon.sort_time > time, and_(canon.sort_time == time, canon.id > item_id))
+            )
+        else:
+            stmt = stmt.where(
+                or_(canon.sort_time < time, and_(canon.sort_time == time, canon.id < item_id))
+            )
+    if (
+        query.min_story_id is not None
+        or query.max_story_id is not None
+        or query.story_ids is not None
+    ):
+        first = aliased(Membership, name="first")
+        story_id = (
+            select(func.min(first.item_id)).where(first.cluster_id == Cluster.id).scalar_subquery()
+        )
+        if query.min_story_id is not None:
+            stmt = stmt.where(story_id > query.min_story_id)
+        if query.max_story_id is not None:
+            stmt = stmt.where(story_id < query.max_story_id)
+        if query.story_ids is not None:
+            # The stories holding these items (an id is an item id; see the docstring).
+            holders = select(Membership.cluster_id).where(
+                Membership.item_id.in_(list(query.story_ids))
+            )
+            stmt = stmt.where(Cluster.id.in_(holders))
+    return stmt, canon, home
+
+
+def _marked(model: type[ReaderRead] | type[ReaderStarred], user_id: int) -> ColumnElement[bool]:
+    """Whether any item of the story (``Cluster``) carries the user's mark.  Nested, so
+    both databases walk the story's members and probe the mark's primary key (a join lets
+    SQLite scan all the user's marks for every story)."""
+    other = aliased(Membership, name="member")
+    return (
+        select(literal(1))
+        .select_from(other)
+        .where(other.cluster_id == Cluster.id, _has_mark(model, user_id, other.item_id))
+        .exists()
+    )
+
+
+def _has_mark(
+    model: type[ReaderRead] | type[ReaderStarred], user_id: int, item_id: Any
+) -> ColumnElement[bool]:
+    return (
+        select(literal(1))
+        .select_from(model)
+        .where(model.user_id == user_id, model.item_id == item_id)
+        .exists()
+    )
+
+
+def _refs(s: Session, user_id: int, found: list[tuple[int, int, int, datetime]]) -> list[StoryRef]:
+    """Story ids and marks for ``(cluster, canonical item, feed, time)`` rows, in order."""
+    first: dict[int, int] = {}
+    read: set[int] = set()
+    starred: set[int] = set()
+    for chunk in _chunks([c for c, *_ in found], CHUNK):
+        first.update(
+            s.execute(
+                select(Membership.cluster_id, func.min(Membership.item_id))
+                .where(Membership.cluster_id.in_(chunk))
+                .group_by(Membership.cluster_id)
+            ).all()
+        )
+        for model, into in ((ReaderRead, read), (ReaderStarred, starred)):
+            into.update(
+                s.scalars(
+                    select(Membership.cluster_id).where(
+                        Membership.cluster_id.in_(chunk),
+                        _has_mark(model, user_id, Membership.item_id),
+                    )
+                )
+            )
+    return [
+        StoryRef(
+            story_id=first.get(cluster_id, item_id),
+            cluster_id=cluster_id,
+            item_id=item_id,
+            feed_id=feed_id,
+            time=time,
+            read=cluster_id in read,
+            starred=cluster_id in starred,
+        )
+        for cluster_id, item_id, feed_id, time in found
+    ]
+
+
+def _set_marks(
+    s: Session,
+    model: type[ReaderRead] | type[ReaderStarred],
+    user_id: int,
+    items: Select[Any],
+    on: bool,
+) -> None:
+    """Give (or take) the user's mark to every item ``items`` selects, in one statement."""
+    if not on:
+        s.execute(delete(model).where(model.user_id == user_id, model.item_id.in_(items)))
+        return
+    sub = items.subquery()
+    fresh = select(literal(user_id), sub.c[0], literal(utcnow(), type_=model.at.type)).where(
+        ~exists().where(model.user_id == user_id, model.item_id == sub.c[0])
+    )
+    s.execute(insert(model).from_select(["user_id", "item_id", "at"], fresh))

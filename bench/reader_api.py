@@ -1,0 +1,246 @@
+"""The Google Reader API's targets on a large database: ``stream/contents`` of 1,000 items
+and ``edit-tag`` marking 1,000 items read, each in at most 200 ms.
+
+    python bench/reader_api.py [--items 100000] [--database URL] [--repeat 5]
+
+It builds the database by inserting rows directly with the project's models (feeds,
+items of about 600 words, clusters of one to three copies, memberships), adds a user, and
+times, over real HTTP calls through Starlette's TestClient (the whole app: routing,
+authentication, the queries, JSON), the median of ``--repeat`` runs of:
+
+- ``stream/contents`` of the reading list, ``n=1000``, unread only (``xt=read``);
+- the same, second page (``c=`` continuation);
+- ``stream/items/ids`` with ``n=10000``;
+- ``edit-tag`` with 1,000 ``i=`` values, ``a=read``, then the same with ``r=read``;
+- ``unread-count``.
+
+Without ``--database`` it uses a fresh SQLite file in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import insert
+
+from aggregator.config import load_settings
+from aggregator.publish.accounts import hash_password
+from aggregator.publish.app import create_app
+from aggregator.storage import Storage
+from aggregator.storage.models import Cluster, Feed, Item, Membership
+
+API = "/api/greader/reader/api/0"
+WORDS = [
+    "story",
+    "council",
+    "river",
+    "market",
+    "school",
+    "budget",
+    "police",
+    "storm",
+    "railway",
+    "harbour",
+    "festival",
+    "museum",
+    "bridge",
+    "election",
+    "court",
+    "hospital",
+    "farmers",
+    "weather",
+    "transport",
+    "report",
+    "minister",
+]
+
+
+def build(storage: Storage, items: int, feeds: int = 50, seed: int = 1) -> None:
+    """``items`` items in ``feeds`` feeds, in clusters of 1–3 copies, as decided rows."""
+    rng = random.Random(seed)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    with storage.engine.begin() as connection:
+        connection.execute(
+            insert(Feed),
+            [
+                {
+                    "id": f + 1,
+                    "url": f"https://feeds.example/{f}.xml",
+                    "fetch_url": f"https://feeds.example/{f}.xml",
+                    "name": f"Feed {f}",
+                    "group_name": f"Group {f % 5}",
+                    "priority": 0,
+                    "dedup": True,
+                    "disabled": False,
+                    "error_count": 0,
+                    "created": now,
+                    "origin": "config",
+                }
+                for f in range(feeds)
+            ],
+        )
+    item_id, cluster_id, batch_items, batch_clusters, batch_members = 0, 0, [], [], []
+    while item_id < items:
+        cluster_id += 1
+        copies = min(rng.choice((1, 1, 1, 2, 3)), items - item_id)
+        when = now - timedelta(minutes=items - item_id)
+        first = item_id + 1
+        for copy in range(copies):
+            item_id += 1
+            text = " ".join(rng.choice(WORDS) for _ in range(600))
+            batch_items.append(
+                {
+                    "id": item_id,
+                    "feed_id": rng.randrange(feeds) + 1,
+                    "entry_id": f"entry-{item_id}",
+                    "guid": f"entry-{item_id}",
+                    "link": f"https://site.example/{cluster_id}/{copy}",
+                    "title": f"Story {cluster_id}",
+                    "author": "Reporter",
+                    "published": when,
+                    "sort_time": when,
+                    "first_seen": when,
+                    "content_html": f"<p>{text}</p>",
+                    "text": text,
+                    "is_summary": False,
+                    "revision": "",
+                }
+            )
+            batch_members.append(
+                {
+                    "item_id": item_id,
+                    "cluster_id": cluster_id,
+                    "method": "single" if copies == 1 else "exact",
+                    "score": 1.0,
+                    "decided_at": when,
+                }
+            )
+        batch_clusters.append(
+            {
+                "id": cluster_id,
+                "canonical_item_id": first,
+                "size": copies,
+                "feed_count": copies,
+                "created": when,
+                "updated": when,
+            }
+        )
+        if len(batch_items) >= 5000 or item_id >= items:
+            with storage.engine.begin() as connection:
+                connection.execute(insert(Item), batch_items)
+                connection.execute(insert(Cluster), batch_clusters)
+                connection.execute(insert(Membership), batch_members)
+            batch_items, batch_clusters, batch_members = [], [], []
+
+
+def timed(call: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = call()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--database", help="SQLAlchemy URL of an EMPTY database")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    from starlette.testclient import TestClient
+
+    with tempfile.TemporaryDirectory() as folder:
+        url = args.database or f"sqlite:///{Path(folder) / 'reader.db'}"
+        config = Path(folder) / "config.yaml"
+        config.write_text("feeds: []\n")
+        settings = load_settings(config, env={"AGGREGATOR_DATABASE_URL": url})
+        storage = Storage(url)
+        storage.upgrade()
+        started = time.perf_counter()
+        build(storage, args.items)
+        counts = storage.counts()
+        print(
+            f"database: {storage.engine.dialect.name}, {counts['items']} items in "
+            f"{counts['clusters']} stories, {counts['feeds']} feeds "
+            f"(built in {time.perf_counter() - started:.1f}s)"
+        )
+        storage.add_reader("bench", hash_password("bench"))
+        with TestClient(create_app(storage, settings)) as client:
+            login = client.post(
+                "/api/greader/accounts/ClientLogin", data={"Email": "bench", "Passwd": "bench"}
+            )
+            auth = dict(line.split("=", 1) for line in login.text.splitlines())["Auth"]
+            headers = {"Authorization": f"GoogleLogin auth={auth}"}
+            token = client.get(API + "/token", headers=headers).text.strip()
+            form = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+
+            def contents(c: str | None = None) -> Any:
+                params = {"n": 1000, "xt": "user/-/state/com.google/read"}
+                if c:
+                    params["c"] = c
+                response = client.get(
+                    API + "/stream/contents/user/-/state/com.google/reading-list",
+                    params=params,
+                    headers=headers,
+                )
+                assert response.status_code == 200, response.text
+                return response.json()
+
+            ms, first = timed(contents, args.repeat)
+            assert len(first["items"]) == 1000
+            print(f"stream/contents n=1000 (unread)           {ms:7.1f} ms")
+            ms, _ = timed(lambda: contents(first["continuation"]), args.repeat)
+            print(f"stream/contents n=1000, second page       {ms:7.1f} ms")
+            ms, ids = timed(
+                lambda: client.get(
+                    API + "/stream/items/ids",
+                    params={"s": "user/-/state/com.google/reading-list", "n": 10000},
+                    headers=headers,
+                ).json(),
+                args.repeat,
+            )
+            print(f"stream/items/ids n=10000                  {ms:7.1f} ms")
+            chosen = [i["id"] for i in first["items"]]
+
+            def edit(action: str) -> Any:
+                body = urlencode(
+                    [("i", i) for i in chosen]
+                    + [(action, "user/-/state/com.google/read"), ("T", token)]
+                )
+                response = client.post(API + "/edit-tag", content=body, headers=form)
+                assert response.text == "OK", response.text
+                return response
+
+            read_times, unread_times = [], []
+            for _ in range(args.repeat):
+                read_times.append(timed(lambda: edit("a"), 1)[0])
+                unread_times.append(timed(lambda: edit("r"), 1)[0])
+            for label, runs in (("a=read", read_times), ("r=read", unread_times)):
+                print(
+                    f"edit-tag 1000 items {label}                {statistics.median(runs):7.1f} ms"
+                )
+            edit("a")
+            ms, counts_json = timed(
+                lambda: client.get(API + "/unread-count", headers=headers).json(), args.repeat
+            )
+            total = counts_json["unreadcounts"][-1]["count"]
+            print(f"unread-count ({total} unread)              {ms:7.1f} ms")
+            assert total == counts["clusters"] - 1000
+            assert len(ids["itemRefs"]) == 10000
+        storage.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
