@@ -62,11 +62,39 @@ class DedupConfig:
     """Share of a short text's shingles found in a longer one for it to be its summary."""
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "testserver")
+"""Host names every web face answers unless ``server.allowed_hosts`` says otherwise: the
+loopback names (and ``testserver``, the name Starlette's test client sends)."""
+_WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     token: str | None = None
+    base_url: str | None = None
+    """The site's public address (``https://news.example.org``, no trailing slash): every
+    absolute URL the web face writes starts with it, whatever Host a request names."""
+    allowed_hosts: tuple[str, ...] | None = None
+    """Host names (``*.example.org`` for subdomains) a request may name; any other Host
+    answers 400.  None: :data:`LOOPBACK_HOSTS` and ``host`` (unless a wildcard address),
+    and with ``base_url`` set, any."""
+    max_item_bytes: int = 256 * 1024
+    """Published content of one entry is cut to this many bytes (UTF-8), with a link to
+    the original."""
+    unhealthy_after: int = 3
+    """``/healthz`` answers 503 once a writer job (polling, deciding) failed this many
+    cycles in a row."""
+
+    def hosts_allowed(self) -> tuple[str, ...] | None:
+        """The Host names accepted (lower case), or None for any."""
+        if self.allowed_hosts is not None:
+            return self.allowed_hosts
+        if self.base_url is not None:
+            return None
+        extra = () if self.host in _WILDCARD_HOSTS else (self.host.lower(),)
+        return tuple(dict.fromkeys((*LOOPBACK_HOSTS, *extra)))
 
 
 @dataclass(frozen=True)
@@ -346,17 +374,79 @@ def _server(raw: object, key: str) -> ServerConfig:
     if raw is None:
         return ServerConfig()
     section = _mapping(raw, key)
-    _known(section, key, {"host", "port", "token"})
+    _known(
+        section,
+        key,
+        {
+            "host",
+            "port",
+            "token",
+            "base_url",
+            "allowed_hosts",
+            "max_item_bytes",
+            "unhealthy_after",
+        },
+    )
     port = _int(section.get("port", 8080), f"{key}.port", 0)
     if port > 65535:
         raise ConfigError(f"{key}.port", f"must be at most 65535, got {port}")
+    default = ServerConfig()
     return ServerConfig(
+        base_url=_base_url(section.get("base_url"), f"{key}.base_url"),
+        allowed_hosts=_hosts(section.get("allowed_hosts"), f"{key}.allowed_hosts"),
+        max_item_bytes=_int(
+            section.get("max_item_bytes", default.max_item_bytes),
+            f"{key}.max_item_bytes",
+            1024,
+        ),
+        unhealthy_after=_int(
+            section.get("unhealthy_after", default.unhealthy_after),
+            f"{key}.unhealthy_after",
+            1,
+            1000,
+        ),
         host=_string(section.get("host", "127.0.0.1"), f"{key}.host"),
         port=port,
         token=_string(section["token"], f"{key}.token")
         if section.get("token") is not None
         else None,
     )
+
+
+def _base_url(value: object, key: str) -> str | None:
+    if value is None:
+        return None
+    text = _string(value, key)
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            key, f"expected an http(s) URL like https://news.example.org, got {text!r}"
+        )
+    if parts.query or parts.fragment or "@" in parts.netloc or parts.path.rstrip("/"):
+        raise ConfigError(
+            key, f"expected a scheme and host only (no path, user, query), got {text!r}"
+        )
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+_HOST_NAME = re.compile(r"^(?:\*\.)?[a-z0-9_.:\[\]-]+$")
+
+
+def _hosts(value: object, key: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ConfigError(key, f"expected a list of host names, got {type(value).__name__}")
+    hosts: list[str] = []
+    for i, raw in enumerate(value):
+        where = f"{key}[{i}]"
+        host = _string(raw, where).lower()
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        if host != "*" and not _HOST_NAME.match(host):
+            raise ConfigError(where, f"expected a host name like news.example.org, got {raw!r}")
+        hosts.append(host)
+    return tuple(hosts)
 
 
 def _fetch(raw: object, key: str) -> FetchConfig:

@@ -76,7 +76,7 @@ class Daemon:
         self.settings = settings
         self.tick = tick or tick_for(settings)
         self.metrics = Metrics()
-        self.health = Health()
+        self.health = Health(unhealthy_after=settings.server.unhealthy_after)
         self.pipeline = Pipeline(Storage(settings.database), settings, self.metrics)
         self.stopping = threading.Event()
         self.write_lock = threading.Lock()
@@ -147,18 +147,24 @@ class Daemon:
             interrupted="yes" if len(outcomes) < due else None,
         )
 
-    def _guarded(self, job: Callable[[], None]) -> Callable[[], None]:
-        """A job that outlives its own failures and counts as busy while it runs."""
+    def _guarded(self, name: str, job: Callable[[], None]) -> Callable[[], None]:
+        """A job that outlives its own failures, counts as busy while it runs, and
+        reports each cycle to the health (``/healthz``: 503 once it keeps failing)."""
 
         def run() -> None:
             with self._idle:
                 self._busy += 1
             try:
                 job()
-                self.health.last_cycle_error = None
+                self.health.cycle_done(name)
             except Exception as exc:  # the daemon outlives any one cycle's failure
-                self.health.last_cycle_error = f"{exc.__class__.__name__}: {exc}"
-                log.exception("event=cycle-failed error=%s", exc.__class__.__name__)
+                self.health.cycle_done(name, exc)
+                log.exception(
+                    "event=cycle-failed error=%s job=%s failures=%d",
+                    exc.__class__.__name__,
+                    name,
+                    self.health.failures.get(name, 0),
+                )
             finally:
                 with self._idle:
                     self._busy -= 1
@@ -198,7 +204,7 @@ class Daemon:
             )
         if self._start_pipeline():
             self._scheduler.add_job(
-                self._guarded(self.poll_due),
+                self._guarded("poll", self.poll_due),
                 "interval",
                 seconds=self.tick,
                 id="poll-due",
@@ -208,7 +214,7 @@ class Daemon:
                 next_run_time=datetime.now(UTC),
             )
             self._scheduler.add_job(
-                self._guarded(self.decide),
+                self._guarded("decide", self.decide),
                 "interval",
                 seconds=DECIDE_TICK,
                 id="decide",

@@ -101,7 +101,9 @@ class Metrics:
 
 @dataclass
 class Health:
-    """What ``/healthz`` reports: is the scheduler alive, and when did it last poll."""
+    """What ``/healthz`` reports: is the scheduler alive, when did it last poll, and is
+    the writer failing (a job — polling, deciding — that failed ``unhealthy_after``
+    times in a row)."""
 
     scheduler_running: bool = False
     last_poll: datetime | None = None
@@ -109,6 +111,28 @@ class Health:
     role: str = "starting"
     """``decider`` (holds the lease: polls and decides) or ``standby`` (another daemon
     does; this one takes over when it stops)."""
+    unhealthy_after: int = 3
+    """Consecutive failed cycles of one job after which the writer counts as failing."""
+    failures: dict[str, int] = field(default_factory=dict)
+    """Each job's consecutive failed cycles (0 once one succeeds)."""
+
+    def cycle_done(self, job: str, error: BaseException | None = None) -> None:
+        """Record one cycle of ``job``: a success resets its count, a failure adds one."""
+        if error is None:
+            self.failures[job] = 0
+            if not any(self.failures.values()):
+                self.last_cycle_error = None
+        else:
+            self.failures[job] = self.failures.get(job, 0) + 1
+            self.last_cycle_error = f"{error.__class__.__name__}: {error}"
+
+    def failing_jobs(self) -> dict[str, int]:
+        """The jobs failing ``unhealthy_after`` times in a row or more, with their count."""
+        return {j: n for j, n in self.failures.items() if n >= self.unhealthy_after}
+
+    @property
+    def healthy(self) -> bool:
+        return self.scheduler_running and not self.failing_jobs()
 
 
 def outcome_of(error: AggregatorError) -> str:

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from aggregator.publish.context import feeds_by_id, storage_of
+from aggregator.publish.context import feeds_by_id, public_feeds, storage_of
 from aggregator.publish.feedhealth import feed_health
 from aggregator.publish.query import (
     MAX_ID,
@@ -32,6 +32,7 @@ from aggregator.publish.reasons import (
     members_of,
     membership_reason,
 )
+from aggregator.publish.redact import redact_url
 from aggregator.publish.views import iso, item_dict
 from aggregator.storage import Storage
 from aggregator.types import ClusterView, FeedView, ItemView
@@ -47,7 +48,8 @@ def _next_link(request: Request, total: int, limit: int, offset: int) -> str | N
 
 def _feed_ref(feed: FeedView | None, url: str) -> dict[str, Any]:
     if feed is None:
-        return {"id": None, "name": url, "url": url, "group": None, "priority": 0}
+        shown = redact_url(url)
+        return {"id": None, "name": shown, "url": shown, "group": None, "priority": 0}
     return {
         "id": feed.id,
         "name": feed_label(feed, url),
@@ -58,7 +60,11 @@ def _feed_ref(feed: FeedView | None, url: str) -> dict[str, Any]:
 
 
 def _item(item: ItemView, feeds: dict[int, FeedView]) -> dict[str, Any]:
-    return {**item_dict(item), "feed": _feed_ref(feeds.get(item.feed_id), item.feed_url)}
+    return {
+        **item_dict(item),
+        "feed_url": redact_url(item.feed_url),
+        "feed": _feed_ref(feeds.get(item.feed_id), item.feed_url),
+    }
 
 
 def cluster_summary(cluster: ClusterView, feeds: dict[int, FeedView]) -> dict[str, Any]:
@@ -183,7 +189,7 @@ def get_cluster(request: Request) -> JSONResponse:
 
 
 def list_feeds(request: Request) -> JSONResponse:
-    return JSONResponse({"feeds": [feed_health(f) for f in storage_of(request).list_feeds()]})
+    return JSONResponse({"feeds": [feed_health(f) for f in public_feeds(storage_of(request))]})
 
 
 def routes() -> list[BaseRoute]:

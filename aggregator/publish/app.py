@@ -30,8 +30,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from aggregator.config import Settings
 from aggregator.errors import StorageError
 from aggregator.ingest.metrics import Health, Metrics
-from aggregator.publish import api, corrections, feeds, greader, openapi, pages
+from aggregator.publish import api, corrections, feeds, fever, greader, openapi, pages
 from aggregator.publish.context import BoilerplateCache, TitleAffixCache
+from aggregator.publish.hosts import HostGuard
 from aggregator.publish.views import iso
 from aggregator.storage import Storage
 
@@ -80,15 +81,19 @@ async def healthz(request: Request) -> JSONResponse:
     if health is None:  # `aggregator serve`: no scheduler in this process
         return JSONResponse({"status": "ok", "scheduler": "not running in this process"})
     now = datetime.now(UTC)
-    ok = health.scheduler_running
+    running = health.scheduler_running
+    failing = health.failing_jobs()
+    ok = running and not failing
     body = {
-        "status": "ok" if ok else "down",
-        "scheduler": "running" if ok else "stopped",
+        "status": "ok" if ok else ("failing" if running else "down"),
+        "scheduler": "running" if running else "stopped",
         "last_poll": iso(health.last_poll),
         "seconds_since_last_poll": None
         if health.last_poll is None
         else round((now - health.last_poll).total_seconds(), 1),
         "last_cycle_error": health.last_cycle_error,
+        "consecutive_failures": {job: n for job, n in sorted(health.failures.items()) if n},
+        "failing": sorted(failing),
         "role": health.role,
     }
     return JSONResponse(body, status_code=200 if ok else 503)
@@ -178,6 +183,7 @@ def create_app(
         *api.routes(),
         *corrections.routes(),
         *greader.routes(),
+        *fever.routes(),
         *openapi.routes(),
         *pages.routes(),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
@@ -192,12 +198,15 @@ def create_app(
         },
     )
     app.add_middleware(SecurityHeaders)
+    # Outermost: the Host rule applies before anything reads the request's address.
+    app.add_middleware(HostGuard, server=settings.server)
     app.state.storage = storage
     app.state.settings = settings
     app.state.metrics = metrics_ or Metrics()
     app.state.health = health
     app.state.boilerplate = BoilerplateCache()
     app.state.title_affixes = TitleAffixCache()
+    app.state.feed_cache = feeds.RenderCache()
     app.state.pipeline = pipeline
     app.state.write_lock = write_lock or threading.Lock()
     return app

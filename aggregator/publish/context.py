@@ -12,6 +12,7 @@ from starlette.requests import Request
 from aggregator.clean.boilerplate import BoilerplateModel
 from aggregator.clean.titles import TitleAffixes, TitleRow, learn_affixes
 from aggregator.ingest.state import load_boilerplate
+from aggregator.publish.redact import public_feed
 from aggregator.storage import Storage
 from aggregator.types import FeedView
 
@@ -66,8 +67,14 @@ def storage_of(request: Request) -> Storage:
     return storage
 
 
+def public_feeds(storage: Storage) -> list[FeedView]:
+    """Every feed as the web face shows it: addresses without credentials."""
+    return [public_feed(f) for f in storage.list_feeds()]
+
+
 def feeds_by_id(storage: Storage) -> dict[int, FeedView]:
-    return {f.id: f for f in storage.list_feeds()}
+    """Every feed by id, as the web face shows it (see :func:`public_feeds`)."""
+    return {f.id: f for f in public_feeds(storage)}
 
 
 def base_url(request: Request) -> str:

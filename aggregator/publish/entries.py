@@ -18,6 +18,7 @@ wrote them (sanitised all the same).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +27,7 @@ from aggregator.clean.published import clean_published_html, repair_text
 from aggregator.clean.sanitize import safe_url, sanitize_html
 from aggregator.clean.text import fold
 from aggregator.clean.titles import TitleAffixes
-from aggregator.publish.formats import Copy, Entry
+from aggregator.publish.formats import Copy, Entry, published_link
 from aggregator.publish.reasons import feed_label
 from aggregator.types import ClusterView, FeedView, ItemView
 
@@ -44,16 +45,51 @@ class Cleaning:
     """Feeds configured with ``clean: false`` (their configured URL)."""
     full: bool = False
     """``?full=1``: no cleaning at all."""
+    max_bytes: int | None = None
+    """Published content of one entry is cut to this many bytes (``server.max_item_bytes``),
+    with a link to the original; None: not cut."""
 
     def applies_to(self, item: ItemView) -> bool:
         return not self.full and item.feed_url not in self.raw_feed_urls
 
 
 def published_content(item: ItemView, cleaning: Cleaning) -> str:
-    """The item's content as the feeds publish it (sanitised HTML)."""
+    """The item's content as the feeds publish it (sanitised HTML), cut to
+    ``cleaning.max_bytes`` (see :func:`cut_content`)."""
+    source = item.content_html
+    limit = cleaning.max_bytes
+    if limit is not None and len(source) > 2 * limit:
+        # Cleaning a 5 MB document costs many times its size: only what can be shown is
+        # cleaned (cleaning removes blocks, so twice the cap leaves enough).
+        source = source[: 2 * limit]
     if not cleaning.applies_to(item):
-        return sanitize_html(item.content_html)
-    return clean_published_html(item.content_html, cleaning.is_learned).html
+        html_ = sanitize_html(source)
+    else:
+        html_ = clean_published_html(source, cleaning.is_learned).html
+    if limit is None or (len(html_) <= limit // 4 and source is item.content_html):
+        return html_
+    return cut_content(html_, limit, published_link(item), cut=source is not item.content_html)
+
+
+def cut_content(fragment: str, limit: int, link: str | None, cut: bool = False) -> str:
+    """``fragment`` when its UTF-8 form fits in ``limit`` bytes (and ``cut`` is False: it
+    is whole), else its beginning, closed and sanitised, and a paragraph linking to the
+    original."""
+    data = fragment.encode("utf-8")
+    if len(data) <= limit and not cut:
+        return fragment
+    note = "<p><em>This story is longer than this feed carries"
+    note += (
+        f': <a href="{html.escape(link)}">read it all at its source</a>.</em></p>'
+        if link
+        else ".</em></p>"
+    )
+    room = max(0, limit - len(note.encode("utf-8")) - 64)
+    head = data[:room].decode("utf-8", "ignore")
+    cut_at = head.rfind("<")
+    if cut_at > head.rfind(">"):
+        head = head[:cut_at]  # no half tag
+    return sanitize_html(head) + "\n" + note
 
 
 def clean_title(item: ItemView, cleaning: Cleaning) -> str | None:

@@ -9,14 +9,19 @@ ETag and Last-Modified and answers a matching conditional request with 304.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from aggregator.config import Settings
-from aggregator.publish.context import base_url, feeds_by_id, storage_of
+from aggregator.publish.context import base_url, feeds_by_id, public_feeds, storage_of
 from aggregator.publish.entries import Cleaning, build_entries
 from aggregator.publish.formats import (
     Entry,
@@ -73,11 +78,16 @@ def cleaning_of(request: Request, full: bool) -> Cleaning:
         affixes=request.app.state.title_affixes.get(storage),
         raw_feed_urls=frozenset(f.url for f in settings.feeds if not f.clean),
         full=full,
+        max_bytes=settings.server.max_item_bytes,
     )
 
 
 def _meta(
-    request: Request, storage: Storage, found: Filters, feed_ids: Sequence[int] | None
+    request: Request,
+    storage: Storage,
+    found: Filters,
+    feed_ids: Sequence[int] | None,
+    updated: datetime | None,
 ) -> FeedMeta:
     site = base_url(request)
     title = "aggregator: one entry per story"
@@ -92,9 +102,75 @@ def _meta(
         "and where else it appeared.",
         self_url=str(request.url),
         home_url=f"{site}/clusters",
-        updated=storage.last_cluster_change(),
+        updated=updated,
         about_url=f"{site}/api/docs#jsonfeed-extension",
     )
+
+
+RENDER_TTL = 60.0
+"""Seconds a rendered feed is served again without rendering: a new decision or
+correction renders it at once (the key holds the last cluster change); an edited item's
+content or a renamed feed shows within this time."""
+RENDER_CACHE_BYTES = 64 * 1024 * 1024
+"""Rendered feeds kept at most, in bytes (the oldest go first)."""
+
+
+@dataclass
+class RenderCache:
+    """Rendered feeds by query, and the lock that lets a process render one at a time.
+
+    A large feed costs many times its size while it is built (content read, cleaned,
+    serialised); six readers asking at once must not cost six of those.  So a request
+    whose feed is not cached waits for the lock, looks again (the request before it may
+    have rendered the same query), and renders alone.
+    """
+
+    ttl: float = RENDER_TTL
+    max_bytes: int = RENDER_CACHE_BYTES
+    renders: int = 0
+    """How many feeds were rendered (tests and curious operators)."""
+    _bodies: OrderedDict[Hashable, tuple[float, bytes]] = field(default_factory=OrderedDict)
+    _size: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _render_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            found = self._bodies.get(key)
+            if found is None:
+                return None
+            if time.monotonic() - found[0] > self.ttl:
+                self._drop(key)
+                return None
+            self._bodies.move_to_end(key)
+            return found[1]
+
+    def _drop(self, key: Hashable) -> None:
+        _, body = self._bodies.pop(key)
+        self._size -= len(body)
+
+    def _put(self, key: Hashable, body: bytes) -> None:
+        if len(body) > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._bodies:
+                self._drop(key)
+            self._bodies[key] = (time.monotonic(), body)
+            self._size += len(body)
+            while self._size > self.max_bytes:
+                self._drop(next(iter(self._bodies)))
+
+    def get_or_render(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
+        body = self._get(key)
+        if body is not None:
+            return body
+        with self._render_lock:
+            body = self._get(key)
+            if body is None:
+                body = render()
+                self.renders += 1
+                self._put(key, body)
+            return body
 
 
 def _feed_endpoint(render: Renderer, media_type: str) -> Callable[[Request], Response]:
@@ -104,18 +180,33 @@ def _feed_endpoint(render: Renderer, media_type: str) -> Callable[[Request], Res
         limit = int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         full = flag_param(request, "full")
         storage = storage_of(request)
-        meta = _meta(request, storage, found, feed_ids)
-        entries = load_entries(
-            storage, base_url(request), found, limit, cleaning_of(request, full), feed_ids
+        updated = storage.last_cluster_change()
+        key = (
+            request.url.path,
+            str(request.url),
+            found,
+            tuple(feed_ids or ()),
+            limit,
+            full,
+            updated,
         )
-        return conditional_response(request, render(meta, entries), media_type, meta.updated)
+
+        def build() -> bytes:
+            meta = _meta(request, storage, found, feed_ids, updated)
+            entries = load_entries(
+                storage, base_url(request), found, limit, cleaning_of(request, full), feed_ids
+            )
+            return render(meta, entries)
+
+        cache: RenderCache = request.app.state.feed_cache
+        return conditional_response(request, cache.get_or_render(key, build), media_type, updated)
 
     return endpoint
 
 
 def opml(request: Request) -> Response:
     storage = storage_of(request)
-    body = render_opml(storage.list_feeds(), title="aggregator subscriptions")
+    body = render_opml(public_feeds(storage), title="aggregator subscriptions")
     return conditional_response(request, body, "text/x-opml; charset=utf-8", None)
 
 

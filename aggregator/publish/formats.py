@@ -22,6 +22,7 @@ from feedgen.feed import FeedGenerator
 
 from aggregator import __version__
 from aggregator.clean.sanitize import safe_url, sanitize_html
+from aggregator.publish.redact import redact_url
 from aggregator.publish.views import iso
 from aggregator.types import ClusterView, ItemView
 
@@ -215,7 +216,7 @@ def render_json_feed(meta: FeedMeta, entries: Sequence[Entry]) -> bytes:
                     {
                         "item_id": c.item.id,
                         "feed": c.source,
-                        "feed_url": c.item.feed_url,
+                        "feed_url": redact_url(c.item.feed_url),
                         "title": c.item.title,
                         "link": published_link(c.item),
                         "published": iso(c.item.published),

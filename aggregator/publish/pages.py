@@ -23,7 +23,7 @@ from aggregator.clean.published import clean_published_html
 from aggregator.clean.sanitize import safe_url, sanitize_html
 from aggregator.clean.text import html_to_blocks, readable_line
 from aggregator.publish.api import cluster_summary, path_id
-from aggregator.publish.context import feeds_by_id, is_boilerplate, storage_of
+from aggregator.publish.context import feeds_by_id, is_boilerplate, public_feeds, storage_of
 from aggregator.publish.diff import Copy, compare_copies
 from aggregator.publish.entries import story_title
 from aggregator.publish.feedhealth import feed_status
@@ -204,7 +204,7 @@ def _published_view(
 
 
 def feeds_page(request: Request) -> HTMLResponse:
-    feeds = storage_of(request).list_feeds()
+    feeds = public_feeds(storage_of(request))
     rows = [{"feed": f, "name": feed_label(f, f.url), "status": feed_status(f)} for f in feeds]
     counts: dict[str, int] = {}
     for feed in feeds:

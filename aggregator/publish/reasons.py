@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from aggregator.config import DedupConfig
 from aggregator.dedup.rules import CANONICAL_RULE, Method, canonical_rank
+from aggregator.publish.redact import redact_url
 from aggregator.types import FeedView, ItemView
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
@@ -38,10 +39,11 @@ class Member:
 
 
 def feed_label(feed: FeedView | None, fallback: str) -> str:
-    """What a person calls a feed: its configured name, its own title, else its URL."""
+    """What a person calls a feed: its configured name, its own title, else its URL
+    (without credentials: labels are published)."""
     if feed is None:
-        return fallback
-    return feed.name or feed.title or feed.url
+        return redact_url(fallback) or ""
+    return feed.name or feed.title or redact_url(feed.url) or ""
 
 
 def _rank(m: Member) -> tuple[bool, int, datetime, int]:

@@ -82,6 +82,8 @@ class ReaderFeed:
     folder: str | None
     """The user's folder, else the feed's group."""
     created: datetime
+    last_success: datetime | None = None
+    """When the feed was last fetched without an error (Fever ``last_updated_on_time``)."""
 
 
 @dataclass(frozen=True)
@@ -237,11 +239,14 @@ class ReadersMixin(StorageBase):
 
     @_storage_errors("revoke tokens")
     def revoke_reader_tokens(self, name: str) -> int | None:
-        """Revoke every token of a user; how many (None: no such user)."""
+        """Revoke every token of a user, and their Fever key (``users passwd --fever``
+        gives one again); how many tokens (None: no such user)."""
         with self._tx() as s:
-            user_id = s.scalar(select(ReaderUser.id).where(ReaderUser.name == name))
-            if user_id is None:
+            user = s.scalar(select(ReaderUser).where(ReaderUser.name == name))
+            if user is None:
                 return None
+            user_id = user.id
+            user.fever_key = None
             result = s.execute(delete(ReaderToken).where(ReaderToken.user_id == user_id))
             return int(getattr(result, "rowcount", 0) or 0)
 
@@ -269,6 +274,7 @@ class ReadersMixin(StorageBase):
                     title=title or feed.name or feed.title or feed.url,
                     folder=folder if folder is not None else feed.group_name,
                     created=feed.created,
+                    last_success=feed.last_success,
                 )
                 for feed, title, folder in rows
             ]
@@ -340,6 +346,37 @@ class ReadersMixin(StorageBase):
             rows = s.execute(stmt.with_only_columns(Cluster.id, canon.id, home, time_col)).all()
             found = [(int(c), int(i), int(f), t) for c, i, f, t in rows]
             return _refs(s, user_id, found)
+
+    @_storage_errors("list stories")
+    def reader_stories_by_id(
+        self, user_id: int, query: StoryQuery, limit: int | None, *, descending: bool = False
+    ) -> list[StoryRef]:
+        """The user's stories matching ``query`` in the order of their story ids (Fever
+        pages by id: ``since_id`` upwards, ``max_id`` downwards)."""
+        with self._tx() as s:
+            subscribed = _subscribed(s, user_id)
+            if not subscribed:
+                return []
+            stmt, canon, home = _story_select(s, user_id, query, subscribed)
+            story_id = _story_id()
+            stmt = stmt.order_by(story_id.desc() if descending else story_id.asc())
+            if limit is not None:
+                stmt = stmt.limit(limit)
+            rows = s.execute(
+                stmt.with_only_columns(Cluster.id, canon.id, home, canon.sort_time)
+            ).all()
+            return _refs(s, user_id, [(int(c), int(i), int(f), t) for c, i, f, t in rows])
+
+    @_storage_errors("count stories")
+    def reader_story_count(self, user_id: int, query: StoryQuery) -> int:
+        """How many of the user's stories match ``query`` (Fever ``total_items``)."""
+        with self._tx() as s:
+            subscribed = _subscribed(s, user_id)
+            if not subscribed:
+                return 0
+            stmt, _canon, _home = _story_select(s, user_id, query, subscribed)
+            inner = stmt.with_only_columns(Cluster.id).subquery()
+            return int(s.scalar(select(func.count()).select_from(inner)) or 0)
 
     @_storage_errors("read stories")
     def reader_story_items(self, item_ids: Sequence[int]) -> dict[int, StoryItem]:
@@ -471,7 +508,13 @@ class ReadersMixin(StorageBase):
             read_only=read is True,
             starred_only=starred is True,
         )
-        return sorted(r.story_id for r in self.reader_stories(user_id, query, None))
+        with self._tx() as s:
+            subscribed = _subscribed(s, user_id)
+            if not subscribed:
+                return []
+            stmt, _canon, _home = _story_select(s, user_id, query, subscribed)
+            # The ids alone, in one statement (no StoryRef per story).
+            return sorted(int(i) for i in s.scalars(stmt.with_only_columns(_story_id())))
 
 
 # -- helpers ----------------------------------------------------------------------
@@ -593,6 +636,12 @@ def _story_select(
             )
             stmt = stmt.where(Cluster.id.in_(holders))
     return stmt, canon, home
+
+
+def _story_id() -> ColumnElement[int]:
+    """The story id of ``Cluster``: its first (lowest) item id."""
+    first = aliased(Membership, name="first_member")
+    return select(func.min(first.item_id)).where(first.cluster_id == Cluster.id).scalar_subquery()
 
 
 def _marked(model: type[ReaderRead] | type[ReaderStarred], user_id: int) -> ColumnElement[bool]:
