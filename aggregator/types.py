@@ -72,6 +72,15 @@ class FetchResult:
 
 
 @dataclass(frozen=True)
+class Person:
+    """An author as the feed gives one: any of name, e-mail address and URL."""
+
+    name: str | None = None
+    email: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class ParsedEntry:
     """One entry of a feed document, format-independent, before cleaning."""
 
@@ -83,9 +92,17 @@ class ParsedEntry:
     published: datetime | None
     updated: datetime | None
     content_html: str
-    """Full content when the feed has it, otherwise the summary/description."""
+    """The full text: of the feed's texts (content, summary/description) the one that says
+    most, by the length of its text, then HTML before plain text (fingerprinted and shown)."""
     has_full_content: bool
-    """False when the feed only gave a summary/description."""
+    """False when the feed only gave a summary/description, or when its content says less
+    than its summary (the summary is then ``content_html``)."""
+    summary_html: str = ""
+    """The feed's other, shorter text when it gave two that differ (a summary beside the
+    content, or a teaser content beside a longer description); empty otherwise."""
+    authors: tuple[Person, ...] = ()
+    """The entry's authors by the format's rules (the entry's own, else an Atom entry's
+    ``<source>``'s, else the feed's); ``author`` is their display form."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +111,8 @@ class ParsedFeed:
     link: str | None
     entries: tuple[ParsedEntry, ...]
     warning: str | None = None
-    """A survivable problem the parser noticed (e.g. a wrong declared encoding)."""
+    """A survivable problem the parser noticed (e.g. a wrong declared encoding, JSON Feed
+    values of the wrong type that were dropped); stored as the feed's note."""
     ttl_minutes: int | None = None
     """RSS ``<ttl>``: minutes the publisher asks readers to wait between polls."""
 
@@ -118,6 +136,8 @@ class CleanItem:
     is_summary: bool
     revision: str
     """Hash of everything the source sent for this entry; a change means an edit."""
+    summary_html: str = ""
+    """The feed's shorter text beside ``content_html`` (:attr:`ParsedEntry.summary_html`)."""
 
 
 @dataclass(frozen=True)

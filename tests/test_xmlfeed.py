@@ -16,7 +16,16 @@ from aggregator.types import ParsedFeed
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "https://news.example/feeds/main.xml"
 XML = {"content-type": "application/rss+xml; charset=utf-8"}
-FIELDS = ("source_id", "link", "title", "author", "published", "updated", "has_full_content")
+FIELDS = (
+    "source_id",
+    "link",
+    "title",
+    "author",
+    "authors",
+    "published",
+    "updated",
+    "has_full_content",
+)
 
 
 def _targets(markup: str) -> list[str]:
@@ -38,6 +47,8 @@ def assert_agree(body: bytes, headers: dict[str, str] = XML) -> ParsedFeed:
         assert {f: getattr(mine, f) for f in FIELDS} == {f: getattr(theirs, f) for f in FIELDS}
         assert html_to_blocks(mine.content_html) == html_to_blocks(theirs.content_html)
         assert _targets(mine.content_html) == _targets(theirs.content_html)
+        assert html_to_blocks(mine.summary_html) == html_to_blocks(theirs.summary_html)
+        assert _targets(mine.summary_html) == _targets(theirs.summary_html)
     return fast
 
 

@@ -144,17 +144,6 @@ MIN_IDENTITY_TOKENS = 8
 """Fewer words than this cannot identify a story (title-only or boilerplate-only items)."""
 
 
-def holds_as_much(full_html: str, summary_html: str) -> bool:
-    """Whether the full content says at least as much as the summary: by the length of
-    the text, not of the markup, which parsers write with different lengths (``<br>`` or
-    ``<br />``, quotes, entities)."""
-    if not full_html:
-        return False
-    if full_html == summary_html:
-        return True
-    return len(_TAG.sub("", full_html).strip()) >= len(_TAG.sub("", summary_html).strip())
-
-
 def html_to_blocks(fragment: str) -> list[str]:
     """Readable text blocks of an HTML fragment, whitespace collapsed, empty ones dropped."""
     if not fragment:
@@ -420,6 +409,7 @@ def clean_entry(entry: ParsedEntry) -> CleanItem:
         content_html=entry.content_html,
         text=text,
         is_summary=is_summary,
+        summary_html=entry.summary_html,
         revision=revision_hash(
             title,
             link,

@@ -19,12 +19,20 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from aggregator.clean.text import holds_as_much, html_to_blocks
+from aggregator.clean.text import html_to_blocks
 from aggregator.errors import ParseError
 from aggregator.parse.fast_xml import NeedsFeedparser, read_plain_feed
-from aggregator.parse.feedvalues import FEED_URL, ttl_minutes, utc_datetime
+from aggregator.parse.feedvalues import (
+    FEED_URL,
+    Text,
+    entry_texts,
+    person,
+    ttl_minutes,
+    utc_datetime,
+    web_link,
+)
 from aggregator.parse.jsonfeed import looks_like_json, parse_json_feed
-from aggregator.types import ParsedEntry, ParsedFeed
+from aggregator.types import ParsedEntry, ParsedFeed, Person
 
 # Problems feedparser shrugs off: the document still yields its entries as intended.
 SURVIVABLE = (
@@ -152,11 +160,11 @@ def _date(entry: Any, *keys: str) -> datetime | None:
     return None
 
 
-def _as_html(value: object, detail: Any) -> str:
+def _as_html(value: object, detail: Any) -> Text:
     """Markup as HTML: plain-text constructs (Atom type="text") are escaped, not trusted."""
     text = str(value or "")
-    kind = str((detail or {}).get("type", "text/html"))
-    return text if "html" in kind else html.escape(text, quote=False)
+    markup = "html" in str((detail or {}).get("type", "text/html"))
+    return Text(text if markup else html.escape(text, quote=False), markup)
 
 
 def _plain_title(entry: Any) -> str | None:
@@ -169,30 +177,56 @@ def _plain_title(entry: Any) -> str | None:
     return _text(title)
 
 
-def _author(entry: Any, feed: Any) -> str | None:
+def _display_name(source: Any) -> str | None:
     # author_detail.name: "Lena Ortiz", not feedparser's "Lena Ortiz (lena@…)".
-    for source in (entry, feed if "author_detail" in feed or "authors" in feed else {}):
-        detail = source.get("author_detail") or {}
-        name = _text(detail.get("name")) or _text(source.get("author"))
-        if name:
-            return name
-    return None
+    detail = source.get("author_detail") or {}
+    return _text(detail.get("name")) or _text(source.get("author"))
+
+
+def _people(source: Any) -> tuple[Person, ...]:
+    details = [d for d in source.get("authors") or [] if isinstance(d, Mapping)]
+    if not details and isinstance(source.get("author_detail"), Mapping):
+        details = [source["author_detail"]]
+    people = (person(d.get("name"), d.get("email"), d.get("href")) for d in details)
+    found = tuple(p for p in people if p is not None)
+    if not found and _text(source.get("author")):
+        return (Person(name=_text(source.get("author"))),)
+    return found
+
+
+def _authors(entry: Any, feed: Any, version: str) -> tuple[str | None, tuple[Person, ...]]:
+    """The entry's own authors, else (Atom, RFC 4287 4.2.1) its ``<source>``'s, else the
+    feed's.  Only Atom entries inherit: RSS's channel author is an editor."""
+    sources = [entry]
+    if version.startswith("atom"):
+        named = "author_detail" in feed or "authors" in feed  # not some other "author"
+        sources += [entry.get("source") or {}, feed if named else {}]
+    for source in sources:
+        people, name = _people(source), _display_name(source)
+        if people or name:
+            return name, people
+    return None, ()
 
 
 def _entry(entry: Any, feed: Any, version: str) -> ParsedEntry:
-    contents = [c for c in entry.get("content") or [] if c.get("value")]
-    html_contents = [c for c in contents if "html" in str(c.get("type", "html"))] or contents
-    full = max((_as_html(c["value"], c) for c in html_contents), key=len, default="")
-    summary = _as_html(entry.get("summary"), entry.get("summary_detail"))
-    # Only Atom entries inherit the feed's author (RSS's channel author is an editor).
-    inherited = feed if version.startswith("atom") else {}
+    given = [c for c in entry.get("content") or [] if c.get("value")]
+    summary = entry.get("summary")
+    if any(c["value"] == summary for c in given):
+        summary = None  # feedparser's copy of a content into a missing summary, or the same
+    texts = entry_texts(
+        [_as_html(c["value"], c) for c in given],
+        _as_html(summary, entry.get("summary_detail")) if summary else None,
+    )
+    author, authors = _authors(entry, feed, version)
     return ParsedEntry(
         source_id=_text(entry.get("id")),
-        link=_text(entry.get("link")),
+        link=web_link(_text(entry.get("link")), _text(entry.get("id"))),
         title=_plain_title(entry),
-        author=_author(entry, inherited),
+        author=author,
         published=_date(entry, "published_parsed", "created_parsed", "updated_parsed"),
         updated=_date(entry, "updated_parsed"),
-        content_html=full or summary,
-        has_full_content=holds_as_much(full, summary),
+        content_html=texts.content_html,
+        has_full_content=texts.has_full_content,
+        summary_html=texts.summary_html,
+        authors=authors,
     )

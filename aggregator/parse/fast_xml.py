@@ -33,9 +33,16 @@ from xml.parsers import expat
 from feedparser.datetimes import _parse_date as feedparser_date  # identical date rules
 from feedparser.mixin import _FeedParserMixin
 
-from aggregator.clean.text import holds_as_much, html_to_blocks
-from aggregator.parse.feedvalues import ttl_minutes, utc_datetime
-from aggregator.types import ParsedEntry, ParsedFeed
+from aggregator.clean.text import html_to_blocks
+from aggregator.parse.feedvalues import (
+    Text,
+    entry_texts,
+    person,
+    ttl_minutes,
+    utc_datetime,
+    web_link,
+)
+from aggregator.types import ParsedEntry, ParsedFeed, Person
 
 ATOM = "http://www.w3.org/2005/Atom"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -467,7 +474,7 @@ class _Handler:
         if not self.kind:
             raise NeedsFeedparser("no root element")
         feed = self.feed
-        feed_author = _atom_author(feed) if self.kind == "atom" else None
+        feed_author = self._atom_author(feed) if self.kind == "atom" else None
         entries = tuple(self._entry(e, feed_author) for e in self.entries)
         title = feed.values.get("title")
         if title and (
@@ -507,26 +514,39 @@ class _Handler:
             link = _absolute(self.base, raw_id)
         return link, source_id
 
-    def _entry(self, entry: _Entry, feed_author: str | None) -> ParsedEntry:
+    def _atom_author(self, entry: _Entry) -> tuple[str | None, Person] | None:
+        parts = entry.author
+        uri = parts.get("uri")
+        who = person(
+            parts.get("name"), parts.get("email"), _absolute(self.base, uri) if uri else None
+        )
+        if who is None:
+            return None
+        return (who.name or who.email or None), who
+
+    def _entry(self, entry: _Entry, feed_author: tuple[str | None, Person] | None) -> ParsedEntry:
         values = entry.values
         link, source_id = self._link_and_id(entry)
         if self.kind == "rss":
-            author = _rss_author(values.get("author"))
+            author, authors = _rss_author(values.get("author"))
         else:
-            author = _atom_author(entry) or feed_author
-        content = self._html(values.get("content"), entry.types.get("content"))
-        # feedparser copies content into a missing summary.
-        summary_key = "summary" if "summary" in values else "content"
-        summary = self._html(values.get(summary_key), entry.types.get(summary_key))
+            # The entry's author, else the feed's (a <source> sends the entry to feedparser).
+            own = self._atom_author(entry) or feed_author
+            author, authors = (own[0], (own[1],)) if own else (None, ())
+        content = self._text(values.get("content"), entry.types.get("content"))
+        summary = self._text(values.get("summary"), entry.types.get("summary"))
+        texts = entry_texts([content] if content else [], summary)
         return ParsedEntry(
             source_id=source_id or None,
-            link=link or None,
+            link=web_link(link or None, source_id or None),
             title=self._title(values.get("title"), entry.types.get("title")),
             author=author,
             published=_date(values.get("published")) or _date(values.get("updated")),
             updated=_date(values.get("updated")),
-            content_html=content or summary,
-            has_full_content=holds_as_much(content, summary),
+            content_html=texts.content_html,
+            has_full_content=texts.has_full_content,
+            summary_html=texts.summary_html,
+            authors=authors,
         )
 
     def _title(self, value: str | None, media: str | None) -> str | None:
@@ -536,12 +556,12 @@ class _Handler:
             return " ".join(html_to_blocks(value)) or None
         return value or None
 
-    def _html(self, value: str | None, media: str | None) -> str:
+    def _text(self, value: str | None, media: str | None) -> Text | None:
         if not value:
-            return ""
+            return None
         if media == "text/html":
-            return absolute_links(value, self.base)
-        return html.escape(value, quote=False)
+            return Text(absolute_links(value, self.base), True)
+        return Text(html.escape(value, quote=False), False)
 
 
 _RSS_TYPES = {"summary": "text/html", "content": "text/html"}
@@ -599,26 +619,23 @@ _EMAIL = re.compile(
 )
 
 
-def _rss_author(value: str | None) -> str | None:
+def _rss_author(value: str | None) -> tuple[str | None, tuple[Person, ...]]:
     """The name in "lena@example.com (Lena Ortiz)" or "Lena Ortiz <lena@…>", as feedparser
     finds it: the first e-mail-like run and the brackets around it removed; with no name
-    left, the value as written."""
+    left, the value as written.  With it, the author's name and e-mail address."""
     if not value:
-        return None
+        return None, ()
     email = _EMAIL.search(value)
     if email is None:
-        return value
+        return value, (Person(name=value),)
     name = value.replace(email.group(0), "")
     for empty in ("()", "<>", "&lt;&gt;"):
         name = name.replace(empty, "")
     name = name.strip()
     name = name[1:] if name.startswith("(") else name
     name = name[:-1] if name.endswith(")") else name
-    return name.strip() or value
-
-
-def _atom_author(entry: _Entry) -> str | None:
-    return entry.author.get("name") or entry.author.get("email") or None
+    name = name.strip()
+    return name or value, (Person(name=name or None, email=email.group(0)),)
 
 
 def _date(value: str | None) -> datetime | None:
