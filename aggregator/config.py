@@ -62,9 +62,8 @@ class DedupConfig:
     """Share of a short text's shingles found in a longer one for it to be its summary."""
 
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "testserver")
-"""Host names every web face answers unless ``server.allowed_hosts`` says otherwise: the
-loopback names (and ``testserver``, the name Starlette's test client sends)."""
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+"""Host names every web face answers unless ``server.allowed_hosts`` says otherwise."""
 _WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
 
 

@@ -136,7 +136,7 @@ def measure(corpus: Path, limit: int) -> dict[str, Any]:
         labels = label(items, truth)
         documents: dict[str, bytes] = {}
         seconds: dict[str, float] = {}
-        with TestClient(create_app(storage, settings)) as client:
+        with TestClient(create_app(storage, settings), base_url="http://localhost") as client:
             for path in FORMATS:
                 for full in (False, True):
                     url = f"{path}?limit={limit}" + ("&full=1" if full else "")

@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             f"(built in {time.perf_counter() - started:.1f}s)"
         )
         storage.add_reader("bench", hash_password("bench"))
-        with TestClient(create_app(storage, settings)) as client:
+        with TestClient(create_app(storage, settings), base_url="http://localhost") as client:
             login = client.post(
                 "/api/greader/accounts/ClientLogin", data={"Email": "bench", "Passwd": "bench"}
             )

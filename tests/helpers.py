@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from starlette.testclient import TestClient
 
 from aggregator.cli import main
 from aggregator.config import settings_from_mapping
@@ -216,3 +217,9 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def web_client(app: Any) -> TestClient:
+    """Starlette's test client naming ``localhost``, a host every web face serves (its own
+    default, ``testserver``, is refused like any unknown Host)."""
+    return TestClient(app, base_url="http://localhost")

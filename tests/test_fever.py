@@ -22,6 +22,7 @@ from aggregator.publish.accounts import digest, fever_api_key, hash_password
 from aggregator.publish.app import create_app
 from aggregator.storage import Storage
 from aggregator.types import FeedSpec
+from tests.helpers import web_client
 from tests.test_greader import Reader, _copy_feed
 from tests.test_publish_demo import demo_config
 
@@ -86,7 +87,7 @@ def demo(tmp_path: Path, database_url: str) -> Iterator[tuple[Settings, Pipeline
         password = f"{name}-pw"
         storage.add_reader(name, hash_password(password), digest(fever_api_key(name, password)))
     storage.add_reader("carol", hash_password("carol-pw"))  # no --fever
-    with TestClient(create_app(storage, settings)) as client:
+    with web_client(create_app(storage, settings)) as client:
         yield settings, pipeline, client
     storage.close()
 

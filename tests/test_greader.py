@@ -18,6 +18,7 @@ from aggregator.publish.app import create_app
 from aggregator.publish.greader import long_id, parse_item_id
 from aggregator.storage import Storage
 from aggregator.types import FeedSpec
+from tests.helpers import web_client
 from tests.test_publish_demo import demo_config
 
 API = "/api/greader/reader/api/0"
@@ -83,7 +84,7 @@ def demo(tmp_path: Path, database_url: str) -> Iterator[tuple[Settings, Pipeline
     storage = pipeline.storage
     storage.add_reader("alice", hash_password("alice-pw"))
     storage.add_reader("bob", hash_password("bob-pw"))
-    with TestClient(create_app(storage, settings)) as client:
+    with web_client(create_app(storage, settings)) as client:
         yield settings, pipeline, client
     storage.close()
 

@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from starlette.testclient import TestClient
 
 from aggregator.config import Settings
 from aggregator.ingest.pipeline import Pipeline
 from aggregator.publish.accounts import hash_password
 from aggregator.publish.app import create_app
 from aggregator.types import FeedSpec
+from tests.helpers import web_client
 from tests.test_greader import READ, Reader, _copy_feed
 from tests.test_publish_demo import demo_pipeline, running_server
 
@@ -83,7 +83,7 @@ def test_newsboat_reads_one_unread_item_per_story(
     assert storage.counts()["items"] > stories  # the demo has copies
     assert _unread(base, home) == stories  # one unread per story, not per copy
     # Mark three stories read through the API, each by a copy that is not the one shown.
-    with TestClient(create_app(storage, settings)) as client:
+    with web_client(create_app(storage, settings)) as client:
         api = Reader(client, "reader", "s3cret pass")
         chosen = storage.list_clusters(min_size=2)[:3]
         copies = [next(m.id for m in c.members if m.id != c.canonical_item_id) for c in chosen]

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from starlette.testclient import TestClient
 
 from aggregator.clean.boilerplate import fold_text
 from aggregator.clean.text import generic_boilerplate, html_to_blocks
@@ -20,6 +19,7 @@ from aggregator.config import Settings
 from aggregator.ingest.pipeline import Pipeline
 from aggregator.ingest.state import load_boilerplate
 from aggregator.publish.app import create_app
+from tests.helpers import web_client
 from tests.test_publish_demo import demo_pipeline, running_server
 
 NEWSBOAT = Path("/usr/bin/newsboat")
@@ -64,7 +64,7 @@ def test_newsboat_shows_one_clean_entry_per_story(
             assert not (folded and model.is_learned(folded[0])), (guid, block)
             assert not (folded and generic_boilerplate(folded[0])), (guid, block)
     # Titles and authors as our JSON Feed publishes them.
-    with TestClient(create_app(storage, settings)) as client:
+    with web_client(create_app(storage, settings)) as client:
         items = client.get("/feed.json?limit=500").json()["items"]
     published = {i["id"]: i for i in items}
     for guid, title, author, _content in rows:

@@ -6,14 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from starlette.testclient import TestClient
 
 from aggregator.config import settings_from_mapping
 from aggregator.publish.app import create_app
 from aggregator.publish.opml import OpmlError, parse_opml, render_opml
 from aggregator.storage import Storage
 from aggregator.types import FeedSpec
-from tests.helpers import Cli, CliResult
+from tests.helpers import Cli, CliResult, web_client
 
 SAMPLE = b"""<?xml version="1.0" encoding="UTF-8"?>
 <opml version="2.0">
@@ -102,7 +101,7 @@ def test_get_opml_lists_the_subscriptions(tmp_path: Path) -> None:
     storage.upgrade()
     storage.add_feed(FeedSpec(url="https://a.example/feed", name='A & <B> "feed"', group="g"))
     storage.add_feed(FeedSpec(url="https://c.example/feed"))
-    client = TestClient(create_app(storage, settings_from_mapping({"database": url}, None)))
+    client = web_client(create_app(storage, settings_from_mapping({"database": url}, None)))
     response = client.get("/opml")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/x-opml")

@@ -15,13 +15,14 @@ from starlette.testclient import TestClient
 from aggregator.ingest.pipeline import Pipeline
 from aggregator.publish.app import create_app
 from aggregator.publish.openapi import SPEC
+from tests.helpers import web_client
 from tests.test_publish_demo import demo_pipeline, running_server
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pipeline, TestClient]]:
     config, pipeline = demo_pipeline(tmp_path_factory.mktemp("api"))
-    with TestClient(create_app(pipeline.storage, config)) as client:
+    with web_client(create_app(pipeline.storage, config)) as client:
         yield pipeline, client
 
 

@@ -21,6 +21,7 @@ from aggregator.ingest.pipeline import Pipeline
 from aggregator.publish.app import create_app
 from aggregator.storage import Storage
 from tests.feeds import story
+from tests.helpers import web_client
 
 COURIER_FOOTER = (
     '<div class="footer"><p>This story is brought to you by Lumen Bank</p>'
@@ -142,7 +143,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Storag
         )
         pipeline = Pipeline(Storage(database), settings, keep_lease=False)
         pipeline.poll()
-        with TestClient(create_app(pipeline.storage, settings)) as client:
+        with web_client(create_app(pipeline.storage, settings)) as client:
             yield pipeline.storage, client
     finally:
         server.stop()

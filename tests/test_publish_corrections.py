@@ -8,11 +8,10 @@ import time
 from pathlib import Path
 
 import pytest
-from starlette.testclient import TestClient
 
 from aggregator.ingest.pipeline import Pipeline
 from aggregator.publish.app import create_app
-from tests.helpers import Cli
+from tests.helpers import Cli, web_client
 from tests.test_publish_demo import demo_config, demo_pipeline
 
 pytestmark = pytest.mark.skipif(
@@ -29,7 +28,7 @@ def _cluster_of(pipeline: Pipeline, item_id: int) -> int | None:
 
 def test_split_through_the_api_is_kept_by_polls_and_rebuilds(tmp_path: Path) -> None:
     settings, pipeline = demo_pipeline(tmp_path, token=TOKEN)
-    client = TestClient(create_app(pipeline.storage, settings, pipeline=pipeline))
+    client = web_client(create_app(pipeline.storage, settings, pipeline=pipeline))
     cluster = max(pipeline.storage.list_clusters(min_size=2), key=lambda c: c.size)
     item = next(m for m in cluster.members if not m.canonical)
 
@@ -54,7 +53,7 @@ def test_split_through_the_api_is_kept_by_polls_and_rebuilds(tmp_path: Path) -> 
 
 def test_merge_through_the_api(tmp_path: Path) -> None:
     settings, pipeline = demo_pipeline(tmp_path, token=TOKEN)
-    client = TestClient(create_app(pipeline.storage, settings, pipeline=pipeline))
+    client = web_client(create_app(pipeline.storage, settings, pipeline=pipeline))
     singles = [c for c in pipeline.storage.list_clusters(min_size=1) if c.size == 1][:2]
     a, b = singles
     response = client.post(f"/api/clusters/{a.id}/merge/{b.id}", headers=AUTH)
@@ -71,7 +70,7 @@ def test_merge_through_the_api(tmp_path: Path) -> None:
 
 def test_bad_corrections_are_clear_errors(tmp_path: Path) -> None:
     settings, pipeline = demo_pipeline(tmp_path, token=TOKEN)
-    client = TestClient(create_app(pipeline.storage, settings, pipeline=pipeline))
+    client = web_client(create_app(pipeline.storage, settings, pipeline=pipeline))
     some = pipeline.storage.list_clusters(min_size=1)[0].id
     cases = [
         ("/api/items/999999/split", 404, "no item 999999"),
@@ -86,7 +85,7 @@ def test_bad_corrections_are_clear_errors(tmp_path: Path) -> None:
 def test_a_write_waits_for_the_lock_the_scheduler_holds(tmp_path: Path) -> None:
     settings, pipeline = demo_pipeline(tmp_path, token=TOKEN)
     lock = threading.Lock()
-    client = TestClient(create_app(pipeline.storage, settings, pipeline=pipeline, write_lock=lock))
+    client = web_client(create_app(pipeline.storage, settings, pipeline=pipeline, write_lock=lock))
     cluster = max(pipeline.storage.list_clusters(min_size=2), key=lambda c: c.size)
     item = next(m for m in cluster.members if not m.canonical)
     statuses: list[int] = []
@@ -105,7 +104,7 @@ def test_a_write_waits_for_the_lock_the_scheduler_holds(tmp_path: Path) -> None:
 
 def test_serve_mode_makes_its_own_writer(tmp_path: Path) -> None:
     settings, pipeline = demo_pipeline(tmp_path, token=TOKEN)
-    client = TestClient(create_app(pipeline.storage, settings))  # no pipeline: `serve`
+    client = web_client(create_app(pipeline.storage, settings))  # no pipeline: `serve`
     cluster = max(pipeline.storage.list_clusters(min_size=2), key=lambda c: c.size)
     item = next(m for m in cluster.members if not m.canonical)
     assert client.post(f"/api/items/{item.id}/split", headers=AUTH).status_code == 200

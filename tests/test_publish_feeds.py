@@ -22,6 +22,7 @@ from aggregator.parse.document import parse_feed
 from aggregator.publish.app import create_app
 from aggregator.storage import Storage
 from aggregator.types import ClusterView
+from tests.helpers import web_client
 from tests.test_publish_demo import demo_pipeline
 
 FORMATS = ["/feed.rss", "/feed.atom", "/feed.json"]
@@ -31,7 +32,7 @@ RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pipeline, TestClient]]:
     settings, pipeline = demo_pipeline(tmp_path_factory.mktemp("feeds"))
-    with TestClient(create_app(pipeline.storage, settings)) as client:
+    with web_client(create_app(pipeline.storage, settings)) as client:
         yield pipeline, client
 
 
@@ -59,7 +60,7 @@ def _read(path: str, response: Any) -> list[ReadEntry]:
     and Atom (with no bozo at all), the project's JSON Feed reader for /feed.json."""
     if path.endswith(".json"):
         parsed_json = parse_feed(
-            "http://testserver" + path, response.content, dict(response.headers)
+            "http://localhost" + path, response.content, dict(response.headers)
         )
         return [
             ReadEntry(
@@ -284,7 +285,7 @@ def test_conditional_get(demo: tuple[Pipeline, TestClient], path: str) -> None:
 def test_entry_ids_survive_a_change_of_canonical_copy(tmp_path: Path) -> None:
     settings, pipeline = demo_pipeline(tmp_path)
     storage = pipeline.storage
-    client = TestClient(create_app(storage, settings))
+    client = web_client(create_app(storage, settings))
     before = feedparser.parse(client.get("/feed.atom?limit=500").content)
     etag = client.get("/feed.atom?limit=500").headers["etag"]
     # The biggest story's canonical copy comes from the priority-1 feed; give another

@@ -19,6 +19,7 @@ from aggregator.ingest.pipeline import Pipeline
 from aggregator.publish.app import create_app
 from aggregator.storage import Storage
 from aggregator.types import CleanItem, FeedSpec
+from tests.helpers import web_client
 
 ATOM = "http://www.w3.org/2005/Atom"
 EVIL_TITLE = 'Evil <script>alert("t")</script><img src=x onerror=alert(1)> "title"'
@@ -100,7 +101,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClie
     Pipeline(storage, settings).start()  # decides the stored items: one cluster
     clusters = storage.list_clusters(min_size=2)
     assert len(clusters) == 1
-    with TestClient(create_app(storage, settings)) as client:
+    with web_client(create_app(storage, settings)) as client:
         yield client, clusters[0].id
 
 
@@ -197,7 +198,7 @@ def test_writes_need_the_right_token(tmp_path: Path) -> None:
     storage = Storage(url)
     storage.upgrade()
     settings = settings_from_mapping({"database": url, "server": {"token": "s3cret"}}, None)
-    client = TestClient(create_app(storage, settings))
+    client = web_client(create_app(storage, settings))
     for headers in (
         {},
         {"Authorization": "Bearer wrong"},

@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.testclient import TestClient
 
 from aggregator.config import Settings, load_settings, settings_from_mapping
 from aggregator.daemon.scheduler import Daemon
@@ -26,7 +25,7 @@ from aggregator.publish.app import create_app
 from aggregator.publish.server import BackgroundServer
 from aggregator.storage import Storage
 from tests.feeds import html, rss, story
-from tests.helpers import check_consistency, free_port, partition, wait_for
+from tests.helpers import check_consistency, free_port, partition, wait_for, web_client
 from tests.test_scheduler import _all_decided, _config, running
 
 __all__ = ["running"]  # the fixture, shared with test_scheduler
@@ -129,7 +128,7 @@ def test_secrets_in_feed_urls_appear_in_no_public_output(
         assert stored == {first, second}  # kept for fetching
         assert len(storage.list_items()) == 6
         cluster = next(c for c in storage.list_clusters(min_size=2))
-        client = TestClient(create_app(storage, settings))
+        client = web_client(create_app(storage, settings))
         paths = [
             "/opml",
             "/api/feeds",
@@ -167,7 +166,7 @@ def test_an_unknown_host_is_refused_and_a_known_one_writes_the_urls(tmp_path: Pa
     settings = settings_from_mapping({"database": f"sqlite:///{tmp_path}/a.db"}, None)
     storage = Storage(settings.database)
     storage.upgrade()
-    client = TestClient(create_app(storage, settings))
+    client = web_client(create_app(storage, settings))
     for path in ("/feed.json", "/feed.rss", "/clusters/", "/healthz", "/api/items"):
         answer = client.get(path, headers={"Host": "evil.example"}, follow_redirects=False)
         assert answer.status_code == 400, path
@@ -189,7 +188,7 @@ def test_the_base_url_writes_every_absolute_url(tmp_path: Path) -> None:
     )
     storage = Storage(settings.database)
     storage.upgrade()
-    client = TestClient(create_app(storage, settings))
+    client = web_client(create_app(storage, settings))
     answer = client.get("/feed.json", headers={"Host": "evil.example"})
     assert answer.status_code == 200
     assert answer.json()["feed_url"] == "https://news.example.org/feed.json"
@@ -211,7 +210,7 @@ def test_allowed_hosts_from_the_config(tmp_path: Path) -> None:
     )
     storage = Storage(settings.database)
     storage.upgrade()
-    client = TestClient(create_app(storage, settings))
+    client = web_client(create_app(storage, settings))
     assert client.get("/healthz", headers={"Host": "news.example.org:8080"}).status_code == 200
     assert client.get("/healthz", headers={"Host": "box.lan"}).status_code == 200
     assert client.get("/healthz", headers={"Host": "127.0.0.1"}).status_code == 400
@@ -260,7 +259,7 @@ def test_published_content_is_cut_with_a_link_to_the_original(
     huge: tuple[Settings, Storage],
 ) -> None:
     settings, storage = huge
-    client = TestClient(create_app(storage, settings))
+    client = web_client(create_app(storage, settings))
     for path in ("/feed.rss", "/feed.atom", "/feed.json", "/feed.json?full=1"):
         answer = client.get(path)
         assert answer.status_code == 200
@@ -324,7 +323,7 @@ def test_healthz_reports_a_writer_that_keeps_failing(
     running(daemon)
     database = tmp_path / "agg.db"
     wait_for(lambda: _all_decided(database), 20, "the feed stored and decided")
-    client = TestClient(create_app(daemon.pipeline.storage, settings, health=daemon.health))
+    client = web_client(create_app(daemon.pipeline.storage, settings, health=daemon.health))
     assert client.get("/healthz").status_code == 200
     with sqlite3.connect(database, timeout=10) as connection:
         connection.execute("ALTER TABLE feeds RENAME TO feeds_elsewhere")  # storage breaks
@@ -351,7 +350,7 @@ def test_the_threshold_comes_from_the_config(tmp_path: Path) -> None:
     try:
         daemon.health.scheduler_running = True
         daemon.health.cycle_done("decide", StorageError("storage: database or disk is full"))
-        client = TestClient(create_app(daemon.pipeline.storage, settings, health=daemon.health))
+        client = web_client(create_app(daemon.pipeline.storage, settings, health=daemon.health))
         answer = client.get("/healthz")
         assert answer.status_code == 503 and answer.json()["failing"] == ["decide"]
         daemon.health.cycle_done("decide")
