@@ -8,6 +8,7 @@ import pytest
 
 from aggregator.errors import StorageError
 from aggregator.storage import Storage
+from aggregator.storage.models import Item
 from aggregator.types import Assignment, CleanItem, ClusterChanges, ClusterState, FeedSpec
 
 
@@ -115,6 +116,43 @@ def test_indexed_item_pages_are_indexed_items_in_order(storage: Storage) -> None
     whole = [i.item_id for i in storage.indexed_items()]
     paged = [i.item_id for page in storage.indexed_item_pages(page=2) for i in page]
     assert paged == whole and len(whole) == 11
+
+
+def test_windowed_pages_hold_the_window_its_clusters_and_the_undecided(storage: Storage) -> None:
+    storage.sync_feeds([FeedSpec("https://a.example/feed")])
+    feed_id = storage.list_feeds()[0].id
+    since = datetime(2026, 11, 20, tzinfo=UTC)
+    # Twelve items a day apart around the window's start, in arrival order.
+    saved = storage.save_items(
+        feed_id,
+        [_item(str(n), published=since + timedelta(days=n - 6, hours=n % 2)) for n in range(12)],
+    )
+    ids = [s.item_id for s in saved]
+    with storage.engine.begin() as connection:  # all first seen before the window
+        connection.execute(Item.__table__.update().values(first_seen=since - timedelta(days=30)))
+    # Cluster 1: old items 0 and 1 with item 8 in the window; cluster 2: old items 2 and 3
+    # alone; items 4 and 5 old and undecided; 6..11 in the window.
+    assignments = [Assignment(ids[n], 1, "minhash", 0.9, ids[0]) for n in (0, 1, 8)]
+    assignments += [Assignment(ids[n], 2, "minhash", 0.9, ids[2]) for n in (2, 3)]
+    assignments += [Assignment(ids[n], 10 + n, "single", 1.0) for n in (6, 7, 9, 10, 11)]
+    storage.apply_cluster_changes(
+        ClusterChanges(
+            assignments=tuple(assignments),
+            clusters=(
+                ClusterState(1, ids[0], 3, 1),
+                ClusterState(2, ids[2], 2, 1),
+                *(ClusterState(10 + n, ids[n], 1, 1) for n in (6, 7, 9, 10, 11)),
+            ),
+        ),
+        fingerprints=[],
+        scheme="s",
+    )
+    expected = [ids[n] for n in (0, 1, 4, 5, 6, 7, 8, 9, 10, 11)]
+    for page in (1, 2, 3, 100):
+        pages = list(storage.indexed_item_pages(since, page=page))
+        assert all(len(rows) <= page for rows in pages)
+        assert [i.item_id for rows in pages for i in rows] == expected
+    assert [i.item_id for i in storage.indexed_items(since)] == expected
 
 
 def test_times_round_trip_as_utc(storage: Storage) -> None:

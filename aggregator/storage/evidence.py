@@ -3,6 +3,8 @@ schemes, and the boilerplate block counts of each feed."""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
@@ -29,7 +31,24 @@ class EvidenceMixin(StorageBase):
         self, since: datetime | None = None, page: int = 5000
     ) -> Iterator[list[IndexedItem]]:
         """:meth:`indexed_items` a page at a time, in the same order: a start with a large
-        window never holds every stored fingerprint at once."""
+        window never holds every stored fingerprint at once.
+
+        With a window, the older members of the window's clusters are read in one query and
+        merged into the pages of the rest: asking for them in every page's query made the
+        database find the window's clusters once per page, quadratic in the window."""
+        if since is None:
+            yield from self._keyset_pages(None, page)
+            return
+        older = iter(self._older_members(since))
+        merged = heapq.merge(
+            older,
+            (item for rows in self._keyset_pages(since, page) for item in rows),
+            key=lambda item: (item.sort_time, item.item_id),
+        )
+        while rows := list(itertools.islice(merged, page)):
+            yield rows
+
+    def _keyset_pages(self, since: datetime | None, page: int) -> Iterator[list[IndexedItem]]:
         after: tuple[datetime, int] | None = None
         while True:
             rows = self._indexed_page(since, after, page)
@@ -42,19 +61,14 @@ class EvidenceMixin(StorageBase):
     def _indexed_page(
         self, since: datetime | None, after: tuple[datetime, int] | None, page: int
     ) -> list[IndexedItem]:
+        """Items in the window (all when ``since`` is None) and undecided ones, after ``after``."""
         with self._tx() as s:
             query = _indexed_query()
             if since is not None:
-                recent = (
-                    select(Membership.cluster_id)
-                    .join(Item, Item.id == Membership.item_id)
-                    .where(or_(Item.sort_time >= since, Item.first_seen >= since))
-                )
                 query = query.where(
                     or_(
                         Item.sort_time >= since,
                         Item.first_seen >= since,
-                        Membership.cluster_id.in_(recent),
                         Membership.item_id.is_(None),
                     )
                 )
@@ -66,6 +80,22 @@ class EvidenceMixin(StorageBase):
                     )
                 )
             return [_indexed(r) for r in s.execute(query.limit(page))]
+
+    @_storage_errors("load the dedup index")
+    def _older_members(self, since: datetime) -> list[IndexedItem]:
+        """Decided items older than the window whose cluster has a member in it."""
+        with self._tx() as s:
+            recent = (
+                select(Membership.cluster_id)
+                .join(Item, Item.id == Membership.item_id)
+                .where(or_(Item.sort_time >= since, Item.first_seen >= since))
+            )
+            query = _indexed_query().where(
+                Item.sort_time < since,
+                Item.first_seen < since,
+                Membership.cluster_id.in_(recent),
+            )
+            return [_indexed(r) for r in s.execute(query)]
 
     @_storage_errors("load items to decide")
     def indexed_items_by_id(self, item_ids: Sequence[int]) -> list[IndexedItem]:
