@@ -12,21 +12,25 @@ items, both over the same ``--feeds`` feeds (five to a network, as in
 :mod:`bench.corpus`).  About 20 % of the items are syndicated copies of another feed's
 story (a tenth of them summaries: the first 45 words); the rest are stories of their own,
 published over the last ``--days`` days (inside the dedup window, so the decider loads them
-all).  Each item is made the way the corpus makes one (text from :mod:`bench.words`, HTML
-from :mod:`bench.feedxml` with the feed's sponsor line and footer), cleaned by the
-project's ``clean_entry``, fingerprinted by its fingerprint code with the feeds' learned
-boilerplate removed, and its short blocks counted as boilerplate evidence, as a decider
-counts them.  The clusters and memberships are the project's ``DedupEngine`` decisions on
-those fingerprints, in arrival order.  Rows go in with psycopg ``COPY`` into the schema
-``Storage.upgrade()`` builds, from worker processes (items, evidence) and this process (the
-engine's decisions); the database is then vacuumed and analysed.
+all).  Each item is made the way the corpus makes one (text by the model of
+:mod:`bench.words`, every sentence new; HTML from :mod:`bench.feedxml` with the feed's
+sponsor line and footer), cleaned by the project's ``clean_entry``, fingerprinted by its
+fingerprint code with the feeds' learned boilerplate removed, and its short blocks counted
+as boilerplate evidence, as a decider counts them.  The clusters and memberships are the
+project's ``DedupEngine`` decisions on those fingerprints, in arrival order.  Rows go in
+with psycopg ``COPY`` into the schema ``Storage.upgrade()`` builds, from worker processes
+(items, evidence) and this process (the engine's decisions); the database is then vacuumed
+and analysed, and holds what a decider of this version leaves (the ``boilerplate-relearn``
+list, empty).
 
 Then, each in a fresh child process that imports what ``aggregator decider`` imports:
 
 1. start-up: ``Pipeline.lead()`` — what the decider role's every round calls first — takes
    the lease and loads the state (the boilerplate evidence, the window's items into the
    engine, corrections); its time, and the resident set (RSS), its peak, and the live heap
-   (pymalloc blocks + malloc in use) after it; then a second pass timing its parts;
+   (pymalloc blocks + malloc in use) after it; then a second pass timing its parts; and
+   the first decision after it (with the items it re-fingerprints, from the pipeline's
+   ``event=refingerprint`` log line);
 2. decision: batches of ``--batch`` new items (20 % copies of stored stories) stored the way
    a worker stores them, then ``Pipeline.decide_waiting()`` (what the role calls next); the
    same batches on both databases, in alternating order, after a warm-up batch; µs per item
@@ -96,7 +100,7 @@ from bench import ROOT
 from bench.corpus import TOPICS, Story, plan_feeds
 from bench.feedxml import article_html, summary
 from bench.scale import fresh_database
-from bench.words import Words
+from bench.words import FUNCTION_WORDS, Words
 
 ORIGIN, COPY, SUMMARY = 0, 1, 2
 """An item's kind: a story's first publication, a full copy, a summary copy."""
@@ -126,41 +130,97 @@ def origin_feed(key: int, feeds: int, seed: int) -> int:
     return x % feeds
 
 
+class Prose:
+    """Article text by the model of :meth:`bench.words.Words.sentence` — its vocabulary and
+    Zipf weights, function words for 42 % of the words, capitalised words, numbers, commas,
+    quotations — drawn with numpy a story at a time: every sentence of every story new
+    (a story that reused another's sentences would look like it to the index), at a tenth
+    of the cost of calling ``Words.sentence`` for each."""
+
+    def __init__(self, words: Words) -> None:
+        self.vocab = words.vocab
+        # Quantile tables: a uniform 20-bit draw indexes the word it falls on (one gather
+        # instead of a binary search of the cumulative weights per word).
+        quantiles = (np.arange(1 << 20) + 0.5) / (1 << 20)
+        self.content = np.searchsorted(np.asarray(words.cum) / words.cum[-1], quantiles)
+        self.function = np.searchsorted(np.asarray(words.fcum) / words.fcum[-1], quantiles)
+        numbers = [str(n) for n in range(2, 100)] + [f"{n} per cent" for n in range(1, 91)]
+        plain = [*FUNCTION_WORDS, *(w.capitalize() for w in words.vocab), *words.vocab, *numbers]
+        # One lexicon, then the same with a comma: a story is one gather of it.
+        self.lexicon = np.array(plain + [w + "," for w in plain], dtype=object)
+        self.capitals = len(FUNCTION_WORDS)
+        self.lower = self.capitals + len(words.vocab)
+        self.numbers = (self.lower + len(words.vocab), len(numbers))
+        self.comma = len(plain)
+
+    def sentences(
+        self, rng: np.random.Generator, words: int, low: int = 7, high: int = 28
+    ) -> list[str]:
+        """Sentences of ``low``-``high`` words, as many as hold ``words`` words."""
+        lengths = rng.integers(low, high + 1, size=words // low + 1)
+        ends = np.cumsum(lengths)
+        count = min(int(np.searchsorted(ends, words)) + 1, lengths.size)
+        lengths, ends = lengths[:count], ends[:count]
+        n = int(ends[-1])
+        kind = rng.random(n)
+        content = self.content[rng.integers(0, 1 << 20, n)]
+        index = np.where(
+            kind < 0.42,
+            self.function[rng.integers(0, 1 << 20, n)],
+            np.where(kind < 0.47, self.capitals + content, self.lower + content),
+        )
+        number = (kind >= 0.47) & (kind < 0.485)
+        first, choices = self.numbers
+        index[number] = first + rng.integers(0, choices, int(number.sum()))
+        starts = ends - lengths
+        position = np.arange(n) - np.repeat(starts, lengths)
+        comma = (position >= 1) & (position < np.repeat(lengths, lengths) - 2)
+        index[comma & (rng.random(n) < 0.06)] += self.comma
+        out: list[str] = self.lexicon[index].tolist()
+        quoted = (rng.random(count) < 0.12).tolist()
+        said = rng.integers(0, 3, count).tolist()
+        stops = rng.integers(0, 7, count).tolist()
+        texts: list[str] = []
+        for i, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+            text = " ".join(out[start:end])
+            if quoted[i]:
+                text = f"“{text},” {('she said', 'he said', 'they said')[said[i]]}"
+            texts.append(text[0].upper() + text[1:] + ".....?!"[stops[i]])
+        return texts
+
+
 class Writer:
-    """Stories and the items that publish them: article text from :class:`bench.words.Words`
-    (the first paragraph and the title made afresh, the rest of the paragraphs drawn from a
-    pool of its sentences: a tenth of the cost, and no two stories alike), HTML as
+    """Stories and the items that publish them: article text by :class:`Prose`, HTML as
     :mod:`bench.feedxml` writes it, cleaned by the project's ``clean_entry``."""
 
-    def __init__(self, seed: int, sentences: int, feeds: int) -> None:
+    def __init__(self, seed: int, feeds: int) -> None:
         self.seed = seed
-        self.words = Words(random.Random(seed))
-        self.pool = [self.words.sentence() for _ in range(sentences)]
+        self.prose = Prose(Words(random.Random(seed)))
         base = datetime.now(UTC)
         self.feeds = plan_feeds(feeds, random.Random(seed), Words(random.Random(seed + 1)), base)
 
     def story(self, key: int) -> Story:
+        """Story ``key``: the same in every database made with the same seed and feeds."""
         r = random.Random(self.seed * SEED_STRIDE + key)
-        self.words.rng = r
-        # A sentence of its own first: the lead (the first 32 shingles the lead index
-        # keys on) is the story's alone, as a news lead is.
-        paragraphs = [" ".join([self.words.sentence(), *r.choices(self.pool, k=r.randint(1, 4))])]
-        count = paragraphs[0].count(" ") + 1
-        wanted = r.randint(400, 1000)
-        while count < wanted:
-            paragraph = " ".join(r.choices(self.pool, k=r.randint(2, 5)))
-            paragraphs.append(paragraph)
-            count += paragraph.count(" ") + 1
-        title = " ".join(r.choice(self.pool).split()[: r.randint(5, 11)]).rstrip(".?!,”")
+        g = np.random.default_rng([self.seed, key])
+        sentences = self.prose.sentences(g, r.randint(400, 1000))
+        # The headline: the lead's first words (titles are never evidence).
+        title = " ".join(sentences[0].split()[: r.randint(5, 11)]).strip("“”,.?!")
+        paragraphs: list[str] = []
+        while sentences:
+            take = r.randint(2, 5)
+            paragraphs.append(" ".join(sentences[:take]))
+            del sentences[:take]
         slug = "-".join(re.findall(r"[a-z0-9]+", title.lower())[:8])
         plan = self.feeds[origin_feed(key, len(self.feeds), self.seed)]
+        names = [self.prose.vocab[i] for i in self.prose.content[g.integers(0, 1 << 20, 2)]]
         return Story(
             key=key,
             title=title,
             paragraphs=paragraphs,
             link=f"https://{plan.host}/news/{slug}-{key}",
             published=datetime(2026, 1, 1, tzinfo=UTC),  # unused: items carry their own
-            author=f"{self.words.phrase(1).title()} {self.words.phrase(1).title()}",
+            author=f"{names[0].title()} {names[1].title()}",
             topic=r.choice(TOPICS),
             origin=plan.slug,
         )
@@ -736,10 +796,12 @@ def decider_child(url: str) -> int:
         elif command["do"] == "parts":
             # The parts of a start, again (warm caches): the boilerplate evidence (its heap
             # while both models are alive), and the read of the window's rows alone.
-            before = heap_bytes()
+            before, rss = heap_bytes(), _status("VmRSS")
+            Path("/proc/self/clear_refs").write_text("5")
             t = time.perf_counter()
             model = load_boilerplate(storage)
             reply["boilerplate"] = time.perf_counter() - t
+            reply["boilerplate_peak"] = _status("VmHWM") - rss
             reply["boilerplate_heap"] = heap_bytes() - before
             del model
             window = timedelta(seconds=settings.dedup.window)
@@ -866,6 +928,10 @@ def max_item_id(url: str) -> int:
 # -- the run ----------------------------------------------------------------------------------
 
 
+def progress(started: float, what: str) -> None:
+    print(f"  {time.perf_counter() - started:.0f} s: {what}", file=sys.stderr, flush=True)
+
+
 def mb(n: float) -> str:
     return f"{n / 1e6:,.0f} MB" if n < 10e9 else f"{n / 1e9:,.1f} GB"
 
@@ -886,7 +952,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=2000, help="new items per decision round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--days", type=float, default=6.0, help="publication span of the items")
-    parser.add_argument("--sentences", type=int, default=200_000, help="the text's sentence pool")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -913,13 +978,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("at least 2 feeds and 10 items in each database")
     folder = Path(tempfile.mkdtemp(prefix="bench-size-"))
     started = time.perf_counter()
-    writer = Writer(args.seed, args.sentences, args.feeds)
-    print(
-        f"text: {args.sentences:,} sentences, {args.feeds:,} feeds in "
-        f"{time.perf_counter() - started:.1f} s",
-        file=sys.stderr,
-        flush=True,
-    )
+    writer = Writer(args.seed, args.feeds)
     now = time.time()
     with database(args.pg, args.keep) as big_url, database(args.pg, args.keep) as small_url:
         urls = {"large": big_url, "small": small_url}
@@ -947,6 +1006,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         size = {name: sizes(url) for name, url in urls.items()}
+        progress(started, "sizes measured; the deciders' start-up")
         deciders: dict[str, DeciderProcess] = {}
         try:
             start: dict[str, dict[str, Any]] = {}
@@ -956,8 +1016,10 @@ def main(argv: list[str] | None = None) -> int:
                 start[name] = deciders[name].ask("start")
                 if not start[name]["leads"]:
                     raise RuntimeError(f"the {name} decider did not take the lease")
+            progress(started, "started; their parts")
             for name in ("small", "large"):
                 parts[name] = deciders[name].ask("parts")
+            progress(started, "decision rounds")
             rounds = decide_rounds(args, writer, urls, filled, deciders)
         finally:
             for decider in deciders.values():
@@ -1033,7 +1095,8 @@ def report(
     p = parts["large"]
     print(
         f"  its parts at {n:,} items (a second pass, warm caches): boilerplate evidence "
-        f"{p['boilerplate']:.1f} s ({filled['large'].evidence_rows:,} rows), reading the "
+        f"{p['boilerplate']:.1f} s ({filled['large'].evidence_rows:,} rows; loading them "
+        f"peaks {mb(p['boilerplate_peak'])} above the RSS before), reading the "
         f"window's {p['rows']:,} rows {p['read']:.1f} s, the engine (the rest) "
         f"{big['lead'] - p['boilerplate'] - p['read']:.1f} s"
     )

@@ -299,8 +299,6 @@ SMOKE: dict[str, tuple[list[str], list[str]]] = {
             "40",
             "--rounds",
             "1",
-            "--sentences",
-            "2000",
         ],
         [
             rf"generated: 300 items \(60 copies of 240 stories\) over 20 feeds in {FIGURE} s",
