@@ -65,6 +65,48 @@ def test_boilerplate_learning_rules_survive_a_reload() -> None:
     assert not reloaded.is_learned("a sentence of one story only")
 
 
+def _paragraphs(seed: int, count: int) -> list[str]:
+    from tests.feeds import story
+
+    return [fold(p) for p in story(seed, paragraphs=count)][:count]
+
+
+def test_a_story_repeated_in_its_feed_is_not_learned_but_its_footer_is() -> None:
+    """An update of a story, a republication and a category feed's copy repeat its
+    paragraphs in two feeds, twice each: they are not evidence that the paragraphs recur,
+    while a footer carried by every new story still is."""
+    from aggregator.clean.boilerplate import BoilerplateModel, evidence
+
+    model = BoilerplateModel()
+    footer = "read the latest from our partner network every morning in your inbox"
+    original = _paragraphs(1, 5)
+    update = ["update: this story has been updated", *original[:3], *_paragraphs(2, 1)]
+    for feed_id in (1, 2):  # the main feed and its category feed
+        for items in (
+            [[*original, footer]],
+            [[*update, footer]],
+            [[*_paragraphs(3 + feed_id, 4), footer]],
+        ):
+            blocks = [evidence(tuple(b for b in item if b)) for item in items]
+            model.apply(feed_id, model.observe(feed_id, blocks))
+    learned = {b.sample for b in model.learned()}
+    assert learned == {footer}
+    assert not any(model.is_learned(p) for p in original)
+
+
+def test_short_items_with_a_long_footer_still_teach_it() -> None:
+    """Teasers of one sentence: the footer is most of each item, yet each item is a new
+    story, so the footer is learned."""
+    from aggregator.clean.boilerplate import BoilerplateModel, evidence
+
+    model = BoilerplateModel()
+    footer = "follow our other networks here for the daily watch news and the daily watch feeds"
+    for n in range(3):
+        teaser = _paragraphs(50 + n, 1)[0]
+        model.apply(1, model.observe(1, [evidence((teaser, footer))]))
+    assert model.is_learned(footer)
+
+
 def test_words_fast_paths_give_the_regex_tokens() -> None:
     """ASCII lines skip the regex: the tokens must be those of ``\\w+`` whatever the mix
     of punctuation, control characters, other scripts, spaces and line breaks."""

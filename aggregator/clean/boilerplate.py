@@ -88,6 +88,28 @@ def evidence(blocks: tuple[str, ...]) -> Evidence:
     return tuple(pairs.items())
 
 
+REPEAT_WORDS = 40
+REPEAT_SHARE = 0.75
+STORY_BLOCK_WORDS = 8
+
+
+def repeats(pairs: Evidence, seen: Set[str], learned: Set[str]) -> bool:
+    """Whether an item (its :func:`evidence`) repeats a story its feed carried before:
+    most of its story-like text (blocks of ``STORY_BLOCK_WORDS`` words or more, neither
+    learned nor generic boilerplate) is in blocks the feed has counted (``seen``) — an
+    update, a republication, the same item under another id.  A footer or sponsor line
+    is a small part of an item, so new stories that carry one are not repeats."""
+    total = repeated = 0
+    for key, folded in pairs:
+        words = folded.count(" ") + 1
+        if words < STORY_BLOCK_WORDS or key in learned or generic_boilerplate(folded):
+            continue
+        total += words
+        if key in seen:
+            repeated += words
+    return repeated >= REPEAT_WORDS and repeated >= REPEAT_SHARE * total
+
+
 def _learns(per_feed: dict[int, int]) -> bool:
     """The learning rule, on a block's per-feed item counts."""
     return (
@@ -150,11 +172,21 @@ class BoilerplateModel:
         """Count the short blocks of new items of one feed (each item as its
         :func:`evidence`); return the increments to persist, ``key → (items, sample)``,
         with the block's text as sample only when it is (or becomes) learned.
-
+        An item that repeats a story this feed has carried (:func:`repeats`) counts for
+        nothing: copies of one story are not independent evidence that its paragraphs recur.
         The model itself does not change until :meth:`apply` is given the increments,
         once they are stored: a transaction that fails must not count twice."""
+        batch = list(items)
+        keys = list({key for pairs in batch for key, _ in pairs})
+        before = {
+            key: per_feed.get(feed_id, 0)
+            for key, per_feed in zip(keys, self._per_feed(keys), strict=True)
+        }
         increments: dict[str, tuple[int, str]] = {}
-        for pairs in items:
+        for pairs in batch:
+            seen = {key for key, _ in pairs if before[key] or key in increments}
+            if repeats(pairs, seen, self._learned):
+                continue
             for key, folded in pairs:
                 count, _ = increments.get(key, (0, folded))
                 increments[key] = (count + 1, folded)
