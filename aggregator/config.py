@@ -43,6 +43,9 @@ class PollingConfig:
     max_bytes: int = 10 * 1024 * 1024
     concurrency: int = 8
     max_redirects: int = 5
+    max_items: int = 5000
+    """Items kept from one document (its first ones); the feed's status says how many
+    more it had."""
     user_agent: str | None = None
     worker_processes: int = field(default_factory=lambda: int((os.cpu_count() or 1) > 1))
     """Child process for reading documents (0: all in the writer; at most 1)."""
@@ -322,6 +325,7 @@ def _polling(raw: object, key: str) -> PollingConfig:
             "max_bytes",
             "concurrency",
             "max_redirects",
+            "max_items",
             "user_agent",
             "worker_processes",
             "fingerprint_worker",
@@ -336,6 +340,7 @@ def _polling(raw: object, key: str) -> PollingConfig:
         max_redirects=_int(
             section.get("max_redirects", default.max_redirects), f"{key}.max_redirects", 0
         ),
+        max_items=_int(section.get("max_items", default.max_items), f"{key}.max_items", 1),
         user_agent=_string(section["user_agent"], f"{key}.user_agent")
         if section.get("user_agent") is not None
         else None,

@@ -117,6 +117,11 @@ class DedupEngine:
         """hash(canonical link) → items: in-memory only, so the salted hash() is fine."""
         self._by_hash = _MultiMap()
         """hash(content key) → items with that exact text."""
+        self._url_firsts: dict[int, dict[int, int]] = {}
+        """hash(canonical link) → {feed: its first item with that link}."""
+        self._unlinked_urls: set[int] = set()
+        self._unlinked_texts: set[int] = set()
+        """Exact-key groups that lost a member since they were last linked."""
         self._lsh = BandedIndex()
         # Leads of a summary and of its full text are nearly identical (J ≈ 1), so fewer
         # bands do: 20 bands of 3 still propose a pair of J = 0.6 with probability 0.99.
@@ -169,8 +174,12 @@ class DedupEngine:
         loaded = sorted(candidates, key=lambda c: (c.sort_time, c.item_id))
         for assignment in assignments:
             self._evidence[assignment.item_id] = _digest(assignment)
-            self._cluster_of[assignment.item_id] = assignment.cluster_id
-            _add_member(self._members, assignment.cluster_id, assignment.item_id)
+            old = self._cluster_of.get(assignment.item_id)
+            if old != assignment.cluster_id:
+                if old is not None:
+                    _drop_member(self._members, old, assignment.item_id)
+                self._cluster_of[assignment.item_id] = assignment.cluster_id
+                _add_member(self._members, assignment.cluster_id, assignment.item_id)
             self.next_cluster_id = max(self.next_cluster_id, assignment.cluster_id + 1)
         self._add_batch(loaded)
 
@@ -181,6 +190,7 @@ class DedupEngine:
         for candidate in batch:
             if candidate.item_id in self._nodes:  # edited: decided afresh
                 affected |= self._remove(candidate.item_id)
+        affected |= self._relink_exact()
         affected |= self._add_batch(batch)
         changes = self._recluster(affected)
         self._evict(now - self.params.window)
@@ -239,14 +249,26 @@ class DedupEngine:
             return touched
         main = self._lsh.keys_for(np.array(signatures))
         lead = self._lead_lsh.keys_for(np.array(lead_signatures))
-        pairs = set(shared_band_pairs(ids, main)) | set(shared_band_pairs(ids, lead))
+        # An item whose exact text an earlier item has is joined to it already, and
+        # whatever its text resembles, that item's does too: only the first of each text
+        # looks for partners (a document of identical items is then one search, not one
+        # per item).  All are indexed, so the group stays findable if its first goes.
+        ask = [i for i, item_id in enumerate(ids) if self._first_of_its_text(item_id)]
+        asking, main_asked, lead_asked = [ids[i] for i in ask], main[ask], lead[ask]
+        pairs = set(shared_band_pairs(asking, main_asked))
+        pairs |= set(shared_band_pairs(asking, lead_asked))
         for item_id, hits, lead_hits in zip(
-            ids, self._lsh.query_many(main), self._lead_lsh.query_many(lead), strict=True
+            asking,
+            self._lsh.query_many(main_asked),
+            self._lead_lsh.query_many(lead_asked),
+            strict=True,
         ):
             pairs.update(
                 (min(item_id, o), max(item_id, o)) for o in hits | lead_hits if o != item_id
             )
-        verified = [(a, b) for a, b in _capped(pairs) if a in self._nodes and b in self._nodes]
+        verified = [
+            (a, b) for a, b in _capped(pairs, at_hand) if a in self._nodes and b in self._nodes
+        ]
         fingerprints = self._fingerprints({i for pair in verified for i in pair}, at_hand)
         for a, b in verified:
             touched |= self._verify(a, b, fingerprints)
@@ -255,20 +277,78 @@ class DedupEngine:
         return touched
 
     def _add_exact(self, node: _Node) -> set[int]:
-        """Index a node's exact keys and link it to the items that share them."""
+        """Index a node's exact keys and link it to items that share them.
+
+        Items sharing a key are all one story, so a spanning set of edges gives the same
+        clusters as every pair would, at a cost linear in the group (a document of
+        thousands of identical items made every pair an edge: quadratic time and memory).
+        Same text: each item links to the first item of its group.  Same link: the first
+        item of each feed links to every item of the other feeds, and every other item to
+        the first item of each other feed (a link shared within one feed is no edge)."""
         touched = {node.item_id}
         if node.url_key is not None:
-            for same_url in self._by_url.get(node.url_key):
-                if same_url != node.item_id and self._nodes[same_url].feed_id != node.feed_id:
-                    self._link(node.item_id, same_url, (Method.URL, 1.0))
-                    touched.add(same_url)
             self._by_url.add(node.url_key, node.item_id)
+            firsts = self._url_firsts.setdefault(node.url_key, {})
+            if node.feed_id not in firsts:
+                firsts[node.feed_id] = node.item_id
+            touched |= self._link_same_url(node, firsts)
         if node.text_key is not None:
-            for same_text in self._by_hash.get(node.text_key):
-                if same_text != node.item_id and same_text not in self._links.get(node.item_id, {}):
-                    self._link(node.item_id, same_text, (Method.CONTENT_HASH, 1.0))
-                    touched.add(same_text)
+            first = self._by_hash.first(node.text_key)
+            if first is not None and first != node.item_id:
+                touched |= self._link_same_text(node.item_id, first)
             self._by_hash.add(node.text_key, node.item_id)
+        return touched
+
+    def _link_same_url(self, node: _Node, firsts: Mapping[int, int]) -> set[int]:
+        """Link a node to the items its link joins it with (``firsts``: the first item of
+        each feed in its group)."""
+        assert node.url_key is not None
+        if firsts[node.feed_id] == node.item_id:
+            partners = [
+                o
+                for o in self._by_url.members(node.url_key)
+                if self._nodes[o].feed_id != node.feed_id
+            ]
+        else:
+            partners = [o for feed, o in firsts.items() if feed != node.feed_id]
+        for other in partners:
+            self._link(node.item_id, other, (Method.URL, 1.0))
+        return set(partners)
+
+    def _first_of_its_text(self, item_id: int) -> bool:
+        key = self._nodes[item_id].text_key
+        return key is None or self._by_hash.first(key) == item_id
+
+    def _link_same_text(self, item_id: int, other: int) -> set[int]:
+        if other in self._links.get(item_id, {}):  # a stronger edge (same link) holds them
+            return set()
+        self._link(item_id, other, (Method.CONTENT_HASH, 1.0))
+        return {other}
+
+    def _relink_exact(self) -> set[int]:
+        """Link again the groups that lost a member (their first may be gone); return who
+        changed.  Once per removal pass, not per removed item: evicting a large group one
+        item at a time must not rebuild it each time."""
+        touched: set[int] = set()
+        for key in self._unlinked_urls:
+            group = self._by_url.members(key)
+            firsts: dict[int, int] = {}
+            for item_id in group:
+                firsts.setdefault(self._nodes[item_id].feed_id, item_id)
+            if firsts:
+                self._url_firsts[key] = firsts
+            else:
+                self._url_firsts.pop(key, None)
+            for item_id in group:
+                if firsts[self._nodes[item_id].feed_id] == item_id:
+                    touched |= {item_id} | self._link_same_url(self._nodes[item_id], firsts)
+        for key in self._unlinked_texts:
+            first = self._by_hash.first(key)
+            for item_id in self._by_hash.members(key):
+                if first is not None and item_id != first:
+                    touched |= {item_id} | self._link_same_text(item_id, first)
+        self._unlinked_urls.clear()
+        self._unlinked_texts.clear()
         return touched
 
     def _fingerprints(
@@ -345,8 +425,10 @@ class DedupEngine:
         orphans = self._children.pop(item_id, set())
         if node.url_key is not None:
             self._by_url.discard(node.url_key, item_id)
+            self._unlinked_urls.add(node.url_key)
         if node.text_key is not None:
             self._by_hash.discard(node.text_key, item_id)
+            self._unlinked_texts.add(node.text_key)
         self._lsh.remove(item_id)
         self._lead_lsh.remove(item_id)
         for orphan in orphans:
@@ -470,10 +552,11 @@ class DedupEngine:
                     assignments.append(assignment)
                     self._evidence[item_id] = digest
                 old = self._cluster_of.get(item_id)
-                if old is not None and old != cluster_id:
-                    _drop_member(self._members, old, item_id)
-                self._cluster_of[item_id] = cluster_id
-                _add_member(self._members, cluster_id, item_id)
+                if old != cluster_id:
+                    if old is not None:
+                        _drop_member(self._members, old, item_id)
+                    self._cluster_of[item_id] = cluster_id
+                    _add_member(self._members, cluster_id, item_id)
         # States only after every move, so a cluster that lost members is counted right.
         states = [self._state(cluster_id, notes[cluster_id]) for cluster_id in sorted(taken)]
         deleted = []
@@ -523,6 +606,9 @@ class DedupEngine:
                     if member in self._nodes:
                         self._forget(member)
                 self._members.pop(cluster_id, None)
+        # What is left of a group lost to eviction is in other clusters, linked already
+        # through other edges or by its own first items: linked again, nothing moves.
+        self._relink_exact()
 
     def _forget(self, item_id: int) -> None:
         self._remove(item_id)
@@ -534,17 +620,23 @@ class DedupEngine:
         self._parent.pop(item_id, None)
 
 
-def _capped(pairs: set[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The pairs to verify, in order, keeping at most ``MAX_CANDIDATES`` per item."""
+def _capped(
+    pairs: set[tuple[int, int]], new: Collection[int] | None = None
+) -> list[tuple[int, int]]:
+    """The pairs to verify, in order: each ``new`` item (all, when None) keeps its
+    ``MAX_CANDIDATES`` lowest-id partners, and a pair is verified when a new item of it
+    keeps it.  Items already indexed choose nothing: an old item proposed with many new
+    look-alikes would otherwise have each of them verified against it and more."""
     partners: dict[int, list[int]] = {}
     for a, b in pairs:
         partners.setdefault(a, []).append(b)
         partners.setdefault(b, []).append(a)
-    if all(len(p) <= MAX_CANDIDATES for p in partners.values()):
+    choosing = partners.keys() if new is None else [i for i in partners if i in new]
+    if all(len(partners[item]) <= MAX_CANDIDATES for item in choosing) and new is None:
         return sorted(pairs)
     kept: set[tuple[int, int]] = set()
-    for item, others in partners.items():
-        for other in sorted(others)[:MAX_CANDIDATES]:
+    for item in choosing:
+        for other in sorted(partners[item])[:MAX_CANDIDATES]:
             kept.add((min(item, other), max(item, other)))
     return sorted(kept)
 
@@ -556,13 +648,14 @@ def _url_key(canonical_link: str | None) -> int | None:
 
 
 class _MultiMap:
-    """key → item ids, storing a lone id as a plain int (most links and texts belong to
-    one item)."""
+    """key → item ids in insertion order, storing a lone id as a plain int (most links and
+    texts belong to one item) and a group as an insertion-ordered dict (constant-time
+    adds and removals however large it grows)."""
 
     __slots__ = ("_map",)
 
     def __init__(self) -> None:
-        self._map: dict[int, int | list[int]] = {}
+        self._map: dict[int, int | dict[int, None]] = {}
 
     def add(self, key: int, item_id: int) -> None:
         current = self._map.get(key)
@@ -570,24 +663,30 @@ class _MultiMap:
             self._map[key] = item_id
         elif isinstance(current, int):
             if current != item_id:
-                self._map[key] = [current, item_id]
-        elif item_id not in current:
-            current.append(item_id)
+                self._map[key] = {current: None, item_id: None}
+        else:
+            current[item_id] = None
 
-    def get(self, key: int) -> list[int]:
+    def members(self, key: int) -> list[int]:
         current = self._map.get(key)
         if current is None:
             return []
         return [current] if isinstance(current, int) else list(current)
 
+    def first(self, key: int) -> int | None:
+        current = self._map.get(key)
+        if current is None or isinstance(current, int):
+            return current
+        return next(iter(current))
+
     def discard(self, key: int, item_id: int) -> None:
         current = self._map.get(key)
         if current == item_id:
             del self._map[key]
-        elif isinstance(current, list) and item_id in current:
-            current.remove(item_id)
+        elif isinstance(current, dict) and item_id in current:
+            del current[item_id]
             if len(current) == 1:
-                self._map[key] = current[0]
+                self._map[key] = next(iter(current))
 
 
 def _digest(a: Assignment) -> int:
@@ -595,9 +694,9 @@ def _digest(a: Assignment) -> int:
 
 
 def _add_member(members: dict[int, list[int]], cluster_id: int, item_id: int) -> None:
-    current = members.setdefault(cluster_id, [])
-    if item_id not in current:
-        current.append(item_id)
+    """Add an item that is not yet a member (its ``_cluster_of`` says another cluster):
+    no search of the list, which grows to thousands in a document of identical items."""
+    members.setdefault(cluster_id, []).append(item_id)
 
 
 def _drop_member(members: dict[int, list[int]], cluster_id: int, item_id: int) -> None:

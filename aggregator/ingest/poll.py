@@ -269,7 +269,7 @@ class Poller:
         assert document is not None
         try:
             with timed(self.timer, Stage.READ):
-                parsed = parser.document(result.final_url, document)
+                parsed = capped(parser.document(result.final_url, document), self.settings)
             new, updated = self._store_document(feed, result, parsed, interval, now, boilerplate)
         except ParserBug as exc:  # hostile input hitting a parser bug: report it, keep polling
             log.error("event=ingest-bug feed=%s error=%s\n%s", feed.url, exc.message, exc.trace)
@@ -429,3 +429,17 @@ class Poller:
             error=message,
         )
         return PollOutcome(feed.url, "error", error=message, seconds=seconds)
+
+
+def capped(parsed: CleanDocument, settings: Settings) -> CleanDocument:
+    """The document with its first ``polling.max_items`` items, the rest named in its
+    warning: a document's cost is bounded whatever it holds."""
+    limit = settings.polling.max_items
+    if len(parsed.items) <= limit:
+        return parsed
+    note = (
+        f"{len(parsed.items):,} items in one document: the first {limit:,} kept "
+        f"(polling.max_items)"
+    )
+    warning = f"{parsed.warning}; {note}" if parsed.warning else note
+    return replace(parsed, items=parsed.items[:limit], warning=warning)
