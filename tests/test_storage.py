@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from aggregator.errors import StorageError
 from aggregator.storage import Storage
@@ -129,7 +130,7 @@ def test_windowed_pages_hold_the_window_its_clusters_and_the_undecided(storage: 
     )
     ids = [s.item_id for s in saved]
     with storage.engine.begin() as connection:  # all first seen before the window
-        connection.execute(Item.__table__.update().values(first_seen=since - timedelta(days=30)))
+        connection.execute(update(Item).values(first_seen=since - timedelta(days=30)))
     # Cluster 1: old items 0 and 1 with item 8 in the window; cluster 2: old items 2 and 3
     # alone; items 4 and 5 old and undecided; 6..11 in the window.
     assignments = [Assignment(ids[n], 1, "minhash", 0.9, ids[0]) for n in (0, 1, 8)]
