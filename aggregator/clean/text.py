@@ -144,20 +144,45 @@ MIN_IDENTITY_TOKENS = 8
 """Fewer words than this cannot identify a story (title-only or boilerplate-only items)."""
 
 
-def html_to_blocks(fragment: str) -> list[str]:
-    """Readable text blocks of an HTML fragment, whitespace collapsed, empty ones dropped."""
+_ESCAPED_MARKUP = re.compile(
+    r"</?(?:p|br|div|span|a|em|strong|b|i|img|h[1-6]|ul|ol|li|blockquote|figure|figcaption)"
+    r"\b[^<>]{0,300}>",
+    re.IGNORECASE,
+)
+
+
+def html_to_blocks(fragment: str, unescaped: bool = False) -> list[str]:
+    """Readable text blocks of an HTML fragment, whitespace collapsed, empty ones dropped.
+
+    A fragment escaped twice (a common publisher bug: the markup arrives as text, with
+    ``&rsquo;`` and ``<p>`` in it) is read as the HTML it stands for."""
     if not fragment:
         return []
     text = _DROP_ELEMENTS.sub(" ", fragment)
     text = _BLOCK_TAGS.sub("\n", text)
     text = _TAG.sub("", text)
     text = html.unescape(text)
+    if not unescaped and "<" not in fragment and _escaped_twice(text):
+        return html_to_blocks(text, unescaped=True)
     # One search for both first: most entries have neither, and each scan of a long
     # text costs as much as the substitution.
     if _INVISIBLE_OR_CONTROL.search(text):
         text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
     # Most lines are the empty ones block tags leave between blocks: skipped unsplit.
     return [" ".join(line.split()) for line in text.split("\n") if line and not line.isspace()]
+
+
+def _escaped_twice(text: str) -> bool:
+    """Whether text taken out of HTML without a tag of its own holds markup: two tags at
+    least, or one at its start (a sentence that mentions one tag stays text)."""
+    first = _ESCAPED_MARKUP.search(text)
+    if first is None:
+        return False
+    return (
+        text[: first.start()].isspace()
+        or not text[: first.start()]
+        or (_ESCAPED_MARKUP.search(text, first.end()) is not None)
+    )
 
 
 _FOLD_PAIRS = tuple((chr(code), str(plain)) for code, plain in _FOLD.items())

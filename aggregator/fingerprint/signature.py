@@ -9,7 +9,11 @@ A fingerprint keeps what the decision needs:
 * ``sample``: the shingle hashes themselves (all, or a 1-in-4 sample of long texts), to
   *verify* a candidate by its Jaccard rather than trusting the MinHash estimate;
 * ``lead``: the set of the first ``LEAD_VERIFY`` shingles, to check that a short text
-  is the beginning of a longer one, not a passage from its middle.
+  is the beginning of a longer one, not a passage from its middle;
+* ``sentences``: a hash of each sentence without its spaces (markup noise and case do
+  not change it), to tell a copy, which repeats whole
+  sentences, from a story written on the same template, which repeats its phrasing
+  with other names and numbers in most sentences.
 
 Bytes are little-endian with a version byte; ``SCHEME`` names everything that
 changes the values, and is stored with each fingerprint so a change re-fingerprints.
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -59,14 +63,18 @@ MINHASH_SLICE = 256
 MAX_SHINGLES = 20_000
 """Cap for enormous items: only the first this-many shingles count."""
 MIN_SHINGLES = 6
+MAX_SENTENCES = 256
+"""Sentences hashed per text (its first ones)."""
+MIN_SENTENCE_WORDS = 4
+"""Shorter sentences ("Advertisement.", "Read more.") are not counted."""
 """Fewer shingles than this (about 8 words) carry no fingerprint: exact keys only."""
 SCHEME = (
     f"w{SHINGLE}-crc32-fmix-{PERMUTATION_SCHEME}-p{NUM_PERM}-s{SEED}"
-    f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-v3"
+    f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-sentences{MAX_SENTENCES}-v4"
 )
 
-_FORMAT_VERSION = 3
-_HEADER = struct.Struct("<BHIIII")  # version, num_perm, size, sample, lead, words
+_FORMAT_VERSION = 4
+_HEADER = struct.Struct("<BHIIIII")  # version, num_perm, size, sample, lead, words, sentences
 U32 = npt.NDArray[np.uint32]
 _EMPTY = np.empty(0, dtype=np.uint32)
 
@@ -88,6 +96,8 @@ class Fingerprint:
     lead_signature: U32 | None
     """MinHash values of the first ``LEAD_LSH`` shingles."""
     word_count: int
+    sentences: U32 = field(default_factory=lambda: _EMPTY)
+    """Sorted distinct hashes of its sentences (see the module's docstring)."""
 
     @property
     def sample(self) -> U32:
@@ -218,7 +228,24 @@ def fingerprint_blocks(blocks: tuple[str, ...] | list[str]) -> Fingerprint:
         signature=minhash_values(distinct),
         lead_signature=minhash_values(np.unique(ordered[:LEAD_LSH])),
         word_count=len(tokens),
+        sentences=sentence_hashes(blocks),
     )
+
+
+def sentence_hashes(blocks: tuple[str, ...] | list[str]) -> U32:
+    """Sorted distinct crc32 of the sentences of folded blocks, without their spaces (a
+    word split or glued by markup, a drop cap, leaves the hash alone).  A block ends a
+    sentence: a line put between paragraphs ("READ MORE: …") stays a sentence of its own
+    instead of changing the next one.  Plain string methods, no regex: this runs for
+    every item."""
+    hashes = []
+    for block in blocks:
+        for sentence in block.replace("! ", ". ").replace("? ", ". ").split(". "):
+            if sentence.count(" ") + 1 >= MIN_SENTENCE_WORDS:
+                hashes.append(zlib.crc32(sentence.replace(" ", "").encode("utf-8")))
+        if len(hashes) >= MAX_SENTENCES:
+            break
+    return np.unique(np.array(hashes[:MAX_SENTENCES], dtype=np.uint32)) if hashes else _EMPTY
 
 
 def to_bytes(fp: Fingerprint) -> bytes | None:
@@ -230,18 +257,29 @@ def to_bytes(fp: Fingerprint) -> bytes | None:
     return b"".join(
         [
             _HEADER.pack(
-                _FORMAT_VERSION, NUM_PERM, fp.size, fp.sample.size, fp.lead.size, fp.word_count
+                _FORMAT_VERSION,
+                NUM_PERM,
+                fp.size,
+                fp.sample.size,
+                fp.lead.size,
+                fp.word_count,
+                fp.sentences.size,
             ),
             fp.signature.astype("<u4").tobytes(),
             fp.lead_signature.astype("<u4").tobytes(),
             fp.sample.astype("<u4").tobytes(),
             fp.lead.astype("<u4").tobytes(),
+            fp.sentences.astype("<u4").tobytes(),
         ]
     )
 
 
 def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
-    version, num_perm, size, n_sample, n_lead, word_count = _HEADER.unpack_from(blob, 0)
+    if blob[:1] != bytes([_FORMAT_VERSION]):
+        raise ValueError(f"fingerprint format {blob[:1].hex()} is not {SCHEME}")
+    version, num_perm, size, n_sample, n_lead, word_count, n_sentences = _HEADER.unpack_from(
+        blob, 0
+    )
     if version != _FORMAT_VERSION or num_perm != NUM_PERM:
         raise ValueError(f"fingerprint format {version}/{num_perm} is not {SCHEME}")
     offset = _HEADER.size
@@ -254,8 +292,9 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
 
     signature, lead_signature = take(NUM_PERM), take(NUM_PERM)
     hashes = take(n_sample + n_lead)
+    sentences = take(n_sentences)
     return Fingerprint(
-        content_key_value, size, hashes, n_sample, signature, lead_signature, word_count
+        content_key_value, size, hashes, n_sample, signature, lead_signature, word_count, sentences
     )
 
 

@@ -1,0 +1,215 @@
+"""Stories written on one template are different stories; copies of one of them, with
+markup noise, an update line or a dropped paragraph, are one story (issue 13, cases 1, 6
+and 7).  Ten families of each shape, made here: the fixed phrasing, then slots."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from aggregator.clean.text import fold, html_to_blocks
+from aggregator.dedup.rules import Comparable, DedupParams, Method, judge
+from aggregator.fingerprint.signature import fingerprint_blocks
+
+NAMES = [
+    "Harbor Point Capital",
+    "Greyfield Advisors LLC",
+    "Northwind Asset Management",
+    "Calder & Sons Wealth",
+    "Bluewater Partners Inc.",
+    "Sterling Oak Investments",
+    "Redcliff Financial Group",
+    "Maple Row Capital",
+    "Ironbridge Holdings",
+    "Lakeshore Trust Co.",
+]
+COMPANIES = [
+    ("Acme Robotics", "ACMR"),
+    ("Borealis Energy", "BORE"),
+    ("Cobalt Foods", "CBLT"),
+    ("Delta Textiles", "DLTX"),
+    ("Evergreen Pharma", "EVGP"),
+]
+TOWNS = ["Ashford", "Brampton", "Carlisle", "Dunmore", "Eastleigh", "Fairhaven", "Glenrock"]
+TEAMS = ["Rovers", "United", "Athletic", "Wanderers", "City", "Albion", "Harriers", "Town"]
+DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def fund_story(rng: random.Random, company: tuple[str, str]) -> list[str]:
+    fund, (name, ticker) = rng.choice(NAMES), company
+    shares, price = rng.randint(1_000, 900_000), rng.randint(10, 400) + rng.random()
+    verb = rng.choice(["raised", "cut", "trimmed", "lifted"])
+    pct = rng.randint(1, 90) + rng.random()
+    return [
+        f"{fund} {verb} its position in {name} ({ticker}) by {pct:.1f}% during the third "
+        f"quarter, according to its most recent filing with the Securities and Exchange "
+        f"Commission. The fund owned {shares:,} shares of the company's stock after the "
+        f"change, worth about ${shares * price:,.0f} at the end of the quarter.",
+        f"Several other institutional investors have also modified their holdings of "
+        f"{ticker}. Shares of {name} opened at ${price:.2f} on {rng.choice(DAYS)}. The stock "
+        f"has a fifty day moving average of ${price * 0.97:.2f} and a two hundred day moving "
+        f"average of ${price * 0.93:.2f}.",
+        f"{name} last released its quarterly earnings report on {rng.choice(DAYS)}. The "
+        f"company reported ${rng.random():.2f} earnings per share for the quarter, beating "
+        f"the consensus estimate by ${rng.random() / 10:.2f}. Analysts expect the company to "
+        f"post {rng.random() * 5:.2f} earnings per share for the current year.",
+        f"Wall Street analysts have weighed in on the stock: {rng.randint(2, 9)} have rated "
+        f"it with a buy rating and {rng.randint(1, 5)} with a hold rating, giving it an "
+        f"average rating of {rng.choice(['Moderate Buy', 'Hold', 'Buy'])} and a consensus "
+        f"price target of ${price * 1.2:.2f}.",
+    ]
+
+
+def weather_story(rng: random.Random) -> list[str]:
+    town, day = rng.choice(TOWNS), rng.choice(DAYS)
+    high, low = rng.randint(8, 30), rng.randint(-3, 12)
+    return [
+        f"{town} can expect {rng.choice(['fog', 'rain', 'sunshine', 'showers'])} on {day}, "
+        f"with a high of {high} degrees and a low of {low} degrees overnight, forecasters "
+        f"said in their latest outlook for the region.",
+        f"Winds will come from the {rng.choice(['north', 'south', 'east', 'west'])} at "
+        f"{rng.randint(5, 40)} kilometres an hour in {town}, easing in the evening. The "
+        f"chance of rain stands at {rng.randint(0, 100)} per cent for {day} afternoon.",
+        f"Sunrise in {town} is at {rng.randint(5, 8)}:{rng.randint(10, 59)} and sunset at "
+        f"{rng.randint(16, 21)}:{rng.randint(10, 59)}. Residents are advised to check the "
+        f"forecast again before travelling, as conditions may change through the {day}.",
+        f"The outlook for the rest of the week in {town} shows temperatures between "
+        f"{low + 1} and {high + 2} degrees, with {rng.choice(['more rain', 'clear skies'])} "
+        f"expected by the weekend.",
+        "This forecast is produced automatically from the regional weather service's "
+        "observations and computer models, updated four times a day. Readers can find "
+        "hourly forecasts, radar images and severe weather warnings for their area on our "
+        "weather page, and sign up to receive the morning forecast by email every day.",
+        "Forecasts are estimates and can change at short notice. In an emergency, always "
+        "follow the advice of the local authorities and the national weather service, and "
+        "check travel updates before setting out on roads that are prone to flooding.",
+    ]
+
+
+def score_story(rng: random.Random) -> list[str]:
+    home, away = rng.sample(TEAMS, 2)
+    a, b = rng.randint(0, 5), rng.randint(0, 5)
+    scorer = rng.choice(["Ellis", "Moreno", "Okafor", "Lindqvist", "Tanaka", "Byrne"])
+    return [
+        f"{home} beat {away} {a}-{b} at home on {rng.choice(DAYS)}, with {scorer} scoring in "
+        f"the {rng.randint(2, 89)}th minute in front of a crowd of {rng.randint(2, 40)},"
+        f"{rng.randint(100, 999)} supporters.",
+        f"The result leaves {home} in {rng.randint(1, 20)}th place in the table with "
+        f"{rng.randint(5, 60)} points, while {away} stay {rng.randint(1, 20)}th after "
+        f"{rng.randint(5, 30)} games of the season.",
+        f"{home} face {rng.choice(TEAMS)} next {rng.choice(DAYS)}, and {away} travel to "
+        f"{rng.choice(TOWNS)} the following weekend. Both managers said after the match that "
+        f"the squad had worked hard in training during the week.",
+        f"Tickets for the next home game of {home} go on sale on {rng.choice(DAYS)} through "
+        f"the club's website and at the ticket office, the club said in a statement.",
+        "This match report was generated automatically from the official league data feed, "
+        "which records goals, cards and substitutions as they happen. Full tables, fixtures "
+        "and results for every division are available on our sports pages, updated after "
+        "the final whistle of every game played across the league this season.",
+        "Readers can follow live scores on the app and sign up for the weekly football "
+        "newsletter, which brings the best goals, the table and the fixtures of the coming "
+        "weekend to their inbox every Friday morning before the first kick-off.",
+    ]
+
+
+def _comparable(paragraphs: list[str], feed_id: int) -> Comparable:
+    return Comparable(feed_id, None, fingerprint_blocks([fold(p) for p in paragraphs]))
+
+
+def _verdict(a: list[str], b: list[str]) -> Method | None:
+    return judge(_comparable(a, 1), _comparable(b, 2), DedupParams()).method
+
+
+def _families(seed: int) -> list[tuple[str, list[str], list[str]]]:
+    rng = random.Random(seed)
+    pairs = []
+    for n in range(10):
+        company = COMPANIES[n % len(COMPANIES)]
+        pairs.append(("fund", fund_story(rng, company), fund_story(rng, company)))
+        pairs.append(("weather", weather_story(rng), weather_story(rng)))
+        pairs.append(("score", score_story(rng), score_story(rng)))
+    return pairs
+
+
+SCORE_LIMIT = pytest.mark.xfail(
+    strict=True,
+    reason="not yet: with half its sentences fixed (the report's footer) a match report "
+    "shares half its sentences with another, and the rule needs a gap of 0.3 between "
+    "shingle containment (0.75) and sentence share (0.5); titles would tell them apart",
+)
+
+
+def _apart(seed: int) -> list[object]:
+    return [
+        pytest.param(kind, a, b, marks=SCORE_LIMIT) if kind == "score" else (kind, a, b)
+        for kind, a, b in _families(seed)
+    ]
+
+
+@pytest.mark.parametrize("kind,first,second", _apart(13))
+def test_two_stories_on_one_template_are_not_joined(
+    kind: str, first: list[str], second: list[str]
+) -> None:
+    verdict = judge(_comparable(first, 1), _comparable(second, 2), DedupParams())
+    assert verdict.method is None, (kind, verdict.reason)
+
+
+def _noisy(paragraphs: list[str], rng: random.Random) -> list[str]:
+    """What a careless CMS does to a copy: entities, no-break and zero-width spaces, soft
+    hyphens, a drop cap, links over words, line breaks; then read back as the cleaner
+    reads it."""
+    html = []
+    for n, paragraph in enumerate(paragraphs):
+        words = paragraph.replace("'", "&rsquo;").split(" ")
+        for i in range(1, len(words), 7):
+            words[i] = f'<a href="/tag/{i}">{words[i]}</a>'
+        text = " ".join(words).replace(". ", ".&nbsp; ", 1)
+        if n == 0:
+            text = f'<span class="dropcap">{text[0]}</span>{text[1:]}'
+        long_word = max(text.split(" "), key=len)
+        if long_word.isalpha():
+            text = text.replace(long_word, long_word[:3] + "\u00ad" + long_word[3:], 1)
+        html.append(text)
+    fragment = "<div>" + "<br><br>\n".join(html) + "</div>"
+    return html_to_blocks(fragment)
+
+
+@pytest.mark.parametrize("kind,first,_", _families(29))
+def test_a_copy_of_a_template_story_is_the_same_story(
+    kind: str, first: list[str], _: list[str]
+) -> None:
+    rng = random.Random(len(first[0]))
+    copy = _noisy(first, rng) + ["Follow our other networks here: The Daily Watch News."]
+    assert _verdict(first, copy) is not None, kind
+    update = ["UPDATE: This story has been updated with new figures.", *first]
+    update[2] = "The figures were revised later in the day, officials said on Friday."
+    assert _verdict(first, update) is not None, kind
+    assert _verdict(first, first[:-1]) is not None, kind  # a dropped paragraph
+
+
+def test_a_description_escaped_twice_reads_as_its_html() -> None:
+    story = fund_story(random.Random(3), COMPANIES[0])
+    once = "".join(f"<p>{p.replace(chr(39), '&rsquo;')}</p>" for p in story)
+    twice = once.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert html_to_blocks(twice) == html_to_blocks(once)
+    assert _verdict(html_to_blocks(once), html_to_blocks(twice)) is not None
+    # Text that only mentions a tag, or real markup around escaped tags, stays as written.
+    assert html_to_blocks("<p>Use the &lt;p&gt; and &lt;br&gt; elements.</p>") == [
+        "Use the <p> and <br> elements."
+    ]
+
+
+def test_explain_names_the_template_rule() -> None:
+    """The first pair of weather notices whose Jaccard passes the minhash threshold is
+    refused by the template rule, and the reason says so."""
+    for seed in range(50):
+        rng = random.Random(seed)
+        first, second = weather_story(rng), weather_story(rng)
+        verdict = judge(_comparable(first, 1), _comparable(second, 2), DedupParams())
+        if verdict.match is not None and verdict.match.jaccard >= DedupParams().threshold:
+            break
+    else:
+        pytest.fail("no weather pair above the threshold: the family is too varied to test")
+    assert verdict.method is None
+    assert verdict.reason.startswith("template: two stories written on one template")
