@@ -8,6 +8,7 @@ come out of storage for the CLI and the web face.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -138,6 +139,9 @@ class CleanItem:
     """Hash of everything the source sent for this entry; a change means an edit."""
     summary_html: str = ""
     """The feed's shorter text beside ``content_html`` (:attr:`ParsedEntry.summary_html`)."""
+    authors: tuple[Person, ...] = ()
+    """The entry's authors with their e-mail addresses and URLs (:attr:`ParsedEntry.authors`);
+    ``author`` is their display form."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,32 @@ class FeedView:
     error_count: int
     next_check: datetime | None
     item_count: int = 0
+    interval: float | None = None
+    """Seconds between polls set for this feed (None: ``polling.interval``)."""
+    origin: str = "config"
+    """Where its URL came from (:attr:`FeedToPoll.origin`)."""
+
+    @property
+    def shown_name(self) -> str:
+        """What tables call the feed: its configured name, else its own title, else its URL."""
+        return self.name or self.title or self.url
+
+
+@dataclass(frozen=True)
+class FeedChanges:
+    """What ``feeds edit`` (or a web form) changes on a stored feed; None leaves a setting
+    as it is."""
+
+    name: str | None = None
+    """The new name; "" removes it (the feed's own title shows instead)."""
+    group: str | None = None
+    """The new group; "" takes the feed out of its group."""
+    priority: int | None = None
+    interval: float | None = None
+    """Seconds between polls; 0 goes back to ``polling.interval``."""
+    enabled: bool | None = None
+    """True polls a disabled feed again (from its configured URL, at once); False stops
+    polling it (its items stay)."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +210,12 @@ class ItemView:
     score: float | None
     content_html: str = ""
     text: str = ""
+    summary_html: str = ""
+    """The source's shorter text beside the content, as stored, with or without the content
+    (empty: it gave one text)."""
+    authors: tuple[Person, ...] = ()
+    """Structured authors; for an item stored before they were kept, its ``author`` as a
+    name."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +232,29 @@ class ClusterView:
 
 
 @dataclass(frozen=True)
+class SearchHit:
+    """A story that matched a search: its cluster and canonical item, and where it matched."""
+
+    cluster_id: int
+    size: int
+    canonical_item_id: int
+    title: str | None
+    """The canonical item's title, link, feed and publication time."""
+    link: str | None
+    feed_id: int
+    feed_url: str
+    published: datetime | None
+    matched_item_id: int
+    """The story's item that matched best (the canonical one or another copy)."""
+    snippet: tuple[tuple[str, bool], ...] = ()
+    """Text of the matched item around its matches, as ``(text, is_match)`` parts."""
+
+    @property
+    def snippet_text(self) -> str:
+        return "".join(part for part, _ in self.snippet)
+
+
+@dataclass(frozen=True)
 class PollOutcome:
     """One line of a poll report: what happened to one feed."""
 
@@ -206,6 +265,8 @@ class PollOutcome:
     updated: int = 0
     error: str | None = None
     seconds: float = 0.0
+    skipped: int = 0
+    """Entries the database refused even after repair (the rest were stored)."""
 
 
 @dataclass(frozen=True)
@@ -215,6 +276,66 @@ class SavedItem:
     item_id: int
     status: str
     """``new``, ``updated`` or ``unchanged``."""
+
+
+@dataclass(frozen=True)
+class SkippedItem:
+    """An entry of a document the database refused even after repair: not stored."""
+
+    index: int
+    """Its place among the items handed to storage."""
+    entry_id: str
+    reason: str
+    """The database's refusal, in one line."""
+
+
+class SavedItems(list[SavedItem]):
+    """What storage did with a document's items, in their order, less those it left out:
+    the ``skipped`` ones and the ``expired`` ones (a list, so callers that only store
+    keep reading it as one)."""
+
+    def __init__(
+        self,
+        saved: Iterable[SavedItem] = (),
+        skipped: Iterable[SkippedItem] = (),
+        expired: Iterable[int] = (),
+    ) -> None:
+        super().__init__(saved)
+        self.skipped: tuple[SkippedItem, ...] = tuple(skipped)
+        self.expired: tuple[int, ...] = tuple(expired)
+        """The places of new entries published before retention's cutoff: not stored
+        (retention would drop them at once, and their feed would bring them back)."""
+
+    @property
+    def left_out(self) -> frozenset[int]:
+        """The places of the items not stored among those handed to storage."""
+        return frozenset(s.index for s in self.skipped) | frozenset(self.expired)
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    """What retention dropped (or, in a dry run, would drop)."""
+
+    items: int
+    clusters: int
+    reader_marks: int
+    """Read and starred marks of those items."""
+    corrections: int
+    """Corrections that named one of those items."""
+    item_ids: tuple[int, ...] = ()
+    """The items dropped (empty in a dry run): the decider forgets them."""
+    last_cluster_id: int | None = None
+    """The highest id of the clusters dropped (a prune goes a batch at a time, in order)."""
+
+    def __add__(self, other: PruneReport) -> PruneReport:
+        return PruneReport(
+            self.items + other.items,
+            self.clusters + other.clusters,
+            self.reader_marks + other.reader_marks,
+            self.corrections + other.corrections,
+            self.item_ids + other.item_ids,
+            other.last_cluster_id or self.last_cluster_id,
+        )
 
 
 @dataclass(frozen=True)

@@ -418,6 +418,8 @@ def _make_chunk(span: tuple[int, int]) -> tuple[list[Decidable], float, float]:
             "sort_time": naive(sort_time),
             "first_seen": naive(first_seen),
             "content_html": item.content_html,
+            "summary_html": item.summary_html or "",
+            "authors": None,
             "text": item.text,
             "is_summary": item.is_summary,
             "content_hash": fingerprint.content_key,
@@ -587,9 +589,15 @@ def fill(url: str, plan: Plan, writer: Writer, now: float, processes: int, label
                     "updated": naive(updated[c.cluster_id]),
                 }
                 copy.write_row(tuple(values[k] for k in CLUSTER_COLUMNS))
+        # A story's id is its lowest item id (storage/stories.py).
+        story: dict[int, int] = {}
+        for a in members.values():
+            story[a.cluster_id] = min(story.get(a.cluster_id, a.item_id), a.item_id)
         with cursor.copy(copy_into("memberships", MEMBERSHIP_COLUMNS)) as copy:
             for a in sorted(members.values(), key=lambda a: a.item_id):
                 values = {
+                    "story_id": story[a.cluster_id],
+                    "canonical": clusters[a.cluster_id].canonical_item_id == a.item_id,
                     "item_id": a.item_id,
                     "cluster_id": a.cluster_id,
                     "method": a.method,

@@ -6,8 +6,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from aggregator.storage import Storage
+from aggregator.storage.fulltext import include_name
 from aggregator.storage.migrate import HEAD_REVISION, head_revision, upgrade_with_alembic
 from aggregator.storage.models import Base
+
+COMPARE = {"compare_type": True, "include_name": include_name}
+"""The search index is not a model: its tables are built beside them (and tested apart)."""
 
 
 def test_models_and_migrations_agree(database_url: str) -> None:
@@ -15,7 +19,7 @@ def test_models_and_migrations_agree(database_url: str) -> None:
     revision = upgrade_with_alembic(storage.engine)  # the migrations, from an empty database
     assert revision == head_revision(storage.engine) == HEAD_REVISION
     with storage.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts=COMPARE)
         diff = compare_metadata(context, Base.metadata)
     assert diff == [], f"models and migrations drifted apart: {diff}"
 
@@ -24,7 +28,7 @@ def test_a_new_database_is_built_from_the_models_and_stamped(database_url: str) 
     storage = Storage(database_url)
     assert storage.upgrade() == HEAD_REVISION  # the create_all path: the database is empty
     with storage.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts=COMPARE)
         assert context.get_current_revision() == HEAD_REVISION  # Alembic agrees
         assert compare_metadata(context, Base.metadata) == []
     assert upgrade_with_alembic(storage.engine) == HEAD_REVISION  # nothing left to run

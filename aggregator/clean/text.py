@@ -19,7 +19,7 @@ import re
 import unicodedata
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from aggregator.types import CleanItem, ParsedEntry
+from aggregator.types import CleanItem, ParsedEntry, Person
 
 _DROP_ELEMENTS = re.compile(
     r"<(script|style|noscript|template|iframe|object|svg|math)\b[^>]*>.*?</\1\s*>|<!--.*?-->",
@@ -435,14 +435,29 @@ def clean_entry(entry: ParsedEntry) -> CleanItem:
         text=text,
         is_summary=is_summary,
         summary_html=entry.summary_html,
+        authors=entry.authors,
         revision=revision_hash(
             title,
             link,
             entry.content_html,
             entry.author,
             entry.published.isoformat() if entry.published else None,
+            *_summary_and_authors_parts(entry),
         ),
     )
+
+
+def _summary_and_authors_parts(entry: ParsedEntry) -> tuple[str, ...]:
+    """The summary and the authors' details, as revision parts only when the entry has
+    them: the revision of an entry without them stays what it was before they were kept,
+    and one with them changes once, so that its next poll stores them."""
+    detailed = entry.authors != ((Person(name=entry.author),) if entry.author else ())
+    if not entry.summary_html and not detailed:
+        return ()
+    people = "\x1f".join(
+        f"{p.name or ''}\x1e{p.email or ''}\x1e{p.url or ''}" for p in entry.authors
+    )
+    return (entry.summary_html, people)
 
 
 def entry_identity(source_id: str | None, link: str | None, title: str | None, text: str) -> str:

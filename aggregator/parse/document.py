@@ -187,11 +187,23 @@ def _people(source: Any) -> tuple[Person, ...]:
     details = [d for d in source.get("authors") or [] if isinstance(d, Mapping)]
     if not details and isinstance(source.get("author_detail"), Mapping):
         details = [source["author_detail"]]
-    people = (person(d.get("name"), d.get("email"), d.get("href")) for d in details)
+    people = (
+        person(_own(d, before, "name"), _own(d, before, "email"), d.get("href"))
+        for d, before in zip(details, [{}, *details], strict=False)  # each with the one before
+    )
     found = tuple(p for p in people if p is not None)
     if not found and _text(source.get("author")):
         return (Person(name=_text(source.get("author"))),)
     return found
+
+
+def _own(detail: Mapping[str, Any], before: Mapping[str, Any], key: str) -> Any:
+    """An author's name or e-mail address, unless it is the previous author's: feedparser
+    copies those into each later author before reading its own (an author who gives no
+    e-mail address gets the one before's).  Two authors truly sharing one lose it on the
+    second."""
+    value = detail.get(key)
+    return None if value is not None and value == before.get(key) else value
 
 
 def _authors(entry: Any, feed: Any, version: str) -> tuple[str | None, tuple[Person, ...]]:

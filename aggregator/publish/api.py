@@ -18,7 +18,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from aggregator.publish.context import feeds_by_id, public_feeds, storage_of
+from aggregator.publish.entries import Cleaning, published_summary
 from aggregator.publish.feedhealth import feed_health
+from aggregator.publish.feeds import cleaning_of
 from aggregator.publish.query import (
     MAX_ID,
     filters,
@@ -59,11 +61,13 @@ def _feed_ref(feed: FeedView | None, url: str) -> dict[str, Any]:
     }
 
 
-def _item(item: ItemView, feeds: dict[int, FeedView]) -> dict[str, Any]:
+def _item(item: ItemView, feeds: dict[int, FeedView], cleaning: Cleaning) -> dict[str, Any]:
     return {
         **item_dict(item),
         "feed_url": redact_url(item.feed_url),
         "feed": _feed_ref(feeds.get(item.feed_id), item.feed_url),
+        # Cleaned as the feeds publish it; the content itself is the feeds' to carry.
+        "summary_html": published_summary(item, cleaning) or None,
     }
 
 
@@ -135,13 +139,14 @@ def list_items(request: Request) -> JSONResponse:
         offset=offset,
     )
     feeds = feeds_by_id(storage)
+    cleaning = cleaning_of(request, full=False)
     return JSONResponse(
         {
             "total": total,
             "limit": limit,
             "offset": offset,
             "next": _next_link(request, total, limit, offset),
-            "items": [_item(i, feeds) for i in items],
+            "items": [_item(i, feeds, cleaning) for i in items],
         }
     )
 

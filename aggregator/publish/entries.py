@@ -4,10 +4,13 @@
   (:func:`aggregator.clean.published.clean_published_html`: learned and generic
   boilerplate, "READ MORE:" link lines, the truncation marker, mojibake); stored content is
   never changed.
+* **Summary**: the canonical copy's other, shorter text when its source gave two, cleaned
+  the same way.
 * **Title**: the canonical copy's without its feed's learned affixes
   (:mod:`aggregator.clean.titles`), spelled as the earliest copy with the same words spells
   it (a copy that shouts in capitals or straightens the quotes does not win by priority).
-* **Authors**: every copy's author, the canonical copy's first.
+* **Authors**: every copy's authors, the canonical copy's first, with the e-mail address
+  and web address their sources gave (a name given twice counts once).
 * **Dates**: published when the story first appeared (its earliest copy); updated when the
   published copy appeared or was last edited, if that is later.
 * **Source**: the canonical copy's feed (its address, not the article's).
@@ -27,9 +30,9 @@ from aggregator.clean.published import clean_published_html, repair_text
 from aggregator.clean.sanitize import safe_url, sanitize_html
 from aggregator.clean.text import fold
 from aggregator.clean.titles import TitleAffixes
-from aggregator.publish.formats import Copy, Entry, published_link
+from aggregator.publish.formats import Copy, Entry, person_label, published_link
 from aggregator.publish.reasons import feed_label
-from aggregator.types import ClusterView, FeedView, ItemView
+from aggregator.types import ClusterView, FeedView, ItemView, Person
 
 MAX_AUTHORS = 5
 
@@ -56,7 +59,20 @@ class Cleaning:
 def published_content(item: ItemView, cleaning: Cleaning) -> str:
     """The item's content as the feeds publish it (sanitised HTML), cut to
     ``cleaning.max_bytes`` (see :func:`cut_content`)."""
-    source = item.content_html
+    return _published_html(item.content_html, item, cleaning)
+
+
+def published_summary(item: ItemView, cleaning: Cleaning) -> str:
+    """The item's summary as the feeds publish it, cleaned and cut as its content is;
+    empty when it has none, or when nothing of it is left."""
+    if not item.summary_html:
+        return ""
+    summary = _published_html(item.summary_html, item, cleaning)
+    return summary if summary.strip() else ""
+
+
+def _published_html(whole: str, item: ItemView, cleaning: Cleaning) -> str:
+    source = whole
     limit = cleaning.max_bytes
     if limit is not None and len(source) > 2 * limit:
         # Cleaning a 5 MB document costs many times its size: only what can be shown is
@@ -66,9 +82,9 @@ def published_content(item: ItemView, cleaning: Cleaning) -> str:
         html_ = sanitize_html(source)
     else:
         html_ = clean_published_html(source, cleaning.is_learned).html
-    if limit is None or (len(html_) <= limit // 4 and source is item.content_html):
+    if limit is None or (len(html_) <= limit // 4 and source is whole):
         return html_
-    return cut_content(html_, limit, published_link(item), cut=source is not item.content_html)
+    return cut_content(html_, limit, published_link(item), cut=source is not whole)
 
 
 def cut_content(fragment: str, limit: int, link: str | None, cut: bool = False) -> str:
@@ -125,15 +141,35 @@ def story_dates(cluster: ClusterView, canonical: ItemView) -> tuple[datetime, da
     return first, latest
 
 
-def story_authors(cluster: ClusterView, canonical: ItemView, cleaning: Cleaning) -> tuple[str, ...]:
+def story_authors(
+    cluster: ClusterView, canonical: ItemView, cleaning: Cleaning
+) -> tuple[Person, ...]:
     ordered = [canonical, *(m for m in cluster.members if m.id != canonical.id)]
-    names: dict[str, str] = {}
+    people: dict[str, Person] = {}
     for member in ordered:
-        author = " ".join((member.author or "").split())
-        if author:
-            spelled = repair_text(author) if cleaning.applies_to(member) else author
-            names.setdefault(fold(spelled), spelled)
-    return tuple(names.values())[:MAX_AUTHORS]
+        for author in member.authors:
+            shown = published_person(author, repair=cleaning.applies_to(member))
+            if shown is not None:
+                # The first copy to name a person gives the details.
+                people.setdefault(fold(shown.name) if shown.name else person_label(shown), shown)
+    return tuple(people.values())[:MAX_AUTHORS]
+
+
+def published_person(author: Person, repair: bool = True) -> Person | None:
+    """``author`` as published: the name on one line (mojibake repaired unless ``repair``
+    is false), the e-mail address as given, the URL when it is a web link we may publish.
+    None when none of them is left.
+
+    E-mail addresses are published: the source printed them beside the very story we
+    republish, and RSS has no other way to name an author in ``<author>``."""
+    name = " ".join((author.name or "").split()) or None
+    if name and repair:
+        name = repair_text(name)
+    email = "".join((author.email or "").split()) or None
+    url = safe_url(author.url)
+    if not name and not email and not url:
+        return None
+    return Person(name=name, email=email, url=url)
 
 
 def build_entries(
@@ -163,6 +199,7 @@ def build_entries(
                 canonical=canonical,
                 title=story_title(cluster, canonical, cleaning),
                 content=published_content(canonical, cleaning),
+                summary=published_summary(canonical, cleaning),
                 authors=story_authors(cluster, canonical, cleaning),
                 published=published,
                 updated=updated,

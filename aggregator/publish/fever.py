@@ -206,9 +206,7 @@ def _mark(
         ids = _ids(params, "id", MAX_ID_LIST)
         if ids:
             # Only stories this user can see; any copy's id names its story.
-            visible = [r.story_id for r in storage.reader_story_refs(user.id, ids)]
-            if visible:
-                storage.reader_mark(user.id, visible, **flags[action])
+            storage.reader_mark(user.id, ids, **flags[action])
         return "unread_item_ids" if action in ("read", "unread") else "saved_item_ids"
     if kind in ("feed", "group"):
         if action != "read":

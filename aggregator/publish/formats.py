@@ -1,6 +1,9 @@
 """The cleaned output as RSS 2.0, Atom 1.0 and JSON Feed 1.1.  Pure: entries in, bytes out.
 
-One entry per cluster, showing its canonical item.  The entry's id is the *cluster's*
+One entry per cluster, showing its canonical item: its content, and its summary when its
+source gave one beside the content (RSS ``<description>`` beside ``content:encoded``, Atom
+``<summary>``, JSON Feed ``summary`` as plain text), and the authors of every copy with
+the e-mail and web addresses their sources gave.  The entry's id is the *cluster's*
 (``urn:aggregator:cluster:N``), so when a better copy becomes canonical a reader updates
 the entry instead of showing the story twice.  Each entry says where else the story
 appeared: an "Also published by" paragraph in the content (every format), Atom
@@ -22,9 +25,10 @@ from feedgen.feed import FeedGenerator
 
 from aggregator import __version__
 from aggregator.clean.sanitize import safe_url, sanitize_html
+from aggregator.clean.text import html_to_blocks
 from aggregator.publish.redact import redact_url
 from aggregator.publish.views import iso
-from aggregator.types import ClusterView, ItemView
+from aggregator.types import ClusterView, ItemView, Person
 
 JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -37,6 +41,12 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 def published_link(item: ItemView) -> str | None:
     """The item's link without tracking parameters, if it is one we may publish."""
     return safe_url(item.canonical_link) or safe_url(item.link)
+
+
+def person_label(person: Person) -> str:
+    """One name for a person where a format wants one: the name, else the e-mail address,
+    else the web address."""
+    return person.name or person.email or person.url or ""
 
 
 @dataclass(frozen=True)
@@ -57,8 +67,8 @@ class Entry:
     """Without the feed's title affixes (unless cleaning is off)."""
     content: str
     """The canonical copy's content, cleaned and sanitised (or only sanitised)."""
-    authors: tuple[str, ...]
-    """Every copy's author, the canonical copy's first."""
+    authors: tuple[Person, ...]
+    """Every copy's authors, the canonical copy's first."""
     published: datetime
     """The story's first publication: the earliest copy's."""
     updated: datetime
@@ -71,6 +81,9 @@ class Entry:
     """The other members, canonical excluded."""
     page_url: str
     """The cluster's page on this site ("why these were merged")."""
+    summary: str = ""
+    """The canonical copy's summary beside its content, cleaned as the content is (empty:
+    its source gave one text)."""
 
     @property
     def id(self) -> str:
@@ -119,6 +132,7 @@ def _x(text: str) -> str:
 
 
 def _generator(meta: FeedMeta, entries: Sequence[Entry], self_type: str) -> FeedGenerator:
+    atom = self_type == "application/atom+xml"
     fg = FeedGenerator()
     fg.id(_x(meta.self_url))
     fg.title(_x(meta.title))
@@ -145,12 +159,18 @@ def _generator(meta: FeedMeta, entries: Sequence[Entry], self_type: str) -> Feed
             if link:
                 fe.link(href=_x(link), rel="related", title=_x(copy.source))
         fe.content(_x(entry_html(entry)), type="html")
+        if entry.summary:  # Atom <summary>; RSS <description>, the content then in content:encoded
+            fe.summary(_x(entry.summary), type="html")
         fe.published(entry.published)
         fe.updated(entry.updated)
         for author in entry.authors:
-            fe.author({"name": _x(author)})
+            # Atom needs a name; feedgen writes RSS's <author> ("email (name)") only for
+            # an author with an e-mail address, so there the name is the real one.
+            name = person_label(author) if atom else author.name
+            parts = (("name", name), ("email", author.email), ("uri", author.url))
+            fe.author({key: _x(value) for key, value in parts if value})
         if entry.authors:
-            fe.dc.dc_creator([_x(a) for a in entry.authors])
+            fe.dc.dc_creator([_x(person_label(a)) for a in entry.authors])
         if entry.source_url:
             # The feed the published copy came from (RSS 2.0 and Atom: the source *feed*).
             fe.source(url=_x(entry.source_url), title=_x(entry.source))
@@ -229,8 +249,10 @@ def render_json_feed(meta: FeedMeta, entries: Sequence[Entry]) -> bytes:
         }
         if entry.link:
             item["url"] = entry.link
+        if entry.summary:
+            item["summary"] = " ".join(html_to_blocks(entry.summary))
         if entry.authors:
-            item["authors"] = [{"name": a} for a in entry.authors]
+            item["authors"] = [_json_author(a) for a in entry.authors]
         items.append(item)
     document = {
         "version": JSONFEED_VERSION,
@@ -242,3 +264,13 @@ def render_json_feed(meta: FeedMeta, entries: Sequence[Entry]) -> bytes:
         "items": items,
     }
     return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def _json_author(author: Person) -> dict[str, str]:
+    """A JSON Feed author: its name and its web address, else a ``mailto:`` address."""
+    out = {"name": author.name} if author.name else {}
+    if author.url:
+        out["url"] = author.url
+    elif author.email:
+        out["url"] = f"mailto:{author.email}"
+    return out

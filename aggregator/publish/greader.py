@@ -232,9 +232,9 @@ def story_query(stream: str, params: Params, feeds: Sequence[ReaderFeed]) -> Sto
 
 
 def _page(
-    storage: Storage, user: ReaderAccount, query: StoryQuery, n: int
+    storage: Storage, user: ReaderAccount, query: StoryQuery, n: int, *, marks: bool = True
 ) -> tuple[list[StoryRef], str | None]:
-    refs = storage.reader_stories(user.id, query, n + 1)
+    refs = storage.reader_stories(user.id, query, n + 1, marks=marks)
     more = len(refs) > n
     refs = refs[:n]
     token = f"{_usec(refs[-1].time)}x{refs[-1].item_id}" if more and refs else None
@@ -254,26 +254,37 @@ def _categories(ref: StoryRef, feed: ReaderFeed | None, user_id: int) -> list[st
     return out
 
 
+def _origin(feed: ReaderFeed | None, feed_id: int) -> dict[str, str]:
+    return {
+        "streamId": f"feed/{feed_id}",
+        "title": feed.title if feed else "",
+        "htmlUrl": (safe_url(feed.fetch_url) or "") if feed else "",
+    }
+
+
 def item_json(
-    ref: StoryRef, item: StoryItem, feed: ReaderFeed | None, user_id: int
+    ref: StoryRef,
+    item: StoryItem,
+    feed: ReaderFeed | None,
+    user_id: int,
+    origin: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """One item as ``stream/contents`` writes it; ``origin``: the feed's part, when the
+    caller built it once for every item of the feed."""
     link = safe_url(item.link)
     published = item.published or item.first_seen
+    usec = _usec(ref.time)
     body: dict[str, Any] = {
         "id": long_id(ref.story_id),
-        "crawlTimeMsec": str(_usec(ref.time) // 1000),
-        "timestampUsec": str(_usec(ref.time)),
+        "crawlTimeMsec": str(usec // 1000),
+        "timestampUsec": str(usec),
         "published": int(published.timestamp()),
         "updated": int((item.updated or published).timestamp()),
         "title": item.title or "",
         "canonical": [{"href": link}] if link else [],
         "alternate": [{"href": link, "type": "text/html"}] if link else [],
         "categories": _categories(ref, feed, user_id),
-        "origin": {
-            "streamId": f"feed/{ref.feed_id}",
-            "title": feed.title if feed else "",
-            "htmlUrl": safe_url(feed.fetch_url) if feed else "",
-        },
+        "origin": origin if origin is not None else _origin(feed, ref.feed_id),
         "summary": {"direction": "ltr", "content": sanitize_html(item.content_html)},
     }
     if item.author:
@@ -288,9 +299,13 @@ def _contents(
     feeds: Sequence[ReaderFeed],
 ) -> list[dict[str, Any]]:
     by_feed = {f.feed_id: f for f in feeds}
+    # A page holds many items of few feeds: each feed's part is built once.
+    origins = {
+        feed_id: _origin(by_feed.get(feed_id), feed_id) for feed_id in {r.feed_id for r in refs}
+    }
     items = storage.reader_story_items([r.item_id for r in refs])
     return [
-        item_json(r, items[r.item_id], by_feed.get(r.feed_id), user.id)
+        item_json(r, items[r.item_id], by_feed.get(r.feed_id), user.id, origins[r.feed_id])
         for r in refs
         if r.item_id in items
     ]
@@ -464,7 +479,9 @@ def stream_item_ids(
     stream = params.get("s") or READING_LIST
     feeds = storage.reader_feeds(user.id)
     query = story_query(stream, params, feeds)
-    refs, more = _page(storage, user, query, _int_param(params, "n", DEFAULT_N, MAX_IDS))
+    refs, more = _page(
+        storage, user, query, _int_param(params, "n", DEFAULT_N, MAX_IDS), marks=False
+    )
     body: dict[str, Any] = {
         "itemRefs": [
             {
@@ -526,8 +543,7 @@ def edit_tag(
             starred = False
     if ids and (read is not None or starred is not None):
         # Only stories this user can see: an id of a feed they do not read changes nothing.
-        visible = [r.story_id for r in storage.reader_story_refs(user.id, ids)]
-        storage.reader_mark(user.id, visible, read=read, starred=starred)
+        storage.reader_mark(user.id, ids, read=read, starred=starred)
     return PlainTextResponse("OK")
 
 

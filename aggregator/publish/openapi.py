@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from aggregator import __version__
+from aggregator.publish import search
 from aggregator.publish.feedhealth import STATUSES
 from aggregator.publish.query import MAX_ID, MAX_LIMIT, MAX_OFFSET, MAX_TEXT
 
@@ -97,6 +98,13 @@ _SCHEMAS: dict[str, Any] = {
         },
     },
     "FeedRef": _FEED_REF,
+    "Person": {
+        "type": "object",
+        "description": "An author as the source gave one (e-mail addresses included: the "
+        "source published them)",
+        "required": ["name", "email", "url"],
+        "properties": {"name": _nullable(_STR), "email": _nullable(_STR), "url": _nullable(_STR)},
+    },
     "Item": {
         "type": "object",
         "required": [
@@ -120,6 +128,8 @@ _SCHEMAS: dict[str, Any] = {
             "canonical_link": _nullable(_STR),
             "title": _nullable(_STR),
             "author": _nullable(_STR),
+            "authors": {"type": "array", "items": _ref("Person")},
+            "summary_html": _nullable(_STR),
             "published": _nullable(_TIME),
             "is_summary": {"type": "boolean"},
             "cluster_id": _nullable(_INT),
@@ -127,6 +137,47 @@ _SCHEMAS: dict[str, Any] = {
             "method": _nullable(_STR),
             "score": _nullable({"type": "number"}),
             "feed": _ref("FeedRef"),
+        },
+    },
+    "SearchResults": {
+        "type": "object",
+        "required": ["query", "stories", "limit", "offset", "next"],
+        "properties": {
+            "query": _STR,
+            "stories": {"type": "array", "items": _ref("StoryFound")},
+            "limit": _INT,
+            "offset": _INT,
+            "next": _nullable(_STR),
+        },
+    },
+    "StoryFound": {
+        "type": "object",
+        "required": ["cluster_id", "size", "canonical_item", "matched_item_id", "snippet", "page"],
+        "properties": {
+            "cluster_id": _INT,
+            "size": _INT,
+            "canonical_item": {
+                "type": "object",
+                "required": ["id", "feed", "feed_url", "title", "link", "published"],
+                "properties": {
+                    "id": _INT,
+                    "feed": {
+                        "type": "object",
+                        "required": ["id", "name"],
+                        "properties": {"id": _INT, "name": _STR},
+                    },
+                    "feed_url": _STR,
+                    "title": _nullable(_STR),
+                    "link": _nullable(_STR),
+                    "published": _nullable(_TIME),
+                },
+            },
+            "matched_item_id": _INT,
+            "snippet": {
+                "type": "string",
+                "description": "text of the best-matching copy around its matches",
+            },
+            "page": {"type": "string", "description": "the story's page on this site"},
         },
     },
     "ClusterSummary": {
@@ -294,7 +345,9 @@ _FEED_DESCRIPTION = (
     'more", share bars, "Advertisement", "The post … appeared first on …") and '
     '"READ MORE: <link>" lines removed, paragraphs, links, images and captions kept, '
     "mojibake repaired, sanitised; its title without the site names and section labels its "
-    "feed repeats; every copy's author; dated by the story's first publication and updated "
+    "feed repeats; its summary beside the content when the source gave one, cleaned the same "
+    "way; every copy's authors with the name, e-mail and web address their sources gave; "
+    "dated by the story's first publication and updated "
     "when the published copy is later; the source feed (RSS `<source url>`, Atom "
     "`<source>`); and a list of the other copies linking each copy's own article. Stored "
     "content is never changed: `full=1` publishes content and titles as the sources wrote "
@@ -440,6 +493,40 @@ SPEC: dict[str, Any] = {
                             }
                         },
                     }
+                },
+            }
+        },
+        "/api/search": {
+            "get": {
+                "summary": "Stories whose titles or texts hold every word, best match first",
+                "operationId": "searchStories",
+                "parameters": [
+                    {
+                        **_query("q", _TEXT, "the words to find (any text: never syntax)"),
+                        "required": True,
+                    },
+                    _query(
+                        "limit",
+                        {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": search.MAX_LIMIT,
+                            "default": search.DEFAULT_LIMIT,
+                        },
+                        "page size",
+                    ),
+                    _query(
+                        "offset",
+                        {"type": "integer", "minimum": 0, "maximum": search.MAX_OFFSET},
+                        "stories to skip",
+                    ),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "a page of stories (no total: see `next`)",
+                        "content": {"application/json": {"schema": _ref("SearchResults")}},
+                    },
+                    "400": _error("no q, or a query parameter is invalid"),
                 },
             }
         },

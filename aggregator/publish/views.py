@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from aggregator.types import ClusterView, FeedView, ItemView
+from aggregator.types import ClusterView, FeedView, ItemView, SearchHit
 
 if TYPE_CHECKING:
     from aggregator.dedup.rules import Verdict
@@ -29,6 +29,7 @@ def item_dict(item: ItemView) -> dict[str, Any]:
         "canonical_link": item.canonical_link,
         "title": item.title,
         "author": item.author,
+        "authors": [{"name": a.name, "email": a.email, "url": a.url} for a in item.authors],
         "published": iso(item.published),
         "is_summary": item.is_summary,
         "cluster_id": item.cluster_id,
@@ -89,6 +90,24 @@ def cluster_dict(cluster: ClusterView) -> dict[str, Any]:
             }
             for m in cluster.members
         ],
+    }
+
+
+def search_hit_dict(hit: SearchHit) -> dict[str, Any]:
+    """A story found by a search: its cluster, its canonical item, and the snippet of the
+    item that matched best."""
+    return {
+        "cluster_id": hit.cluster_id,
+        "size": hit.size,
+        "canonical_item": {
+            "id": hit.canonical_item_id,
+            "feed_url": hit.feed_url,
+            "title": hit.title,
+            "link": hit.link,
+            "published": iso(hit.published),
+        },
+        "matched_item_id": hit.matched_item_id,
+        "snippet": hit.snippet_text,
     }
 
 

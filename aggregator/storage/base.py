@@ -130,6 +130,23 @@ class StorageBase:
             s.merge(Setting(key=key, value=value))
 
 
+@contextmanager
+def savepoint(s: Session) -> Iterator[None]:
+    """A savepoint inside the session's transaction: an error in the block undoes the
+    block only, and the transaction goes on (on PostgreSQL, too, where a failed statement
+    otherwise aborts all of it).
+
+    SQLite's driver opens a transaction only at the first write, and a savepoint opened
+    before one would be the outermost, whose release commits everything so far: the
+    transaction is begun first."""
+    if s.get_bind().dialect.name == "sqlite":
+        connection = s.connection()
+        if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+            connection.exec_driver_sql("BEGIN")
+    with s.begin_nested():
+        yield
+
+
 def _upsert(
     s: Session, model: Any, key: Any, rows: list[dict[str, Any]], on_insert: dict[str, Any]
 ) -> None:

@@ -19,6 +19,7 @@ from aggregator.storage.models import (
     utcnow,
 )
 from aggregator.storage.rows import _cluster_view
+from aggregator.storage.stories import decision_stamps, restamp_stories
 from aggregator.types import ClusterChanges, ClusterView, CorrectionRecord, ItemView
 
 CORRECTIONS_APPLIED = "corrections_applied"
@@ -83,6 +84,7 @@ class ClustersMixin(ItemsMixin):
                 for c in changes.clusters
             ]
             _upsert(s, Cluster, Cluster.id, cluster_rows, {"created": now})
+            stamps, unsettled = decision_stamps(changes)
             member_rows = [
                 {
                     "item_id": a.item_id,
@@ -91,12 +93,14 @@ class ClustersMixin(ItemsMixin):
                     "score": a.score,
                     "matched_item_id": a.matched_item_id,
                     "decided_at": now,
+                    **stamps[a.item_id],
                 }
                 for a in changes.assignments
             ]
             _upsert(s, Membership, Membership.item_id, member_rows, {})
             if changes.deleted_clusters:
                 s.execute(delete(Cluster).where(Cluster.id.in_(changes.deleted_clusters)))
+            restamp_stories(s, unsettled)
 
     @_storage_errors("read the next cluster id")
     def max_cluster_id(self) -> int:

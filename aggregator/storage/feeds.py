@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from aggregator.storage.base import StorageBase, _storage_errors
 from aggregator.storage.items import storable_text
 from aggregator.storage.models import BlockCount, Cluster, Feed, Item, Membership, utcnow
-from aggregator.types import FeedSpec, FeedToPoll, FeedView
+from aggregator.storage.stories import restamp_stories
+from aggregator.types import FeedChanges, FeedSpec, FeedToPoll, FeedView
 
 
 class FeedsMixin(StorageBase):
@@ -24,11 +25,14 @@ class FeedsMixin(StorageBase):
             existing = {f.url: f for f in s.scalars(select(Feed))}
             for spec in specs:
                 feed = existing.get(spec.url)
+                group = _group_spelling(s, spec.group, feed.id if feed is not None else None)
                 if feed is None:
-                    s.add(_new_feed(spec, "config"))
+                    feed = _new_feed(spec, "config", group)
+                    s.add(feed)
+                    s.flush()  # the next feed's group takes this one's spelling
                 else:
                     feed.origin = "config"  # listed by the operator now, whoever added it
-                    feed.name, feed.group_name = spec.name, spec.group
+                    feed.name, feed.group_name = spec.name, group
                     feed.priority, feed.interval_seconds = spec.priority, spec.interval
                     feed.dedup = spec.dedup
 
@@ -40,16 +44,58 @@ class FeedsMixin(StorageBase):
             feed = s.scalar(select(Feed).where(Feed.url == spec.url))
             created = feed is None
             if feed is None:
-                feed = _new_feed(spec, origin)
+                feed = _new_feed(spec, origin, _group_spelling(s, spec.group, None))
                 s.add(feed)
                 s.flush()
             return _feed_view(feed), created
 
-    @_storage_errors("remove a feed")
-    def remove_feed(self, url: str) -> int | None:
-        """Remove a feed, its items and their memberships; return how many items went."""
+    @_storage_errors("find a feed")
+    def find_feed(self, reference: int | str) -> FeedView | None:
+        """The feed with this id (an int) or this URL (a str), or None."""
         with self._tx() as s:
-            feed = s.scalar(select(Feed).where(Feed.url == url))
+            if isinstance(reference, int):
+                feed = s.get(Feed, reference)
+            else:
+                feed = s.scalar(select(Feed).where(Feed.url == reference))
+            return _feed_view(feed) if feed is not None else None
+
+    @_storage_errors("change a feed")
+    def edit_feed(self, feed_id: int, changes: FeedChanges) -> FeedView | None:
+        """Apply ``changes`` to the feed; return it as it is now, or None if unknown."""
+        with self._tx() as s:
+            feed = s.get(Feed, feed_id)
+            if feed is None:
+                return None
+            if changes.name is not None:
+                feed.name = changes.name.strip() or None
+            if changes.group is not None:
+                feed.group_name = _group_spelling(s, changes.group.strip() or None, feed.id)
+            if changes.priority is not None:
+                feed.priority = changes.priority
+            if changes.interval is not None:
+                feed.interval_seconds = changes.interval or None
+                feed.next_check = None  # the new interval counts from a poll soon
+            if changes.enabled is True and feed.disabled:
+                feed.disabled = False
+                feed.fetch_url = feed.url
+                feed.error_count = 0
+                feed.next_check = None
+            elif changes.enabled is False:
+                feed.disabled = True
+                feed.next_check = None
+            s.flush()
+            count = s.scalar(select(func.count()).where(Item.feed_id == feed.id)) or 0
+            return _feed_view(feed, int(count))
+
+    @_storage_errors("remove a feed")
+    def remove_feed(self, reference: int | str) -> int | None:
+        """Remove a feed (by id, or by URL as a str), its items and their memberships;
+        return how many items went, or None if there is no such feed."""
+        with self._tx() as s:
+            if isinstance(reference, int):
+                feed = s.get(Feed, reference)
+            else:
+                feed = s.scalar(select(Feed).where(Feed.url == reference))
             if feed is None:
                 return None
             item_ids = list(s.scalars(select(Item.id).where(Item.feed_id == feed.id)))
@@ -225,13 +271,13 @@ class FeedsMixin(StorageBase):
             return s.scalar(select(func.min(Feed.next_check)).where(Feed.disabled.is_(False)))
 
 
-def _new_feed(spec: FeedSpec, origin: str) -> Feed:
+def _new_feed(spec: FeedSpec, origin: str, group: str | None) -> Feed:
     return Feed(
         origin=origin,
         url=spec.url,
         fetch_url=spec.url,
         name=spec.name,
-        group_name=spec.group,
+        group_name=group,
         priority=spec.priority,
         dedup=spec.dedup,
         interval_seconds=spec.interval,
@@ -241,9 +287,28 @@ def _new_feed(spec: FeedSpec, origin: str) -> Feed:
     )
 
 
+def same_group(group: str) -> ColumnElement[bool]:
+    """The feeds of ``group``, whatever its case: one rule for storing and filtering."""
+    return func.lower(Feed.group_name) == group.lower()
+
+
+def _group_spelling(s: Session, group: str | None, feed_id: int | None) -> str | None:
+    """Groups are one whatever their case ("Metro" and "metro"): a group takes the
+    spelling another feed already has (the oldest such feed's), so every listing, filter
+    and reader's folder sees one group."""
+    if group is None:
+        return None
+    query = select(Feed.group_name).where(same_group(group))
+    if feed_id is not None:
+        query = query.where(Feed.id != feed_id)
+    return s.scalar(query.order_by(Feed.id).limit(1)) or group
+
+
 def _refresh_clusters(s: Session, cluster_ids: Iterable[int]) -> None:
-    """Recount clusters after members left; drop empty ones, re-pick a missing canonical."""
-    for cluster_id in cluster_ids:
+    """Recount clusters after members left; drop empty ones, re-pick a missing canonical;
+    restamp their stories."""
+    touched = sorted(set(cluster_ids))
+    for cluster_id in touched:
         cluster = s.get(Cluster, cluster_id)
         if cluster is None:
             continue
@@ -260,6 +325,8 @@ def _refresh_clusters(s: Session, cluster_ids: Iterable[int]) -> None:
         cluster.feed_count = len({r.feed_id for r in rows})
         if cluster.canonical_item_id not in {r.id for r in rows}:
             cluster.canonical_item_id = rows[0].id
+    s.flush()
+    restamp_stories(s, touched)
 
 
 def _feed_view(f: Feed, item_count: int = 0) -> FeedView:
@@ -280,6 +347,8 @@ def _feed_view(f: Feed, item_count: int = 0) -> FeedView:
         error_count=f.error_count,
         next_check=f.next_check,
         item_count=item_count,
+        interval=f.interval_seconds,
+        origin=f.origin,
     )
 
 

@@ -9,49 +9,52 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
-from aggregator.storage.base import StorageBase, _chunks, _storage_errors
+from aggregator.storage.base import StorageBase, _chunks, _storage_errors, savepoint
 from aggregator.storage.models import Cluster, Feed, Item, Membership, utcnow
 from aggregator.storage.rows import _item_view
-from aggregator.types import CleanItem, ItemView, SavedItem
+from aggregator.types import CleanItem, ItemView, Person, SavedItem, SavedItems, SkippedItem
 
 
 class ItemsMixin(StorageBase):
     """Insert new entries, update edited ones; item texts and item lists."""
 
     @_storage_errors("save items")
-    def save_items(self, feed_id: int, items: Sequence[CleanItem]) -> list[SavedItem]:
+    def save_items(
+        self, feed_id: int, items: Sequence[CleanItem], expired_before: datetime | None = None
+    ) -> SavedItems:
         """Insert new entries and update edited ones, in one transaction.
 
         An entry is identified by ``(feed, entry_id)``; a repeated entry whose
-        ``revision`` is unchanged is left alone, so re-polling never duplicates.
+        ``revision`` is unchanged is left alone, so re-polling never duplicates.  An entry
+        the database refuses even after repair is skipped (``SavedItems.skipped``) and
+        the rest are stored.  With ``expired_before`` (retention), a new entry published
+        before it is not stored (``SavedItems.expired``).
         """
         now = utcnow()
         # One bad value must not cost the whole document (PostgreSQL refuses what SQLite
         # takes): each item is made storable on its own, the same way on both databases.
         items = [storable_item(item) for item in items]
         with self._tx() as s:
-            ids = [item.entry_id for item in items]
-            existing: dict[str, Item] = {}
-            for chunk in _chunks(ids, 500):
-                existing.update(
-                    (row.entry_id, row)
-                    for row in s.scalars(
-                        select(Item).where(Item.feed_id == feed_id, Item.entry_id.in_(chunk))
-                    )
-                )
+            existing = _stored_entries(s, feed_id, [item.entry_id for item in items])
             # New entries go in as one executemany INSERT … RETURNING id (ORM objects
             # cost twice as much, and a new feed brings hundreds at once).
             fresh: dict[str, dict[str, Any]] = {}
-            outcome: list[tuple[str, Item | str]] = []  # (status, row or entry_id of a fresh one)
+            edits: dict[str, dict[str, Any]] = {}
+            outcome: list[tuple[str, str]] = []  # (status, entry_id), in the items' order
             for item in items:
                 row = existing.get(item.entry_id)
-                pending = fresh.get(item.entry_id)
+                pending = fresh.get(item.entry_id) or edits.get(item.entry_id)
                 if pending is not None:  # the feed repeats an entry: the last copy wins
                     status = "unchanged" if pending["revision"] == item.revision else "updated"
-                    pending.update(_item_values(item, now))
-                    outcome.append((status, item.entry_id))
+                    pending.update(_item_values(item, pending["first_seen"]))
+                    if row is not None and status == "updated" and "fingerprint" not in pending:
+                        pending.update(fingerprint=None, fingerprint_scheme=None)
+                elif row is None and _published_before(item, expired_before):
+                    status = "expired"
                 elif row is None:
                     fresh[item.entry_id] = {
                         "feed_id": feed_id,
@@ -59,35 +62,42 @@ class ItemsMixin(StorageBase):
                         "first_seen": now,
                         **_item_values(item, now),
                     }
-                    outcome.append(("new", item.entry_id))
+                    status = "new"
                 elif row.revision == item.revision:
-                    outcome.append(("unchanged", row))
+                    status = "unchanged"
                 elif _reads_the_same(row, item):
                     # Only the markup changed (a CDN rewrote image URLs, or the document
                     # was read by the other parser path): keep the new HTML, but the
                     # fingerprint and the cluster, which come from the text, still hold.
-                    _fill_item(row, item, row.first_seen)
-                    outcome.append(("unchanged", row))
+                    edits[item.entry_id] = {
+                        "id": row.id,
+                        "first_seen": row.first_seen,
+                        **_item_values(item, row.first_seen),
+                    }
+                    status = "unchanged"
                 else:
-                    _fill_item(row, item, row.first_seen)
-                    row.fingerprint = row.fingerprint_scheme = None
-                    outcome.append(("updated", row))
-            new_ids: dict[str, int] = {}
-            if fresh:
-                rows = list(fresh.values())
-                returned = (
-                    s.execute(insert(Item).returning(Item.id, sort_by_parameter_order=True), rows)
-                    .scalars()
-                    .all()
-                )
-                new_ids = {
-                    row["entry_id"]: item_id for row, item_id in zip(rows, returned, strict=True)
-                }
-            s.flush()
-            return [
-                SavedItem(item_id=new_ids[ref] if isinstance(ref, str) else ref.id, status=status)
-                for status, ref in outcome
-            ]
+                    edits[item.entry_id] = {
+                        "id": row.id,
+                        "first_seen": row.first_seen,
+                        **_item_values(item, row.first_seen),
+                        "fingerprint": None,
+                        "fingerprint_scheme": None,
+                    }
+                    status = "updated"
+                outcome.append((status, item.entry_id))
+            new_ids, refused = _write_entries(s, fresh, edits)
+            ids = {entry_id: row.id for entry_id, row in existing.items()} | new_ids
+            saved: list[SavedItem] = []
+            skipped: list[SkippedItem] = []
+            expired: list[int] = []
+            for index, (status, entry_id) in enumerate(outcome):
+                if entry_id in refused:
+                    skipped.append(SkippedItem(index, entry_id, refused[entry_id]))
+                elif status == "expired":
+                    expired.append(index)
+                else:
+                    saved.append(SavedItem(item_id=ids[entry_id], status=status))
+            return SavedItems(saved, skipped, expired)
 
     @_storage_errors("read item texts")
     def item_texts(self, item_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
@@ -99,6 +109,23 @@ class ItemsMixin(StorageBase):
                     select(Item.id, Item.feed_id, Item.text).where(Item.id.in_(chunk))
                 ):
                     out[row.id] = (row.feed_id, row.text)
+        return out
+
+    @_storage_errors("read item summaries")
+    def item_summaries(self, item_ids: Sequence[int]) -> dict[int, str]:
+        """``item_id → summary HTML`` (as the source sent it) of the items that have one:
+        the shorter of the two texts a source gave, beside the content."""
+        out: dict[int, str] = {}
+        with self._tx() as s:
+            for chunk in _chunks(list(item_ids), 500):
+                out.update(
+                    (item_id, summary)
+                    for item_id, summary in s.execute(
+                        select(Item.id, Item.summary_html).where(
+                            Item.id.in_(chunk), Item.summary_html != ""
+                        )
+                    )
+                )
         return out
 
     @_storage_errors("read item feeds")
@@ -151,6 +178,8 @@ MAX_KEY_BYTES = 2000
 """Longest value of an indexed text column (entry id, canonical link), in UTF-8 bytes:
 PostgreSQL's btree refuses an index entry over ~2,700 bytes, and refuses the whole
 statement with it."""
+REFUSAL_CHARS = 160
+"""Longest reason kept for an entry the database refused (it is shown on the feed)."""
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _HASHED = "urn:sha256:"
 
@@ -189,13 +218,123 @@ def storable_item(item: CleanItem) -> CleanItem:
         author=storable_text(item.author),
         content_html=storable_text(item.content_html) or "",
         text=storable_text(item.text) or "",
+        summary_html=storable_text(item.summary_html) or "",
+        authors=tuple(
+            Person(storable_text(p.name), storable_text(p.email), storable_text(p.url))
+            for p in item.authors
+        ),
     )
     return item if repaired == item else repaired
 
 
-def _reads_the_same(row: Item, item: CleanItem) -> bool:
+_STORED_COLUMNS = (
+    Item.id,
+    Item.entry_id,
+    Item.revision,
+    Item.first_seen,
+    Item.text,
+    Item.title,
+    Item.link,
+    Item.canonical_link,
+    Item.author,
+    Item.published,
+    Item.updated,
+    Item.is_summary,
+)
+"""What an update compares with: plain rows, not ORM objects (nothing to flush, nothing
+stale left in the session when a write is rolled back)."""
+
+
+_StoredEntry = Row[*tuple[Any, ...]]
+"""A row of :data:`_STORED_COLUMNS`."""
+
+
+def _stored_entries(s: Session, feed_id: int, entry_ids: Sequence[str]) -> dict[str, _StoredEntry]:
+    existing: dict[str, _StoredEntry] = {}
+    for chunk in _chunks(entry_ids, 500):
+        existing.update(
+            (row.entry_id, row)
+            for row in s.execute(
+                select(*_STORED_COLUMNS).where(Item.feed_id == feed_id, Item.entry_id.in_(chunk))
+            )
+        )
+    return existing
+
+
+def _write_entries(
+    s: Session, fresh: dict[str, dict[str, Any]], edits: dict[str, dict[str, Any]]
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Insert the new entries and update the edited ones; return the new ids by entry id,
+    and the entries the database refused with its reason.
+
+    All at once under one savepoint (the common case costs one SAVEPOINT more).  Only when
+    that fails are they written again in halves, each under a savepoint of its own, and
+    the half that fails in halves again, down to the entries refused one by one: the rest
+    of the document is stored, at a few times the cost of storing it, not one statement
+    per entry."""
+    found: dict[str, int] = {}
+    refused: dict[str, str] = {}
+    pending = [(list(fresh.items()), list(edits.items()))]
+    while pending:
+        inserts, updates = pending.pop()
+        if not inserts and not updates:
+            continue
+        try:
+            with savepoint(s):
+                new_ids = _insert(s, [values for _, values in inserts])
+                _update(s, [values for _, values in updates])
+            found.update(new_ids)
+        except SQLAlchemyError as exc:
+            if len(inserts) + len(updates) == 1:
+                ((entry_id, _),) = inserts or updates
+                refused[entry_id] = refusal(exc)
+                continue
+            # Halve the larger side and try the halves in turn: a refused entry costs one
+            # failed half per level, and every other entry is written once.
+            if len(inserts) >= len(updates):
+                middle = len(inserts) // 2
+                pending += [(inserts[middle:], updates), (inserts[:middle], [])]
+            else:
+                middle = len(updates) // 2
+                pending += [(inserts, updates[middle:]), ([], updates[:middle])]
+    return found, refused
+
+
+def _insert(s: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    if not rows:
+        return {}
+    returned = (
+        s.execute(insert(Item).returning(Item.id, sort_by_parameter_order=True), rows)
+        .scalars()
+        .all()
+    )
+    return {row["entry_id"]: item_id for row, item_id in zip(rows, returned, strict=True)}
+
+
+def _update(s: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        s.execute(update(Item), rows)
+
+
+def refusal(exc: SQLAlchemyError) -> str:
+    """A database's refusal in one short line (the driver's first line, without the
+    statement and the values SQLAlchemy appends)."""
+    cause = getattr(exc, "orig", None) or exc
+    first = (str(cause).splitlines() or [""])[0].strip()
+    text = f"{cause.__class__.__name__}: {first}" if first else cause.__class__.__name__
+    return text if len(text) <= REFUSAL_CHARS else text[: REFUSAL_CHARS - 1] + "…"
+
+
+def _published_before(item: CleanItem, cutoff: datetime | None) -> bool:
+    """The entry says it was published (or updated) before ``cutoff``; one without a date
+    is as new as its arrival."""
+    when = item.published or item.updated
+    return cutoff is not None and when is not None and when < cutoff
+
+
+def _reads_the_same(row: _StoredEntry, item: CleanItem) -> bool:
     """Everything a reader sees, and everything deduplication uses, is unchanged."""
-    return (
+    return bool(
         row.text == item.text
         and row.title == item.title
         and row.link == item.link
@@ -222,10 +361,20 @@ def _item_values(item: CleanItem, first_seen: datetime) -> dict[str, Any]:
         "content_html": item.content_html,
         "text": item.text,
         "is_summary": item.is_summary,
+        "summary_html": item.summary_html,
+        "authors": _authors_value(item.authors),
         "revision": item.revision,
     }
 
 
-def _fill_item(row: Item, item: CleanItem, first_seen: datetime) -> None:
-    for name, value in _item_values(item, first_seen).items():
-        setattr(row, name, value)
+def _authors_value(authors: Sequence[Person]) -> list[dict[str, str]] | None:
+    """The ``authors`` column's value: each author's given parts (see :class:`Item`)."""
+    values = [
+        {
+            key: value
+            for key, value in (("name", p.name), ("email", p.email), ("url", p.url))
+            if value
+        }
+        for p in authors
+    ]
+    return [v for v in values if v] or None

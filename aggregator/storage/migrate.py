@@ -30,12 +30,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from aggregator import __version__
 from aggregator.errors import DatabaseUnusable, StorageError
+from aggregator.storage.fulltext import create_index, drop_index, is_search_table
 from aggregator.storage.models import Base, Setting
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0009"
 """The newest revision under ``migrations/versions`` (a test checks it is Alembic's head)."""
 
 # Alembic's own bookkeeping table, as Alembic creates it.
@@ -89,8 +90,10 @@ def _upgrade(engine: Engine) -> str | None:
             return current
         _refuse_newer(connection)
         if current is None and _new_or_interrupted(connection):
-            Base.metadata.drop_all(connection)  # what an interrupted first start left
+            drop_index(connection)  # what an interrupted first start left
+            Base.metadata.drop_all(connection)
             Base.metadata.create_all(connection)
+            create_index(connection)  # not a model: migration 0009 builds it the same way
             _VERSION_TABLE.create(connection)
             connection.execute(_VERSION_TABLE.insert().values(version_num=HEAD_REVISION))
             _note_upgrader(connection)
@@ -145,7 +148,7 @@ def _note_upgrader(connection: Connection) -> None:
 def _new_or_interrupted(connection: Connection) -> bool:
     """No tables, or only some of ours and all empty: a first start that died between
     creating the tables and stamping them (SQLite runs DDL outside the transaction)."""
-    names = set(inspect(connection).get_table_names())
+    names = {n for n in inspect(connection).get_table_names() if not is_search_table(n)}
     ours = {table.name: table for table in Base.metadata.sorted_tables}
     if not names <= set(ours):
         return False

@@ -5,16 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -83,10 +86,15 @@ class Feed(Base):
 
 class Item(Base):
     __tablename__ = "items"
-    __table_args__ = (UniqueConstraint("feed_id", "entry_id", name="uq_items_feed_id_entry_id"),)
+    __table_args__ = (
+        UniqueConstraint("feed_id", "entry_id", name="uq_items_feed_id_entry_id"),
+        # A feed's items by time, and (covering on SQLite) each feed's count and newest
+        # time without reading the wide rows: the reader APIs' unread counts.
+        Index("ix_items_feed_id_sort_time", "feed_id", "sort_time"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
     entry_id: Mapped[str] = mapped_column(Text)
     guid: Mapped[str | None] = mapped_column(Text)
     link: Mapped[str | None] = mapped_column(Text)
@@ -101,6 +109,13 @@ class Item(Base):
     content_html: Mapped[str] = mapped_column(Text, default="")
     text: Mapped[str] = mapped_column(Text, default="")
     is_summary: Mapped[bool] = mapped_column(Boolean, default=False)
+    summary_html: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """The source's other, shorter text beside ``content_html`` (a summary, or a teaser
+    content beside a longer description); empty when it gave one text."""
+    authors: Mapped[list[dict[str, str]] | None] = mapped_column(JSON(none_as_null=True))
+    """The authors as the source gave them: objects of ``name``, ``email`` and ``url`` (the
+    parts given), in its order.  NULL: none, or stored before they were (``author`` then
+    stands alone)."""
     content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     revision: Mapped[str] = mapped_column(String(64), default="")
     """Hash of what the source sent; a change means the entry was edited."""
@@ -138,6 +153,13 @@ class Membership(Base):
     score: Mapped[float] = mapped_column(Float, default=1.0)
     matched_item_id: Mapped[int | None] = mapped_column(Integer)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    story_id: Mapped[int] = mapped_column(Integer, index=True)
+    """The story's id: the lowest item id of the cluster (what the reader APIs call an
+    item).  Kept by :mod:`aggregator.storage.stories` wherever members change, so a
+    reader query finds a story's copies by an index."""
+    canonical: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """This item is its cluster's canonical copy (the one the reader APIs show); kept
+    beside ``story_id`` so a story list walks the items' time index."""
 
 
 class BlockCount(Base):

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from aggregator.storage.base import StorageBase, _chunks, _storage_errors
+from aggregator.storage.feeds import same_group
 from aggregator.storage.models import Cluster, Feed, Item, Membership
 from aggregator.storage.rows import _cluster_view, _item_view
 from aggregator.types import ClusterView, ItemView
@@ -46,9 +47,7 @@ class PagesMixin(StorageBase):
             if group is not None or feed_id is not None or feed_ids is not None:
                 holders = select(Membership.cluster_id).join(Item, Item.id == Membership.item_id)
                 if group is not None:
-                    holders = holders.join(Feed, Feed.id == Item.feed_id).where(
-                        Feed.group_name == group
-                    )
+                    holders = holders.join(Feed, Feed.id == Item.feed_id).where(same_group(group))
                 if feed_id is not None:
                     holders = holders.where(Item.feed_id == feed_id)
                 if feed_ids is not None:
@@ -103,7 +102,7 @@ class PagesMixin(StorageBase):
                 .outerjoin(Cluster, Cluster.id == Membership.cluster_id)
             )
             if group is not None:
-                query = query.where(Feed.group_name == group)
+                query = query.where(same_group(group))
             if feed_id is not None:
                 query = query.where(Item.feed_id == feed_id)
             if cluster_id is not None:

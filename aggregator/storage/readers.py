@@ -3,14 +3,16 @@ state per story.
 
 **State lives on items, and a story is read when any of its current items is read.**
 Marking a story read writes a row for every item the story has at that moment; marking
-it unread deletes the rows of all of them (starred likewise).  Nothing is written when
-clusters change, so the decider's path is untouched, and every way a cluster id can
-change stays right: a copy that arrives later for a read story joins a cluster with a read
-item (it arrives read); a better canonical copy changes nothing (the story keeps its
-read items); a merge is read when either story was; a split leaves each part read when it
+it unread deletes the rows of all of them (starred likewise).  No reader row is written
+when clusters change (the decider only keeps each membership's story columns, see
+:mod:`aggregator.storage.stories`), and every way a cluster id can change stays right:
+a copy that arrives later for a read story joins a cluster with a read item (it arrives
+read); a better canonical copy changes nothing (the story keeps its read items); a merge
+is read when either story was; a split leaves each part read when it
 was read as one story (each part keeps its own read items).
 
-**A story's id is its first item's id** (the lowest item id among its members): it does
+**A story's id is its first item's id** (the lowest item id among its members, stored
+on every membership as ``story_id``; the queries find a story's copies by it): it does
 not change when the canonical copy does, when a copy arrives later, or when `dedup
 rebuild` renumbers clusters; after a merge the survivor's id is one of the two, and an id
 a client still holds for the other one resolves (through its item) to the merged story.
@@ -44,7 +46,6 @@ from sqlalchemy.orm import Session, aliased
 
 from aggregator.storage.base import StorageBase, _chunks, _storage_errors
 from aggregator.storage.models import (
-    Cluster,
     Feed,
     Item,
     Membership,
@@ -329,23 +330,22 @@ class ReadersMixin(StorageBase):
     # -- stories ------------------------------------------------------------------
 
     @_storage_errors("list stories")
-    def reader_stories(self, user_id: int, query: StoryQuery, limit: int | None) -> list[StoryRef]:
-        """The user's stories matching ``query``, newest first (or oldest first)."""
+    def reader_stories(
+        self, user_id: int, query: StoryQuery, limit: int | None, *, marks: bool = True
+    ) -> list[StoryRef]:
+        """The user's stories matching ``query``, newest first (or oldest first).
+        ``marks=False``: read and starred are not looked up (False unless the query
+        fixes them), for a caller that lists ids only."""
         with self._tx() as s:
-            subscribed = _subscribed(s, user_id)
-            if not subscribed:
+            view = _stories(s, user_id, query)
+            if view is None:
                 return []
-            stmt, canon, home = _story_select(s, user_id, query, subscribed)
-            time_col, id_col = canon.sort_time, canon.id
+            time_col, id_col = view.canon.sort_time, view.canon.id
             if query.oldest_first:
-                stmt = stmt.order_by(time_col.asc(), id_col.asc())
+                stmt = view.stmt.order_by(time_col.asc(), id_col.asc())
             else:
-                stmt = stmt.order_by(time_col.desc(), id_col.desc())
-            if limit is not None:
-                stmt = stmt.limit(limit)
-            rows = s.execute(stmt.with_only_columns(Cluster.id, canon.id, home, time_col)).all()
-            found = [(int(c), int(i), int(f), t) for c, i, f, t in rows]
-            return _refs(s, user_id, found)
+                stmt = view.stmt.order_by(time_col.desc(), id_col.desc())
+            return _refs(s, view, stmt if limit is None else stmt.limit(limit), marks=marks)
 
     @_storage_errors("list stories")
     def reader_stories_by_id(
@@ -354,28 +354,21 @@ class ReadersMixin(StorageBase):
         """The user's stories matching ``query`` in the order of their story ids (Fever
         pages by id: ``since_id`` upwards, ``max_id`` downwards)."""
         with self._tx() as s:
-            subscribed = _subscribed(s, user_id)
-            if not subscribed:
+            view = _stories(s, user_id, query)
+            if view is None:
                 return []
-            stmt, canon, home = _story_select(s, user_id, query, subscribed)
-            story_id = _story_id()
-            stmt = stmt.order_by(story_id.desc() if descending else story_id.asc())
-            if limit is not None:
-                stmt = stmt.limit(limit)
-            rows = s.execute(
-                stmt.with_only_columns(Cluster.id, canon.id, home, canon.sort_time)
-            ).all()
-            return _refs(s, user_id, [(int(c), int(i), int(f), t) for c, i, f, t in rows])
+            story_id = view.shown.story_id
+            stmt = view.stmt.order_by(story_id.desc() if descending else story_id.asc())
+            return _refs(s, view, stmt if limit is None else stmt.limit(limit))
 
     @_storage_errors("count stories")
     def reader_story_count(self, user_id: int, query: StoryQuery) -> int:
         """How many of the user's stories match ``query`` (Fever ``total_items``)."""
         with self._tx() as s:
-            subscribed = _subscribed(s, user_id)
-            if not subscribed:
+            view = _stories(s, user_id, query)
+            if view is None:
                 return 0
-            stmt, _canon, _home = _story_select(s, user_id, query, subscribed)
-            inner = stmt.with_only_columns(Cluster.id).subquery()
+            inner = view.stmt.with_only_columns(view.shown.story_id).subquery()
             return int(s.scalar(select(func.count()).select_from(inner)) or 0)
 
     @_storage_errors("read stories")
@@ -383,7 +376,7 @@ class ReadersMixin(StorageBase):
         """The shown items' fields, by item id."""
         out: dict[int, StoryItem] = {}
         with self._tx() as s:
-            for chunk in _chunks(list(item_ids), CHUNK):
+            for chunk in _chunks(sorted(set(item_ids)), CHUNK):
                 for row in s.execute(
                     select(
                         Item.id,
@@ -404,25 +397,13 @@ class ReadersMixin(StorageBase):
     def reader_story_refs(self, user_id: int, ids: Sequence[int]) -> list[StoryRef]:
         """The user's stories that hold these item ids (a story id is an item id)."""
         with self._tx() as s:
-            clusters: set[int] = set()
+            found: dict[int, StoryRef] = {}
             for chunk in _chunks(sorted(set(ids)), CHUNK):
-                clusters.update(
-                    s.scalars(select(Membership.cluster_id).where(Membership.item_id.in_(chunk)))
-                )
-            subscribed = _subscribed(s, user_id)
-            if not clusters or not subscribed:
-                return []
-            found: list[tuple[int, int, int, datetime]] = []
-            for chunk in _chunks(sorted(clusters), CHUNK):
-                stmt, canon, home = _story_select(s, user_id, StoryQuery(), subscribed)
-                stmt = stmt.where(Cluster.id.in_(chunk))
-                found += [
-                    (int(c), int(i), int(f), t)
-                    for c, i, f, t in s.execute(
-                        stmt.with_only_columns(Cluster.id, canon.id, home, canon.sort_time)
-                    ).all()
-                ]
-            return _refs(s, user_id, found)
+                view = _stories(s, user_id, StoryQuery(story_ids=chunk))
+                if view is None:
+                    return []
+                found.update((r.story_id, r) for r in _refs(s, view, view.stmt))
+            return list(found.values())
 
     @_storage_errors("mark stories")
     def reader_mark(
@@ -433,59 +414,45 @@ class ReadersMixin(StorageBase):
         read: bool | None = None,
         starred: bool | None = None,
     ) -> int:
-        """Mark the stories holding these item ids read/unread, starred/unstarred (None:
-        unchanged); every current item of each story gets the mark.  Returns how many
-        stories were found."""
+        """Mark the user's stories holding these item ids read/unread, starred/unstarred
+        (None: unchanged); every current item of each story gets the mark.  A story the
+        user cannot see (a feed they do not read) is left alone.  Returns how many
+        stories were marked."""
         with self._tx() as s:
-            clusters: set[int] = set()
-            loose: set[int] = set()
+            visible: set[int] = set()
             for chunk in _chunks(sorted(set(ids)), CHUNK):
-                placed = dict(
-                    s.execute(
-                        select(Membership.item_id, Membership.cluster_id).where(
-                            Membership.item_id.in_(chunk)
-                        )
-                    ).all()
-                )
-                clusters.update(placed.values())
-                # An item not yet placed by the decider is a story of its own for now.
-                loose.update(
-                    s.scalars(
-                        select(Item.id).where(Item.id.in_([i for i in chunk if i not in placed]))
-                    )
-                )
+                view = _stories(s, user_id, StoryQuery(story_ids=chunk))
+                if view is None:
+                    return 0
+                visible.update(s.scalars(view.stmt.with_only_columns(view.shown.story_id)))
             for model, flag in ((ReaderRead, read), (ReaderStarred, starred)):
                 if flag is None:
                     continue
-                for chunk in _chunks(sorted(clusters), CHUNK):
-                    members = select(Membership.item_id).where(Membership.cluster_id.in_(chunk))
+                for chunk in _chunks(sorted(visible), CHUNK):
+                    members = select(Membership.item_id).where(Membership.story_id.in_(chunk))
                     _set_marks(s, model, user_id, members, flag)
-                for chunk in _chunks(sorted(loose), CHUNK):
-                    _set_marks(s, model, user_id, select(Item.id).where(Item.id.in_(chunk)), flag)
-            return len(clusters) + len(loose)
+            return len(visible)
 
     @_storage_errors("mark stories read")
     def reader_mark_all_read(self, user_id: int, query: StoryQuery) -> None:
         """Mark every story of the user matching ``query`` read."""
         with self._tx() as s:
-            subscribed = _subscribed(s, user_id)
-            if not subscribed:
+            view = _stories(s, user_id, query)
+            if view is None:
                 return
-            stmt, _canon, _home = _story_select(s, user_id, query, subscribed)
-            clusters = stmt.with_only_columns(Cluster.id)
-            members = select(Membership.item_id).where(Membership.cluster_id.in_(clusters))
+            stories = view.stmt.with_only_columns(view.shown.story_id)
+            members = select(Membership.item_id).where(Membership.story_id.in_(stories))
             _set_marks(s, ReaderRead, user_id, members, True)
 
     @_storage_errors("count unread stories")
     def reader_unread_counts(self, user_id: int) -> list[tuple[int, int, datetime]]:
         """``(feed_id, unread stories, newest unread time)`` per feed of the user."""
         with self._tx() as s:
-            subscribed = _subscribed(s, user_id)
-            if not subscribed:
+            view = _stories(s, user_id, StoryQuery(unread_only=True))
+            if view is None:
                 return []
-            stmt, canon, home = _story_select(s, user_id, StoryQuery(unread_only=True), subscribed)
-            inner = stmt.with_only_columns(
-                home.label("feed_id"), canon.sort_time.label("time")
+            inner = view.stmt.with_only_columns(
+                view.home.label("feed_id"), view.canon.sort_time.label("time")
             ).subquery()
             return [
                 (int(f), int(n), t)
@@ -509,12 +476,11 @@ class ReadersMixin(StorageBase):
             starred_only=starred is True,
         )
         with self._tx() as s:
-            subscribed = _subscribed(s, user_id)
-            if not subscribed:
+            view = _stories(s, user_id, query)
+            if view is None:
                 return []
-            stmt, _canon, _home = _story_select(s, user_id, query, subscribed)
-            # The ids alone, in one statement (no StoryRef per story).
-            return sorted(int(i) for i in s.scalars(stmt.with_only_columns(_story_id())))
+            stmt = view.stmt.with_only_columns(view.shown.story_id)
+            return sorted(int(i) for i in s.scalars(stmt))
 
 
 # -- helpers ----------------------------------------------------------------------
@@ -562,12 +528,31 @@ def _subscribed(s: Session, user_id: int) -> list[int]:
     )
 
 
-def _story_select(
-    s: Session, user_id: int, query: StoryQuery, subscribed: list[int]
-) -> tuple[Select[Any], type[Item], ColumnElement[int]]:
-    """The user's stories as a select over clusters joined to their canonical item
-    (``canon``), and the expression of the feed each story is shown in (``home``)."""
+@dataclass(frozen=True)
+class _StoryView:
+    """The user's stories as a select over their shown (canonical) items: ``canon`` is
+    the item, ``shown`` its membership (story id, cluster), ``home`` the feed the story
+    is shown in."""
+
+    stmt: Select[Any]
+    canon: type[Item]
+    shown: type[Membership]
+    home: ColumnElement[int]
+    query: StoryQuery
+    user_id: int
+
+
+def _stories(s: Session, user_id: int, query: StoryQuery) -> _StoryView | None:
+    """The user's stories matching ``query`` (None: the user reads no feed).
+
+    The select starts from the items and keeps the canonical ones by their membership's
+    ``canonical`` flag, so both databases can walk the items' time index and stop at a
+    page's end; a story's copies are found by the indexed ``story_id``."""
+    subscribed = _subscribed(s, user_id)
+    if not subscribed:
+        return None
     canon = aliased(Item, name="canon")
+    shown = aliased(Membership, name="shown")
     every_feed = set(subscribed) >= set(s.scalars(select(Feed.id)))
     if every_feed:
         home: ColumnElement[int] = canon.feed_id.expression
@@ -577,30 +562,26 @@ def _story_select(
         first_copy = (
             select(copy.feed_id)
             .join(holder, holder.item_id == copy.id)
-            .where(holder.cluster_id == Cluster.id, copy.feed_id.in_(subscribed))
+            .where(holder.story_id == shown.story_id, copy.feed_id.in_(subscribed))
             .order_by(copy.id)
             .limit(1)
             .scalar_subquery()
         )
         home = case((canon.feed_id.in_(subscribed), canon.feed_id), else_=first_copy)
     stmt: Select[Any] = (
-        select(Cluster.id)
+        select(shown.story_id)
         .select_from(canon)
-        .join(Membership, Membership.item_id == canon.id)
-        .join(
-            Cluster,
-            and_(Cluster.id == Membership.cluster_id, Cluster.canonical_item_id == canon.id),
-        )
+        .join(shown, and_(shown.item_id == canon.id, shown.canonical))
     )
     if not every_feed:
         stmt = stmt.where(home.is_not(None))
     if query.feed_ids is not None:
         stmt = stmt.where(home.in_(list(query.feed_ids)))
     if query.unread_only or query.read_only:
-        read = _marked(ReaderRead, user_id)
+        read = _marked(ReaderRead, user_id, shown.story_id)
         stmt = stmt.where(~read if query.unread_only else read)
     if query.starred_only or query.exclude_starred:
-        starred = _marked(ReaderStarred, user_id)
+        starred = _marked(ReaderStarred, user_id, shown.story_id)
         stmt = stmt.where(starred if query.starred_only else ~starred)
     if query.newer_than is not None:
         stmt = stmt.where(canon.sort_time >= query.newer_than)
@@ -616,43 +597,32 @@ def _story_select(
             stmt = stmt.where(
                 or_(canon.sort_time < time, and_(canon.sort_time == time, canon.id < item_id))
             )
-    if (
-        query.min_story_id is not None
-        or query.max_story_id is not None
-        or query.story_ids is not None
-    ):
-        first = aliased(Membership, name="first")
-        story_id = (
-            select(func.min(first.item_id)).where(first.cluster_id == Cluster.id).scalar_subquery()
+    if query.min_story_id is not None:
+        stmt = stmt.where(shown.story_id > query.min_story_id)
+    if query.max_story_id is not None:
+        stmt = stmt.where(shown.story_id < query.max_story_id)
+    if query.story_ids is not None:
+        # The stories holding these items (an id is an item id; see the docstring),
+        # resolved first: a list of story ids lets the planner probe the story index
+        # whatever its statistics say.
+        holders = s.scalars(
+            select(Membership.story_id).where(Membership.item_id.in_(list(query.story_ids)))
         )
-        if query.min_story_id is not None:
-            stmt = stmt.where(story_id > query.min_story_id)
-        if query.max_story_id is not None:
-            stmt = stmt.where(story_id < query.max_story_id)
-        if query.story_ids is not None:
-            # The stories holding these items (an id is an item id; see the docstring).
-            holders = select(Membership.cluster_id).where(
-                Membership.item_id.in_(list(query.story_ids))
-            )
-            stmt = stmt.where(Cluster.id.in_(holders))
-    return stmt, canon, home
+        stmt = stmt.where(shown.story_id.in_(sorted(set(holders))))
+    return _StoryView(stmt, canon, shown, home, query, user_id)
 
 
-def _story_id() -> ColumnElement[int]:
-    """The story id of ``Cluster``: its first (lowest) item id."""
-    first = aliased(Membership, name="first_member")
-    return select(func.min(first.item_id)).where(first.cluster_id == Cluster.id).scalar_subquery()
-
-
-def _marked(model: type[ReaderRead] | type[ReaderStarred], user_id: int) -> ColumnElement[bool]:
-    """Whether any item of the story (``Cluster``) carries the user's mark.  Nested, so
-    both databases walk the story's members and probe the mark's primary key (a join lets
-    SQLite scan all the user's marks for every story)."""
-    other = aliased(Membership, name="member")
+def _marked(
+    model: type[ReaderRead] | type[ReaderStarred], user_id: int, story_id: Any
+) -> ColumnElement[bool]:
+    """Whether any item of the story carries the user's mark.  Nested, so both databases
+    walk the story's members and probe the mark's primary key (a join lets SQLite scan
+    all the user's marks for every story)."""
+    member = aliased(Membership, name="member")
     return (
         select(literal(1))
-        .select_from(other)
-        .where(other.cluster_id == Cluster.id, _has_mark(model, user_id, other.item_id))
+        .select_from(member)
+        .where(member.story_id == story_id, _has_mark(model, user_id, member.item_id))
         .exists()
     )
 
@@ -668,40 +638,31 @@ def _has_mark(
     )
 
 
-def _refs(s: Session, user_id: int, found: list[tuple[int, int, int, datetime]]) -> list[StoryRef]:
-    """Story ids and marks for ``(cluster, canonical item, feed, time)`` rows, in order."""
-    first: dict[int, int] = {}
-    read: set[int] = set()
-    starred: set[int] = set()
-    for chunk in _chunks([c for c, *_ in found], CHUNK):
-        first.update(
-            s.execute(
-                select(Membership.cluster_id, func.min(Membership.item_id))
-                .where(Membership.cluster_id.in_(chunk))
-                .group_by(Membership.cluster_id)
-            ).all()
-        )
-        for model, into in ((ReaderRead, read), (ReaderStarred, starred)):
-            into.update(
-                s.scalars(
-                    select(Membership.cluster_id).where(
-                        Membership.cluster_id.in_(chunk),
-                        _has_mark(model, user_id, Membership.item_id),
-                    )
-                )
-            )
-    return [
-        StoryRef(
-            story_id=first.get(cluster_id, item_id),
-            cluster_id=cluster_id,
-            item_id=item_id,
-            feed_id=feed_id,
-            time=time,
-            read=cluster_id in read,
-            starred=cluster_id in starred,
-        )
-        for cluster_id, item_id, feed_id, time in found
+def _refs(s: Session, view: _StoryView, stmt: Select[Any], *, marks: bool = True) -> list[StoryRef]:
+    """The stories ``stmt`` (a select of ``view``) finds, in its order, with their marks
+    read in the same statement (a filter that fixed a mark answers it without a probe;
+    ``marks=False``: the others are left False)."""
+    query, shown = view.query, view.shown
+    columns: list[Any] = [
+        shown.story_id,
+        shown.cluster_id,
+        view.canon.id,
+        view.home,
+        view.canon.sort_time,
     ]
+    read_fixed = query.unread_only or query.read_only or not marks
+    starred_fixed = query.starred_only or query.exclude_starred or not marks
+    if not read_fixed:
+        columns.append(_marked(ReaderRead, view.user_id, shown.story_id))
+    if not starred_fixed:
+        columns.append(_marked(ReaderStarred, view.user_id, shown.story_id))
+    refs = []
+    for row in s.execute(stmt.with_only_columns(*columns)):
+        story_id, cluster_id, item_id, feed_id, time, *found = row
+        read = query.read_only if read_fixed else bool(found.pop(0))
+        starred = query.starred_only if starred_fixed else bool(found.pop(0))
+        refs.append(StoryRef(story_id, cluster_id, item_id, feed_id, time, read, starred))
+    return refs
 
 
 def _set_marks(

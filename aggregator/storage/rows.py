@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aggregator.storage.models import Cluster, Item, Membership
-from aggregator.types import ClusterView, ItemView
+from aggregator.types import ClusterView, ItemView, Person
 
 
 def _item_view(
@@ -33,6 +33,16 @@ def _item_view(
         score=member.score if member else None,
         content_html=item.content_html if with_content else "",
         text=item.text if with_content else "",
+        summary_html=item.summary_html,
+        authors=_authors(item),
+    )
+
+
+def _authors(item: Item) -> tuple[Person, ...]:
+    if item.authors is None:  # none given, or stored before authors were kept
+        return (Person(name=item.author),) if item.author else ()
+    return tuple(
+        Person(name=a.get("name"), email=a.get("email"), url=a.get("url")) for a in item.authors
     )
 
 

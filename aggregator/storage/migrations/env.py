@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlalchemy.engine import Connection
 
+from aggregator.storage.fulltext import include_name
 from aggregator.storage.models import Base
 
 config = context.config
@@ -44,6 +45,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        include_name=include_name,  # the search index is built beside the models
     )
     with context.begin_transaction():
         context.run_migrations()
