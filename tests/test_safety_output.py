@@ -374,7 +374,7 @@ def test_items_whose_decision_failed_are_decided_by_the_next_round(
                 raise StorageError("storage: read stored fingerprints: database or disk is full")
             return super().fingerprint_blobs(item_ids, scheme)
 
-    def write(name: str, prefix: str) -> Path:
+    def write(name: str, prefix: str, copy: bool = False) -> Path:
         path = tmp_path / f"{name}.xml"
         entries = [
             {
@@ -385,6 +385,15 @@ def test_items_whose_decision_failed_are_decided_by_the_next_round(
             }
             for n in range(4)
         ]
+        if copy:  # a copy of story 803 with a line of its own: verified on the shingles
+            entries.append(
+                {
+                    "guid": f"{prefix}4",
+                    "title": f"{prefix} 4",
+                    "link": f"https://{prefix}.example/4",
+                    "html": html(story(803)) + "<p>This copy has a sentence of its own.</p>",
+                }
+            )
         path.write_bytes(rss(name, entries))
         return path
 
@@ -399,7 +408,7 @@ def test_items_whose_decision_failed_are_decided_by_the_next_round(
         pipeline.store(storage.feeds_to_poll(due_before=LATER))
         pipeline.decide_waiting()  # feed A's and B's items
         assert storage.decision_backlog()[0] == 0
-        second.write_bytes(second.read_bytes().replace(b"b3", b"b4"))  # one new copy
+        write("B", "b", copy=True)  # one new copy
         storage.fail_next = True
         pipeline.store(storage.feeds_to_poll(due_before=LATER))
         with pytest.raises(StorageError, match="disk is full"):

@@ -170,7 +170,7 @@ def test_run_polls_decides_serves_and_stops_on_sigterm(tmp_path: Path, cli: Cli)
     assert stopper.met, result.stderr
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
-        f"aggregator: polling 1 configured feeds, serving "
+        f"aggregator: polling 1 feed (1 from the config file), serving "
         f"http://127.0.0.1:{port}/ ; stop with Ctrl-C\n"
     )
     log = result.stderr  # the daemon logs its INFO events even without -v
@@ -335,6 +335,6 @@ def test_poll_once_while_a_daemon_runs_hands_it_the_items(
         f"{ITEMS} items, all placed"
     )
     assert lines[-1].startswith(
-        f"polled 1 feeds (0 failed): {ITEMS} new, 0 updated; {ITEMS} items in {ITEMS} clusters"
+        f"polled 1 feed (0 failed): {ITEMS} new, 0 updated; {ITEMS} items in {ITEMS} clusters"
     )
     assert _all_decided(tmp_path / "agg.db") and daemon.health.last_poll is not None

@@ -7,8 +7,9 @@ Dramatiq), the work spreads over processes on any number of machines:
   stand by and take over (loading the state from the database) when it dies.  Every
   ``DECIDER_TICK`` the active one claims the due feeds (their next check moves to
   ``CLAIM_LEASE``, so no feed is handed out twice) and sends one ``poll_feed`` task per
-  feed; it places the items waiting in the database, whoever stored them, and applies
-  the corrections made anywhere, in order.
+  feed; it places the items waiting in the database, whoever stored them, applies
+  the corrections made anywhere, in order, and drops old stories daily when
+  ``retention.max_age`` is set.
 * ``aggregator worker`` — any number: takes ``poll_feed`` tasks and fetches, parses,
   cleans and stores the feed, leaving its new items to the decider.  A task is
   acknowledged only once the feed is stored: the broker hands the task of a worker that
@@ -28,6 +29,7 @@ import logging
 import math
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import FrameType
@@ -37,10 +39,11 @@ import dramatiq
 from prometheus_client import Gauge, start_http_server
 
 from aggregator.config import Settings
-from aggregator.daemon.scheduler import configure_logging
+from aggregator.daemon.scheduler import PRUNE_EVERY, configure_logging
 from aggregator.errors import AggregatorError
 from aggregator.ingest.metrics import Metrics, log_event
 from aggregator.ingest.pipeline import Pipeline
+from aggregator.ingest.retention import log_pruned
 from aggregator.storage import Storage
 
 log = logging.getLogger("aggregator.roles")
@@ -51,6 +54,8 @@ CLAIM_LEASE = timedelta(minutes=15)
 """How long a feed handed to the workers is not due again.  A worker that stores it sets
 its real next check; the lease only matters when a task is lost altogether."""
 CLAIM_BATCH = 5_000
+PRUNE_RETRY = 3600.0
+"""Seconds before a prune that failed is tried again (a success waits ``PRUNE_EVERY``)."""
 TASK_TIME_LIMIT_MS = 10 * 60 * 1000
 TASK_RETRIES = 3
 TASK_RETRY_BACKOFF_MS = (2_000, 60_000)
@@ -187,6 +192,8 @@ class Decider:
         self.queue_depth = Gauge(
             "aggregator_queue_depth", "poll_feed tasks on the broker", registry=metrics.registry
         )
+        self.next_prune = time.monotonic()
+        """When the active decider next drops old stories (``retention.max_age``)."""
 
     def round(self) -> bool:
         """One round; True while this process is the decider (else a standby)."""
@@ -211,7 +218,23 @@ class Decider:
         self.metrics.decision_backlog.set(waiting)
         self.metrics.decision_lag.set((now - oldest).total_seconds() if oldest else 0.0)
         self.queue_depth.set(_queue_depth(self.broker, self.queue))
+        self._prune_when_due()
         return True
+
+    def _prune_when_due(self) -> None:
+        """Drop old stories at start and every ``PRUNE_EVERY`` (the decider's job: its
+        engine holds them); a failure is logged and tried again in ``PRUNE_RETRY``."""
+        max_age = self.settings.retention.max_age
+        if max_age is None or time.monotonic() < self.next_prune:
+            return
+        try:
+            report = self.pipeline.prune(max_age)
+        except AggregatorError as exc:
+            self.next_prune = time.monotonic() + PRUNE_RETRY
+            log.warning("event=prune-failed error=%s: %s", exc.__class__.__name__, exc)
+            return
+        self.next_prune = time.monotonic() + PRUNE_EVERY
+        log_pruned(log, report, max_age)
 
 
 def _queue_depth(broker: dramatiq.Broker, queue: str) -> float:

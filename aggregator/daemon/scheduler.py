@@ -3,7 +3,7 @@ until told to stop.
 
 Which feed is due comes from storage (``next_check``, set by :mod:`aggregator.ingest.timing`
 after every fetch: interval, jitter, backoff, Retry-After, max-age, ``<ttl>``), so a
-restart resumes where the last run left off and 10,000 feeds need no 10,000 jobs.  Two
+restart resumes where the last run left off and 10,000 feeds need no 10,000 jobs.  The
 jobs:
 
 * ``poll-due``, every *tick*: fetches and stores the due feeds that no cycle is already
@@ -13,7 +13,9 @@ jobs:
   the items waiting in the database (whoever stored them) and applies new corrections,
   so decisions stream a second or so behind the fetches.  If another daemon holds it,
   this one is a hot standby: it neither polls nor decides, and takes over (loading the
-  state from the database) when the other stops.
+  state from the database) when the other stops;
+* ``prune``, at start and every ``PRUNE_EVERY`` with ``retention.max_age`` set: the
+  decider drops the stories older than that (:mod:`aggregator.ingest.retention`).
 
 ``coalesce=True``: missed ticks collapse into one.
 
@@ -40,8 +42,10 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from aggregator.config import Settings
+from aggregator.errors import StorageError
 from aggregator.ingest.metrics import Health, Metrics, log_event
 from aggregator.ingest.pipeline import Pipeline
+from aggregator.ingest.retention import log_pruned
 from aggregator.storage import Storage
 from aggregator.types import PollOutcome
 
@@ -59,6 +63,9 @@ DECIDE_TICK = 0.5
 """Seconds between two looks at the items waiting for a decision."""
 POLL_CYCLES = 2
 """Poll cycles that may run at once (each with feeds the other is not polling)."""
+PRUNE_EVERY = 24 * 3600.0
+"""Seconds between two prunes of old stories (with ``retention.max_age`` set); the first
+runs at start."""
 
 
 def tick_for(settings: Settings) -> float:
@@ -126,6 +133,18 @@ class Daemon:
         self.metrics.decision_lag.set(
             (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
         )
+
+    def prune(self) -> None:
+        """As the decider, drop the stories older than ``retention.max_age`` (and forget
+        them in the engine, under the lock that guards it)."""
+        max_age = self.settings.retention.max_age
+        if max_age is None or self.stopping.is_set():
+            return
+        with self.write_lock:
+            if not self.pipeline.is_decider:
+                return  # the decider prunes; a standby's turn comes when it takes over
+            report = self.pipeline.prune(max_age)
+        log_pruned(log, report, max_age)
 
     def _report(self, due: int, outcomes: list[PollOutcome], lag: float, seconds: float) -> None:
         statuses = Counter(o.status for o in outcomes)
@@ -223,6 +242,17 @@ class Daemon:
                 misfire_grace_time=None,
                 next_run_time=datetime.now(UTC),
             )
+            if self.settings.retention.max_age is not None:
+                self._scheduler.add_job(
+                    self._guarded("prune", self.prune),
+                    "interval",
+                    seconds=PRUNE_EVERY,
+                    id="prune",
+                    max_instances=1,
+                    coalesce=True,
+                    misfire_grace_time=None,
+                    next_run_time=datetime.now(UTC),
+                )
             self._scheduler.start()
             self.health.scheduler_running = True
             log_event(
@@ -301,13 +331,29 @@ def configure_logging() -> None:
     logging.getLogger("apscheduler.scheduler").addFilter(_DropOverlapWarnings())
 
 
+def feeds_to_poll(settings: Settings, storage: Storage) -> tuple[int, int]:
+    """How many feeds the daemon will poll — the config file's and those added since
+    (``feeds add``, OPML, the web face), less the disabled — and how many of them the
+    config file lists."""
+    configured = {spec.url for spec in settings.feeds}
+    try:
+        stored = storage.list_feeds()
+    except StorageError:  # no schema yet: the first start makes it and polls the config's
+        stored = []
+    disabled = {f.url for f in stored if f.disabled}
+    polled = (configured | {f.url for f in stored}) - disabled
+    return len(polled), len(configured - disabled)
+
+
 def run_daemon(settings: Settings) -> int:
     configure_logging()
     daemon = Daemon(settings)
     signal.signal(signal.SIGTERM, daemon.stop)
     signal.signal(signal.SIGINT, daemon.stop)
+    polled, configured = feeds_to_poll(settings, daemon.pipeline.storage)
     print(
-        f"aggregator: polling {len(settings.feeds)} configured feeds, serving "
+        f"aggregator: polling {polled} {'feed' if polled == 1 else 'feeds'} "
+        f"({configured} from the config file), serving "
         f"http://{settings.server.host}:{settings.server.port}/ ; stop with Ctrl-C",
         flush=True,
     )

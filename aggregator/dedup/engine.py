@@ -165,6 +165,21 @@ class DedupEngine:
     def cluster_of(self, item_id: int) -> int | None:
         return self._cluster_of.get(item_id)
 
+    def forget(self, item_ids: Iterable[int]) -> None:
+        """Drop items deleted from storage with their whole clusters (retention): nothing
+        may match them, name them as evidence, or count them as members any more."""
+        for item_id in item_ids:
+            cluster_id = self._cluster_of.get(item_id)
+            if item_id in self._nodes:
+                self._forget(item_id)
+            else:  # a member known by its assignment only
+                self._cluster_of.pop(item_id, None)
+                self._evidence.pop(item_id, None)
+            if cluster_id is not None:
+                _drop_member(self._members, cluster_id, item_id)
+                if not self._members.get(cluster_id):
+                    self._members.pop(cluster_id, None)
+
     def load(self, candidates: Iterable[Candidate], assignments: Iterable[Assignment]) -> None:
         """Rebuild from storage: nodes and their stored clusters, then edges between them.
 

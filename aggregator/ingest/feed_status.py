@@ -8,6 +8,7 @@ and ``<ttl>`` is remembered so that later 304 answers honour it too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -15,7 +16,7 @@ from enum import StrEnum
 from aggregator.errors import AggregatorError, FetchError
 from aggregator.ingest.metrics import outcome_of
 from aggregator.ingest.timing import next_check_after_error, next_check_after_success
-from aggregator.types import FeedToPoll, FetchResult
+from aggregator.types import FeedToPoll, FetchResult, SkippedItem
 
 
 class Health(StrEnum):
@@ -96,3 +97,14 @@ def after_success(
         health.value,
         moved_to=moved,
     )
+
+
+def skipped_note(skipped: Sequence[SkippedItem]) -> str | None:
+    """What the feed's status says of entries the database refused: how many, and why
+    (the first reason; another reason is only mentioned)."""
+    if not skipped:
+        return None
+    reasons = list(dict.fromkeys(s.reason for s in skipped))
+    more = f" (and {len(reasons) - 1} other reasons)" if len(reasons) > 1 else ""
+    noun = "item" if len(skipped) == 1 else "items"
+    return f"{len(skipped)} {noun} skipped: {reasons[0]}{more}"

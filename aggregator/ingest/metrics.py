@@ -41,7 +41,10 @@ class Metrics:
             registry=r,
         )
         self.items = Counter(
-            "aggregator_items", "Items stored, by kind (new, updated)", ["kind"], registry=r
+            "aggregator_items",
+            "Items stored, by kind (new, updated, skipped)",
+            ["kind"],
+            registry=r,
         )
         self.cluster_events = Counter(
             "aggregator_cluster_events",

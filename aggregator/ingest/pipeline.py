@@ -27,6 +27,7 @@ from aggregator.config import Settings
 from aggregator.dedup.engine import DedupEngine
 from aggregator.errors import AggregatorError
 from aggregator.fetch.http import FetchLimits
+from aggregator.ingest import retention
 from aggregator.ingest.child import WorkerProcess
 from aggregator.ingest.corrections import Corrections
 from aggregator.ingest.decide import Decided, Decider
@@ -36,7 +37,13 @@ from aggregator.ingest.rebuild import RebuildReport, rebuild
 from aggregator.ingest.stages import StageTimer, no_timer
 from aggregator.ingest.state import DecisionState, dedup_params
 from aggregator.storage import Storage
-from aggregator.types import ClusterChanges, CorrectionRecord, FeedToPoll, PollOutcome
+from aggregator.types import (
+    ClusterChanges,
+    CorrectionRecord,
+    FeedToPoll,
+    PollOutcome,
+    PruneReport,
+)
 
 FINGERPRINT_CHILD_MIN_ITEMS = 500
 """Fewer new items are fingerprinted in this process: 500 take about as long as starting
@@ -230,6 +237,28 @@ class Pipeline:
                 return None
             time.sleep(WAIT_STEP)
         return ClusterChanges()
+
+    def prune(
+        self, max_age: float, dry_run: bool = False, now: datetime | None = None
+    ) -> PruneReport:
+        """Drop the stories whose every item is older than ``max_age`` days (retention):
+        as the decider, or as a process that takes the lease for it while no other holds
+        it.  ``dry_run``: count only, whoever decides."""
+        now = now or datetime.now(UTC)
+        if dry_run:
+            return retention.count_old(self.state, max_age, now)
+        if not self.state.lease.held:
+            self.state.invalidate()  # not loaded for pruning: the next decision loads it
+            if not self.state.lease.try_acquire():
+                raise AggregatorError(
+                    "another process (the daemon) decides on this database and prunes it "
+                    "daily when retention.max_age is set: stop it to prune now "
+                    "(--dry-run counts without it)"
+                )
+        try:
+            return retention.prune(self.state, max_age, now)
+        finally:
+            self.release()
 
     def rebuild(self, dry_run: bool = False) -> RebuildReport:
         """Re-fingerprint and re-decide every stored item with the current settings."""

@@ -28,9 +28,16 @@ from aggregator.fetch.http import USER_AGENT, FetchLimits, fetch, new_client
 from aggregator.fetch.policy import FetchPolicy
 from aggregator.fetch.pool import fetch_concurrently
 from aggregator.ingest.child import CleanDocument, ParserBug, WorkerProcess
-from aggregator.ingest.feed_status import FeedStatus, Health, after_failure, after_success
+from aggregator.ingest.feed_status import (
+    FeedStatus,
+    Health,
+    after_failure,
+    after_success,
+    skipped_note,
+)
 from aggregator.ingest.memory import release_free_memory
 from aggregator.ingest.metrics import Metrics, log_event
+from aggregator.ingest.retention import cutoff as retention_cutoff
 from aggregator.ingest.stages import Stage, StageTimer, timed
 from aggregator.parse.feedvalues import FEED_URL
 from aggregator.storage import Storage
@@ -270,7 +277,9 @@ class Poller:
         try:
             with timed(self.timer, Stage.READ):
                 parsed = capped(parser.document(result.final_url, document), self.settings)
-            new, updated = self._store_document(feed, result, parsed, interval, now, boilerplate)
+            new, updated, skipped = self._store_document(
+                feed, result, parsed, interval, now, boilerplate
+            )
         except ParserBug as exc:  # hostile input hitting a parser bug: report it, keep polling
             log.error("event=ingest-bug feed=%s error=%s\n%s", feed.url, exc.message, exc.trace)
             return self._failed(feed, exc, interval, now, fetched.seconds), []
@@ -296,9 +305,15 @@ class Poller:
         )
         # Only ids wait for the decision: holding the folded text of a cold poll's 10,000
         # items until then would cost ~60 MB.
-        return PollOutcome(
-            feed.url, "ok", new=len(new), updated=len(updated), seconds=fetched.seconds
-        ), new + updated
+        outcome = PollOutcome(
+            feed.url,
+            "ok",
+            new=len(new),
+            updated=len(updated),
+            seconds=fetched.seconds,
+            skipped=skipped,
+        )
+        return outcome, new + updated
 
     def _store_document(
         self,
@@ -308,26 +323,32 @@ class Poller:
         interval: float,
         now: datetime,
         boilerplate: BoilerplateModel | None,
-    ) -> tuple[list[int], list[int]]:
+    ) -> tuple[list[int], list[int], int]:
         """One transaction for what a document brought: after a crash, either the items,
         their place in the decider's queue (and their evidence, when counted here) and the
         feed's status are all stored, or none are and the next poll brings them again.
-        Returns the new and the updated ids."""
-        status = after_success(feed, result, interval, now, parsed.ttl_minutes, parsed.warning)
-        self._note_move(feed, result, status)
+        Returns the new and the updated ids, and how many entries were skipped."""
         increments: dict[str, tuple[int, str]] = {}
         with self.storage.unit():
             with timed(self.timer, Stage.STORE):
-                saved = self.storage.save_items(feed.id, parsed.items)
+                saved = self.storage.save_items(feed.id, parsed.items, self._expired_before(now))
             new = [s.item_id for s in saved if s.status == "new"]
             updated = [s.item_id for s in saved if s.status == "updated"]
+            skipped = skipped_note(saved.skipped)
+            warning = "; ".join(n for n in (parsed.warning, skipped) if n) or None
+            status = after_success(feed, result, interval, now, parsed.ttl_minutes, warning)
+            self._note_move(feed, result, status)
+            if saved.skipped:
+                self.metrics.items.labels("skipped").inc(len(saved.skipped))
+                log_event(log, logging.WARNING, "items-skipped", feed=feed.url, note=skipped)
             if boilerplate is not None:
+                stored = [i for n, i in enumerate(parsed.items) if n not in saved.left_out]
                 with timed(self.timer, Stage.BOILERPLATE):
                     increments = boilerplate.observe(
                         feed.id,
                         (
                             evidence(fold_text(i.text))
-                            for s, i in zip(saved, parsed.items, strict=True)
+                            for s, i in zip(saved, stored, strict=True)
                             if s.status == "new"
                         ),
                     )
@@ -350,7 +371,14 @@ class Poller:
             self._ttl[feed.id] = parsed.ttl_minutes
         else:
             self._ttl.pop(feed.id, None)
-        return new, updated
+        return new, updated, len(saved.skipped)
+
+    def _expired_before(self, now: datetime) -> datetime | None:
+        """With retention on, new entries published before this are not stored: they are
+        old enough to be dropped, and a feed that still lists what was dropped would
+        otherwise bring it back as new at every poll."""
+        max_age = self.settings.retention.max_age
+        return None if max_age is None else retention_cutoff(now, max_age)
 
     # -- feed status --------------------------------------------------------------------
 
@@ -438,8 +466,7 @@ def capped(parsed: CleanDocument, settings: Settings) -> CleanDocument:
     if len(parsed.items) <= limit:
         return parsed
     note = (
-        f"{len(parsed.items):,} items in one document: the first {limit:,} kept "
-        f"(polling.max_items)"
+        f"{len(parsed.items):,} items in one document: the first {limit:,} kept (polling.max_items)"
     )
     warning = f"{parsed.warning}; {note}" if parsed.warning else note
     return replace(parsed, items=parsed.items[:limit], warning=warning)
