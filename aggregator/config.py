@@ -12,7 +12,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +26,9 @@ CONFIG_ENV = "AGGREGATOR_CONFIG"
 DATABASE_ENV = "AGGREGATOR_DATABASE_URL"
 BROKER_ENV = "AGGREGATOR_BROKER_URL"
 DEFAULT_CONFIG = "config.yaml"
+SYSTEM_CONFIG = Path("/etc/aggregator/config.yaml")
+ENV_PREFIX = "AGGREGATOR_"
+"""``AGGREGATOR_SECTION_KEY`` sets ``section.key`` (``AGGREGATOR_SERVER_PORT=8081``)."""
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -114,6 +117,13 @@ class FetchConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    max_age: float | None = None
+    """Days after which an item is dropped, with its cluster, once every member of that
+    cluster is that old (None: items are kept for ever)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path | None
     database: str
@@ -122,6 +132,7 @@ class Settings:
     dedup: DedupConfig = field(default_factory=DedupConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     broker: str | None = None
     """The task broker of a multi-process installation (``amqp://…`` RabbitMQ or
     ``redis://…``): the decider hands due feeds to ``aggregator worker`` processes."""
@@ -144,9 +155,83 @@ def parse_duration(value: object, key: str) -> float:
     return seconds
 
 
-def config_path(explicit: str | None) -> Path:
-    """The config file to read: ``--config``, else ``$AGGREGATOR_CONFIG``, else ./config.yaml."""
-    return Path(explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+def config_search(env: Mapping[str, str]) -> tuple[Path, ...]:
+    """Where a config file is looked for when neither ``--config`` nor
+    ``$AGGREGATOR_CONFIG`` names one, first found wins: the current directory, the
+    user's config directory (XDG), the system's."""
+    return (
+        Path(DEFAULT_CONFIG),
+        _xdg_dir(env, "XDG_CONFIG_HOME", ".config") / "aggregator" / DEFAULT_CONFIG,
+        SYSTEM_CONFIG,
+    )
+
+
+def find_config(explicit: str | None, env: Mapping[str, str] | None = None) -> Path | None:
+    """The config file to read: ``--config``, else ``$AGGREGATOR_CONFIG`` (either must
+    exist: naming a file that is not there is a mistake), else the first of
+    :func:`config_search` that exists; None when there is none (run on defaults)."""
+    env = os.environ if env is None else env
+    named = explicit or env.get(CONFIG_ENV)
+    if named:
+        return Path(named)
+    return next((path for path in config_search(env) if path.is_file()), None)
+
+
+def user_data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where the database lives when no config file says: ``$XDG_DATA_HOME/aggregator``
+    (by default ``~/.local/share/aggregator``)."""
+    return _xdg_dir(os.environ if env is None else env, "XDG_DATA_HOME", ".local/share") / (
+        "aggregator"
+    )
+
+
+def _xdg_dir(env: Mapping[str, str], name: str, default: str) -> Path:
+    # The XDG rule: a relative value is invalid and ignored.
+    value = env.get(name, "")
+    if value and Path(value).is_absolute():
+        return Path(value)
+    return Path(env.get("HOME") or Path.home()) / default
+
+
+def default_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings without a config file: every default, the environment's overrides,
+    and an SQLite database in :func:`user_data_dir`."""
+    env = os.environ if env is None else env
+    database = f"sqlite:///{user_data_dir(env) / 'aggregator.db'}"
+    return settings_from_mapping({"database": database}, None, env)
+
+
+def load_config(
+    explicit: str | None, env: Mapping[str, str] | None = None
+) -> tuple[Settings, str | None]:
+    """The settings the command line runs on (:func:`find_config`), and, when no config
+    file was found, the one line that says so."""
+    env = os.environ if env is None else env
+    path = find_config(explicit, env)
+    if path is not None:
+        try:
+            return load_settings(path, env), None
+        except ConfigError as exc:
+            if exc.key == "--config" and not explicit and env.get(CONFIG_ENV):
+                raise ConfigError(CONFIG_ENV, exc.message) from None  # the variable named it
+            raise
+    settings = default_settings(env)
+    looked = ", ".join(_shown(p) for p in config_search(env))
+    database = settings.database
+    if database.startswith("sqlite:///") and not env.get(DATABASE_ENV):
+        database = _shown(Path(database.removeprefix("sqlite:///")))
+    return settings, (
+        f"no config file (looked for {looked}); running on defaults, "
+        f"database {mask_secrets(database)}"
+    )
+
+
+def _shown(path: Path) -> str:
+    home = str(Path.home())
+    text = str(path)
+    if not path.is_absolute():
+        return f"./{text}"
+    return "~" + text[len(home) :] if text.startswith(home + os.sep) else text
 
 
 def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
@@ -176,9 +261,23 @@ def settings_from_mapping(
     raw: object, path: Path | None, env: Mapping[str, str] | None = None
 ) -> Settings:
     env = os.environ if env is None else env
+    top, from_env = _with_environment(_mapping(raw, "config"), env)
+    try:
+        return _settings(top, path, env)
+    except ConfigError as exc:
+        setting = exc.key.split("[", 1)[0]  # fetch.allow_networks[1]: one list's item
+        if setting in from_env:  # name the variable that holds the bad value
+            raise ConfigError(f"{from_env[setting]} ({exc.key})", exc.message) from None
+        raise
+
+
+def _settings(top: dict[str, Any], path: Path | None, env: Mapping[str, str]) -> Settings:
     base = (path.parent if path is not None else Path.cwd()).resolve()
-    top = _mapping(raw, "config")
-    _known(top, "", {"database", "feeds", "polling", "dedup", "server", "broker", "fetch"})
+    _known(
+        top,
+        "",
+        {"database", "feeds", "polling", "dedup", "server", "broker", "fetch", "retention"},
+    )
 
     database = env.get(DATABASE_ENV) or top.get("database")
     if database is None:
@@ -213,16 +312,114 @@ def settings_from_mapping(
             )
         seen[feed.url] = i
 
+    dedup = _dedup(top.get("dedup"), "dedup")
     return Settings(
         path=path,
         database=database,
         feeds=feeds,
         polling=_polling(top.get("polling"), "polling"),
-        dedup=_dedup(top.get("dedup"), "dedup"),
+        dedup=dedup,
         server=_server(top.get("server"), "server"),
         fetch=_fetch(top.get("fetch"), "fetch"),
+        retention=_retention(top.get("retention"), "retention", dedup.window),
         broker=broker,
     )
+
+
+def _sections() -> dict[str, type]:
+    """The config file's sections, each with the dataclass that holds its settings."""
+    return {
+        "polling": PollingConfig,
+        "dedup": DedupConfig,
+        "server": ServerConfig,
+        "fetch": FetchConfig,
+        "retention": RetentionConfig,
+    }
+
+
+def environment_settings() -> list[tuple[str, str, str]]:
+    """Every setting the environment may give: ``(variable, key, kind)``, kind being
+    how the variable's text is read (see :func:`_from_text`)."""
+    rows = [
+        (CONFIG_ENV, "(the config file's path)", "text"),
+        (DATABASE_ENV, "database", "text"),
+        (BROKER_ENV, "broker", "text"),
+    ]
+    for section, holder in _sections().items():
+        for item in fields(holder):
+            kind = _kind(str(item.type))
+            rows.append(
+                (
+                    f"{ENV_PREFIX}{section.upper()}_{item.name.upper()}",
+                    f"{section}.{item.name}",
+                    kind,
+                )
+            )
+    return rows
+
+
+def _kind(annotation: str) -> str:
+    if annotation.startswith("tuple["):
+        return "list"
+    return {"bool": "flag", "int": "whole", "float": "number"}.get(
+        annotation.removesuffix(" | None"), "text"
+    )
+
+
+_FLAG_WORDS = {"true": True, "yes": True, "on": True, "1": True}
+_FLAG_WORDS |= {"false": False, "no": False, "off": False, "0": False}
+
+
+def _from_text(text: str, kind: str) -> object:
+    """A variable's text as the YAML value it stands for; text that is not of the kind
+    stays text, for the section's own check to refuse with its usual message."""
+    value = text.strip()
+    if kind == "list":
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if kind == "flag":
+        return _FLAG_WORDS.get(value.lower(), value)
+    if kind == "whole" and re.fullmatch(r"[+-]?\d+", value):
+        return int(value)
+    if kind == "number":
+        try:
+            return float(value)
+        except ValueError:
+            return value  # a duration such as 15m, or a mistake the section names
+    return value
+
+
+def _with_environment(
+    top: dict[str, Any], env: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A copy of the config's mapping with every ``AGGREGATOR_SECTION_KEY`` variable set
+    in ``env`` (and not empty) in place of the file's value; and which keys came from
+    which variable.  A variable naming a section but no key of it is a mistake."""
+    merged = dict(top)
+    from_env: dict[str, str] = {}
+    known = {variable: key for variable, key, _ in environment_settings()}
+    kinds = {variable: kind for variable, _, kind in environment_settings()}
+    prefixes = tuple(f"{ENV_PREFIX}{section.upper()}_" for section in _sections())
+    for variable in sorted(env):
+        text = env[variable]
+        if not variable.startswith(prefixes) or not text:
+            continue
+        key = known.get(variable)
+        if key is None:
+            prefix = next(p for p in prefixes if variable.startswith(p))
+            raise ConfigError(
+                variable,
+                "unknown setting (expected one of: "
+                + ", ".join(v for v in known if v.startswith(prefix))
+                + ")",
+            )
+        section, name = key.split(".", 1)
+        if section in merged and merged[section] is not None:
+            original = _mapping(merged[section], section)
+        else:
+            original = {}
+        merged[section] = {**original, name: _from_text(text, kinds[variable])}
+        from_env[key] = variable
+    return merged, from_env
 
 
 def resolve_feed_url(url: str, base: Path) -> str:
@@ -479,3 +676,46 @@ def _fetch(raw: object, key: str) -> FetchConfig:
         allow_networks=tuple(networks),
         local_files=_flag(section.get("local_files", True), f"{key}.local_files"),
     )
+
+
+MAX_RETENTION_DAYS = 36_500
+
+
+def retention_days(value: object, key: str, window: float) -> float:
+    """A retention age in days (``30``, ``"30d"``, ``"12h"``): finite, above zero, and
+    no shorter than the dedup ``window`` (seconds), so that every item retention drops is
+    already out of the window the dedup engine compares new items with."""
+    if isinstance(value, bool):
+        raise ConfigError(key, f"expected a number of days like 30, got {value!r}")
+    if isinstance(value, int | float):
+        days = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        days = float(match.group(1)) * _UNITS[match.group(2) or "d"] / 86400
+    else:
+        raise ConfigError(key, f"expected a number of days like 30, got {value!r}")
+    if not math.isfinite(days) or days <= 0:
+        raise ConfigError(key, f"must be a number of days greater than zero, got {value!r}")
+    if days > MAX_RETENTION_DAYS:
+        raise ConfigError(key, f"must be at most {MAX_RETENTION_DAYS} days, got {value!r}")
+    if days * 86400 < window:
+        raise ConfigError(
+            key,
+            f"must be at least the dedup window ({_days(window)} days, dedup.window): "
+            f"items are compared with new ones that long, got {value!r}",
+        )
+    return days
+
+
+def _days(seconds: float) -> str:
+    return f"{seconds / 86400:g}"
+
+
+def _retention(raw: object, key: str, window: float) -> RetentionConfig:
+    if raw is None:
+        return RetentionConfig()
+    section = _mapping(raw, key)
+    _known(section, key, {"max_age"})
+    value = section.get("max_age")
+    if value is None:
+        return RetentionConfig()
+    return RetentionConfig(max_age=retention_days(value, f"{key}.max_age", window))

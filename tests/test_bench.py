@@ -313,6 +313,43 @@ SMOKE: dict[str, tuple[list[str], list[str]]] = {
             rf"^  database growth: {FIGURE} B/item",
         ],
     ),
+    "search": (
+        [
+            "bench/search.py",
+            "--items",
+            "300",
+            "--feeds",
+            "10",
+            "--repeat",
+            "1",
+            "--write-items",
+            "100",
+        ],
+        [
+            rf"generated: 300 items \([\d,]+ stories\) over 10 feeds, {FIGURE} characters",
+            *(rf"^{engine} at 300 items: median of 1" for engine in ("SQLite", "PostgreSQL")),
+            rf"^  rare \(\d+ items\) +{FIGURE} +\d+ +{FIGURE} +{FIGURE}$",
+            rf"^  syntax \(= medium\+common\) +{FIGURE} +\d+ +{FIGURE} +{FIGURE}$",
+            rf"^  SQLite +with index +{FIGURE} µs/item, without +{FIGURE} µs/item, ratio {FIGURE}",
+            rf"^  PostgreSQL +with index +{FIGURE} µs/item, without +{FIGURE} µs/item, ratio",
+        ],
+    ),
+    "reader_api": (
+        ["bench/reader_api.py", "--items", "3000", "--page", "100", "--repeat", "1"],
+        [
+            r"database: sqlite, 3000 items in \d+ stories, 50 feeds",
+            *(
+                rf"^{call} +{FIGURE} ms +floor +{FIGURE} ms +x *{FIGURE}$"
+                for call in (
+                    r"stream/contents n=100 \(unread\)",
+                    r"edit-tag 100 items a=read",
+                    r"edit-tag 100 items r=read",
+                )
+            ),
+            rf"^stream/items/ids n=1000 +{FIGURE} ms",
+            rf"^unread-count \(\d+ unread\) +{FIGURE} ms",
+        ],
+    ),
     "ingest": (
         [
             "bench/ingest.py",

@@ -33,8 +33,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Any]:
+def start_chromium(profile: Path, downloads: Path | None = None) -> Any:
+    """Headless Chromium under WebDriver (``downloads``: where files it saves go)."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in (
@@ -47,14 +47,25 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         "--disable-component-update",
         "--disable-sync",
         "--window-size=1400,900",
-        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)
+    if downloads is not None:
+        options.add_experimental_option(
+            "prefs",
+            {"download.default_directory": str(downloads), "download.prompt_for_download": False},
+        )
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(
         service=Service(shutil.which("chromedriver") or CHROMEDRIVER), options=options
     )
     driver.set_page_load_timeout(30)
+    return driver
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    driver = start_chromium(tmp_path / "profile")
     try:
         yield driver
     finally:
@@ -154,4 +165,24 @@ def test_cluster_page_shows_the_published_copy_cleaned_and_original(
     assert struck[0] not in cleaned
     kept = original.find_elements(By.CSS_SELECTOR, "p.block:not(.removed-block)")
     assert all(k.text in cleaned for k in kept)
+    assert not _problems(browser)
+
+
+def test_the_search_box_finds_a_story_once(site: str, browser: Any, tmp_path: Path) -> None:
+    browser.get(f"{site}/feeds")
+    box = browser.find_element(By.CSS_SELECTOR, "header.site form.search input[name=q]")
+    box.send_keys('Japan "alliance')  # a stray quote is a character, not syntax
+    browser.find_element(By.CSS_SELECTOR, "header.site form.search button").click()
+    assert "/search?q=" in browser.current_url
+    _screenshot(browser, tmp_path / "search.png")
+    results = browser.find_elements(By.CSS_SELECTOR, "ol.results li")
+    assert len(results) == 1  # five copies, one story
+    assert "5 copies" in results[0].find_element(By.CSS_SELECTOR, ".meta").text
+    marks = {m.text.lower() for m in results[0].find_elements(By.CSS_SELECTOR, ".snippet mark")}
+    assert marks and marks <= {"japan", "alliance"}
+    # The box on the results page keeps the words, ready to change them.
+    kept = browser.find_element(By.CSS_SELECTOR, "header.site form.search input[name=q]")
+    assert kept.get_attribute("value") == 'Japan "alliance'
+    results[0].find_element(By.CSS_SELECTOR, "a.title").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("US and Japan Forge AI Alliance")
     assert not _problems(browser)

@@ -43,7 +43,7 @@ def test_poll_the_seeds_and_inspect(demo: Path, cli: Cli) -> None:
     assert len(lines) == 6 and lines[-1].startswith("polled 5 feeds (0 failed): 81 new")
     assert (demo / "aggregator.db").exists()
 
-    items = json.loads(run("items", "list", "--format", "json"))
+    items = json.loads(run("items", "list", "--format", "json", "--all"))
     assert len(items) == 81
     for field in (
         "id",
@@ -81,7 +81,7 @@ def test_poll_the_seeds_and_inspect(demo: Path, cli: Cli) -> None:
     # Polling again adds nothing and changes no cluster.
     again = run("poll", "--once").strip().splitlines()[-1]
     assert "0 new, 0 updated; 81 items" in again
-    items_again = json.loads(run("items", "list", "--format", "json"))
+    items_again = json.loads(run("items", "list", "--format", "json", "--all"))
     assert {(i["guid"], i["cluster_id"]) for i in items_again} == {
         (i["guid"], i["cluster_id"]) for i in items
     }
@@ -158,16 +158,17 @@ def test_the_tables_show_what_the_json_holds(demo: Path, cli: Cli) -> None:
         return cli(*args, cwd=demo, check=True).stdout
 
     run("poll", "--once")
-    items = json.loads(run("items", "list", "--format", "json"))
+    items = json.loads(run("items", "list", "--format", "json", "--all"))
     rows = _rows(
         run("items", "list", "--limit", "3"),
-        ["id", "published", "cluster", "canon", "title", "feed"],
+        ["id", "published", "cluster", "canon", "method", "title", "feed"],
     )
     assert [int(row.split()[0]) for row in rows] == [i["id"] for i in items[:3]]
+    assert all(f"  {i['method']}  " in row for row, i in zip(rows, items[:3], strict=True))
     # --feed takes a path relative to the current directory, as `feeds add` does.
     watch = str(demo / "seeds" / "daily-watch-news.xml")
     of_feed = json.loads(
-        run("items", "list", "--feed", "seeds/daily-watch-news.xml", "--format", "json")
+        run("items", "list", "--feed", "seeds/daily-watch-news.xml", "--format", "json", "--all")
     )
     assert len(of_feed) == sum(i["feed_url"] == watch for i in items) == 20
     assert {i["feed_url"] for i in of_feed} == {watch}
@@ -203,9 +204,21 @@ def test_the_tables_show_what_the_json_holds(demo: Path, cli: Cli) -> None:
 
     feeds = json.loads(run("feeds", "list", "--format", "json"))
     rows = _rows(
-        run("feeds", "list"), ["id", "name", "items", "errors", "last success", "last error", "url"]
+        run("feeds", "list"),
+        [
+            "id",
+            "name",
+            "group",
+            "priority",
+            "items",
+            "errors",
+            "last success",
+            "last error",
+            "url",
+        ],
     )
     for row, feed in zip(rows, feeds, strict=True):  # long URLs are cut at 60 characters
+        assert f"  {feed['name']}  " in row and f"  {feed['group']}  " in row
         shown = row.split()[-1]
         assert shown == feed["url"] or (
             len(shown) == 60 and shown.endswith("…") and feed["url"].startswith(shown[:-1])
@@ -225,7 +238,7 @@ def test_the_tables_show_what_the_json_holds(demo: Path, cli: Cli) -> None:
 
     rebuilt = run("dedup", "rebuild")
     assert rebuilt.startswith(f"re-decided {len(items)} items: moved 0 items; ")
-    assert json.loads(run("items", "list", "--format", "json")) == items
+    assert json.loads(run("items", "list", "--format", "json", "--all")) == items
 
 
 def test_usage_errors(tmp_path: Path, cli: Cli) -> None:
@@ -241,9 +254,10 @@ def test_usage_errors(tmp_path: Path, cli: Cli) -> None:
 def test_errors_inside_a_verb_are_one_line_with_their_status(tmp_path: Path, cli: Cli) -> None:
     (tmp_path / "config.yaml").write_text("feeds: []\n")
     bad_url = cli("feeds", "add", "ftp://files.example/feed.xml", cwd=tmp_path)
-    assert (bad_url.returncode, bad_url.stdout) == (2, "")
+    assert (bad_url.returncode, bad_url.stdout) == (1, "")
     assert bad_url.stderr == (
-        "aggregator: config: url: unsupported scheme 'ftp' (use http, https, file or a path)\n"
+        "aggregator: not subscribed to ftp://files.example/feed.xml: unsupported scheme 'ftp' "
+        "(use http, https, file or a path) (--force subscribes anyway)\n"
     )
 
     (tmp_path / "broken.yaml").write_text(
@@ -260,7 +274,7 @@ def test_removing_a_feed_the_config_lists_says_it_comes_back(tmp_path: Path, cli
     (tmp_path / "config.yaml").write_text("feeds:\n  - listed.xml\n")
     assert cli("feeds", "add", "listed.xml", cwd=tmp_path, check=True).stdout.startswith("added: ")
     removed = cli("feeds", "remove", "listed.xml", cwd=tmp_path, check=True)
-    assert removed.stdout == f"removed {tmp_path / 'listed.xml'} and its 0 items\n"
+    assert removed.stdout == f"removed feed 1 ({tmp_path / 'listed.xml'}) and its 0 items\n"
     assert "still listed in the config file" in removed.stderr
 
 

@@ -352,10 +352,23 @@ def test_cli_missing_config_file(tmp_path: Path, cli: Cli) -> None:
     assert str(missing) in result.stderr
 
 
-def test_cli_without_config_and_no_config_yaml_in_cwd(tmp_path: Path, cli: Cli) -> None:
-    result = cli("feeds", "list", cwd=tmp_path)
-    assert_one_line_error(result, "--config")
-    assert "config.yaml" in result.stderr
+def test_cli_without_config_and_no_config_yaml_in_cwd_runs_on_defaults(
+    tmp_path: Path, cli: Cli
+) -> None:
+    """Issue 16: outside the repository every command failed with "config: --config: file
+    not found: config.yaml", though no --config was given and every key is optional."""
+    data = tmp_path / "data"
+    result = cli(
+        "feeds",
+        "list",
+        cwd=tmp_path,
+        env={"XDG_CONFIG_HOME": str(tmp_path / "conf"), "XDG_DATA_HOME": str(data)},
+    )
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("aggregator: no config file (looked for ./config.yaml, ")
+    assert "running on defaults" in line and str(data / "aggregator" / "aggregator.db") in line
+    assert (data / "aggregator" / "aggregator.db").is_file()
 
 
 def test_cli_config_not_utf8(tmp_path: Path, cli: Cli) -> None:

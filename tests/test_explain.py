@@ -60,7 +60,7 @@ def _cli(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> Any:
 
 
 def _ids(capsys: pytest.CaptureFixture[str], config: Path) -> dict[str, dict[str, Any]]:
-    items = _cli(capsys, config, "items", "list", "--format", "json")
+    items = _cli(capsys, config, "items", "list", "--format", "json", "--all")
     return {item["guid"]: item for item in items}
 
 

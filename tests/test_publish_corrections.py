@@ -126,7 +126,8 @@ def test_cli_split_and_merge(tmp_path: Path, cli: Cli) -> None:
     item = next(m for m in biggest["members"] if not m["canonical"])
     out = _cli(tmp_path, "clusters", "split", str(item["id"]))
     assert f"item {item['id']} is now alone in cluster" in out
-    items = {i["id"]: i for i in json.loads(_cli(tmp_path, "items", "list", "--format", "json"))}
+    listed = _cli(tmp_path, "items", "list", "--format", "json", "--all")
+    items = {i["id"]: i for i in json.loads(listed)}
     new_cluster = items[item["id"]]["cluster_id"]
     assert new_cluster != biggest["id"] and items[item["id"]]["method"] == "manual"
 

@@ -10,10 +10,11 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from aggregator.cli.parser import parser
 from aggregator.cli.verbs import Handler
-from aggregator.config import config_path, load_settings
+from aggregator.config import load_config
 from aggregator.errors import AggregatorError, ConfigError, DatabaseUnusable, StorageError
 from aggregator.ingest.memory import limit_malloc_arenas
 
@@ -35,10 +36,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        settings = load_settings(config_path(args.config))
+        settings, on_defaults = load_config(args.config)
     except ConfigError as exc:
         print(f"aggregator: {exc}", file=sys.stderr)
         return 2
+    if on_defaults:
+        print(f"aggregator: {on_defaults}", file=sys.stderr)
+        _make_data_dir(settings.database)
     try:
         handler: Handler = args.handler
         return handler(args, settings)
@@ -58,3 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `aggregator items list | head`: the reader left; say nothing more.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _make_data_dir(database: str) -> None:
+    """The folder of the default SQLite database: a first run makes it, as SQLite makes
+    the file but not its folder."""
+    scheme, sep, rest = database.partition(":///")
+    if sep and scheme.startswith("sqlite") and rest.startswith("/"):
+        Path(rest).parent.mkdir(parents=True, exist_ok=True)

@@ -6,9 +6,9 @@ import argparse
 from typing import Any
 
 from aggregator import __version__
-from aggregator.cli import users
+from aggregator.cli import database, feeds, search, users
 from aggregator.cli import verbs as act
-from aggregator.cli.verbs import Handler
+from aggregator.cli.verbs import LIST_LIMIT, Handler
 
 Verbs = Any
 """argparse's sub-parser collection (its type is private)."""
@@ -25,17 +25,27 @@ def _formatted(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return sub
 
 
-def _priority(text: str) -> int:
-    """A feed priority within the range the config accepts (a database column holds it)."""
-    from aggregator.config import MAX_PRIORITY
-
+def _limit(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not -1000 <= value <= MAX_PRIORITY:
-        raise argparse.ArgumentTypeError(f"must be between -1000 and {MAX_PRIORITY}, got {value}")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _limited(sub: argparse.ArgumentParser, rows: str, every: str = "") -> argparse.ArgumentParser:
+    """``--limit N`` (default :data:`LIST_LIMIT`) and ``--all`` on a listing."""
+    sub.add_argument(
+        "--limit",
+        type=_limit,
+        default=None,
+        metavar="N",
+        help=f"show at most N {rows} (default {LIST_LIMIT}; with --all, none)",
+    )
+    sub.add_argument("--all", action="store_true", help=every or f"show every one of the {rows}")
+    return sub
 
 
 def _noun(verbs: Verbs, name: str, help_text: str) -> Verbs:
@@ -49,20 +59,21 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         metavar="PATH",
-        help="config file (default: $AGGREGATOR_CONFIG or ./config.yaml)",
+        help="config file (default: $AGGREGATOR_CONFIG, else the first of ./config.yaml, "
+        "$XDG_CONFIG_HOME/aggregator/config.yaml, /etc/aggregator/config.yaml; none: defaults)",
     )
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="log progress to stderr (-vv for debug)"
     )
     parser.add_argument("--version", action="version", version=f"aggregator {__version__}")
     verbs = parser.add_subparsers(metavar="COMMAND")
-    poll = _verb(verbs, "poll", act.poll, "fetch every feed once and ingest what is new")
-    poll.add_argument(
-        "--once",
-        action="store_true",
-        required=True,
-        help="poll once and exit (use `aggregator run` for the daemon)",
+    poll = _verb(
+        verbs,
+        "poll",
+        act.poll,
+        "fetch every feed once, ingest what is new and exit (`aggregator run` is the daemon)",
     )
+    poll.add_argument("--once", action="store_true", help="the same (kept for old scripts)")
     _verb(
         verbs,
         "run",
@@ -103,12 +114,9 @@ def parser() -> argparse.ArgumentParser:
         metavar="PORT",
         help="serve Prometheus metrics on this port",
     )
-    _verb(
-        _noun(verbs, "db", "database schema"),
-        "upgrade",
-        act.db_upgrade,
-        "apply schema migrations",
-    )
+    db = _noun(verbs, "db", "the database: schema, retention, space")
+    _verb(db, "upgrade", act.db_upgrade, "apply schema migrations")
+    database.register(db, _verb)
     items_list = _formatted(
         _verb(
             _noun(verbs, "items", "stored items"),
@@ -117,17 +125,20 @@ def parser() -> argparse.ArgumentParser:
             "list items, newest first",
         )
     )
-    items_list.add_argument("--feed", metavar="URL", help="only this feed's items")
-    items_list.add_argument("--limit", type=int, default=None)
+    items_list.add_argument("--feed", metavar="ID|URL", help="only this feed's items")
+    _limited(items_list, "items")
     _cluster_verbs(_noun(verbs, "clusters", "story clusters"))
-    _feed_verbs(_noun(verbs, "feeds", "subscribed feeds"))
-    _formatted(
-        _verb(
-            _noun(verbs, "boilerplate", "learned boilerplate"),
-            "list",
-            act.boilerplate_list,
-            "blocks learned as boilerplate",
-        )
+    feeds.register(verbs, _verb)
+    _limited(
+        _formatted(
+            _verb(
+                _noun(verbs, "boilerplate", "learned boilerplate"),
+                "list",
+                act.boilerplate_list,
+                "blocks learned as boilerplate",
+            )
+        ),
+        "blocks",
     )
     rebuild = _verb(
         _noun(verbs, "dedup", "near-duplicate decisions"),
@@ -136,6 +147,7 @@ def parser() -> argparse.ArgumentParser:
         "re-decide every item (after a config change) and report what moves",
     )
     rebuild.add_argument("--dry-run", action="store_true", help="report only, change nothing")
+    search.register(verbs, _verb)
     users.register(verbs, _verb)
     return parser
 
@@ -143,11 +155,13 @@ def parser() -> argparse.ArgumentParser:
 def _cluster_verbs(clusters: Verbs) -> None:
     listing = _formatted(
         _verb(
-            clusters, "list", act.clusters_list, "list clusters of copies (size ≥ 2 unless --all)"
+            clusters,
+            "list",
+            act.clusters_list,
+            "list clusters of copies, newest first (--all: every cluster, single items too)",
         )
     )
-    listing.add_argument("--all", action="store_true", help="include single items")
-    listing.add_argument("--limit", type=int, default=None)
+    _limited(listing, "clusters", every="every cluster, single items too, no limit")
     show = _formatted(
         _verb(clusters, "show", act.clusters_show, "show one cluster and its members")
     )
@@ -176,22 +190,3 @@ def _cluster_verbs(clusters: Verbs) -> None:
     )
     merge.add_argument("first", type=int, metavar="A")
     merge.add_argument("second", type=int, metavar="B")
-
-
-def _feed_verbs(feeds: Verbs) -> None:
-    _formatted(_verb(feeds, "list", act.feeds_list, "list feeds and their health"))
-    add = _verb(feeds, "add", act.feeds_add, "subscribe to a feed (URL or path)")
-    add.add_argument("url")
-    add.add_argument("--name")
-    add.add_argument("--group")
-    add.add_argument("--priority", type=_priority, default=0)
-    remove = _verb(feeds, "remove", act.feeds_remove, "unsubscribe and delete the feed's items")
-    remove.add_argument("url")
-    import_opml = _verb(
-        feeds, "import-opml", act.feeds_import_opml, "subscribe to every feed of an OPML file"
-    )
-    import_opml.add_argument("file", metavar="FILE")
-    export_opml = _verb(
-        feeds, "export-opml", act.feeds_export_opml, "write the subscriptions as OPML (to stdout)"
-    )
-    export_opml.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead")

@@ -9,12 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aggregator.config import Settings, resolve_feed_url
-from aggregator.errors import FeedError
-from aggregator.publish.views import cluster_dict, feed_dict, item_dict, table
-from aggregator.types import FeedSpec
+from aggregator.cli.wording import counted
+from aggregator.config import Settings
+from aggregator.publish.views import cluster_dict, item_dict, table
+from aggregator.types import ItemView
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+LIST_LIMIT = 50
+"""Rows a listing shows unless ``--limit`` or ``--all`` says otherwise."""
 HAND_OVER_WAIT = 60.0
 """Seconds ``poll --once`` waits for the running daemon to place the items it stored."""
 
@@ -26,6 +28,37 @@ def _emit(args: argparse.Namespace, rows: list[dict[str, Any]], render: Callable
     else:
         print(render())
     return 0
+
+
+def _limit(args: argparse.Namespace) -> int | None:
+    """The rows a listing may show: ``--limit N``, else all of them with ``--all``, else
+    :data:`LIST_LIMIT`."""
+    if args.limit is not None:
+        return int(args.limit)
+    return None if args.all else LIST_LIMIT
+
+
+def _cut(args: argparse.Namespace, rows: list[Any], what: str) -> list[Any]:
+    """``rows`` (read with one more than the limit) cut to the limit, saying so on stderr
+    when there were more: a listing never silently stops short."""
+    limit = _limit(args)
+    if limit is None or len(rows) <= limit:
+        return rows
+    print(
+        f"aggregator: showing the first {limit} {what}; --limit N or --all for more",
+        file=sys.stderr,
+    )
+    return rows[:limit]
+
+
+def _one_more(args: argparse.Namespace) -> int | None:
+    limit = _limit(args)
+    return None if limit is None else limit + 1
+
+
+def _feed_names(storage: Any) -> dict[int, str]:
+    """Each feed's name as tables show it (configured name, else title, else URL)."""
+    return {f.id: f.shown_name for f in storage.list_feeds()}
 
 
 def _storage(settings: Settings) -> Any:
@@ -58,20 +91,21 @@ def poll(args: argparse.Namespace, settings: Settings) -> int:
         if o.status == "error":
             print(f"error         {o.feed_url}: {o.error}")
         else:
-            print(f"{o.status:<13} {o.feed_url}: {o.new} new, {o.updated} updated")
+            skipped = f", {o.skipped} skipped" if o.skipped else ""
+            print(f"{o.status:<13} {o.feed_url}: {o.new} new, {o.updated} updated{skipped}")
     if pipeline.handed_over:
         left = pipeline.wait_until_decided(pipeline.handed_over, HAND_OVER_WAIT)
         print(
             f"another process (the daemon) decides on this database: handed it "
-            f"{len(pipeline.handed_over)} items"
+            f"{counted(len(pipeline.handed_over), 'item')}"
             + (f"; {len(left)} still wait for it" if left else ", all placed")
         )
     counts = pipeline.storage.counts()
     failed = sum(1 for o in outcomes if o.status == "error")
     print(
-        f"polled {len(outcomes)} feeds ({failed} failed): "
+        f"polled {counted(len(outcomes), 'feed')} ({failed} failed): "
         f"{sum(o.new for o in outcomes)} new, {sum(o.updated for o in outcomes)} updated; "
-        f"{counts['items']} items in {counts['clusters']} clusters "
+        f"{counted(counts['items'], 'item')} in {counted(counts['clusters'], 'cluster')} "
         f"({counts['multi_item_clusters']} with copies) in {time.monotonic() - started:.2f}s"
     )
     return 0
@@ -138,8 +172,20 @@ def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def items_list(args: argparse.Namespace, settings: Settings) -> int:
-    feed = resolve_feed_url(args.feed, Path.cwd()) if args.feed else None
-    items = _storage(settings).list_items(feed_url=feed, limit=args.limit)
+    from aggregator.cli.feeds import reference
+
+    storage = _storage(settings)
+    feed_url = None
+    if args.feed:
+        found = storage.find_feed(reference(args.feed))
+        if found is None:
+            print(f"aggregator: no feed {args.feed} (see `aggregator feeds list`)", file=sys.stderr)
+            return 1
+        feed_url = found.url
+    items: list[ItemView] = _cut(
+        args, storage.list_items(feed_url=feed_url, limit=_one_more(args)), "items"
+    )
+    names = _feed_names(storage)
     return _emit(
         args,
         [item_dict(i) for i in items],
@@ -150,19 +196,24 @@ def items_list(args: argparse.Namespace, settings: Settings) -> int:
                     (i.published.strftime("%Y-%m-%d %H:%M") if i.published else ""),
                     i.cluster_id,
                     "*" if i.canonical else "",
+                    i.method or "",
                     i.title,
-                    i.feed_url,
+                    names.get(i.feed_id, i.feed_url),
                 )
                 for i in items
             ],
-            ["id", "published", "cluster", "canon", "title", "feed"],
-            {4: 60, 5: 50},
+            ["id", "published", "cluster", "canon", "method", "title", "feed"],
+            {5: 60, 6: 30},
         ),
     )
 
 
 def clusters_list(args: argparse.Namespace, settings: Settings) -> int:
-    clusters = _storage(settings).list_clusters(min_size=1 if args.all else 2, limit=args.limit)
+    clusters = _cut(
+        args,
+        _storage(settings).list_clusters(min_size=1 if args.all else 2, limit=_one_more(args)),
+        "clusters",
+    )
     rows = [cluster_dict(c) for c in clusters]
 
     def render() -> str:
@@ -185,14 +236,19 @@ def clusters_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def clusters_show(args: argparse.Namespace, settings: Settings) -> int:
-    cluster = _storage(settings).get_cluster(args.cluster_id)
+    storage = _storage(settings)
+    cluster = storage.get_cluster(args.cluster_id)
     if cluster is None:
         print(f"aggregator: no cluster {args.cluster_id}", file=sys.stderr)
         return 1
     data = cluster_dict(cluster)
     if args.format == "json":
         return _emit(args, [data], str)
-    print(f"cluster {cluster.id}: {cluster.size} items from {cluster.feed_count} feeds")
+    names = _feed_names(storage)
+    print(
+        f"cluster {cluster.id}: {counted(cluster.size, 'item')} "
+        f"from {counted(cluster.feed_count, 'feed')}"
+    )
     if cluster.note:
         print(f"note: {cluster.note}")
     print(
@@ -205,12 +261,12 @@ def clusters_show(args: argparse.Namespace, settings: Settings) -> int:
                     m["score"],
                     m["published"],
                     m["title"],
-                    m["feed_url"],
+                    names.get(member.feed_id, member.feed_url),
                 )
-                for m in data["members"]
+                for m, member in zip(data["members"], cluster.members, strict=True)
             ],
             ["item", "canon", "method", "score", "published", "title", "feed"],
-            {5: 50, 6: 45},
+            {5: 50, 6: 30},
         )
     )
     return 0
@@ -236,58 +292,9 @@ def clusters_explain(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def feeds_list(args: argparse.Namespace, settings: Settings) -> int:
-    feeds = _storage(settings).list_feeds()
-    return _emit(
-        args,
-        [feed_dict(f) for f in feeds],
-        lambda: table(
-            [
-                (
-                    f.id,
-                    f.name or f.title,
-                    f.item_count,
-                    f.error_count,
-                    (f.last_success.strftime("%Y-%m-%d %H:%M") if f.last_success else "never"),
-                    f.last_error or "",
-                    f.url,
-                )
-                for f in feeds
-            ],
-            ["id", "name", "items", "errors", "last success", "last error", "url"],
-            {1: 30, 5: 40, 6: 60},
-        ),
-    )
-
-
-def feeds_add(args: argparse.Namespace, settings: Settings) -> int:
-    url = resolve_feed_url(args.url, Path.cwd())
-    feed, created = _storage(settings).add_feed(
-        FeedSpec(url=url, name=args.name, group=args.group, priority=args.priority)
-    )
-    print(f"{'added' if created else 'already subscribed'}: {feed.url} (id {feed.id})")
-    return 0
-
-
-def feeds_remove(args: argparse.Namespace, settings: Settings) -> int:
-    url = resolve_feed_url(args.url, Path.cwd())
-    removed = _storage(settings).remove_feed(url)
-    if removed is None:
-        print(f"aggregator: no feed {url}", file=sys.stderr)
-        return 1
-    print(f"removed {url} and its {removed} items")
-    if any(spec.url == url for spec in settings.feeds):
-        print(
-            "note: the feed is still listed in the config file and will come back at the next "
-            "poll; delete it there too",
-            file=sys.stderr,
-        )
-    return 0
-
-
 def feeds_import_opml(args: argparse.Namespace, settings: Settings) -> int:
-    from aggregator.fetch.policy import FetchPolicy, check_outside_url
-    from aggregator.publish.opml import parse_opml
+    from aggregator.fetch.policy import FetchPolicy
+    from aggregator.publish.opml import parse_opml, subscribe_listed
 
     path = Path(args.file)
     try:
@@ -295,28 +302,19 @@ def feeds_import_opml(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as exc:
         print(f"aggregator: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 1
-    storage = _storage(settings)
-    policy = FetchPolicy.from_config(settings.fetch)
-    added = skipped = 0
-    for entry in listed:
-        # OPML files come from the web: only http(s) URLs to public addresses, never a
-        # path or file:// (nothing is looked up on disk, so no answer tells which exist).
-        try:
-            url = check_outside_url(entry.url, policy)
-        except FeedError as exc:
-            print(f"skipped       {exc}")
-            skipped += 1
+    results = subscribe_listed(_storage(settings), listed, FetchPolicy.from_config(settings.fetch))
+    for result in results:
+        if result.feed is None:
+            print(f"skipped       {result.skipped}")
             continue
-        feed, created = storage.add_feed(
-            FeedSpec(url=url, name=entry.name, group=entry.group), origin="opml"
-        )
-        added += created
         print(
-            f"{'added' if created else 'already':<13} {feed.url}"
-            + (f" ({entry.group})" if entry.group else "")
+            f"{'added' if result.created else 'already':<13} {result.feed.url}"
+            + (f" ({result.entry.group})" if result.entry.group else "")
         )
+    added = sum(r.created for r in results)
+    skipped = sum(r.feed is None for r in results)
     print(
-        f"imported {len(listed)} feeds from {path}: {added} added, "
+        f"imported {counted(len(listed), 'feed')} from {path}: {added} added, "
         f"{len(listed) - added - skipped} already subscribed, {skipped} skipped"
     )
     return 0
@@ -377,7 +375,7 @@ def clusters_merge(args: argparse.Namespace, settings: Settings) -> int:
 def boilerplate_list(args: argparse.Namespace, settings: Settings) -> int:
     from aggregator.ingest.state import load_boilerplate
 
-    learned = load_boilerplate(_storage(settings)).learned()
+    learned = _cut(args, load_boilerplate(_storage(settings)).learned(), "blocks")
     return _emit(
         args,
         [{"key": b.key, "text": b.sample, "feeds": b.feeds, "items": b.items} for b in learned],
@@ -391,8 +389,8 @@ def dedup_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     report = _pipeline(settings).rebuild(dry_run=args.dry_run)
     verb = "would move" if args.dry_run else "moved"
     print(
-        f"re-decided {report.items} items: {verb} {report.moved} items; "
-        f"{report.clusters_before} clusters before, {report.clusters_after} after"
+        f"re-decided {counted(report.items, 'item')}: {verb} {counted(report.moved, 'item')}; "
+        f"{counted(report.clusters_before, 'cluster')} before, {report.clusters_after} after"
     )
     for line in report.moves[:50]:
         print(f"  {line}")

@@ -5,8 +5,9 @@ the scheduler in one process.  Each part of the site contributes its routes from
 module; this one assembles them and owns the shared state (``request.app.state``):
 ``storage``, ``settings``, ``metrics``, ``health``, ``boilerplate`` (a cached model),
 ``title_affixes`` (each feed's learned title affixes, cached too), ``pipeline`` (the writer
-for corrections, None until ``aggregator serve`` needs one) and ``write_lock`` (held by
-whoever writes: the scheduler's poll, a correction).
+for corrections, None until ``aggregator serve`` needs one), ``write_lock`` (held by
+whoever writes: the scheduler's poll, a correction) and ``session_key`` (signs the web
+face's session cookies).
 """
 
 from __future__ import annotations
@@ -30,9 +31,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from aggregator.config import Settings
 from aggregator.errors import StorageError
 from aggregator.ingest.metrics import Health, Metrics
-from aggregator.publish import api, corrections, feeds, fever, greader, openapi, pages
+from aggregator.publish import (
+    api,
+    corrections,
+    feeds,
+    fever,
+    greader,
+    manage,
+    openapi,
+    pages,
+    search,
+)
 from aggregator.publish.context import BoilerplateCache, TitleAffixCache
 from aggregator.publish.hosts import HostGuard
+from aggregator.publish.session import SessionKey
 from aggregator.publish.views import iso
 from aggregator.storage import Storage
 
@@ -119,6 +131,8 @@ _TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    411: "Length required",
+    413: "Too large",
     500: "Internal error",
     503: "Unavailable",
 }
@@ -186,6 +200,8 @@ def create_app(
         *fever.routes(),
         *openapi.routes(),
         *pages.routes(),
+        *search.routes(),
+        *manage.routes(),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         *(extra_routes or []),
     ]
@@ -209,4 +225,5 @@ def create_app(
     app.state.feed_cache = feeds.RenderCache()
     app.state.pipeline = pipeline
     app.state.write_lock = write_lock or threading.Lock()
+    app.state.session_key = SessionKey()
     return app

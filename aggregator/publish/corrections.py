@@ -5,6 +5,8 @@
 TOKEN`` with ``server.token`` from the config; with no token configured every write is
 refused (403), so a server started without one is read-only whatever the network sees.
 The header (not a cookie) also keeps other web pages from posting on a user's behalf.
+The signed-in web forms (:mod:`aggregator.publish.manage`) call :func:`split` and
+:func:`merge` here too, with a session and its CSRF token in place of the header.
 
 Writes go through the one :class:`~aggregator.ingest.pipeline.Pipeline` of the process (the
 daemon's, or one made on first use by ``aggregator serve``) under ``app.state.write_lock``,
@@ -61,16 +63,14 @@ def _pipeline(request: Request) -> Pipeline:
     return pipeline
 
 
+STORED = (
+    "the correction is stored; the process that decides applies it at its next look at the database"
+)
+
+
 def _accepted() -> JSONResponse:
     """202: stored, and applied by the daemon that decides at its next look."""
-    return JSONResponse(
-        {
-            "status": "accepted",
-            "detail": "the correction is stored; the "
-            "process that decides applies it at its next look at the database",
-        },
-        status_code=202,
-    )
+    return JSONResponse({"status": "accepted", "detail": STORED}, status_code=202)
 
 
 def _refused(exc: AggregatorError) -> HTTPException:
@@ -86,9 +86,10 @@ def _cluster_of(request: Request, item_id: int) -> dict[str, Any] | None:
     return None if cluster is None else cluster_summary(cluster, feeds_by_id(storage))
 
 
-def split_item(request: Request) -> JSONResponse:
-    authorize(request)
-    item_id = path_id(request, "item_id", "item")
+def split(request: Request, item_id: int) -> tuple[int | None, bool]:
+    """Take ``item_id`` out of its cluster (the JSON API and the web form both come here).
+    Returns the cluster it was in, and whether the split is applied already (False: stored,
+    for the process that decides).  404 or 409 when refused."""
     storage = storage_of(request)
     found = storage.list_items(item_ids=[item_id])
     if not found:
@@ -98,21 +99,13 @@ def split_item(request: Request) -> JSONResponse:
             applied = _pipeline(request).split_item(item_id)
         except AggregatorError as exc:
             raise _refused(exc) from exc
-    if applied is None:
-        return _accepted()
-    return JSONResponse(
-        {
-            "item_id": item_id,
-            "previous_cluster_id": found[0].cluster_id,
-            "cluster": _cluster_of(request, item_id),
-        }
-    )
+    return found[0].cluster_id, applied is not None
 
 
-def merge_clusters(request: Request) -> JSONResponse:
-    authorize(request)
-    first = path_id(request, "first", "cluster")
-    second = path_id(request, "second", "cluster")
+def merge(request: Request, first: int, second: int) -> tuple[int | None, bool]:
+    """Join two clusters (the JSON API and the web form both come here).  Returns an item
+    of the joined cluster (the first one's canonical copy, else the second's) and whether
+    the merge is applied already.  400, 404 or 409 when refused."""
     if first == second:
         raise HTTPException(400, f"cannot merge cluster {first} with itself")
     storage = storage_of(request)
@@ -127,7 +120,30 @@ def merge_clusters(request: Request) -> JSONResponse:
             applied = _pipeline(request).merge_clusters(first, second)
         except AggregatorError as exc:
             raise _refused(exc) from exc
-    if applied is None:
+    return anchor, applied is not None
+
+
+def split_item(request: Request) -> JSONResponse:
+    authorize(request)
+    item_id = path_id(request, "item_id", "item")
+    previous, applied = split(request, item_id)
+    if not applied:
+        return _accepted()
+    return JSONResponse(
+        {
+            "item_id": item_id,
+            "previous_cluster_id": previous,
+            "cluster": _cluster_of(request, item_id),
+        }
+    )
+
+
+def merge_clusters(request: Request) -> JSONResponse:
+    authorize(request)
+    first = path_id(request, "first", "cluster")
+    second = path_id(request, "second", "cluster")
+    anchor, applied = merge(request, first, second)
+    if not applied:
         return _accepted()
     return JSONResponse(
         {"merged": [first, second], "cluster": _cluster_of(request, anchor) if anchor else None}

@@ -4,6 +4,8 @@ Reading: every ``<outline>`` with an ``xmlUrl`` is a feed; its name is its ``tit
 ``text``; its group is its ``category`` attribute, else the folder outline around it.
 OPML files come from other programs and the web, so the parser refuses any DTD or entity
 declaration (the billion-laughs and external-entity tricks need one; OPML never does).
+Subscribing (the CLI's ``feeds import-opml`` and the web form): OPML files come from the
+web, so each address must be an http(s) URL to a public address by the fetch policy.
 Writing: feeds grouped into folder outlines by their group, in a stable order, so the
 same subscriptions always give the same bytes.
 """
@@ -16,10 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.parsers import expat
 
-from aggregator.errors import AggregatorError
-from aggregator.types import FeedView
+from aggregator.errors import AggregatorError, FeedError
+from aggregator.fetch.policy import FetchPolicy, check_outside_url
+from aggregator.storage import Storage
+from aggregator.types import FeedSpec, FeedView
 
-__all__ = ["OpmlFeed", "parse_opml", "render_opml"]
+__all__ = ["Imported", "OpmlFeed", "parse_opml", "render_opml", "subscribe_listed"]
 
 MAX_OUTLINES = 10_000
 MAX_GROUP = 200
@@ -94,6 +98,38 @@ def parse_opml(data: bytes) -> list[OpmlFeed]:
     if not found_opml:
         raise OpmlError("opml: no <opml> element: not an OPML file")
     return feeds
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What became of one feed an OPML file lists."""
+
+    entry: OpmlFeed
+    feed: FeedView | None
+    """The subscription (new or already there); None when skipped."""
+    created: bool = False
+    skipped: str | None = None
+    """Why it was not subscribed."""
+
+
+def subscribe_listed(
+    storage: Storage, listed: Sequence[OpmlFeed], policy: FetchPolicy
+) -> list[Imported]:
+    """Subscribe to the feeds an OPML file lists, each URL checked by ``policy`` first."""
+    results: list[Imported] = []
+    for entry in listed:
+        # Only http(s) URLs to public addresses, never a path or file:// (nothing is looked
+        # up on disk, so no answer tells which files exist).
+        try:
+            url = check_outside_url(entry.url, policy)
+        except FeedError as exc:
+            results.append(Imported(entry, None, skipped=str(exc)))
+            continue
+        feed, created = storage.add_feed(
+            FeedSpec(url=url, name=entry.name, group=entry.group), origin="opml"
+        )
+        results.append(Imported(entry, feed, created))
+    return results
 
 
 def _x(text: str | None) -> str:

@@ -22,6 +22,7 @@ from starlette.templating import Jinja2Templates
 from aggregator.clean.published import clean_published_html
 from aggregator.clean.sanitize import safe_url, sanitize_html
 from aggregator.clean.text import html_to_blocks, readable_line
+from aggregator.publish import session
 from aggregator.publish.api import cluster_summary, path_id
 from aggregator.publish.context import feeds_by_id, is_boilerplate, public_feeds, storage_of
 from aggregator.publish.diff import Copy, compare_copies
@@ -70,7 +71,7 @@ def _environment() -> Environment:
     return env
 
 
-templates = Jinja2Templates(env=_environment())
+templates = Jinja2Templates(env=_environment(), context_processors=[session.page_context])
 
 
 def render(
@@ -79,6 +80,7 @@ def render(
     response: HTMLResponse = templates.TemplateResponse(
         request, name, context, status_code=status_code
     )
+    session.save(request, response)  # the notice just shown is dropped from the session
     return response
 
 
