@@ -1,0 +1,53 @@
+"""Teasers of 10-30 words are the lead of their story, also when the story opens with a
+dateline or a byline; a teaser is never the lead of another story (issue 13, case 3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from aggregator.clean.text import fold
+from aggregator.dedup.rules import Comparable, DedupParams, Method, judge
+from aggregator.fingerprint.signature import fingerprint_blocks
+from tests.feeds import story
+
+OPENERS = [
+    "",
+    "LONDON (Wire) — ",
+    "By Jane Doe, Staff Reporter\n",
+    "Updated 3:45 p.m. GMT\n",
+    "WASHINGTON — ",
+]
+
+
+def _item(paragraphs: list[str], feed_id: int) -> Comparable:
+    blocks = [fold(line) for p in paragraphs for line in p.split("\n") if line.strip()]
+    return Comparable(feed_id, None, fingerprint_blocks(blocks))
+
+
+def _cases() -> list[tuple[int, int, str]]:
+    return [
+        (seed, words, opener)
+        for seed in range(4)
+        for words, opener in zip((10, 14, 20, 30), OPENERS[seed:] + OPENERS[:seed], strict=False)
+    ]
+
+
+@pytest.mark.parametrize("seed,words,opener", _cases())
+def test_a_teaser_joins_the_story_it_opens(seed: int, words: int, opener: str) -> None:
+    full = story(6000 + seed, paragraphs=6)
+    teaser = " ".join(" ".join(full).split()[:words])
+    longer = [opener + full[0], *full[1:]]
+    verdict = judge(_item([teaser], 1), _item(longer, 2), DedupParams())
+    assert verdict.method == Method.CONTAINMENT, (words, opener, verdict.reason)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_teaser_does_not_join_another_story(seed: int) -> None:
+    mine, other = story(7000 + seed, paragraphs=6), story(8000 + seed, paragraphs=6)
+    teaser = " ".join(" ".join(mine).split()[:12])
+    # The other story opens with the teaser's first three words, then its own text.
+    opening = " ".join(teaser.split()[:3])
+    verdict = judge(
+        _item([teaser], 1), _item([f"{opening} {other[0]}", *other[1:]], 2), DedupParams()
+    )
+    assert verdict.method is None, verdict.reason
