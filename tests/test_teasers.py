@@ -3,9 +3,12 @@ dateline or a byline; a teaser is never the lead of another story (issue 13, cas
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from aggregator.clean.text import fold
+from aggregator.dedup.engine import Candidate, DedupEngine
 from aggregator.dedup.rules import Comparable, DedupParams, Method, judge
 from aggregator.fingerprint.signature import fingerprint_blocks
 from tests.feeds import story
@@ -51,3 +54,29 @@ def test_a_teaser_does_not_join_another_story(seed: int) -> None:
         _item([teaser], 1), _item([f"{opening} {other[0]}", *other[1:]], 2), DedupParams()
     )
     assert verdict.method is None, verdict.reason
+
+
+def _candidate(item_id: int, paragraphs: list[str], feed_id: int) -> Candidate:
+    when = datetime(2026, 11, 20, tzinfo=UTC)
+    blocks = [fold(line) for p in paragraphs for line in p.split("\n") if line.strip()]
+    return Candidate(item_id, feed_id, 0, when, False, None, fingerprint_blocks(blocks), when)
+
+
+@pytest.mark.parametrize("together", [False, True])
+@pytest.mark.parametrize("seed,words,opener", _cases())
+def test_the_engine_finds_the_story_a_teaser_opens(
+    seed: int, words: int, opener: str, together: bool
+) -> None:
+    """Proposed, not only accepted: the story indexed before the teaser, or in its batch."""
+    full = story(6000 + seed, paragraphs=6)
+    teaser = " ".join(" ".join(full).split()[:words])
+    longer = _candidate(1, [opener + full[0], *full[1:]], 1)
+    short = _candidate(2, [teaser], 2)
+    engine = DedupEngine()
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    if together:
+        engine.decide([longer, short], now)
+    else:
+        engine.decide([longer], now)
+        engine.decide([short], now)
+    assert engine.cluster_of(1) == engine.cluster_of(2)

@@ -17,8 +17,9 @@ from datetime import datetime
 
 import numpy as np
 
-from aggregator.dedup.lshindex import BandedIndex, shared_band_pairs
+from aggregator.dedup.lshindex import BandedIndex, band_keys, shared_band_pairs
 from aggregator.dedup.rules import (
+    MIN_CONTAINED_SHINGLES,
     DedupParams,
     Match,
     Method,
@@ -31,13 +32,18 @@ from aggregator.dedup.rules import (
     lead_parent_rank,
     text_key,
 )
-from aggregator.fingerprint.signature import Fingerprint
+from aggregator.fingerprint.signature import OPENING, Fingerprint
 from aggregator.types import Assignment, ClusterChanges, ClusterState, CorrectionRecord
 
 MAX_CANDIDATES = 64
 """An item proposed with more partners than this (near-identical template items: daily
 notices, "market closed") is compared with its 64 lowest-id partners only, so a feed of
 thousands of look-alikes costs n·64 comparisons, not n²; they still chain into one cluster."""
+QUERY_SHINGLES = 6
+"""A short text looks for texts that open with any of its first six shingles."""
+SHORT_TEXT = 24
+"""Distinct shingles up to which a text looks itself up in the opening index (longer
+leads share enough of the lead MinHash to be proposed by it)."""
 EVICT_EVERY = 3600.0
 """Seconds of window time between two eviction scans."""
 
@@ -126,6 +132,12 @@ class DedupEngine:
         # Leads of a summary and of its full text are nearly identical (J ≈ 1), so fewer
         # bands do: 20 bands of 3 still propose a pair of J = 0.6 with probability 0.99.
         self._lead_lsh = BandedIndex(bands=20)
+        # A teaser of ten words has 8 of the 32 shingles the lead's MinHash covers: too few
+        # to be proposed reliably (J = 0.25).  Texts long enough to be led are indexed by
+        # each of their first OPENING shingles, one band per position; a short text looks
+        # for its first QUERY_SHINGLES shingles at any position (a dateline or byline may
+        # push the story's opening words back in one copy).
+        self._opening = BandedIndex(bands=OPENING, rows=1)
 
     # -- public -------------------------------------------------------------------
 
@@ -281,6 +293,7 @@ class DedupEngine:
             pairs.update(
                 (min(item_id, o), max(item_id, o)) for o in hits | lead_hits if o != item_id
             )
+        pairs |= self._opening_pairs([(i, at_hand[i]) for i in asking])
         verified = [
             (a, b) for a, b in _capped(pairs, at_hand) if a in self._nodes and b in self._nodes
         ]
@@ -289,7 +302,37 @@ class DedupEngine:
             touched |= self._verify(a, b, fingerprints)
         self._lsh.insert_many(ids, main)
         self._lead_lsh.insert_many(ids, lead)
+        opened = [i for i in ids if at_hand[i].opening.size >= OPENING]
+        if opened:
+            self._opening.insert_many(
+                opened, band_keys(np.array([at_hand[i].opening for i in opened]), OPENING, 1)
+            )
         return touched
+
+    def _opening_pairs(self, batch: list[tuple[int, Fingerprint]]) -> set[tuple[int, int]]:
+        """Pairs of a short text (a teaser) and a text that opens with its first words:
+        indexed texts, and those of the batch."""
+        short = [
+            (item_id, fp.opening[:QUERY_SHINGLES])
+            for item_id, fp in batch
+            if MIN_CONTAINED_SHINGLES <= fp.size <= SHORT_TEXT
+        ]
+        if not short:
+            return set()
+        starts: dict[int, set[int]] = {}
+        for item_id, fp in batch:
+            if fp.opening.size >= OPENING:
+                for value in fp.opening.tolist():
+                    starts.setdefault(value, set()).add(item_id)
+        rows = np.array([[value] * OPENING for _, first in short for value in first.tolist()])
+        found = iter(self._opening.query_many(band_keys(rows, OPENING, 1)))
+        pairs: set[tuple[int, int]] = set()
+        for item_id, first in short:
+            for value in first.tolist():
+                for other in next(found) | starts.get(value, set()):
+                    if other != item_id:
+                        pairs.add((min(item_id, other), max(item_id, other)))
+        return pairs
 
     def _add_exact(self, node: _Node) -> set[int]:
         """Index a node's exact keys and link it to items that share them.
@@ -446,6 +489,7 @@ class DedupEngine:
             self._unlinked_texts.add(node.text_key)
         self._lsh.remove(item_id)
         self._lead_lsh.remove(item_id)
+        self._opening.remove(item_id)
         for orphan in orphans:
             self._parent.pop(orphan, None)
             touched.add(orphan)

@@ -13,7 +13,9 @@ A fingerprint keeps what the decision needs:
 * ``sentences``: a hash of each sentence without its spaces (markup noise and case do
   not change it), to tell a copy, which repeats whole
   sentences, from a story written on the same template, which repeats its phrasing
-  with other names and numbers in most sentences.
+  with other names and numbers in most sentences;
+* ``opening``: the first ``OPENING`` shingles in text order, for the index that finds
+  the story a teaser of ten words opens (the lead's MinHash is too coarse for it).
 
 Bytes are little-endian with a version byte; ``SCHEME`` names everything that
 changes the values, and is stored with each fingerprint so a change re-fingerprints.
@@ -65,16 +67,20 @@ MAX_SHINGLES = 20_000
 MIN_SHINGLES = 6
 MAX_SENTENCES = 256
 """Sentences hashed per text (its first ones)."""
+OPENING = 16
+"""Shingles kept in order from the start of a text: room for a dateline or a byline
+before the words a teaser starts with."""
 MIN_SENTENCE_WORDS = 4
 """Shorter sentences ("Advertisement.", "Read more.") are not counted."""
 """Fewer shingles than this (about 8 words) carry no fingerprint: exact keys only."""
 SCHEME = (
     f"w{SHINGLE}-crc32-fmix-{PERMUTATION_SCHEME}-p{NUM_PERM}-s{SEED}"
-    f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-sentences{MAX_SENTENCES}-v4"
+    f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-sentences{MAX_SENTENCES}-opening{OPENING}-v5"
 )
 
-_FORMAT_VERSION = 4
-_HEADER = struct.Struct("<BHIIIII")  # version, num_perm, size, sample, lead, words, sentences
+_FORMAT_VERSION = 5
+# version, num_perm, size, sample, lead, words, sentences, opening
+_HEADER = struct.Struct("<BHIIIIIH")
 U32 = npt.NDArray[np.uint32]
 _EMPTY = np.empty(0, dtype=np.uint32)
 
@@ -98,6 +104,8 @@ class Fingerprint:
     word_count: int
     sentences: U32 = field(default_factory=lambda: _EMPTY)
     """Sorted distinct hashes of its sentences (see the module's docstring)."""
+    opening: U32 = field(default_factory=lambda: _EMPTY)
+    """Its first ``OPENING`` shingle hashes, in text order."""
 
     @property
     def sample(self) -> U32:
@@ -229,6 +237,7 @@ def fingerprint_blocks(blocks: tuple[str, ...] | list[str]) -> Fingerprint:
         lead_signature=minhash_values(np.unique(ordered[:LEAD_LSH])),
         word_count=len(tokens),
         sentences=sentence_hashes(blocks),
+        opening=ordered[:OPENING].copy(),
     )
 
 
@@ -264,12 +273,14 @@ def to_bytes(fp: Fingerprint) -> bytes | None:
                 fp.lead.size,
                 fp.word_count,
                 fp.sentences.size,
+                fp.opening.size,
             ),
             fp.signature.astype("<u4").tobytes(),
             fp.lead_signature.astype("<u4").tobytes(),
             fp.sample.astype("<u4").tobytes(),
             fp.lead.astype("<u4").tobytes(),
             fp.sentences.astype("<u4").tobytes(),
+            fp.opening.astype("<u4").tobytes(),
         ]
     )
 
@@ -277,8 +288,8 @@ def to_bytes(fp: Fingerprint) -> bytes | None:
 def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
     if blob[:1] != bytes([_FORMAT_VERSION]):
         raise ValueError(f"fingerprint format {blob[:1].hex()} is not {SCHEME}")
-    version, num_perm, size, n_sample, n_lead, word_count, n_sentences = _HEADER.unpack_from(
-        blob, 0
+    version, num_perm, size, n_sample, n_lead, word_count, n_sentences, n_opening = (
+        _HEADER.unpack_from(blob, 0)
     )
     if version != _FORMAT_VERSION or num_perm != NUM_PERM:
         raise ValueError(f"fingerprint format {version}/{num_perm} is not {SCHEME}")
@@ -292,9 +303,17 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
 
     signature, lead_signature = take(NUM_PERM), take(NUM_PERM)
     hashes = take(n_sample + n_lead)
-    sentences = take(n_sentences)
+    sentences, opening = take(n_sentences), take(n_opening)
     return Fingerprint(
-        content_key_value, size, hashes, n_sample, signature, lead_signature, word_count, sentences
+        content_key_value,
+        size,
+        hashes,
+        n_sample,
+        signature,
+        lead_signature,
+        word_count,
+        sentences,
+        opening,
     )
 
 
