@@ -132,22 +132,7 @@ def _families(seed: int) -> list[tuple[str, list[str], list[str]]]:
     return pairs
 
 
-SCORE_LIMIT = pytest.mark.xfail(
-    strict=True,
-    reason="not yet: with half its sentences fixed (the report's footer) a match report "
-    "shares half its sentences with another, and the rule needs a gap of 0.3 between "
-    "shingle containment (0.75) and sentence share (0.5); titles would tell them apart",
-)
-
-
-def _apart(seed: int) -> list[object]:
-    return [
-        pytest.param(kind, a, b, marks=SCORE_LIMIT) if kind == "score" else (kind, a, b)
-        for kind, a, b in _families(seed)
-    ]
-
-
-@pytest.mark.parametrize("kind,first,second", _apart(13))
+@pytest.mark.parametrize("kind,first,second", _families(13))
 def test_two_stories_on_one_template_are_not_joined(
     kind: str, first: list[str], second: list[str]
 ) -> None:
@@ -213,3 +198,29 @@ def test_explain_names_the_template_rule() -> None:
         pytest.fail("no weather pair above the threshold: the family is too varied to test")
     assert verdict.method is None
     assert verdict.reason.startswith("template: two stories written on one template")
+
+
+def _one_company(rng: random.Random, fund: str, verb: str) -> list[str]:
+    """A filing notice whose story is its opening paragraph: the fund and what it did;
+    the rest describes the company, the same for every fund that day."""
+    opening = (
+        f"{fund} {verb} its position in Acme Robotics (ACMR) by {rng.randint(2, 90)}% during "
+        f"the third quarter, according to its latest filing with the regulator. The fund "
+        f"owned {rng.randint(1_000, 90_000):,} shares of the company at the end of the period."
+    )
+    return [opening, *fund_story(random.Random(77), COMPANIES[0])[1:]]
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_filings_of_two_funds_in_one_company_are_two_stories(n: int) -> None:
+    rng = random.Random(n)
+    first, second = rng.sample(NAMES, 2)
+    a = _one_company(rng, first, rng.choice(["raised", "cut"]))
+    b = _one_company(rng, second, rng.choice(["raised", "cut"]))
+    verdict = judge(_comparable(a, 1), _comparable(b, 2), DedupParams())
+    assert verdict.method is None and verdict.reason.startswith("template:"), verdict.reason
+    # Its copies, with a dateline or a byline on either side, stay one story.
+    dated = ["NEW YORK (Wire) — " + a[0], *a[1:]]
+    signed = ["By Jane Doe, Markets Reporter", *a]
+    assert _verdict(dated, signed) is not None
+    assert _verdict(a, ["UPDATE: This story has been updated.", *a[:-1]]) is not None

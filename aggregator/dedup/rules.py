@@ -27,10 +27,12 @@ containment   a shorter text (≥ 8 shingles, ≤ 80 % of the other)   "first 50
 ============  ===================================================  =======================
 
 A ``minhash`` pair is refused when the two texts are *template* stories
-(:func:`is_template`): they share their phrasing far more than their whole sentences
-(shingle containment at least ``TEMPLATE_GAP`` above the share of sentences in common,
-with four sentences or more), as notices generated from one template do ("Fund A raises
-its stake in X", "Town Y forecast for Sunday") — a copy repeats whole sentences.
+(:func:`is_template`, texts of four sentences or more): they share their phrasing far
+more than their whole sentences (shingle containment at least ``TEMPLATE_GAP`` above the
+share of sentences in common), or neither opens with a sentence of the other (their
+first two sentences of six words or more, a dateline aside), as notices generated from
+one template do ("Fund A raises its stake in X", "Town Y forecast for Sunday") — a copy
+repeats whole sentences, its opening ones among them.
 
 A shorter text keeps a containment edge only to its single best longer text
 (:func:`lead_parent_rank`), so a lead shared by a story and its rewritten update cannot
@@ -49,7 +51,9 @@ from enum import StrEnum
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from aggregator.fingerprint.signature import LEAD_VERIFY, Fingerprint, overlap
+import numpy as np
+
+from aggregator.fingerprint.signature import LEAD_SENTENCES, LEAD_VERIFY, Fingerprint, overlap
 
 
 class Method(StrEnum):
@@ -108,6 +112,8 @@ class Match:
     """Share of the sentences of the text with fewer found whole in the other."""
     sentences: int = 0
     """Sentences of the text with fewer (0: one of them has none)."""
+    leads_differ: bool = False
+    """Neither text's first sentences are in the other (both have two)."""
 
 
 @dataclass(frozen=True)
@@ -151,17 +157,28 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
         longer=long_.size,
         sentence_share=overlap(a.sentences, b.sentences) / fewer if fewer else 1.0,
         sentences=fewer,
+        leads_differ=_leads_differ(a, b),
+    )
+
+
+def _leads_differ(a: Fingerprint, b: Fingerprint) -> bool:
+    if a.lead_sentences.size < LEAD_SENTENCES or b.lead_sentences.size < LEAD_SENTENCES:
+        return False
+    return not (
+        np.isin(a.lead_sentences, b.sentences).any() or np.isin(b.lead_sentences, a.sentences).any()
     )
 
 
 def is_template(m: Match) -> bool:
     """Whether two similar texts are two stories written on one template: they share
     their phrasing (shingles) far more than their sentences, because names and numbers
-    differ in most sentences.  A copy repeats whole sentences: what it lacks or adds
-    (a paragraph, a footer, an update) takes its shingles and its sentences alike."""
-    return (
-        m.sentences >= TEMPLATE_MIN_SENTENCES and m.containment - m.sentence_share >= TEMPLATE_GAP
-    )
+    differ in most sentences, or because the story is in its opening sentences (fund A,
+    not fund B, bought shares of the company the rest describes).  A copy repeats whole
+    sentences, its opening ones among them: what it lacks or adds (a paragraph, a footer,
+    an update line, a dateline, a byline) takes its shingles and its sentences alike."""
+    if m.sentences < TEMPLATE_MIN_SENTENCES:
+        return False
+    return m.containment - m.sentence_share >= TEMPLATE_GAP or m.leads_differ
 
 
 def is_copy(m: Match, params: DedupParams) -> bool:
@@ -236,9 +253,13 @@ def judge(a: Comparable, b: Comparable, params: DedupParams) -> Verdict:
             None,
             0.0,
             f"template: two stories written on one template — they share their phrasing "
-            f"(Jaccard {m.jaccard:.3f}, {m.containment:.0%} of the shingles) but few whole "
-            f"sentences ({m.sentence_share:.0%} of {m.sentences}): the names and numbers "
-            f"that differ are the story",
+            f"(Jaccard {m.jaccard:.3f}, {m.containment:.0%} of the shingles) but "
+            + (
+                "neither opens with a sentence of the other"
+                if m.leads_differ
+                else f"few whole sentences ({m.sentence_share:.0%} of {m.sentences})"
+            )
+            + ": the names and numbers that differ are the story",
             m,
         )
     if is_copy(m, params):

@@ -23,6 +23,7 @@ changes the values, and is stored with each fingerprint so a change re-fingerpri
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -71,16 +72,18 @@ OPENING = 16
 """Shingles kept in order from the start of a text: room for a dateline or a byline
 before the words a teaser starts with."""
 MIN_SENTENCE_WORDS = 4
+LEAD_SENTENCES = 2
+LEAD_SENTENCE_WORDS = 6
 """Shorter sentences ("Advertisement.", "Read more.") are not counted."""
 """Fewer shingles than this (about 8 words) carry no fingerprint: exact keys only."""
 SCHEME = (
     f"w{SHINGLE}-crc32-fmix-{PERMUTATION_SCHEME}-p{NUM_PERM}-s{SEED}"
-    f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-sentences{MAX_SENTENCES}-opening{OPENING}-v5"
+    f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-sentences{MAX_SENTENCES}-opening{OPENING}-leads{LEAD_SENTENCES}-v6"
 )
 
-_FORMAT_VERSION = 5
-# version, num_perm, size, sample, lead, words, sentences, opening
-_HEADER = struct.Struct("<BHIIIIIH")
+_FORMAT_VERSION = 6
+# version, num_perm, size, sample, lead, words, sentences, opening, lead sentences
+_HEADER = struct.Struct("<BHIIIIIHH")
 U32 = npt.NDArray[np.uint32]
 _EMPTY = np.empty(0, dtype=np.uint32)
 
@@ -106,6 +109,8 @@ class Fingerprint:
     """Sorted distinct hashes of its sentences (see the module's docstring)."""
     opening: U32 = field(default_factory=lambda: _EMPTY)
     """Its first ``OPENING`` shingle hashes, in text order."""
+    lead_sentences: U32 = field(default_factory=lambda: _EMPTY)
+    """The hashes of its first sentences, in order (:func:`sentence_hashes`)."""
 
     @property
     def sample(self) -> U32:
@@ -223,6 +228,7 @@ def fingerprint_blocks(blocks: tuple[str, ...] | list[str]) -> Fingerprint:
     if ordered.size < MIN_SHINGLES:
         return Fingerprint(key, 0, _EMPTY, 0, None, None, len(tokens))
     distinct = np.unique(ordered)
+    sentences, lead_sentences = sentence_hashes(blocks)
     sample = (
         distinct
         if distinct.size <= KEEP_ALL
@@ -236,25 +242,39 @@ def fingerprint_blocks(blocks: tuple[str, ...] | list[str]) -> Fingerprint:
         signature=minhash_values(distinct),
         lead_signature=minhash_values(np.unique(ordered[:LEAD_LSH])),
         word_count=len(tokens),
-        sentences=sentence_hashes(blocks),
+        sentences=sentences,
         opening=ordered[:OPENING].copy(),
+        lead_sentences=lead_sentences,
     )
 
 
-def sentence_hashes(blocks: tuple[str, ...] | list[str]) -> U32:
+_DATELINE = re.compile(r"^[^\W\d_][\w.' ]{1,40}?(?: \([^)]{1,40}\))? ?[—–-]{1,2} ")
+"""A dateline before a story's first sentence ("london (wire) — "), in folded text."""
+
+
+def sentence_hashes(blocks: tuple[str, ...] | list[str]) -> tuple[U32, U32]:
     """Sorted distinct crc32 of the sentences of folded blocks, without their spaces (a
-    word split or glued by markup, a drop cap, leaves the hash alone).  A block ends a
-    sentence: a line put between paragraphs ("READ MORE: …") stays a sentence of its own
-    instead of changing the next one.  Plain string methods, no regex: this runs for
-    every item."""
-    hashes = []
-    for block in blocks:
+    word split or glued by markup, a drop cap, leaves the hash alone), and the hashes of
+    its first ``LEAD_SENTENCES`` sentences of ``LEAD_SENTENCE_WORDS`` words or more, in
+    order (a byline or an "Updated at" line is shorter).  A block ends a sentence: a line
+    put between paragraphs ("READ MORE: …") stays a sentence of its own instead of
+    changing the next one.  A dateline is not part of the first sentence.  Plain string
+    methods for the sentences: this runs for every item."""
+    hashes: list[int] = []
+    lead: list[int] = []
+    for index, block in enumerate(blocks):
+        if index == 0:
+            block = _DATELINE.sub("", block, count=1)
         for sentence in block.replace("! ", ". ").replace("? ", ". ").split(". "):
-            if sentence.count(" ") + 1 >= MIN_SENTENCE_WORDS:
+            words = sentence.count(" ") + 1
+            if words >= MIN_SENTENCE_WORDS:
                 hashes.append(zlib.crc32(sentence.replace(" ", "").encode("utf-8")))
+                if words >= LEAD_SENTENCE_WORDS and len(lead) < LEAD_SENTENCES:
+                    lead.append(hashes[-1])
         if len(hashes) >= MAX_SENTENCES:
             break
-    return np.unique(np.array(hashes[:MAX_SENTENCES], dtype=np.uint32)) if hashes else _EMPTY
+    distinct = np.unique(np.array(hashes[:MAX_SENTENCES], dtype=np.uint32)) if hashes else _EMPTY
+    return distinct, np.array(lead, dtype=np.uint32)
 
 
 def to_bytes(fp: Fingerprint) -> bytes | None:
@@ -274,6 +294,7 @@ def to_bytes(fp: Fingerprint) -> bytes | None:
                 fp.word_count,
                 fp.sentences.size,
                 fp.opening.size,
+                fp.lead_sentences.size,
             ),
             fp.signature.astype("<u4").tobytes(),
             fp.lead_signature.astype("<u4").tobytes(),
@@ -281,6 +302,7 @@ def to_bytes(fp: Fingerprint) -> bytes | None:
             fp.lead.astype("<u4").tobytes(),
             fp.sentences.astype("<u4").tobytes(),
             fp.opening.astype("<u4").tobytes(),
+            fp.lead_sentences.astype("<u4").tobytes(),
         ]
     )
 
@@ -288,7 +310,7 @@ def to_bytes(fp: Fingerprint) -> bytes | None:
 def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
     if blob[:1] != bytes([_FORMAT_VERSION]):
         raise ValueError(f"fingerprint format {blob[:1].hex()} is not {SCHEME}")
-    version, num_perm, size, n_sample, n_lead, word_count, n_sentences, n_opening = (
+    version, num_perm, size, n_sample, n_lead, word_count, n_sentences, n_opening, n_leads = (
         _HEADER.unpack_from(blob, 0)
     )
     if version != _FORMAT_VERSION or num_perm != NUM_PERM:
@@ -303,7 +325,7 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
 
     signature, lead_signature = take(NUM_PERM), take(NUM_PERM)
     hashes = take(n_sample + n_lead)
-    sentences, opening = take(n_sentences), take(n_opening)
+    sentences, opening, leads = take(n_sentences), take(n_opening), take(n_leads)
     return Fingerprint(
         content_key_value,
         size,
@@ -314,6 +336,7 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
         word_count,
         sentences,
         opening,
+        leads,
     )
 
 
