@@ -273,7 +273,8 @@ def sentence_hashes(blocks: tuple[str, ...] | list[str]) -> tuple[U32, U32]:
                     lead.append(hashes[-1])
         if len(hashes) >= MAX_SENTENCES:
             break
-    distinct = np.unique(np.array(hashes[:MAX_SENTENCES], dtype=np.uint32)) if hashes else _EMPTY
+    # sorted(set()) then one array: np.unique costs more than the hashing for a few dozen
+    distinct = np.array(sorted(set(hashes[:MAX_SENTENCES])), dtype=np.uint32)
     return distinct, np.array(lead, dtype=np.uint32)
 
 
