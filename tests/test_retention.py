@@ -401,3 +401,44 @@ def test_the_decider_role_prunes_when_it_leads(tmp_path: Path, pg_url: str) -> N
     finally:
         decider.pipeline.close()
         decider.broker.close()
+
+
+def test_a_feed_that_reissues_its_items_under_new_guids_does_not_grow(
+    httpserver: HTTPServer, database_url: str
+) -> None:
+    """The same five items at every poll, each time under new guids (defect 14's feed):
+    an entry whose title and text an item of the feed has already is that item, so the
+    database holds five items whatever the number of polls, with no retention at all."""
+    polls = {"n": 0}
+
+    def reissue(_request: Request) -> Response:
+        polls["n"] += 1
+        entries = [_entry(f"p{polls['n']}-{k}", 500 + k, "reissue") for k in range(5)]
+        return Response(rss("Reissue", entries), content_type="application/rss+xml")
+
+    httpserver.expect_request("/reissue.xml").respond_with_handler(reissue)
+    settings = settings_from_mapping(
+        {"database": database_url, "feeds": [{"url": httpserver.url_for("/reissue.xml")}]},
+        None,
+    )
+    pipeline = Pipeline(Storage(database_url), settings)
+    pipeline.start()
+    try:
+        first = [pipeline.poll()[0] for _ in range(4)]
+        assert [o.new for o in first] == [5, 0, 0, 0], first
+        assert len(pipeline.storage.list_items()) == 5
+        check_consistency(pipeline)
+        # A sixth story with a title of the feed's but another text is a new item.
+        polls["n"] = 100
+        changed = _entry("other", 600, "reissue")
+        changed["title"] = "Story 500"
+
+        def other(_request: Request) -> Response:
+            return Response(rss("Reissue", [changed]), content_type="application/rss+xml")
+
+        httpserver.clear()
+        httpserver.expect_request("/reissue.xml").respond_with_handler(other)
+        (outcome,) = pipeline.poll()
+        assert outcome.new == 1 and len(pipeline.storage.list_items()) == 6
+    finally:
+        pipeline.close()

@@ -40,6 +40,9 @@ class ItemsMixin(StorageBase):
         items = [storable_item(item) for item in items]
         with self._tx() as s:
             existing = _stored_entries(s, feed_id, [item.entry_id for item in items])
+            reissued = _reissued_entries(
+                s, feed_id, [item for item in items if item.entry_id not in existing]
+            )
             # New entries go in as one executemany INSERT … RETURNING id (ORM objects
             # cost twice as much, and a new feed brings hundreds at once).
             fresh: dict[str, dict[str, Any]] = {}
@@ -53,6 +56,8 @@ class ItemsMixin(StorageBase):
                     pending.update(_item_values(item, pending["first_seen"]))
                     if row is not None and status == "updated" and "fingerprint" not in pending:
                         pending.update(fingerprint=None, fingerprint_scheme=None)
+                elif row is None and item.entry_id in reissued:
+                    status = "unchanged"  # an item the feed carries already, under a new id
                 elif row is None and _published_before(item, expired_before):
                     status = "expired"
                 elif row is None:
@@ -86,7 +91,7 @@ class ItemsMixin(StorageBase):
                     status = "updated"
                 outcome.append((status, item.entry_id))
             new_ids, refused = _write_entries(s, fresh, edits)
-            ids = {entry_id: row.id for entry_id, row in existing.items()} | new_ids
+            ids = {entry_id: row.id for entry_id, row in existing.items()} | reissued | new_ids
             saved: list[SavedItem] = []
             skipped: list[SkippedItem] = []
             expired: list[int] = []
@@ -259,6 +264,35 @@ def _stored_entries(s: Session, feed_id: int, entry_ids: Sequence[str]) -> dict[
             )
         )
     return existing
+
+
+REISSUE_MIN_WORDS = 8
+"""Shorter texts (title-only items) are not enough to call two entries one item."""
+
+
+def _reissued_entries(s: Session, feed_id: int, new: Sequence[CleanItem]) -> dict[str, int]:
+    """New entries that repeat an item of the same feed word for word — title and text —
+    under another id (a feed that makes up new guids at every poll): ``entry_id → the
+    stored item's id``.  Such an entry is that item, not one more row at every poll."""
+    wanted = {
+        (item.title, item.text): item.entry_id
+        for item in new
+        if item.title and len(item.text.split()) >= REISSUE_MIN_WORDS
+    }
+    if not wanted:
+        return {}
+    out: dict[str, int] = {}
+    titles = sorted({title for title, _ in wanted if title is not None})
+    for chunk in _chunks(titles, 500):
+        for row in s.execute(
+            select(Item.id, Item.title, Item.text)
+            .where(Item.feed_id == feed_id, Item.title.in_(chunk))
+            .order_by(Item.id)
+        ):
+            entry_id = wanted.get((row.title, row.text))
+            if entry_id is not None:
+                out.setdefault(entry_id, row.id)
+    return out
 
 
 def _write_entries(
