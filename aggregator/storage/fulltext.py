@@ -92,7 +92,7 @@ class _Fts5:
     def create(self, connection: Connection) -> None:
         for statement in (
             f"CREATE VIRTUAL TABLE {INDEX_NAME} USING fts5(title, text, content='items', "
-            "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+            "content_rowid='id', tokenize='unicode61 remove_diacritics 2', detail=column)",
             # The delete command must be given the values that were indexed: old.*.
             f"CREATE TRIGGER {INDEX_NAME}_insert AFTER INSERT ON items BEGIN "
             f"INSERT INTO {INDEX_NAME}(rowid, title, text) VALUES (new.id, new.title, new.text);"
