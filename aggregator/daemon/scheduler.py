@@ -166,6 +166,21 @@ class Daemon:
             interrupted="yes" if len(outcomes) < due else None,
         )
 
+    def _every(
+        self, job_id: str, job: Callable[[], None], seconds: float, instances: int = 1
+    ) -> None:
+        """Run ``job`` every ``seconds``, first now; runs missed while busy coalesce."""
+        self._scheduler.add_job(
+            job,
+            "interval",
+            seconds=seconds,
+            id=job_id,
+            max_instances=instances,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=datetime.now(UTC),
+        )
+
     def _guarded(self, name: str, job: Callable[[], None]) -> Callable[[], None]:
         """A job that outlives its own failures, counts as busy while it runs, and
         reports each cycle to the health (``/healthz``: 503 once it keeps failing)."""
@@ -222,37 +237,10 @@ class Daemon:
                 port=self.settings.server.port,
             )
         if self._start_pipeline():
-            self._scheduler.add_job(
-                self._guarded("poll", self.poll_due),
-                "interval",
-                seconds=self.tick,
-                id="poll-due",
-                max_instances=POLL_CYCLES,
-                coalesce=True,
-                misfire_grace_time=None,
-                next_run_time=datetime.now(UTC),
-            )
-            self._scheduler.add_job(
-                self._guarded("decide", self.decide),
-                "interval",
-                seconds=DECIDE_TICK,
-                id="decide",
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=None,
-                next_run_time=datetime.now(UTC),
-            )
+            self._every("poll-due", self._guarded("poll", self.poll_due), self.tick, POLL_CYCLES)
+            self._every("decide", self._guarded("decide", self.decide), DECIDE_TICK)
             if self.settings.retention.max_age is not None:
-                self._scheduler.add_job(
-                    self._guarded("prune", self.prune),
-                    "interval",
-                    seconds=PRUNE_EVERY,
-                    id="prune",
-                    max_instances=1,
-                    coalesce=True,
-                    misfire_grace_time=None,
-                    next_run_time=datetime.now(UTC),
-                )
+                self._every("prune", self._guarded("prune", self.prune), PRUNE_EVERY)
             self._scheduler.start()
             self.health.scheduler_running = True
             log_event(
