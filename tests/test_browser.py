@@ -22,8 +22,30 @@ pytestmark = pytest.mark.skipif(
 )
 
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
+
+
+def follow(browser: Any, element: Any, arrives_at: str = "") -> None:
+    """Click a link or button and wait until the next page has loaded (and its address
+    holds ``arrives_at``): a click returns before the navigation it starts has ended, so
+    reading the page right after it can still see the one it came from. The old page is
+    told apart by a mark set on its window, which the new page does not have."""
+    browser.execute_script("window.leftByFollow = true")
+    element.click()
+
+    def arrived(driver: Any) -> bool:
+        try:
+            fresh = driver.execute_script(
+                "return window.leftByFollow === undefined && document.readyState === 'complete'"
+            )
+        except WebDriverException:  # asked mid-navigation: not there yet
+            return False
+        return bool(fresh) and arrives_at in driver.current_url
+
+    WebDriverWait(browser, 15).until(arrived)
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +124,11 @@ def test_cluster_list_then_a_cluster_side_by_side(site: str, browser: Any, tmp_p
     header = browser.find_element(By.CSS_SELECTOR, "header.site")
     assert header.value_of_css_property("background-color") == "rgba(22, 32, 43, 1)"
 
-    browser.find_element(By.PARTIAL_LINK_TEXT, "US and Japan Forge AI Alliance").click()
-    assert "/clusters/" in browser.current_url
+    follow(
+        browser,
+        browser.find_element(By.PARTIAL_LINK_TEXT, "US and Japan Forge AI Alliance"),
+        "/clusters/",
+    )
     _screenshot(browser, tmp_path / "cluster.png")
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith("US and Japan Forge AI Alliance")
     body = browser.find_element(By.TAG_NAME, "body").text
@@ -143,7 +168,11 @@ def test_cluster_page_shows_the_published_copy_cleaned_and_original(
     site: str, browser: Any, tmp_path: Path
 ) -> None:
     browser.get(f"{site}/clusters")
-    browser.find_element(By.PARTIAL_LINK_TEXT, "US and Japan Forge AI Alliance").click()
+    follow(
+        browser,
+        browser.find_element(By.PARTIAL_LINK_TEXT, "US and Japan Forge AI Alliance"),
+        "/clusters/",
+    )
     section = browser.find_element(By.ID, "published")
     assert "What subscribers get" in section.text
     # The default view is what the feeds publish: the story without footer or sponsor line.
@@ -153,8 +182,11 @@ def test_cluster_page_shows_the_published_copy_cleaned_and_original(
     assert len(cleaned.split()) > 100  # the story itself is there
     assert "removed" in section.find_element(By.CSS_SELECTOR, ".views").text
 
-    section.find_element(By.CSS_SELECTOR, "a.view-original").click()
-    assert browser.current_url.endswith("?published=original#published")
+    follow(
+        browser,
+        section.find_element(By.CSS_SELECTOR, "a.view-original"),
+        "?published=original#published",
+    )
     _screenshot(browser, tmp_path / "published-original.png")
     section = browser.find_element(By.ID, "published")
     assert section.find_element(By.CSS_SELECTOR, ".view-current").text == "original"
@@ -172,8 +204,11 @@ def test_the_search_box_finds_a_story_once(site: str, browser: Any, tmp_path: Pa
     browser.get(f"{site}/feeds")
     box = browser.find_element(By.CSS_SELECTOR, "header.site form.search input[name=q]")
     box.send_keys('Japan "alliance')  # a stray quote is a character, not syntax
-    browser.find_element(By.CSS_SELECTOR, "header.site form.search button").click()
-    assert "/search?q=" in browser.current_url
+    follow(
+        browser,
+        browser.find_element(By.CSS_SELECTOR, "header.site form.search button"),
+        "/search?q=",
+    )
     _screenshot(browser, tmp_path / "search.png")
     results = browser.find_elements(By.CSS_SELECTOR, "ol.results li")
     assert len(results) == 1  # five copies, one story
@@ -183,6 +218,6 @@ def test_the_search_box_finds_a_story_once(site: str, browser: Any, tmp_path: Pa
     # The box on the results page keeps the words, ready to change them.
     kept = browser.find_element(By.CSS_SELECTOR, "header.site form.search input[name=q]")
     assert kept.get_attribute("value") == 'Japan "alliance'
-    results[0].find_element(By.CSS_SELECTOR, "a.title").click()
+    follow(browser, results[0].find_element(By.CSS_SELECTOR, "a.title"), "/clusters/")
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith("US and Japan Forge AI Alliance")
     assert not _problems(browser)

@@ -23,14 +23,13 @@ from aggregator.storage import Storage
 from aggregator.types import FeedSpec
 from tests.feeds import html, rss, story
 from tests.helpers import wait_for
-from tests.test_browser import CHROMIUM, start_chromium
+from tests.test_browser import CHROMIUM, follow, start_chromium
 from tests.test_publish_demo import demo_config, running_server
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is absent")
 
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select  # noqa: E402
 
 TOKEN = "the-operator-token-of-this-test"
 PAGE = (
@@ -102,16 +101,8 @@ def _fill(browser: Any, form: str, **fields: str) -> None:
         box.send_keys(value)
 
 
-def _go(browser: Any, element: Any) -> None:
-    """Click a link or button and wait for the next page (a click returns before it
-    loads)."""
-    page = browser.find_element(By.TAG_NAME, "html")
-    element.click()
-    WebDriverWait(browser, 15).until(staleness_of(page))
-
-
 def _submit(browser: Any, form: str) -> None:
-    _go(browser, browser.find_element(By.CSS_SELECTOR, f"{form} button[type=submit]"))
+    follow(browser, browser.find_element(By.CSS_SELECTOR, f"{form} button[type=submit]"))
 
 
 def _notice(browser: Any) -> str:
@@ -149,7 +140,7 @@ def test_sign_in_as_a_reader_and_out_again(site: Site, browser: Any) -> None:
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and not cookie["secure"]
     assert browser.find_element(By.CSS_SELECTOR, "form.account .who").text == "ada"
 
-    _go(browser, browser.find_element(By.CSS_SELECTOR, "form.account button"))
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form.account button"))
     assert _notice(browser) == "Signed out."
     assert browser.find_element(By.CSS_SELECTOR, "a.account").text == "Sign in"
     browser.get(f"{site.url}/manage")
@@ -189,7 +180,7 @@ def test_edit_then_remove_a_feed(site: Site, browser: Any) -> None:
         FeedSpec(url=site.feeds.url_for("/site/news.xml"), name="Harbour news"), origin="web"
     )
     _sign_in(browser, site)
-    _go(browser, _row(browser, feed.id).find_element(By.CSS_SELECTOR, "a.edit"))
+    follow(browser, _row(browser, feed.id).find_element(By.CSS_SELECTOR, "a.edit"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "Edit Harbour news"
     _fill(browser, "form.edit-feed", name="Harbour daily", group="Metro", priority="7",
           interval="30m")  # fmt: skip
@@ -203,7 +194,7 @@ def test_edit_then_remove_a_feed(site: Site, browser: Any) -> None:
     )  # fmt: skip
     assert "30m" in _row(browser, feed.id).text
 
-    _go(browser, _row(browser, feed.id).find_element(By.CSS_SELECTOR, "a.remove"))
+    follow(browser, _row(browser, feed.id).find_element(By.CSS_SELECTOR, "a.remove"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "Remove Harbour daily?"
     _submit(browser, "form.remove-feed")
     assert _notice(browser) == "Removed Harbour daily and its 0 items."
