@@ -404,6 +404,7 @@ def test_a_common_word_on_postgresql_ranks_the_newest_matches(pg_url: str) -> No
         fingerprints=[],
         scheme="s",
     )
+    assert storage.update_search_index() == count  # as the daemon's catch-up does
     with storage.engine.begin() as connection:
         connection.exec_driver_sql("ANALYZE item_search")
         # Both walks are taken: the newest items for a word in all of them, the index

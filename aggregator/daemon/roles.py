@@ -39,7 +39,7 @@ import dramatiq
 from prometheus_client import Gauge, start_http_server
 
 from aggregator.config import Settings
-from aggregator.daemon.scheduler import PRUNE_EVERY, configure_logging
+from aggregator.daemon.scheduler import INDEX_EVERY, PRUNE_EVERY, configure_logging
 from aggregator.errors import AggregatorError
 from aggregator.ingest.metrics import Metrics, log_event
 from aggregator.ingest.pipeline import Pipeline
@@ -194,6 +194,8 @@ class Decider:
         )
         self.next_prune = time.monotonic()
         """When the active decider next drops old stories (``retention.max_age``)."""
+        self.next_index = time.monotonic()
+        """When the active decider next indexes for search what the workers stored."""
 
     def round(self) -> bool:
         """One round; True while this process is the decider (else a standby)."""
@@ -218,8 +220,23 @@ class Decider:
         self.metrics.decision_backlog.set(waiting)
         self.metrics.decision_lag.set((now - oldest).total_seconds() if oldest else 0.0)
         self.queue_depth.set(_queue_depth(self.broker, self.queue))
+        self._index_when_due()
         self._prune_when_due()
         return True
+
+    def _index_when_due(self) -> None:
+        """Index for search what was stored since the last catch-up, every
+        ``INDEX_EVERY`` (a failure is logged; the next catch-up takes the same items)."""
+        if time.monotonic() < self.next_index:
+            return
+        self.next_index = time.monotonic() + INDEX_EVERY
+        try:
+            indexed = self.pipeline.storage.update_search_index()
+        except AggregatorError as exc:
+            log.warning("event=index-failed error=%s: %s", exc.__class__.__name__, exc)
+            return
+        if indexed:
+            log_event(log, logging.DEBUG, "indexed", items=indexed)
 
     def _prune_when_due(self) -> None:
         """Drop old stories at start and every ``PRUNE_EVERY`` (the decider's job: its

@@ -14,6 +14,10 @@ jobs:
   so decisions stream a second or so behind the fetches.  If another daemon holds it,
   this one is a hot standby: it neither polls nor decides, and takes over (loading the
   state from the database) when the other stops;
+* ``index``, every ``INDEX_EVERY``: the decider indexes for search the items stored or
+  edited since the last catch-up (:mod:`aggregator.storage.fulltext`: storing an item
+  only queues it, so polls do not wait for the words of every text; a search catches up
+  first too, so it never misses an item);
 * ``prune``, at start and every ``PRUNE_EVERY`` with ``retention.max_age`` set: the
   decider drops the stories older than that (:mod:`aggregator.ingest.retention`).
 
@@ -63,6 +67,8 @@ DECIDE_TICK = 0.5
 """Seconds between two looks at the items waiting for a decision."""
 POLL_CYCLES = 2
 """Poll cycles that may run at once (each with feeds the other is not polling)."""
+INDEX_EVERY = 10.0
+"""Seconds between two catch-ups of the search index."""
 PRUNE_EVERY = 24 * 3600.0
 """Seconds between two prunes of old stories (with ``retention.max_age`` set); the first
 runs at start."""
@@ -133,6 +139,14 @@ class Daemon:
         self.metrics.decision_lag.set(
             (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
         )
+
+    def index(self) -> None:
+        """As the decider, index for search what was stored since the last catch-up."""
+        if self.stopping.is_set() or not self.pipeline.is_decider:
+            return
+        indexed = self.pipeline.storage.update_search_index()
+        if indexed:
+            log_event(log, logging.DEBUG, "indexed", items=indexed)
 
     def prune(self) -> None:
         """As the decider, drop the stories older than ``retention.max_age`` (and forget
@@ -239,6 +253,7 @@ class Daemon:
         if self._start_pipeline():
             self._every("poll-due", self._guarded("poll", self.poll_due), self.tick, POLL_CYCLES)
             self._every("decide", self._guarded("decide", self.decide), DECIDE_TICK)
+            self._every("index", self._guarded("index", self.index), INDEX_EVERY)
             if self.settings.retention.max_age is not None:
                 self._every("prune", self._guarded("prune", self.prune), PRUNE_EVERY)
             self._scheduler.start()

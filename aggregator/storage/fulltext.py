@@ -1,10 +1,18 @@
 """The full-text index over items: SQLite FTS5 or PostgreSQL text search, one interface.
 
-Every item's title and text are indexed by triggers on ``items``, so each way an item is
-written or removed (ingest, an edited entry, a feed's removal, a bulk ``COPY``) keeps the
-index current with no code of its own.  A result is a *story*: matching items are grouped
-by the cluster they belong to when the query runs, so a split or a merge needs no
-re-indexing.  Items not yet decided belong to no story and are found once placed.
+Triggers on ``items`` keep the index's books, so each way an item is written or removed
+(ingest, an edited entry, a feed's removal, a bulk ``COPY``) needs no code of its own; but
+they do not index.  A new or edited item's id goes to a *pending* table, and
+:func:`catch_up` indexes what waits there, in batches, off the path that stores items:
+reading a text into words is most of the cost of storing it, and a poll should not wait
+for it (the daemon catches up on a timer, and a search catches up before it answers, so
+no search misses a stored item).  Every item is in exactly one of the two places: in the
+index, or pending; a removed or edited item leaves the index through the values that
+were indexed (FTS5 needs them to forget a row).
+
+A result is a *story*: matching items are grouped by the cluster they belong to when the
+query runs, so a split or a merge needs no re-indexing.  Items not yet decided belong to
+no story and are found once placed.
 
 The index is not made of SQLAlchemy models (an FTS5 virtual table, a ``tsvector``): the
 functions here build it, for a new database (the ``create_all`` path of
@@ -28,6 +36,10 @@ from sqlalchemy.engine import Connection
 
 INDEX_NAME = "item_search"
 """The index's table; its other parts (FTS5's shadow tables, triggers) start with it."""
+PENDING = f"{INDEX_NAME}_pending"
+"""The ids of items stored or edited since they were last indexed."""
+CATCH_UP_BATCH = 2_000
+"""Items indexed per transaction: a writer waiting behind one waits a fraction of a second."""
 MAX_TERMS = 16
 """Words of a query beyond these are ignored: each one costs a pass over its postings."""
 MAX_TERM_CHARS = 64
@@ -68,7 +80,16 @@ def is_search_table(name: str) -> bool:
 
 class Backend(Protocol):
     def create(self, connection: Connection) -> None: ...
+    def keep(self, connection: Connection, *, deferred: bool) -> None:
+        """(Re)place the triggers: ``deferred``, new and edited items wait in the pending
+        table; else (the schema of revision 0009) each is indexed as it is written."""
+        ...
+
     def fill(self, connection: Connection) -> None: ...
+    def catch_up(self, connection: Connection, limit: int) -> int:
+        """Index up to ``limit`` pending items, the oldest ids first; how many."""
+        ...
+
     def drop(self, connection: Connection) -> None: ...
     def best_items(
         self, connection: Connection, terms: Sequence[str], limit: int
@@ -90,30 +111,74 @@ class _Fts5:
     twice), kept by triggers; ranked by BM25 with a title match worth more."""
 
     def create(self, connection: Connection) -> None:
-        for statement in (
+        connection.exec_driver_sql(
             f"CREATE VIRTUAL TABLE {INDEX_NAME} USING fts5(title, text, content='items', "
-            "content_rowid='id', tokenize='unicode61 remove_diacritics 2', detail=column)",
-            # The delete command must be given the values that were indexed: old.*.
-            f"CREATE TRIGGER {INDEX_NAME}_insert AFTER INSERT ON items BEGIN "
-            f"INSERT INTO {INDEX_NAME}(rowid, title, text) VALUES (new.id, new.title, new.text);"
-            " END",
+            "content_rowid='id', tokenize='unicode61 remove_diacritics 2', detail=column)"
+        )
+        self.keep(connection, deferred=True)
+
+    # FTS5 forgets a row only when given the values it indexed: old.*, and only for a row
+    # it holds (one still pending was never indexed).
+    _FORGET_OLD = (
+        f"INSERT INTO {INDEX_NAME}({INDEX_NAME}, rowid, title, text) "
+        "SELECT 'delete', old.id, old.title, old.text"
+        f" WHERE NOT EXISTS (SELECT 1 FROM {PENDING} WHERE item_id = old.id);"
+    )
+    _INDEX_NEW = (
+        f"INSERT INTO {INDEX_NAME}(rowid, title, text) VALUES (new.id, new.title, new.text);"
+    )
+    _QUEUE_NEW = f"INSERT OR IGNORE INTO {PENDING}(item_id) VALUES (new.id);"
+
+    def keep(self, connection: Connection, *, deferred: bool) -> None:
+        self._drop_triggers(connection)
+        connection.exec_driver_sql(
+            f"CREATE TABLE IF NOT EXISTS {PENDING} (item_id INTEGER PRIMARY KEY)"
+        )
+        on_write = self._QUEUE_NEW if deferred else self._INDEX_NEW
+        for statement in (
+            f"CREATE TRIGGER {INDEX_NAME}_insert AFTER INSERT ON items BEGIN {on_write} END",
             f"CREATE TRIGGER {INDEX_NAME}_delete AFTER DELETE ON items BEGIN "
-            f"INSERT INTO {INDEX_NAME}({INDEX_NAME}, rowid, title, text) "
-            "VALUES ('delete', old.id, old.title, old.text); END",
+            f"{self._FORGET_OLD} DELETE FROM {PENDING} WHERE item_id = old.id; END",
             f"CREATE TRIGGER {INDEX_NAME}_update AFTER UPDATE OF title, text ON items BEGIN "
-            f"INSERT INTO {INDEX_NAME}({INDEX_NAME}, rowid, title, text) "
-            "VALUES ('delete', old.id, old.title, old.text); "
-            f"INSERT INTO {INDEX_NAME}(rowid, title, text) VALUES (new.id, new.title, new.text);"
-            " END",
+            f"{self._FORGET_OLD} {on_write} END",
         ):
             connection.exec_driver_sql(statement)
 
     def fill(self, connection: Connection) -> None:
         connection.exec_driver_sql(f"INSERT INTO {INDEX_NAME}({INDEX_NAME}) VALUES ('rebuild')")
+        connection.exec_driver_sql(f"DELETE FROM {PENDING}")  # 'rebuild' indexed them all
 
-    def drop(self, connection: Connection) -> None:
+    def catch_up(self, connection: Connection, limit: int) -> int:
+        # Taken from the pending table first: that write holds the database's one write
+        # lock, so no other writer moves an item between the two statements.
+        ids = [
+            row[0]
+            for row in connection.execute(
+                text(
+                    f"DELETE FROM {PENDING} WHERE item_id IN (SELECT item_id FROM {PENDING}"
+                    " ORDER BY item_id LIMIT :limit) RETURNING item_id"
+                ),
+                {"limit": limit},
+            )
+        ]
+        if ids:
+            connection.execute(
+                text(
+                    f"INSERT INTO {INDEX_NAME}(rowid, title, text)"
+                    " SELECT id, title, text FROM items WHERE id IN :ids ORDER BY id"
+                ).bindparams(bindparam("ids", expanding=True)),
+                {"ids": ids},
+            )
+        return len(ids)
+
+    @staticmethod
+    def _drop_triggers(connection: Connection) -> None:
         for kind in ("insert", "delete", "update"):
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {INDEX_NAME}_{kind}")
+
+    def drop(self, connection: Connection) -> None:
+        self._drop_triggers(connection)
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {PENDING}")
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {INDEX_NAME}")
 
     @staticmethod
@@ -165,20 +230,40 @@ class _PgText:
     )
 
     def create(self, connection: Connection) -> None:
-        for statement in (
+        connection.exec_driver_sql(
             f"CREATE TABLE {INDEX_NAME} ("
             " item_id integer PRIMARY KEY REFERENCES items (id) ON DELETE CASCADE,"
-            " document tsvector NOT NULL)",
-            f"CREATE INDEX ix_{INDEX_NAME}_document ON {INDEX_NAME} USING gin (document)",
-            f"CREATE FUNCTION {INDEX_NAME}_sync() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            f"BEGIN INSERT INTO {INDEX_NAME} (item_id, document) "
+            " document tsvector NOT NULL)"
+        )
+        connection.exec_driver_sql(
+            f"CREATE INDEX ix_{INDEX_NAME}_document ON {INDEX_NAME} USING gin (document)"
+        )
+        self.keep(connection, deferred=True)
+
+    def keep(self, connection: Connection, *, deferred: bool) -> None:
+        # A removed item leaves both tables by their foreign keys; an edited one leaves
+        # the index for the pending table, as on SQLite.
+        self._drop_function(connection)
+        connection.exec_driver_sql(
+            f"CREATE TABLE IF NOT EXISTS {PENDING} ("
+            " item_id integer PRIMARY KEY REFERENCES items (id) ON DELETE CASCADE)"
+        )
+        on_write = (
+            f"DELETE FROM {INDEX_NAME} WHERE item_id = NEW.id; "
+            f"INSERT INTO {PENDING} (item_id) VALUES (NEW.id) ON CONFLICT DO NOTHING"
+            if deferred
+            else f"INSERT INTO {INDEX_NAME} (item_id, document) "
             f"VALUES (NEW.id, {self._DOCUMENT.format(row='NEW')}) "
-            "ON CONFLICT (item_id) DO UPDATE SET document = EXCLUDED.document; "
-            "RETURN NULL; END $$",
+            "ON CONFLICT (item_id) DO UPDATE SET document = EXCLUDED.document"
+        )
+        connection.exec_driver_sql(
+            f"CREATE FUNCTION {INDEX_NAME}_sync() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN {on_write}; RETURN NULL; END $$"
+        )
+        connection.exec_driver_sql(
             f"CREATE TRIGGER {INDEX_NAME}_sync AFTER INSERT OR UPDATE OF title, text ON items "
-            f"FOR EACH ROW EXECUTE FUNCTION {INDEX_NAME}_sync()",
-        ):
-            connection.exec_driver_sql(statement)
+            f"FOR EACH ROW EXECUTE FUNCTION {INDEX_NAME}_sync()"
+        )
 
     def fill(self, connection: Connection) -> None:
         connection.exec_driver_sql(
@@ -186,10 +271,32 @@ class _PgText:
             f"SELECT items.id, {self._DOCUMENT.format(row='items')} FROM items "
             "ON CONFLICT (item_id) DO NOTHING"
         )
+        connection.exec_driver_sql(f"DELETE FROM {PENDING}")
 
-    def drop(self, connection: Connection) -> None:
+    def catch_up(self, connection: Connection, limit: int) -> int:
+        # SKIP LOCKED: processes catching up at once take different items.
+        result = connection.execute(
+            text(
+                f"WITH batch AS (DELETE FROM {PENDING} WHERE item_id IN ("
+                f" SELECT item_id FROM {PENDING} ORDER BY item_id LIMIT :limit"
+                " FOR UPDATE SKIP LOCKED) RETURNING item_id)"
+                f" INSERT INTO {INDEX_NAME} (item_id, document)"
+                f" SELECT items.id, {self._DOCUMENT.format(row='items')}"
+                " FROM items JOIN batch ON batch.item_id = items.id"
+                " ON CONFLICT (item_id) DO UPDATE SET document = EXCLUDED.document"
+            ),
+            {"limit": limit},
+        )
+        return int(result.rowcount or 0)
+
+    @staticmethod
+    def _drop_function(connection: Connection) -> None:
         # CASCADE takes the trigger too (and works where ``items`` is gone already).
         connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {INDEX_NAME}_sync() CASCADE")
+
+    def drop(self, connection: Connection) -> None:
+        self._drop_function(connection)
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {PENDING}")
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {INDEX_NAME}")
 
     @staticmethod
@@ -288,6 +395,17 @@ def drop_index(connection: Connection) -> None:
     backend_of(connection).drop(connection)
 
 
+def defer_indexing(connection: Connection, deferred: bool = True) -> None:
+    """Index new and edited items later, by :func:`catch_up` (``deferred``), or as each is
+    written (revision 0009's way, which a downgrade restores)."""
+    backend_of(connection).keep(connection, deferred=deferred)
+
+
+def catch_up(connection: Connection, limit: int = CATCH_UP_BATCH) -> int:
+    """Index up to ``limit`` of the items waiting to be; how many were."""
+    return backend_of(connection).catch_up(connection, limit)
+
+
 def snippet_parts(snippet: str) -> tuple[tuple[str, bool], ...]:
     """``snippet`` as ``(text, is_match)`` parts, from the marks around its matches."""
     parts: list[tuple[str, bool]] = []
@@ -299,10 +417,14 @@ def snippet_parts(snippet: str) -> tuple[tuple[str, bool], ...]:
 
 
 __all__ = [
+    "CATCH_UP_BATCH",
     "INDEX_NAME",
+    "PENDING",
     "Backend",
     "backend_of",
+    "catch_up",
     "create_index",
+    "defer_indexing",
     "drop_index",
     "fill_index",
     "include_name",

@@ -11,10 +11,12 @@ from sqlalchemy.engine import Connection
 
 from aggregator.storage.base import StorageBase, _storage_errors
 from aggregator.storage.fulltext import (
+    CATCH_UP_BATCH,
     MAX_LIMIT,
     MAX_RANKED,
     Backend,
     backend_of,
+    catch_up,
     query_terms,
     snippet_parts,
 )
@@ -29,7 +31,20 @@ class _Story:
 
 
 class SearchMixin(StorageBase):
-    """``search_stories``: the stories whose items' titles or texts hold every word."""
+    """``search_stories``: the stories whose items' titles or texts hold every word;
+    ``update_search_index``: index the items stored since the last catch-up."""
+
+    @_storage_errors("index for search")
+    def update_search_index(self, batch: int = CATCH_UP_BATCH) -> int:
+        """Index every item waiting to be, ``batch`` per transaction; how many were.
+        Safe beside other writers and other processes catching up."""
+        indexed = 0
+        while True:
+            with self._tx() as s:
+                done = catch_up(s.connection(), batch)
+            indexed += done
+            if done < batch:
+                return indexed
 
     @_storage_errors("search")
     def search_stories(self, query: str, *, limit: int = 20, offset: int = 0) -> list[SearchHit]:
@@ -42,6 +57,7 @@ class SearchMixin(StorageBase):
         wanted = start + max(0, min(limit, MAX_LIMIT))
         if not terms or wanted <= start or start >= MAX_RANKED:
             return []
+        self.update_search_index()  # what was stored since the last catch-up is found too
         with self._tx() as s:
             connection = s.connection()
             backend = backend_of(connection)
