@@ -25,18 +25,25 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from aggregator.clean.text import fold, has_words
+from aggregator.clean.text import fold, has_words, words
 
-__all__ = ["TitleAffixes", "TitleRow", "learn_affixes"]
+__all__ = ["TitleAffixes", "TitleRow", "learn_affixes", "naming_lines", "story_words"]
 
 LEARN_AT = 3
 SHARE = 0.5
 PROOFS = 2
 MAX_AFFIX_WORDS = 6
 MAX_AFFIX_CHARS = 60
+LABEL_WORDS = 5
+"""At the end of a title, a part of this many words or fewer, set off by a separator, is
+taken for a label ("| City Reader", "- The Daily Watch News") when titles are compared
+without anything learned, unless it is the title's longest part; at its start, a part of
+:data:`PREFIX_WORDS` ("UPDATE:", "BREAKING:", "SPORTS:"): a longer opening part is the
+story's own ("Ashford forecast for Friday: showers")."""
+PREFIX_WORDS = 2
 
 _SEPARATORS = (": ", " | ", " - ", " \u2013 ", " \u2014 ", " :: ", " \u00bb ", " \u00b7 ")
 _TAG = re.compile(r"\s+(\([^()]{1,24}\)|\[[^\[\]]{1,24}\])$")
@@ -163,3 +170,65 @@ def _label(folded_affix: str) -> str:
     """The words of an affix without its separator and brackets: "- city reader" → "city
     reader"."""
     return folded_affix.strip(" :|-\u2013\u2014\u00bb\u00b7()[]")
+
+
+def story_words(title: str | None) -> frozenset[str]:
+    """The words of a title that name its story, for comparing two items' titles with
+    nothing learned: folded, without a bracketed tag at its end ("(video)"), nor short
+    parts at either end set off by a separator (a site name, "UPDATE:", "BREAKING:"),
+    though always with its longest part."""
+    if not title:
+        return frozenset()
+    folded = fold(title)
+    tag = _TAG.search(folded)
+    if tag and tag.start() > 0:
+        folded = folded[: tag.start()]
+    parts = [words(part) for part in _split(folded)]
+    longest = max(range(len(parts)), key=lambda index: len(parts[index]), default=0)
+    kept = [
+        part
+        for index, part in enumerate(parts)
+        if index == longest
+        or not (
+            (index == len(parts) - 1 and len(part) <= LABEL_WORDS)
+            or (index == 0 and len(part) <= PREFIX_WORDS)
+        )
+    ]
+    return frozenset(word for part in kept for word in part)
+
+
+NAMING_MIN_WORDS = 4
+"""A title part this long or longer is specific enough to recognise a line that names it."""
+NAMING_EXTRA_CHARS = 100
+"""A line naming the title holds little else: "Continue reading “…” at Site." """
+
+
+def naming_lines(blocks: Sequence[str], title: str | None) -> list[int]:
+    """The indexes of the folded ``blocks`` that name the item's own title and little
+    else ("The post <title> appeared first on Site", "Continue reading “<title>”"): a
+    footer that differs with every item, so no count learns it, and that says nothing a
+    copy must share.  The title's longest part is looked for (four words or more); a
+    text that is only such lines keeps them."""
+    if not title or len(blocks) < 2:
+        return []
+    folded = fold(title)
+    tag = _TAG.search(folded)
+    if tag and tag.start() > 0:
+        folded = folded[: tag.start()]
+    part = max(_split(folded), key=lambda piece: len(words(piece)), default="").strip()
+    if len(words(part)) < NAMING_MIN_WORDS:
+        return []
+    found = [
+        index
+        for index, block in enumerate(blocks)
+        if part in block and len(block) <= len(part) + NAMING_EXTRA_CHARS
+    ]
+    return found if len(found) < len(blocks) else []
+
+
+def _split(title: str) -> list[str]:
+    """``title`` cut at every separator (empty parts dropped)."""
+    parts = [title]
+    for separator in _SEPARATORS:
+        parts = [piece for part in parts for piece in part.split(separator)]
+    return [part for part in parts if part.strip()]

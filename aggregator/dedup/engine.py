@@ -28,7 +28,7 @@ from aggregator.dedup.rules import (
     evidence_rank,
     identifying_link,
     is_copy,
-    is_lead,
+    is_lead_edge,
     lead_parent_rank,
     text_key,
 )
@@ -90,6 +90,7 @@ class _Node:
 class _Parent:
     item_id: int
     score: float
+    opens_with: bool
 
 
 FingerprintSource = Callable[[Collection[int]], Mapping[int, Fingerprint]]
@@ -438,18 +439,18 @@ class DedupEngine:
         if self._is_lead(match):
             child, parent = (a, b) if first.size < second.size else (b, a)
             current = self._parent.get(child)
-            option = _Parent(parent, match.containment)
+            option = _Parent(parent, match.containment, match.opens_with)
             if current is None or self._better(option, current):
                 touched |= self._set_parent(child, option)
         return touched
 
     def _is_lead(self, m: Match) -> bool:
-        return is_lead(m, self.params.containment)
+        return is_lead_edge(m, self.params)
 
     def _better(self, a: _Parent, b: _Parent) -> bool:
         na, nb = self._nodes[a.item_id], self._nodes[b.item_id]
-        return lead_parent_rank(a.score, na.sort_ts, a.item_id) > lead_parent_rank(
-            b.score, nb.sort_ts, b.item_id
+        return lead_parent_rank(a.score, a.opens_with, na.sort_ts, a.item_id) > lead_parent_rank(
+            b.score, b.opens_with, nb.sort_ts, b.item_id
         )
 
     def _set_parent(self, child: int, parent: _Parent) -> set[int]:
@@ -516,7 +517,7 @@ class DedupEngine:
                 continue
             match = compare(mine, theirs)
             if self._is_lead(match):
-                option = _Parent(other_id, match.containment)
+                option = _Parent(other_id, match.containment, match.opens_with)
                 if best is None or self._better(option, best):
                     best = option
         return self._set_parent(item_id, best) if best is not None else set()

@@ -7,7 +7,7 @@ Clusters are the connected components of a graph whose edges are *verified*:
 edge          when                                                 why this value
 ============  ===================================================  =======================
 url           same canonical link, different feeds, link has a      tracking parameters are
-              path (a homepage link identifies nothing)            the only difference
+              path or a query (a homepage link identifies nothing) the only difference
 content-hash  same text after boilerplate removal (≥ 8 words)      exact republication
 minhash       Jaccard of word 3-shingles ≥ ``threshold`` (default   copies with another
               0.5), verified on the shingles (exact up to 256,     footer/sponsor/typography
@@ -29,15 +29,18 @@ containment   a shorter text (≥ 8 shingles, ≤ 80 % of the other)   "first 50
 A ``minhash`` pair is refused when the two texts are *template* stories
 (:func:`is_template`, texts of four sentences or more): they share their phrasing far
 more than their whole sentences (shingle containment at least ``TEMPLATE_GAP`` above the
-share of sentences in common), or neither opens with a sentence of the other (their
-first two sentences of six words or more, a dateline aside), as notices generated from
-one template do ("Fund A raises its stake in X", "Town Y forecast for Sunday") — a copy
-repeats whole sentences, its opening ones among them.
+share of sentences in common); or neither opens with a sentence of the other (their
+first two sentences of six words or more, a dateline aside) under titles that are not
+one story's; or some of their sentences differ and so do their titles, in the slots of
+one pattern (:data:`Titles.SLOTS`) — as notices generated from one template do ("Fund A
+raises its stake in X", "Town Y forecast for Sunday").  A copy repeats whole sentences,
+its opening ones among them; an update that rewrote its opening keeps its title.
 
 A shorter text keeps a containment edge only to its single best longer text
 (:func:`lead_parent_rank`), so a lead shared by a story and its rewritten update cannot
-bridge the two.  Titles are never evidence: recurring titles ("Morning Briefing") over
-different bodies stay apart.
+bridge the two.  Titles are never evidence that two items are one story: recurring
+titles ("Morning Briefing") over different bodies stay apart; a title only tells two
+similar texts apart, or keeps an update's rewritten opening from reading as a template.
 
 The canonical item of a cluster is the first by :func:`canonical_rank`: full text before
 summary, higher feed ``priority``, earlier publication, lower id.
@@ -53,7 +56,14 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from aggregator.fingerprint.signature import LEAD_SENTENCES, LEAD_VERIFY, Fingerprint, overlap
+from aggregator.fingerprint.signature import (
+    LEAD_SENTENCES,
+    LEAD_VERIFY,
+    OPENING_HEAD,
+    U32,
+    Fingerprint,
+    overlap,
+)
 
 
 class Method(StrEnum):
@@ -75,6 +85,13 @@ several, its membership names the first of them (then the higher score, then the
 id of the other item)."""
 
 TEMPLATE_MIN_SENTENCES = 4
+TITLE_SLOTS_SHARE = 0.25
+"""Share of the shorter title's story words the other title has, at which two titles that
+each have words of their own are one pattern with other slots filled."""
+TITLE_SLOTS_GAP = 0.1
+"""Containment minus sentence share from which two texts under :data:`Titles.SLOTS` are
+template stories: some of their sentences differ (a copy's, even interrupted, are the
+same save for the lines it adds)."""
 TEMPLATE_GAP = 0.3
 """Shingle containment minus sentence share at which two texts are template stories.
 Copies, updates, partial and interrupted copies and markup noise stay below 0.22 on our
@@ -88,6 +105,18 @@ CANONICAL_RULE = (
     "full text before summary, then the feed with the higher priority, "
     "then the earliest publication, then the lowest item id"
 )
+
+
+class Titles(StrEnum):
+    """How two items' titles compare (:func:`compare_titles`), story words only."""
+
+    UNKNOWN = "unknown"
+    """One of them has no title."""
+    SAME = "same"
+    """The same words, or one's words all in the other (three words at least)."""
+    SLOTS = "slots"
+    """Each has words the other lacks, over a common part: one pattern, other slots."""
+    UNRELATED = "unrelated"
 
 
 @dataclass(frozen=True)
@@ -114,6 +143,10 @@ class Match:
     """Sentences of the text with fewer (0: one of them has none)."""
     leads_differ: bool = False
     """Neither text's first sentences are in the other (both have two)."""
+    titles: Titles = Titles.UNKNOWN
+    opens_with: bool = False
+    """The longer text's first words are the shorter one's (a dateline before them aside);
+    a digest holds a story's lead further down."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +191,23 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
         sentence_share=overlap(a.sentences, b.sentences) / fewer if fewer else 1.0,
         sentences=fewer,
         leads_differ=_leads_differ(a, b),
+        titles=compare_titles(a.title, b.title),
+        opens_with=short.opening.size > 0
+        and bool(np.isin(short.opening[:1], long_.opening[:OPENING_HEAD]).any()),
     )
+
+
+def compare_titles(a: U32, b: U32) -> Titles:
+    """How two titles' story-word hashes compare."""
+    if a.size == 0 or b.size == 0:
+        return Titles.UNKNOWN
+    common = overlap(a, b)
+    fewer = min(a.size, b.size)
+    if common == a.size == b.size or (common == fewer and fewer >= 3):
+        return Titles.SAME
+    if common >= TITLE_SLOTS_SHARE * fewer and common > 0:
+        return Titles.SLOTS
+    return Titles.UNRELATED
 
 
 def _leads_differ(a: Fingerprint, b: Fingerprint) -> bool:
@@ -172,18 +221,43 @@ def _leads_differ(a: Fingerprint, b: Fingerprint) -> bool:
 def is_template(m: Match) -> bool:
     """Whether two similar texts are two stories written on one template: they share
     their phrasing (shingles) far more than their sentences, because names and numbers
-    differ in most sentences, or because the story is in its opening sentences (fund A,
-    not fund B, bought shares of the company the rest describes).  A copy repeats whole
-    sentences, its opening ones among them: what it lacks or adds (a paragraph, a footer,
-    an update line, a dateline, a byline) takes its shingles and its sentences alike."""
+    differ in most sentences; or the story is in their opening sentences (fund A, not
+    fund B, bought shares of the company the rest describes), which an update that
+    rewrote its opening shows under its own title; or some sentences differ and the
+    titles fill one pattern's slots otherwise.  A copy repeats whole sentences, its
+    opening ones among them: what it lacks or adds (a paragraph, a footer, an update
+    line, a dateline, a byline) takes its shingles and its sentences alike."""
+    return template_sign(m) is not None
+
+
+def template_sign(m: Match) -> str | None:
+    """What marks two similar texts as template stories, in words (None: nothing)."""
     if m.sentences < TEMPLATE_MIN_SENTENCES:
-        return False
-    return m.containment - m.sentence_share >= TEMPLATE_GAP or m.leads_differ
+        return None
+    gap = m.containment - m.sentence_share
+    if gap >= TEMPLATE_GAP:
+        return f"few whole sentences ({m.sentence_share:.0%} of {m.sentences})"
+    if m.leads_differ and m.titles is not Titles.SAME:
+        return "neither opens with a sentence of the other"
+    if m.titles is Titles.SLOTS and gap >= TITLE_SLOTS_GAP:
+        return (
+            f"{1 - m.sentence_share:.0%} of their sentences differ, and so do their titles, "
+            "in the words that fill one pattern"
+        )
+    return None
 
 
 def is_copy(m: Match, params: DedupParams) -> bool:
     """Whether two full texts are one story (a ``minhash`` edge)."""
     return m.jaccard >= params.threshold and not is_template(m)
+
+
+def is_lead_edge(m: Match, params: DedupParams) -> bool:
+    """Whether two texts earn a ``containment`` edge: the shorter leads the longer, and
+    they are not template stories (which :func:`judge` rules out first, at any length)."""
+    if m.jaccard >= params.threshold and is_template(m):
+        return False
+    return is_lead(m, params.containment)
 
 
 def is_lead(m: Match, threshold: float) -> bool:
@@ -197,11 +271,13 @@ def is_lead(m: Match, threshold: float) -> bool:
 
 
 def identifying_link(canonical_link: str | None) -> str | None:
-    """The canonical link when it identifies an article: it has a path (a homepage link
-    is shared by every item of a site and identifies nothing)."""
+    """The canonical link when it identifies an article: it has a path or, once its
+    tracking parameters are gone, a query (``https://site/?p=1234``); a homepage link is
+    shared by every item of a site and identifies nothing."""
     if not canonical_link:
         return None
-    return canonical_link if urlsplit(canonical_link).path not in ("", "/") else None
+    parts = urlsplit(canonical_link)
+    return canonical_link if parts.path not in ("", "/") or parts.query else None
 
 
 def same_link(a: Comparable, b: Comparable) -> bool:
@@ -248,25 +324,26 @@ def judge(a: Comparable, b: Comparable, params: DedupParams) -> Verdict:
             "too little text to compare: only the same link or the same text could join them",
         )
     m = compare(fa, fb)
-    if m.jaccard >= params.threshold and is_template(m):
+    sign = template_sign(m) if m.jaccard >= params.threshold else None
+    if sign is not None:
         return Verdict(
             None,
             0.0,
             f"template: two stories written on one template — they share their phrasing "
-            f"(Jaccard {m.jaccard:.3f}, {m.containment:.0%} of the shingles) but "
-            + (
-                "neither opens with a sentence of the other"
-                if m.leads_differ
-                else f"few whole sentences ({m.sentence_share:.0%} of {m.sentences})"
-            )
-            + ": the names and numbers that differ are the story",
+            f"(Jaccard {m.jaccard:.3f}, {m.containment:.0%} of the shingles) but {sign}"
+            ": the names and numbers that differ are the story",
             m,
         )
     if is_copy(m, params):
+        update = (
+            "; an update: its opening rewritten under the same title"
+            if m.leads_differ and m.sentences >= TEMPLATE_MIN_SENTENCES
+            else ""
+        )
         return Verdict(
             Method.MINHASH,
             m.jaccard,
-            f"minhash: Jaccard {m.jaccard:.3f} ≥ threshold {params.threshold}",
+            f"minhash: Jaccard {m.jaccard:.3f} ≥ threshold {params.threshold}{update}",
             m,
         )
     if is_lead(m, params.containment):
@@ -296,10 +373,14 @@ T = TypeVar("T", int, float)
 When = TypeVar("When")
 
 
-def lead_parent_rank(score: float, published: T, item_id: int) -> tuple[float, T, int]:
-    """Order of the longer texts a summary leads: the greatest is the one it joins (the
-    highest containment, then the earliest published, then the lowest id)."""
-    return (round(score, 9), -published, -item_id)
+def lead_parent_rank(
+    score: float, opens_with: bool, published: T, item_id: int
+) -> tuple[bool, float, T, int]:
+    """Order of the longer texts a summary leads: the greatest is the one it joins (one
+    that opens with the summary's words before one holding them further down, as a
+    digest of several stories' leads does; then the highest containment, the earliest
+    published, the lowest id)."""
+    return (opens_with, round(score, 9), -published, -item_id)
 
 
 def canonical_rank(
@@ -316,14 +397,18 @@ __all__ = [
     "DedupParams",
     "Match",
     "Method",
+    "Titles",
     "Verdict",
     "canonical_rank",
     "compare",
+    "compare_titles",
     "evidence_rank",
     "identifying_link",
     "is_copy",
     "is_lead",
+    "is_lead_edge",
     "is_template",
+    "template_sign",
     "judge",
     "lead_parent_rank",
     "same_link",

@@ -14,8 +14,10 @@ A fingerprint keeps what the decision needs:
   not change it), to tell a copy, which repeats whole
   sentences, from a story written on the same template, which repeats its phrasing
   with other names and numbers in most sentences;
-* ``opening``: the first ``OPENING`` shingles in text order, for the index that finds
-  the story a teaser of ten words opens (the lead's MinHash is too coarse for it).
+* ``opening``: ``OPENING`` shingles of the start of a text — its first ``OPENING_HEAD``
+  in order, then the first ``OPENING_PER_BLOCK`` of each block after — for the index that
+  finds the story a teaser of ten words opens (the lead's MinHash is too coarse for it),
+  even behind a byline, an "Updated" line and a photo caption.
 
 Bytes are little-endian with a version byte; ``SCHEME`` names everything that
 changes the values, and is stored with each fingerprint so a change re-fingerprints.
@@ -33,6 +35,13 @@ import numpy as np
 import numpy.typing as npt
 
 from aggregator.clean.text import content_key, words
+from aggregator.clean.titles import (
+    LABEL_WORDS,
+    NAMING_MIN_WORDS,
+    PREFIX_WORDS,
+    naming_lines,
+    story_words,
+)
 from aggregator.fingerprint.minhash import MinHash
 
 SHINGLE = 3
@@ -69,8 +78,13 @@ MIN_SHINGLES = 6
 MAX_SENTENCES = 256
 """Sentences hashed per text (its first ones)."""
 OPENING = 16
-"""Shingles kept in order from the start of a text: room for a dateline or a byline
-before the words a teaser starts with."""
+"""Shingles kept of the start of a text (:func:`opening_shingles`)."""
+OPENING_HEAD = 8
+"""The first shingles of a text, in order: room for a dateline before a story's first
+words in its first block (a teaser's query is its own first shingles, among these)."""
+OPENING_PER_BLOCK = 2
+"""Shingles kept from the start of each following block: a byline, an "Updated" line, a
+caption with its agency credit each take one block before the story's first paragraph."""
 MIN_SENTENCE_WORDS = 4
 LEAD_SENTENCES = 2
 LEAD_SENTENCE_WORDS = 6
@@ -78,12 +92,14 @@ LEAD_SENTENCE_WORDS = 6
 """Fewer shingles than this (about 8 words) carry no fingerprint: exact keys only."""
 SCHEME = (
     f"w{SHINGLE}-crc32-fmix-{PERMUTATION_SCHEME}-p{NUM_PERM}-s{SEED}"
-    f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-sentences{MAX_SENTENCES}-opening{OPENING}-leads{LEAD_SENTENCES}-v6"
+    f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-sent{MAX_SENTENCES}"
+    f"-open{OPENING}/{OPENING_HEAD}+{OPENING_PER_BLOCK}-leads{LEAD_SENTENCES}"
+    f"-title{PREFIX_WORDS}/{LABEL_WORDS}/{NAMING_MIN_WORDS}-dl3-v7"
 )
 
-_FORMAT_VERSION = 6
-# version, num_perm, size, sample, lead, words, sentences, opening, lead sentences
-_HEADER = struct.Struct("<BHIIIIIHH")
+_FORMAT_VERSION = 7
+# version, num_perm, size, sample, lead, words, sentences, opening, lead sentences, title
+_HEADER = struct.Struct("<BHIIIIIHHH")
 U32 = npt.NDArray[np.uint32]
 _EMPTY = np.empty(0, dtype=np.uint32)
 
@@ -111,6 +127,10 @@ class Fingerprint:
     """Its first ``OPENING`` shingle hashes, in text order."""
     lead_sentences: U32 = field(default_factory=lambda: _EMPTY)
     """The hashes of its first sentences, in order (:func:`sentence_hashes`)."""
+    title: U32 = field(default_factory=lambda: _EMPTY)
+    """Sorted distinct hashes of the words of its title that name the story
+    (:func:`~aggregator.clean.titles.story_words`): never evidence that two items are one
+    story, only a way to tell apart two stories written on one template."""
 
     @property
     def sample(self) -> U32:
@@ -220,8 +240,22 @@ def minhash_values(shingles: U32) -> U32:
     return signature
 
 
-def fingerprint_blocks(blocks: tuple[str, ...] | list[str]) -> Fingerprint:
-    """Fingerprint the story blocks (already folded and stripped of boilerplate)."""
+def title_hashes(title: str | None) -> U32:
+    """Sorted distinct crc32 of the words of ``title`` that name its story."""
+    return np.array(
+        sorted({zlib.crc32(word.encode("utf-8")) for word in story_words(title)}), dtype=np.uint32
+    )
+
+
+def fingerprint_blocks(
+    blocks: tuple[str, ...] | list[str], title: str | None = None
+) -> Fingerprint:
+    """Fingerprint the story blocks (already folded and stripped of boilerplate) and the
+    item's ``title`` (as the source gave it): a line that names the title, a footer, is
+    left out (:func:`~aggregator.clean.titles.naming_lines`)."""
+    naming = naming_lines(blocks, title)
+    if naming:
+        blocks = [block for index, block in enumerate(blocks) if index not in naming]
     tokens = words("\n".join(blocks))  # one pass over the text, not one per block
     ordered = shingle_hashes(tokens)
     key = content_key(tokens)
@@ -243,13 +277,36 @@ def fingerprint_blocks(blocks: tuple[str, ...] | list[str]) -> Fingerprint:
         lead_signature=minhash_values(np.unique(ordered[:LEAD_LSH])),
         word_count=len(tokens),
         sentences=sentences,
-        opening=ordered[:OPENING].copy(),
+        opening=ordered[opening_positions(blocks, ordered.size)],
         lead_sentences=lead_sentences,
+        title=title_hashes(title),
     )
 
 
-_DATELINE = re.compile(r"^[^\W\d_][\w.' ]{1,40}?(?: \([^)]{1,40}\))? ?[—–-]{1,2} ")
-"""A dateline before a story's first sentence ("london (wire) — "), in folded text."""
+def opening_positions(blocks: tuple[str, ...] | list[str], shingles: int) -> list[int]:
+    """Which shingles of a text make its ``opening``: the first ``OPENING_HEAD``, then the
+    first ``OPENING_PER_BLOCK`` of each next block, then the next ones in order, up to
+    ``OPENING`` (fewer only for a text that has fewer)."""
+    chosen = dict.fromkeys(range(min(OPENING_HEAD, shingles)))
+    start = 0
+    for block in blocks[: OPENING - OPENING_HEAD]:  # more blocks than this give no room
+        start += len(words(block))
+        for position in range(start, min(start + OPENING_PER_BLOCK, shingles)):
+            if len(chosen) < OPENING:
+                chosen.setdefault(position)
+    position = OPENING_HEAD
+    while len(chosen) < OPENING and position < shingles:
+        chosen.setdefault(position)
+        position += 1
+    return list(chosen)
+
+
+_DATELINE = re.compile(
+    r"^(?:[^\W\d_][\w.,' ]{1,40}?(?: \([^)]{1,40}\))? ?[—–-]{1,2} "
+    r"|[^\W\d_][\w.']*(?: [\w.']+){0,2}(?: \([^)]{1,40}\))?: )"
+)
+"""A dateline before a story's first sentence ("london (wire) — ", "westmoor, england —
+", "corvello: "), in folded text."""
 
 
 def sentence_hashes(blocks: tuple[str, ...] | list[str]) -> tuple[U32, U32]:
@@ -258,13 +315,15 @@ def sentence_hashes(blocks: tuple[str, ...] | list[str]) -> tuple[U32, U32]:
     its first ``LEAD_SENTENCES`` sentences of ``LEAD_SENTENCE_WORDS`` words or more, in
     order (a byline or an "Updated at" line is shorter).  A block ends a sentence: a line
     put between paragraphs ("READ MORE: …") stays a sentence of its own instead of
-    changing the next one.  A dateline is not part of the first sentence.  Plain string
+    changing the next one.  A dateline is not part of the first sentence, even behind a
+    byline.  Plain string
     methods for the sentences: this runs for every item."""
     hashes: list[int] = []
     lead: list[int] = []
-    for index, block in enumerate(blocks):
-        if index == 0:
-            block = _DATELINE.sub("", block, count=1)
+    for block in blocks:
+        # At any block's start: a byline or a time line may come before the dateline, and
+        # a copy and its origin lose the same words from the same paragraph.
+        block = _DATELINE.sub("", block, count=1)
         for sentence in block.replace("! ", ". ").replace("? ", ". ").split(". "):
             words = sentence.count(" ") + 1
             if words >= MIN_SENTENCE_WORDS:
@@ -296,6 +355,7 @@ def to_bytes(fp: Fingerprint) -> bytes | None:
                 fp.sentences.size,
                 fp.opening.size,
                 fp.lead_sentences.size,
+                fp.title.size,
             ),
             fp.signature.astype("<u4").tobytes(),
             fp.lead_signature.astype("<u4").tobytes(),
@@ -304,6 +364,7 @@ def to_bytes(fp: Fingerprint) -> bytes | None:
             fp.sentences.astype("<u4").tobytes(),
             fp.opening.astype("<u4").tobytes(),
             fp.lead_sentences.astype("<u4").tobytes(),
+            fp.title.astype("<u4").tobytes(),
         ]
     )
 
@@ -311,9 +372,18 @@ def to_bytes(fp: Fingerprint) -> bytes | None:
 def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
     if blob[:1] != bytes([_FORMAT_VERSION]):
         raise ValueError(f"fingerprint format {blob[:1].hex()} is not {SCHEME}")
-    version, num_perm, size, n_sample, n_lead, word_count, n_sentences, n_opening, n_leads = (
-        _HEADER.unpack_from(blob, 0)
-    )
+    (
+        version,
+        num_perm,
+        size,
+        n_sample,
+        n_lead,
+        word_count,
+        n_sentences,
+        n_opening,
+        n_leads,
+        n_title,
+    ) = _HEADER.unpack_from(blob, 0)
     if version != _FORMAT_VERSION or num_perm != NUM_PERM:
         raise ValueError(f"fingerprint format {version}/{num_perm} is not {SCHEME}")
     offset = _HEADER.size
@@ -327,6 +397,7 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
     signature, lead_signature = take(NUM_PERM), take(NUM_PERM)
     hashes = take(n_sample + n_lead)
     sentences, opening, leads = take(n_sentences), take(n_opening), take(n_leads)
+    title = take(n_title)
     return Fingerprint(
         content_key_value,
         size,
@@ -338,6 +409,7 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
         sentences,
         opening,
         leads,
+        title,
     )
 
 

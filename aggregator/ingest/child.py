@@ -101,20 +101,29 @@ def _read_safely(url: str, body: bytes, headers: Mapping[str, str]) -> CleanDocu
         )
 
 
-def fingerprint_texts(texts: Sequence[str], learned: frozenset[str]) -> list[Fingerprint]:
+def fingerprint_texts(
+    texts: Sequence[str],
+    learned: frozenset[str],
+    titles: Sequence[str | None] | None = None,
+) -> list[Fingerprint]:
     """Fingerprints of stored item texts, boilerplate (generic, and the ``learned`` block
-    keys) removed: what the writer's decision needs, item by item."""
+    keys) removed, with their ``titles`` (one per text; none: untitled): what the
+    writer's decision needs, item by item."""
     from aggregator.clean.boilerplate import filter_blocks, fold_text
     from aggregator.fingerprint.signature import fingerprint_blocks
 
-    return [fingerprint_blocks(filter_blocks(fold_text(text), learned).kept) for text in texts]
+    named = titles if titles is not None else [None] * len(texts)
+    return [
+        fingerprint_blocks(filter_blocks(fold_text(text), learned).kept, title)
+        for text, title in zip(texts, named, strict=True)
+    ]
 
 
 def _fingerprint_safely(
-    texts: Sequence[str], learned: frozenset[str]
+    texts: Sequence[str], learned: frozenset[str], titles: Sequence[str | None] | None = None
 ) -> list[Fingerprint] | _Failure:
     try:
-        return fingerprint_texts(texts, learned)
+        return fingerprint_texts(texts, learned, titles)
     except Exception as exc:
         return _Failure(
             f"unexpected {exc.__class__.__name__}: {exc}", bug=True, trace=traceback.format_exc()
@@ -170,9 +179,16 @@ class WorkerProcess:
         assert isinstance(outcome, CleanDocument)
         return outcome
 
-    def fingerprint(self, texts: Sequence[str], learned: frozenset[str]) -> Future[Any]:
-        """Fingerprint texts; the answer comes from :meth:`fingerprints`."""
-        return self._submit("fingerprint", list(texts), learned)
+    def fingerprint(
+        self,
+        texts: Sequence[str],
+        learned: frozenset[str],
+        titles: Sequence[str | None] | None = None,
+    ) -> Future[Any]:
+        """Fingerprint texts (with their titles); the answer comes from :meth:`fingerprints`."""
+        return self._submit(
+            "fingerprint", list(texts), learned, None if titles is None else list(titles)
+        )
 
     def fingerprints(
         self,
@@ -180,6 +196,7 @@ class WorkerProcess:
         learned: frozenset[str],
         future: Future[Any],
         texts: Callable[[], Sequence[str]],
+        titles: Sequence[str | None] | None = None,
     ) -> list[Fingerprint]:
         """The ``count`` fingerprints of a :meth:`fingerprint` job; when the child failed
         they are computed here, from ``texts()`` (the caller need not keep the texts it
@@ -192,7 +209,7 @@ class WorkerProcess:
             return outcome
         message = outcome.message if isinstance(outcome, _Failure) else "a wrong answer"
         log.warning("event=worker-failed job=fingerprint error=%s", message)
-        return fingerprint_texts(texts(), learned)
+        return fingerprint_texts(texts(), learned, titles)
 
     def close(self) -> None:
         if self._exchange is not None:

@@ -85,6 +85,8 @@ class _Chunk:
     """The chunk as asked for: its queue rows go with its decision (an item deleted
     meanwhile has no text, and no row either once its feed is gone)."""
     ids: list[int]
+    titles: list[str | None]
+    """The titles of ``ids``, in order (small: kept for the whole chunk)."""
     own_texts: list[str]
     split: int
     future: Future[Any]
@@ -210,20 +212,22 @@ class Decider:
         def submit(chunk: list[int]) -> _Chunk:
             texts = self.storage.item_texts(chunk)
             ids = [item_id for item_id in chunk if item_id in texts]
+            titles = [texts[i][2] for i in ids]
             if overlap is not None:
                 return _Chunk(
                     chunk,
                     ids,
+                    titles,
                     [],
                     len(ids),
-                    overlap.submit(fingerprint_texts, [texts[i][1] for i in ids], learned),
+                    overlap.submit(fingerprint_texts, [texts[i][1] for i in ids], learned, titles),
                 )
             # The child takes the larger share; this thread fingerprints the rest after
             # deciding the chunk before, so neither side waits long for the other.  Only
             # this thread's share of the texts is kept while they wait.
             split = round(len(ids) * CHILD_SHARE) if worker.workers else 0
-            future = worker.fingerprint([texts[i][1] for i in ids[:split]], learned)
-            return _Chunk(chunk, ids, [texts[i][1] for i in ids[split:]], split, future)
+            future = worker.fingerprint([texts[i][1] for i in ids[:split]], learned, titles[:split])
+            return _Chunk(chunk, ids, titles, [texts[i][1] for i in ids[split:]], split, future)
 
         try:
             ahead = submit(chunks[0]) if chunks else None
@@ -232,12 +236,13 @@ class Decider:
                 chunk = ahead
                 ahead = submit(chunks[index + 1]) if index + 1 < len(chunks) else None
                 with timed(self.timer, Stage.FINGERPRINT):
-                    mine = fingerprint_texts(chunk.own_texts, learned)
+                    mine = fingerprint_texts(chunk.own_texts, learned, chunk.titles[chunk.split :])
                     theirs = worker.fingerprints(
                         chunk.split,
                         learned,
                         chunk.future,
                         functools.partial(self._texts_again, chunk.ids[: chunk.split]),
+                        chunk.titles[: chunk.split],
                     )
                 decided.add(self.place(chunk.ids, theirs + mine, now, chunk.queued))
                 release_free_memory()  # the chunk's texts and blobs are gone
@@ -304,7 +309,9 @@ class Decider:
         for start in range(0, len(known), DECIDE_CHUNK):  # their texts, a slice at a time
             texts = self.storage.item_texts(known[start : start + DECIDE_CHUNK])
             stale.extend(
-                item_id for item_id, (_, text) in texts.items() if boilerplate.carries(text, fresh)
+                item_id
+                for item_id, (_, text, _) in texts.items()
+                if boilerplate.carries(text, fresh)
             )
         if stale:
             log.info(

@@ -59,7 +59,7 @@ def explain(
     prints: dict[int, tuple[Fingerprint, tuple[str, ...]]] = {}
     for item_id, view in views.items():
         filtered = boilerplate.filter(view.text)
-        prints[item_id] = (fingerprint_blocks(filtered.kept), filtered.removed)
+        prints[item_id] = (fingerprint_blocks(filtered.kept, view.title), filtered.removed)
 
     def comparable(item_id: int) -> Comparable:
         view = views[item_id]

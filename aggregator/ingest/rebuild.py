@@ -35,7 +35,8 @@ def rebuild(storage: Storage, params: DedupParams, dry_run: bool = False) -> Reb
         chunk = indexed[start : start + DECIDE_CHUNK]
         texts = storage.item_texts([i.item_id for i in chunk])
         for info in chunk:
-            fingerprint = fp_mod.fingerprint_blocks(boilerplate.filter(texts[info.item_id][1]).kept)
+            _, text, title = texts[info.item_id]
+            fingerprint = fp_mod.fingerprint_blocks(boilerplate.filter(text).kept, title)
             fingerprints.append(
                 (info.item_id, fingerprint.content_key, fp_mod.to_bytes(fingerprint))
             )

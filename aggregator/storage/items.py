@@ -105,15 +105,15 @@ class ItemsMixin(StorageBase):
             return SavedItems(saved, skipped, expired)
 
     @_storage_errors("read item texts")
-    def item_texts(self, item_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
-        """``item_id → (feed_id, text)`` for fingerprinting."""
-        out: dict[int, tuple[int, str]] = {}
+    def item_texts(self, item_ids: Sequence[int]) -> dict[int, tuple[int, str, str | None]]:
+        """``item_id → (feed_id, text, title)`` for fingerprinting."""
+        out: dict[int, tuple[int, str, str | None]] = {}
         with self._tx() as s:
             for chunk in _chunks(list(item_ids), 500):
                 for row in s.execute(
-                    select(Item.id, Item.feed_id, Item.text).where(Item.id.in_(chunk))
+                    select(Item.id, Item.feed_id, Item.text, Item.title).where(Item.id.in_(chunk))
                 ):
-                    out[row.id] = (row.feed_id, row.text)
+                    out[row.id] = (row.feed_id, row.text, row.title)
         return out
 
     @_storage_errors("read item summaries")
