@@ -265,9 +265,13 @@ TEMPLATE = " ".join(story(4242, paragraphs=1, words=30))
 FAMILY = 1000
 
 
-def _template(item_id: int, hours: float = 0.0) -> Candidate:
-    """A daily notice: the same 30 words, then its own number."""
-    return _candidate(item_id, [f"{TEMPLATE} Notice number {item_id} issued."], hours=hours)
+def _template(item_id: int, hours: float = 0.0, long: bool = False) -> Candidate:
+    """A daily notice: the same 30 words (``long``: and the same two paragraphs of 45
+    more), then its own number."""
+    fixed = [TEMPLATE, *(story(4242, paragraphs=2) if long else [])]
+    return _candidate(
+        item_id, [*fixed[:-1], f"{fixed[-1]} Notice number {item_id} issued."], hours=hours
+    )
 
 
 @dataclass
@@ -324,23 +328,34 @@ def test_a_new_template_item_is_compared_with_the_64_lowest_ids(family: _Family)
     assert read == list(range(MAX_CANDIDATES))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: look-alikes are compared with the first "
-    "64 of their family only; when those are edited away the rest are never "
-    "compared with each other again (and the index's runs still start with "
-    "the dead entries), so the same items no longer give the same clusters",
+@pytest.mark.parametrize(
+    "long",
+    [
+        # Short enough to be a teaser (40 shingles or fewer): every look-alike is also
+        # found by its first words among the live short texts, so the edit changes nothing.
+        False,
+        pytest.param(
+            True,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="product bug: longer look-alikes are compared with the first 64 of "
+                "their family only; when those are edited away the rest are never compared "
+                "with each other again (and the index's runs still start with the dead "
+                "entries), so the same items no longer give the same clusters",
+            ),
+        ),
+    ],
 )
-def test_editing_the_first_of_a_template_family_keeps_the_rest_together() -> None:
-    family = [_template(i, hours=i / 100) for i in range(100)]
+def test_editing_the_first_of_a_template_family_keeps_the_rest_together(long: bool) -> None:
+    family = [_template(i, hours=i / 100, long=long) for i in range(100)]
     others = [_candidate(i, story(9000 + i, paragraphs=2), hours=i / 100) for i in range(70)]
     edited = DedupEngine()
     edited.decide(family, T0)
     edited.decide(others, T0)  # the first 70 become other stories
-    edited.decide([_template(500, hours=2)], T0)
+    edited.decide([_template(500, hours=2, long=long)], T0)
     fresh = DedupEngine()
     fresh.decide(others + family[70:], T0)
-    fresh.decide([_template(500, hours=2)], T0)
+    fresh.decide([_template(500, hours=2, long=long)], T0)
     ids = [*range(100), 500]
     assert _partition(fresh, ids) == {frozenset({*range(70, 100), 500})} | {
         frozenset({i}) for i in range(70)

@@ -40,10 +40,13 @@ MAX_CANDIDATES = 64
 notices, "market closed") is compared with its 64 lowest-id partners only, so a feed of
 thousands of look-alikes costs n·64 comparisons, not n²; they still chain into one cluster."""
 QUERY_SHINGLES = 6
-"""A short text looks for texts that open with any of its first six shingles."""
-SHORT_TEXT = 24
-"""Distinct shingles up to which a text looks itself up in the opening index (longer
-leads share enough of the lead MinHash to be proposed by it)."""
+"""A short text looks for texts that open with its first six shingles."""
+OPENING_MATCHES = 2
+"""Of those, at least this many must be in the other text's opening."""
+SHORT_TEXT = 40
+"""Distinct shingles up to which a text looks itself up in the opening index: a teaser of
+up to about forty words (a longer lead shares enough of the lead MinHash to be proposed
+by it, unless a byline or a caption pushes its words back in one copy)."""
 EVICT_EVERY = 3600.0
 """Seconds of window time between two eviction scans."""
 
@@ -139,6 +142,11 @@ class DedupEngine:
         # for its first QUERY_SHINGLES shingles at any position (a dateline or byline may
         # push the story's opening words back in one copy).
         self._opening = BandedIndex(bands=OPENING, rows=1)
+        # And the other way: a text decided after a teaser of it looks its opening up among
+        # the teasers' first shingles.
+        self._teasers: dict[int, set[int]] = {}
+        """A short text's first shingle hash → the short texts that start with it."""
+        self._teaser_keys: dict[int, tuple[int, ...]] = {}
 
     # -- public -------------------------------------------------------------------
 
@@ -308,18 +316,22 @@ class DedupEngine:
             self._opening.insert_many(
                 opened, band_keys(np.array([at_hand[i].opening for i in opened]), OPENING, 1)
             )
+        for item_id in ids:
+            fp = at_hand[item_id]
+            if _is_short(fp) and item_id not in self._teaser_keys:
+                keys = tuple(dict.fromkeys(fp.opening[:QUERY_SHINGLES].tolist()))
+                self._teaser_keys[item_id] = keys
+                for value in keys:
+                    self._teasers.setdefault(value, set()).add(item_id)
         return touched
 
     def _opening_pairs(self, batch: list[tuple[int, Fingerprint]]) -> set[tuple[int, int]]:
         """Pairs of a short text (a teaser) and a text that opens with its first words:
         indexed texts, and those of the batch."""
-        short = [
-            (item_id, fp.opening[:QUERY_SHINGLES])
-            for item_id, fp in batch
-            if MIN_CONTAINED_SHINGLES <= fp.size <= SHORT_TEXT
-        ]
+        short = [(item_id, fp.opening[:QUERY_SHINGLES]) for item_id, fp in batch if _is_short(fp)]
+        pairs = self._teaser_pairs(batch)
         if not short:
-            return set()
+            return pairs
         starts: dict[int, set[int]] = {}
         for item_id, fp in batch:
             if fp.opening.size >= OPENING:
@@ -327,12 +339,39 @@ class DedupEngine:
                     starts.setdefault(value, set()).add(item_id)
         rows = np.array([[value] * OPENING for _, first in short for value in first.tolist()])
         found = iter(self._opening.query_many(band_keys(rows, OPENING, 1)))
-        pairs: set[tuple[int, int]] = set()
         for item_id, first in short:
+            matched: dict[int, int] = {}
             for value in first.tolist():
                 for other in next(found) | starts.get(value, set()):
                     if other != item_id:
-                        pairs.add((min(item_id, other), max(item_id, other)))
+                        matched[other] = matched.get(other, 0) + 1
+            # One shingle in common is a common phrase ("the company said"); a story's
+            # opening holds at least two of a teaser's first in a row.  The texts holding
+            # the most of them first, so a phrase that opens thousands of texts costs a
+            # bounded number of comparisons.
+            likely = sorted(
+                (other for other, count in matched.items() if count >= OPENING_MATCHES),
+                key=lambda other: (-matched[other], other),
+            )
+            pairs.update((min(item_id, o), max(item_id, o)) for o in likely[:MAX_CANDIDATES])
+        return pairs
+
+    def _teaser_pairs(self, batch: list[tuple[int, Fingerprint]]) -> set[tuple[int, int]]:
+        """Pairs of a text of the batch long enough to be led and an indexed teaser whose
+        first shingles (two or more of them) are in its opening."""
+        pairs: set[tuple[int, int]] = set()
+        for item_id, fp in batch:
+            if fp.opening.size < OPENING:
+                continue
+            matched: dict[int, int] = {}
+            for value in set(fp.opening.tolist()):
+                for other in self._teasers.get(value, ()):
+                    matched[other] = matched.get(other, 0) + 1
+            likely = sorted(
+                (other for other, count in matched.items() if count >= OPENING_MATCHES),
+                key=lambda other: (-matched[other], other),
+            )
+            pairs.update((min(item_id, o), max(item_id, o)) for o in likely[:MAX_CANDIDATES])
         return pairs
 
     def _add_exact(self, node: _Node) -> set[int]:
@@ -491,6 +530,12 @@ class DedupEngine:
         self._lsh.remove(item_id)
         self._lead_lsh.remove(item_id)
         self._opening.remove(item_id)
+        for value in self._teaser_keys.pop(item_id, ()):
+            teasers = self._teasers.get(value)
+            if teasers is not None:
+                teasers.discard(item_id)
+                if not teasers:
+                    del self._teasers[value]
         for orphan in orphans:
             self._parent.pop(orphan, None)
             touched.add(orphan)
@@ -678,6 +723,11 @@ class DedupEngine:
         self._cluster_of.pop(item_id, None)
         self._evidence.pop(item_id, None)
         self._parent.pop(item_id, None)
+
+
+def _is_short(fp: Fingerprint) -> bool:
+    """A teaser's length: looked up by its first shingles in other texts' openings."""
+    return MIN_CONTAINED_SHINGLES <= fp.size <= SHORT_TEXT
 
 
 def _capped(

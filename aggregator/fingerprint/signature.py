@@ -83,6 +83,9 @@ OPENING_HEAD = 8
 """The first shingles of a text, in order: room for a dateline before a story's first
 words in its first block (a teaser's query is its own first shingles, among these)."""
 OPENING_PER_BLOCK = 2
+SHORT_BLOCK_WORDS = 40
+"""Blocks shorter than this (a byline, a time line, a caption) may come before a story's
+first paragraph; the first longer one is taken for that paragraph."""
 """Shingles kept from the start of each following block: a byline, an "Updated" line, a
 caption with its agency credit each take one block before the story's first paragraph."""
 MIN_SENTENCE_WORDS = 4
@@ -94,7 +97,7 @@ SCHEME = (
     f"w{SHINGLE}-crc32-fmix-{PERMUTATION_SCHEME}-p{NUM_PERM}-s{SEED}"
     f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-sent{MAX_SENTENCES}"
     f"-open{OPENING}/{OPENING_HEAD}+{OPENING_PER_BLOCK}-leads{LEAD_SENTENCES}"
-    f"-title{PREFIX_WORDS}/{LABEL_WORDS}/{NAMING_MIN_WORDS}-dl3-v7"
+    f"-title{PREFIX_WORDS}/{LABEL_WORDS}/{NAMING_MIN_WORDS}-b{SHORT_BLOCK_WORDS}-v7"
 )
 
 _FORMAT_VERSION = 7
@@ -254,8 +257,11 @@ def fingerprint_blocks(
     item's ``title`` (as the source gave it): a line that names the title, a footer, is
     left out (:func:`~aggregator.clean.titles.naming_lines`)."""
     naming = naming_lines(blocks, title)
-    if naming:
-        blocks = [block for index, block in enumerate(blocks) if index not in naming]
+    blocks = without_dateline(
+        [block for index, block in enumerate(blocks) if index not in naming]
+        if naming
+        else list(blocks)
+    )
     tokens = words("\n".join(blocks))  # one pass over the text, not one per block
     ordered = shingle_hashes(tokens)
     key = content_key(tokens)
@@ -285,15 +291,22 @@ def fingerprint_blocks(
 
 def opening_positions(blocks: tuple[str, ...] | list[str], shingles: int) -> list[int]:
     """Which shingles of a text make its ``opening``: the first ``OPENING_HEAD``, then the
-    first ``OPENING_PER_BLOCK`` of each next block, then the next ones in order, up to
-    ``OPENING`` (fewer only for a text that has fewer)."""
+    first ``OPENING_PER_BLOCK`` of each next block (after its dateline) up to the first
+    long one, then the next ones in order, up to ``OPENING`` (fewer only for a text that
+    has fewer).  Only short blocks are looked into (a byline, a time line, a caption):
+    the story's first paragraph is the first long one."""
     chosen = dict.fromkeys(range(min(OPENING_HEAD, shingles)))
     start = 0
-    for block in blocks[: OPENING - OPENING_HEAD]:  # more blocks than this give no room
+    for index, block in enumerate(blocks[: OPENING - OPENING_HEAD + 1]):
+        if index > 0:
+            dateline = _DATELINE.match(block)
+            first = start + (len(words(dateline.group(0))) if dateline else 0)
+            for position in range(first, min(first + OPENING_PER_BLOCK, shingles)):
+                if len(chosen) < OPENING:
+                    chosen.setdefault(position)
+        if block.count(" ") >= SHORT_BLOCK_WORDS:
+            break  # no block start after it: counting its words would cost a second pass
         start += len(words(block))
-        for position in range(start, min(start + OPENING_PER_BLOCK, shingles)):
-            if len(chosen) < OPENING:
-                chosen.setdefault(position)
     position = OPENING_HEAD
     while len(chosen) < OPENING and position < shingles:
         chosen.setdefault(position)
@@ -302,11 +315,17 @@ def opening_positions(blocks: tuple[str, ...] | list[str], shingles: int) -> lis
 
 
 _DATELINE = re.compile(
-    r"^(?:[^\W\d_][\w.,' ]{1,40}?(?: \([^)]{1,40}\))? ?[—–-]{1,2} "
+    r"^(?:[^\W\d_][\w.,' ]{1,40}?(?: \([^)]{1,40}\))? ?(?:[—–-]{1,2}|\|) "
     r"|[^\W\d_][\w.']*(?: [\w.']+){0,2}(?: \([^)]{1,40}\))?: )"
 )
-"""A dateline before a story's first sentence ("london (wire) — ", "westmoor, england —
-", "corvello: "), in folded text."""
+"""A dateline or a byline before a paragraph's first sentence ("london (wire) — ",
+"westmoor, england — ", "corvello: ", "jane doe, the courier | "), in folded text."""
+
+
+def without_dateline(blocks: list[str]) -> list[str]:
+    """``blocks`` with a dateline or byline taken off the start of the first: one copy
+    carries it and another not, and it is no part of the story."""
+    return [_DATELINE.sub("", blocks[0], count=1), *blocks[1:]] if blocks else blocks
 
 
 def sentence_hashes(blocks: tuple[str, ...] | list[str]) -> tuple[U32, U32]:
@@ -315,14 +334,12 @@ def sentence_hashes(blocks: tuple[str, ...] | list[str]) -> tuple[U32, U32]:
     its first ``LEAD_SENTENCES`` sentences of ``LEAD_SENTENCE_WORDS`` words or more, in
     order (a byline or an "Updated at" line is shorter).  A block ends a sentence: a line
     put between paragraphs ("READ MORE: …") stays a sentence of its own instead of
-    changing the next one.  A dateline is not part of the first sentence, even behind a
-    byline.  Plain string
-    methods for the sentences: this runs for every item."""
+    changing the next one.  A dateline is no part of a sentence.  Plain string methods
+    for the sentences: this runs for every item."""
     hashes: list[int] = []
     lead: list[int] = []
     for block in blocks:
-        # At any block's start: a byline or a time line may come before the dateline, and
-        # a copy and its origin lose the same words from the same paragraph.
+        # At any block's start: a byline or a time line may come before the dateline.
         block = _DATELINE.sub("", block, count=1)
         for sentence in block.replace("! ", ". ").replace("? ", ". ").split(". "):
             words = sentence.count(" ") + 1
