@@ -949,13 +949,7 @@ def _teaser(story: Story, words: int) -> str:
     return _p(" ".join(story.paragraphs[0].split()[:words]) + " \u2026")
 
 
-_DIGEST_FIRST = (
-    "the teaser of the first story hangs from the digest: it is the lead of both texts "
-    "(containment 1.000 with each) and the tie goes to the earlier publication, the digest "
-    "(our copy of the story came later), so digest and teaser join and the story stays "
-    "single ({} words)"
-)
-CASE_8A_GAPS = {2: _DIGEST_FIRST.format("16"), 5: _DIGEST_FIRST.format("22")}
+CASE_8A_GAPS: dict[int, str] = {}
 
 
 @pytest.mark.parametrize("d", _examples(10, CASE_8A_GAPS, "case8a"))
@@ -965,13 +959,15 @@ def test_a_digest_joins_none_of_its_stories_nor_a_teaser_of_the_first(d: int) ->
     # through a partner site that republishes it after the briefing.
     late = d in (2, 5, 8)
     copies = [
-        Copy(f"story{j}", 2, _html(s.paragraphs), 3.0)
+        Copy(f"story{j}", 2, _html(s.paragraphs), 3.0, title=s.title)
         if late and j == 0
-        else Copy(f"story{j}", 1, _html(s.paragraphs), -1.0 + 0.2 * j)
+        else Copy(f"story{j}", 1, _html(s.paragraphs), -1.0 + 0.2 * j, title=s.title)
         for j, s in enumerate(stories)
     ]
-    copies.append(Copy("digest", 1, digest, 1.0))
-    copies.append(Copy("teaser", 3, _teaser(stories[0], 12 + 2 * d), 2.0))
+    copies.append(Copy("digest", 1, digest, 1.0, title="Morning Briefing"))
+    copies.append(
+        Copy("teaser", 3, _teaser(stories[0], 12 + 2 * d), 2.0, title=f"{stories[0].title} (video)")
+    )
     decision = decide(copies)
     expected = {frozenset({"story0", "teaser"})} | {
         frozenset({c.name}) for c in copies if c.name not in ("story0", "teaser")

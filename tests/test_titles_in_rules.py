@@ -163,3 +163,39 @@ def test_the_scheme_name_fits_its_column() -> None:
     column = Item.__table__.c.fingerprint_scheme.type
     assert isinstance(column, String) and column.length is not None
     assert len(SCHEME) <= column.length
+
+
+def _filing(fund: str, verb: str, shares: int) -> list[str]:
+    """A filing notice whose story is its first paragraph (the fund, what it did); the
+    rest names other funds in the same words and describes the company."""
+    return [
+        f"{fund} {verb} a new position in Pogu Systems Inc. (NASDAQ:POT) in the fourth "
+        f"quarter, according to its most recent filing with the Securities & Exchange "
+        f"Commission. The fund bought {shares:,} shares of the company's stock.",
+        "A number of other hedge funds have also recently changed their positions in POT. "
+        "Cafo Asset Management Inc. bought a new position in Pogu Systems Inc. during the "
+        "fourth quarter worth about $9,804. Vima Advisors LLC raised its holdings in shares "
+        "of Pogu Systems Inc. by 12.1% during the fourth quarter.",
+        *story(77, paragraphs=6),
+    ]
+
+
+@pytest.mark.parametrize("shares", [1_200, 853_535, 42_000])
+def test_an_abbreviation_does_not_end_a_sentence(shares: int) -> None:
+    """Split after "Inc.", the first sentence of each notice would leave the fragment
+    "bought a new position in pogu systems inc", which the paragraph every notice shares
+    also holds: the openings would not differ, and two funds' notices would be joined."""
+    a = _filing("Orvisu & Co.", "bought", shares)
+    b = _filing("Sinoed Trust Co.", "took", shares + 7)
+    method, reason = _judge(
+        a,
+        "Orvisu & Co. Buys New Position in Pogu Systems Inc. (NASDAQ:POT)",
+        b,
+        "Pogu Systems Inc. (NASDAQ:POT) Stake Taken by Sinoed Trust Co.",
+    )
+    assert method is None and reason.startswith("template:"), reason
+    # The same notice on a sister site is one story.
+    method, reason = _judge(
+        a, "Orvisu & Co. Buys Pogu Systems", a, "Orvisu & Co. Buys Pogu Systems"
+    )
+    assert method is not None, reason

@@ -23,6 +23,7 @@ from aggregator.dedup.rules import (
     DedupParams,
     Match,
     Method,
+    Titles,
     canonical_rank,
     compare,
     evidence_rank,
@@ -93,6 +94,7 @@ class _Node:
 class _Parent:
     item_id: int
     score: float
+    same_title: bool
     opens_with: bool
 
 
@@ -478,7 +480,9 @@ class DedupEngine:
         if self._is_lead(match):
             child, parent = (a, b) if first.size < second.size else (b, a)
             current = self._parent.get(child)
-            option = _Parent(parent, match.containment, match.opens_with)
+            option = _Parent(
+                parent, match.containment, match.titles is Titles.SAME, match.opens_with
+            )
             if current is None or self._better(option, current):
                 touched |= self._set_parent(child, option)
         return touched
@@ -488,9 +492,9 @@ class DedupEngine:
 
     def _better(self, a: _Parent, b: _Parent) -> bool:
         na, nb = self._nodes[a.item_id], self._nodes[b.item_id]
-        return lead_parent_rank(a.score, a.opens_with, na.sort_ts, a.item_id) > lead_parent_rank(
-            b.score, b.opens_with, nb.sort_ts, b.item_id
-        )
+        return lead_parent_rank(
+            a.score, a.same_title, a.opens_with, na.sort_ts, a.item_id
+        ) > lead_parent_rank(b.score, b.same_title, b.opens_with, nb.sort_ts, b.item_id)
 
     def _set_parent(self, child: int, parent: _Parent) -> set[int]:
         touched = {child, parent.item_id}
@@ -562,7 +566,9 @@ class DedupEngine:
                 continue
             match = compare(mine, theirs)
             if self._is_lead(match):
-                option = _Parent(other_id, match.containment, match.opens_with)
+                option = _Parent(
+                    other_id, match.containment, match.titles is Titles.SAME, match.opens_with
+                )
                 if best is None or self._better(option, best):
                     best = option
         return self._set_parent(item_id, best) if best is not None else set()

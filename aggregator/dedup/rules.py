@@ -374,13 +374,13 @@ When = TypeVar("When")
 
 
 def lead_parent_rank(
-    score: float, opens_with: bool, published: T, item_id: int
-) -> tuple[bool, float, T, int]:
-    """Order of the longer texts a summary leads: the greatest is the one it joins (one
-    that opens with the summary's words before one holding them further down, as a
-    digest of several stories' leads does; then the highest containment, the earliest
-    published, the lowest id)."""
-    return (opens_with, round(score, 9), -published, -item_id)
+    score: float, same_title: bool, opens_with: bool, published: T, item_id: int
+) -> tuple[bool, bool, float, T, int]:
+    """Order of the longer texts a summary leads: the greatest is the one it joins — one
+    under the summary's own title, then one that opens with the summary's words, before
+    one holding them further down (a digest of several stories' leads under its own
+    title); then the highest containment, the earliest published, the lowest id."""
+    return (same_title, opens_with, round(score, 9), -published, -item_id)
 
 
 def canonical_rank(

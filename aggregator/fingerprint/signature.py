@@ -97,7 +97,7 @@ SCHEME = (
     f"w{SHINGLE}-crc32-fmix-{PERMUTATION_SCHEME}-p{NUM_PERM}-s{SEED}"
     f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-sent{MAX_SENTENCES}"
     f"-open{OPENING}/{OPENING_HEAD}+{OPENING_PER_BLOCK}-leads{LEAD_SENTENCES}"
-    f"-title{PREFIX_WORDS}/{LABEL_WORDS}/{NAMING_MIN_WORDS}-b{SHORT_BLOCK_WORDS}-v7"
+    f"-title{PREFIX_WORDS}/{LABEL_WORDS}/{NAMING_MIN_WORDS}-b{SHORT_BLOCK_WORDS}a-v7"
 )
 
 _FORMAT_VERSION = 7
@@ -328,6 +328,14 @@ def without_dateline(blocks: list[str]) -> list[str]:
     return [_DATELINE.sub("", blocks[0], count=1), *blocks[1:]] if blocks else blocks
 
 
+_ABBREVIATION = re.compile(
+    r"\b(inc|co|corp|ltd|plc|mr|mrs|ms|dr|st|jr|sr|prof|gen|gov|sen|rep|no|vs|u\.s|u\.k)\. "
+)
+"""A period that ends an abbreviation, not a sentence ("Acme Inc. bought", "Mr. Smith"):
+split there, a name's sentence would leave a fragment ("bought a new position in …")
+that any notice of the same template shares."""
+
+
 def sentence_hashes(blocks: tuple[str, ...] | list[str]) -> tuple[U32, U32]:
     """Sorted distinct crc32 of the sentences of folded blocks, without their spaces (a
     word split or glued by markup, a drop cap, leaves the hash alone), and the hashes of
@@ -340,7 +348,7 @@ def sentence_hashes(blocks: tuple[str, ...] | list[str]) -> tuple[U32, U32]:
     lead: list[int] = []
     for block in blocks:
         # At any block's start: a byline or a time line may come before the dateline.
-        block = _DATELINE.sub("", block, count=1)
+        block = _ABBREVIATION.sub(r"\1 ", _DATELINE.sub("", block, count=1))
         for sentence in block.replace("! ", ". ").replace("? ", ". ").split(". "):
             words = sentence.count(" ") + 1
             if words >= MIN_SENTENCE_WORDS:
