@@ -14,8 +14,8 @@ COMPARE = {"compare_type": True, "include_name": include_name}
 """The search index is not a model: its tables are built beside them (and tested apart)."""
 
 
-def test_models_and_migrations_agree(database_url: str) -> None:
-    storage = Storage(database_url)
+def test_models_and_migrations_agree(empty_database_url: str) -> None:
+    storage = Storage(empty_database_url)
     revision = upgrade_with_alembic(storage.engine)  # the migrations, from an empty database
     assert revision == head_revision(storage.engine) == HEAD_REVISION
     with storage.engine.connect() as connection:
@@ -24,8 +24,8 @@ def test_models_and_migrations_agree(database_url: str) -> None:
     assert diff == [], f"models and migrations drifted apart: {diff}"
 
 
-def test_a_new_database_is_built_from_the_models_and_stamped(database_url: str) -> None:
-    storage = Storage(database_url)
+def test_a_new_database_is_built_from_the_models_and_stamped(empty_database_url: str) -> None:
+    storage = Storage(empty_database_url)
     assert storage.upgrade() == HEAD_REVISION  # the create_all path: the database is empty
     with storage.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts=COMPARE)

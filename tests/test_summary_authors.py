@@ -97,8 +97,8 @@ def test_summary_and_authors_round_trip(storage: Storage) -> None:
     assert storage.item_summaries([one.id]) == {}
 
 
-def test_migration_0008_adds_the_columns_to_stored_items(database_url: str) -> None:
-    storage = Storage(database_url)
+def test_migration_0008_adds_the_columns_to_stored_items(empty_database_url: str) -> None:
+    storage = Storage(empty_database_url)
     config = alembic_config(storage.engine)
     with storage.engine.begin() as connection:
         config.attributes["connection"] = connection
