@@ -199,3 +199,21 @@ def test_an_abbreviation_does_not_end_a_sentence(shares: int) -> None:
         a, "Orvisu & Co. Buys Pogu Systems", a, "Orvisu & Co. Buys Pogu Systems"
     )
     assert method is not None, reason
+
+
+def test_a_partial_copy_found_whole_past_a_long_preamble_is_a_lead() -> None:
+    """The first three paragraphs of a story, against a copy that puts a byline and a long
+    caption before it: every shingle of the partial copy is in the story, but a third of
+    them lie past the story copy's first 96 (lead containment 0.69); a passage from the
+    middle, found whole too, does not start where the story starts."""
+    paragraphs = story(31, paragraphs=6, words=30)
+    caption = (
+        "Crowds gather on the harbour wall on Tuesday evening as the tide comes in over "
+        "the old quay and the lifeboat crew watches from the slipway. Picture: Harbour "
+        "Press Agency"
+    )
+    full = ["By Jane Doe, Staff Reporter", caption, *paragraphs]
+    method, reason = _judge(paragraphs[:3], "Harbour story", full, "Harbour story")
+    assert method is Method.CONTAINMENT, reason
+    method, reason = _judge(paragraphs[3:5], "Another story", full, "Harbour story")
+    assert method is None, reason

@@ -100,6 +100,10 @@ MIN_CONTAINED_SHINGLES = 8
 """A teaser of ten words (eight shingles) in a row at the start of a longer text is that
 text's lead: ten words in a row are rarely shared by two stories' openings."""
 MAX_LEAD_RATIO = 0.8
+WHOLE = 0.95
+"""Containment at which a shorter text is found whole in the longer one."""
+HALF_LEAD = 0.5
+"""Lead containment enough for a text found whole: it starts where the other starts."""
 
 CANONICAL_RULE = (
     "full text before summary, then the feed with the higher priority, "
@@ -274,7 +278,10 @@ def is_lead(m: Match, threshold: float) -> bool:
     if m.shorter < MIN_CONTAINED_SHINGLES or m.shorter > MAX_LEAD_RATIO * m.longer:
         return False
     if m.lead_containment < threshold:
-        return False
+        # Found whole in the other text, from its start on, though past the other's
+        # first 96 shingles (a byline and a caption before the story in one copy): a
+        # partial copy still.  A quoted passage is not found from the start.
+        return m.containment >= WHOLE and m.lead_containment >= HALF_LEAD
     # A text longer than the lead must also be found, as a whole, in the other one.
     return m.shorter <= LEAD_VERIFY or m.containment >= threshold
 
