@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from aggregator.config import load_settings
 from aggregator.daemon.scheduler import Daemon
+from aggregator.ingest.pipeline import Pipeline
 from aggregator.storage import Storage
 from aggregator.storage.fulltext import INDEX_NAME, PENDING
 from aggregator.storage.migrate import HEAD_REVISION, alembic_config, upgrade_with_alembic
@@ -71,13 +72,19 @@ def _each_item_once(storage: Storage) -> set[int]:
     return pending
 
 
+def _polled(database_url: str, tmp_path: Path, extra: dict[str, str]) -> tuple[Path, Pipeline]:
+    """The three-story feed (``extra`` as in :func:`_feed`), polled once."""
+    feed = tmp_path / "feed.xml"
+    _feed(feed, extra)
+    pipeline = pipeline_for(database_url, [feed])
+    pipeline.poll()
+    return feed, pipeline
+
+
 def test_stored_and_edited_items_wait_until_a_search_catches_up(
     database_url: str, tmp_path: Path
 ) -> None:
-    feed = tmp_path / "feed.xml"
-    _feed(feed, {"s1": "A walrus swam past the pier."})
-    pipeline = pipeline_for(database_url, [feed])
-    pipeline.poll()
+    feed, pipeline = _polled(database_url, tmp_path, {"s1": "A walrus swam past the pier."})
     storage = pipeline.storage
     items, _, _ = _where(storage)
     assert _each_item_once(storage) == items  # storing indexed nothing
@@ -99,10 +106,7 @@ def test_stored_and_edited_items_wait_until_a_search_catches_up(
 def test_an_item_edited_and_removed_before_any_catch_up_leaves_no_trace(
     database_url: str, tmp_path: Path
 ) -> None:
-    feed = tmp_path / "feed.xml"
-    _feed(feed, {})
-    pipeline = pipeline_for(database_url, [feed])
-    pipeline.poll()
+    feed, pipeline = _polled(database_url, tmp_path, {})
     storage = pipeline.storage
     assert storage.update_search_index() == 3
     _feed(feed, {"s2": "A heron stood in the reeds."})
@@ -118,10 +122,7 @@ def test_an_item_edited_and_removed_before_any_catch_up_leaves_no_trace(
 
 
 def test_a_catch_up_works_in_batches(database_url: str, tmp_path: Path) -> None:
-    feed = tmp_path / "feed.xml"
-    _feed(feed, {})
-    pipeline = pipeline_for(database_url, [feed])
-    pipeline.poll()
+    feed, pipeline = _polled(database_url, tmp_path, {})
     storage = pipeline.storage
     assert storage.update_search_index(batch=2) == 3  # two transactions: 2, then 1
     assert storage.update_search_index(batch=2) == 0
@@ -134,10 +135,7 @@ def test_downgrading_indexes_what_waits_and_writes_index_again(
 ) -> None:
     from alembic import command
 
-    feed = tmp_path / "feed.xml"
-    _feed(feed, {"s2": "A pelican dived."})
-    pipeline = pipeline_for(database_url, [feed])
-    pipeline.poll()
+    feed, pipeline = _polled(database_url, tmp_path, {"s2": "A pelican dived."})
     storage = pipeline.storage
     config = alembic_config(storage.engine)
     with storage.engine.begin() as connection:

@@ -179,11 +179,7 @@ def story_words(title: str | None) -> frozenset[str]:
     though always with its longest part."""
     if not title:
         return frozenset()
-    folded = fold(title)
-    tag = _TAG.search(folded)
-    if tag and tag.start() > 0:
-        folded = folded[: tag.start()]
-    parts = [words(part) for part in _split(folded)]
+    parts = [words(part) for part in _parts(title)]
     longest = max(range(len(parts)), key=lambda index: len(parts[index]), default=0)
     kept = [
         part
@@ -211,11 +207,7 @@ def naming_lines(blocks: Sequence[str], title: str | None) -> list[int]:
     text that is only such lines keeps them."""
     if not title or len(blocks) < 2:
         return []
-    folded = fold(title)
-    tag = _TAG.search(folded)
-    if tag and tag.start() > 0:
-        folded = folded[: tag.start()]
-    part = max(_split(folded), key=lambda piece: len(words(piece)), default="").strip()
+    part = max(_parts(title), key=lambda piece: len(words(piece)), default="").strip()
     if len(words(part)) < NAMING_MIN_WORDS:
         return []
     found = [
@@ -224,6 +216,16 @@ def naming_lines(blocks: Sequence[str], title: str | None) -> list[int]:
         if part in block and len(block) <= len(part) + NAMING_EXTRA_CHARS
     ]
     return found if len(found) < len(blocks) else []
+
+
+def _parts(title: str) -> list[str]:
+    """A title folded, without a bracketed tag at its end ("(video)"), cut at every
+    separator: what story words and naming lines are read from."""
+    folded = fold(title)
+    tag = _TAG.search(folded)
+    if tag and tag.start() > 0:
+        folded = folded[: tag.start()]
+    return _split(folded)
 
 
 def _split(title: str) -> list[str]:

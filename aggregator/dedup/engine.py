@@ -347,15 +347,7 @@ class DedupEngine:
                 for other in next(found) | starts.get(value, set()):
                     if other != item_id:
                         matched[other] = matched.get(other, 0) + 1
-            # One shingle in common is a common phrase ("the company said"); a story's
-            # opening holds at least two of a teaser's first in a row.  The texts holding
-            # the most of them first, so a phrase that opens thousands of texts costs a
-            # bounded number of comparisons.
-            likely = sorted(
-                (other for other, count in matched.items() if count >= OPENING_MATCHES),
-                key=lambda other: (-matched[other], other),
-            )
-            pairs.update((min(item_id, o), max(item_id, o)) for o in likely[:MAX_CANDIDATES])
+            pairs |= _likely_pairs(item_id, matched)
         return pairs
 
     def _teaser_pairs(self, batch: list[tuple[int, Fingerprint]]) -> set[tuple[int, int]]:
@@ -369,11 +361,7 @@ class DedupEngine:
             for value in set(fp.opening.tolist()):
                 for other in self._teasers.get(value, ()):
                     matched[other] = matched.get(other, 0) + 1
-            likely = sorted(
-                (other for other, count in matched.items() if count >= OPENING_MATCHES),
-                key=lambda other: (-matched[other], other),
-            )
-            pairs.update((min(item_id, o), max(item_id, o)) for o in likely[:MAX_CANDIDATES])
+            pairs |= _likely_pairs(item_id, matched)
         return pairs
 
     def _add_exact(self, node: _Node) -> set[int]:
@@ -729,6 +717,20 @@ class DedupEngine:
         self._cluster_of.pop(item_id, None)
         self._evidence.pop(item_id, None)
         self._parent.pop(item_id, None)
+
+
+def _likely_pairs(item_id: int, matched: Mapping[int, int]) -> set[tuple[int, int]]:
+    """Pairs of ``item_id`` and the texts sharing ``OPENING_MATCHES`` or more of a teaser's
+    first shingles with it (``matched``: text → how many).  One shingle in common is a
+    common phrase ("the company said"); a story's opening holds at least two of a teaser's
+    first in a row.  The texts holding the most of them first, at most
+    ``MAX_CANDIDATES``: a phrase that opens thousands of texts costs a bounded number of
+    comparisons."""
+    likely = sorted(
+        (other for other, count in matched.items() if count >= OPENING_MATCHES),
+        key=lambda other: (-matched[other], other),
+    )
+    return {(min(item_id, o), max(item_id, o)) for o in likely[:MAX_CANDIDATES]}
 
 
 def _is_short(fp: Fingerprint) -> bool:
