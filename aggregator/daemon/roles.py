@@ -40,6 +40,7 @@ from prometheus_client import Gauge, start_http_server
 
 from aggregator.config import Settings
 from aggregator.daemon.scheduler import INDEX_EVERY, PRUNE_EVERY, configure_logging
+from aggregator.daemon.stopping import on_stop_signals, wait_until_set
 from aggregator.errors import AggregatorError
 from aggregator.ingest.metrics import Metrics, log_event
 from aggregator.ingest.pipeline import Pipeline
@@ -119,8 +120,7 @@ class _Stop:
         self.event = threading.Event()
 
     def install(self) -> None:
-        signal.signal(signal.SIGTERM, self._handle)
-        signal.signal(signal.SIGINT, self._handle)
+        on_stop_signals(self._handle)
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         log_event(log, logging.INFO, "stopping", signal=signal.Signals(signum).name)
@@ -171,7 +171,7 @@ def run_worker(
     worker = dramatiq.Worker(broker, worker_threads=threads)
     worker.start()
     log_event(log, logging.INFO, "worker-started", threads=threads, queue=queue)
-    stop.wait()
+    wait_until_set(stop)
     pipeline.stopping.set()  # fetches in flight end; their tasks are not acknowledged
     worker.stop(timeout=5_000)
     broker.close()

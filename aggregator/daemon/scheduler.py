@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from aggregator.config import Settings
+from aggregator.daemon.stopping import on_stop_signals, wait_until_set
 from aggregator.errors import StorageError
 from aggregator.ingest.metrics import Health, Metrics, log_event
 from aggregator.ingest.pipeline import Pipeline
@@ -266,7 +267,7 @@ class Daemon:
                 tick=self.tick,
                 database=self.pipeline.storage.engine.url.render_as_string(hide_password=True),
             )
-            self.stopping.wait()
+            wait_until_set(self.stopping)
         self._shutdown(server)
         return 0
 
@@ -351,8 +352,7 @@ def feeds_to_poll(settings: Settings, storage: Storage) -> tuple[int, int]:
 def run_daemon(settings: Settings) -> int:
     configure_logging()
     daemon = Daemon(settings)
-    signal.signal(signal.SIGTERM, daemon.stop)
-    signal.signal(signal.SIGINT, daemon.stop)
+    on_stop_signals(daemon.stop)
     polled, configured = feeds_to_poll(settings, daemon.pipeline.storage)
     print(
         f"aggregator: polling {polled} {'feed' if polled == 1 else 'feeds'} "
