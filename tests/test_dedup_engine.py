@@ -332,18 +332,11 @@ def test_a_new_template_item_is_compared_with_the_64_lowest_ids(family: _Family)
     "long",
     [
         # Short enough to be a teaser (40 shingles or fewer): every look-alike is also
-        # found by its first words among the live short texts, so the edit changes nothing.
+        # found by its first words among the live short texts.
         False,
-        pytest.param(
-            True,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="product bug: longer look-alikes are compared with the first 64 of "
-                "their family only; when those are edited away the rest are never compared "
-                "with each other again (and the index's runs still start with the dead "
-                "entries), so the same items no longer give the same clusters",
-            ),
-        ),
+        # Longer: found through the index's band runs, where the edited-away entries no
+        # longer count toward the 64 partners a new item is compared with.
+        True,
     ],
 )
 def test_editing_the_first_of_a_template_family_keeps_the_rest_together(long: bool) -> None:

@@ -222,20 +222,19 @@ def test_a_run_longer_than_the_limit_is_cut_to_its_oldest_entries() -> None:
     assert index.query(same[0]) == set(range(100))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: query_many counts dead entries toward "
-    "RUN_LIMIT, so once the oldest 64 items of a run are removed (edited, "
-    "evicted) the live ones behind them are never found until a sweep",
-)
 def test_a_run_whose_oldest_entries_were_removed_still_finds_the_live_ones() -> None:
+    """Dead entries do not count toward ``RUN_LIMIT``: with the oldest 70 of a run removed
+    (no sweep yet), a batch query finds the live ones behind them, still at most 64."""
     index = BandedIndex(bands=BANDS)
-    same = _keys([[1] * BANDS] * 100)
-    index.insert_many(list(range(100)), same)
+    same = _keys([[1] * BANDS] * 200)
+    index.insert_many(list(range(200)), same)
     for item in range(70):
         index.remove(item)
-    assert index.query(same[0]) == set(range(70, 100))
-    assert index.query_many(same[:1]) == [set(range(70, 100))]
+    assert index.query(same[0]) == set(range(70, 200))
+    assert index.query_many(same[:1]) == [set(range(70, 70 + RUN_LIMIT))]
+    for item in range(70, 190):
+        index.remove(item)
+    assert index.query_many(same[:1]) == [set(range(190, 200))]
 
 
 # -- pairs inside a batch -----------------------------------------------------------------

@@ -177,14 +177,31 @@ class BandedIndex:
             left = np.searchsorted(level.keys, flat)
             found = np.flatnonzero(level.keys[np.minimum(left, size - 1)] == flat)
             for index in found.tolist():
-                start = int(left[index])
-                end = start + 1
-                limit = min(size, start + RUN_LIMIT)
-                while end < limit and level.keys[end] == flat[index]:
-                    end += 1
-                owners = self._slot_item[level.ids[start:end].astype(np.int64)]
-                results[int(order[index]) // self.bands].update(owners[owners >= 0].tolist())
+                owners = self._live_run(level, int(left[index]), flat[index])
+                results[int(order[index]) // self.bands].update(owners)
         return results
+
+    def _live_run(self, level: _Level, start: int, key: np.uint32) -> list[int]:
+        """The first ``RUN_LIMIT`` live items of the run of ``key`` that begins at ``start``.
+
+        Dead entries do not count toward the limit: otherwise, once the oldest entries of
+        a long run are removed (edited, forgotten), the live ones behind them would stay
+        hidden until a sweep.  The walk stops at the run's end or the limit's worth of
+        live items, so it costs the run's dead entries at most."""
+        size = len(level)
+        live: list[int] = []
+        position = start
+        while position < size and len(live) < RUN_LIMIT:
+            end = position + 1
+            limit = min(size, position + RUN_LIMIT - len(live))
+            while end < limit and level.keys[end] == key:
+                end += 1
+            owners = self._slot_item[level.ids[position:end].astype(np.int64)]
+            live.extend(owners[owners >= 0].tolist())
+            if end < limit or end == size or level.keys[end] != key:
+                break  # the run ended
+            position = end
+        return live
 
     def remove(self, item: int) -> None:
         slot = self._item_slot.pop(item, None)
