@@ -230,7 +230,9 @@ class DedupEngine:
                 affected |= self._remove(candidate.item_id)
         affected |= self._relink_exact()
         affected |= self._add_batch(batch)
-        changes = self._recluster(affected)
+        # Every edge a decision adds, moves or removes touches both its ends, so a member
+        # outside ``affected`` keeps its evidence unless its cluster changes.
+        changes = self._recluster(affected, edges_changed_only_for=affected)
         self._evict(now - self.params.window)
         return changes
 
@@ -609,7 +611,15 @@ class DedupEngine:
         method, score, other = max(edges, key=lambda e: evidence_rank(*e))
         return method, round(score, 4), other
 
-    def _recluster(self, affected: set[int]) -> ClusterChanges:
+    def _recluster(
+        self, affected: set[int], edges_changed_only_for: set[int] | None = None
+    ) -> ClusterChanges:
+        """Recompute the clusters of ``affected`` and their components.
+
+        With ``edges_changed_only_for`` (a decision: no correction moved an isolation or a
+        manual edge), a member outside that set whose cluster stays keeps its last
+        evidence without it being derived again: a large cluster gaining copies batch
+        after batch then costs its new members, not all of them each time."""
         components: list[set[int]] = []
         placed: set[int] = set()
         for item_id in sorted(affected, key=self._order):
@@ -644,6 +654,13 @@ class DedupEngine:
                 else None
             )
             for item_id in sorted(component):
+                if (
+                    edges_changed_only_for is not None
+                    and item_id not in edges_changed_only_for
+                    and self._cluster_of.get(item_id) == cluster_id
+                    and item_id in self._evidence
+                ):
+                    continue
                 method, score, matched = self._evidence_for(item_id, component)
                 assignment = Assignment(item_id, cluster_id, method, score, matched)
                 digest = _digest(assignment)

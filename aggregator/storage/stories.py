@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from aggregator.storage.base import _chunks
@@ -54,28 +54,35 @@ def decision_stamps(changes: ClusterChanges) -> tuple[dict[int, dict[str, Any]],
 
 def restamp_stories(s: Session, cluster_ids: Iterable[int]) -> None:
     """Give every member of these clusters its story's id and whether it is the
-    cluster's canonical copy; rows already right are not rewritten."""
+    cluster's canonical copy; rows already right are not rewritten.
+
+    The database finds the rows that are wrong (it scans each cluster's rows itself), so
+    a large cluster gaining copies decision after decision sends back only the few rows
+    that change, not all its members every time."""
     for chunk in _chunks(sorted(set(cluster_ids)), CHUNK):
-        rows = s.execute(
-            select(
-                Membership.item_id,
-                Membership.cluster_id,
-                Membership.story_id,
-                Membership.canonical,
-                Cluster.canonical_item_id,
-            )
-            .outerjoin(Cluster, Cluster.id == Membership.cluster_id)
+        first = (
+            select(Membership.cluster_id, func.min(Membership.item_id).label("story_id"))
             .where(Membership.cluster_id.in_(chunk))
+            .group_by(Membership.cluster_id)
+            .subquery()
+        )
+        is_canonical = func.coalesce(Membership.item_id == Cluster.canonical_item_id, false())
+        rows = s.execute(
+            select(Membership.item_id, first.c.story_id, is_canonical)
+            .join(first, first.c.cluster_id == Membership.cluster_id)
+            .outerjoin(Cluster, Cluster.id == Membership.cluster_id)
+            .where(
+                or_(
+                    Membership.story_id.is_distinct_from(first.c.story_id),
+                    func.coalesce(Membership.canonical, false()).is_distinct_from(is_canonical),
+                )
+            )
         ).all()
-        # Read once and decided here, not by a correlated subquery per row: the
-        # decider writes this in every decision.
-        first: dict[int, int] = {}
-        for item_id, cluster_id, *_ in rows:
-            first[cluster_id] = min(item_id, first.get(cluster_id, item_id))
-        changed: list[dict[str, Any]] = []
-        for item_id, cluster_id, story_id, canonical, canonical_item in rows:
-            stamp = {"story_id": first[cluster_id], "canonical": item_id == canonical_item}
-            if (story_id, bool(canonical)) != (stamp["story_id"], stamp["canonical"]):
-                changed.append({"item_id": item_id, **stamp})
-        if changed:
-            s.execute(update(Membership), changed)
+        if rows:
+            s.execute(
+                update(Membership),
+                [
+                    {"item_id": item_id, "story_id": story_id, "canonical": bool(canonical)}
+                    for item_id, story_id, canonical in rows
+                ],
+            )
