@@ -313,6 +313,14 @@ SMOKE: dict[str, tuple[list[str], list[str]]] = {
             rf"^  database growth: {FIGURE} B/item",
         ],
     ),
+    "copies": (
+        ["bench/copies.py", "--items", "40"],
+        [
+            r"one document of N copies of one story, polled once \(SQLite\)",
+            rf"^ +10 +{FIGURE} +{FIGURE} +-$",
+            rf"^ +40 +{FIGURE} +{FIGURE} +{FIGURE}$",
+        ],
+    ),
     "search": (
         [
             "bench/search.py",
