@@ -1,5 +1,6 @@
 """The signed-in forms in a real browser (issue 16): sign in and out, add a feed found
-on a site's page, edit and remove a feed, split and merge stories, import and export OPML,
+on a site's page (one of several, or the only one), subscribe anyway to what is no feed
+(or is one already), edit and remove a feed, split and merge stories, import and export OPML,
 and a form without this session's CSRF token refused.  Headless Chromium against one real
 uvicorn server over the demo, with a loopback server playing the sites."""
 
@@ -38,6 +39,11 @@ PAGE = (
     '<link rel="alternate" type="application/rss+xml" title="Harbour sport" href="/site/sport.xml">'
     "</head><body><p>Welcome</p></body></html>"
 )
+ONE_FEED_PAGE = (
+    "<!doctype html><html><head><title>Harbour Pier</title>"
+    '<link rel="alternate" type="application/rss+xml" title="Pier news" href="feed.xml">'
+    "</head><body><p>Welcome</p></body></html>"
+)
 
 
 def _feed(title: str, seed: int) -> bytes:
@@ -57,7 +63,14 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     feeds = HTTPServer(host="127.0.0.1", port=0)
     feeds.expect_request("/site/").respond_with_data(PAGE, content_type="text/html")
-    for served, seed in (("/site/news.xml", 1), ("/site/sport.xml", 2), ("/opml/a.xml", 3)):
+    feeds.expect_request("/pier/").respond_with_data(ONE_FEED_PAGE, content_type="text/html")
+    feeds.expect_request("/notes.txt").respond_with_data("no feed here", content_type="text/plain")
+    for served, seed in (
+        ("/site/news.xml", 1),
+        ("/site/sport.xml", 2),
+        ("/opml/a.xml", 3),
+        ("/pier/feed.xml", 4),
+    ):
         feeds.expect_request(served).respond_with_data(
             _feed("Harbour", seed), content_type="application/rss+xml"
         )
@@ -173,6 +186,50 @@ def test_add_a_feed_found_on_a_site_page(site: Site, browser: Any) -> None:
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith("No feed at")
     assert "404" in browser.find_element(By.CSS_SELECTOR, ".form-error").text
     assert site.storage.find_feed(site.feeds.url_for("/missing.xml")) is None
+
+
+def test_a_site_page_with_one_feed_subscribes_to_it_at_once(site: Site, browser: Any) -> None:
+    page, feed_url = site.feeds.url_for("/pier/"), site.feeds.url_for("/pier/feed.xml")
+    _sign_in(browser, site)
+    _fill(browser, "form.add-feed", url=page, name="Pier news")
+    _submit(browser, "form.add-feed")
+    # No page to choose on: straight back to the feeds, the one feed added.
+    assert browser.current_url == f"{site.url}/manage#feeds"
+    assert (
+        _notice(browser) == f"Added {feed_url} (found on {page}). It is polled at the next cycle."
+    )
+    added = site.storage.find_feed(feed_url)
+    assert added is not None and added.name == "Pier news" and added.origin == "web"
+    assert "Pier news" in _row(browser, added.id).text
+    assert site.storage.find_feed(page) is None
+
+
+def test_subscribe_anyway_to_what_is_no_feed_and_to_what_is_subscribed(
+    site: Site, browser: Any
+) -> None:
+    notes = site.feeds.url_for("/notes.txt")
+    _sign_in(browser, site)
+    _fill(browser, "form.add-feed", url=notes, group="Harbour")
+    _submit(browser, "form.add-feed")
+    assert browser.find_element(By.TAG_NAME, "h1").text == f"No feed at {notes}"
+    assert browser.find_element(By.CSS_SELECTOR, ".form-error").text
+    assert site.storage.find_feed(notes) is None
+    # The refusal's own form, ticked: subscribed without looking (it may be a feed later),
+    # with the group given the first time.
+    browser.find_element(By.CSS_SELECTOR, "form.add-feed [name=force]").click()
+    _submit(browser, "form.add-feed")
+    assert _notice(browser) == f"Added {notes}. It is polled at the next cycle."
+    added = site.storage.find_feed(notes)
+    assert added is not None and added.group == "Harbour" and added.origin == "web"
+
+    # Once more, ticked again: the feed already subscribed, not a second one.
+    _fill(browser, "form.add-feed", url=notes)
+    _submit(browser, "form.add-feed")
+    assert browser.find_element(By.TAG_NAME, "h1").text == f"No feed at {notes}"
+    browser.find_element(By.CSS_SELECTOR, "form.add-feed [name=force]").click()
+    _submit(browser, "form.add-feed")
+    assert _notice(browser) == f"Already subscribed to {added.shown_name} ({notes})."
+    assert [f.url for f in site.storage.list_feeds()].count(notes) == 1
 
 
 def test_edit_then_remove_a_feed(site: Site, browser: Any) -> None:

@@ -10,7 +10,10 @@ import json
 import logging
 import re
 import shutil
+import signal
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,11 +21,12 @@ from pytest_httpserver import HTTPServer
 
 from aggregator.cli.parser import parser
 from aggregator.config import load_settings
-from aggregator.daemon.scheduler import feeds_to_poll
+from aggregator.daemon.scheduler import Daemon, feeds_to_poll
 from aggregator.storage import Storage
+from aggregator.types import FeedSpec
 from tests.conftest import REPO, SEEDS
 from tests.feeds import html, rss, story
-from tests.helpers import Cli
+from tests.helpers import Cli, free_port
 
 RSS = "application/rss+xml"
 
@@ -289,12 +293,46 @@ def test_listings_stop_at_a_default_limit_and_say_so(demo: Path, cli: Cli) -> No
     assert len(json.loads(cli("items", "list", "--all", "--format", "json", cwd=demo).stdout)) == 81
     few = cli("items", "list", "--limit", "5", cwd=demo, check=True)
     assert len(few.stdout.splitlines()) == 2 + 5 and "showing the first 5" in few.stderr
+    one = cli("items", "list", "--limit", "1", cwd=demo, check=True)
+    assert one.stderr == "aggregator: showing the first 1 item; --limit N or --all for more\n"
     exact = cli("items", "list", "--limit", "81", "--format", "json", cwd=demo, check=True)
     assert len(json.loads(exact.stdout)) == 81 and exact.stderr == ""
     bad = cli("items", "list", "--limit", "0", cwd=demo)
     assert bad.returncode == 2 and "must be at least 1" in bad.stderr
     singles = cli("clusters", "list", "--all", "--limit", "3", cwd=demo, check=True)
     assert len(singles.stdout.splitlines()) == 2 + 3
+
+
+def test_the_feeds_and_users_lists_stop_at_the_limit_too(folder: Path, cli: Cli) -> None:
+    """ "Listings show the first 50 rows (--limit N, --all)", said the README, while
+    `feeds list --limit 2` and `users list --limit 2` were unrecognized arguments."""
+    storage = Storage(load_settings(folder / "config.yaml", {}).database)
+    storage.upgrade()
+    for n in range(52):
+        storage.add_feed(FeedSpec(url=f"https://news.example/{n}.xml"))
+    for name in ("ada", "bob", "cy"):
+        storage.add_reader(name, "not a real hash")
+
+    def listed(*args: str) -> tuple[int, str]:
+        shown = cli(*args, "--format", "json", cwd=folder, check=True)
+        return len(json.loads(shown.stdout)), shown.stderr
+
+    more = "; --limit N or --all for more\n"
+    assert listed("feeds", "list") == (50, f"aggregator: showing the first 50 feeds{more}")
+    assert listed("feeds", "list", "--all") == (52, "")
+    assert listed("feeds", "list", "--limit", "52") == (52, "")
+    one = cli("feeds", "list", "--limit", "1", cwd=folder, check=True)
+    assert len(one.stdout.splitlines()) == 2 + 1
+    assert one.stderr == f"aggregator: showing the first 1 feed{more}"
+    assert listed("users", "list") == (3, "")
+    assert listed("users", "list", "--limit", "2") == (
+        2,
+        f"aggregator: showing the first 2 users{more}",
+    )
+    assert listed("users", "list", "--limit", "1", "--all")[0] == 1  # --limit wins, as elsewhere
+    for noun in ("feeds", "users"):
+        bad = cli(noun, "list", "--limit", "0", cwd=folder)
+        assert bad.returncode == 2 and "must be at least 1" in bad.stderr
 
 
 def test_the_items_table_has_the_fields_the_readme_lists_for_it(demo: Path, cli: Cli) -> None:
@@ -337,6 +375,37 @@ def test_the_run_banner_counts_the_feeds_added_since(folder: Path, cli: Cli) -> 
     assert feeds_to_poll(settings, storage) == (3, 1)
     cli("feeds", "edit", "c.xml", "--disabled", cwd=folder, check=True)
     assert feeds_to_poll(settings, storage) == (2, 1)
+    # The daemon's "started" line says the same number (it said the config file's 1).
+    (folder / "config.yaml").write_text(f"feeds:\n  - a.xml\nserver:\n  port: {free_port()}\n")
+    with _stopped_once_started():
+        ran = cli("run", cwd=folder)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.startswith("aggregator: polling 2 feeds (1 from the config file), ")
+    started = [line for line in ran.stderr.splitlines() if "event=started " in line]
+    assert len(started) == 1 and " event=started feeds=2 " in f" {started[0]}", ran.stderr
+
+
+@contextmanager
+def _stopped_once_started() -> Iterator[None]:
+    """Stops the daemon ``run`` starts in this process once its scheduler runs (it has
+    logged "started" by then), through the handler its SIGTERM would call; gives up when
+    the block ends without one (the test then fails on what ``run`` said)."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.05):
+            daemon = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
+            if isinstance(daemon, Daemon) and daemon.health.scheduler_running:
+                daemon.stop()
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join(5)
 
 
 # -- the README's command table and --help ---------------------------------------------------
@@ -358,28 +427,79 @@ def _verbs() -> dict[str, argparse.ArgumentParser]:
     return found
 
 
-def _readme_rows() -> dict[str, str]:
-    """The rows of the README's command table, under each command they name."""
+def _readme_table() -> list[tuple[str, list[str]]]:
+    """The rows of the README's command table, each with the commands its first cell
+    writes out as written (``feeds edit ID|URL [--name N] …``: no ``aggregator``, a ``\\|``
+    read as ``|``)."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
     table = text.split("## Commands", 1)[1].split("\n## ", 1)[0]
-    rows: dict[str, str] = {}
+    rows: list[tuple[str, list[str]]] = []
     for line in table.splitlines():
-        if not line.startswith("| `aggregator "):
-            continue
-        first = re.split(r"(?<!\\)\|", line)[1]  # "\|" is a pipe inside a cell
-        for code in re.findall(r"`([^`]*)`", first):
-            words = [w for w in code.removeprefix("aggregator ").split() if re.match(r"^[a-z]", w)]
+        if line.startswith("| `aggregator "):
+            first = re.split(r"(?<!\\)\|", line)[1]  # "\|" is a pipe inside a cell
+            codes = re.findall(r"`([^`]*)`", first)
+            rows.append((line, [c.removeprefix("aggregator ").replace("\\|", "|") for c in codes]))
+    return rows
+
+
+def _readme_rows() -> dict[str, str]:
+    """The rows of the README's command table, under each command they name."""
+    rows: dict[str, str] = {}
+    for line, codes in _readme_table():
+        for code in codes:
+            words = [w for w in code.split() if re.match(r"^[a-z]", w)]
             for size in (2, 1):
                 rows.setdefault(" ".join(words[:size]), line)
     return rows
 
 
+def _positionals(sub: argparse.ArgumentParser) -> str:
+    """A command's positional arguments in the README's notation: ``ITEM [ITEM]``,
+    ``TEXT…``."""
+    shapes: list[str] = []
+    for action in sub._actions:
+        if action.option_strings:
+            continue
+        name = str(action.metavar or action.dest.upper())
+        if isinstance(action.nargs, int):
+            shapes += [name] * action.nargs
+        else:
+            shape = {"?": "[{}]", "+": "{}…", "*": "[{}…]"}.get(str(action.nargs), "{}")
+            shapes.append(shape.format(name))
+    return " ".join(shapes)
+
+
 def test_the_readme_command_table_matches_help() -> None:
     rows = _readme_rows()
-    for command, sub in _verbs().items():
+    verbs = _verbs()
+    for command, sub in verbs.items():
         assert command in rows, f"`aggregator {command}` is not in the README's command table"
         row = rows[command]
         for action in sub._actions:
             options = [o for o in action.option_strings if o.startswith("--")]
             if options and options[0] not in ("--help", "--format"):
                 assert any(o in row for o in options), f"{command}: {options[0]} not in README"
+    # And the other way: what the README writes is what the commands take. It wrote
+    # `clusters explain ITEM [ITEM]` where --help said `ITEM [ITEM ...]`, and `--limit N`
+    # for every listing while `feeds list` and `users list` had none.
+    for code in [code for _, codes in _readme_table() for code in codes]:
+        words = code.split()
+        command = next((" ".join(words[:n]) for n in (2, 1) if " ".join(words[:n]) in verbs), "")
+        assert command, f"README: `aggregator {code}` is no command of --help"
+        sub = verbs[command]
+        rest = " ".join(words[len(command.split()) :])
+        actions = {o: a for a in sub._actions for o in a.option_strings}
+        for group in re.findall(r"\[(-[^\]]*)\]", rest):  # "[--name N]", "[--enabled|--disabled]"
+            names, *value = group.split()
+            for name in names.split("|"):
+                assert name in actions, f"README: `{code}`: `{command}` has no {name}"
+                takes = actions[name].nargs != 0
+                assert takes == bool(value), f"README: `{code}`: {name} takes a value: {takes}"
+        positionals = " ".join(re.sub(r"\[-[^\]]*\]", " ", rest).split())
+        assert positionals == _positionals(sub), f"README: `{code}`; --help: {_positionals(sub)}"
+    # "Every `list` takes `--format table|json`", "Listings show the first 50 rows
+    # (`--limit N` …, `--all` …)".
+    for command, sub in verbs.items():
+        if command.endswith(" list"):
+            has = {o for a in sub._actions for o in a.option_strings}
+            assert {"--format", "--limit", "--all"} <= has, command

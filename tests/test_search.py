@@ -305,7 +305,7 @@ def test_search_from_the_command_line(cli: Cli, sqlite_url: str, tmp_path: Path)
     cli("poll", cwd=tmp_path, check=True)
     table = cli("search", "zeppelin", cwd=tmp_path, check=True).stdout
     lines = table.splitlines()
-    assert lines[0].split() == ["story", "copies", "title", "snippet"]
+    assert lines[0].split() == ["story", "copies", "title", "link", "snippet"]
     assert len(lines) == 3 and "Airship over the bay" in lines[2] and "zeppelin" in lines[2]
 
     out = cli("search", "zeppelin", "harbour", "--format", "json", cwd=tmp_path, check=True)
@@ -313,6 +313,23 @@ def test_search_from_the_command_line(cli: Cli, sqlite_url: str, tmp_path: Path)
     assert story_["size"] == 2 and story_["canonical_item"]["title"] == "Airship over the bay"
     assert {"cluster_id", "matched_item_id", "snippet"} <= set(story_)
     assert "zeppelin" in story_["snippet"]
+    # The README promised the canonical item's link in the table, which had none.
+    canonical = story_["canonical_item"]
+    assert canonical["link"] in lines[2].split()
+    # The JSON is /api/search's story, less the page only the web has: the canonical item
+    # names its feed there too.
+    settings = settings_from_mapping({"database": sqlite_url}, None, env={})
+    storage = Storage(sqlite_url)
+    answer = web_client(create_app(storage, settings)).get(
+        "/api/search", params={"q": "zeppelin harbour"}
+    )
+    (api,) = answer.json()["stories"]
+    assert {k: v for k, v in api.items() if k != "page"} == story_
+    feed = storage.find_feed(canonical["feed"]["id"])
+    assert feed is not None and feed.url == canonical["feed_url"]
+    assert canonical["feed"]["name"] == feed.title  # no configured name: the feed's title
+    assert feed.title in ("A", "B")
+    storage.close()
 
     assert cli("search", '"(NEAR*', cwd=tmp_path, check=True).stdout.strip() == "no story matches"
     assert json.loads(cli("search", "AND", "--format", "json", cwd=tmp_path).stdout) == []

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from aggregator.cli import verbs
 from aggregator.cli.wording import counted
 from aggregator.config import MAX_PRIORITY, Settings, parse_duration, resolve_feed_url
 from aggregator.errors import ConfigError, FeedError
@@ -30,6 +31,7 @@ def register(nouns: Any, verb: Verb) -> None:
     feeds = nouns.add_parser("feeds", help="subscribed feeds").add_subparsers(metavar="ACTION")
     listing = verb(feeds, "list", feeds_list, "list feeds: id, name, group, health")
     listing.add_argument("--format", choices=("table", "json"), default="table")
+    verbs.limited(listing, "feeds")
     add = verb(
         feeds,
         "add",
@@ -56,8 +58,6 @@ def register(nouns: Any, verb: Verb) -> None:
     remove = verb(feeds, "remove", feeds_remove, "unsubscribe and delete the feed's items")
     remove.add_argument("feed", metavar="ID|URL")
     # OPML in and out live with the other verbs (shared with the web face's import).
-    from aggregator.cli import verbs
-
     import_opml = verb(
         feeds, "import-opml", verbs.feeds_import_opml, "subscribe to every feed of an OPML file"
     )
@@ -138,7 +138,7 @@ def _in_config(settings: Settings, feed: FeedView) -> bool:
 def feeds_list(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
-    feeds: list[FeedView] = _storage(settings).list_feeds()
+    feeds: list[FeedView] = verbs.cut(args, _storage(settings).list_feeds(), "feed")
     if args.format == "json":
         json.dump([feed_dict(f) for f in feeds], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

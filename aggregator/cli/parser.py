@@ -8,7 +8,7 @@ from typing import Any
 from aggregator import __version__
 from aggregator.cli import database, feeds, search, users
 from aggregator.cli import verbs as act
-from aggregator.cli.verbs import LIST_LIMIT, Handler
+from aggregator.cli.verbs import Handler, limited
 
 Verbs = Any
 """argparse's sub-parser collection (its type is private)."""
@@ -22,29 +22,6 @@ def _verb(verbs: Verbs, name: str, handler: Handler, help_text: str) -> argparse
 
 def _formatted(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
     sub.add_argument("--format", choices=("table", "json"), default="table")
-    return sub
-
-
-def _limit(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _limited(sub: argparse.ArgumentParser, rows: str, every: str = "") -> argparse.ArgumentParser:
-    """``--limit N`` (default :data:`LIST_LIMIT`) and ``--all`` on a listing."""
-    sub.add_argument(
-        "--limit",
-        type=_limit,
-        default=None,
-        metavar="N",
-        help=f"show at most N {rows} (default {LIST_LIMIT}; with --all, none)",
-    )
-    sub.add_argument("--all", action="store_true", help=every or f"show every one of the {rows}")
     return sub
 
 
@@ -126,10 +103,10 @@ def parser() -> argparse.ArgumentParser:
         )
     )
     items_list.add_argument("--feed", metavar="ID|URL", help="only this feed's items")
-    _limited(items_list, "items")
+    limited(items_list, "items")
     _cluster_verbs(_noun(verbs, "clusters", "story clusters"))
     feeds.register(verbs, _verb)
-    _limited(
+    limited(
         _formatted(
             _verb(
                 _noun(verbs, "boilerplate", "learned boilerplate"),
@@ -161,7 +138,7 @@ def _cluster_verbs(clusters: Verbs) -> None:
             "list clusters of copies, newest first (--all: every cluster, single items too)",
         )
     )
-    _limited(listing, "clusters", every="every cluster, single items too, no limit")
+    limited(listing, "clusters", every="every cluster, single items too, no limit")
     show = _formatted(
         _verb(clusters, "show", act.clusters_show, "show one cluster and its members")
     )
@@ -174,7 +151,17 @@ def _cluster_verbs(clusters: Verbs) -> None:
             "why an item sits where it does, or how two items compare",
         )
     )
-    explain.add_argument("item_ids", type=int, nargs="+", metavar="ITEM")
+    # One item (why it sits where it does) or two (how they compare): two positionals, the
+    # second optional, so --help shows `ITEM [ITEM]` and a third id is a usage error.
+    explain.add_argument("item", type=int, metavar="ITEM", help="an item's id")
+    explain.add_argument(
+        "other",
+        type=int,
+        nargs="?",
+        default=None,
+        metavar="ITEM",
+        help="a second item's id, to compare with the first",
+    )
     split = _verb(
         clusters,
         "split",

@@ -10,6 +10,7 @@ from typing import Any
 
 from aggregator.config import Settings
 from aggregator.publish.views import search_hit_dict, table
+from aggregator.types import SearchHit
 
 Verb = Callable[[Any, str, Callable[[argparse.Namespace, Settings], int], str], Any]
 DEFAULT_LIMIT = 20
@@ -53,7 +54,8 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
     storage.upgrade()
     hits = storage.search_stories(" ".join(args.text), limit=args.limit)
     if args.format == "json":
-        json.dump([search_hit_dict(h) for h in hits], sys.stdout, indent=2, ensure_ascii=False)
+        names = {f.id: f.shown_name for f in storage.list_feeds()}
+        json.dump([_story(h, names) for h in hits], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
     if not hits:
@@ -61,9 +63,22 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(
         table(
-            [(h.cluster_id, h.size, h.title, h.snippet_text) for h in hits],
-            ["story", "copies", "title", "snippet"],
-            {2: 50, 3: 70},
+            [(h.cluster_id, h.size, h.title, h.link, h.snippet_text) for h in hits],
+            ["story", "copies", "title", "link", "snippet"],
+            {2: 50, 4: 70},  # the link is never cut: a cut link cannot be followed
         )
     )
     return 0
+
+
+def _story(hit: SearchHit, names: dict[int, str]) -> dict[str, Any]:
+    """A story as ``/api/search`` gives it, its canonical item naming its feed (as the
+    tables do: configured name, else title, else URL), less the ``page`` only the web face
+    has.  The feed's URL stays whole: the web face hides credentials in it, the operator
+    at the command line sees what ``feeds list`` shows."""
+    story = search_hit_dict(hit)
+    story["canonical_item"]["feed"] = {
+        "id": hit.feed_id,
+        "name": names.get(hit.feed_id, hit.feed_url),
+    }
+    return story

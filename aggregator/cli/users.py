@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from aggregator.cli.verbs import cut, limited
 from aggregator.config import Settings
 from aggregator.publish.accounts import digest, fever_api_key, hash_password
 from aggregator.publish.views import table
@@ -29,6 +30,7 @@ def register(nouns: Any, verb: Verb) -> None:
     )
     listing = verb(users, "list", users_list, "list users")
     listing.add_argument("--format", choices=("table", "json"), default="table")
+    limited(listing, "users")
     remove = verb(users, "remove", users_remove, "remove a user, their tokens and read state")
     remove.add_argument("name", metavar="NAME")
     revoke = verb(users, "revoke", users_revoke, "revoke every API token of a user")
@@ -92,7 +94,7 @@ def users_list(args: argparse.Namespace, settings: Settings) -> int:
             "tokens": u.tokens,
             "created": u.created.isoformat(timespec="seconds"),
         }
-        for u in _storage(settings).list_readers()
+        for u in cut(args, _storage(settings).list_readers(), "user")
     ]
     if args.format == "json":
         json.dump(rows, sys.stdout, indent=2)

@@ -30,6 +30,31 @@ def _emit(args: argparse.Namespace, rows: list[dict[str, Any]], render: Callable
     return 0
 
 
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def limited(sub: argparse.ArgumentParser, rows: str, every: str = "") -> argparse.ArgumentParser:
+    """``--limit N`` (default :data:`LIST_LIMIT`) and ``--all`` on a listing; :func:`cut`
+    reads them.  One helper for every listing, so each takes the same options the README's
+    sentence about listings promises."""
+    sub.add_argument(
+        "--limit",
+        type=_at_least_one,
+        default=None,
+        metavar="N",
+        help=f"show at most N {rows} (default {LIST_LIMIT}; with --all, none)",
+    )
+    sub.add_argument("--all", action="store_true", help=every or f"show every one of the {rows}")
+    return sub
+
+
 def _limit(args: argparse.Namespace) -> int | None:
     """The rows a listing may show: ``--limit N``, else all of them with ``--all``, else
     :data:`LIST_LIMIT`."""
@@ -38,20 +63,22 @@ def _limit(args: argparse.Namespace) -> int | None:
     return None if args.all else LIST_LIMIT
 
 
-def _cut(args: argparse.Namespace, rows: list[Any], what: str) -> list[Any]:
-    """``rows`` (read with one more than the limit) cut to the limit, saying so on stderr
-    when there were more: a listing never silently stops short."""
+def cut(args: argparse.Namespace, rows: list[Any], what: str) -> list[Any]:
+    """``rows`` (all of them, or read with :func:`one_more` than the limit) cut to the
+    limit, saying so on stderr when there were more: a listing never silently stops short.
+    ``what`` is the noun for one row (``item``)."""
     limit = _limit(args)
     if limit is None or len(rows) <= limit:
         return rows
     print(
-        f"aggregator: showing the first {limit} {what}; --limit N or --all for more",
+        f"aggregator: showing the first {counted(limit, what)}; --limit N or --all for more",
         file=sys.stderr,
     )
     return rows[:limit]
 
 
-def _one_more(args: argparse.Namespace) -> int | None:
+def one_more(args: argparse.Namespace) -> int | None:
+    """The rows to read for :func:`cut` to know whether there were more than it shows."""
     limit = _limit(args)
     return None if limit is None else limit + 1
 
@@ -182,8 +209,8 @@ def items_list(args: argparse.Namespace, settings: Settings) -> int:
             print(f"aggregator: no feed {args.feed} (see `aggregator feeds list`)", file=sys.stderr)
             return 1
         feed_url = found.url
-    items: list[ItemView] = _cut(
-        args, storage.list_items(feed_url=feed_url, limit=_one_more(args)), "items"
+    items: list[ItemView] = cut(
+        args, storage.list_items(feed_url=feed_url, limit=one_more(args)), "item"
     )
     names = _feed_names(storage)
     return _emit(
@@ -209,10 +236,10 @@ def items_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def clusters_list(args: argparse.Namespace, settings: Settings) -> int:
-    clusters = _cut(
+    clusters = cut(
         args,
-        _storage(settings).list_clusters(min_size=1 if args.all else 2, limit=_one_more(args)),
-        "clusters",
+        _storage(settings).list_clusters(min_size=1 if args.all else 2, limit=one_more(args)),
+        "cluster",
     )
     rows = [cluster_dict(c) for c in clusters]
 
@@ -277,14 +304,10 @@ def clusters_explain(args: argparse.Namespace, settings: Settings) -> int:
     from aggregator.ingest.state import dedup_params, load_boilerplate
     from aggregator.publish.views import explanation_dict
 
-    if len(args.item_ids) > 2:
-        print("aggregator: explain takes one or two item ids", file=sys.stderr)
-        return 2
+    item_ids = [args.item] if args.other is None else [args.item, args.other]
     storage = _storage(settings)
     report = explanation_dict(
-        explain(
-            storage, load_boilerplate(storage), dedup_params(settings.dedup), list(args.item_ids)
-        )
+        explain(storage, load_boilerplate(storage), dedup_params(settings.dedup), item_ids)
     )
     if args.format == "json":
         return _emit(args, [report], str)
@@ -375,7 +398,7 @@ def clusters_merge(args: argparse.Namespace, settings: Settings) -> int:
 def boilerplate_list(args: argparse.Namespace, settings: Settings) -> int:
     from aggregator.ingest.state import load_boilerplate
 
-    learned = _cut(args, load_boilerplate(_storage(settings)).learned(), "blocks")
+    learned = cut(args, load_boilerplate(_storage(settings)).learned(), "block")
     return _emit(
         args,
         [{"key": b.key, "text": b.sample, "feeds": b.feeds, "items": b.items} for b in learned],

@@ -223,8 +223,10 @@ class Daemon:
 
     # -- life cycle -------------------------------------------------------------------
 
-    def run(self, serve: bool = True) -> int:
-        """Serve, recover, poll on schedule until :meth:`stop`; return the exit status."""
+    def run(self, serve: bool = True, polled: int | None = None) -> int:
+        """Serve, recover, poll on schedule until :meth:`stop`; return the exit status.
+        ``polled``: the feeds it polls, as the banner counted them (:func:`feeds_to_poll`);
+        counted here when not given."""
         server = None
         if serve:
             # Imported here: a standby or a decider that does not serve pages starts without
@@ -263,7 +265,11 @@ class Daemon:
                 log,
                 logging.INFO,
                 "started",
-                feeds=len(self.settings.feeds),
+                # Every feed it polls, not the config file's alone: the same number as the
+                # banner, which is reused rather than counted again.
+                feeds=polled
+                if polled is not None
+                else feeds_to_poll(self.settings, self.pipeline.storage)[0],
                 tick=self.tick,
                 database=self.pipeline.storage.engine.url.render_as_string(hide_password=True),
             )
@@ -361,7 +367,7 @@ def run_daemon(settings: Settings) -> int:
         flush=True,
     )
     try:
-        status = daemon.run()
+        status = daemon.run(polled=polled)
     except OSError as exc:
         print(f"aggregator: {exc}", file=sys.stderr)
         return 1
