@@ -49,6 +49,8 @@ class FeedToPoll:
     """Seconds between polls when configured for this feed (else ``polling.interval``)."""
     due: datetime | None = None
     """When it was due (its stored next check; None: never polled)."""
+    last_checked: datetime | None = None
+    """When a fetch of it was last recorded (whatever its outcome)."""
     origin: str = "config"
     """Where its URL came from: ``config`` (the config file), ``cli`` (``feeds add``),
     ``opml`` (an OPML import) or ``web`` (the web face or API).  Feeds from the last two

@@ -218,3 +218,38 @@ def _decider_token(storage: Storage) -> bool:
         return storage.get_setting("decider") is not None
     except Exception:
         return False
+
+
+def _most_at_once(arrivals: list[float], answer_seconds: float) -> int:
+    """The most requests a server answering each after ``answer_seconds`` held at once."""
+    ordered = sorted(arrivals)
+    # Margin: a request that arrives as another's answer leaves does not overlap it.
+    window = answer_seconds - 0.3
+    return max(
+        (
+            sum(1 for later in ordered[i:] if later < start + window)
+            for i, start in enumerate(ordered)
+        ),
+        default=0,
+    )
+
+
+def test_one_host_gets_at_most_two_fetches_at_once_from_every_worker_together(
+    tmp_path: Path, pg_url: str, roles: list[Role]
+) -> None:
+    """Six feeds of one host, due together, each answered after 1.5 s, and two workers of
+    four threads each: the decider hands out no more than two at a time (each worker on
+    its own would have fetched four)."""
+    with HostileServer() as server:
+        _network(server)
+        urls = [server.url(f"/feed/n{k}?delay=1.5") for k in range(FEEDS)]
+        config = _config(tmp_path, pg_url, urls)
+        roles.append(Role(config, "decider", tmp_path / "decider.log"))
+        roles.extend(
+            Role(config, "worker", tmp_path / f"worker{n}.log", "--threads", "4") for n in range(2)
+        )
+        storage = Storage(pg_url)
+        wait_for(lambda: _settled(storage, FEEDS * STORIES), 60, "every item decided")
+        first_round = sorted(s.at for s in server.requests())[:FEEDS]
+        assert len(first_round) == FEEDS
+        assert _most_at_once(first_round, 1.5) == 2

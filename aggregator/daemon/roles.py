@@ -39,9 +39,11 @@ import dramatiq
 from prometheus_client import Gauge, start_http_server
 
 from aggregator.config import Settings
+from aggregator.daemon.politeness import HostSlots
 from aggregator.daemon.scheduler import INDEX_EVERY, PRUNE_EVERY, configure_logging
 from aggregator.daemon.stopping import on_stop_signals, wait_until_set
 from aggregator.errors import AggregatorError
+from aggregator.fetch.http import FetchLimits
 from aggregator.ingest.metrics import Metrics, log_event
 from aggregator.ingest.pipeline import Pipeline
 from aggregator.ingest.retention import log_pruned
@@ -196,6 +198,8 @@ class Decider:
         """When the active decider next drops old stories (``retention.max_age``)."""
         self.next_index = time.monotonic()
         """When the active decider next indexes for search what the workers stored."""
+        self.slots = HostSlots(FetchLimits.per_host, CLAIM_LEASE)
+        """The fetches handed out and not yet recorded, per host (politeness)."""
 
     def round(self) -> bool:
         """One round; True while this process is the decider (else a standby)."""
@@ -205,7 +209,10 @@ class Decider:
         self.metrics.decider.set(1)
         now = datetime.now(UTC)
         storage = self.pipeline.storage
-        claimed = storage.claim_due_feeds(now, now + CLAIM_LEASE, CLAIM_BATCH)
+        self.slots.landed(storage.last_checked_of(self.slots.feed_ids()), now)
+        claimed = storage.claim_due_feeds(
+            now, now + CLAIM_LEASE, CLAIM_BATCH, admit=self.slots.admit
+        )
         sent = 0
         try:
             for feed in claimed:
@@ -214,6 +221,7 @@ class Decider:
         except dramatiq.errors.DramatiqError as exc:  # the broker is away: try again soon
             storage.reschedule([f.id for f in claimed[sent:]], now)
             log.warning("event=broker-unavailable error=%s", exc.__class__.__name__)
+        self.slots.handed(claimed[:sent], now)
         self.metrics.feeds_due.set(len(claimed))
         self.pipeline.decide_waiting()
         waiting, oldest = storage.decision_backlog()

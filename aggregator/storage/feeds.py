@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
@@ -144,10 +144,18 @@ class FeedsMixin(StorageBase):
             return [_to_poll(f) for f in s.scalars(query)]
 
     @_storage_errors("claim feeds to poll")
-    def claim_due_feeds(self, now: datetime, until: datetime, limit: int) -> list[FeedToPoll]:
+    def claim_due_feeds(
+        self,
+        now: datetime,
+        until: datetime,
+        limit: int,
+        admit: Callable[[list[FeedToPoll]], list[FeedToPoll]] | None = None,
+    ) -> list[FeedToPoll]:
         """Take up to ``limit`` due feeds, most overdue first, for one poll each: their next
         check moves to ``until``, a lease (a poll that never reports back, its process
-        killed, is tried again then; one that does sets the real next check)."""
+        killed, is tried again then; one that does sets the real next check).  ``admit``
+        picks, in the same transaction, which of the due feeds are taken now (the others
+        stay due as they were)."""
         with self._tx() as s:
             due = or_(Feed.next_check.is_(None), Feed.next_check <= now)
             query = (
@@ -158,10 +166,22 @@ class FeedsMixin(StorageBase):
                 .with_for_update(skip_locked=True)
             )
             feeds = list(s.scalars(query))
-            claimed = [_to_poll(f) for f in feeds]
+            candidates = [_to_poll(f) for f in feeds]
+            claimed = admit(candidates) if admit is not None else candidates
+            taken = {feed.id for feed in claimed}
             for feed in feeds:
-                feed.next_check = until
+                if feed.id in taken:
+                    feed.next_check = until
             return claimed
+
+    @_storage_errors("read when feeds were last checked")
+    def last_checked_of(self, feed_ids: Sequence[int]) -> dict[int, datetime | None]:
+        """``last_checked`` of each of these feeds that still exists."""
+        if not feed_ids:
+            return {}
+        with self._tx() as s:
+            rows = s.execute(select(Feed.id, Feed.last_checked).where(Feed.id.in_(list(feed_ids))))
+            return {feed_id: checked for feed_id, checked in rows}
 
     @_storage_errors("reschedule feeds")
     def reschedule(self, feed_ids: Sequence[int], when: datetime) -> None:
@@ -362,5 +382,6 @@ def _to_poll(f: Feed) -> FeedToPoll:
         error_count=f.error_count,
         interval=f.interval_seconds,
         due=f.next_check,
+        last_checked=f.last_checked,
         origin=f.origin,
     )
