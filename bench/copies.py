@@ -31,7 +31,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
 
-from bench import ROOT
 from bench.measure import measured
 from bench.words import Words
 
@@ -110,7 +109,7 @@ def poll_once(items: int, database: str | None, folder: Path) -> tuple[float, fl
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("AGGREGATOR_")}
         cmd = [sys.executable, "-m", "aggregator", "--config", str(config), "poll"]
-        wall, rss_mb, _, _, _ = measured(cmd, ROOT, env)
+        wall, rss_mb, _, _, _ = measured(cmd, run, env)
     return wall, rss_mb
 
 

@@ -264,9 +264,10 @@ def test_errors_inside_a_verb_are_one_line_with_their_status(tmp_path: Path, cli
         "database: sqlite:////nonexistent-dir/for/sure/agg.db\nfeeds: []\n"
     )
     broken = cli("--config", "broken.yaml", "feeds", "list", cwd=tmp_path)
-    assert broken.returncode == 1 and broken.stdout == ""
+    # A database that cannot be opened is a startup error (issue 18): status 2.
+    assert broken.returncode == 2 and broken.stdout == ""
     (line,) = broken.stderr.splitlines()
-    assert line.startswith("aggregator: storage: unable to ")
+    assert line.startswith("aggregator: storage: cannot open database ")
 
 
 def test_removing_a_feed_the_config_lists_says_it_comes_back(tmp_path: Path, cli: Cli) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from aggregator.config import Settings, load_settings
+from aggregator.config import Settings, load_settings, settings_from_mapping
 from aggregator.ingest.pipeline import Pipeline
 from aggregator.publish.accounts import hash_password
 from aggregator.publish.app import create_app
@@ -468,3 +468,85 @@ def test_atom_stream_carries_google_reader_categories(
     assert all(
         "fresh" in {t.get("label") for t in e.tags} for k, e in entries.items() if k != first["id"]
     )
+
+
+@pytest.fixture
+def empty(database_url: str) -> Iterator[tuple[Storage, TestClient]]:
+    """The API on a database with no feed yet, its fetch policy the default one but for
+    10.1.2.0/24, which the operator allows."""
+    settings = settings_from_mapping(
+        {"database": database_url, "fetch": {"allow_networks": ["10.1.2.0/24"]}}, None
+    )
+    storage = Storage(database_url)
+    storage.add_reader("alice", hash_password("alice-pw"))
+    with web_client(create_app(storage, settings)) as client:
+        yield storage, client
+    storage.close()
+
+
+PRIVATE = [
+    "http://127.0.0.1:8080/feed.xml",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://10.0.0.5/feed",
+    "http://[::ffff:127.0.0.1]/feed",
+    "http://2130706433/feed",  # 127.0.0.1 as one number
+    "http://localhost/feed",
+]
+
+
+def test_subscribing_refuses_a_private_address_as_the_web_form_does(
+    empty: tuple[Storage, TestClient],
+) -> None:
+    """quickadd and subscription/edit ac=subscribe vet a new address with the fetch
+    policy's rule for feeds from outside: quickadd answers no result and the reason, edit
+    a 400 naming the stream, as for any other bad stream; nothing is stored."""
+    storage, client = empty
+    alice = Reader(client, "alice", "alice-pw")
+
+    def quickadd(url: str) -> Any:
+        answer = client.post(
+            API + "/subscription/quickadd",
+            content=_form([("quickadd", url), ("T", alice.t)]),
+            headers=alice._form_headers(),
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    for url in PRIVATE:
+        refused = quickadd(url)
+        assert refused["numResults"] == 0 and refused["query"] == url
+        assert "refused by the fetch policy" in refused["error"], refused
+        assert "not a public address" in refused["error"]
+        edited = client.post(
+            API + "/subscription/edit",
+            content=_form([("ac", "subscribe"), ("s", f"feed/{url}"), ("T", alice.t)]),
+            headers=alice._form_headers(),
+        )
+        assert edited.status_code == 400, (url, edited.text)
+        message = edited.json()["error"]["message"]
+        assert message.startswith("s: refused by the fetch policy") and url in message
+    assert quickadd("file:///etc/passwd")["numResults"] == 0  # as before: not http(s)
+    not_a_feed = client.post(
+        API + "/subscription/edit",
+        content=_form([("ac", "subscribe"), ("s", "feed/file:///etc/passwd"), ("T", alice.t)]),
+        headers=alice._form_headers(),
+    )
+    assert not_a_feed.status_code == 400 and set(not_a_feed.json()) == {"error"}
+    assert set(not_a_feed.json()["error"]) == set(edited.json()["error"])  # the same shape
+    assert storage.list_feeds() == []
+    assert alice.json("/subscription/list")["subscriptions"] == []
+    # What the operator allows, and public addresses, are subscribed to.
+    for url in ("http://10.1.2.3/feed.xml", "https://news.invalid/feed.xml"):
+        added = quickadd(url)
+        assert added["numResults"] == 1, added
+    assert alice.post(
+        "/subscription/edit", [("ac", "subscribe"), ("s", "feed/https://other.invalid/f")]
+    )
+    assert sorted(f.url for f in storage.list_feeds()) == [
+        "http://10.1.2.3/feed.xml",
+        "https://news.invalid/feed.xml",
+        "https://other.invalid/f",
+    ]
+    # A private feed the operator configured is already fetched: a reader may follow it.
+    storage.add_feed(FeedSpec(url="http://127.0.0.1:8080/feed.xml"))
+    assert quickadd("http://127.0.0.1:8080/feed.xml")["numResults"] == 1

@@ -3,10 +3,12 @@ is announced (issue 18, defects 11, 12, 13)."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from aggregator.storage import Storage
 from tests.helpers import Cli, CliResult, free_port
@@ -25,7 +27,9 @@ def _config(folder: Path, body: str) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("verb", [("feeds", "list"), ("poll", "--once"), ("db", "upgrade")])
+@pytest.mark.parametrize(
+    "verb", [("feeds", "list"), ("poll", "--once"), ("db", "upgrade"), ("run",)]
+)
 def test_a_database_newer_than_the_code_is_one_line_naming_the_version(
     database_url: str, tmp_path: Path, cli: Cli, verb: tuple[str, ...]
 ) -> None:
@@ -34,8 +38,12 @@ def test_a_database_newer_than_the_code_is_one_line_naming_the_version(
     with storage.engine.begin() as connection:  # a later version's migration ran
         connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     storage.close()
-    folder = _config(tmp_path, f"database: {database_url}\nfeeds: []\n")
-    line = _one_line(cli(*verb, cwd=folder))
+    folder = _config(
+        tmp_path, f"database: {database_url}\nfeeds: []\nserver:\n  port: {free_port()}\n"
+    )
+    result = cli(*verb, cwd=folder)
+    line = _one_line(result)
+    assert result.stdout == ""  # `run` says nothing of polling or serving first
     assert "revision 0099" in line and "newer than aggregator" in line
     assert "aggregator 0." in line and "db upgrade" in line
 
@@ -71,9 +79,38 @@ def test_no_error_shows_the_database_password(tmp_path: Path, cli: Cli, url: str
         cli("feeds", "list", cwd=folder, env={"AGGREGATOR_DATABASE_URL": url}),
     ):
         assert "s3cr3t-pw" not in result.stderr + result.stdout
-        assert "Traceback" not in result.stderr
-        assert result.returncode in (1, 2)
-        assert "alice:***@" in result.stderr or "alice" not in result.stderr
+        line = _one_line(result)  # a database that cannot be used is a startup error
+        assert "alice:***@" in line or "alice" not in line
+
+
+def _unusable_databases(tmp_path: Path, pg_url: str) -> dict[str, str]:
+    """Databases that cannot be reached or opened (a password in each PostgreSQL URL)."""
+    server = make_url(pg_url).set(password="s3cr3t-pw")
+    return {
+        "closed port": "postgresql+psycopg://alice:s3cr3t-pw@127.0.0.1:1/news",
+        "unknown role": server.set(username="no_such_role_fix18").render_as_string(False),
+        "missing database": server.set(database=f"{server.database}_missing").render_as_string(
+            False
+        ),
+        "no such folder": f"sqlite:///{tmp_path}/no/such/folder/a.db",
+    }
+
+
+def test_a_database_that_cannot_be_reached_or_opened_is_a_startup_error(
+    tmp_path: Path, cli: Cli, pg_url: str
+) -> None:
+    """One line naming the database (its password masked), exit status 2, for every verb;
+    and ``run`` says so before its banner: nothing claims to serve."""
+    port = free_port()
+    for what, url in _unusable_databases(tmp_path, pg_url).items():
+        folder = _config(tmp_path, f"database: '{url}'\nfeeds: []\nserver: {{port: {port}}}\n")
+        for verb in (("feeds", "list"), ("poll",), ("db", "upgrade"), ("run",), ("serve",)):
+            result = cli(*verb, cwd=folder)
+            line = _one_line(result)
+            assert line.startswith("aggregator: storage: cannot open database"), (what, line)
+            assert "s3cr3t-pw" not in line, (what, line)
+            assert "***" in line or url.startswith("sqlite"), (what, line)
+            assert result.stdout == "", (what, verb, result.stdout)
 
 
 def test_a_broker_url_in_a_config_error_is_masked(tmp_path: Path, cli: Cli) -> None:
@@ -84,19 +121,20 @@ def test_a_broker_url_in_a_config_error_is_masked(tmp_path: Path, cli: Cli) -> N
 
 def test_run_on_a_public_address_warns_as_serve_does(tmp_path: Path, cli: Cli) -> None:
     """The warning comes before anything else (here the daemon then stops at once: its
-    database is one it cannot use)."""
+    port is taken)."""
     database = f"sqlite:///{tmp_path / 'a.db'}"
-    storage = Storage(database)
-    storage.upgrade()
-    with storage.engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
-    storage.close()
+    taken = socket.socket()
+    taken.bind(("0.0.0.0", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
     folder = _config(
-        tmp_path,
-        f"database: {database}\nfeeds: []\nserver: {{host: 0.0.0.0, port: {free_port()}}}\n",
+        tmp_path, f"database: {database}\nfeeds: []\nserver: {{host: 0.0.0.0, port: {port}}}\n"
     )
-    for verb in ("run", "serve"):
-        result = cli(verb, cwd=folder)
-        assert "warning: serving on 0.0.0.0, reachable from other machines" in result.stderr
-    loopback = _config(tmp_path, f"database: {database}\nfeeds: []\n")
-    assert "warning" not in cli("run", cwd=loopback).stderr
+    with taken:
+        for verb in ("run", "serve"):
+            result = cli(verb, cwd=folder)
+            assert result.returncode != 0
+            assert "warning: serving on 0.0.0.0, reachable from other machines" in result.stderr
+        loopback = _config(tmp_path, f"database: {database}\nfeeds: []\nserver: {{port: {port}}}\n")
+        alone = cli("run", cwd=loopback)
+        assert alone.returncode != 0 and "warning" not in alone.stderr

@@ -114,7 +114,13 @@ def test_secrets_in_feed_urls_appear_in_no_public_output(
         }
         for n in range(3)
     ]
-    files["/a.xml"] = rss("", items)
+    # A story of its own (no copy may stand in for it): content with a relative image and
+    # a fragment-only link, which resolves against the query too.
+    lone = html(story(990)) + (
+        '<p>The zeppelin <img src="/img.png" alt="x"> and the <a href="#notes">notes</a>.</p>'
+    )
+    items.append({"guid": "a-lone", "title": "Zeppelin", "link": "x", "html": lone})
+    files["/a.xml"] = _relative_rss(items)
     files["/b.xml"] = rss("", copies)
     first = (
         f"http://alice:s3cret-pass@127.0.0.1:{port}/a.xml"
@@ -126,7 +132,7 @@ def test_secrets_in_feed_urls_appear_in_no_public_output(
     try:
         stored = {f.url for f in storage.list_feeds()}
         assert stored == {first, second}  # kept for fetching
-        assert len(storage.list_items()) == 6
+        assert len(storage.list_items()) == 7
         cluster = next(c for c in storage.list_clusters(min_size=2))
         client = web_client(create_app(storage, settings))
         paths = [
@@ -139,6 +145,8 @@ def test_secrets_in_feed_urls_appear_in_no_public_output(
             "/clusters",
             "/clusters?all=1",
             f"/clusters/{cluster.id}",
+            "/api/search?q=zeppelin",
+            "/search?q=zeppelin",
             "/feed.rss",
             "/feed.atom",
             "/feed.json",
@@ -155,8 +163,44 @@ def test_secrets_in_feed_urls_appear_in_no_public_output(
             f"http://127.0.0.1:{port}/b.xml",
         ]
         assert f"127.0.0.1:{port}/a.xml?lang=en" in client.get("/opml").text
+        # The relative links, the relative guid and the URLs in the content resolved
+        # against the address without its credentials (the query's other parameters stay).
+        public = f"http://127.0.0.1:{port}"
+        listed = client.get("/api/items").json()["items"]
+        assert {i["link"] for i in listed} == {f"{public}/rel/{n}" for n in range(4)} | {
+            f"https://b.example/{n}" for n in range(3)
+        }
+        assert f"{public}/guid-0" in {i["guid"] for i in listed}
+        cluster_page = client.get(f"/clusters/{cluster.id}").text
+        assert f"{public}/rel/" in cluster_page
+        full = client.get("/feed.json?full=1").text
+        assert f"{public}/img.png" in full and f"{public}/a.xml?lang=en#notes" in full
+        assert f"{public}/img.png" in client.get("/feed.rss").text
+        assert "zeppelin" in client.get("/api/search?q=zeppelin").text
     finally:
         pipeline.close()
+
+
+def _relative_rss(items: list[dict[str, str]]) -> bytes:
+    """RSS whose items have relative links and the first a relative permalink guid
+    (resolved like a link)."""
+    entries = "".join(
+        f"<item><title>{item['title']}</title><link>/rel/{n}</link>"
+        + (
+            f"<guid>guid-{n}</guid>"
+            if n == 0
+            else f'<guid isPermaLink="false">{item["guid"]}</guid>'
+        )
+        + "<pubDate>Fri, 20 Nov 2026 10:00:00 +0000</pubDate>"
+        f"<content:encoded><![CDATA[{item['html']}]]></content:encoded></item>"
+        for n, item in enumerate(items)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+        "<channel><title>A</title><link>https://example.com/</link>"
+        f"<description>test</description>{entries}</channel></rss>"
+    ).encode()
 
 
 # -- defect 4: the Host header ---------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The ``aggregator`` command: thin verbs over config, storage and the pipeline.
 
-``main`` reads the config and maps errors to exit statuses; :mod:`.parser` builds the
-command line; :mod:`.verbs` holds what each verb does.
+``main`` reads the config, checks that the database can be opened, and maps errors to
+exit statuses; :mod:`.parser` builds the command line; :mod:`.verbs` holds what each
+verb does.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"aggregator: {on_defaults}", file=sys.stderr)
         _make_data_dir(settings.database)
     try:
+        _check_database(settings.database)
         handler: Handler = args.handler
         return handler(args, settings)
     except (ConfigError, DatabaseUnusable) as exc:
@@ -62,6 +64,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `aggregator items list | head`: the reader left; say nothing more.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _check_database(database: str) -> None:
+    """Connect once before the verb runs.  A database that cannot be reached or opened
+    (nothing listens, an unknown role, a missing database, an SQLite file in a folder that
+    does not exist) is a startup error — one line, status 2 — not the failure of the verb's
+    first statement (status 1, kept for errors once the verb is under way); and ``run``
+    reports it before its banner."""
+    from aggregator.storage import Storage
+
+    storage = Storage(database)  # an unknown driver raises DatabaseUnusable here
+    try:
+        # Reads only: no schema yet is the verb's to make; one newer than this version
+        # knows is refused here, before ``run`` prints its banner.
+        storage.known_schema_revision()
+    except DatabaseUnusable:
+        raise  # already the one line it should be
+    except StorageError as exc:
+        cause = exc.__cause__ or exc  # the driver's reason, as the unknown-driver line has
+        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+        raise DatabaseUnusable(
+            f"storage: cannot open database {database!r}: {cause.__class__.__name__}: {reason}"
+        ) from exc
+    finally:
+        storage.close()
 
 
 def _make_data_dir(database: str) -> None:

@@ -19,6 +19,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from aggregator.clean.redact import redact_url
 from aggregator.clean.text import html_to_blocks
 from aggregator.errors import ParseError
 from aggregator.parse.fast_xml import NeedsFeedparser, read_plain_feed
@@ -51,8 +52,11 @@ def parse_feed(url: str, body: bytes, headers: Mapping[str, str] | None = None) 
     if looks_like_json(body, content_type):
         return parse_json_feed(url, body)
     # The base for relative links: the server's Content-Location, relative to the URL.
-    base = urljoin(url, headers.get("content-location", ""))
-    id_base = urljoin(feed_url, headers.get("content-location", ""))
+    # Redacted: what resolves against it (links, ids, URLs in content) is published, and
+    # must not carry the URL's password or API key.  Only fetching uses the whole URL.
+    location = headers.get("content-location", "")
+    base = redact_url(urljoin(url, location)) or ""
+    id_base = redact_url(urljoin(feed_url, location)) or ""
     try:
         return read_plain_feed(body, headers, base, id_base)
     except NeedsFeedparser:

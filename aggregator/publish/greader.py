@@ -31,6 +31,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from aggregator.clean.sanitize import safe_url, sanitize_html
+from aggregator.errors import FeedError
+from aggregator.fetch.policy import FetchPolicy, check_outside_url
 from aggregator.publish.accounts import (
     action_token,
     digest,
@@ -338,6 +340,27 @@ def _endpoint(work: Handler, *, write: bool = False) -> Callable[[Request], Any]
     return endpoint
 
 
+Subscribing = Callable[[FetchPolicy, Storage, ReaderAccount, str, Params, str | None], Response]
+
+
+def _subscribing(work: Subscribing) -> Callable[[Request], Any]:
+    """A write endpoint that may subscribe to a new address: it gets the fetch policy of
+    the server's config, to vet the address as the web form and the OPML import do."""
+
+    async def endpoint(request: Request) -> Response:
+        policy = FetchPolicy.from_config(request.app.state.settings.fetch)
+
+        def bound(
+            storage: Storage, user: ReaderAccount, auth: str, params: Params, rest: str | None
+        ) -> Response:
+            return work(policy, storage, user, auth, params, rest)
+
+        response: Response = await _endpoint(bound, write=True)(request)
+        return response
+
+    return endpoint
+
+
 def _json(body: Any) -> Response:
     return JSONResponse(body, headers={"Cache-Control": "private, no-cache"})
 
@@ -570,7 +593,12 @@ def _feed_of_stream(stream: str, feeds: Sequence[ReaderFeed]) -> list[int]:
 
 
 def subscription_edit(
-    storage: Storage, user: ReaderAccount, auth: str, params: Params, _: str | None
+    policy: FetchPolicy,
+    storage: Storage,
+    user: ReaderAccount,
+    auth: str,
+    params: Params,
+    _: str | None,
 ) -> Response:
     action = params.get("ac") or "edit"
     title = params.get("t")
@@ -578,7 +606,10 @@ def subscription_edit(
     remove_label = _label_name(params.get("r") or "")
     for stream in params.all("s"):
         if action == "subscribe":
-            feed_id = _subscribe_stream(storage, user, stream)
+            try:
+                feed_id = _subscribe_stream(storage, user, stream, policy)
+            except FeedError as exc:
+                raise HTTPException(400, f"s: {exc.message}: {stream!r}") from exc
             if feed_id is None:
                 raise HTTPException(400, f"s: not a feed: {stream!r}")
             storage.reader_subscribe(user.id, feed_id, title=title, folder=add_label)
@@ -597,8 +628,11 @@ def subscription_edit(
     return PlainTextResponse("OK")
 
 
-def _subscribe_stream(storage: Storage, user: ReaderAccount, stream: str) -> int | None:
-    """The feed a ``feed/…`` stream names, added to the server when it is a new address."""
+def _subscribe_stream(
+    storage: Storage, user: ReaderAccount, stream: str, policy: FetchPolicy
+) -> int | None:
+    """The feed a ``feed/…`` stream names, added to the server when it is a new address;
+    ``FeedError`` when that address may not be subscribed to from outside."""
     ref = stream[len("feed/") :] if stream.startswith("feed/") else stream
     if ref.isdigit():
         return int(ref) if storage.feed_exists(int(ref)) else None
@@ -606,21 +640,33 @@ def _subscribe_stream(storage: Storage, user: ReaderAccount, stream: str) -> int
         return None
     found = storage.feed_id_by_url(ref)
     if found is not None:
-        return found
+        return found  # already fetched by the server: subscribing adds nothing to fetch
     from aggregator.types import FeedSpec
 
-    feed, _created = storage.add_feed(FeedSpec(url=ref), origin="web")
+    # A new address comes from outside the config file: the rule of the web form and the
+    # OPML import (http(s) to a public address), not only each fetch's, so a private one is
+    # refused now instead of being stored and failing at every poll.
+    url = check_outside_url(ref, policy)
+    feed, _created = storage.add_feed(FeedSpec(url=url), origin="web")
     storage.reader_subscribe(user.id, feed.id, added_by_user=True)
     return feed.id
 
 
 def quickadd(
-    storage: Storage, user: ReaderAccount, auth: str, params: Params, _: str | None
+    policy: FetchPolicy,
+    storage: Storage,
+    user: ReaderAccount,
+    auth: str,
+    params: Params,
+    _: str | None,
 ) -> Response:
     url = (params.get("quickadd") or "").strip()
     if url.startswith("feed/"):
         url = url[len("feed/") :]
-    feed_id = _subscribe_stream(storage, user, url)
+    try:
+        feed_id = _subscribe_stream(storage, user, url, policy)
+    except FeedError as exc:
+        return _json({"numResults": 0, "query": url, "error": exc.message})
     if feed_id is None:
         return _json({"numResults": 0, "query": url, "error": "not an http(s) feed address"})
     storage.reader_subscribe(user.id, feed_id)
@@ -708,8 +754,8 @@ def routes() -> list[BaseRoute]:
         (api + "/token", _endpoint(token), both),
         (api + "/user-info", _endpoint(user_info), both),
         (api + "/subscription/list", _endpoint(subscription_list), both),
-        (api + "/subscription/edit", _endpoint(subscription_edit, write=True), both),
-        (api + "/subscription/quickadd", _endpoint(quickadd, write=True), both),
+        (api + "/subscription/edit", _subscribing(subscription_edit), both),
+        (api + "/subscription/quickadd", _subscribing(quickadd), both),
         (api + "/tag/list", _endpoint(tag_list), both),
         (api + "/unread-count", _endpoint(unread_count), both),
         (api + "/stream/contents", _endpoint(stream_contents), both),

@@ -118,6 +118,12 @@ class StorageBase:
     def schema_revision(self) -> str | None:
         return migrate.current_revision(self.engine)
 
+    @_storage_errors("read the schema revision")
+    def known_schema_revision(self) -> str | None:
+        """:meth:`schema_revision`, refused (``DatabaseUnusable``) when newer than this
+        version knows: the check every command makes before it starts."""
+        return migrate.known_revision(self.engine)
+
     @_storage_errors("read a setting")
     def get_setting(self, key: str) -> str | None:
         with self._tx() as s:

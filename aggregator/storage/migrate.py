@@ -178,6 +178,14 @@ def current_revision(engine: Engine) -> str | None:
         return _revision(connection)
 
 
+def known_revision(engine: Engine) -> str | None:
+    """The schema's revision (None: no schema yet); a revision newer than this version
+    knows raises :class:`DatabaseUnusable`.  Reads only."""
+    with engine.connect() as connection:
+        _refuse_newer(connection)
+        return _revision(connection)
+
+
 def _revision(connection: Connection) -> str | None:
     if not inspect(connection).has_table("alembic_version"):
         return None
