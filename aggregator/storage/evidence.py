@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, update
 
 from aggregator.storage.base import StorageBase, _chunks, _storage_errors
 from aggregator.storage.models import BlockCount, Feed, Item, Membership
@@ -193,7 +193,7 @@ class EvidenceMixin(StorageBase):
             for chunk in _chunks(pairs, 500):
                 for feed_id, key, items in s.execute(
                     select(BlockCount.feed_id, BlockCount.block_key, BlockCount.items).where(
-                        tuple_(BlockCount.feed_id, BlockCount.block_key).in_(chunk)
+                        _feed_keys(chunk)
                     )
                 ):
                     current[(feed_id, key)] = items
@@ -227,6 +227,21 @@ class EvidenceMixin(StorageBase):
                 ]
                 for chunk in _chunks(rows, 1000):
                     s.execute(update(BlockCount), chunk)
+
+
+def _feed_keys(pairs: Sequence[tuple[int, str]]) -> ColumnElement[bool]:
+    """``(feed_id, block_key) IN pairs`` as one ``feed_id = ? AND block_key IN (…)`` per
+    feed, ORed: SQLite searches the primary key for each, where a row-value IN scanned the
+    whole table for every slice (a poll's evidence grew with the table)."""
+    keys: dict[int, list[str]] = {}
+    for feed_id, key in pairs:
+        keys.setdefault(feed_id, []).append(key)
+    return or_(
+        *(
+            and_(BlockCount.feed_id == feed_id, BlockCount.block_key.in_(feed_keys))
+            for feed_id, feed_keys in keys.items()
+        )
+    )
 
 
 def _indexed_query() -> Any:
