@@ -398,11 +398,90 @@ def test_a_later_copy_arrives_read_and_canonical_changes_do_not_unread(
     pipeline.poll()
     grown = storage.get_cluster(story.id)
     assert grown is not None and grown.size == story.size + 1  # the copy joined the story
+    # ... and won as the canonical copy (else this test no longer covers that case)
+    assert grown.canonical_item_id != story.canonical_item_id
+    assert grown.canonical_item_id == max(m.id for m in grown.members)
     assert alice.unread() == before  # ... and arrived read
     shown = [
         i for i in alice.stream() if parse_item_id(i["id"]) == min(m.id for m in story.members)
     ]
     assert len(shown) == 1 and READ in shown[0]["categories"]
+    # The shown copy carries no mark of its own (it came after): the pages filtered on
+    # read state find the story read through its other copies all the same.
+    story_id = min(m.id for m in story.members)
+    assert story_id not in {parse_item_id(i["id"]) for i in alice.stream(xt=READ)}
+    assert story_id in {parse_item_id(i["id"]) for i in alice.stream(READ)}
+    ids = alice.json("/stream/items/ids", s=READING_LIST, xt=READ, n=1000)["itemRefs"]
+    assert str(story_id) not in {ref["id"] for ref in ids}
+
+
+def _read_story_with_a_later_copy(
+    demo: tuple[Settings, Pipeline, TestClient], tmp_path: Path
+) -> tuple[Reader, Reader, Any, int]:
+    """alice reads and stars a story (bob does not); then a copy joins it from a new
+    feed, after the marks: the story, and the later copy's id."""
+    _settings, pipeline, client = demo
+    alice, bob = Reader(client, "alice", "alice-pw"), Reader(client, "bob", "bob-pw")
+    storage = pipeline.storage
+    story = max(storage.list_clusters(min_size=2), key=lambda c: c.size)
+    first = min(m.id for m in story.members)
+    alice.post("/edit-tag", [("i", str(first)), ("a", READ), ("a", STARRED)])
+    canonical = next(m for m in story.members if m.id == story.canonical_item_id)
+    storage.add_feed(FeedSpec(url=_copy_feed(tmp_path, storage, canonical.link or "")))
+    pipeline.poll()
+    grown = storage.get_cluster(story.id)
+    assert grown is not None and grown.size == story.size + 1
+    later = max(m.id for m in grown.members)
+    assert later not in {m.id for m in story.members}
+    return alice, bob, story, later
+
+
+def _shown(reader: Reader, *story_ids: int) -> dict[int | None, list[str]]:
+    """The categories of these stories in the reader's reading list, by story id."""
+    return {
+        parse_item_id(i["id"]): i["categories"]
+        for i in reader.stream()
+        if parse_item_id(i["id"]) in story_ids
+    }
+
+
+def test_a_split_gives_both_parts_the_state_of_the_story(
+    demo: tuple[Settings, Pipeline, TestClient], tmp_path: Path
+) -> None:
+    """README: "after a split each part keeps the state the story had", also for the part
+    made of a copy that joined after the story was read (it carries no mark itself)."""
+    _settings, pipeline, _client = demo
+    alice, bob, story, later = _read_story_with_a_later_copy(demo, tmp_path)
+    first = min(m.id for m in story.members)
+    alice_unread, bob_unread = alice.unread(), bob.unread()
+    assert alice_unread == bob_unread - 1  # alice has read one story: this one
+    pipeline.split_item(later)
+    parts = _shown(alice, first, later)
+    assert set(parts) == {first, later}  # two stories now ...
+    for categories in parts.values():  # ... both read and starred for alice
+        assert READ in categories and STARRED in categories
+    assert alice.unread() == alice_unread
+    # bob had read nothing: both parts are unread for him, one more unread story
+    assert all(READ not in c and STARRED not in c for c in _shown(bob, first, later).values())
+    assert bob.unread() == bob_unread + 1
+    # the part split out is a story of its own: unread, it leaves the other one read
+    alice.post("/edit-tag", [("i", str(later)), ("r", READ)])
+    parts = _shown(alice, first, later)
+    assert READ in parts[first] and READ not in parts[later]
+
+
+def test_removing_the_feeds_of_the_read_copies_leaves_the_later_copy_read(
+    demo: tuple[Settings, Pipeline, TestClient], tmp_path: Path
+) -> None:
+    _settings, pipeline, _client = demo
+    alice, bob, story, later = _read_story_with_a_later_copy(demo, tmp_path)
+    assert alice.unread() == bob.unread() - 1  # alice has read one story: this one
+    for feed_id in {m.feed_id for m in story.members}:
+        pipeline.storage.remove_feed(feed_id)
+    shown = _shown(alice, later)  # the story left, of the later copy alone ...
+    assert READ in shown[later] and STARRED in shown[later]  # ... is still read for alice
+    assert alice.unread() == bob.unread() - 1
+    assert READ not in _shown(bob, later)[later]
 
 
 def test_read_state_follows_a_merge_and_a_split(

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlencode
 
 import feedparser
 import pytest
@@ -16,6 +17,7 @@ from starlette.testclient import TestClient
 
 from aggregator.config import settings_from_mapping
 from aggregator.ingest.pipeline import Pipeline
+from aggregator.publish.accounts import digest, fever_api_key, hash_password
 from aggregator.publish.app import create_app
 from aggregator.storage import Storage
 from aggregator.types import CleanItem, FeedSpec
@@ -99,6 +101,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClie
         )
     settings = settings_from_mapping({"database": url}, None)
     Pipeline(storage, settings).start()  # decides the stored items: one cluster
+    storage.add_reader(  # a reader-app user, for the Google Reader and Fever APIs
+        "reader", hash_password("reader-pw"), digest(fever_api_key("reader", "reader-pw"))
+    )
     clusters = storage.list_clusters(min_size=2)
     assert len(clusters) == 1
     with web_client(create_app(storage, settings)) as client:
@@ -150,6 +155,47 @@ def test_json_feed_carries_no_live_markup(hostile: tuple[TestClient, int]) -> No
     assert_harmless(item["content_html"])
     assert "url" not in item  # the only link was javascript:
     assert all(copy["link"] is None for copy in item["_aggregator"]["copies"])
+
+
+def test_reader_apis_carry_no_live_markup(hostile: tuple[TestClient, int]) -> None:
+    """What reader apps render as HTML: the Google Reader API's ``summary.content``
+    (``stream/contents``, ``stream/items/contents``) and the Fever API's ``html``; the
+    links they open: ``alternate``, ``canonical``, ``origin.htmlUrl`` and Fever's ``url``."""
+    client, _ = hostile
+    login = client.post(
+        "/api/greader/accounts/ClientLogin", data={"Email": "reader", "Passwd": "reader-pw"}
+    )
+    auth = dict(line.split("=", 1) for line in login.text.splitlines())["Auth"]
+    headers = {"Authorization": f"GoogleLogin auth={auth}"}
+    api = "/api/greader/reader/api/0"
+    stream = client.get(
+        f"{api}/stream/contents/user/-/state/com.google/reading-list", headers=headers
+    )
+    ids = [("i", i["id"]) for i in stream.json()["items"]]
+    by_id = client.post(
+        f"{api}/stream/items/contents",
+        content=urlencode(ids),
+        headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    fever = client.post(
+        "/api/fever/?api&items", data={"api_key": fever_api_key("reader", "reader-pw")}
+    )
+    for response in (stream, by_id, fever):
+        assert response.status_code == 200, response.text
+        assert "javascript:" not in response.text  # dropped from content and links
+        assert "data:text/html" not in response.text
+    greader_items = stream.json()["items"] + by_id.json()["items"]
+    fever_items = fever.json()["items"]
+    assert len(stream.json()["items"]) == len(by_id.json()["items"]) == len(fever_items) == 1
+    for html in [i["summary"]["content"] for i in greader_items] + [i["html"] for i in fever_items]:
+        assert_harmless(html)
+        assert "harbour crane collapsed" in html  # the story is kept, its markup not
+        assert "onclick" not in html and "<script" not in html
+    for item in greader_items:
+        links = [*item["alternate"], *item["canonical"]]
+        assert all(not link["href"].lower().startswith("javascript") for link in links)
+        assert item["origin"]["htmlUrl"].startswith("https://")
+    assert fever_items[0]["url"] == ""  # the only link was javascript:
 
 
 def test_every_response_forbids_scripts_and_framing(hostile: tuple[TestClient, int]) -> None:

@@ -72,7 +72,10 @@ def _valid_name(name: str) -> bool:
 
 def users_add(args: argparse.Namespace, settings: Settings) -> int:
     if not _valid_name(args.name):
-        print(f"aggregator: not a user name: {args.name!r} (no ':', no spaces around)")
+        print(
+            f"aggregator: not a user name: {args.name!r} (no ':', no spaces around)",
+            file=sys.stderr,
+        )
         return 2
     password = _password()
     if password is None:

@@ -52,6 +52,12 @@ class Corrections:
             info = self.storage.indexed_items_by_id([item_id])
             if info and info[0].cluster_id is not None:
                 state.ensure_loaded(self.storage.cluster_member_ids(info[0].cluster_id))
+        if correction.kind == "split":
+            # Reader marks are per item, and a copy that joined after a user marked the
+            # story carries none: every copy gets the story's marks first, so the part
+            # split out keeps the state the story had (a merge needs nothing: the merged
+            # story is marked when either was).
+            self.storage.spread_reader_marks(named)
         touched = state.engine.apply_correction(correction)
         state.corrections_seen = max(state.corrections_seen, correction.id)
         changes = state.engine.settle(touched)

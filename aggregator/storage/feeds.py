@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from aggregator.storage.base import StorageBase, _storage_errors
 from aggregator.storage.items import storable_text
 from aggregator.storage.models import BlockCount, Cluster, Feed, Item, Membership, utcnow
+from aggregator.storage.readers import spread_marks
 from aggregator.storage.stories import restamp_stories
 from aggregator.types import FeedChanges, FeedSpec, FeedToPoll, FeedView
 
@@ -102,6 +103,10 @@ class FeedsMixin(StorageBase):
             touched = set(
                 s.scalars(select(Membership.cluster_id).where(Membership.item_id.in_(item_ids)))
             )
+            # A copy in another feed may have joined a story after a reader marked it,
+            # and carry no mark of its own: it gets the story's marks before the marked
+            # copies go, so the story left keeps its state.
+            spread_marks(s, item_ids)
             s.execute(
                 update(Cluster)
                 .where(Cluster.canonical_item_id.in_(item_ids))
