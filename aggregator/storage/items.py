@@ -196,7 +196,8 @@ def storable_text(value: str | None) -> str | None:
         return value
     if "\x00" in value:
         value = value.replace("\x00", "")
-    if _SURROGATE.search(value):
+    # isascii() is a flag of the string, not a scan: most values skip the search.
+    if not value.isascii() and _SURROGATE.search(value):
         value = _SURROGATE.sub("\ufffd", value)
     return value
 
@@ -277,7 +278,8 @@ def _reissued_entries(s: Session, feed_id: int, new: Sequence[CleanItem]) -> dic
     wanted = {
         (item.title, item.text): item.entry_id
         for item in new
-        if item.title and len(item.text.split()) >= REISSUE_MIN_WORDS
+        # Split no further than needed to know: texts run to thousands of words.
+        if item.title and len(item.text.split(maxsplit=REISSUE_MIN_WORDS)) >= REISSUE_MIN_WORDS
     }
     if not wanted:
         return {}
