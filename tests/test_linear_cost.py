@@ -133,7 +133,7 @@ def _document(n: int) -> bytes:
 
 @pytest.mark.parametrize("max_items", [None, 8000])
 def test_a_document_of_8000_identical_items_is_stored_and_decided(
-    httpserver: HTTPServer, sqlite_url: str, max_items: int | None
+    httpserver: HTTPServer, database_url: str, max_items: int | None
 ) -> None:
     httpserver.expect_request("/same.xml").respond_with_data(
         _document(8000), content_type="application/rss+xml"
@@ -143,15 +143,18 @@ def test_a_document_of_8000_identical_items_is_stored_and_decided(
     if max_items is not None:
         polling["max_items"] = max_items
     settings = settings_from_mapping(
-        {"database": sqlite_url, "feeds": [{"url": feed}], "polling": polling}, None
+        {"database": database_url, "feeds": [{"url": feed}], "polling": polling}, None
     )
-    pipeline = Pipeline(Storage(sqlite_url), settings, keep_lease=False)
-    pipeline.start()
-    (outcome,) = pipeline.poll()
-    assert outcome.status == "ok", outcome
-    kept = max_items or 5000
-    items = pipeline.storage.list_items()
-    assert len(items) == kept and {i.cluster_id for i in items} == {items[0].cluster_id}
-    (state,) = pipeline.storage.list_feeds()
-    if max_items is None:  # the warning goes where a feed's warnings go
-        assert "8,000 items in one document: the first 5,000 kept" in str(state.last_error)
+    pipeline = Pipeline(Storage(database_url), settings, keep_lease=False)
+    try:
+        pipeline.start()
+        (outcome,) = pipeline.poll()
+        assert outcome.status == "ok", outcome
+        kept = max_items or 5000
+        items = pipeline.storage.list_items()
+        assert len(items) == kept and {i.cluster_id for i in items} == {items[0].cluster_id}
+        (state,) = pipeline.storage.list_feeds()
+        if max_items is None:  # the warning goes where a feed's warnings go
+            assert "8,000 items in one document: the first 5,000 kept" in str(state.last_error)
+    finally:
+        pipeline.close()
