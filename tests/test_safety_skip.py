@@ -52,6 +52,11 @@ def _titles(pipeline: Pipeline) -> dict[str, str | None]:
     return {i.guid.removeprefix(GUID): i.title for i in pipeline.storage.list_items()}
 
 
+def _skipped_metric(pipeline: Pipeline) -> float | None:
+    """``aggregator_items_total{kind="skipped"}`` as ``/metrics`` shows it."""
+    return pipeline.metrics.registry.get_sample_value("aggregator_items_total", {"kind": "skipped"})
+
+
 def _pipeline(database: str, feed: str) -> Pipeline:
     settings = settings_from_mapping(
         {"database": database, "feeds": [{"url": feed}], "polling": {"timeout": 5}}, None
@@ -96,6 +101,7 @@ def test_a_refused_item_is_skipped_and_counted_and_the_rest_stored(
     (outcome,) = pipeline.poll()
     assert outcome.status == "ok", outcome.error
     assert (outcome.new, outcome.skipped) == (2, 1)
+    assert _skipped_metric(pipeline) == 1
     assert _guids(pipeline) == ["a", "b"]
     (status,) = pipeline.storage.list_feeds()
     assert status.last_error is not None
@@ -118,6 +124,7 @@ def test_a_refused_item_is_skipped_and_counted_and_the_rest_stored(
     (outcome,) = pipeline.poll()
     assert outcome.status == "ok", outcome.error
     assert (outcome.new, outcome.updated, outcome.skipped) == (1, 1, 2)
+    assert _skipped_metric(pipeline) == 3  # /metrics counts them across polls
     titles = _titles(pipeline)
     assert titles == {"a": "Good one", "b": "Good two, retitled", "c": "Good three"}
     (status,) = pipeline.storage.list_feeds()
