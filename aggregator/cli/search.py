@@ -10,7 +10,6 @@ from typing import Any
 
 from aggregator.config import Settings
 from aggregator.publish.views import search_hit_dict, table
-from aggregator.types import SearchHit
 
 Verb = Callable[[Any, str, Callable[[argparse.Namespace, Settings], int], str], Any]
 DEFAULT_LIMIT = 20
@@ -54,8 +53,11 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
     storage.upgrade()
     hits = storage.search_stories(" ".join(args.text), limit=args.limit)
     if args.format == "json":
+        # The feed named as the tables name it; its URL stays whole: the web face hides
+        # credentials in it, the operator at the command line sees what `feeds list` shows.
         names = {f.id: f.shown_name for f in storage.list_feeds()}
-        json.dump([_story(h, names) for h in hits], sys.stdout, indent=2, ensure_ascii=False)
+        stories = [search_hit_dict(h, names.get(h.feed_id, h.feed_url)) for h in hits]
+        json.dump(stories, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
     if not hits:
@@ -69,16 +71,3 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
         )
     )
     return 0
-
-
-def _story(hit: SearchHit, names: dict[int, str]) -> dict[str, Any]:
-    """A story as ``/api/search`` gives it, its canonical item naming its feed (as the
-    tables do: configured name, else title, else URL), less the ``page`` only the web face
-    has.  The feed's URL stays whole: the web face hides credentials in it, the operator
-    at the command line sees what ``feeds list`` shows."""
-    story = search_hit_dict(hit)
-    story["canonical_item"]["feed"] = {
-        "id": hit.feed_id,
-        "name": names.get(hit.feed_id, hit.feed_url),
-    }
-    return story

@@ -62,11 +62,8 @@ def api_search(request: Request) -> JSONResponse:
     feeds = feeds_by_id(storage_of(request))
     stories: list[dict[str, Any]] = []
     for hit in hits:
-        story = search_hit_dict(hit)
-        story["canonical_item"].update(
-            feed_url=redact_url(hit.feed_url),
-            feed={"id": hit.feed_id, "name": _feed_name(feeds, hit)},
-        )
+        story = search_hit_dict(hit, _feed_name(feeds, hit))
+        story["canonical_item"]["feed_url"] = redact_url(hit.feed_url)
         story["page"] = f"/clusters/{hit.cluster_id}"
         stories.append(story)
     return JSONResponse(

@@ -93,15 +93,17 @@ def cluster_dict(cluster: ClusterView) -> dict[str, Any]:
     }
 
 
-def search_hit_dict(hit: SearchHit) -> dict[str, Any]:
-    """A story found by a search: its cluster, its canonical item, and the snippet of the
-    item that matched best."""
+def search_hit_dict(hit: SearchHit, feed_name: str) -> dict[str, Any]:
+    """A story found by a search: its cluster, its canonical item (with its feed, named
+    ``feed_name`` as the caller shows feeds), and the snippet of the item that matched
+    best."""
     return {
         "cluster_id": hit.cluster_id,
         "size": hit.size,
         "canonical_item": {
             "id": hit.canonical_item_id,
             "feed_url": hit.feed_url,
+            "feed": {"id": hit.feed_id, "name": feed_name},
             "title": hit.title,
             "link": hit.link,
             "published": iso(hit.published),

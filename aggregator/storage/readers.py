@@ -644,16 +644,15 @@ def _marked(
 
     With the story's shown item, for a page, its mark is checked first: marking a story
     marks every copy, so a marked story almost always has its shown item marked, and the
-    members are walked only for a story that got its shown copy after the mark.  As an
+    members are walked only for a story that got its shown copy after the mark. As an
     OR, on purpose: PostgreSQL cannot make an anti-join of it, so both checks stay
     filters and an unread page walks the items' time index (it covers the walk, see
     ``Item``) and stops at its end, where the anti-join hashed every story the user
-    marked and then read the time of every unread one to sort them (100k items, the
-    newest 50k of 62k stories read, 1,000 unread: 83 -> 49 ms on PostgreSQL, 71 -> 53
-    ms on SQLite).  The shown item's check is an ``IN`` (one hash of the user's marks:
-    the walk passes many marked items) because PostgreSQL costs an ``EXISTS`` it would
-    hash as if it probed per row, which put the page's estimate far above its cost;
-    ``column``: an ``EXISTS``, as a result column is asked for the page's rows only.
+    marked and then read the time of every unread one to sort them. The shown item's
+    check is an ``IN`` (one hash of the user's marks: the walk passes many marked items)
+    because PostgreSQL costs an ``EXISTS`` it would hash as if it probed per row, which
+    put the page's estimate far above its cost; ``column``: an ``EXISTS``, as a result
+    column is asked for the page's rows only.
 
     The members' probe is nested, so both databases walk the story's members and probe
     the mark's primary key (a join lets SQLite scan all the user's marks for every
@@ -677,8 +676,8 @@ def _marked(
 def _without_jit(s: Session) -> None:
     """No JIT compilation for the rest of this transaction on PostgreSQL: a page's
     estimate counts every probe the walk might make (it stops at the page's end), which
-    passes the JIT thresholds at a page of 1,000; compiling then costs 10-200 ms, more
-    than the query."""
+    passes the JIT thresholds at a page of a thousand; compiling then costs more than
+    the query."""
     bind = s.get_bind()
     if bind.dialect.name == "postgresql" and (bind.dialect.server_version_info or (0,)) >= (11,):
         s.execute(text("SET LOCAL jit = off"))

@@ -4,10 +4,10 @@ items' time index past every item the user has read, and no longer reads their r
 Revision: 0011 (after 0010)
 Created: 2026-12-04 01:40:00
 
-An unread page of 1,000 stories for a user who has read the newest 50k of 62k stories
-passes 80k read items: reading each item's row (several kilobytes, its texts) cost more
-than the rest of the query.  The index on ``sort_time`` alone goes: the new one, led by
-``sort_time``, serves each of its uses, and ingest keeps as many indexes to write.
+An unread page for a user who has read most stories passes every item read before it:
+reading each such item's row (its texts) cost more than the rest of the query. The index
+on ``sort_time`` alone goes: the new one, led by ``sort_time``, serves each of its uses,
+and ingest keeps as many indexes to write.
 """
 
 from alembic import op
