@@ -50,8 +50,3 @@ def _stop(wait: str) -> tuple[bool, str]:
 def test_the_main_thread_stops_when_another_thread_receives_the_signal() -> None:
     stopped, out = _stop("wait_until_set(stopped)")
     assert stopped and out.strip() == "stopped"
-
-
-def test_an_untimed_wait_would_miss_it() -> None:
-    """The control: the same process waiting without slices never stops (why the slices)."""
-    assert _stop("stopped.wait()") == (False, "")
