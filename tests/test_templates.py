@@ -5,11 +5,20 @@ and 7).  Ten families of each shape, made here: the fixed phrasing, then slots."
 from __future__ import annotations
 
 import random
+import zlib
 
+import numpy as np
 import pytest
 
 from aggregator.clean.text import fold, html_to_blocks
-from aggregator.dedup.rules import Comparable, DedupParams, Method, judge
+from aggregator.dedup.rules import (
+    Comparable,
+    DedupParams,
+    Method,
+    is_lead_edge,
+    judge,
+    one_slot_apart,
+)
 from aggregator.fingerprint.signature import fingerprint_blocks
 
 NAMES = [
@@ -224,3 +233,120 @@ def test_filings_of_two_funds_in_one_company_are_two_stories(n: int) -> None:
     signed = ["By Jane Doe, Markets Reporter", *a]
     assert _verdict(dated, signed) is not None
     assert _verdict(a, ["UPDATE: This story has been updated.", *a[:-1]]) is not None
+
+
+def _regional(rng: random.Random, town: str, day: str) -> list[str]:
+    """A forecast written for one town from the region's figures: two towns of one region
+    are given the same weather, word for word, but for their names."""
+    high, low, wind = rng.randint(8, 30), rng.randint(-3, 7), rng.randint(5, 25)
+    sky = rng.choice(["partly sunny", "areas of drizzle", "mostly cloudy", "sunny"])
+    return [
+        f"Here is the weather forecast for {town} for {day}, November {rng.randint(2, 28)}.",
+        f"{day}: {sky}, with a high near {high}. South wind {wind} to {wind + 5} mph.",
+        f"{day} night: mostly clear, with a low around {low}. Calm wind becoming south "
+        f"around 5 mph in the afternoon.",
+        f"The next day: {rng.choice(['rain', 'fog', 'showers'])}, with a high near "
+        f"{high - 2}. West wind 10 to 15 mph, with gusts as high as 25 mph.",
+        f"The next night: mostly cloudy, with a low around {low + 1}. Winds easing after midnight.",
+    ]
+
+
+def _titled(paragraphs: list[str], title: str, feed_id: int) -> Comparable:
+    return Comparable(feed_id, None, fingerprint_blocks([fold(p) for p in paragraphs], title))
+
+
+TOWN_PAIRS = [
+    ("Luive Springs", "Menttr"),
+    ("Ashford", "Brampton Falls"),
+    ("Carlisle Bay", "Dunmore"),
+    ("Eastleigh", "Fairhaven Springs"),
+    ("Glenrock", "Harbor Point"),
+    ("Nationgotion Falls", "Liro"),
+    ("Trteed Falls", "Tafabu Springs"),
+    ("Soriing Bay", "Drgringville"),
+    ("Kingsbridge", "Oakmere"),
+    ("Westford", "St. Albans"),
+]
+
+
+@pytest.mark.parametrize("n", range(len(TOWN_PAIRS)))
+def test_two_towns_given_the_same_weather_are_two_stories(n: int) -> None:
+    """Their texts differ only in the town's name in the first sentence, and in their
+    titles: a template's slot, refused as a copy (whole, or one of them cut to its first
+    paragraphs), with the reason; copies of either stay one story."""
+    rng = random.Random(n)
+    day = DAYS[n % len(DAYS)]
+    seed = rng.randrange(1000)
+    one, other = TOWN_PAIRS[n]
+    a = _regional(random.Random(seed), one, day)
+    b = _regional(random.Random(seed), other, day)
+    title_a = f"{one} forecast for {day}: partly sunny"
+    title_b = rng.choice(
+        [f"{day} weather in {other}: partly sunny, high 61", f"{other} Weather Forecast For {day}"]
+    )
+    for second in (b, b[:-1], b[:3]):  # whole, a paragraph dropped, the first three only
+        verdict = judge(_titled(a, title_a, 1), _titled(second, title_b, 2), DedupParams())
+        assert verdict.method is None, verdict.reason
+        assert verdict.reason.startswith("template:"), verdict.reason
+        assert verdict.match is not None and not is_lead_edge(verdict.match, DedupParams())
+    # A copy keeps its title: with a byline, a dropped paragraph or its first paragraphs
+    # only it is the same story; so is one retitled by its site over the same sentences.
+    for copy in (["By Jane Doe, Weather Desk", *a], a[:-1], a[:3]):
+        verdict = judge(_titled(a, title_a, 1), _titled(copy, title_a.upper(), 2), DedupParams())
+        assert verdict.method is not None, verdict.reason
+    retitled = judge(
+        _titled(a, title_a, 1), _titled(a[:-1], "Your weekend weather", 2), DedupParams()
+    )
+    assert retitled.method is not None, retitled.reason
+
+
+@pytest.mark.parametrize(
+    "first,second,expected",
+    [
+        (
+            "the forecast for ashford for monday is here",
+            "the forecast for brampton falls for monday is here",
+            True,
+        ),
+        (
+            "caist capital management llc bought a new position in acme inc in the quarter",
+            "ment inc bought a new position in acme inc in the quarter",
+            True,
+        ),
+        # a word added or dropped, not replaced: a dateline, a cut teaser, an update line
+        (
+            "the forecast for ashford for monday is here",
+            "the forecast for ashford for monday",
+            False,
+        ),
+        (
+            "the forecast for ashford for monday is here",
+            "update the forecast for ashford for monday is here",
+            False,
+        ),
+        # the same sentence, or a different one
+        (
+            "the forecast for ashford for monday is here",
+            "the forecast for ashford for monday is here",
+            False,
+        ),
+        (
+            "the forecast for ashford for monday is here",
+            "police said on tuesday that seven people were hurt",
+            False,
+        ),
+        # the slot too long for a name, or at the very end of the sentence
+        (
+            "the forecast for ashford for monday is here",
+            "the forecast for a town by the sea near the hills for monday is here",
+            False,
+        ),
+        ("the fund bought shares of ashford", "the fund bought shares of brampton", False),
+    ],
+)
+def test_one_slot_apart(first: str, second: str, expected: bool) -> None:
+    def hashes(sentence: str) -> np.ndarray:
+        return np.array([zlib.crc32(w.encode()) for w in sentence.split()], dtype=np.uint32)
+
+    assert one_slot_apart(hashes(first), hashes(second)) is expected
+    assert one_slot_apart(hashes(second), hashes(first)) is expected

@@ -34,7 +34,11 @@ first two sentences of six words or more, a dateline aside) under titles that ar
 one story's; or some of their sentences differ and so do their titles, in the slots of
 one pattern (:data:`Titles.SLOTS`) — as notices generated from one template do ("Fund A
 raises its stake in X", "Town Y forecast for Sunday").  A copy repeats whole sentences,
-its opening ones among them; an update that rewrote its opening keeps its title.
+its opening ones among them; an update that rewrote its opening keeps its title.  At any
+length and similarity, a ``containment`` edge included, two items are template stories
+when their titles are not one story's and their first sentences are one sentence with
+other words in one slot (:func:`slot_sign`: "the forecast for <town> for Monday"): two
+towns given the same weather share all their text but their names.
 
 A shorter text keeps a containment edge only to its single best longer text
 (:func:`lead_parent_rank`), so a lead shared by a story and its rewritten update cannot
@@ -96,6 +100,14 @@ TEMPLATE_GAP = 0.3
 """Shingle containment minus sentence share at which two texts are template stories.
 Copies, updates, partial and interrupted copies and markup noise stay below 0.22 on our
 hard-case corpus and the dev corpus; template families lie around 0.4."""
+SLOT_WORDS = 5
+"""Words a template's slot holds at most (a town, a team, a fund: "caist capital
+management llc")."""
+SLOT_TAIL = 2
+"""Words after the slot that two template sentences share: a teaser cut inside its first
+sentence shares none after the cut."""
+SLOT_FRAME = 5
+"""Words around the slot that two template sentences share, at least."""
 MIN_CONTAINED_SHINGLES = 8
 """A teaser of ten words (eight shingles) in a row at the start of a longer text is that
 text's lead: ten words in a row are rarely shared by two stories' openings."""
@@ -151,6 +163,9 @@ class Match:
     opens_with: bool = False
     """The longer text's first words are the shorter one's (a dateline before them aside);
     a digest holds a story's lead further down."""
+    lead_slot: bool = False
+    """Their first lead sentences are one sentence with other words in one slot
+    (:func:`one_slot_apart`)."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +213,33 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
         titles=compare_titles(a.title, b.title),
         opens_with=short.opening.size > 0
         and bool((long_.opening[:OPENING_HEAD] == short.opening[0]).any()),
+        lead_slot=a.lead_sentences.size > 0
+        and b.lead_sentences.size > 0
+        and a.lead_sentences[0] != b.lead_sentences[0]
+        and one_slot_apart(a.lead_words, b.lead_words),
+    )
+
+
+def one_slot_apart(a: U32, b: U32) -> bool:
+    """Whether two word sequences are one sentence with other words in one slot: the same
+    words before and after it (``SLOT_FRAME`` at least, ``SLOT_TAIL`` of them after) and
+    one to ``SLOT_WORDS`` words of each in it ("the forecast for <Luive Springs> for
+    Monday", "<Acme Fund> raised its stake in …").  A copy that adds or drops words (a
+    dateline, a truncated teaser) has no words of its own on one side; an update rewrites
+    whole sentences."""
+    shorter = min(a.size, b.size)
+    if shorter == 0:
+        return False
+    differ = np.flatnonzero(a[:shorter] != b[:shorter])
+    head = int(differ[0]) if differ.size else shorter
+    back = np.flatnonzero(a[::-1][:shorter] != b[::-1][:shorter])
+    tail = min(int(back[0]) if back.size else shorter, shorter - head)
+    slot_a, slot_b = a.size - head - tail, b.size - head - tail
+    return (
+        1 <= slot_a <= SLOT_WORDS
+        and 1 <= slot_b <= SLOT_WORDS
+        and tail >= SLOT_TAIL
+        and head + tail >= SLOT_FRAME
     )
 
 
@@ -243,8 +285,20 @@ def is_template(m: Match) -> bool:
     return template_sign(m) is not None
 
 
+def slot_sign(m: Match) -> str | None:
+    """What marks two texts as template stories at any length and similarity: their
+    first sentences are one with another name in one slot, and their titles differ (a
+    copy keeps its title; a glued word leaves its sentence's hash alone)."""
+    if m.lead_slot and m.titles in (Titles.SLOTS, Titles.UNRELATED):
+        return "their first sentences differ only in the words of one slot, and so do their titles"
+    return None
+
+
 def template_sign(m: Match) -> str | None:
     """What marks two similar texts as template stories, in words (None: nothing)."""
+    slot = slot_sign(m)
+    if slot is not None:
+        return slot
     if m.sentences < TEMPLATE_MIN_SENTENCES:
         return None
     gap = m.containment - m.sentence_share
@@ -268,7 +322,7 @@ def is_copy(m: Match, params: DedupParams) -> bool:
 def is_lead_edge(m: Match, params: DedupParams) -> bool:
     """Whether two texts earn a ``containment`` edge: the shorter leads the longer, and
     they are not template stories (which :func:`judge` rules out first, at any length)."""
-    if m.jaccard >= params.threshold and is_template(m):
+    if slot_sign(m) is not None or (m.jaccard >= params.threshold and is_template(m)):
         return False
     return is_lead(m, params.containment)
 
@@ -340,7 +394,7 @@ def judge(a: Comparable, b: Comparable, params: DedupParams) -> Verdict:
             "too little text to compare: only the same link or the same text could join them",
         )
     m = compare(fa, fb)
-    sign = template_sign(m) if m.jaccard >= params.threshold else None
+    sign = template_sign(m) if m.jaccard >= params.threshold else slot_sign(m)
     if sign is not None:
         return Verdict(
             None,
@@ -424,6 +478,8 @@ __all__ = [
     "is_lead",
     "is_lead_edge",
     "is_template",
+    "one_slot_apart",
+    "slot_sign",
     "template_sign",
     "judge",
     "lead_parent_rank",

@@ -14,6 +14,9 @@ A fingerprint keeps what the decision needs:
   not change it), to tell a copy, which repeats whole
   sentences, from a story written on the same template, which repeats its phrasing
   with other names and numbers in most sentences;
+* ``lead_words``: the words of its first lead sentence, in order, to see two stories
+  written on one template whose opening sentences differ only in the words that fill a
+  slot ("the forecast for <town> for Monday"), where the shingles differ too little;
 * ``opening``: ``OPENING`` shingles of the start of a text — its first ``OPENING_HEAD``
   in order, then the first ``OPENING_PER_BLOCK`` of each block after — for the index that
   finds the story a teaser of ten words opens (the lead's MinHash is too coarse for it),
@@ -92,17 +95,21 @@ MIN_SENTENCE_WORDS = 4
 LEAD_SENTENCES = 2
 LEAD_SENTENCE_WORDS = 6
 """Shorter sentences ("Advertisement.", "Read more.") are not counted."""
+LEAD_WORDS = 40
+"""Words kept of the first lead sentence: a template's slots come early in it."""
 """Fewer shingles than this (about 8 words) carry no fingerprint: exact keys only."""
 SCHEME = (
     f"w{SHINGLE}-crc32-fmix-{PERMUTATION_SCHEME}-p{NUM_PERM}-s{SEED}"
     f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-sent{MAX_SENTENCES}"
     f"-open{OPENING}/{OPENING_HEAD}+{OPENING_PER_BLOCK}-leads{LEAD_SENTENCES}"
-    f"-title{PREFIX_WORDS}/{LABEL_WORDS}/{NAMING_MIN_WORDS}-b{SHORT_BLOCK_WORDS}a-v7"
+    f"-title{PREFIX_WORDS}/{LABEL_WORDS}/{NAMING_MIN_WORDS}-b{SHORT_BLOCK_WORDS}a"
+    f"-lw{LEAD_WORDS}-v8"
 )
 
-_FORMAT_VERSION = 7
-# version, num_perm, size, sample, lead, words, sentences, opening, lead sentences, title
-_HEADER = struct.Struct("<BHIIIIIHHH")
+_FORMAT_VERSION = 8
+# version, num_perm, size, sample, lead, words, sentences, opening, lead sentences, title,
+# lead words
+_HEADER = struct.Struct("<BHIIIIIHHHH")
 U32 = npt.NDArray[np.uint32]
 _EMPTY = np.empty(0, dtype=np.uint32)
 
@@ -134,6 +141,8 @@ class Fingerprint:
     """Sorted distinct hashes of the words of its title that name the story
     (:func:`~aggregator.clean.titles.story_words`): never evidence that two items are one
     story, only a way to tell apart two stories written on one template."""
+    lead_words: U32 = field(default_factory=lambda: _EMPTY)
+    """crc32 of the words of its first lead sentence, in order (up to ``LEAD_WORDS``)."""
 
     @property
     def sample(self) -> U32:
@@ -268,7 +277,7 @@ def fingerprint_blocks(
     if ordered.size < MIN_SHINGLES:
         return Fingerprint(key, 0, _EMPTY, 0, None, None, len(tokens))
     distinct = np.unique(ordered)
-    sentences, lead_sentences = sentence_hashes(blocks)
+    sentences, lead_sentences, first_lead = sentence_hashes(blocks)
     sample = (
         distinct
         if distinct.size <= KEEP_ALL
@@ -286,6 +295,9 @@ def fingerprint_blocks(
         opening=ordered[opening_positions(blocks, ordered.size)],
         lead_sentences=lead_sentences,
         title=title_hashes(title),
+        lead_words=np.fromiter(
+            map(_token_hashes.__getitem__, words(first_lead)[:LEAD_WORDS]), dtype=np.uint32
+        ),
     )
 
 
@@ -366,17 +378,18 @@ def _without_dateline(block: str) -> str:
     return _DATELINE.sub("", block, count=1) if _may_open_with_dateline(block) else block
 
 
-def sentence_hashes(blocks: tuple[str, ...] | list[str]) -> tuple[U32, U32]:
+def sentence_hashes(blocks: tuple[str, ...] | list[str]) -> tuple[U32, U32, str]:
     """Sorted distinct crc32 of the sentences of folded blocks, without their spaces (a
-    word split or glued by markup, a drop cap, leaves the hash alone), and the hashes of
+    word split or glued by markup, a drop cap, leaves the hash alone), the hashes of
     its first ``LEAD_SENTENCES`` sentences of ``LEAD_SENTENCE_WORDS`` words or more, in
-    order (a byline or an "Updated at" line is shorter).  A block ends a sentence: a line
-    put between paragraphs ("READ MORE: …") stays a sentence of its own instead of
-    changing the next one.  A dateline is no part of a sentence; a period after an
-    abbreviation ends none.  Plain string methods for the sentences: this runs for every
-    item."""
+    order (a byline or an "Updated at" line is shorter), and the first of those
+    sentences.  A block ends a sentence: a line put between paragraphs ("READ MORE: …")
+    stays a sentence of its own instead of changing the next one.  A dateline is no part
+    of a sentence; a period after an abbreviation ends none.  Plain string methods for
+    the sentences: this runs for every item."""
     hashes: list[int] = []
     lead: list[int] = []
+    first_lead = ""
     for block in blocks:
         # At any block's start: a byline or a time line may come before the dateline.
         block = _without_dateline(block).replace("! ", ". ").replace("? ", ". ")
@@ -394,11 +407,12 @@ def sentence_hashes(blocks: tuple[str, ...] | list[str]) -> tuple[U32, U32]:
                 hashes.append(zlib.crc32(sentence.replace(" ", "").encode("utf-8")))
                 if words >= LEAD_SENTENCE_WORDS and len(lead) < LEAD_SENTENCES:
                     lead.append(hashes[-1])
+                    first_lead = first_lead or sentence
         if len(hashes) >= MAX_SENTENCES:
             break
     # sorted(set()) then one array: np.unique costs more than the hashing for a few dozen
     distinct = np.array(sorted(set(hashes[:MAX_SENTENCES])), dtype=np.uint32)
-    return distinct, np.array(lead, dtype=np.uint32)
+    return distinct, np.array(lead, dtype=np.uint32), first_lead
 
 
 def to_bytes(fp: Fingerprint) -> bytes | None:
@@ -420,6 +434,7 @@ def to_bytes(fp: Fingerprint) -> bytes | None:
                 fp.opening.size,
                 fp.lead_sentences.size,
                 fp.title.size,
+                fp.lead_words.size,
             ),
             fp.signature.astype("<u4").tobytes(),
             fp.lead_signature.astype("<u4").tobytes(),
@@ -429,6 +444,7 @@ def to_bytes(fp: Fingerprint) -> bytes | None:
             fp.opening.astype("<u4").tobytes(),
             fp.lead_sentences.astype("<u4").tobytes(),
             fp.title.astype("<u4").tobytes(),
+            fp.lead_words.astype("<u4").tobytes(),
         ]
     )
 
@@ -447,6 +463,7 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
         n_opening,
         n_leads,
         n_title,
+        n_lead_words,
     ) = _HEADER.unpack_from(blob, 0)
     if version != _FORMAT_VERSION or num_perm != NUM_PERM:
         raise ValueError(f"fingerprint format {version}/{num_perm} is not {SCHEME}")
@@ -461,7 +478,7 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
     signature, lead_signature = take(NUM_PERM), take(NUM_PERM)
     hashes = take(n_sample + n_lead)
     sentences, opening, leads = take(n_sentences), take(n_opening), take(n_leads)
-    title = take(n_title)
+    title, lead_words = take(n_title), take(n_lead_words)
     return Fingerprint(
         content_key_value,
         size,
@@ -474,6 +491,7 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
         opening,
         leads,
         title,
+        lead_words,
     )
 
 
