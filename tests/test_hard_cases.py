@@ -885,6 +885,48 @@ def test_a_partial_copy_joins_the_full_story(n: int) -> None:
     assert decision.groups == expected, f"{decision} | {verdict(full, partial)}"
 
 
+SHORT_PARTIAL_ENDINGS = (
+    "This article is an excerpt from The Portwick Courier; the full version is on "
+    "portwickcourier.example.",
+    "Read the full story at The Westmoor Times, where it was first published this morning.",
+    "The rest of this report is available to readers of The Calder Herald online.",
+    "Our partners in the Dunmere Today newsroom have the remaining details of this report.",
+    "This is a shortened version of a report first published by The Hallam Gazette.",
+    "To read the complete article, visit harrowmercury.example and follow the link there.",
+    "Excerpted with permission; the original appeared on Castlebridge Live earlier today.",
+    "More on this story, with photos and reactions, at northsoundnews.example tonight.",
+    "The full report, with its figures and documents, is on the Kellingford Post site.",
+    "Keep reading: the remainder of this piece is published on The Marlow Observer.",
+)
+
+
+@pytest.mark.parametrize("n", range(len(SHORT_PARTIAL_ENDINGS)))
+def test_a_short_partial_copy_with_a_closing_line_never_seen_joins_the_full_story(n: int) -> None:
+    """A partial copy of some 40 words, cut inside the story's first paragraph, whose
+    closing line (where to read the rest) no feed has repeated yet, so that no model has
+    learned it: it takes a quarter or more of the copy's lead, yet all but it leads the
+    full story."""
+    story = STORIES[n % len(STORIES)]
+    cut = " ".join(" ".join(story.paragraphs).split()[: 36 + n])
+    full = Copy("full", 1, _html(story.paragraphs), 0.0, title=story.title)
+    partial = Copy(
+        "partial", 2, _p(cut) + _p(SHORT_PARTIAL_ENDINGS[n]), 2.0, title=story.title.upper()
+    )
+    other = STORIES[(n + 5) % len(STORIES)]
+    other_cut = " ".join(" ".join(other.paragraphs).split()[: 36 + n])
+    unrelated = Copy(
+        "other", 2, _p(other_cut) + _p(SHORT_PARTIAL_ENDINGS[n]), 2.5, title=other.title
+    )
+    decision = decide([full, partial, unrelated])
+    expected = {frozenset({"full", "partial"}), frozenset({"other"})}
+    assert decision.groups == expected, f"{decision} | {verdict(full, partial)}"
+    pair = judged(full, partial)
+    assert pair.match is not None and pair.match.lead_containment < 0.8, pair.reason
+    assert pair.reason.startswith("containment: the shorter text, but for its closing line"), (
+        pair.reason
+    )
+
+
 # -- case 8a: digests --------------------------------------------------------------------------
 
 

@@ -172,6 +172,9 @@ class Match:
     lead_slot: bool = False
     """Their first lead sentences are one sentence with other words in one slot
     (:func:`one_slot_apart`)."""
+    lead_containment_before_ending: float = 0.0
+    """:attr:`lead_containment` of the shorter text without its short last block (0.0 when
+    it has none: :attr:`Fingerprint.ending`)."""
     lead_word_share: float = 1.0
     """Share of the distinct words of the shorter first lead sentence found in the other's
     (1.0 when one has none)."""
@@ -209,6 +212,11 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
     common = overlap(xs, ys)
     union = xs.size + ys.size - common
     lead_common = overlap(short.lead, long_.lead)
+    before_ending = 0.0
+    if short.ending.size:
+        body = np.setdiff1d(short.lead, short.ending, assume_unique=True)
+        if body.size >= MIN_CONTAINED_SHINGLES:
+            before_ending = overlap(body, long_.lead) / body.size
     fewer = min(a.sentences.size, b.sentences.size)
     return Match(
         jaccard=common / union if union else 0.0,
@@ -227,6 +235,7 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
         and a.lead_sentences[0] != b.lead_sentences[0]
         and one_slot_apart(a.lead_words, b.lead_words),
         lead_word_share=_word_share(a.lead_words, b.lead_words),
+        lead_containment_before_ending=before_ending,
     )
 
 
@@ -353,8 +362,12 @@ def is_lead(m: Match, threshold: float) -> bool:
     if m.lead_containment < threshold:
         # Found whole in the other text, from its start on, though past the other's
         # first 96 shingles (a byline and a caption before the story in one copy): a
-        # partial copy still.  A quoted passage is not found from the start.
-        return m.containment >= WHOLE and m.lead_containment >= HALF_LEAD
+        # partial copy still.  A quoted passage is not found from the start.  Or all of
+        # it but a closing line of its own leads the other: a partial copy that says
+        # where to read the rest.
+        return (
+            m.containment >= WHOLE and m.lead_containment >= HALF_LEAD
+        ) or m.lead_containment_before_ending >= threshold
     # A text longer than the lead must also be found, as a whole, in the other one.
     return m.shorter <= LEAD_VERIFY or m.containment >= threshold
 
@@ -441,7 +454,15 @@ def judge(a: Comparable, b: Comparable, params: DedupParams) -> Verdict:
         return Verdict(
             Method.CONTAINMENT,
             m.containment,
-            f"containment: the shorter text is the lead of the longer one "
+            (
+                "containment: the shorter text, but for its closing line, is the lead of the "
+                f"longer one (lead {m.lead_containment_before_ending:.3f} ≥ "
+                f"{params.containment} without it, {m.lead_containment:.3f} with it)"
+            )
+            if m.lead_containment < params.containment
+            and m.lead_containment_before_ending >= params.containment
+            and not (m.containment >= WHOLE and m.lead_containment >= HALF_LEAD)
+            else f"containment: the shorter text is the lead of the longer one "
             f"({m.containment:.3f} ≥ {params.containment})",
             m,
         )

@@ -17,6 +17,9 @@ A fingerprint keeps what the decision needs:
 * ``lead_words``: the words of its first lead sentence, in order, to see two stories
   written on one template whose opening sentences differ only in the words that fill a
   slot ("the forecast for <town> for Monday"), where the shingles differ too little;
+* ``ending``: the shingles of a short last block inside the lead ("Read the full story at
+  …", "This is an excerpt …"), so that a partial copy whose closing line is new to the
+  boilerplate model can still be seen to lead the full story;
 * ``opening``: ``OPENING`` shingles of the start of a text — its first ``OPENING_HEAD``
   in order, then the first ``OPENING_PER_BLOCK`` of each block after — for the index that
   finds the story a teaser of ten words opens (the lead's MinHash is too coarse for it),
@@ -103,13 +106,13 @@ SCHEME = (
     f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-sent{MAX_SENTENCES}"
     f"-open{OPENING}/{OPENING_HEAD}+{OPENING_PER_BLOCK}-leads{LEAD_SENTENCES}"
     f"-title{PREFIX_WORDS}/{LABEL_WORDS}/{NAMING_MIN_WORDS}-b{SHORT_BLOCK_WORDS}a"
-    f"-lw{LEAD_WORDS}-v8"
+    f"-lw{LEAD_WORDS}e-v9"
 )
 
-_FORMAT_VERSION = 8
+_FORMAT_VERSION = 9
 # version, num_perm, size, sample, lead, words, sentences, opening, lead sentences, title,
-# lead words
-_HEADER = struct.Struct("<BHIIIIIHHHH")
+# lead words, ending
+_HEADER = struct.Struct("<BHIIIIIHHHHH")
 U32 = npt.NDArray[np.uint32]
 _EMPTY = np.empty(0, dtype=np.uint32)
 
@@ -143,6 +146,9 @@ class Fingerprint:
     story, only a way to tell apart two stories written on one template."""
     lead_words: U32 = field(default_factory=lambda: _EMPTY)
     """crc32 of the words of its first lead sentence, in order (up to ``LEAD_WORDS``)."""
+    ending: U32 = field(default_factory=lambda: _EMPTY)
+    """Sorted distinct hashes of the shingles that hold words of its last block, when that
+    block is short, follows another and lies in the lead (:func:`ending_shingles`)."""
 
     @property
     def sample(self) -> U32:
@@ -298,7 +304,21 @@ def fingerprint_blocks(
         lead_words=np.fromiter(
             map(_token_hashes.__getitem__, words(first_lead)[:LEAD_WORDS]), dtype=np.uint32
         ),
+        ending=ending_shingles(blocks, ordered),
     )
+
+
+def ending_shingles(blocks: list[str], ordered: U32) -> U32:
+    """The shingles of a short last block that follows another, those that span into it
+    included, when they lie in the lead; else none.  A partial copy ends with a line of
+    its own (where to read the rest), unknown to the boilerplate model until its site has
+    repeated it."""
+    if len(blocks) < 2 or blocks[-1].count(" ") >= SHORT_BLOCK_WORDS:
+        return _EMPTY
+    start = max(0, ordered.size - len(words(blocks[-1])))
+    if start >= LEAD_VERIFY:
+        return _EMPTY
+    return np.unique(ordered[start:LEAD_VERIFY])
 
 
 def opening_positions(blocks: tuple[str, ...] | list[str], shingles: int) -> list[int]:
@@ -435,6 +455,7 @@ def to_bytes(fp: Fingerprint) -> bytes | None:
                 fp.lead_sentences.size,
                 fp.title.size,
                 fp.lead_words.size,
+                fp.ending.size,
             ),
             fp.signature.astype("<u4").tobytes(),
             fp.lead_signature.astype("<u4").tobytes(),
@@ -445,6 +466,7 @@ def to_bytes(fp: Fingerprint) -> bytes | None:
             fp.lead_sentences.astype("<u4").tobytes(),
             fp.title.astype("<u4").tobytes(),
             fp.lead_words.astype("<u4").tobytes(),
+            fp.ending.astype("<u4").tobytes(),
         ]
     )
 
@@ -464,6 +486,7 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
         n_leads,
         n_title,
         n_lead_words,
+        n_ending,
     ) = _HEADER.unpack_from(blob, 0)
     if version != _FORMAT_VERSION or num_perm != NUM_PERM:
         raise ValueError(f"fingerprint format {version}/{num_perm} is not {SCHEME}")
@@ -478,7 +501,7 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
     signature, lead_signature = take(NUM_PERM), take(NUM_PERM)
     hashes = take(n_sample + n_lead)
     sentences, opening, leads = take(n_sentences), take(n_opening), take(n_leads)
-    title, lead_words = take(n_title), take(n_lead_words)
+    title, lead_words, ending = take(n_title), take(n_lead_words), take(n_ending)
     return Fingerprint(
         content_key_value,
         size,
@@ -492,6 +515,7 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
         leads,
         title,
         lead_words,
+        ending,
     )
 
 
