@@ -94,6 +94,27 @@ def test_a_story_repeated_in_its_feed_is_not_learned_but_its_footer_is() -> None
     assert not any(model.is_learned(p) for p in original)
 
 
+def test_an_update_that_keeps_its_opening_is_a_repeat_at_half_its_text() -> None:
+    """An update keeps its first paragraph, rewrites two of five and adds one: half its
+    text is new, yet it opens as the story did, so it is no evidence in either feed.
+    Notices written on one template open with the part that fills their slots: the
+    fixed paragraphs they share (half their text too) are still learned."""
+    from aggregator.clean.boilerplate import BoilerplateModel, evidence
+
+    model = BoilerplateModel()
+    original = _paragraphs(11, 5)
+    update = [original[0], *_paragraphs(12, 2), *original[3:], *_paragraphs(13, 1)]
+    fixed = _paragraphs(14, 2)
+    for feed_id in (1, 2):  # the main feed and its category feed
+        for item in (original, update):
+            model.apply(feed_id, model.observe(feed_id, [evidence(tuple(item))]))
+        for n in range(3):
+            notice = [*_paragraphs(20 + n, 2), *fixed]
+            model.apply(feed_id, model.observe(feed_id, [evidence(tuple(notice))]))
+    assert not any(model.is_learned(p) for p in original)
+    assert all(model.is_learned(p) for p in fixed)
+
+
 def test_short_items_with_a_long_footer_still_teach_it() -> None:
     """Teasers of one sentence: the footer is most of each item, yet each item is a new
     story, so the footer is learned."""

@@ -1302,14 +1302,7 @@ def _story_of(guid: str) -> int:
     return int(guid.split("-")[1])
 
 
-CASE_2_GAPS = {
-    4: "an update that rewrites one paragraph and adds one repeats 116 of its 173 words of "
-    "story-like text (0.67 < REPEAT_SHARE 0.75), so it counts as a new story: its four "
-    "unchanged paragraphs are then seen in two items of the main feed and two of the "
-    "category feed and learned as a network footer. The original keeps 41 words, the "
-    "update 61, and the update leaves the original's cluster (different stories: Jaccard "
-    "0.210, containment 0.436); the sister copy still joins the original (minhash 0.57)",
-}
+CASE_2_GAPS: dict[int, str] = {}
 
 
 @pytest.mark.parametrize("n", _examples(10, CASE_2_GAPS, "case2"))

@@ -90,6 +90,11 @@ def evidence(blocks: tuple[str, ...]) -> Evidence:
 
 REPEAT_WORDS = 40
 REPEAT_SHARE = 0.75
+OPENING_REPEAT_SHARE = 0.5
+"""Share of its story-like text an item that opens with a block its feed has counted must
+repeat to be the same story again: an update rewrites a paragraph and adds one (a third
+of its text new), yet keeps its opening; a story on one template opens with the part
+that fills its slots."""
 STORY_BLOCK_WORDS = 8
 
 
@@ -97,17 +102,22 @@ def repeats(pairs: Evidence, seen: Set[str], learned: Set[str]) -> bool:
     """Whether an item (its :func:`evidence`) repeats a story its feed carried before:
     most of its story-like text (blocks of ``STORY_BLOCK_WORDS`` words or more, neither
     learned nor generic boilerplate) is in blocks the feed has counted (``seen``) — an
-    update, a republication, the same item under another id.  A footer or sponsor line
-    is a small part of an item, so new stories that carry one are not repeats."""
+    update, a republication, the same item under another id — or, when its first such
+    block is one of them, half of it.  A footer or sponsor line is a small part of an
+    item, so new stories that carry one are not repeats."""
     total = repeated = 0
+    opens_repeated: bool | None = None
     for key, folded in pairs:
         words = folded.count(" ") + 1
         if words < STORY_BLOCK_WORDS or key in learned or generic_boilerplate(folded):
             continue
         total += words
+        if opens_repeated is None:
+            opens_repeated = key in seen
         if key in seen:
             repeated += words
-    return repeated >= REPEAT_WORDS and repeated >= REPEAT_SHARE * total
+    share = OPENING_REPEAT_SHARE if opens_repeated else REPEAT_SHARE
+    return repeated >= REPEAT_WORDS and repeated >= share * total
 
 
 def _learns(per_feed: dict[int, int]) -> bool:
