@@ -19,7 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
+from argon2.profiles import CHEAPEST
 
+from aggregator.publish import accounts
 from aggregator.storage import Storage
 from tests.helpers import Cli
 
@@ -35,6 +38,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     tests, instead of one of them, last, keeping a worker busy while the other one has
     nothing left to do."""
     items.sort(key=lambda item: item.get_closest_marker("processes") is None)
+
+
+_CHEAP_HASHER = PasswordHasher.from_parameters(CHEAPEST)
+_CHEAP_DUMMY = _CHEAP_HASHER.hash("not a password")
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Argon2 at its cheapest parameters in this process: the same hasher, format and
+    verification, only its cost lowered (a test hashes and verifies passwords dozens of
+    times; at the production cost each takes a noticeable fraction of a second).
+    A hash stored at the production cost (by a process a test starts) still verifies, at
+    its own cost.  A test that takes ``production_password_cost`` keeps the real
+    hasher: it checks that production strength is what ships."""
+    if "production_password_cost" in request.fixturenames:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_HASHER", _CHEAP_HASHER)
+        patch.setattr(accounts, "_DUMMY", _CHEAP_DUMMY)
+        yield
+
+
+@pytest.fixture
+def production_password_cost() -> None:
+    """Taken by a test that needs accounts' hasher as it ships (see above)."""
 
 
 def _pg_admin() -> object | None:

@@ -169,8 +169,10 @@ class HostileServer:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, 0), _handler_for(self))
         self._server.daemon_threads = True
+        # A short poll: shutdown() waits until the serving loop next looks, and its
+        # default poll would make each server's end wait a good part of a second.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="hostile", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="hostile", daemon=True
         )
 
     # -- life cycle ---------------------------------------------------------------------

@@ -40,15 +40,22 @@ PUBLIC_FEED = rss(
 )  # fmt: skip
 
 
-@pytest.fixture
-def public() -> Iterator[HTTPServer]:
-    """The feed server a subscriber trusts: on 127.0.0.2, listed as allowed (public)."""
+@pytest.fixture(scope="module")
+def _public_server() -> Iterator[HTTPServer]:
     server = HTTPServer(host="127.0.0.2", port=0)
     server.start()
     yield server
-    server.clear()
     if server.is_running():
         server.stop()
+
+
+@pytest.fixture
+def public(_public_server: HTTPServer) -> Iterator[HTTPServer]:
+    """The feed server a subscriber trusts: on 127.0.0.2, listed as allowed (public).
+    One server for the module, emptied of its routes after each test, as the plugin's own
+    ``httpserver`` is: stopping a server waits out its serving loop's slow poll."""
+    yield _public_server
+    _public_server.clear()
 
 
 @pytest.fixture

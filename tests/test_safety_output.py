@@ -57,7 +57,9 @@ def feed_server() -> Iterator[tuple[int, dict[str, bytes]]]:
     files: dict[str, bytes] = {}
     handler = type("Files", (_Files,), {"files": files})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits until the serving loop next looks (its default poll
+    # is slow enough to show in each test's teardown).
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server.server_address[1], files
     server.shutdown()

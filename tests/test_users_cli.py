@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import extract_parameters
+from argon2.profiles import RFC_9106_LOW_MEMORY
 
 from aggregator.config import load_settings
+from aggregator.publish import accounts
 from aggregator.publish.app import create_app
 from aggregator.storage import Storage
 from tests.helpers import Cli, web_client
@@ -107,3 +110,25 @@ def test_users_from_the_command_line(
             gone = users(verb, "alice")
             assert gone.returncode == 1 and "no user 'alice'" in gone.stderr
     storage.close()
+
+
+@pytest.mark.usefixtures("production_password_cost")
+def test_a_password_is_stored_at_the_production_argon2_cost(
+    folder: Path, migrated_sqlite_url: str, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other tests hash at Argon2's cheapest parameters (tests/conftest.py); this one
+    has the hasher as it ships: Argon2id at the library's default, RFC 9106's low-memory
+    profile, for what ``users add`` stores and for the check a missing user is given."""
+    env = {"AGGREGATOR_DATABASE_URL": migrated_sqlite_url}
+    monkeypatch.setattr("sys.stdin", io.StringIO("pw one\n"))
+    added = cli("users", "add", "alice", cwd=folder, env=env)
+    assert added.returncode == 0, added.stderr
+    storage = Storage(migrated_sqlite_url)
+    account = storage.reader("alice")
+    storage.close()
+    assert account is not None
+    assert extract_parameters(account.password_hash) == RFC_9106_LOW_MEMORY
+    assert extract_parameters(accounts._DUMMY) == RFC_9106_LOW_MEMORY
+    assert accounts.verify_password(account.password_hash, "pw one")
+    assert not accounts.verify_password(account.password_hash, "pw two")
+    assert not accounts.verify_password(None, "pw one")
