@@ -119,3 +119,80 @@ def test_two_items_in_different_clusters_are_different_stories(
 
 def items_by_id(items: dict[str, dict[str, Any]]) -> dict[int, dict[str, Any]]:
     return {item["id"]: item for item in items.values()}
+
+
+@pytest.mark.parametrize("d", range(10))
+def test_explain_says_a_briefing_contains_the_leads_of_its_stories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], d: int
+) -> None:
+    """A briefing made of five stories' leads (ten house styles), beside the stories and a
+    teaser of the first: ``explain`` names it a digest of five stories, the teaser's and
+    each story's no digest, whichever pair is asked about."""
+    from tests.test_hard_cases import _digest, _teaser
+
+    body, stories = _digest(d)
+    story_items = [
+        {
+            "guid": f"story-{n}",
+            "title": s.title,
+            "link": f"https://northsound.example/news/{s.slug}",
+            "html": "".join(f"<p>{p}</p>" for p in s.paragraphs),
+            "date": "Tue, 01 Dec 2026 05:00:00 +0000",
+        }
+        for n, s in enumerate(stories)
+    ]
+    briefing = {
+        "guid": "briefing",
+        "title": "Morning Briefing",
+        "link": "https://northsound.example/briefing/tuesday",
+        "html": body,
+        "date": "Tue, 01 Dec 2026 07:00:00 +0000",
+    }
+    teaser = {
+        "guid": "teaser",
+        "title": stories[0].title,
+        "link": "https://headlines.example/1",
+        "html": _teaser(stories[0], 18),
+        "date": "Tue, 01 Dec 2026 08:00:00 +0000",
+    }
+    feeds: dict[str, list[dict[str, str]]] = {
+        "news.xml": story_items,
+        "briefing.xml": [briefing],
+        "headlines.xml": [teaser],
+    }
+    for name, entries in feeds.items():
+        (tmp_path / name).write_bytes(rss(name, entries))
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database: sqlite:///{tmp_path / 'db.sqlite'}\nfeeds:\n"
+        + "".join(f"  - url: {name}\n" for name in feeds)
+    )
+    _cli(capsys, config, "poll", "--once")
+    items = _ids(capsys, config)
+    digest_id, teaser_id = items["briefing"]["id"], items["teaser"]["id"]
+    assert items["teaser"]["cluster_id"] == items["story-0"]["cluster_id"]
+    [report] = _cli(
+        capsys, config, "clusters", "explain", str(digest_id), str(teaser_id), "--format", "json"
+    )
+    briefing_entry, teaser_entry = report["items"]
+    assert briefing_entry["digest"]["stories"] == sorted(
+        {items[f"story-{n}"]["cluster_id"] for n in range(5)},
+        key=[items[f"story-{n}"]["cluster_id"] for n in range(5)].index,
+    )
+    assert briefing_entry["digest"]["rule"].startswith(
+        f"digest: item {digest_id} contains the leads of 5 stories"
+    )
+    assert "digest" not in teaser_entry
+    assert report["comparison"]["same_cluster"] is False
+    assert report["comparison"]["digest"] == briefing_entry["digest"]["rule"]
+    for n in range(5):
+        [alone] = _cli(
+            capsys,
+            config,
+            "clusters",
+            "explain",
+            str(items[f"story-{n}"]["id"]),
+            "--format",
+            "json",
+        )
+        assert "digest" not in alone["items"][0]

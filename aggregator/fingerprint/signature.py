@@ -321,6 +321,12 @@ def ending_shingles(blocks: list[str], ordered: U32) -> U32:
     return np.unique(ordered[start:LEAD_VERIFY])
 
 
+def text_shingles(blocks: tuple[str, ...] | list[str]) -> U32:
+    """Sorted distinct hashes of every shingle of the story blocks, unsampled (what a
+    digest holds of other stories' openings, for ``clusters explain``)."""
+    return np.unique(shingle_hashes(words("\n".join(without_dateline(list(blocks))))))
+
+
 def opening_positions(blocks: tuple[str, ...] | list[str], shingles: int) -> list[int]:
     """Which shingles of a text make its ``opening``: the first ``OPENING_HEAD``, then the
     first ``OPENING_PER_BLOCK`` of each next block (after its dateline) up to the first

@@ -9,15 +9,47 @@ unless the item was decided with other evidence (then ``agrees`` is false).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
 
 from aggregator.clean.boilerplate import BoilerplateModel
 from aggregator.dedup.rules import Comparable, DedupParams, Method, Verdict, judge
 from aggregator.errors import AggregatorError
-from aggregator.fingerprint.signature import Fingerprint, fingerprint_blocks
+from aggregator.fingerprint.signature import (
+    OPENING_HEAD,
+    U32,
+    Fingerprint,
+    fingerprint_blocks,
+    from_bytes,
+    text_shingles,
+)
 from aggregator.storage import Storage
-from aggregator.types import ItemView
+from aggregator.types import IndexedItem, ItemView
+
+DIGEST_MIN_STORIES = 3
+"""Other stories whose openings a text must hold to be read as a digest of them."""
+
+
+@dataclass(frozen=True)
+class Digest:
+    """An item that holds the openings of several other stories: a briefing, a round-up.
+    It is a story of its own; a teaser of its first story joins that story, not it."""
+
+    item_id: int
+    stories: tuple[int, ...]
+    """The clusters (or, undecided, the items) whose openings it holds, its own aside."""
+
+    @property
+    def reason(self) -> str:
+        shown = ", ".join(map(str, self.stories[:8])) + (", …" if len(self.stories) > 8 else "")
+        return (
+            f"digest: item {self.item_id} contains the leads of {len(self.stories)} stories "
+            f"(clusters {shown}); it is a story of its own, and a copy or teaser of one of "
+            "them joins that story"
+        )
 
 
 @dataclass(frozen=True)
@@ -43,13 +75,16 @@ class Explanation:
     comparison: Verdict | None = None
     """For two items: the edge the rules give the pair."""
     same_cluster: bool | None = None
+    digests: tuple[Digest, ...] = ()
+    """Those of the items that are digests of other stories (:func:`digest_of`)."""
 
 
 def explain(
     storage: Storage, boilerplate: BoilerplateModel, params: DedupParams, item_ids: list[int]
 ) -> Explanation:
     """How one item was placed, or how two items compare and what the rules conclude."""
-    matched = {i.item_id: i.matched_item_id for i in storage.indexed_items_by_id(item_ids)}
+    indexed = {i.item_id: i for i in storage.indexed_items_by_id(item_ids)}
+    matched = {i.item_id: i.matched_item_id for i in indexed.values()}
     wanted = sorted(set(item_ids) | {m for m in matched.values() if m is not None})
     kept_whole = {i.item_id for i in storage.indexed_items_by_id(wanted) if not i.dedup}
     views = {v.id: v for v in storage.list_items(item_ids=wanted, with_content=True)}
@@ -81,14 +116,73 @@ def explain(
                 membership=_membership(views[item_id], other, comparable, params),
             )
         )
+    digests = tuple(
+        digest
+        for item_id in dict.fromkeys(item_ids)
+        if item_id in indexed
+        and (digest := digest_of(storage, indexed[item_id], views[item_id], boilerplate, params))
+        is not None
+    )
     if len(item_ids) != 2:
-        return Explanation(tuple(evidence))
+        return Explanation(tuple(evidence), digests=digests)
     a, b = item_ids
     return Explanation(
         tuple(evidence),
         judge(comparable(a), comparable(b), params),
         views[a].cluster_id is not None and views[a].cluster_id == views[b].cluster_id,
+        digests,
     )
+
+
+def digest_of(
+    storage: Storage,
+    item: IndexedItem,
+    view: ItemView,
+    boilerplate: BoilerplateModel,
+    params: DedupParams,
+) -> Digest | None:
+    """Whether an item holds the openings of ``DIGEST_MIN_STORIES`` other stories or more,
+    among the items published within the dedup window of it: the pair rules see one
+    story's lead in it, as in the story's teaser; only the other stories tell the two
+    apart.  Reads the window's fingerprints: for ``clusters explain``, not the engine."""
+    held = text_shingles(boilerplate.filter(view.text).kept)
+    if held.size == 0:
+        return None
+    stories: dict[int, None] = {}
+    for other in _window(storage, item.sort_time - params.window, item.sort_time + params.window):
+        if other.item_id == item.item_id or other.fingerprint is None:
+            continue
+        story = other.cluster_id if other.cluster_id is not None else -other.item_id
+        if (
+            story != item.cluster_id
+            and story not in stories
+            and _holds_opening(held, other.fingerprint, other.content_hash)
+        ):
+            stories[story] = None
+    if len(stories) < DIGEST_MIN_STORIES:
+        return None
+    return Digest(item.item_id, tuple(abs(s) for s in stories))
+
+
+def _window(storage: Storage, start: datetime, end: datetime) -> Iterator[IndexedItem]:
+    """The stored items published from ``start`` to ``end``, a page at a time."""
+    for page in storage.indexed_item_pages(since=start):
+        for other in page:
+            if other.sort_time > end:
+                return
+            if other.sort_time >= start:
+                yield other
+
+
+def _holds_opening(held: U32, blob: bytes, content_hash: str | None) -> bool:
+    try:
+        opening = from_bytes(blob, content_hash).opening[:OPENING_HEAD]
+    except ValueError:  # stored with another scheme: re-fingerprinted at the next start
+        return False
+    if opening.size < OPENING_HEAD:
+        return False
+    found = held[np.minimum(np.searchsorted(held, opening), held.size - 1)] == opening
+    return bool(found.all())
 
 
 def _membership(

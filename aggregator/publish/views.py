@@ -174,9 +174,16 @@ def explanation_dict(explanation: Explanation) -> dict[str, Any]:
         )
         items.append(entry)
     report: dict[str, Any] = {"items": items}
+    digests = {d.item_id: d for d in explanation.digests}
+    for entry in items:
+        digest = digests.get(entry["id"])
+        if digest is not None:
+            entry["digest"] = {"stories": list(digest.stories), "rule": digest.reason}
     if explanation.comparison is not None:
         report["comparison"] = {
             **verdict_dict(explanation.comparison),
             "same_cluster": explanation.same_cluster,
         }
+        if digests:
+            report["comparison"]["digest"] = " ".join(d.reason for d in digests.values())
     return report
