@@ -115,6 +115,28 @@ def test_an_update_that_keeps_its_opening_is_a_repeat_at_half_its_text() -> None
     assert all(model.is_learned(p) for p in fixed)
 
 
+def test_a_standfirst_every_item_opens_with_does_not_hide_the_footer() -> None:
+    """Every item of a feed opens with the same standfirst and ends with the same footer,
+    a paragraph of story of its own between them: none repeats a story (what they share beyond their
+    opening is under ``REPEAT_WORDS``), so standfirst and footer are both learned."""
+    from aggregator.clean.boilerplate import BoilerplateModel, evidence
+
+    model = BoilerplateModel()
+    standfirst = fold(
+        "Editor's note: this story is part of our coverage of the county elections, and our "
+        "reporters are on the ground across the region."
+    )
+    footer = fold(
+        "The Westmoor Times is an independent local newspaper owned by its readers. Support "
+        "our journalism by subscribing today from just one pound a week, or tell us about a "
+        "story in your area by email."
+    )
+    for n in range(4):  # a teaser feed: one paragraph of story each
+        item = (standfirst, *_paragraphs(200 + n, 1), footer)
+        model.apply(1, model.observe(1, [evidence(item)]))
+    assert model.is_learned(standfirst) and model.is_learned(footer)
+
+
 def test_short_items_with_a_long_footer_still_teach_it() -> None:
     """Teasers of one sentence: the footer is most of each item, yet each item is a new
     story, so the footer is learned."""

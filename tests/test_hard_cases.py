@@ -927,6 +927,47 @@ def test_a_short_partial_copy_with_a_closing_line_never_seen_joins_the_full_stor
     )
 
 
+REACTIONS = (
+    "Residents said they had waited years for an answer and would hold the council to every "
+    "promise it made this week, starting with the first public meeting on Thursday night.",
+    "Opposition members called the plan a missed chance and promised to force a vote on it "
+    "before the end of the month, saying the public deserved a real say.",
+    "Local businesses welcomed the decision but warned that costs were still rising faster "
+    "than anyone had planned for, and that some would not survive another year.",
+    "Campaigners said the announcement did not go far enough and vowed to keep up their "
+    "protests outside the town hall every weekend until the next election.",
+    "A spokesperson for the union said members would meet on Friday to decide whether to "
+    "accept the offer or strike, and that the mood among staff was angry.",
+    "Experts cautioned that the figures were provisional and could change once the full "
+    "survey had been published, possibly by a wide margin in either direction.",
+    "Neighbouring towns are watching closely, with two councils saying they may follow the "
+    "same course next spring if the first results here are encouraging.",
+    "The regional minister said she would visit the area next week to hear the concerns of "
+    "families directly, and that nothing had been ruled out yet.",
+    "Several parents said the change would make mornings harder and asked for a meeting "
+    "with the head teacher before the new timetable starts in January.",
+    "Shop owners on the high street said trade had already fallen and feared a long winter "
+    "without help, as footfall dropped for the third month running.",
+)
+
+
+@pytest.mark.parametrize("n", range(len(REACTIONS)))
+def test_a_short_story_that_opens_with_another_storys_first_paragraph_is_another_story(
+    n: int,
+) -> None:
+    """A reaction piece: the wire's first paragraph, then a paragraph of its own (more than
+    a closing line).  It is no partial copy: without its last block it would lead the
+    story, but a last block of more than ``ENDING_WORDS`` words is story, not a pointer
+    (a reaction of one short sentence would read as a closing line: a known limit)."""
+    story = STORIES[n % len(STORIES)]
+    full = Copy("full", 1, _html(story.paragraphs), 0.0, title=story.title)
+    reaction = Copy(
+        "reaction", 2, _p(story.paragraphs[0]) + _p(REACTIONS[n]), 2.0, title="Reaction"
+    )
+    pair = judged(full, reaction)
+    assert pair.method is None, pair.reason
+
+
 # -- case 8a: digests --------------------------------------------------------------------------
 
 

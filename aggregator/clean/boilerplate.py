@@ -103,21 +103,27 @@ def repeats(pairs: Evidence, seen: Set[str], learned: Set[str]) -> bool:
     most of its story-like text (blocks of ``STORY_BLOCK_WORDS`` words or more, neither
     learned nor generic boilerplate) is in blocks the feed has counted (``seen``) — an
     update, a republication, the same item under another id — or, when its first such
-    block is one of them, half of it.  A footer or sponsor line is a small part of an
-    item, so new stories that carry one are not repeats."""
-    total = repeated = 0
-    opens_repeated: bool | None = None
+    block is one of them and ``REPEAT_WORDS`` more of the rest are, half of it.  A footer
+    or sponsor line is a small part of an item, so new stories that carry one are not
+    repeats."""
+    total = repeated = opening = 0
+    first = True
     for key, folded in pairs:
         words = folded.count(" ") + 1
         if words < STORY_BLOCK_WORDS or key in learned or generic_boilerplate(folded):
             continue
         total += words
-        if opens_repeated is None:
-            opens_repeated = key in seen
         if key in seen:
             repeated += words
-    share = OPENING_REPEAT_SHARE if opens_repeated else REPEAT_SHARE
-    return repeated >= REPEAT_WORDS and repeated >= share * total
+            opening = words if first else opening
+        first = False
+    if repeated < REPEAT_WORDS:
+        return False
+    # The half share needs the story beyond its opening repeated too: a standfirst every
+    # item of a feed opens with is no story repeated, and its footer must still be learned.
+    if opening and repeated - opening >= REPEAT_WORDS:
+        return repeated >= OPENING_REPEAT_SHARE * total
+    return repeated >= REPEAT_SHARE * total
 
 
 def _learns(per_feed: dict[int, int]) -> bool:

@@ -32,15 +32,17 @@ more than their whole sentences (shingle containment at least ``TEMPLATE_GAP`` a
 share of sentences in common); or neither opens with a sentence of the other (their
 first two sentences of six words or more, a dateline aside) under titles that are not
 one story's, yet their first sentences share half their words or more (one frame, other
-names in it); or some of their sentences differ and so do their titles, in the slots of
-one pattern (:data:`Titles.SLOTS`) — as notices generated from one template do ("Fund A
-raises its stake in X", "Town Y forecast for Sunday").  A copy repeats whole sentences,
-its opening ones among them; an update that rewrote its opening keeps its title, or
-shares few words with the opening it replaced.  At any
-length and similarity, a ``containment`` edge included, two items are template stories
-when their titles are not one story's and their first sentences are one sentence with
-other words in one slot (:func:`slot_sign`: "the forecast for <town> for Monday"): two
-towns given the same weather share all their text but their names.
+names in it) or the texts share under ``UPDATE_SENTENCE_SHARE`` of their sentences (an
+update keeps the rest of its story); or some of their sentences differ and so do their
+titles, in the slots of one pattern (:data:`Titles.SLOTS`) — as notices generated from
+one template do ("Fund A raises its stake in X", "Town Y forecast for Sunday").  A copy
+repeats whole sentences, its opening ones among them; an update that rewrote its opening
+keeps its title, or shares few words with the opening it replaced and most sentences
+with the rest.  At any length and similarity, a ``containment`` edge included, two items
+are template stories when their titles are not one story's and their first sentences are
+one sentence with other words in one slot, words each title names (:func:`slot_sign`:
+"the forecast for <town> for Monday"): two towns given the same weather share all their
+text but their names.
 
 A shorter text keeps a containment edge only to its single best longer text
 (:func:`lead_parent_rank`), so a lead shared by a story and its rewritten update cannot
@@ -101,7 +103,11 @@ same save for the lines it adds)."""
 LEAD_FRAME_SHARE = 0.5
 """Share of words two first sentences that differ have in common from which they are one
 template's frame with other names in it; an update that rewrote its opening under a new
-title shares far fewer (a fifth on our hard-case corpus, templates seven tenths)."""
+title shares far fewer."""
+UPDATE_SENTENCE_SHARE = 0.8
+"""Share of the sentences two texts have in common from which a rewritten opening under
+a new title reads as an update of one story: it keeps the rest of the story, while two
+releases of one company share only their closing paragraphs."""
 TEMPLATE_GAP = 0.3
 """Shingle containment minus sentence share at which two texts are template stories.
 Copies, updates, partial and interrupted copies and markup noise stay below 0.22 on our
@@ -114,6 +120,9 @@ SLOT_TAIL = 2
 sentence shares none after the cut."""
 SLOT_FRAME = 5
 """Words around the slot that two template sentences share, at least."""
+ENDING_BODY_SHINGLES = 24
+"""Shingles at least of a partial copy without its closing line, for what is left to lead
+the full story: the first paragraph of a story, not a heading two items share."""
 MIN_CONTAINED_SHINGLES = 8
 """A teaser of ten words (eight shingles) in a row at the start of a longer text is that
 text's lead: ten words in a row are rarely shared by two stories' openings."""
@@ -215,7 +224,7 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
     before_ending = 0.0
     if short.ending.size:
         body = np.setdiff1d(short.lead, short.ending, assume_unique=True)
-        if body.size >= MIN_CONTAINED_SHINGLES:
+        if body.size >= ENDING_BODY_SHINGLES and short.ending.size <= body.size:
             before_ending = overlap(body, long_.lead) / body.size
     fewer = min(a.sentences.size, b.sentences.size)
     return Match(
@@ -233,7 +242,7 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
         lead_slot=a.lead_sentences.size > 0
         and b.lead_sentences.size > 0
         and a.lead_sentences[0] != b.lead_sentences[0]
-        and one_slot_apart(a.lead_words, b.lead_words),
+        and _slot_named_in_titles(a, b),
         lead_word_share=_word_share(a.lead_words, b.lead_words),
         lead_containment_before_ending=before_ending,
     )
@@ -246,25 +255,47 @@ def _word_share(a: U32, b: U32) -> float:
 
 
 def one_slot_apart(a: U32, b: U32) -> bool:
-    """Whether two word sequences are one sentence with other words in one slot: the same
-    words before and after it (``SLOT_FRAME`` at least, ``SLOT_TAIL`` of them after) and
-    one to ``SLOT_WORDS`` words of each in it ("the forecast for <Luive Springs> for
-    Monday", "<Acme Fund> raised its stake in …").  A copy that adds or drops words (a
-    dateline, a truncated teaser) has no words of its own on one side; an update rewrites
-    whole sentences."""
+    """Whether two word sequences are one sentence with other words in one slot
+    (:func:`slot_words`)."""
+    return slot_words(a, b) is not None
+
+
+def slot_words(a: U32, b: U32) -> tuple[U32, U32] | None:
+    """The words each of two word sequences has in the one slot where they differ, when
+    they are one sentence with other words there: the same words before and after it
+    (``SLOT_FRAME`` at least, ``SLOT_TAIL`` of them after) and one to ``SLOT_WORDS``
+    words of each in it ("the forecast for <Luive Springs> for Monday", "<Acme Fund>
+    raised its stake in …"); else None.  A copy that adds or drops words (a dateline, a
+    truncated teaser) has no words of its own on one side; an update rewrites whole
+    sentences."""
     shorter = min(a.size, b.size)
     if shorter == 0:
-        return False
+        return None
     differ = np.flatnonzero(a[:shorter] != b[:shorter])
     head = int(differ[0]) if differ.size else shorter
     back = np.flatnonzero(a[::-1][:shorter] != b[::-1][:shorter])
     tail = min(int(back[0]) if back.size else shorter, shorter - head)
     slot_a, slot_b = a.size - head - tail, b.size - head - tail
-    return (
+    if not (
         1 <= slot_a <= SLOT_WORDS
         and 1 <= slot_b <= SLOT_WORDS
         and tail >= SLOT_TAIL
         and head + tail >= SLOT_FRAME
+    ):
+        return None
+    return a[head : a.size - tail], b[head : b.size - tail]
+
+
+def _slot_named_in_titles(a: Fingerprint, b: Fingerprint) -> bool:
+    """Whether two texts' first sentences are one slot apart and each names its slot's
+    words in its own title: a template's slot holds the story's subject (the town, the
+    fund), which its title names too; an edit to a copy's first sentence ("said" for
+    "says", another day) is not what a title is about."""
+    slots = slot_words(a.lead_words, b.lead_words)
+    return (
+        slots is not None
+        and bool(np.isin(slots[0], a.title).any())
+        and bool(np.isin(slots[1], b.title).any())
     )
 
 
@@ -312,8 +343,9 @@ def is_template(m: Match) -> bool:
 
 def slot_sign(m: Match) -> str | None:
     """What marks two texts as template stories at any length and similarity: their
-    first sentences are one with another name in one slot, and their titles differ (a
-    copy keeps its title; a glued word leaves its sentence's hash alone)."""
+    first sentences are one with another name in one slot, each names its slot's words
+    in its title, and their titles are not one story's (a glued word leaves a sentence's
+    hash alone, so markup noise makes no slot)."""
     if m.lead_slot and m.titles in (Titles.SLOTS, Titles.UNRELATED):
         return "their first sentences differ only in the words of one slot, and so do their titles"
     return None
@@ -329,10 +361,15 @@ def template_sign(m: Match) -> str | None:
     gap = m.containment - m.sentence_share
     if gap >= TEMPLATE_GAP:
         return f"few whole sentences ({m.sentence_share:.0%} of {m.sentences})"
-    if m.leads_differ and m.titles is not Titles.SAME and m.lead_word_share >= LEAD_FRAME_SHARE:
+    if (
+        m.leads_differ
+        and m.titles is not Titles.SAME
+        and (m.lead_word_share >= LEAD_FRAME_SHARE or m.sentence_share < UPDATE_SENTENCE_SHARE)
+    ):
         return (
-            "neither opens with a sentence of the other, though their first sentences "
-            f"share {m.lead_word_share:.0%} of their words"
+            "neither opens with a sentence of the other, under titles that are not one "
+            f"story's (their first sentences share {m.lead_word_share:.0%} of their words, "
+            f"the texts {m.sentence_share:.0%} of their sentences)"
         )
     if m.titles is Titles.SLOTS and gap >= TITLE_SLOTS_GAP:
         return (
@@ -442,7 +479,8 @@ def judge(a: Comparable, b: Comparable, params: DedupParams) -> Verdict:
             update = "; an update: its opening rewritten " + (
                 "under the same title"
                 if m.titles is Titles.SAME
-                else f"(its first sentences share {m.lead_word_share:.0%} of their words)"
+                else f"(its first sentences share {m.lead_word_share:.0%} of their words, "
+                f"the texts {m.sentence_share:.0%} of their sentences)"
             )
         return Verdict(
             Method.MINHASH,
@@ -522,6 +560,7 @@ __all__ = [
     "is_template",
     "one_slot_apart",
     "slot_sign",
+    "slot_words",
     "template_sign",
     "judge",
     "lead_parent_rank",

@@ -81,6 +81,7 @@ MINHASH_SLICE = 256
 MAX_SHINGLES = 20_000
 """Cap for enormous items: only the first this-many shingles count."""
 MIN_SHINGLES = 6
+"""Fewer shingles than this (about 8 words) carry no fingerprint: exact keys only."""
 MAX_SENTENCES = 256
 """Sentences hashed per text (its first ones)."""
 OPENING = 16
@@ -89,24 +90,28 @@ OPENING_HEAD = 8
 """The first shingles of a text, in order: room for a dateline before a story's first
 words in its first block (a teaser's query is its own first shingles, among these)."""
 OPENING_PER_BLOCK = 2
+"""Shingles kept from the start of each following block: a byline, an "Updated" line, a
+caption with its agency credit each take one block before the story's first paragraph."""
 SHORT_BLOCK_WORDS = 40
 """Blocks shorter than this (a byline, a time line, a caption) may come before a story's
 first paragraph; the first longer one is taken for that paragraph."""
-"""Shingles kept from the start of each following block: a byline, an "Updated" line, a
-caption with its agency credit each take one block before the story's first paragraph."""
 MIN_SENTENCE_WORDS = 4
 LEAD_SENTENCES = 2
 LEAD_SENTENCE_WORDS = 6
 """Shorter sentences ("Advertisement.", "Read more.") are not counted."""
 LEAD_WORDS = 40
 """Words kept of the first lead sentence: a template's slots come early in it."""
-"""Fewer shingles than this (about 8 words) carry no fingerprint: exact keys only."""
+NUMBER = 0
+"""What a number is in ``lead_words``: figures are never a template's slot."""
+ENDING_WORDS = 20
+"""Words at most of a closing line ("Read the full story at …"): a longer last block is a
+paragraph of the story (a reaction, a second point), not a pointer to the rest."""
 SCHEME = (
     f"w{SHINGLE}-crc32-fmix-{PERMUTATION_SCHEME}-p{NUM_PERM}-s{SEED}"
     f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-sent{MAX_SENTENCES}"
     f"-open{OPENING}/{OPENING_HEAD}+{OPENING_PER_BLOCK}-leads{LEAD_SENTENCES}"
-    f"-title{PREFIX_WORDS}/{LABEL_WORDS}/{NAMING_MIN_WORDS}-b{SHORT_BLOCK_WORDS}a"
-    f"-lw{LEAD_WORDS}e-v9"
+    f"-title{PREFIX_WORDS}/{LABEL_WORDS}/{NAMING_MIN_WORDS}-b{SHORT_BLOCK_WORDS}"
+    f"-lw{LEAD_WORDS}#e{ENDING_WORDS}v9"
 )
 
 _FORMAT_VERSION = 9
@@ -145,7 +150,8 @@ class Fingerprint:
     (:func:`~aggregator.clean.titles.story_words`): never evidence that two items are one
     story, only a way to tell apart two stories written on one template."""
     lead_words: U32 = field(default_factory=lambda: _EMPTY)
-    """crc32 of the words of its first lead sentence, in order (up to ``LEAD_WORDS``)."""
+    """crc32 of the words of its first lead sentence, in order (up to ``LEAD_WORDS``),
+    numbers as ``NUMBER`` (:func:`lead_word_hashes`)."""
     ending: U32 = field(default_factory=lambda: _EMPTY)
     """Sorted distinct hashes of the shingles that hold words of its last block, when that
     block is short, follows another and lies in the lead (:func:`ending_shingles`)."""
@@ -301,19 +307,30 @@ def fingerprint_blocks(
         opening=ordered[opening_positions(blocks, ordered.size)],
         lead_sentences=lead_sentences,
         title=title_hashes(title),
-        lead_words=np.fromiter(
-            map(_token_hashes.__getitem__, words(first_lead)[:LEAD_WORDS]), dtype=np.uint32
-        ),
+        lead_words=lead_word_hashes(first_lead),
         ending=ending_shingles(blocks, ordered),
     )
 
 
+def lead_word_hashes(sentence: str) -> U32:
+    """crc32 of the first ``LEAD_WORDS`` words of a sentence, each number as ``NUMBER``: a
+    template's slot holds a name (the town, the fund), while an update changes a figure
+    ("12 killed", then "15")."""
+    return np.fromiter(
+        (
+            NUMBER if token.isdecimal() else _token_hashes[token]
+            for token in words(sentence)[:LEAD_WORDS]
+        ),
+        dtype=np.uint32,
+    )
+
+
 def ending_shingles(blocks: list[str], ordered: U32) -> U32:
-    """The shingles of a short last block that follows another, those that span into it
-    included, when they lie in the lead; else none.  A partial copy ends with a line of
-    its own (where to read the rest), unknown to the boilerplate model until its site has
-    repeated it."""
-    if len(blocks) < 2 or blocks[-1].count(" ") >= SHORT_BLOCK_WORDS:
+    """The shingles of a last block of at most ``ENDING_WORDS`` words that follows
+    another, those that span into it included, when they lie in the lead; else none.  A
+    partial copy ends with a line of its own (where to read the rest), unknown to the
+    boilerplate model until its site has repeated it."""
+    if len(blocks) < 2 or blocks[-1].count(" ") >= ENDING_WORDS:
         return _EMPTY
     start = max(0, ordered.size - len(words(blocks[-1])))
     if start >= LEAD_VERIFY:

@@ -40,15 +40,18 @@ class Digest:
 
     item_id: int
     stories: tuple[int, ...]
-    """The clusters (or, undecided, the items) whose openings it holds, its own aside."""
+    """The clusters whose openings it holds, its own aside."""
+    undecided: tuple[int, ...] = ()
+    """Items not decided yet whose openings it holds."""
 
     @property
     def reason(self) -> str:
-        shown = ", ".join(map(str, self.stories[:8])) + (", …" if len(self.stories) > 8 else "")
+        named = [f"cluster {c}" for c in self.stories] + [f"item {i}" for i in self.undecided]
+        shown = ", ".join(named[:8]) + (", …" if len(named) > 8 else "")
         return (
-            f"digest: item {self.item_id} contains the leads of {len(self.stories)} stories "
-            f"(clusters {shown}); it is a story of its own, and a copy or teaser of one of "
-            "them joins that story"
+            f"digest: item {self.item_id} holds the leads of {len(named)} other stories "
+            f"below its opening ({shown}); it is a story of its own, and a copy or teaser of "
+            "one of them joins that story"
         )
 
 
@@ -145,9 +148,13 @@ def digest_of(
     among the items published within the dedup window of it: the pair rules see one
     story's lead in it, as in the story's teaser; only the other stories tell the two
     apart.  Reads the window's fingerprints: for ``clusters explain``, not the engine."""
-    held = text_shingles(boilerplate.filter(view.text).kept)
+    kept = boilerplate.filter(view.text).kept
+    held = text_shingles(kept)
     if held.size == 0:
         return None
+    # A story that opens as this item does shares its heading (a standfirst, a template's
+    # fixed opening), not a lead held further down.
+    own = np.unique(fingerprint_blocks(kept, view.title).opening[:OPENING_HEAD])
     stories: dict[int, None] = {}
     for other in _window(storage, item.sort_time - params.window, item.sort_time + params.window):
         if other.item_id == item.item_id or other.fingerprint is None:
@@ -156,12 +163,14 @@ def digest_of(
         if (
             story != item.cluster_id
             and story not in stories
-            and _holds_opening(held, other.fingerprint, other.content_hash)
+            and _holds_opening(held, own, other.fingerprint, other.content_hash)
         ):
             stories[story] = None
     if len(stories) < DIGEST_MIN_STORIES:
         return None
-    return Digest(item.item_id, tuple(abs(s) for s in stories))
+    return Digest(
+        item.item_id, tuple(s for s in stories if s > 0), tuple(-s for s in stories if s < 0)
+    )
 
 
 def _window(storage: Storage, start: datetime, end: datetime) -> Iterator[IndexedItem]:
@@ -174,12 +183,14 @@ def _window(storage: Storage, start: datetime, end: datetime) -> Iterator[Indexe
                 yield other
 
 
-def _holds_opening(held: U32, blob: bytes, content_hash: str | None) -> bool:
+def _holds_opening(held: U32, own: U32, blob: bytes, content_hash: str | None) -> bool:
+    """Whether the text of ``held`` shingles holds the whole opening of the stored
+    fingerprint ``blob``, one that shares none of ``own`` (the text's own opening)."""
     try:
         opening = from_bytes(blob, content_hash).opening[:OPENING_HEAD]
     except ValueError:  # stored with another scheme: re-fingerprinted at the next start
         return False
-    if opening.size < OPENING_HEAD:
+    if opening.size < OPENING_HEAD or np.isin(opening, own).any():
         return False
     found = held[np.minimum(np.searchsorted(held, opening), held.size - 1)] == opening
     return bool(found.all())

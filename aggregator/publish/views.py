@@ -178,7 +178,11 @@ def explanation_dict(explanation: Explanation) -> dict[str, Any]:
     for entry in items:
         digest = digests.get(entry["id"])
         if digest is not None:
-            entry["digest"] = {"stories": list(digest.stories), "rule": digest.reason}
+            entry["digest"] = {
+                "clusters": list(digest.stories),
+                "undecided_items": list(digest.undecided),
+                "rule": digest.reason,
+            }
     if explanation.comparison is not None:
         report["comparison"] = {
             **verdict_dict(explanation.comparison),
