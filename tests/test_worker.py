@@ -146,3 +146,18 @@ def test_each_child_loads_only_what_its_jobs_need() -> None:
             assert not _mapped(fingerprinter, "pyexpat")
     finally:
         fingerprinter.close()
+
+
+def test_a_child_killed_before_it_reads_its_job_fails_that_document_cleanly() -> None:
+    """The deadline kills the child before it has read the job: the parent's write fails,
+    and closing the pipe flushes the unread job again; either way the document fails as
+    a worker failure, never as the pipe's own error.  Deadlines from none to half a
+    millisecond: the kill lands before, during and after the job is written."""
+    url, body = _documents()[0]
+    for n in range(60):
+        reader = WorkerProcess(1, deadline=0.0001 * (n % 6))
+        try:
+            with pytest.raises(ParserBug, match="worker process"):
+                reader.document(url, reader.read(url, body, XML))
+        finally:
+            reader.close()

@@ -21,6 +21,7 @@ With ``polling.worker_processes: 0`` both jobs run in the writer thread.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -272,7 +273,10 @@ class WorkerProcess:
         if child is None:
             return
         if child.stdin is not None:
-            child.stdin.close()  # end of input: the child exits on its own
+            # End of input: the child exits on its own.  One killed mid-job makes the
+            # close fail, flushing what it never read.
+            with contextlib.suppress(OSError):
+                child.stdin.close()
         try:
             child.wait(timeout=5)
         except subprocess.TimeoutExpired:
