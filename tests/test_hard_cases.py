@@ -927,6 +927,64 @@ def test_a_short_partial_copy_with_a_closing_line_never_seen_joins_the_full_stor
     )
 
 
+@pytest.mark.parametrize("n", range(10))
+def test_a_partial_copy_that_dropped_its_second_paragraph_joins_the_full_story(n: int) -> None:
+    """The first paragraph and the first words of the third: nearly all of it is in the
+    full story (but the shingles across the gap), from its start, though the third
+    paragraph lies past the full story's lead."""
+    story = STORIES[n % len(STORIES)]
+    third = " ".join(story.paragraphs[2].split()[: 14 + n])
+    # A long story: compared on the 1-in-4 sample, a few missing shingles weigh more.
+    longer = [*story.paragraphs, *STORIES[(n + 1) % len(STORIES)].paragraphs[1:]]
+    full = Copy("full", 1, _html(longer), 0.0, title=story.title)
+    partial = Copy("partial", 2, _html([story.paragraphs[0], third]), 2.0, title=story.title)
+    decision = decide([full, partial])
+    assert decision.groups == {frozenset({"full", "partial"})}, (
+        f"{decision} | {verdict(full, partial)}"
+    )
+
+
+@pytest.mark.parametrize(
+    "n,extra,sampled_gap",
+    [
+        (2, 18, True),
+        (7, 14, True),
+        (7, 16, True),
+        (7, 18, True),
+        (0, 0, False),
+        (1, 4, False),
+        (3, 8, False),
+        (4, 12, False),
+        (6, 6, False),
+        (8, 10, False),
+    ],
+)
+def test_a_partial_copy_found_whole_on_the_sample_of_a_long_story_joins_it(
+    n: int, extra: int, sampled_gap: bool
+) -> None:
+    """The first paragraph, then the third and fourth: against a long story (compared on
+    its 1-in-4 sample) the two shingles across the gap weigh a tenth each when sampled,
+    and the third paragraph lies past the story's lead.  One sampled shingle missing
+    still finds the copy whole (``sampled_gap``: the examples where one is)."""
+    story = STORIES[n]
+    rest = " ".join((story.paragraphs[2] + " " + story.paragraphs[3]).split()[: 20 + extra])
+    longer = [
+        *story.paragraphs,
+        *STORIES[(n + 1) % len(STORIES)].paragraphs,
+        *STORIES[(n + 2) % len(STORIES)].paragraphs,
+    ]
+    full = Copy("full", 1, _html(longer), 0.0, title=story.title)
+    partial = Copy("partial", 2, _html([story.paragraphs[0], rest]), 2.0, title=story.title)
+    assert decide([full, partial]).groups == {frozenset({"full", "partial"})}, verdict(
+        full, partial
+    )
+    pair = judged(full, partial)
+    assert pair.match is not None
+    if sampled_gap:
+        assert pair.match.containment < 0.95 and pair.match.missing_in_sample == 1
+        assert "found whole" in pair.reason and "1 sampled shingle missing" in pair.reason
+
+
 REACTIONS = (
     "Residents said they had waited years for an answer and would hold the council to every "
     "promise it made this week, starting with the first public meeting on Thursday night.",

@@ -129,6 +129,9 @@ text's lead: ten words in a row are rarely shared by two stories' openings."""
 MAX_LEAD_RATIO = 0.8
 WHOLE = 0.95
 """Containment at which a shorter text is found whole in the longer one."""
+SAMPLE_SLACK = 1
+"""Sampled shingles of the shorter text that may be missing from the longer one for it to
+be found whole (:func:`found_whole`)."""
 HALF_LEAD = 0.5
 """Lead containment enough for a text found whole: it starts where the other starts."""
 
@@ -181,6 +184,9 @@ class Match:
     lead_slot: bool = False
     """Their first lead sentences are one sentence with other words in one slot
     (:func:`one_slot_apart`)."""
+    missing_in_sample: int | None = None
+    """Compared on the 1-in-4 sample: the shorter text's sampled shingles not in the other
+    (None: compared exactly)."""
     lead_containment_before_ending: float = 0.0
     """:attr:`lead_containment` of the shorter text without its short last block (0.0 when
     it has none: :attr:`Fingerprint.ending`)."""
@@ -245,6 +251,7 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
         and _slot_named_in_titles(a, b),
         lead_word_share=_word_share(a.lead_words, b.lead_words),
         lead_containment_before_ending=before_ending,
+        missing_in_sample=xs.size - common if a.sampled or b.sampled else None,
     )
 
 
@@ -392,6 +399,16 @@ def is_lead_edge(m: Match, params: DedupParams) -> bool:
     return is_lead(m, params.containment)
 
 
+def found_whole(m: Match) -> bool:
+    """Whether the shorter text is found whole in the longer one: ``WHOLE`` of its
+    shingles, or, compared on the 1-in-4 sample, all of its sampled ones but
+    ``SAMPLE_SLACK`` (a partial copy that dropped a paragraph lacks the shingles across the
+    gap, and a few samples weigh a tenth each)."""
+    return m.containment >= WHOLE or (
+        m.missing_in_sample is not None and m.missing_in_sample <= SAMPLE_SLACK
+    )
+
+
 def is_lead(m: Match, threshold: float) -> bool:
     """Whether the shorter text is the beginning of the longer one (a summary of it)."""
     if m.shorter < MIN_CONTAINED_SHINGLES or m.shorter > MAX_LEAD_RATIO * m.longer:
@@ -403,7 +420,7 @@ def is_lead(m: Match, threshold: float) -> bool:
         # it but a closing line of its own leads the other: a partial copy that says
         # where to read the rest.
         return (
-            m.containment >= WHOLE and m.lead_containment >= HALF_LEAD
+            found_whole(m) and m.lead_containment >= HALF_LEAD
         ) or m.lead_containment_before_ending >= threshold
     # A text longer than the lead must also be found, as a whole, in the other one.
     return m.shorter <= LEAD_VERIFY or m.containment >= threshold
@@ -489,21 +506,7 @@ def judge(a: Comparable, b: Comparable, params: DedupParams) -> Verdict:
             m,
         )
     if is_lead(m, params.containment):
-        return Verdict(
-            Method.CONTAINMENT,
-            m.containment,
-            (
-                "containment: the shorter text, but for its closing line, is the lead of the "
-                f"longer one (lead {m.lead_containment_before_ending:.3f} ≥ "
-                f"{params.containment} without it, {m.lead_containment:.3f} with it)"
-            )
-            if m.lead_containment < params.containment
-            and m.lead_containment_before_ending >= params.containment
-            and not (m.containment >= WHOLE and m.lead_containment >= HALF_LEAD)
-            else f"containment: the shorter text is the lead of the longer one "
-            f"({m.containment:.3f} ≥ {params.containment})",
-            m,
-        )
+        return Verdict(Method.CONTAINMENT, m.containment, _lead_reason(m, params), m)
     return Verdict(
         None,
         0.0,
@@ -511,6 +514,31 @@ def judge(a: Comparable, b: Comparable, params: DedupParams) -> Verdict:
         f"{params.threshold} and not a lead (containment {m.containment:.3f}, "
         f"lead {m.lead_containment:.3f})",
         m,
+    )
+
+
+def _lead_reason(m: Match, params: DedupParams) -> str:
+    """Which way of :func:`is_lead` the shorter text leads the longer one, in words."""
+    if m.lead_containment >= params.containment:
+        return (
+            "containment: the shorter text is the lead of the longer one "
+            f"({m.containment:.3f} ≥ {params.containment})"
+        )
+    if found_whole(m) and m.lead_containment >= HALF_LEAD:
+        sampled = (
+            f", {m.missing_in_sample} sampled shingle missing"
+            if m.missing_in_sample and m.containment < WHOLE
+            else ""
+        )
+        return (
+            "containment: the shorter text is found whole in the longer one "
+            f"({m.containment:.3f}{sampled}), from its start (lead {m.lead_containment:.3f} "
+            f"≥ {HALF_LEAD})"
+        )
+    return (
+        "containment: the shorter text, but for its closing line, is the lead of the "
+        f"longer one (lead {m.lead_containment_before_ending:.3f} ≥ "
+        f"{params.containment} without it, {m.lead_containment:.3f} with it)"
     )
 
 
@@ -553,6 +581,7 @@ __all__ = [
     "compare",
     "compare_titles",
     "evidence_rank",
+    "found_whole",
     "identifying_link",
     "is_copy",
     "is_lead",
