@@ -183,7 +183,7 @@ class Match:
     a digest holds a story's lead further down."""
     lead_slot: bool = False
     """Their first lead sentences are one sentence with other words in one slot
-    (:func:`one_slot_apart`)."""
+    (:func:`slot_words`), words each names in its title."""
     missing_in_sample: int | None = None
     """Compared on the 1-in-4 sample: the shorter text's sampled shingles not in the other
     (None: compared exactly)."""
@@ -259,12 +259,6 @@ def _word_share(a: U32, b: U32) -> float:
     first, second = np.unique(a), np.unique(b)
     fewer = min(first.size, second.size)
     return overlap(first, second) / fewer if fewer else 1.0
-
-
-def one_slot_apart(a: U32, b: U32) -> bool:
-    """Whether two word sequences are one sentence with other words in one slot
-    (:func:`slot_words`)."""
-    return slot_words(a, b) is not None
 
 
 def slot_words(a: U32, b: U32) -> tuple[U32, U32] | None:
@@ -587,7 +581,6 @@ __all__ = [
     "is_lead",
     "is_lead_edge",
     "is_template",
-    "one_slot_apart",
     "slot_sign",
     "slot_words",
     "template_sign",

@@ -95,9 +95,11 @@ def explain(
     if missing:
         raise AggregatorError(f"no item {', '.join(map(str, missing))}")
     prints: dict[int, tuple[Fingerprint, tuple[str, ...]]] = {}
+    kept: dict[int, tuple[str, ...]] = {}
     for item_id, view in views.items():
         filtered = boilerplate.filter(view.text)
         prints[item_id] = (fingerprint_blocks(filtered.kept, view.title), filtered.removed)
+        kept[item_id] = filtered.kept
 
     def comparable(item_id: int) -> Comparable:
         view = views[item_id]
@@ -123,7 +125,11 @@ def explain(
         digest
         for item_id in dict.fromkeys(item_ids)
         if item_id in indexed
-        and (digest := digest_of(storage, indexed[item_id], views[item_id], boilerplate, params))
+        and (
+            digest := digest_of(
+                storage, indexed[item_id], kept[item_id], prints[item_id][0], params
+            )
+        )
         is not None
     )
     if len(item_ids) != 2:
@@ -140,21 +146,21 @@ def explain(
 def digest_of(
     storage: Storage,
     item: IndexedItem,
-    view: ItemView,
-    boilerplate: BoilerplateModel,
+    kept: tuple[str, ...],
+    fingerprint: Fingerprint,
     params: DedupParams,
 ) -> Digest | None:
-    """Whether an item holds the openings of ``DIGEST_MIN_STORIES`` other stories or more,
-    among the items published within the dedup window of it: the pair rules see one
-    story's lead in it, as in the story's teaser; only the other stories tell the two
-    apart.  Reads the window's fingerprints: for ``clusters explain``, not the engine."""
-    kept = boilerplate.filter(view.text).kept
+    """Whether an item (its story blocks ``kept`` and their ``fingerprint``) holds the
+    openings of ``DIGEST_MIN_STORIES`` other stories or more, among the items published
+    within the dedup window of it: the pair rules see one story's lead in it, as in the
+    story's teaser; only the other stories tell the two apart.  Reads the window's
+    fingerprints: for ``clusters explain``, not the engine."""
     held = text_shingles(kept)
     if held.size == 0:
         return None
     # A story that opens as this item does shares its heading (a standfirst, a template's
     # fixed opening), not a lead held further down.
-    own = np.unique(fingerprint_blocks(kept, view.title).opening[:OPENING_HEAD])
+    own = np.unique(fingerprint.opening[:OPENING_HEAD])
     stories: dict[int, None] = {}
     for other in _window(storage, item.sort_time - params.window, item.sort_time + params.window):
         if other.item_id == item.item_id or other.fingerprint is None:
