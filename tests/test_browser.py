@@ -4,6 +4,7 @@ test's tmp dir; the assertions are on what is displayed and where."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,6 +151,46 @@ def test_cluster_list_then_a_cluster_side_by_side(site: str, browser: Any, tmp_p
     assert browser.find_elements(By.CSS_SELECTOR, "h3.title mark.changed, h3.title del")
     reference = browser.find_element(By.CSS_SELECTOR, "article.copy.reference")
     assert "canonical" in reference.text.lower()
+    assert not _problems(browser)
+
+
+def test_a_member_explained_then_compared_with_another_story(
+    site: str, browser: Any, tmp_path: Path
+) -> None:
+    """From a cluster page, a member's "explain" link gives the rules' verdict against the
+    member it matched; the form compares the canonical copy with another story's item."""
+    browser.get(f"{site}/clusters")
+    follow(
+        browser,
+        browser.find_element(By.PARTIAL_LINK_TEXT, "US and Japan Forge AI Alliance"),
+        "/clusters/",
+    )
+    cluster_url = browser.current_url
+    rules = browser.find_elements(By.CSS_SELECTOR, "table.members td.reason .rule-today")
+    assert len(rules) == 5 and all(r.text.startswith("The rules today: ") for r in rules)
+    matched = browser.find_elements(By.CSS_SELECTOR, "table.members a.explain[href*='with=']")
+    assert matched
+    follow(browser, matched[0], "/explain")
+    _screenshot(browser, tmp_path / "explain.png")
+    heading = browser.find_element(By.TAG_NAME, "h1").text
+    assert heading.endswith(": one story"), heading
+    assert browser.find_element(By.CSS_SELECTOR, "p.verdict").text.startswith("The rules join them")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "section.explained-item")) == 2
+    # Another story: the first cluster of the list other than this one.
+    browser.get(f"{site}/api/clusters?limit=500")
+    other = browser.find_element(By.TAG_NAME, "body").text
+    first_other = next(
+        c["canonical_item"]["id"]
+        for c in json.loads(other)["clusters"]
+        if "US and Japan" not in (c["canonical_item"]["title"] or "")
+    )
+    browser.get(cluster_url)
+    field = browser.find_element(By.CSS_SELECTOR, "form.compare input[name=with]")
+    field.send_keys(str(first_other))
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form.compare button"), "/explain")
+    assert browser.find_element(By.TAG_NAME, "h1").text.endswith(": two stories")
+    verdict = browser.find_element(By.CSS_SELECTOR, "p.verdict").text
+    assert "no edge" in verdict and "in different clusters" in verdict
     assert not _problems(browser)
 
 

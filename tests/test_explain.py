@@ -121,13 +121,9 @@ def items_by_id(items: dict[str, dict[str, Any]]) -> dict[int, dict[str, Any]]:
     return {item["id"]: item for item in items.values()}
 
 
-@pytest.mark.parametrize("d", range(10))
-def test_explain_says_a_briefing_contains_the_leads_of_its_stories(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], d: int
-) -> None:
-    """A briefing made of five stories' leads (ten house styles), beside the stories and a
-    teaser of the first: ``explain`` names it a digest of the stories whose leads it holds
-    below its opening, and neither the teaser nor any story a digest."""
+def briefing_corpus(tmp_path: Path, d: int) -> Path:
+    """A feed of five stories, a briefing made of their leads in house style ``d`` (of ten),
+    and a teaser of the first story in a third feed; the config polling them."""
     from tests.test_hard_cases import _digest, _teaser
 
     body, stories = _digest(d)
@@ -167,6 +163,17 @@ def test_explain_says_a_briefing_contains_the_leads_of_its_stories(
         f"database: sqlite:///{tmp_path / 'db.sqlite'}\nfeeds:\n"
         + "".join(f"  - url: {name}\n" for name in feeds)
     )
+    return config
+
+
+@pytest.mark.parametrize("d", range(10))
+def test_explain_says_a_briefing_contains_the_leads_of_its_stories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], d: int
+) -> None:
+    """A briefing made of five stories' leads (ten house styles), beside the stories and a
+    teaser of the first: ``explain`` names it a digest of the stories whose leads it holds
+    below its opening, and neither the teaser nor any story a digest."""
+    config = briefing_corpus(tmp_path, d)
     _cli(capsys, config, "poll", "--once")
     items = _ids(capsys, config)
     digest_id, teaser_id = items["briefing"]["id"], items["teaser"]["id"]

@@ -154,6 +154,11 @@ def test_secrets_in_feed_urls_appear_in_no_public_output(
             "/feed.json",
             "/feed.json?full=1",
         ]
+        members = sorted(m.id for m in cluster.members)
+        paths += [
+            f"/api/items/{members[0]}/explain?with={members[1]}",
+            f"/items/{members[0]}/explain?with={members[1]}",
+        ]
         for path in paths:
             response = client.get(path)
             assert response.status_code == 200, path

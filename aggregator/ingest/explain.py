@@ -83,9 +83,17 @@ class Explanation:
 
 
 def explain(
-    storage: Storage, boilerplate: BoilerplateModel, params: DedupParams, item_ids: list[int]
+    storage: Storage,
+    boilerplate: BoilerplateModel,
+    params: DedupParams,
+    item_ids: list[int],
+    *,
+    find_digests: bool = True,
 ) -> Explanation:
-    """How one item was placed, or how two items compare and what the rules conclude."""
+    """How one item was placed, or how two items compare and what the rules conclude.
+
+    ``find_digests`` False leaves out :func:`digest_of`, which reads every fingerprint of
+    the items' dedup window: the cluster page explains its members without it."""
     indexed = {i.item_id: i for i in storage.indexed_items_by_id(item_ids)}
     matched = {i.item_id: i.matched_item_id for i in indexed.values()}
     wanted = sorted(set(item_ids) | {m for m in matched.values() if m is not None})
@@ -124,7 +132,8 @@ def explain(
     digests = tuple(
         digest
         for item_id in dict.fromkeys(item_ids)
-        if item_id in indexed
+        if find_digests
+        and item_id in indexed
         and (
             digest := digest_of(
                 storage, indexed[item_id], kept[item_id], prints[item_id][0], params

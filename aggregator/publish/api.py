@@ -48,7 +48,8 @@ def _next_link(request: Request, total: int, limit: int, offset: int) -> str | N
     return f"{request.url.path}?{urlencode(params)}"
 
 
-def _feed_ref(feed: FeedView | None, url: str) -> dict[str, Any]:
+def feed_ref(feed: FeedView | None, url: str) -> dict[str, Any]:
+    """An item's feed as the API shows it: its address without credentials."""
     if feed is None:
         shown = redact_url(url)
         return {"id": None, "name": shown, "url": shown, "group": None, "priority": 0}
@@ -65,7 +66,7 @@ def _item(item: ItemView, feeds: dict[int, FeedView], cleaning: Cleaning) -> dic
     return {
         **item_dict(item),
         "feed_url": redact_url(item.feed_url),
-        "feed": _feed_ref(feeds.get(item.feed_id), item.feed_url),
+        "feed": feed_ref(feeds.get(item.feed_id), item.feed_url),
         # Cleaned as the feeds publish it; the content itself is the feeds' to carry.
         "summary_html": published_summary(item, cleaning) or None,
     }
@@ -85,7 +86,7 @@ def cluster_summary(cluster: ClusterView, feeds: dict[int, FeedView]) -> dict[st
             "title": canonical.title,
             "link": canonical.link,
             "published": iso(canonical.published),
-            "feed": _feed_ref(feeds.get(canonical.feed_id), canonical.feed_url),
+            "feed": feed_ref(feeds.get(canonical.feed_id), canonical.feed_url),
         },
         "sources": sorted({feed_label(feeds.get(m.feed_id), m.feed_url) for m in cluster.members}),
         "methods": sorted({m.method for m in cluster.members if m.method} - {"single"}),
@@ -107,7 +108,7 @@ def cluster_detail(storage: Storage, cluster: ClusterView, request: Request) -> 
         "members": [
             {
                 "id": m.item.id,
-                "feed": _feed_ref(m.feed, m.item.feed_url),
+                "feed": feed_ref(m.feed, m.item.feed_url),
                 "guid": m.item.guid,
                 "link": m.item.link,
                 "title": m.item.title,

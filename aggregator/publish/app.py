@@ -34,6 +34,7 @@ from aggregator.ingest.metrics import Health, Metrics
 from aggregator.publish import (
     api,
     corrections,
+    explaining,
     feeds,
     fever,
     greader,
@@ -196,6 +197,7 @@ def create_app(
         *feeds.routes(),
         *api.routes(),
         *corrections.routes(),
+        *explaining.routes(),
         *greader.routes(),
         *fever.routes(),
         *openapi.routes(),

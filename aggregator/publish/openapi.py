@@ -277,6 +277,83 @@ _SCHEMAS: dict[str, Any] = {
             },
         ]
     },
+    "Verdict": {
+        "type": "object",
+        "description": "The edge the rules give (method null: none), its score and why; "
+        "with the similarity figures when two texts were compared",
+        "required": ["method", "score", "rule"],
+        "properties": {
+            "method": _nullable(_STR),
+            "score": {"type": "number"},
+            "rule": _STR,
+            "jaccard": {"type": "number"},
+            "containment": {"type": "number"},
+            "lead_containment": {"type": "number"},
+            "shorter_shingles": _INT,
+            "longer_shingles": _INT,
+        },
+    },
+    "Explanation": {
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "items": {
+                "type": "array",
+                "items": {
+                    "allOf": [
+                        _ref("Item"),
+                        {
+                            "type": "object",
+                            "required": [
+                                "matched_item_id",
+                                "words",
+                                "shingles",
+                                "boilerplate_removed",
+                                "membership",
+                            ],
+                            "properties": {
+                                "matched_item_id": _nullable(_INT),
+                                "words": _INT,
+                                "shingles": _INT,
+                                "boilerplate_removed": {"type": "array", "items": _STR},
+                                "membership": {
+                                    "allOf": [
+                                        _ref("Verdict"),
+                                        {
+                                            "type": "object",
+                                            "required": ["agrees"],
+                                            "properties": {"agrees": {"type": "boolean"}},
+                                        },
+                                    ]
+                                },
+                                "digest": {
+                                    "type": "object",
+                                    "description": "present when the item holds the "
+                                    "openings of several other stories",
+                                    "required": ["clusters", "undecided_items", "rule"],
+                                    "properties": {
+                                        "clusters": {"type": "array", "items": _INT},
+                                        "undecided_items": {"type": "array", "items": _INT},
+                                        "rule": _STR,
+                                    },
+                                },
+                            },
+                        },
+                    ]
+                },
+            },
+            "comparison": {
+                "allOf": [
+                    _ref("Verdict"),
+                    {
+                        "type": "object",
+                        "required": ["same_cluster"],
+                        "properties": {"same_cluster": {"type": "boolean"}, "digest": _STR},
+                    },
+                ]
+            },
+        },
+    },
     "Feed": {
         "type": "object",
         "required": [
@@ -527,6 +604,22 @@ SPEC: dict[str, Any] = {
                         "content": {"application/json": {"schema": _ref("SearchResults")}},
                     },
                     "400": _error("no q, or a query parameter is invalid"),
+                },
+            }
+        },
+        "/api/items/{item_id}/explain": {
+            "get": {
+                "summary": "Why an item is in its cluster, or how two items compare "
+                "(`aggregator clusters explain` on the web)",
+                "operationId": "explainItems",
+                "parameters": [
+                    _path("item_id", "item id"),
+                    _query("with", _ID, "a second item: compare the two"),
+                ],
+                "responses": {
+                    "200": _ok("the evidence and the rules' verdicts", "Explanation"),
+                    "400": _error("a query parameter is invalid"),
+                    "404": _error("no such item"),
                 },
             }
         },

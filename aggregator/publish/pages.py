@@ -19,9 +19,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
+from aggregator.clean.boilerplate import BoilerplateModel
 from aggregator.clean.published import clean_published_html
 from aggregator.clean.sanitize import safe_url, sanitize_html
 from aggregator.clean.text import html_to_blocks, readable_line
+from aggregator.config import DedupConfig
+from aggregator.errors import AggregatorError
+from aggregator.ingest.explain import explain
+from aggregator.ingest.state import dedup_params
 from aggregator.publish import session
 from aggregator.publish.api import cluster_summary, path_id
 from aggregator.publish.context import feeds_by_id, is_boilerplate, public_feeds, storage_of
@@ -37,6 +42,7 @@ from aggregator.publish.reasons import (
     members_of,
     membership_reason,
 )
+from aggregator.storage import Storage
 from aggregator.types import ClusterView, ItemView
 
 PAGE_SIZE = 50
@@ -145,9 +151,9 @@ def cluster_page(request: Request) -> HTMLResponse:
     reference = next(
         (m for m in cluster.members if m.canonical), cluster.members[0] if cluster.members else None
     )
+    model = request.app.state.boilerplate.get(storage)
     columns: list[dict[str, Any]] = []
     if reference is not None:
-        model = request.app.state.boilerplate.get(storage)
         diffs = compare_copies(
             Copy(reference.id, reference.title or "", reference.text),
             [Copy(m.id, m.title or "", m.text) for m in cluster.members],
@@ -156,6 +162,7 @@ def cluster_page(request: Request) -> HTMLResponse:
         by_id = {m.item.id: m for m in members}
         columns = [{"diff": d, "member": by_id[d.item_id]} for d in diffs]
     dedup = request.app.state.settings.dedup
+    rules = _rules_today(storage, model, dedup, cluster)
     return render(
         request,
         "cluster.html",
@@ -165,10 +172,28 @@ def cluster_page(request: Request) -> HTMLResponse:
             "columns": columns,
             "reference": reference,
             "reason": canonical_reason(members),
-            "members": [{"m": m, "reason": membership_reason(m, dedup)} for m in members],
+            "members": [
+                {"m": m, "reason": membership_reason(m, dedup), "rule": rules.get(m.item.id)}
+                for m in members
+            ],
             "sources": sorted({m.source for m in members}),
         },
     )
+
+
+def _rules_today(
+    storage: Storage, model: BoilerplateModel, dedup: DedupConfig, cluster: ClusterView
+) -> dict[int, str]:
+    """Each member's verdict under the rules as ``clusters explain`` gives it, against the
+    member its stored membership names (the digest check, which reads the whole dedup
+    window, is left to the explain page)."""
+    try:
+        explanation = explain(
+            storage, model, dedup_params(dedup), [m.id for m in cluster.members], find_digests=False
+        )
+    except AggregatorError:  # a member dropped by retention since the cluster was read
+        return {}
+    return {e.item.id: e.membership.reason for e in explanation.items}
 
 
 PUBLISHED_VIEWS = ("cleaned", "original")

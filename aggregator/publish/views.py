@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -157,12 +157,15 @@ def verdict_dict(verdict: Verdict) -> dict[str, Any]:
     return out
 
 
-def explanation_dict(explanation: Explanation) -> dict[str, Any]:
+def explanation_dict(
+    explanation: Explanation, item_entry: Callable[[ItemView], dict[str, Any]] = item_dict
+) -> dict[str, Any]:
     """``clusters explain`` as plain data: each item with its evidence, and for two items
-    the comparison the rules make."""
+    the comparison the rules make.  ``item_entry`` gives an item's own fields (the web face
+    passes one that redacts its feed's address)."""
     items = []
     for e in explanation.items:
-        entry = item_dict(e.item)
+        entry = item_entry(e.item)
         entry.update(
             {
                 "matched_item_id": e.matched_item_id,
