@@ -1440,6 +1440,75 @@ def test_the_sites_own_footer_is_still_learned(site: Pipeline) -> None:
     check_consistency(site)
 
 
+@pytest.fixture(scope="module", params=["poll", "store-then-decide"])
+def relisted_posts(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Pipeline]:
+    """Ten short posts of a blog, each republished hours later as an update that rewrote
+    its opening and kept the rest, all filed again in a category feed with the same links
+    and text; a partner site copies each post under its own footer.  Polled by one
+    process, or stored as a worker does and then decided (the decider counts evidence)."""
+    folder = tmp_path_factory.mktemp("relisted")
+    blog: list[dict[str, str]] = []
+    reviews: list[dict[str, str]] = []
+    partner: list[dict[str, str]] = []
+    for n, story in enumerate(STORIES[:10]):
+        link = f"https://hollowfield.example/?p={4100 + n}"
+        kept = list(story.paragraphs[1:3])
+        post = _html([story.paragraphs[0], *kept]) + MAIN_FOOTER
+        update = _html([f"UPDATE: {story.follow_up[0]}", *kept]) + MAIN_FOOTER
+        for hours, guid, title, html_ in (
+            (0.5 * n, link, story.title, post),
+            (0.5 * n + 4, f"{link}-u", f"UPDATED: {story.title}", update),
+        ):
+            entry = Entry("", guid, title, guid, html_, hours).as_item()
+            blog.append(entry)
+            reviews.append({**entry, "title": f"Reviews | {title}"})
+        partner.append(
+            Entry(
+                "",
+                f"https://harrowmercury.example/{story.slug}",
+                story.title,
+                f"https://harrowmercury.example/{story.slug}",
+                _html(story.paragraphs[:3]) + SISTER_FOOTER,
+                0.5 * n + 1,
+            ).as_item()
+        )
+    paths = []
+    for name, entries in (("blog", blog), ("reviews", reviews), ("partner", partner)):
+        path = folder / f"{name}.xml"
+        path.write_bytes(rss(name, entries))
+        paths.append(path)
+    pipeline = pipeline_for(f"sqlite:///{folder / 'aggregator.db'}", paths)
+    try:
+        if request.param == "poll":
+            pipeline.poll()
+        else:
+            pipeline.store(pipeline.storage.feeds_to_poll())
+            assert pipeline.decide_waiting() is not None
+        yield pipeline
+    finally:
+        pipeline.close()
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_a_post_listed_again_in_a_category_feed_teaches_no_footer(
+    relisted_posts: Pipeline, n: int
+) -> None:
+    """The paragraphs a post's update kept stand in two items of the blog and two of its
+    category feed: the network rule's count, were the category's listings evidence.  They
+    are the same items listed again (same link, same text), so the paragraphs stay story
+    text and the partner's copy joins the post; the blog's footer is still learned."""
+    story = STORIES[n]
+    learned = {block.sample for block in relisted_posts.boilerplate.learned()}
+    assert not {fold(p) for p in story.paragraphs[1:3]} & learned
+    assert fold("© Northsound News 2026. All rights reserved.") in learned
+    items = relisted_posts.storage.list_items()
+    post = next(i for i in items if i.guid == f"https://hollowfield.example/?p={4100 + n}")
+    copy = next(i for i in items if i.guid == f"https://harrowmercury.example/{story.slug}")
+    assert copy.cluster_id == post.cluster_id, (copy.method, copy.score)
+
+
 # -- case 9, end to end --------------------------------------------------------------------------
 
 WP = "https://harrowmercury.example/"

@@ -71,6 +71,25 @@ def test_save_items_is_idempotent_and_detects_edits(storage: Storage) -> None:
     assert {i.text for i in items} == {"Corrected words of a story", "Some words of a story"}
 
 
+def test_an_item_listed_again_by_another_feed_is_found_relisted(storage: Storage) -> None:
+    """Same link and text in a later item of another feed: relisted (a category feed's
+    listing).  Another text under that link (a partner's copy with its own footer), the
+    same listing in the same feed, or the first listing itself: not relisted."""
+    storage.sync_feeds([FeedSpec(f"https://{n}.example/feed") for n in "abc"])
+    a, b, c = sorted(f.id for f in storage.list_feeds())
+    link = {"link": "https://news.example/1", "canonical_link": "https://news.example/1"}
+    [first] = storage.save_items(a, [_item("1", **link)])
+    [same_feed] = storage.save_items(a, [_item("2", **link)])
+    [again] = storage.save_items(b, [_item("x", **link)])
+    [partner] = storage.save_items(
+        c, [_item("y", text="Some words of a story. Our footer", **link)]
+    )
+    [elsewhere] = storage.save_items(c, [_item("z")])
+    ids = [first.item_id, again.item_id, partner.item_id, same_feed.item_id, elsewhere.item_id]
+    assert storage.relisted(ids) == {again.item_id}
+    assert storage.relisted([]) == set()
+
+
 def test_markup_only_change_refreshes_html_without_redeciding(storage: Storage) -> None:
     storage.sync_feeds([FeedSpec("https://a.example/feed")])
     feed_id = storage.list_feeds()[0].id

@@ -139,9 +139,10 @@ class Decider:
     def _count_chunk(self, chunk: list[tuple[int, int]]) -> None:
         boilerplate = self.state.boilerplate
         texts = self.storage.item_texts([item_id for _, item_id in chunk])
+        relisted = self.storage.relisted([item_id for _, item_id in chunk])
         per_feed: dict[int, list[str]] = {}
         for feed_id, item_id in chunk:
-            if item_id in texts:
+            if item_id in texts and item_id not in relisted:
                 per_feed.setdefault(feed_id, []).append(texts[item_id][1])
         counted: dict[int, dict[str, tuple[int, str]]] = {}
         learned: set[str] = set()

@@ -343,13 +343,14 @@ class Poller:
                 log_event(log, logging.WARNING, "items-skipped", feed=feed.url, note=skipped)
             if boilerplate is not None:
                 stored = [i for n, i in enumerate(parsed.items) if n not in saved.left_out]
+                relisted = self.storage.relisted(new) if new else set()
                 with timed(self.timer, Stage.BOILERPLATE):
                     increments = boilerplate.observe(
                         feed.id,
                         (
                             evidence(fold_text(i.text))
                             for s, i in zip(saved, stored, strict=True)
-                            if s.status == "new"
+                            if s.status == "new" and s.item_id not in relisted
                         ),
                     )
             with timed(self.timer, Stage.STORE):

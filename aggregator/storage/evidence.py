@@ -10,7 +10,8 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, exists, func, insert, or_, select, update
+from sqlalchemy.orm import aliased
 
 from aggregator.storage.base import StorageBase, _chunks, _storage_errors
 from aggregator.storage.models import BlockCount, Feed, Item, Membership
@@ -135,6 +136,35 @@ class EvidenceMixin(StorageBase):
             }
 
     # -- boilerplate evidence ---------------------------------------------------
+
+    @_storage_errors("read boilerplate evidence")
+    def relisted(self, item_ids: Sequence[int]) -> set[int]:
+        """Those of the items whose link (canonical) and text an item of another feed
+        stored before them has: one item listed again, as a site's category feed repeats
+        its main feed's items, not one more item its own feed carried.  Their blocks are no
+        independent evidence that a block recurs (two listings of one story and of its
+        update would make its paragraphs a network footer).  A partner's copy under the
+        origin's link carries its own footer, so its text differs and it counts: that
+        footer is what its feed must learn."""
+        earlier = aliased(Item)
+        out: set[int] = set()
+        with self._tx() as s:
+            for chunk in _chunks(list(item_ids), 500):
+                out.update(
+                    s.scalars(
+                        select(Item.id).where(
+                            Item.id.in_(chunk),
+                            Item.canonical_link.is_not(None),
+                            exists().where(
+                                earlier.canonical_link == Item.canonical_link,
+                                earlier.feed_id != Item.feed_id,
+                                earlier.text == Item.text,
+                                earlier.id < Item.id,
+                            ),
+                        )
+                    )
+                )
+        return out
 
     @_storage_errors("read boilerplate evidence")
     def block_counts(self, samples_from: int = 0) -> list[tuple[int, str, int, str]]:
