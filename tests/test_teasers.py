@@ -80,3 +80,26 @@ def test_the_engine_finds_the_story_a_teaser_opens(
         engine.decide([longer], now)
         engine.decide([short], now)
     assert engine.cluster_of(1) == engine.cluster_of(2)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_teaser_is_found_among_hundreds_of_leads_that_open_alike(seed: int) -> None:
+    """A wire's stories open with its dateline and a house phrase ("OSLO (Wire) — After
+    months of debate, officials in …"), so the lead index proposes hundreds of them for
+    each new story.  A teaser decided before its story is still compared with it: the
+    texts that open with its first words are chosen by that lookup, not crowded out by
+    the lower ids of the look-alikes."""
+    opener = "OSLO (Wire) — After months of debate, officials in the county said on Monday that"
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    engine = DedupEngine()
+    alike = [
+        _candidate(n, [f"{opener} {story(9000 + n, paragraphs=1)[0]}"], 1) for n in range(1, 301)
+    ]
+    engine.decide(alike, now)
+    full = story(9500 + seed, paragraphs=5)
+    longer = [f"{opener} {full[0]}", *full[1:]]
+    teaser = " ".join(" ".join(longer).split()[:28]) + " …"
+    engine.decide([_candidate(1000, [teaser], 2)], now)
+    engine.decide([_candidate(2000, longer, 3)], now)
+    assert engine.cluster_of(1000) == engine.cluster_of(2000)
+    assert all(engine.cluster_of(n) != engine.cluster_of(2000) for n in range(1, 301))

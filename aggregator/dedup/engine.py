@@ -306,10 +306,12 @@ class DedupEngine:
             pairs.update(
                 (min(item_id, o), max(item_id, o)) for o in hits | lead_hits if o != item_id
             )
-        pairs |= self._opening_pairs([(i, at_hand[i]) for i in asking])
-        verified = [
-            (a, b) for a, b in _capped(pairs, at_hand) if a in self._nodes and b in self._nodes
-        ]
+        # A teaser and the texts that open with its first words are ranked and capped by
+        # their own lookup: among the LSH's look-alikes (a wire's dateline and stock
+        # opener are in hundreds of leads) the lowest ids would crowd them out.
+        chosen = set(_capped(pairs, at_hand))
+        chosen |= self._opening_pairs([(i, at_hand[i]) for i in asking])
+        verified = [(a, b) for a, b in sorted(chosen) if a in self._nodes and b in self._nodes]
         fingerprints = self._fingerprints({i for pair in verified for i in pair}, at_hand)
         for a, b in verified:
             touched |= self._verify(a, b, fingerprints)
