@@ -460,3 +460,55 @@ def test_a_retitled_copy_with_an_edit_in_its_first_sentence_is_the_same_story(n:
             DedupParams(),
         )
         assert verdict.method is not None, verdict.reason
+
+
+ZONE_TOWNS = [
+    ("Wexcombe", "Rushden"),
+    ("Orchard Park", "Pinecrest"),
+    ("Stonehollow", "Upton Vale"),
+    ("Amberley", "Dunstable"),
+    ("Millbrook", "Northwick"),
+    ("Cinderford", "Eastwold"),
+    ("Bramblecote", "Dovecote"),
+    ("Yarrowby", "Oakhurst"),
+    ("Pendleford", "Harrow Green"),
+    ("Glenhaven", "Saltcote Bay"),
+]
+SKIES = [
+    "dense morning fog lifting to hazy sunshine by the afternoon",
+    "periods of rain, heavy at times, with a risk of localised flooding",
+    "bright spells and scattered showers",
+    "a cold, clear start and sunshine throughout",
+]
+
+
+def _zone_forecast(town: str, day: str, sky: str, rng: random.Random) -> list[str]:
+    """What is left of a zone forecast once the zone's shared paragraph (the same wind and
+    rain figures for its four towns that day) is learned as its feed's boilerplate: one
+    sentence, the town and the day in their slots."""
+    return [
+        f"{town} can expect {sky} on {day}, with a high of {rng.randint(5, 30)}°C and an "
+        f"overnight low of {rng.randint(-2, 15)}°C."
+    ]
+
+
+@pytest.mark.parametrize("n", range(len(ZONE_TOWNS)))
+def test_two_towns_on_two_days_under_one_sky_are_two_stories(n: int) -> None:
+    """Two slots apart (the town and the day), the numbers aside: template stories, though
+    their one sentence shares half its shingles; a sister site's copy of either, retitled
+    with its own suffix, is the same story."""
+    rng = random.Random(n)
+    one, other = ZONE_TOWNS[n]
+    sky = SKIES[n % len(SKIES)]
+    first_day, second_day = DAYS[n % len(DAYS)], DAYS[(n + 1) % len(DAYS)]
+    a = _zone_forecast(one, first_day, sky, random.Random(n))
+    b = _zone_forecast(other, second_day, sky, rng)
+    title_a = f"{one} forecast for {first_day}: {sky.split(',')[0].split()[-1]}"
+    title_b = f"{other} forecast for {second_day}: {sky.split(',')[0].split()[-1]}"
+    verdict = judge(_titled(a, title_a, 1), _titled(b, title_b, 1), DedupParams())
+    assert verdict.method is None, verdict.reason
+    assert verdict.reason.startswith("template:"), verdict.reason
+    copy = judge(
+        _titled(a, title_a, 1), _titled(a, f"{title_a} | County Now North", 2), DedupParams()
+    )
+    assert copy.method is not None, copy.reason

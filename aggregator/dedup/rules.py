@@ -58,6 +58,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from difflib import SequenceMatcher
 from enum import StrEnum
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -115,6 +116,9 @@ hard-case corpus and the dev corpus; template families lie around 0.4."""
 SLOT_WORDS = 5
 """Words a template's slot holds at most (a town, a team, a fund: "caist capital
 management llc")."""
+MAX_SLOTS = 3
+"""Slots two template sentences differ in, at most: a town and a day, a team, its rival
+and a venue."""
 SLOT_TAIL = 2
 """Words after the slot that two template sentences share: a teaser cut inside its first
 sentence shares none after the cut."""
@@ -233,6 +237,7 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
         if body.size >= ENDING_BODY_SHINGLES and short.ending.size <= body.size:
             before_ending = overlap(body, long_.lead) / body.size
     fewer = min(a.sentences.size, b.sentences.size)
+    titles = compare_titles(a.title, b.title)
     return Match(
         jaccard=common / union if union else 0.0,
         containment=common / xs.size if xs.size else 0.0,
@@ -242,10 +247,12 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
         sentence_share=overlap(a.sentences, b.sentences) / fewer if fewer else 1.0,
         sentences=fewer,
         leads_differ=_leads_differ(a, b),
-        titles=compare_titles(a.title, b.title),
+        titles=titles,
         opens_with=short.opening.size > 0
         and bool((long_.opening[:OPENING_HEAD] == short.opening[0]).any()),
-        lead_slot=a.lead_sentences.size > 0
+        # Only titles that are not one story's can mark template stories (slot_sign).
+        lead_slot=titles in (Titles.SLOTS, Titles.UNRELATED)
+        and a.lead_sentences.size > 0
         and b.lead_sentences.size > 0
         and a.lead_sentences[0] != b.lead_sentences[0]
         and _slot_named_in_titles(a, b),
@@ -261,42 +268,63 @@ def _word_share(a: U32, b: U32) -> float:
     return overlap(first, second) / fewer if fewer else 1.0
 
 
-def slot_words(a: U32, b: U32) -> tuple[U32, U32] | None:
-    """The words each of two word sequences has in the one slot where they differ, when
-    they are one sentence with other words there: the same words before and after it
-    (``SLOT_FRAME`` at least, ``SLOT_TAIL`` of them after) and one to ``SLOT_WORDS``
-    words of each in it ("the forecast for <Luive Springs> for Monday", "<Acme Fund>
-    raised its stake in …"); else None.  A copy that adds or drops words (a dateline, a
-    truncated teaser) has no words of its own on one side; an update rewrites whole
-    sentences."""
-    shorter = min(a.size, b.size)
-    if shorter == 0:
+def slot_words(a: U32, b: U32) -> list[tuple[U32, U32]] | None:
+    """The words each of two word sequences has in the slots where they differ, when they
+    are one sentence with other words there: up to ``MAX_SLOTS`` places where one to
+    ``SLOT_WORDS`` words of each stand in for the other's ("the forecast for <Luive
+    Springs> for <Monday>", "<Acme Fund> raised its stake in …"), ``SLOT_FRAME`` words in
+    common at least, and ``SLOT_TAIL`` of them after the last slot; else None.  A copy
+    that adds or drops words (a dateline, a truncated teaser) has no words of its own on
+    one side; an update rewrites whole sentences."""
+    if a.size == 0 or b.size == 0 or abs(a.size - b.size) > MAX_SLOTS * (SLOT_WORDS - 1):
         return None
-    differ = np.flatnonzero(a[:shorter] != b[:shorter])
-    head = int(differ[0]) if differ.size else shorter
-    back = np.flatnonzero(a[::-1][:shorter] != b[::-1][:shorter])
-    tail = min(int(back[0]) if back.size else shorter, shorter - head)
-    slot_a, slot_b = a.size - head - tail, b.size - head - tail
-    if not (
-        1 <= slot_a <= SLOT_WORDS
-        and 1 <= slot_b <= SLOT_WORDS
-        and tail >= SLOT_TAIL
-        and head + tail >= SLOT_FRAME
+    words_a, words_b = a.tolist(), b.tolist()
+    # What no alignment can change, checked first (most pairs compared are two stories'
+    # first sentences): a word of one that the other lacks stands in a slot, and the frame
+    # is made of words both have.
+    known = set(words_b)
+    shared = sum(1 for word in words_a if word in known)
+    if a.size - shared > MAX_SLOTS * SLOT_WORDS or shared < SLOT_FRAME:
+        return None
+    slots: list[tuple[U32, U32]] = []
+    frame = 0
+    opcodes = SequenceMatcher(None, words_a, words_b, autojunk=False).get_opcodes()
+    for tag, a_start, a_end, b_start, b_end in opcodes:
+        if tag == "equal":
+            frame += a_end - a_start
+        elif (
+            tag == "replace"
+            and 1 <= a_end - a_start <= SLOT_WORDS
+            and 1 <= b_end - b_start <= SLOT_WORDS
+        ):
+            slots.append((a[a_start:a_end], b[b_start:b_end]))
+        else:
+            return None
+    tag, a_start, a_end, _, _ = opcodes[-1]
+    if (
+        not 1 <= len(slots) <= MAX_SLOTS
+        or tag != "equal"
+        or a_end - a_start < SLOT_TAIL
+        or frame < SLOT_FRAME
     ):
         return None
-    return a[head : a.size - tail], b[head : b.size - tail]
+    return slots
 
 
 def _slot_named_in_titles(a: Fingerprint, b: Fingerprint) -> bool:
-    """Whether two texts' first sentences are one slot apart and each names its slot's
-    words in its own title: a template's slot holds the story's subject (the town, the
-    fund), which its title names too; an edit to a copy's first sentence ("said" for
-    "says", another day) is not what a title is about."""
+    """Whether two texts' first sentences are one frame with other words in its slots, and
+    each names one slot's words in its own title: a template's slot holds the story's
+    subject (the town, the fund), which its title names too; an edit to a copy's first
+    sentence ("said" for "says", another day) is not what a title is about."""
+    own_a, own_b = set(a.lead_words.tolist()), set(b.lead_words.tolist())
+    # A slot's words are words the other sentence lacks (but where it repeats them
+    # elsewhere): first, whether each title names one of them at all.
+    if not (own_a - own_b) & set(a.title.tolist()) or not (own_b - own_a) & set(b.title.tolist()):
+        return False
     slots = slot_words(a.lead_words, b.lead_words)
-    return (
-        slots is not None
-        and bool(np.isin(slots[0], a.title).any())
-        and bool(np.isin(slots[1], b.title).any())
+    return slots is not None and any(
+        bool(np.isin(mine, a.title).any()) and bool(np.isin(theirs, b.title).any())
+        for mine, theirs in slots
     )
 
 
@@ -348,7 +376,10 @@ def slot_sign(m: Match) -> str | None:
     in its title, and their titles are not one story's (a glued word leaves a sentence's
     hash alone, so markup noise makes no slot)."""
     if m.lead_slot and m.titles in (Titles.SLOTS, Titles.UNRELATED):
-        return "their first sentences differ only in the words of one slot, and so do their titles"
+        return (
+            "their first sentences differ only in the words of a template's slots, and so "
+            "do their titles"
+        )
     return None
 
 
