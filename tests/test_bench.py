@@ -31,6 +31,7 @@ from bench.hard_corpus import KINDS
 from bench.loopback import serve_folder, serve_generated
 from bench.quality import score
 from bench.stage_profile import StageTotals
+from bench.wild_corpus import KINDS as WILD
 
 TINY = CorpusSpec(feeds=4, items=10)
 """4 feeds (one Atom) of 10 items, 2 of them copies of another feed's story."""
@@ -134,6 +135,8 @@ MAYBE = r"(?:[\d.,]+|nan)"
 """A figure of a phase a tiny run may not reach (the stream's steady state): printed nan."""
 HARD_KINDS = tuple(KINDS)
 """Every case of bench/hard_corpus.py is in its corpus, even a small one."""
+WILD_KINDS = tuple(WILD)
+"""And of bench/wild_corpus.py, the corpus written apart from it."""
 
 SMOKE: dict[str, tuple[list[str], list[str]]] = {
     "quality": (
@@ -151,6 +154,10 @@ SMOKE: dict[str, tuple[list[str], list[str]]] = {
             r"hard corpus: 30 feeds, \d+ items, \d+ stories \(\d+ with copies\)",
             *(rf"^  {kind} +[1-9]\d* " for kind in HARD_KINDS),
         ],
+    ),
+    "wild_corpus": (
+        ["bench/wild_corpus.py", "--out", "{tmp}/wild", "--seed", "2", "--items", "300"],
+        [r"^\d+ items, \d+ stories$", *(rf"^  {kind} +[1-9]\d* " for kind in WILD_KINDS)],
     ),
     "hard_quality": (
         ["bench/hard_quality.py", "--generate", "2", "--items", "300", "--examples", "1"],
