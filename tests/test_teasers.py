@@ -103,3 +103,24 @@ def test_a_teaser_is_found_among_hundreds_of_leads_that_open_alike(seed: int) ->
     engine.decide([_candidate(2000, longer, 3)], now)
     assert engine.cluster_of(1000) == engine.cluster_of(2000)
     assert all(engine.cluster_of(n) != engine.cluster_of(2000) for n in range(1, 301))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_partial_copy_is_found_among_hundreds_of_leads_that_open_alike(seed: int) -> None:
+    """A partner's first two paragraphs of a wire story, decided after hundreds of the
+    wire's stories that open with the same dateline and house phrase: the index proposes
+    them all, and the partial copy is compared with the story it shares every lead band
+    with, not only with the lowest ids among them."""
+    opener = "OSLO (Wire) — After months of debate, officials in the county said on Monday that"
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    engine = DedupEngine()
+    alike = [
+        _candidate(n, [f"{opener} {p}" if i == 0 else p for i, p in enumerate(story(9000 + n))], 1)
+        for n in range(1, 301)
+    ]
+    engine.decide(alike, now)
+    full = story(9600 + seed, paragraphs=6)
+    longer = [f"{opener} {full[0]}", *full[1:]]
+    engine.decide([_candidate(400, longer, 2)], now)
+    engine.decide([_candidate(500, [*longer[:2], "Read the full story at Oslo Wire."], 3)], now)
+    assert engine.cluster_of(500) == engine.cluster_of(400)

@@ -17,7 +17,7 @@ from datetime import datetime
 
 import numpy as np
 
-from aggregator.dedup.lshindex import BandedIndex, band_keys, shared_band_pairs
+from aggregator.dedup.lshindex import BandedIndex, band_keys, shared_band_counts
 from aggregator.dedup.rules import (
     MIN_CONTAINED_SHINGLES,
     DedupParams,
@@ -38,8 +38,10 @@ from aggregator.types import Assignment, ClusterChanges, ClusterState, Correctio
 
 MAX_CANDIDATES = 64
 """An item proposed with more partners than this (near-identical template items: daily
-notices, "market closed") is compared with its 64 lowest-id partners only, so a feed of
-thousands of look-alikes costs n·64 comparisons, not n²; they still chain into one cluster."""
+notices, "market closed") is compared with the 64 that share the most bands with it (the
+lowest ids among equals), and a short text with 64 more found by its first words, so a
+feed of thousands of look-alikes costs n·128 comparisons at most, not n²; they still chain
+into one cluster."""
 QUERY_SHINGLES = 6
 """A short text looks for texts that open with its first six shingles."""
 OPENING_MATCHES = 2
@@ -295,21 +297,24 @@ class DedupEngine:
         # per item).  All are indexed, so the group stays findable if its first goes.
         ask = [i for i, item_id in enumerate(ids) if self._first_of_its_text(item_id)]
         asking, main_asked, lead_asked = [ids[i] for i in ask], main[ask], lead[ask]
-        pairs = set(shared_band_pairs(asking, main_asked))
-        pairs |= set(shared_band_pairs(asking, lead_asked))
+        # Each pair with the bands its two signatures share (whole text and lead): what
+        # ranks an item's partners when it has more than it may verify.
+        shared = shared_band_counts(asking, main_asked)
+        shared.update(shared_band_counts(asking, lead_asked))
         for item_id, hits, lead_hits in zip(
             asking,
-            self._lsh.query_many(main_asked),
-            self._lead_lsh.query_many(lead_asked),
+            self._lsh.query_counts_many(main_asked),
+            self._lead_lsh.query_counts_many(lead_asked),
             strict=True,
         ):
-            pairs.update(
-                (min(item_id, o), max(item_id, o)) for o in hits | lead_hits if o != item_id
+            hits.update(lead_hits)
+            shared.update(
+                {(min(item_id, o), max(item_id, o)): n for o, n in hits.items() if o != item_id}
             )
         # A teaser and the texts that open with its first words are ranked and capped by
         # their own lookup: among the LSH's look-alikes (a wire's dateline and stock
-        # opener are in hundreds of leads) the lowest ids would crowd them out.
-        chosen = set(_capped(pairs, at_hand))
+        # opener are in hundreds of leads) would crowd them out.
+        chosen = set(_capped(set(shared), at_hand, shared))
         chosen |= self._opening_pairs([(i, at_hand[i]) for i in asking])
         verified = [(a, b) for a, b in sorted(chosen) if a in self._nodes and b in self._nodes]
         fingerprints = self._fingerprints({i for pair in verified for i in pair}, at_hand)
@@ -758,12 +763,18 @@ def _is_short(fp: Fingerprint) -> bool:
 
 
 def _capped(
-    pairs: set[tuple[int, int]], new: Collection[int] | None = None
+    pairs: set[tuple[int, int]],
+    new: Collection[int] | None = None,
+    shared: Mapping[tuple[int, int], int] | None = None,
 ) -> list[tuple[int, int]]:
     """The pairs to verify, in order: each ``new`` item (all, when None) keeps its
-    ``MAX_CANDIDATES`` lowest-id partners, and a pair is verified when a new item of it
-    keeps it.  Items already indexed choose nothing: an old item proposed with many new
-    look-alikes would otherwise have each of them verified against it and more."""
+    ``MAX_CANDIDATES`` partners that share the most bands with it (``shared``; the lowest
+    ids among equals), and a pair is verified when a new item of it keeps it.  Items
+    already indexed choose nothing: an old item proposed with many new look-alikes would
+    otherwise have each of them verified against it and more.  Near-identical look-alikes
+    share every band, so they keep their lowest ids and still chain into one cluster; a
+    copy among hundreds of texts that open alike (a wire's dateline and house phrase)
+    shares more bands with its story than they do."""
     partners: dict[int, list[int]] = {}
     for a, b in pairs:
         partners.setdefault(a, []).append(b)
@@ -772,8 +783,13 @@ def _capped(
     if all(len(partners[item]) <= MAX_CANDIDATES for item in choosing) and new is None:
         return sorted(pairs)
     kept: set[tuple[int, int]] = set()
+    bands = shared or {}
     for item in choosing:
-        for other in sorted(partners[item])[:MAX_CANDIDATES]:
+        ranked = sorted(
+            partners[item],
+            key=lambda other: (-bands.get((min(item, other), max(item, other)), 0), other),
+        )
+        for other in ranked[:MAX_CANDIDATES]:
             kept.add((min(item, other), max(item, other)))
     return sorted(kept)
 

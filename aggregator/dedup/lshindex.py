@@ -20,6 +20,8 @@ candidate with probability 1 - (1 - J^3)^42: 0.996 at 0.5 (the decision threshol
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import numpy.typing as npt
 
@@ -41,8 +43,15 @@ with the first ``RUN_LIMIT`` of them only: n·64 pairs, not n²."""
 
 def shared_band_pairs(items: list[int], keys: U32) -> list[tuple[int, int]]:
     """Pairs of ``items`` (one row of ``keys`` each) that share a band (see ``RUN_LIMIT``)."""
+    return sorted(shared_band_counts(items, keys))
+
+
+def shared_band_counts(items: list[int], keys: U32) -> Counter[tuple[int, int]]:
+    """:func:`shared_band_pairs` with how many bands each pair shares: the more bands, the
+    closer their signatures (what ranks an item's partners when it has too many)."""
+    pairs: Counter[tuple[int, int]] = Counter()
     if len(items) < 2:
-        return []
+        return pairs
     bands = keys.shape[1]
     flat = keys.reshape(-1)
     owners = np.repeat(np.asarray(items, dtype=np.int64), bands)
@@ -52,15 +61,16 @@ def shared_band_pairs(items: list[int], keys: U32) -> list[tuple[int, int]]:
     starts = np.concatenate([[0], edges])
     ends = np.concatenate([edges, [flat.size]])
     long_runs = np.flatnonzero(ends - starts > 1)
-    pairs: set[tuple[int, int]] = set()
     for run in long_runs.tolist():  # runs of equal keys: rare beyond true copies
         members = owners[starts[run] : ends[run]].tolist()
         head = members[:RUN_LIMIT]
-        for position, item in enumerate(members):
-            for other in head[: min(position, RUN_LIMIT)]:
-                if other != item:
-                    pairs.add((min(other, item), max(other, item)))
-    return sorted(pairs)
+        pairs.update(
+            (min(other, item), max(other, item))
+            for position, item in enumerate(members)
+            for other in head[: min(position, RUN_LIMIT)]
+            if other != item
+        )
+    return pairs
 
 
 def band_keys(hashvalues: npt.ArrayLike, bands: int = BANDS, rows: int = ROWS) -> U32:
@@ -163,9 +173,13 @@ class BandedIndex:
     def query_many(self, keys: U32) -> list[set[int]]:
         """``query`` for many signatures at once (one row of keys each): one binary search
         per level for the whole batch instead of one per item."""
+        return [set(counts) for counts in self.query_counts_many(keys)]
+
+    def query_counts_many(self, keys: U32) -> list[Counter[int]]:
+        """:meth:`query_many` with how many bands each item found shares with the row."""
         if self._tail_n:
             self._flush_tail()
-        results: list[set[int]] = [set() for _ in range(keys.shape[0])]
+        results: list[Counter[int]] = [Counter() for _ in range(keys.shape[0])]
         # Searched in ascending order, the keys walk each level forwards: numpy's binary
         # search starts from the previous answer, and the memory it touches stays warm.
         order = np.argsort(keys.reshape(-1), kind="stable")
