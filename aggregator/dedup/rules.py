@@ -191,6 +191,8 @@ class Match:
     missing_in_sample: int | None = None
     """Compared on the 1-in-4 sample: the shorter text's sampled shingles not in the other
     (None: compared exactly)."""
+    found_in_sample: int = 0
+    """Compared on the 1-in-4 sample: those of them that are in the other."""
     lead_containment_before_ending: float = 0.0
     """:attr:`lead_containment` of the shorter text without its short last block (0.0 when
     it has none: :attr:`Fingerprint.ending`)."""
@@ -259,6 +261,7 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
         lead_word_share=_word_share(a.lead_words, b.lead_words),
         lead_containment_before_ending=before_ending,
         missing_in_sample=xs.size - common if a.sampled or b.sampled else None,
+        found_in_sample=common if a.sampled or b.sampled else 0,
     )
 
 
@@ -428,9 +431,14 @@ def found_whole(m: Match) -> bool:
     """Whether the shorter text is found whole in the longer one: ``WHOLE`` of its
     shingles, or, compared on the 1-in-4 sample, all of its sampled ones but
     ``SAMPLE_SLACK`` (a partial copy that dropped a paragraph lacks the shingles across the
-    gap, and a few samples weigh a tenth each)."""
-    return m.containment >= WHOLE or (
-        m.missing_in_sample is not None and m.missing_in_sample <= SAMPLE_SLACK
+    gap, and a few samples weigh a tenth each), ``MIN_CONTAINED_SHINGLES`` of them found
+    at least."""
+    if m.missing_in_sample is None:
+        return m.containment >= WHOLE
+    # On the sample, a teaser holds two or three shingles: all found, or one missing, says
+    # nothing of the rest of it.
+    return m.found_in_sample >= MIN_CONTAINED_SHINGLES and (
+        m.containment >= WHOLE or m.missing_in_sample <= SAMPLE_SLACK
     )
 
 
