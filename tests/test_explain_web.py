@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from aggregator.cli import main
 from aggregator.config import load_settings
+from aggregator.publish import explaining
 from aggregator.publish.app import create_app
 from aggregator.storage import Storage
 from tests.feeds import rss
@@ -80,7 +81,17 @@ def test_the_explain_page_names_a_digest_and_its_stories(
     items = _polled(capsys, config)
     briefing, teaser = items["briefing"], items["teaser"]
     with _web(config) as client:
+        # While another request reads the day's stories, the check is skipped, and said so.
+        assert explaining._SCANNING.acquire(blocking=False)
+        try:
+            busy = client.get(f"/api/items/{briefing['id']}/explain").json()
+            busy_page = client.get(f"/items/{briefing['id']}/explain")
+        finally:
+            explaining._SCANNING.release()
+        assert busy["digests_checked"] is False and "digest" not in busy["items"][0]
+        assert "The digest check (whether an item holds the leads" in busy_page.text
         report = client.get(f"/api/items/{briefing['id']}/explain?with={teaser['id']}").json()
+        assert report["digests_checked"] is True
         rule = report["items"][0]["digest"]["rule"]
         assert rule.startswith(f"digest: item {briefing['id']} holds the leads of ")
         assert report["comparison"]["same_cluster"] is False

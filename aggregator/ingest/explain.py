@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -89,11 +89,13 @@ def explain(
     item_ids: list[int],
     *,
     find_digests: bool = True,
+    digest_window: timedelta | None = None,
 ) -> Explanation:
     """How one item was placed, or how two items compare and what the rules conclude.
 
     ``find_digests`` False leaves out :func:`digest_of`, which reads every fingerprint of
-    the items' dedup window: the cluster page explains its members without it."""
+    the items published within ``digest_window`` of each item (None: the dedup window):
+    the cluster page explains its members without it."""
     indexed = {i.item_id: i for i in storage.indexed_items_by_id(item_ids)}
     matched = {i.item_id: i.matched_item_id for i in indexed.values()}
     wanted = sorted(set(item_ids) | {m for m in matched.values() if m is not None})
@@ -136,7 +138,11 @@ def explain(
         and item_id in indexed
         and (
             digest := digest_of(
-                storage, indexed[item_id], kept[item_id], prints[item_id][0], params
+                storage,
+                indexed[item_id],
+                kept[item_id],
+                prints[item_id][0],
+                digest_window or params.window,
             )
         )
         is not None
@@ -157,13 +163,13 @@ def digest_of(
     item: IndexedItem,
     kept: tuple[str, ...],
     fingerprint: Fingerprint,
-    params: DedupParams,
+    within: timedelta,
 ) -> Digest | None:
     """Whether an item (its story blocks ``kept`` and their ``fingerprint``) holds the
     openings of ``DIGEST_MIN_STORIES`` other stories or more, among the items published
-    within the dedup window of it: the pair rules see one story's lead in it, as in the
-    story's teaser; only the other stories tell the two apart.  Reads the window's
-    fingerprints: for ``clusters explain``, not the engine."""
+    ``within`` of it (the dedup window for the command): the pair rules see one story's
+    lead in it, as in the story's teaser; only the other stories tell the two apart.
+    Reads those items' fingerprints: for ``clusters explain``, not the engine."""
     held = text_shingles(kept)
     if held.size == 0:
         return None
@@ -171,7 +177,7 @@ def digest_of(
     # fixed opening), not a lead held further down.
     own = np.unique(fingerprint.opening[:OPENING_HEAD])
     stories: dict[int, None] = {}
-    for other in _window(storage, item.sort_time - params.window, item.sort_time + params.window):
+    for other in _window(storage, item.sort_time - within, item.sort_time + within):
         if other.item_id == item.item_id or other.fingerprint is None:
             continue
         story = other.cluster_id if other.cluster_id is not None else -other.item_id

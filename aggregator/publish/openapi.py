@@ -295,8 +295,14 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Explanation": {
         "type": "object",
-        "required": ["items"],
+        "required": ["items", "digests_checked"],
         "properties": {
+            "digests_checked": {
+                "type": "boolean",
+                "description": "whether the items were checked for digests (the leads of "
+                "other stories published within a day of them): false when another "
+                "request's check was running",
+            },
             "items": {
                 "type": "array",
                 "items": {
