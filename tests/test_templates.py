@@ -4,6 +4,7 @@ and 7).  Ten families of each shape, made here: the fixed phrasing, then slots."
 
 from __future__ import annotations
 
+import itertools
 import random
 import zlib
 
@@ -512,3 +513,192 @@ def test_two_towns_on_two_days_under_one_sky_are_two_stories(n: int) -> None:
         _titled(a, title_a, 1), _titled(a, f"{title_a} | County Now North", 2), DedupParams()
     )
     assert copy.method is not None, copy.reason
+
+
+COUNCIL_BODY = [
+    "The vote came after a long evening of debate in which residents filled the chamber "
+    "and the overflow room next door to hear the arguments.",
+    "Supporters said the money would repair roads and bridges left without upkeep for a "
+    "decade, while opponents warned that property taxes would climb.",
+    "The finance director told members the reserve fund would fall to its lowest level in "
+    "fifteen years unless new revenue was found within two years.",
+    "A public hearing on the rate is planned for next month at the library, and written "
+    "comments can be sent to the clerk until then.",
+    "Business owners spoke in favour, saying potholes on the high street had kept "
+    "customers away during the busy summer season.",
+]
+EDITED_LEADS = [
+    (
+        (
+            "Hollin police arrested a man over the stabbing of a teenager outside the station "
+            "on Monday, a spokesman said.",
+            "Man arrested over Hollin station stabbing",
+        ),
+        (
+            "Hollin police charged a man over the stabbing of a teenager outside the station "
+            "on Tuesday, a spokesman said.",
+            "Man charged over Hollin station stabbing",
+        ),
+    ),
+    (
+        (
+            "Mayor Jon Smyth resigned from the Hollin council on Monday after a vote of no "
+            "confidence by members of his own party.",
+            "Hollin mayor Smyth resigns",
+        ),
+        (
+            "Mayor John Smith resigned from the Hollin council on Sunday after a vote of no "
+            "confidence by members of his own party.",
+            "Hollin mayor John Smith resigns",
+        ),
+    ),
+    (
+        (
+            "The defence ministry ordered four new ships for the navy, which will base them at "
+            "the harbour in the north of the country.",
+            "Defence ministry orders four ships",
+        ),
+        (
+            "The defense ministry ordered four new ships for the navy, which will base them at "
+            "the harbor in the north of the country.",
+            "Defense ministry orders four ships",
+        ),
+    ),
+    (
+        (
+            "Acme Robotics announced on Monday that it would cut 200 jobs as orders for its "
+            "warehouse robots slowed this year.",
+            "Acme Robotics announces job cuts",
+        ),
+        (
+            "Acme Robotics confirmed on Tuesday that it would cut 200 jobs as orders for its "
+            "warehouse robots slowed this year.",
+            "Acme Robotics confirms job cuts",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("n", range(len(EDITED_LEADS)))
+@pytest.mark.parametrize("paragraphs", [len(COUNCIL_BODY), 2])
+def test_an_update_that_edits_its_first_sentence_in_two_places_is_the_same_story(
+    n: int, paragraphs: int
+) -> None:
+    """Two or three slots apart in the first sentence, each title naming an edited word
+    ("arrested" / "charged", a corrected name and day, a house spelling), the rest of the
+    story kept: an update, a correction, a copy in house style, whole or its first
+    paragraphs; not two stories on one template."""
+    (lead_a, title_a), (lead_b, title_b) = EDITED_LEADS[n]
+    a = _titled([lead_a, *COUNCIL_BODY], title_a, 1)
+    b = _titled([lead_b, *COUNCIL_BODY[:paragraphs]], title_b, 2)
+    verdict = judge(a, b, DedupParams())
+    assert verdict.method is not None, verdict.reason
+
+
+def test_the_slots_are_the_same_either_way_round() -> None:
+    """Template pairs judged in both orders get one verdict: which item was stored first
+    changes nothing (an alignment breaks ties by position in its first sequence)."""
+    names = ["Ashford", "Brampton Falls", "Dunmore", "Eastleigh", "Sunday", "Carlisle Bay"]
+    leads = [
+        (
+            "{0} beat {1} at the {2} ground on Saturday, the league said in a statement.",
+            "{0} beat {1} at {2}",
+        ),
+        (
+            "Residents of {0} and {1} can expect fog on {2} morning, forecasters said today.",
+            "Fog for {0} and {1} on {2}",
+        ),
+    ]
+    body = ["Attendance across the weekend rose for the third week running, the league said."]
+    differ = 0
+    for lead, title in leads:
+        for x in itertools.permutations(names, 3):
+            for y in itertools.permutations(names, 3):
+                if x >= y:
+                    continue
+                a = _titled([lead.format(*x), *body], title.format(*x), 1)
+                b = _titled([lead.format(*y), *body], title.format(*y), 2)
+                differ += judge(a, b, DedupParams()).method != judge(b, a, DedupParams()).method
+                words_a, words_b = a.fingerprint.lead_words, b.fingerprint.lead_words
+                one, other = slot_words(words_a, words_b), slot_words(words_b, words_a)
+                assert (one is None) == (other is None)
+                if one is not None and other is not None:
+                    assert [(x_.tolist(), y_.tolist()) for x_, y_ in one] == [
+                        (y_.tolist(), x_.tolist()) for x_, y_ in other
+                    ]
+    assert differ == 0
+
+
+def test_two_sides_that_swap_places_in_a_result_are_two_stories() -> None:
+    """ "Ashford beat Brampton" and "Brampton beat Ashford": the same words in another
+    order, one span of the sentence (the old one-slot reading), two matches of a tie."""
+    body = [
+        "Attendance across the weekend rose for the third week running, the league said.",
+        "Tickets for the next round go on sale on Monday at the club offices.",
+    ]
+    a = _titled(
+        ["Ashford beat Brampton 2-1 at home on Saturday, the league said.", *body],
+        "Ashford beat Brampton 2-1",
+        1,
+    )
+    b = _titled(
+        ["Brampton beat Ashford 3-0 at home on Saturday, the league said.", *body],
+        "Brampton beat Ashford 3-0",
+        2,
+    )
+    verdict = judge(a, b, DedupParams())
+    assert verdict.method is None and verdict.reason.startswith("template:"), verdict.reason
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_traffic_alerts_two_slots_apart_with_stock_lines_are_two_stories(n: int) -> None:
+    """Two alerts of one feed: the cause and the road in their slots, numbers aside, and
+    the feed's stock lines after: they share their last sentences as templates do, but
+    not the most of their text that an update keeps."""
+    causes = ["Crash", "Fuel spill", "Roadworks", "Broken-down lorry", "Flooding", "Fire"]
+    roads = ["the M62", "Route 9", "the B4236", "the A38", "the ring road", "Route 17"]
+    rng = random.Random(n)
+
+    def alert(cause: str, road: str) -> tuple[list[str], str]:
+        return (
+            [
+                f"{cause} has closed northbound lanes on {road} near junction "
+                f"{rng.randint(2, 30)}, traffic officials said at {rng.randint(1, 11)}:"
+                f"{rng.randint(10, 59)} p.m.",
+                f"Delays of up to {rng.randint(10, 90)} minutes are expected. Drivers are "
+                "advised to use local roads.",
+            ],
+            f"{cause} closes northbound lanes on {road}",
+        )
+
+    (a, title_a), (b, title_b) = alert(causes[n], roads[n]), alert(causes[n - 1], roads[n - 2])
+    verdict = judge(_titled(a, title_a, 1), _titled(b, title_b, 1), DedupParams())
+    assert verdict.method is None, verdict.reason
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_a_lead_that_opens_with_its_title_is_story_text(n: int) -> None:
+    """Filings whose first paragraph repeats the title word for word, then the company's
+    description every filing shares: the first paragraph is the story (the fund, what it
+    did), not a line that names the title (a footer, dropped), else two funds' filings are
+    one text, with a byline before it too.  A heading that only repeats the title still
+    goes."""
+    rng = random.Random(n)
+    first, second = rng.sample(NAMES, 2)
+    company = fund_story(random.Random(500 + n), COMPANIES[n % len(COMPANIES)])[1:]
+
+    def filing(fund: str) -> tuple[list[str], str]:
+        title = f"{fund} raises its stake in Acme Robotics Inc. (ACMR)"
+        return [f"{title} by {rng.randint(2, 60)}% in the third quarter.", *company], title
+
+    (a, title_a), (b, title_b) = filing(first), filing(second)
+    verdict = judge(_titled(a, title_a, 1), _titled(b, title_b, 2), DedupParams())
+    assert verdict.method is None, verdict.reason
+    signed = judge(
+        _titled(["By Jane Doe, Markets Desk", *a], title_a, 1),
+        _titled(["By Sam Roe", *b], title_b, 2),
+        DedupParams(),
+    )
+    assert signed.method is None, signed.reason  # a byline before it changes nothing
+    headed = judge(_titled([title_a, *a], title_a, 1), _titled(a, title_a, 2), DedupParams())
+    assert headed.method == "content-hash", headed.reason

@@ -42,7 +42,9 @@ with the rest.  At any length and similarity, a ``containment`` edge included, t
 are template stories when their titles are not one story's and their first sentences are
 one sentence with other words in one slot, words each title names (:func:`slot_sign`:
 "the forecast for <town> for Monday"): two towns given the same weather share all their
-text but their names.
+text but their names; or in two or three slots ("<town> can expect fog on <Sunday>"),
+when they share under half of the sentences after it (an update edits its first sentence
+and keeps the rest).
 
 A shorter text keeps a containment edge only to its single best longer text
 (:func:`lead_parent_rank`), so a lead shared by a story and its rewritten update cannot
@@ -99,8 +101,9 @@ TITLE_SLOTS_SHARE = 0.25
 each have words of their own are one pattern with other slots filled."""
 TITLE_SLOTS_GAP = 0.1
 """Containment minus sentence share from which two texts under :data:`Titles.SLOTS` are
-template stories: some of their sentences differ (a copy's, even interrupted, are the
-same save for the lines it adds)."""
+template stories: some of their sentences differ, two at least (a copy's, even
+interrupted, are the same save for the lines it adds; an update under a new title may
+rewrite its first)."""
 LEAD_FRAME_SHARE = 0.5
 """Share of words two first sentences that differ have in common from which they are one
 template's frame with other names in it; an update that rewrote its opening under a new
@@ -116,6 +119,13 @@ hard-case corpus and the dev corpus; template families lie around 0.4."""
 SLOT_WORDS = 5
 """Words a template's slot holds at most (a town, a team, a fund: "caist capital
 management llc")."""
+REST_SHARE = 0.5
+"""Share of the sentences after the first, in common, from which first sentences two or
+three slots apart are an edit of one story (an update, a correction, a house style), not
+two template stories."""
+EDIT_CONTAINMENT = 0.8
+"""With :data:`REST_SHARE`: the share of the shorter text's shingles in the other from
+which first sentences two or three slots apart are an edit of one story."""
 MAX_SLOTS = 3
 """Slots two template sentences differ in, at most: a town and a day, a team, its rival
 and a venue."""
@@ -136,6 +146,11 @@ WHOLE = 0.95
 SAMPLE_SLACK = 1
 """Sampled shingles of the shorter text that may be missing from the longer one for it to
 be found whole (:func:`found_whole`)."""
+MIN_FOUND_IN_SAMPLE = 5
+"""Sampled shingles of the shorter text found in the other, at least, for it to be found
+whole on the 1-in-4 sample: a 15-word teaser has two or three, all of them in the half it
+shares with another story's opening as often as not (a dateline and a house phrase); a
+partial copy of 40 words has about ten."""
 HALF_LEAD = 0.5
 """Lead containment enough for a text found whole: it starts where the other starts."""
 
@@ -186,8 +201,9 @@ class Match:
     """The longer text's first words are the shorter one's (a dateline before them aside);
     a digest holds a story's lead further down."""
     lead_slot: bool = False
-    """Their first lead sentences are one sentence with other words in one slot
-    (:func:`slot_words`), words each names in its title."""
+    """Their first lead sentences are one sentence with other words in its slots
+    (:func:`slot_words`; more than one only when they share under ``REST_SHARE`` of the
+    sentences after it), words of one slot each names in its title."""
     missing_in_sample: int | None = None
     """Compared on the 1-in-4 sample: the shorter text's sampled shingles not in the other
     (None: compared exactly)."""
@@ -232,6 +248,7 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
         xs, ys = short.sample, long_.sample
     common = overlap(xs, ys)
     union = xs.size + ys.size - common
+    containment = common / xs.size if xs.size else 0.0
     lead_common = overlap(short.lead, long_.lead)
     before_ending = 0.0
     if short.ending.size:
@@ -240,13 +257,15 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
             before_ending = overlap(body, long_.lead) / body.size
     fewer = min(a.sentences.size, b.sentences.size)
     titles = compare_titles(a.title, b.title)
+    shared_sentences = overlap(a.sentences, b.sentences)
+    sentence_share = shared_sentences / fewer if fewer else 1.0
     return Match(
         jaccard=common / union if union else 0.0,
-        containment=common / xs.size if xs.size else 0.0,
+        containment=containment,
         lead_containment=lead_common / short.lead.size if short.lead.size else 0.0,
         shorter=short.size,
         longer=long_.size,
-        sentence_share=overlap(a.sentences, b.sentences) / fewer if fewer else 1.0,
+        sentence_share=sentence_share,
         sentences=fewer,
         leads_differ=_leads_differ(a, b),
         titles=titles,
@@ -257,7 +276,7 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
         and a.lead_sentences.size > 0
         and b.lead_sentences.size > 0
         and a.lead_sentences[0] != b.lead_sentences[0]
-        and _slot_named_in_titles(a, b),
+        and _template_slots(a, b, shared_sentences, fewer, containment),
         lead_word_share=_word_share(a.lead_words, b.lead_words),
         lead_containment_before_ending=before_ending,
         missing_in_sample=xs.size - common if a.sampled or b.sampled else None,
@@ -278,10 +297,45 @@ def slot_words(a: U32, b: U32) -> list[tuple[U32, U32]] | None:
     Springs> for <Monday>", "<Acme Fund> raised its stake in …"), ``SLOT_FRAME`` words in
     common at least, and ``SLOT_TAIL`` of them after the last slot; else None.  A copy
     that adds or drops words (a dateline, a truncated teaser) has no words of its own on
-    one side; an update rewrites whole sentences."""
+    one side; an update rewrites whole sentences.  The same answer either way round."""
     if a.size == 0 or b.size == 0 or abs(a.size - b.size) > MAX_SLOTS * (SLOT_WORDS - 1):
         return None
+    one = _one_span(a, b)
+    if one is not None:
+        return [one]
     words_a, words_b = a.tolist(), b.tolist()
+    # The alignment breaks ties between equally long matches by their place in its first
+    # sequence: aligned in one order of the two, whichever was stored first.
+    if words_b < words_a:
+        slots = _aligned_slots(b, a, words_b, words_a)
+        return None if slots is None else [(mine, theirs) for theirs, mine in slots]
+    return _aligned_slots(a, b, words_a, words_b)
+
+
+def _one_span(a: U32, b: U32) -> tuple[U32, U32] | None:
+    """The one span where two word sequences differ, when it is a slot: the words between
+    their common start and common end (``SLOT_TAIL`` at least of it), one to
+    ``SLOT_WORDS`` on each side ("<Ashford> beat <Brampton>" and "<Brampton> beat
+    <Ashford>" are one span, whatever an alignment would pair inside it)."""
+    shorter = min(a.size, b.size)
+    differ = np.flatnonzero(a[:shorter] != b[:shorter])
+    head = int(differ[0]) if differ.size else shorter
+    back = np.flatnonzero(a[::-1][:shorter] != b[::-1][:shorter])
+    tail = min(int(back[0]) if back.size else shorter, shorter - head)
+    slot_a, slot_b = a.size - head - tail, b.size - head - tail
+    if (
+        1 <= slot_a <= SLOT_WORDS
+        and 1 <= slot_b <= SLOT_WORDS
+        and tail >= SLOT_TAIL
+        and head + tail >= SLOT_FRAME
+    ):
+        return a[head : a.size - tail], b[head : b.size - tail]
+    return None
+
+
+def _aligned_slots(
+    a: U32, b: U32, words_a: list[int], words_b: list[int]
+) -> list[tuple[U32, U32]] | None:
     # What no alignment can change, checked first (most pairs compared are two stories'
     # first sentences): a word of one that the other lacks stands in a slot, and the frame
     # is made of words both have.
@@ -314,18 +368,37 @@ def slot_words(a: U32, b: U32) -> list[tuple[U32, U32]] | None:
     return slots
 
 
-def _slot_named_in_titles(a: Fingerprint, b: Fingerprint) -> bool:
+def _template_slots(
+    a: Fingerprint, b: Fingerprint, shared: int, fewer: int, containment: float
+) -> bool:
     """Whether two texts' first sentences are one frame with other words in its slots, and
     each names one slot's words in its own title: a template's slot holds the story's
     subject (the town, the fund), which its title names too; an edit to a copy's first
-    sentence ("said" for "says", another day) is not what a title is about."""
-    own_a, own_b = set(a.lead_words.tolist()), set(b.lead_words.tolist())
-    # A slot's words are words the other sentence lacks (but where it repeats them
-    # elsewhere): first, whether each title names one of them at all.
-    if not (own_a - own_b) & set(a.title.tolist()) or not (own_b - own_a) & set(b.title.tolist()):
+    sentence ("said" for "says", another day) is not what a title is about.  Two slots or
+    three are an edit of one story, not a template, when the texts (``shared`` sentences
+    of the ``fewer`` one has) share ``REST_SHARE`` of the sentences after the first and
+    ``EDIT_CONTAINMENT`` of the shorter one's shingles: an update or a correction edits
+    its first sentence in two places ("arrested … on Monday", "charged … on Tuesday") and
+    keeps the rest of its story, a partial copy of it too; template stories change names
+    and numbers throughout, keep a stock line or two ("Drivers are advised to use local
+    roads."), or are one sentence once their shared paragraph is learned as
+    boilerplate."""
+    # Cheap first: each title names a word of its own first sentence at all.
+    if not set(a.lead_words.tolist()) & set(a.title.tolist()) or not set(
+        b.lead_words.tolist()
+    ) & set(b.title.tolist()):
         return False
     slots = slot_words(a.lead_words, b.lead_words)
-    return slots is not None and any(
+    if slots is None:
+        return False
+    if (
+        len(slots) > 1
+        and fewer > 1
+        and shared >= REST_SHARE * (fewer - 1)
+        and containment >= EDIT_CONTAINMENT
+    ):
+        return False
+    return any(
         bool(np.isin(mine, a.title).any()) and bool(np.isin(theirs, b.title).any())
         for mine, theirs in slots
     )
@@ -375,9 +448,9 @@ def is_template(m: Match) -> bool:
 
 def slot_sign(m: Match) -> str | None:
     """What marks two texts as template stories at any length and similarity: their
-    first sentences are one with another name in one slot, each names its slot's words
-    in its title, and their titles are not one story's (a glued word leaves a sentence's
-    hash alone, so markup noise makes no slot)."""
+    first sentences are one frame with other names in its slots (:func:`_template_slots`),
+    each names one slot's words in its title, and their titles are not one story's (a
+    glued word leaves a sentence's hash alone, so markup noise makes no slot)."""
     if m.lead_slot and m.titles in (Titles.SLOTS, Titles.UNRELATED):
         return (
             "their first sentences differ only in the words of a template's slots, and so "
@@ -406,7 +479,10 @@ def template_sign(m: Match) -> str | None:
             f"story's (their first sentences share {m.lead_word_share:.0%} of their words, "
             f"the texts {m.sentence_share:.0%} of their sentences)"
         )
-    if m.titles is Titles.SLOTS and gap >= TITLE_SLOTS_GAP:
+    # One sentence differing is an edit (an update's new first sentence under a new
+    # title); a template's names and numbers fill several.
+    differing = m.sentences * (1 - m.sentence_share)
+    if m.titles is Titles.SLOTS and gap >= TITLE_SLOTS_GAP and differing > 1.5:
         return (
             f"{1 - m.sentence_share:.0%} of their sentences differ, and so do their titles, "
             "in the words that fill one pattern"
@@ -431,13 +507,13 @@ def found_whole(m: Match) -> bool:
     """Whether the shorter text is found whole in the longer one: ``WHOLE`` of its
     shingles, or, compared on the 1-in-4 sample, all of its sampled ones but
     ``SAMPLE_SLACK`` (a partial copy that dropped a paragraph lacks the shingles across the
-    gap, and a few samples weigh a tenth each), ``MIN_CONTAINED_SHINGLES`` of them found
-    at least."""
+    gap, and a few samples weigh a tenth each), ``MIN_FOUND_IN_SAMPLE`` of them found at
+    least."""
     if m.missing_in_sample is None:
         return m.containment >= WHOLE
     # On the sample, a teaser holds two or three shingles: all found, or one missing, says
     # nothing of the rest of it.
-    return m.found_in_sample >= MIN_CONTAINED_SHINGLES and (
+    return m.found_in_sample >= MIN_FOUND_IN_SAMPLE and (
         m.containment >= WHOLE or m.missing_in_sample <= SAMPLE_SLACK
     )
 

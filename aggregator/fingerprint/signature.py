@@ -43,6 +43,8 @@ import numpy.typing as npt
 from aggregator.clean.text import content_key, words
 from aggregator.clean.titles import (
     LABEL_WORDS,
+    LEAD_MIN_WORDS,
+    NAMING_HEADING_CHARS,
     NAMING_MIN_WORDS,
     PREFIX_WORDS,
     naming_lines,
@@ -110,8 +112,8 @@ SCHEME = (
     f"w{SHINGLE}-crc32-fmix-{PERMUTATION_SCHEME}-p{NUM_PERM}-s{SEED}"
     f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-sent{MAX_SENTENCES}"
     f"-open{OPENING}/{OPENING_HEAD}+{OPENING_PER_BLOCK}-leads{LEAD_SENTENCES}"
-    f"-title{PREFIX_WORDS}/{LABEL_WORDS}/{NAMING_MIN_WORDS}-b{SHORT_BLOCK_WORDS}"
-    f"-lw{LEAD_WORDS}#e{ENDING_WORDS}v9"
+    f"-title{PREFIX_WORDS}/{LABEL_WORDS}/{NAMING_MIN_WORDS}/{NAMING_HEADING_CHARS}/{LEAD_MIN_WORDS}"
+    f"-b{SHORT_BLOCK_WORDS}-lw{LEAD_WORDS}#e{ENDING_WORDS}v10"
 )
 
 _FORMAT_VERSION = 9
