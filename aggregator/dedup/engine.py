@@ -39,9 +39,9 @@ from aggregator.types import Assignment, ClusterChanges, ClusterState, Correctio
 MAX_CANDIDATES = 64
 """An item proposed with more partners than this (near-identical template items: daily
 notices, "market closed") is compared with the 64 that share the most bands with it (the
-lowest ids among equals), and a short text with 64 more found by its first words, so a
-feed of thousands of look-alikes costs n·128 comparisons at most, not n²; they still chain
-into one cluster."""
+lowest ids among equals); a short text with 64 more found by its first words, and one
+long enough to be led with 64 teasers that open as it does, so a feed of thousands of
+look-alikes costs n·192 comparisons at most, not n²; they still chain into one cluster."""
 QUERY_SHINGLES = 6
 """A short text looks for texts that open with its first six shingles."""
 OPENING_MATCHES = 2
