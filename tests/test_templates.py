@@ -702,3 +702,39 @@ def test_a_lead_that_opens_with_its_title_is_story_text(n: int) -> None:
     assert signed.method is None, signed.reason  # a byline before it changes nothing
     headed = judge(_titled([title_a, *a], title_a, 1), _titled(a, title_a, 2), DedupParams())
     assert headed.method == "content-hash", headed.reason
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_alerts_whose_slots_are_figures_are_two_stories_and_a_toll_update_one(n: int) -> None:
+    """Two alerts of one template on one road, near two junctions: their first sentences
+    differ only in figures, which their titles name, and their stock lines aside they share
+    little; an update of a death toll under a new title keeps the rest of its story."""
+    rng = random.Random(n)
+
+    def alert(junction: int) -> tuple[list[str], str]:
+        return (
+            [
+                f"A crash has closed northbound lanes on Route 9 near junction {junction}, "
+                f"traffic officials said at {rng.randint(1, 11)}:{rng.randint(10, 59)} p.m.",
+                f"Delays of up to {rng.randint(10, 90)} minutes are expected. Drivers are "
+                "advised to use local roads.",
+            ],
+            f"Crash closes northbound lanes on Route 9 near junction {junction}",
+        )
+
+    (a, title_a), (b, title_b) = alert(2 + n), alert(20 + n)
+    verdict = judge(_titled(a, title_a, 1), _titled(b, title_b, 1), DedupParams())
+    assert verdict.method is None, verdict.reason
+    assert verdict.reason.startswith("template:"), verdict.reason
+    before, after = 10 + n, 14 + 2 * n
+    story = [
+        "At least {} people were killed when floods swept through Hollin on Sunday, "
+        "officials said.",
+        *COUNCIL_BODY,
+    ]
+    toll = judge(
+        _titled([story[0].format(before), *story[1:]], f"Floods kill {before} in Hollin", 1),
+        _titled([story[0].format(after), *story[1:]], f"Floods kill {after} in Hollin", 2),
+        DedupParams(),
+    )
+    assert toll.method is not None, toll.reason

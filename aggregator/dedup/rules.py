@@ -276,7 +276,10 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
         and a.lead_sentences.size > 0
         and b.lead_sentences.size > 0
         and a.lead_sentences[0] != b.lead_sentences[0]
-        and _template_slots(a, b, shared_sentences, fewer, containment),
+        and (
+            _template_slots(a, b, shared_sentences, fewer, containment)
+            or _number_slots(a, b, shared_sentences, fewer, containment)
+        ),
         lead_word_share=_word_share(a.lead_words, b.lead_words),
         lead_containment_before_ending=before_ending,
         missing_in_sample=xs.size - common if a.sampled or b.sampled else None,
@@ -368,6 +371,37 @@ def _aligned_slots(
     return slots
 
 
+def _is_edit(shared: int, fewer: int, containment: float) -> bool:
+    """Whether two texts whose first sentences differ keep the rest of one story: they
+    (``shared`` sentences of the ``fewer`` one has) share ``REST_SHARE`` of the sentences
+    after the first and ``EDIT_CONTAINMENT`` of the shorter one's shingles — an update, a
+    correction, a copy in house style, or its first paragraphs."""
+    return fewer > 1 and shared >= REST_SHARE * (fewer - 1) and containment >= EDIT_CONTAINMENT
+
+
+def _number_slots(
+    a: Fingerprint, b: Fingerprint, shared: int, fewer: int, containment: float
+) -> bool:
+    """Whether two texts' first sentences are one sentence but for its figures, each title
+    names one of its own, and the texts are not an edit of one story (:func:`_is_edit`):
+    alerts of a template whose slots are numbers ("lanes closed near junction <4>", "near
+    junction <19>"), where an update of a toll ("12 killed", then "15") keeps its story.
+    Texts of one sentence are left alone: a short alert updated is that alert."""
+    if (
+        fewer < 2
+        or a.lead_words.size == 0
+        or not np.array_equal(a.lead_words, b.lead_words)
+        or np.array_equal(a.lead_numbers, b.lead_numbers)
+        or _is_edit(shared, fewer, containment)
+    ):
+        return False
+    # One frame, so the figures stand in the same places: those that differ are the slots.
+    differ = a.lead_numbers != b.lead_numbers
+    return bool(np.isin(a.lead_numbers[differ], a.title).any()) and bool(
+        np.isin(b.lead_numbers[differ], b.title).any()
+    )
+
+
 def _template_slots(
     a: Fingerprint, b: Fingerprint, shared: int, fewer: int, containment: float
 ) -> bool:
@@ -389,14 +423,7 @@ def _template_slots(
     ) & set(b.title.tolist()):
         return False
     slots = slot_words(a.lead_words, b.lead_words)
-    if slots is None:
-        return False
-    if (
-        len(slots) > 1
-        and fewer > 1
-        and shared >= REST_SHARE * (fewer - 1)
-        and containment >= EDIT_CONTAINMENT
-    ):
+    if slots is None or (len(slots) > 1 and _is_edit(shared, fewer, containment)):
         return False
     return any(
         bool(np.isin(mine, a.title).any()) and bool(np.isin(theirs, b.title).any())

@@ -16,7 +16,8 @@ A fingerprint keeps what the decision needs:
   with other names and numbers in most sentences;
 * ``lead_words``: the words of its first lead sentence, in order, to see two stories
   written on one template whose opening sentences differ only in the words that fill a
-  slot ("the forecast for <town> for Monday"), where the shingles differ too little;
+  slot ("the forecast for <town> for Monday"), where the shingles differ too little, and
+  ``lead_numbers``, its figures, for templates whose slots are numbers (a junction, a score);
 * ``ending``: the shingles of a short last block inside the lead ("Read the full story at
   …", "This is an excerpt …"), so that a partial copy whose closing line is new to the
   boilerplate model can still be seen to lead the full story;
@@ -116,10 +117,10 @@ SCHEME = (
     f"-b{SHORT_BLOCK_WORDS}-lw{LEAD_WORDS}#e{ENDING_WORDS}v10"
 )
 
-_FORMAT_VERSION = 9
+_FORMAT_VERSION = 10
 # version, num_perm, size, sample, lead, words, sentences, opening, lead sentences, title,
-# lead words, ending
-_HEADER = struct.Struct("<BHIIIIIHHHHH")
+# lead words, ending, lead numbers
+_HEADER = struct.Struct("<BHIIIIIHHHHHH")
 U32 = npt.NDArray[np.uint32]
 _EMPTY = np.empty(0, dtype=np.uint32)
 
@@ -157,6 +158,9 @@ class Fingerprint:
     ending: U32 = field(default_factory=lambda: _EMPTY)
     """Sorted distinct hashes of the shingles that hold words of its last block, when that
     block is short, follows another and lies in the lead (:func:`ending_shingles`)."""
+    lead_numbers: U32 = field(default_factory=lambda: _EMPTY)
+    """crc32 of the numbers among the words ``lead_words`` holds, in order: a template
+    whose slots are figures (a junction, a score) names them in its title too."""
 
     @property
     def sample(self) -> U32:
@@ -311,6 +315,7 @@ def fingerprint_blocks(
         title=title_hashes(title),
         lead_words=lead_word_hashes(first_lead),
         ending=ending_shingles(blocks, ordered),
+        lead_numbers=lead_number_hashes(first_lead),
     )
 
 
@@ -323,6 +328,15 @@ def lead_word_hashes(sentence: str) -> U32:
             NUMBER if token.isdecimal() else _token_hashes[token]
             for token in words(sentence)[:LEAD_WORDS]
         ),
+        dtype=np.uint32,
+    )
+
+
+def lead_number_hashes(sentence: str) -> U32:
+    """crc32 of the numbers among the first ``LEAD_WORDS`` words of a sentence, in order
+    (as a title's words are hashed)."""
+    return np.fromiter(
+        (_token_hashes[token] for token in words(sentence)[:LEAD_WORDS] if token.isdecimal()),
         dtype=np.uint32,
     )
 
@@ -481,6 +495,7 @@ def to_bytes(fp: Fingerprint) -> bytes | None:
                 fp.title.size,
                 fp.lead_words.size,
                 fp.ending.size,
+                fp.lead_numbers.size,
             ),
             fp.signature.astype("<u4").tobytes(),
             fp.lead_signature.astype("<u4").tobytes(),
@@ -492,6 +507,7 @@ def to_bytes(fp: Fingerprint) -> bytes | None:
             fp.title.astype("<u4").tobytes(),
             fp.lead_words.astype("<u4").tobytes(),
             fp.ending.astype("<u4").tobytes(),
+            fp.lead_numbers.astype("<u4").tobytes(),
         ]
     )
 
@@ -512,6 +528,7 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
         n_title,
         n_lead_words,
         n_ending,
+        n_lead_numbers,
     ) = _HEADER.unpack_from(blob, 0)
     if version != _FORMAT_VERSION or num_perm != NUM_PERM:
         raise ValueError(f"fingerprint format {version}/{num_perm} is not {SCHEME}")
@@ -527,6 +544,7 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
     hashes = take(n_sample + n_lead)
     sentences, opening, leads = take(n_sentences), take(n_opening), take(n_leads)
     title, lead_words, ending = take(n_title), take(n_lead_words), take(n_ending)
+    lead_numbers = take(n_lead_numbers)
     return Fingerprint(
         content_key_value,
         size,
@@ -541,6 +559,7 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
         title,
         lead_words,
         ending,
+        lead_numbers,
     )
 
 
