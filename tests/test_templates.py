@@ -619,6 +619,7 @@ def test_the_slots_are_the_same_either_way_round() -> None:
                 a = _titled([lead.format(*x), *body], title.format(*x), 1)
                 b = _titled([lead.format(*y), *body], title.format(*y), 2)
                 differ += judge(a, b, DedupParams()).method != judge(b, a, DedupParams()).method
+                assert a.fingerprint is not None and b.fingerprint is not None
                 words_a, words_b = a.fingerprint.lead_words, b.fingerprint.lead_words
                 one, other = slot_words(words_a, words_b), slot_words(words_b, words_a)
                 assert (one is None) == (other is None)
