@@ -197,36 +197,38 @@ NAMING_MIN_WORDS = 4
 """A title part this long or longer is specific enough to recognise a line that names it."""
 NAMING_EXTRA_CHARS = 100
 """A line naming the title holds little else: "Continue reading “…” at Site." """
-LEAD_MIN_WORDS = 8
-"""Words of the story's first block, at least: a byline or a stamp before it is shorter."""
 NAMING_HEADING_CHARS = 20
-"""The first block names the title as a heading does ("<title> (video)"), or it is the
-story's lead: a lead often opens with its headline's words ("Ashford beat Brampton 2-1
-at home on Saturday"), and a footer is never first."""
+"""A line naming the title with at most this much else is the title as a heading
+("<title> (video)"); with more, the first such line is the story's lead when a block
+follows it (a lead often opens with its headline's words), a footer otherwise."""
 
 
 def naming_lines(blocks: Sequence[str], title: str | None) -> list[int]:
     """The indexes of the folded ``blocks`` that name the item's own title and little
     else ("The post <title> appeared first on Site", "Continue reading “<title>”"): a
     footer that differs with every item, so no count learns it, and that says nothing a
-    copy must share; up to the story's first block, only the title as a heading.  The
-    title's longest part is looked for (four words or more); a text that is only such
-    lines keeps them."""
+    copy must share; the first of them that is not the last block is the story's lead,
+    kept (whatever comes before it: a caption, a byline).  The title's longest part is
+    looked for (four words or more); a text that is only such lines keeps them."""
     if not title or len(blocks) < 2:
         return []
     part = max(_parts(title), key=lambda piece: len(words(piece)), default="").strip()
     if len(words(part)) < NAMING_MIN_WORDS:
         return []
     found: list[int] = []
-    # Up to the story's first block (a byline, a dateline, a stamp may come before it),
-    # only a heading names the title.
-    lead_seen = False
+    lead_kept = False
     for index, block in enumerate(blocks):
-        extra = NAMING_EXTRA_CHARS if lead_seen else NAMING_HEADING_CHARS
-        if part in block and len(block) <= len(part) + extra:
+        if part not in block or len(block) > len(part) + NAMING_EXTRA_CHARS:
+            continue
+        if len(block) <= len(part) + NAMING_HEADING_CHARS:
+            found.append(index)  # the title as a heading, or alone on a line
+        elif not lead_kept and index < len(blocks) - 1:
+            # The first such line that is not the last is the story's lead opening with
+            # its headline's words ("Ashford beat Brampton 2-1 at home on Saturday"): a
+            # footer comes last, or after a lead that already named the title.
+            lead_kept = True
+        else:
             found.append(index)
-        elif len(block.split()) >= LEAD_MIN_WORDS:
-            lead_seen = True
     return found if len(found) < len(blocks) else []
 
 

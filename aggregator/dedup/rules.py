@@ -43,8 +43,9 @@ are template stories when their titles are not one story's and their first sente
 one sentence with other words in one slot, words each title names (:func:`slot_sign`:
 "the forecast for <town> for Monday"): two towns given the same weather share all their
 text but their names; or in two or three slots ("<town> can expect fog on <Sunday>"),
-when they share under half of the sentences after it (an update edits its first sentence
-and keeps the rest).
+unless the titles name one of them only and the texts keep the rest of one story (an
+update edits its first sentence in two places); or in figures only, each title naming
+its own ("near junction <4>"), in texts of two sentences or more that are no such edit.
 
 A shorter text keeps a containment edge only to its single best longer text
 (:func:`lead_parent_rank`), so a lead shared by a story and its rewritten update cannot
@@ -101,9 +102,10 @@ TITLE_SLOTS_SHARE = 0.25
 each have words of their own are one pattern with other slots filled."""
 TITLE_SLOTS_GAP = 0.1
 """Containment minus sentence share from which two texts under :data:`Titles.SLOTS` are
-template stories: some of their sentences differ, two at least (a copy's, even
-interrupted, are the same save for the lines it adds; an update under a new title may
-rewrite its first)."""
+template stories: some of their sentences differ (a copy's, even interrupted, are the
+same save for the lines it adds).  A short update that rewrote its first sentence under
+a title sharing words with the old one falls here too: notices of one template ("<a
+school of six words> closed on Monday") look the same."""
 LEAD_FRAME_SHARE = 0.5
 """Share of words two first sentences that differ have in common from which they are one
 template's frame with other names in it; an update that rewrote its opening under a new
@@ -202,8 +204,8 @@ class Match:
     a digest holds a story's lead further down."""
     lead_slot: bool = False
     """Their first lead sentences are one sentence with other words in its slots
-    (:func:`slot_words`; more than one only when they share under ``REST_SHARE`` of the
-    sentences after it), words of one slot each names in its title."""
+    (:func:`_template_slots`), or in its figures (:func:`_number_slots`), words of one
+    slot each names in its title."""
     missing_in_sample: int | None = None
     """Compared on the 1-in-4 sample: the shorter text's sampled shingles not in the other
     (None: compared exactly)."""
@@ -241,7 +243,7 @@ class Verdict:
 def compare(a: Fingerprint, b: Fingerprint) -> Match:
     """Similarity of two fingerprints: exact when both keep all their shingles, else on
     the 1-in-4 sample both share; lead containment is always exact."""
-    short, long_ = (a, b) if a.size <= b.size else (b, a)
+    short, long_ = (a, b) if _shorter_first(a, b) else (b, a)
     if a.sampled or b.sampled:
         xs, ys = short.comparable_sample(), long_.comparable_sample()
     else:
@@ -285,6 +287,15 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
         missing_in_sample=xs.size - common if a.sampled or b.sampled else None,
         found_in_sample=common if a.sampled or b.sampled else 0,
     )
+
+
+def _shorter_first(a: Fingerprint, b: Fingerprint) -> bool:
+    """Whether ``a`` is the shorter text, ties broken by the texts themselves: compared on
+    the sample, containment is counted on the shorter one's, so a tie broken by argument
+    order would make the verdict depend on which item was stored first."""
+    if a.size != b.size:
+        return a.size < b.size
+    return (a.sample.size, a.sample.tobytes()) <= (b.sample.size, b.sample.tobytes())
 
 
 def _word_share(a: U32, b: U32) -> float:
@@ -409,26 +420,30 @@ def _template_slots(
     each names one slot's words in its own title: a template's slot holds the story's
     subject (the town, the fund), which its title names too; an edit to a copy's first
     sentence ("said" for "says", another day) is not what a title is about.  Two slots or
-    three are an edit of one story, not a template, when the texts (``shared`` sentences
-    of the ``fewer`` one has) share ``REST_SHARE`` of the sentences after the first and
-    ``EDIT_CONTAINMENT`` of the shorter one's shingles: an update or a correction edits
-    its first sentence in two places ("arrested … on Monday", "charged … on Tuesday") and
-    keeps the rest of its story, a partial copy of it too; template stories change names
-    and numbers throughout, keep a stock line or two ("Drivers are advised to use local
-    roads."), or are one sentence once their shared paragraph is learned as
-    boilerplate."""
+    three of which the titles name one only are an edit of one story, not a template,
+    when the texts keep the rest of it (:func:`_is_edit`): an update or a correction edits
+    its first sentence in two places ("arrested … on Monday", "charged … on Tuesday"),
+    its title naming the one that matters; a template's titles name its slots ("<Ashford>
+    beat <Brampton> at <Dunmore>"), and its texts change names and numbers throughout,
+    keep a stock line or two, or are one sentence once their shared paragraph is learned
+    as boilerplate."""
     # Cheap first: each title names a word of its own first sentence at all.
     if not set(a.lead_words.tolist()) & set(a.title.tolist()) or not set(
         b.lead_words.tolist()
     ) & set(b.title.tolist()):
         return False
     slots = slot_words(a.lead_words, b.lead_words)
-    if slots is None or (len(slots) > 1 and _is_edit(shared, fewer, containment)):
+    if slots is None:
         return False
-    return any(
+    named = sum(
         bool(np.isin(mine, a.title).any()) and bool(np.isin(theirs, b.title).any())
         for mine, theirs in slots
     )
+    # An edit's title names one edited word at most ("arrested" / "charged"); a template's
+    # names its slots ("<Ashford> beat <Brampton> at <Dunmore>").
+    if len(slots) > 1 and named < 2 and _is_edit(shared, fewer, containment):
+        return False
+    return named > 0
 
 
 def compare_titles(a: U32, b: U32) -> Titles:
@@ -506,10 +521,7 @@ def template_sign(m: Match) -> str | None:
             f"story's (their first sentences share {m.lead_word_share:.0%} of their words, "
             f"the texts {m.sentence_share:.0%} of their sentences)"
         )
-    # One sentence differing is an edit (an update's new first sentence under a new
-    # title); a template's names and numbers fill several.
-    differing = m.sentences * (1 - m.sentence_share)
-    if m.titles is Titles.SLOTS and gap >= TITLE_SLOTS_GAP and differing > 1.5:
+    if m.titles is Titles.SLOTS and gap >= TITLE_SLOTS_GAP:
         return (
             f"{1 - m.sentence_share:.0%} of their sentences differ, and so do their titles, "
             "in the words that fill one pattern"

@@ -44,7 +44,6 @@ import numpy.typing as npt
 from aggregator.clean.text import content_key, words
 from aggregator.clean.titles import (
     LABEL_WORDS,
-    LEAD_MIN_WORDS,
     NAMING_HEADING_CHARS,
     NAMING_MIN_WORDS,
     PREFIX_WORDS,
@@ -105,15 +104,17 @@ LEAD_SENTENCE_WORDS = 6
 LEAD_WORDS = 40
 """Words kept of the first lead sentence: a template's slots come early in it."""
 NUMBER = 0
-"""What a number is in ``lead_words``: figures are never a template's slot."""
+"""What a number is in ``lead_words`` (``lead_numbers`` keeps the figures)."""
 ENDING_WORDS = 20
 """Words at most of a closing line ("Read the full story at …"): a longer last block is a
 paragraph of the story (a reaction, a second point), not a pointer to the rest."""
+# Within the 100 characters of its column (``items.fingerprint_scheme``): the parameters'
+# names are short so that one more fits.
 SCHEME = (
     f"w{SHINGLE}-crc32-fmix-{PERMUTATION_SCHEME}-p{NUM_PERM}-s{SEED}"
-    f"-lead{LEAD_LSH}/{LEAD_VERIFY}-keep{KEEP_ALL}-sent{MAX_SENTENCES}"
+    f"-lead{LEAD_LSH}/{LEAD_VERIFY}-k{KEEP_ALL}-se{MAX_SENTENCES}"
     f"-open{OPENING}/{OPENING_HEAD}+{OPENING_PER_BLOCK}-leads{LEAD_SENTENCES}"
-    f"-title{PREFIX_WORDS}/{LABEL_WORDS}/{NAMING_MIN_WORDS}/{NAMING_HEADING_CHARS}/{LEAD_MIN_WORDS}"
+    f"-title{PREFIX_WORDS}/{LABEL_WORDS}/{NAMING_MIN_WORDS}/{NAMING_HEADING_CHARS}"
     f"-b{SHORT_BLOCK_WORDS}-lw{LEAD_WORDS}#e{ENDING_WORDS}v10"
 )
 

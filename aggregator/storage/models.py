@@ -127,7 +127,7 @@ class Item(Base):
     revision: Mapped[str] = mapped_column(String(64), default="")
     """Hash of what the source sent; a change means the entry was edited."""
     fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
-    fingerprint_scheme: Mapped[str | None] = mapped_column(String(200))
+    fingerprint_scheme: Mapped[str | None] = mapped_column(String(100))
 
 
 class Cluster(Base):
