@@ -309,11 +309,11 @@ def family() -> _Family:
     owner = {id(c.fingerprint): c.item_id for c in candidates}
     compared: dict[int, set[int]] = {}
 
-    def counting(a: Fingerprint, b: Fingerprint) -> Match:
+    def counting(a: Fingerprint, b: Fingerprint, params: DedupParams | None = None) -> Match:
         first, second = owner[id(a)], owner[id(b)]
         compared.setdefault(first, set()).add(second)
         compared.setdefault(second, set()).add(first)
-        return real(a, b)
+        return real(a, b, params)
 
     stored = _Stored()
     engine = DedupEngine(fingerprint_source=stored)

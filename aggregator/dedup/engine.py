@@ -470,7 +470,7 @@ class DedupEngine:
         if first is None or second is None:  # no fingerprint, or not stored (any more)
             return set()
         touched: set[int] = set()
-        match = compare(first, second)
+        match = compare(first, second, self.params)
         if is_copy(match, self.params) and b not in self._links.get(a, {}):
             self._link(a, b, (Method.MINHASH, match.jaccard))
             touched |= {a, b}
@@ -561,7 +561,7 @@ class DedupEngine:
             theirs = fingerprints.get(other_id)
             if mine is None or theirs is None:
                 continue
-            match = compare(mine, theirs)
+            match = compare(mine, theirs, self.params)
             if self._is_lead(match):
                 option = _Parent(
                     other_id, match.containment, match.titles is Titles.SAME, match.opens_with

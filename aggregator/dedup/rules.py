@@ -59,7 +59,7 @@ summary, higher feed ``priority``, earlier publication, lower id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from difflib import SequenceMatcher
 from enum import StrEnum
@@ -240,9 +240,14 @@ class Verdict:
     match: Match | None = None
 
 
-def compare(a: Fingerprint, b: Fingerprint) -> Match:
+def compare(a: Fingerprint, b: Fingerprint, params: DedupParams | None = None) -> Match:
     """Similarity of two fingerprints: exact when both keep all their shingles, else on
-    the 1-in-4 sample both share; lead containment is always exact."""
+    the 1-in-4 sample both share; lead containment is always exact.
+
+    With the engine's ``params``, the template slots (:attr:`Match.lead_slot`, an
+    alignment of the first sentences) are looked for only when the pair could earn an
+    edge without them: they can only refuse one.  ``judge`` looks for them always, so
+    that ``explain`` names a template pair as such at any similarity."""
     short, long_ = (a, b) if _shorter_first(a, b) else (b, a)
     if a.sampled or b.sampled:
         xs, ys = short.comparable_sample(), long_.comparable_sample()
@@ -261,7 +266,7 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
     titles = compare_titles(a.title, b.title)
     shared_sentences = overlap(a.sentences, b.sentences)
     sentence_share = shared_sentences / fewer if fewer else 1.0
-    return Match(
+    match = Match(
         jaccard=common / union if union else 0.0,
         containment=containment,
         lead_containment=lead_common / short.lead.size if short.lead.size else 0.0,
@@ -273,20 +278,27 @@ def compare(a: Fingerprint, b: Fingerprint) -> Match:
         titles=titles,
         opens_with=short.opening.size > 0
         and bool((long_.opening[:OPENING_HEAD] == short.opening[0]).any()),
-        # Only titles that are not one story's can mark template stories (slot_sign).
-        lead_slot=titles in (Titles.SLOTS, Titles.UNRELATED)
+        lead_word_share=_word_share(a.lead_words, b.lead_words),
+        lead_containment_before_ending=before_ending,
+        missing_in_sample=xs.size - common if a.sampled or b.sampled else None,
+        found_in_sample=common if a.sampled or b.sampled else 0,
+    )
+    if params is not None and not (
+        match.jaccard >= params.threshold or is_lead(match, params.containment)
+    ):
+        return match
+    # Only titles that are not one story's can mark template stories (slot_sign).
+    lead_slot = (
+        titles in (Titles.SLOTS, Titles.UNRELATED)
         and a.lead_sentences.size > 0
         and b.lead_sentences.size > 0
         and a.lead_sentences[0] != b.lead_sentences[0]
         and (
             _template_slots(a, b, shared_sentences, fewer, containment)
             or _number_slots(a, b, shared_sentences, fewer, containment)
-        ),
-        lead_word_share=_word_share(a.lead_words, b.lead_words),
-        lead_containment_before_ending=before_ending,
-        missing_in_sample=xs.size - common if a.sampled or b.sampled else None,
-        found_in_sample=common if a.sampled or b.sampled else 0,
+        )
     )
+    return replace(match, lead_slot=lead_slot) if lead_slot else match
 
 
 def _shorter_first(a: Fingerprint, b: Fingerprint) -> bool:
