@@ -420,9 +420,7 @@ def _number_slots(
         return False
     # One frame, so the figures stand in the same places: those that differ are the slots.
     differ = a.lead_numbers != b.lead_numbers
-    return bool(np.isin(a.lead_numbers[differ], a.title).any()) and bool(
-        np.isin(b.lead_numbers[differ], b.title).any()
-    )
+    return _named_slots(a, b, [(a.lead_numbers[differ], b.lead_numbers[differ])]) > 0
 
 
 def _template_slots(
@@ -439,23 +437,29 @@ def _template_slots(
     beat <Brampton> at <Dunmore>"), and its texts change names and numbers throughout,
     keep a stock line or two, or are one sentence once their shared paragraph is learned
     as boilerplate."""
-    # Sets, not numpy's isin: these arrays hold a few words, and this runs for most pairs
-    # verified. Cheap first: each title names a word of its own first sentence at all.
-    title_a, title_b = set(a.title.tolist()), set(b.title.tolist())
-    if title_a.isdisjoint(a.lead_words.tolist()) or title_b.isdisjoint(b.lead_words.tolist()):
+    # Cheap first: each title names a word of its own first sentence at all.
+    if _named_slots(a, b, [(a.lead_words, b.lead_words)]) == 0:
         return False
     slots = slot_words(a.lead_words, b.lead_words)
     if slots is None:
         return False
-    named = sum(
-        not title_a.isdisjoint(mine.tolist()) and not title_b.isdisjoint(theirs.tolist())
-        for mine, theirs in slots
-    )
+    named = _named_slots(a, b, slots)
     # An edit's title names one edited word at most ("arrested" / "charged"); a template's
     # names its slots ("<Ashford> beat <Brampton> at <Dunmore>").
     if len(slots) > 1 and named < 2 and _is_edit(shared, fewer, containment):
         return False
     return named > 0
+
+
+def _named_slots(a: Fingerprint, b: Fingerprint, slots: list[tuple[U32, U32]]) -> int:
+    """How many of the ``slots`` (``a``'s words, ``b``'s words) each text's title names a
+    word of.  Sets, not numpy's isin: these arrays hold a few words, and this runs for
+    most pairs verified."""
+    title_a, title_b = set(a.title.tolist()), set(b.title.tolist())
+    return sum(
+        not title_a.isdisjoint(mine.tolist()) and not title_b.isdisjoint(theirs.tolist())
+        for mine, theirs in slots
+    )
 
 
 def compare_titles(a: U32, b: U32) -> Titles:

@@ -181,6 +181,11 @@ def cluster_page(request: Request) -> HTMLResponse:
     )
 
 
+RULES_SHOWN = 200
+"""Members of a cluster page whose verdict under today's rules it gives (the rest keep the
+stored reason): each is filtered and fingerprinted again for it."""
+
+
 def _rules_today(
     storage: Storage, model: BoilerplateModel, dedup: DedupConfig, cluster: ClusterView
 ) -> dict[int, str]:
@@ -197,9 +202,6 @@ def _rules_today(
     return {e.item.id: e.membership.reason for e in explanation.items}
 
 
-RULES_SHOWN = 200
-"""Members of a cluster page whose verdict under today's rules it gives (the rest keep the
-stored reason): each is filtered and fingerprinted again for it."""
 PUBLISHED_VIEWS = ("cleaned", "original")
 
 
