@@ -328,6 +328,8 @@ class PruneReport:
     """The items dropped (empty in a dry run): the decider forgets them."""
     last_cluster_id: int | None = None
     """The highest id of the clusters dropped (a prune goes a batch at a time, in order)."""
+    evidence: int = 0
+    """Boilerplate evidence rows forgotten: blocks a feed counted once, long ago."""
 
     def __add__(self, other: PruneReport) -> PruneReport:
         return PruneReport(
@@ -337,6 +339,7 @@ class PruneReport:
             self.corrections + other.corrections,
             self.item_ids + other.item_ids,
             other.last_cluster_id or self.last_cluster_id,
+            self.evidence + other.evidence,
         )
 
 

@@ -80,7 +80,9 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import insert
 
+from aggregator.clean.blockcounts import utc_day
 from aggregator.clean.boilerplate import (
+    FORGETS_BELOW,
     LEARN_AT,
     NETWORK_LEARN_AT,
     evidence,
@@ -91,6 +93,7 @@ from aggregator.clean.text import clean_entry
 from aggregator.config import DedupConfig
 from aggregator.dedup.engine import Candidate, DedupEngine
 from aggregator.fingerprint import signature as fp_mod
+from aggregator.ingest.retention import EVIDENCE_DAYS
 from aggregator.ingest.state import dedup_params
 from aggregator.storage import Storage
 from aggregator.storage.evidence import RELEARN_SETTING
@@ -466,6 +469,8 @@ class Filled:
     clusters: int
     multi: int
     evidence_rows: int
+    kept_rows: int
+    """Of them, those counting enough items never to be forgotten as old."""
     unplanned_learned: int
     """Blocks the learning rule learns that are not a feed's own boilerplate (their items
     were fingerprinted with them; 0 expected)."""
@@ -610,13 +615,14 @@ def fill(url: str, plan: Plan, writer: Writer, now: float, processes: int, label
         admin.execute(
             sql.SQL(
                 "INSERT INTO block_counts ({}) SELECT e.feed_id, e.block_key, sum(e.items), "
-                "coalesce(max(l.sample), '') FROM {} e LEFT JOIN {} l USING (block_key) "
+                "coalesce(max(l.sample), ''), %s FROM {} e LEFT JOIN {} l USING (block_key) "
                 "GROUP BY e.feed_id, e.block_key"
             ).format(
                 sql.SQL(", ").join(sql.Identifier(c) for c in BLOCK_COLUMNS),
                 sql.Identifier(STAGING),
                 sql.Identifier(LEARNED),
-            )
+            ),
+            (utc_day(datetime.now(UTC)),),  # counted today: none is old yet
         )
         row = admin.execute(
             sql.SQL(
@@ -635,6 +641,9 @@ def fill(url: str, plan: Plan, writer: Writer, now: float, processes: int, label
             )
     admin.execute("VACUUM ANALYZE")
     evidence_rows = admin.execute("SELECT count(*) FROM block_counts").fetchone()
+    kept_rows = admin.execute(
+        "SELECT count(*) FROM block_counts WHERE items >= %s", (FORGETS_BELOW,)
+    ).fetchone()
     admin.close()
     storage.close()
     end = time.perf_counter()
@@ -650,6 +659,7 @@ def fill(url: str, plan: Plan, writer: Writer, now: float, processes: int, label
         clusters=len(clusters),
         multi=sum(1 for c in clusters.values() if c.size > 1),
         evidence_rows=int(evidence_rows[0]) if evidence_rows else 0,
+        kept_rows=int(kept_rows[0]) if kept_rows else 0,
         unplanned_learned=unplanned,
     )
 
@@ -1010,7 +1020,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"decided by the engine: {big.clusters:,} clusters, {big.multi:,} with copies; "
             f"{big.evidence_rows:,} block_counts rows = {big.evidence_rows / big.items:.1f} per "
-            f"item; blocks learned beyond the feeds' own: {big.unplanned_learned}",
+            f"item, {big.kept_rows / big.items:.2f} per item counting {FORGETS_BELOW}+ items "
+            f"(never forgotten); blocks learned beyond the feeds' own: {big.unplanned_learned}",
             flush=True,
         )
         size = {name: sizes(url) for name, url in urls.items()}
@@ -1193,6 +1204,7 @@ def report(
             engine_item=(heap - bp_heap) / n,
             evidence_row=bp_heap / max(rows, 1),
             rows_item=rows / n,
+            kept_rows_item=filled["large"].kept_rows / n,
             lead_item=big["lead"] / n,
             redone_item=per_redone / 1e6,
             peak_ratio=big["peak"] / max(big["rss"], 1),
@@ -1215,6 +1227,8 @@ class Measured:
     engine_item: float
     evidence_row: float
     rows_item: float
+    kept_rows_item: float
+    """Evidence rows per item that are never forgotten (counting 2+ items)."""
     lead_item: float
     redone_item: float
     peak_ratio: float
@@ -1253,13 +1267,17 @@ def on_paper(args: argparse.Namespace, m: Measured) -> None:
         f"  database growth: {m.db_item:,.0f} B/item [m] × {day:,} = {human(m.db_item * day)} "
         f"a day, {human(m.db_item * month)} in 30 days [d] (nothing is ever deleted)"
     )
-    engine, evidence_bytes = m.engine_item * window, m.evidence_row * m.rows_item * month
+    engine = m.engine_item * window
+    recent_rows = m.rows_item * day * EVIDENCE_DAYS
+    evidence_bytes = m.evidence_row * (recent_rows + m.kept_rows_item * month)
     print(
         f"  decider memory at 30 days: the engine holds the window (evicted hourly): "
         f"{window:,.0f} × {m.engine_item:,.0f} B/item [m] = {human(engine)} [d]; the "
-        f"boilerplate evidence is never evicted: {month:,.0f} items × {m.rows_item:.1f} "
-        f"rows/item × {m.evidence_row:.0f} B/row [m] = {human(evidence_bytes)} [d], "
-        f"+{human(m.evidence_row * m.rows_item * day)} a day; heap ≈ "
+        f"boilerplate evidence of the last {EVIDENCE_DAYS} days [o] ({day * EVIDENCE_DAYS:,} "
+        f"items × {m.rows_item:.1f} rows/item) and the rows counting {FORGETS_BELOW}+ items of "
+        f"30 days ({m.kept_rows_item:.2f} rows/item, never forgotten) × {m.evidence_row:.0f} "
+        f"B/row [m] = {human(evidence_bytes)} [d], "
+        f"+{human(m.evidence_row * m.kept_rows_item * day)} a day after that; heap ≈ "
         f"{human(engine + evidence_bytes)} [d] (by RSS: {m.rss_item:,.0f} B/item [m] × "
         f"{window:,.0f} = {human(m.rss_item * window)}); start-up peak {m.peak_ratio:.1f}× "
         f"the settled RSS [m]"
@@ -1273,7 +1291,7 @@ def on_paper(args: argparse.Namespace, m: Measured) -> None:
     print(
         f"  decider restart at 30 days: lead() {m.lead_item * 1e6:.0f} µs/item [m] × "
         f"{window:,.0f} = {m.lead_item * window / 3600:,.1f} h [d, linear], {redone}"
-        f"{m.rows_item * month:,.0f} block_counts rows to read [d]"
+        f"{recent_rows + m.kept_rows_item * month:,.0f} block_counts rows to read [d]"
     )
 
 

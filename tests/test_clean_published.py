@@ -16,7 +16,7 @@ def _model() -> BoilerplateModel:
     """A model that saw the footer under three different stories of one feed."""
     model = BoilerplateModel()
     texts = ["\n".join([*story(seed), *FOOTER_LINES]) for seed in (1, 2, 3)]
-    model.apply(1, model.observe(1, [evidence(fold_text(t)) for t in texts]))
+    model.apply(1, model.observe(1, [evidence(fold_text(t)) for t in texts]), 1)
     return model
 
 

@@ -53,8 +53,10 @@ def test_boilerplate_learning_rules_survive_a_reload() -> None:
         (3, [network]),
     ):
         increments = model.observe(feed_id, [evidence(blocks) for blocks in items])
-        model.apply(feed_id, increments)
-        persisted += [(feed_id, key, count, sample) for key, (count, sample) in increments.items()]
+        model.apply(feed_id, increments, 1)
+        persisted += [
+            (feed_id, key, count, sample, 1) for key, (count, sample) in increments.items()
+        ]
     learned = {b.sample: (b.feeds, b.items) for b in model.learned()}
     # 3 items of one feed; 2 items in each of two feeds; a sentence seen once is not learned
     assert learned == {"follow us on our networks": (1, 3), "a network wide footer": (2, 4)}
@@ -88,7 +90,7 @@ def test_a_story_repeated_in_its_feed_is_not_learned_but_its_footer_is() -> None
             [[*_paragraphs(3 + feed_id, 4), footer]],
         ):
             blocks = [evidence(tuple(b for b in item if b)) for item in items]
-            model.apply(feed_id, model.observe(feed_id, blocks))
+            model.apply(feed_id, model.observe(feed_id, blocks), 1)
     learned = {b.sample for b in model.learned()}
     assert learned == {footer}
     assert not any(model.is_learned(p) for p in original)
@@ -107,10 +109,10 @@ def test_an_update_that_keeps_its_opening_is_a_repeat_at_half_its_text() -> None
     fixed = _paragraphs(14, 2)
     for feed_id in (1, 2):  # the main feed and its category feed
         for item in (original, update):
-            model.apply(feed_id, model.observe(feed_id, [evidence(tuple(item))]))
+            model.apply(feed_id, model.observe(feed_id, [evidence(tuple(item))]), 1)
         for n in range(3):
             notice = [*_paragraphs(20 + n, 2), *fixed]
-            model.apply(feed_id, model.observe(feed_id, [evidence(tuple(notice))]))
+            model.apply(feed_id, model.observe(feed_id, [evidence(tuple(notice))]), 1)
     assert not any(model.is_learned(p) for p in original)
     assert all(model.is_learned(p) for p in fixed)
 
@@ -133,7 +135,7 @@ def test_a_standfirst_every_item_opens_with_does_not_hide_the_footer() -> None:
     )
     for n in range(4):  # a teaser feed: one paragraph of story each
         item = (standfirst, *_paragraphs(200 + n, 1), footer)
-        model.apply(1, model.observe(1, [evidence(item)]))
+        model.apply(1, model.observe(1, [evidence(item)]), 1)
     assert model.is_learned(standfirst) and model.is_learned(footer)
 
 
@@ -146,7 +148,7 @@ def test_short_items_with_a_long_footer_still_teach_it() -> None:
     footer = "follow our other networks here for the daily watch news and the daily watch feeds"
     for n in range(3):
         teaser = _paragraphs(50 + n, 1)[0]
-        model.apply(1, model.observe(1, [evidence((teaser, footer))]))
+        model.apply(1, model.observe(1, [evidence((teaser, footer))]), 1)
     assert model.is_learned(footer)
 
 

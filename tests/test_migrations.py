@@ -9,6 +9,7 @@ from aggregator.storage import Storage
 from aggregator.storage.fulltext import include_name
 from aggregator.storage.migrate import HEAD_REVISION, head_revision, upgrade_with_alembic
 from aggregator.storage.models import Base
+from aggregator.types import FeedSpec
 
 COMPARE = {"compare_type": True, "include_name": include_name}
 """The search index is not a model: its tables are built beside them (and tested apart)."""
@@ -75,3 +76,34 @@ def test_a_first_start_interrupted_after_creating_tables_recovers(sqlite_url: st
     storage = Storage(sqlite_url)
     assert storage.upgrade() == HEAD_REVISION
     assert storage.counts()["items"] == 0
+
+
+def test_evidence_stored_before_it_had_an_age_is_aged_from_the_upgrade(
+    empty_database_url: str,
+) -> None:
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from aggregator.clean.blockcounts import utc_day
+    from aggregator.storage.migrate import alembic_config
+
+    storage = Storage(empty_database_url)
+    storage.upgrade()
+    storage.sync_feeds([FeedSpec("https://a.example/feed")])
+    feed_id = storage.list_feeds()[0].id
+    config = alembic_config(storage.engine)
+    with storage.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0011")
+        connection.execute(
+            text(
+                "INSERT INTO block_counts (feed_id, block_key, items, sample) "
+                "VALUES (:feed, 'k', 1, '')"
+            ),
+            {"feed": feed_id},
+        )
+        command.upgrade(config, "0012")
+    # Counted today as far as forgetting goes: not forgotten at once, nor never.
+    assert [row[4] for row in storage.block_counts()] == [utc_day(datetime.now(UTC))]

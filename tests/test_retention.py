@@ -28,8 +28,10 @@ from aggregator.daemon.scheduler import Daemon
 from aggregator.ingest import retention
 from aggregator.ingest.metrics import Metrics
 from aggregator.ingest.pipeline import Pipeline
+from aggregator.ingest.state import load_boilerplate
 from aggregator.storage import Storage
 from aggregator.storage.models import (
+    BlockCount,
     Cluster,
     Correction,
     Item,
@@ -37,6 +39,7 @@ from aggregator.storage.models import (
     ReaderRead,
     ReaderStarred,
 )
+from aggregator.types import PruneReport
 from tests.feeds import html, rss, story
 from tests.helpers import Cli, check_consistency, wait_for
 
@@ -210,7 +213,8 @@ def test_db_prune_and_vacuum_from_the_command_line(
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.strip() == (
         "would drop 4 items in 4 stories older than 30 days, with 1 read or starred marks "
-        "and 1 corrections"
+        "and 1 corrections; would forget 0 rows of old boilerplate evidence (blocks a feed "
+        "counted once)"
     )
     assert len(stories.storage.list_items()) == 8
     # --max-age overrides the config: 50 days keeps everything.
@@ -320,6 +324,69 @@ def test_the_daemon_prunes_at_start_and_then_daily(tmp_path: Path) -> None:
         job = daemon._scheduler.get_job("prune")
         assert job is not None and job.trigger.interval == timedelta(days=1)
         wait_for(lambda: daemon.health.failures.get("prune") == 0, 10, "the prune reported")
+    finally:
+        daemon.stop()
+        thread.join(15)
+        daemon.pipeline.close()
+    assert not thread.is_alive()
+
+
+FOOTER = "<p>Follow our other networks here: the Daily Watch Feeds and Articles.</p>"
+
+
+def test_old_evidence_of_blocks_counted_once_leaves_the_database_and_the_model(
+    tmp_path: Path, database_url: str
+) -> None:
+    feed = tmp_path / "x.xml"
+    entries = [_entry(f"x{n}", n, "x") for n in range(4)]
+    feed.write_bytes(rss("x", [{**e, "html": e["html"] + FOOTER} for e in entries]))
+    pipeline = _decider(database_url, [feed])
+    pipeline.poll()
+    storage, model = pipeline.storage, pipeline.boilerplate
+    before = storage.block_counts()
+    once = {key for _, key, items, _, _ in before if items == 1}
+    assert len(once) == 20 and len(before) == 21  # 4 stories of 5 paragraphs; the footer
+    learned = model.learned()
+    assert [b.items for b in learned] == [4]
+
+    assert pipeline.prune(None, dry_run=True, now=datetime.now(UTC) + timedelta(days=14)) == (
+        PruneReport(0, 0, 0, 0, evidence=0)  # not old yet
+    )
+    later = datetime.now(UTC) + timedelta(days=16)
+    assert pipeline.prune(None, dry_run=True, now=later).evidence == 20
+    report = pipeline.prune(None, now=later)
+    assert (report.items, report.evidence) == (0, 20)  # no retention: no story goes
+    assert {key for _, key, _, _, _ in storage.block_counts()} == {b.key for b in learned}
+    # The model forgot the same pairs: it is what a load from the database gives.
+    reloaded = load_boilerplate(storage)
+    for _, key, _, _, _ in before:
+        assert model.feeds_carrying([key]) == reloaded.feeds_carrying([key])
+        assert bool(model.feeds_carrying([key])) == (key not in once)
+    assert model.learned() == reloaded.learned() == learned
+    assert len(storage.list_items()) == 4
+
+
+def test_the_daemon_forgets_old_evidence_without_retention(tmp_path: Path) -> None:
+    feed = tmp_path / "x.xml"
+    _write(feed, [_entry(f"x{n}", n, "x") for n in range(2)])
+    database = f"sqlite:///{tmp_path / 'agg.db'}"
+    first = _decider(database, [feed])
+    first.poll()
+    first.close()
+    with Session(first.storage.engine) as s, s.begin():  # counted 30 days ago
+        s.execute(update(BlockCount).values(seen_day=BlockCount.seen_day - 30))
+    assert len(first.storage.block_counts()) == 10
+    settings = settings_from_mapping(
+        {"database": database, "feeds": [{"url": str(feed)}], "polling": {"interval": "1h"}},
+        tmp_path / "config.yaml",
+    )
+    daemon = Daemon(settings, tick=0.25)
+    thread = threading.Thread(target=daemon.run, kwargs={"serve": False}, daemon=True)
+    thread.start()
+    try:
+        storage = daemon.pipeline.storage
+        wait_for(lambda: storage.block_counts() == [], 20, "the old evidence forgotten")
+        assert len(storage.list_items()) == 2
     finally:
         daemon.stop()
         thread.join(15)

@@ -109,12 +109,12 @@ def test_unit_commits_all_its_calls_or_none(storage: Storage) -> None:
     feed_id = storage.list_feeds()[0].id
     with pytest.raises(RuntimeError), storage.unit():
         storage.save_items(feed_id, [_item("1")])
-        storage.add_block_counts(feed_id, {"k" * 20: (1, "")})
+        storage.add_block_counts(feed_id, {"k" * 20: (1, "")}, 1)
         raise RuntimeError("the process dies here")
     assert storage.list_items() == [] and storage.block_counts() == []
     with storage.unit():
         storage.save_items(feed_id, [_item("1")])
-        storage.add_block_counts(feed_id, {"k" * 20: (1, "")})
+        storage.add_block_counts(feed_id, {"k" * 20: (1, "")}, 1)
     assert len(storage.list_items()) == 1 and len(storage.block_counts()) == 1
 
 
@@ -223,10 +223,21 @@ def test_cluster_changes_and_views(storage: Storage) -> None:
 def test_block_counts_accumulate(storage: Storage) -> None:
     storage.sync_feeds([FeedSpec("https://a.example/feed")])
     feed_id = storage.list_feeds()[0].id
-    storage.add_block_counts(feed_id, {"k1": (2, "read more"), "k2": (1, "share")})
-    storage.add_block_counts(feed_id, {"k1": (1, "read more")})
-    rows = {key: items for _, key, items, _ in storage.block_counts()}
-    assert rows == {"k1": 3, "k2": 1}
+    storage.add_block_counts(feed_id, {"k1": (2, "read more"), "k2": (1, "share")}, 1)
+    storage.add_block_counts(feed_id, {"k1": (1, "read more")}, 2)
+    rows = {key: (items, day) for _, key, items, _, day in storage.block_counts()}
+    assert rows == {"k1": (3, 2), "k2": (1, 1)}  # a row keeps the day it was last counted
+
+
+def test_old_evidence_of_blocks_counted_once_is_forgotten(storage: Storage) -> None:
+    storage.sync_feeds([FeedSpec("https://a.example/feed")])
+    feed_id = storage.list_feeds()[0].id
+    storage.add_block_counts(feed_id, {"old-once": (1, ""), "old-twice": (2, "")}, 5)
+    storage.add_block_counts(feed_id, {"new-once": (1, "")}, 9)
+    assert storage.forget_block_counts(2, 9, dry_run=True) == 1
+    assert len(storage.block_counts()) == 3  # a dry run drops nothing
+    assert storage.forget_block_counts(2, 9) == 1
+    assert {key for _, key, _, _, _ in storage.block_counts()} == {"old-twice", "new-once"}
 
 
 def test_locked_or_broken_database_is_a_storage_error(tmp_path: object) -> None:

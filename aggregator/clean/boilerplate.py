@@ -30,6 +30,8 @@ from aggregator.clean.text import (
 
 LEARN_AT = 3
 NETWORK_LEARN_AT = 2
+FORGETS_BELOW = NETWORK_LEARN_AT
+"""Evidence counting fewer items than this is forgotten when old: it learns nothing yet."""
 MAX_LEARNED_WORDS = 80
 """Longer blocks are story text, never counted (keeps the evidence table small)."""
 
@@ -161,20 +163,21 @@ class BoilerplateModel:
         self._learned: set[str] = set()
         self._fresh: set[str] = set()
 
-    def load(self, rows: Iterable[tuple[int, str, int, str]]) -> None:
-        """Replace the state with persisted evidence: ``(feed_id, key, items, sample)``
-        (the sample is empty on rows of blocks that were not learned when written)."""
+    def load(self, rows: Iterable[tuple[int, str, int, str, int]]) -> None:
+        """Replace the state with persisted evidence: ``(feed_id, key, items, sample,
+        day)`` (the sample is empty on rows of blocks that were not learned when written;
+        the day is the last one an item counted the block)."""
         self._reset()
         samples: dict[str, str] = {}
         keys: set[str] = set()
 
-        def counted() -> Iterator[tuple[int, int, int]]:
-            for feed_id, key, items, sample in rows:
+        def counted() -> Iterator[tuple[int, int, int, int]]:
+            for feed_id, key, items, sample, day in rows:
                 if sample:
                     samples[key] = sample
                 if items >= NETWORK_LEARN_AT:  # below that a block cannot be learned yet
                     keys.add(key)
-                yield _key_number(key), feed_id, items
+                yield _key_number(key), feed_id, items, day
 
         self._counts.load(counted())
         ordered = sorted(keys)
@@ -216,14 +219,22 @@ class BoilerplateModel:
                 increments[key] = (count, "")
         return increments
 
-    def apply(self, feed_id: int, increments: dict[str, tuple[int, str]]) -> None:
-        """Take stored increments (from :meth:`observe`) into the model."""
+    def apply(self, feed_id: int, increments: dict[str, tuple[int, str]], day: int) -> None:
+        """Take stored increments (from :meth:`observe`, stored as counted on ``day``)
+        into the model."""
         self._counts.add(
-            feed_id, ((_key_number(key), count) for key, (count, _) in increments.items())
+            feed_id, ((_key_number(key), count) for key, (count, _) in increments.items()), day
         )
         unlearned = [key for key in increments if key not in self._learned]
         for key, per_feed in zip(unlearned, self._per_feed(unlearned), strict=True):
             self._update(key, per_feed, increments[key][1])
+
+    def forget_seen_once(self, before_day: int) -> int:
+        """Forget the evidence of blocks a feed counted once, last before ``before_day``
+        (:data:`FORGETS_BELOW`); return how many ``(block, feed)`` pairs went.  Such a
+        count cannot have learned anything, and a block a feed repeats is counted again
+        long before; the same rule drops the stored rows."""
+        return self._counts.forget(FORGETS_BELOW, before_day)
 
     def _per_feed(self, keys: Sequence[str]) -> list[dict[int, int]]:
         return self._counts.per_feed_many([_key_number(key) for key in keys])

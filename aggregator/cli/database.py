@@ -66,7 +66,8 @@ def describe(report: PruneReport, max_age: float, dry_run: bool) -> str:
     return (
         f"{verb} {report.items} items in {report.clusters} stories older than {max_age:g} "
         f"days, with {report.reader_marks} read or starred marks and "
-        f"{report.corrections} corrections"
+        f"{report.corrections} corrections; {'would forget' if dry_run else 'forgot'} "
+        f"{report.evidence} rows of old boilerplate evidence (blocks a feed counted once)"
     )
 
 

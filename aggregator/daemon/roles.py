@@ -8,8 +8,8 @@ Dramatiq), the work spreads over processes on any number of machines:
   ``DECIDER_TICK`` the active one claims the due feeds (their next check moves to
   ``CLAIM_LEASE``, so no feed is handed out twice) and sends one ``poll_feed`` task per
   feed; it places the items waiting in the database, whoever stored them, applies
-  the corrections made anywhere, in order, and drops old stories daily when
-  ``retention.max_age`` is set.
+  the corrections made anywhere, in order, and daily forgets old boilerplate evidence
+  and drops old stories when ``retention.max_age`` is set.
 * ``aggregator worker`` — any number: takes ``poll_feed`` tasks and fetches, parses,
   cleans and stores the feed, leaving its new items to the decider.  A task is
   acknowledged only once the feed is stored: the broker hands the task of a worker that
@@ -195,7 +195,7 @@ class Decider:
             "aggregator_queue_depth", "poll_feed tasks on the broker", registry=metrics.registry
         )
         self.next_prune = time.monotonic()
-        """When the active decider next drops old stories (``retention.max_age``)."""
+        """When the active decider next forgets old evidence and drops old stories."""
         self.next_index = time.monotonic()
         """When the active decider next indexes for search what the workers stored."""
         self.slots = HostSlots(FetchLimits.per_host, CLAIM_LEASE)
@@ -247,10 +247,11 @@ class Decider:
             log_event(log, logging.DEBUG, "indexed", items=indexed)
 
     def _prune_when_due(self) -> None:
-        """Drop old stories at start and every ``PRUNE_EVERY`` (the decider's job: its
-        engine holds them); a failure is logged and tried again in ``PRUNE_RETRY``."""
+        """Forget old evidence and drop old stories at start and every ``PRUNE_EVERY``
+        (the decider's job: its model and engine hold them); a failure is logged and tried
+        again in ``PRUNE_RETRY``."""
         max_age = self.settings.retention.max_age
-        if max_age is None or time.monotonic() < self.next_prune:
+        if time.monotonic() < self.next_prune:
             return
         try:
             report = self.pipeline.prune(max_age)

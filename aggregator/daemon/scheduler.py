@@ -18,8 +18,9 @@ jobs:
   edited since the last catch-up (:mod:`aggregator.storage.fulltext`: storing an item
   only queues it, so polls do not wait for the words of every text; a search catches up
   first too, so it never misses an item);
-* ``prune``, at start and every ``PRUNE_EVERY`` with ``retention.max_age`` set: the
-  decider drops the stories older than that (:mod:`aggregator.ingest.retention`).
+* ``prune``, at start and every ``PRUNE_EVERY``: the decider forgets old boilerplate
+  evidence and, with ``retention.max_age`` set, drops the stories older than that
+  (:mod:`aggregator.ingest.retention`).
 
 ``coalesce=True``: missed ticks collapse into one.
 
@@ -71,8 +72,7 @@ POLL_CYCLES = 2
 INDEX_EVERY = 10.0
 """Seconds between two catch-ups of the search index."""
 PRUNE_EVERY = 24 * 3600.0
-"""Seconds between two prunes of old stories (with ``retention.max_age`` set); the first
-runs at start."""
+"""Seconds between two prunes of old evidence and old stories; the first runs at start."""
 
 
 def tick_for(settings: Settings) -> float:
@@ -150,10 +150,11 @@ class Daemon:
             log_event(log, logging.DEBUG, "indexed", items=indexed)
 
     def prune(self) -> None:
-        """As the decider, drop the stories older than ``retention.max_age`` (and forget
-        them in the engine, under the lock that guards it)."""
+        """As the decider, forget old evidence and drop the stories older than
+        ``retention.max_age`` (and forget them in the engine and the model, under the lock
+        that guards them)."""
         max_age = self.settings.retention.max_age
-        if max_age is None or self.stopping.is_set():
+        if self.stopping.is_set():
             return
         with self.write_lock:
             if not self.pipeline.is_decider:
@@ -257,8 +258,7 @@ class Daemon:
             self._every("poll-due", self._guarded("poll", self.poll_due), self.tick, POLL_CYCLES)
             self._every("decide", self._guarded("decide", self.decide), DECIDE_TICK)
             self._every("index", self._guarded("index", self.index), INDEX_EVERY)
-            if self.settings.retention.max_age is not None:
-                self._every("prune", self._guarded("prune", self.prune), PRUNE_EVERY)
+            self._every("prune", self._guarded("prune", self.prune), PRUNE_EVERY)
             self._scheduler.start()
             self.health.scheduler_running = True
             log_event(

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from aggregator.clean.blockcounts import utc_day
 from aggregator.clean.boilerplate import evidence, fold_text
 from aggregator.dedup.engine import Candidate
 from aggregator.dedup.rules import Method
@@ -113,12 +114,12 @@ class Decider:
             fresh = [item_id for item_id, is_new in rows if is_new]
             if fresh:
                 with timed(self.timer, Stage.BOILERPLATE):
-                    self._count_evidence(fresh)
+                    self._count_evidence(fresh, utc_day(now))
             decided.merge(self.decide([item_id for item_id, _ in rows], now, worker))
             if len(rows) < DRAIN_BATCH:
                 return decided
 
-    def _count_evidence(self, item_ids: list[int]) -> None:
+    def _count_evidence(self, item_ids: list[int], day: int) -> None:
         """Count the short blocks of new items as boilerplate evidence, a feed at a time
         (the model learns from one feed's counts before the next is observed), stored a
         chunk at a time across feeds: one transaction per feed cost 85 % of a decision
@@ -130,13 +131,13 @@ class Decider:
         for start in range(0, len(ordered), EVIDENCE_CHUNK):
             chunk = ordered[start : start + EVIDENCE_CHUNK]
             try:
-                self._count_chunk(chunk)
+                self._count_chunk(chunk, day)
             except Exception:
                 # The model has counted what the database may not hold: load it again.
                 self.state.invalidate()
                 raise
 
-    def _count_chunk(self, chunk: list[tuple[int, int]]) -> None:
+    def _count_chunk(self, chunk: list[tuple[int, int]], day: int) -> None:
         boilerplate = self.state.boilerplate
         texts = self.storage.item_texts([item_id for _, item_id in chunk])
         relisted = self.storage.relisted([item_id for _, item_id in chunk])
@@ -151,10 +152,10 @@ class Decider:
                 feed_id, (evidence(fold_text(text)) for text in feed_texts)
             )
             learned |= boilerplate.learned_by(increments)
-            boilerplate.apply(feed_id, increments)  # before the next feed is observed
+            boilerplate.apply(feed_id, increments, day)  # before the next feed is observed
             counted[feed_id] = increments
         with self.storage.unit():
-            self.storage.add_block_counts_many(counted)
+            self.storage.add_block_counts_many(counted, day)
             self.storage.add_relearn_keys(learned)
             self.storage.evidence_counted([item_id for _, item_id in chunk], self.state.fence)
 

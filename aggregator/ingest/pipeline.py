@@ -239,11 +239,12 @@ class Pipeline:
         return ClusterChanges()
 
     def prune(
-        self, max_age: float, dry_run: bool = False, now: datetime | None = None
+        self, max_age: float | None, dry_run: bool = False, now: datetime | None = None
     ) -> PruneReport:
-        """Drop the stories whose every item is older than ``max_age`` days (retention):
-        as the decider, or as a process that takes the lease for it while no other holds
-        it.  ``dry_run``: count only, whoever decides."""
+        """Forget old boilerplate evidence and (with ``max_age``) drop the stories whose
+        every item is older than ``max_age`` days (retention): as the decider, or as a
+        process that takes the lease for it while no other holds it.  ``dry_run``: count
+        only, whoever decides."""
         now = now or datetime.now(UTC)
         if dry_run:
             return retention.count_old(self.state, max_age, now)
@@ -252,7 +253,7 @@ class Pipeline:
             if not self.state.lease.try_acquire():
                 raise AggregatorError(
                     "another process (the daemon) decides on this database and prunes it "
-                    "daily when retention.max_age is set: stop it to prune now "
+                    "daily: stop it to prune now "
                     "(--dry-run counts without it)"
                 )
         try:

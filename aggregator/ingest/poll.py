@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from aggregator.clean.blockcounts import utc_day
 from aggregator.clean.boilerplate import BoilerplateModel, evidence, fold_text
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError, FeedError, FetchError, StorageError
@@ -354,7 +355,7 @@ class Poller:
                         ),
                     )
             with timed(self.timer, Stage.STORE):
-                self.storage.add_block_counts(feed.id, increments)
+                self.storage.add_block_counts(feed.id, increments, utc_day(now))
                 if boilerplate is not None:
                     self.storage.add_relearn_keys(boilerplate.learned_by(increments))
                 else:
@@ -367,7 +368,7 @@ class Poller:
                     )
                 self._record_success(feed, status, result, parsed.title)
         if boilerplate is not None:
-            boilerplate.apply(feed.id, increments)  # stored: now it counts
+            boilerplate.apply(feed.id, increments, utc_day(now))  # stored: now it counts
         if parsed.ttl_minutes:
             self._ttl[feed.id] = parsed.ttl_minutes
         else:

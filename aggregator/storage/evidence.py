@@ -10,10 +10,22 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from aggregator.storage.base import StorageBase, _chunks, _storage_errors
+from aggregator.storage.decisions import check_fence
 from aggregator.storage.models import BlockCount, Feed, Item, Membership
 from aggregator.types import IndexedItem
 
@@ -167,20 +179,41 @@ class EvidenceMixin(StorageBase):
         return out
 
     @_storage_errors("read boilerplate evidence")
-    def block_counts(self, samples_from: int = 0) -> list[tuple[int, str, int, str]]:
-        """``(feed_id, block_key, items, sample)`` rows; the sample only on rows counting at
-        least ``samples_from`` items (the fewest that can have made a block learned), else
-        ``""``."""
+    def block_counts(self, samples_from: int = 0) -> list[tuple[int, str, int, str, int]]:
+        """``(feed_id, block_key, items, sample, seen_day)`` rows; the sample only on rows
+        counting at least ``samples_from`` items (the fewest that can have made a block
+        learned), else ``""``."""
         with self._tx() as s:
             # Plain column tuples, not ORM objects, and no sample for the tens of thousands
             # of sentences counted once: loading them all cost a start ~150 MB at its peak.
             sample = case((BlockCount.items >= samples_from, BlockCount.sample), else_="")
             return [
-                (feed_id, key, items, text or "")
-                for feed_id, key, items, text in s.execute(
-                    select(BlockCount.feed_id, BlockCount.block_key, BlockCount.items, sample)
+                (feed_id, key, items, text or "", day)
+                for feed_id, key, items, text, day in s.execute(
+                    select(
+                        BlockCount.feed_id,
+                        BlockCount.block_key,
+                        BlockCount.items,
+                        sample,
+                        BlockCount.seen_day,
+                    )
                 )
             ]
+
+    @_storage_errors("forget old boilerplate evidence")
+    def forget_block_counts(
+        self, below: int, before_day: int, *, dry_run: bool = False, fence: str | None = None
+    ) -> int:
+        """Drop (``dry_run``: count) the rows counting fewer than ``below`` items last
+        counted before ``before_day``; the decider's model forgets the same ones.  With a
+        ``fence``, nothing is dropped unless this process still holds the lease."""
+        old = and_(BlockCount.items < below, BlockCount.seen_day < before_day)
+        with self._tx() as s:
+            if dry_run:
+                return int(s.scalar(select(func.count()).select_from(BlockCount).where(old)) or 0)
+            check_fence(s, fence)
+            result: Any = s.execute(delete(BlockCount).where(old))
+            return int(result.rowcount or 0)
 
     @_storage_errors("read boilerplate evidence")
     def relearn_keys(self) -> set[str] | None:
@@ -205,13 +238,18 @@ class EvidenceMixin(StorageBase):
             left = set() if keys is None else (self.relearn_keys() or set()) - set(keys)
             self.set_setting(RELEARN_SETTING, json.dumps(sorted(left)))
 
-    def add_block_counts(self, feed_id: int, increments: dict[str, tuple[int, str]]) -> None:
-        """Add ``items`` to each ``block_key`` of a feed (``key → (items, sample)``); a
-        non-empty sample (a block just learned) is stored with the count."""
-        self.add_block_counts_many({feed_id: increments})
+    def add_block_counts(
+        self, feed_id: int, increments: dict[str, tuple[int, str]], day: int
+    ) -> None:
+        """Add ``items`` to each ``block_key`` of a feed (``key → (items, sample)``), as
+        counted on ``day``; a non-empty sample (a block just learned) is stored with the
+        count."""
+        self.add_block_counts_many({feed_id: increments}, day)
 
     @_storage_errors("save boilerplate evidence")
-    def add_block_counts_many(self, per_feed: dict[int, dict[str, tuple[int, str]]]) -> None:
+    def add_block_counts_many(
+        self, per_feed: dict[int, dict[str, tuple[int, str]]], day: int
+    ) -> None:
         """:meth:`add_block_counts` for several feeds at once: one search for the rows that
         exist, then one insert and one update in slices (a query per feed made a decision
         over new items of many feeds slow)."""
@@ -239,6 +277,7 @@ class EvidenceMixin(StorageBase):
                             "block_key": key,
                             "items": per_feed[feed_id][key][0],
                             "sample": per_feed[feed_id][key][1][:500],
+                            "seen_day": day,
                         }
                         for feed_id, key in chunk
                     ],
@@ -250,6 +289,7 @@ class EvidenceMixin(StorageBase):
                         "feed_id": feed_id,
                         "block_key": key,
                         "items": current[(feed_id, key)] + per_feed[feed_id][key][0],
+                        "seen_day": day,
                         **({"sample": per_feed[feed_id][key][1][:500]} if with_sample else {}),
                     }
                     for feed_id, key in known

@@ -36,7 +36,7 @@ from aggregator.storage.models import Base, Setting
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD_REVISION = "0011"
+HEAD_REVISION = "0012"
 """The newest revision under ``migrations/versions`` (a test checks it is Alembic's head)."""
 
 # Alembic's own bookkeeping table, as Alembic creates it.

@@ -180,6 +180,9 @@ class BlockCount(Base):
     block_key: Mapped[str] = mapped_column(String(40), primary_key=True)
     items: Mapped[int] = mapped_column(Integer, default=0)
     sample: Mapped[str] = mapped_column(Text, default="")
+    seen_day: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """The UTC day (days since 1970-01-01) an item last counted the block: the evidence of a
+    block seen once is forgotten when it is old (:mod:`aggregator.ingest.retention`)."""
 
 
 class Correction(Base):
