@@ -166,6 +166,7 @@ class HostileServer:
         self.meter = meter or Meter()
         self._feeds: dict[str, bytes] = {}
         self._seen: list[Seen] = []
+        self._begun: list[str] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -209,6 +210,16 @@ class HostileServer:
         with self._lock:
             return [s for s in self._seen if path is None or s.path == path]
 
+    def started(self, path: str) -> int:
+        """Requests for exactly ``path`` begun so far, answered or not (a drip is recorded
+        by :meth:`requests` only once it ends)."""
+        with self._lock:
+            return self._begun.count(path)
+
+    def _begin(self, path: str) -> None:
+        with self._lock:
+            self._begun.append(path)
+
     def _record(self, seen: Seen) -> None:
         with self._lock:
             self._seen.append(seen)
@@ -238,6 +249,7 @@ class _Handler(BaseHTTPRequestHandler):
         host = self.connection.getsockname()[0]
         self._status = 0
         started = time.monotonic()
+        self.owner._begin(parts.path)
         try:
             if "delay" in query:
                 # Metered only while waiting: once the answer is sent the client may start

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.config import settings_from_mapping
+from aggregator.fetch import pool
 from aggregator.fetch.http import DECODE_STEP, _Decoder
 from aggregator.fetch.pool import fetch_concurrently
 from aggregator.ingest.pipeline import Pipeline
@@ -332,6 +333,25 @@ def test_global_limit_holds_across_hosts(tmp_path: Path) -> None:
     meter = _max_concurrency(tmp_path, [6, 6, 6], concurrency=4, per_host=2)
     assert max(meter.max_active.values()) <= 2
     assert meter.max_total == 4
+
+
+def test_feeds_fetched_while_a_slow_one_runs_get_connections_of_their_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One fetch slot, a feed that drips, and four healthy feeds on another host: the
+    drip gives its slot to the next feed once slow, and the client has connections for
+    both (a client sized to the slots alone made every other fetch wait for a
+    connection until its own deadline)."""
+    monkeypatch.setattr(pool, "SLOW_AFTER", 0.3)
+    with HostileServer() as healthy, HostileServer(host="127.0.0.2") as slow:
+        healthy.set_feed("f", feed_items("f", 1))
+        urls = [slow.url("/drip")] + [healthy.url(f"/feed/f?n={n}") for n in range(4)]
+        pipeline = _pipeline(f"sqlite:///{tmp_path / 'slow.db'}", urls, concurrency=1)
+        outcomes = {o.feed_url: o for o in pipeline.poll()}
+        pipeline.close()
+    assert outcomes[urls[0]].status == "error"  # the drip ran out its deadline
+    assert [outcomes[u].status for u in urls[1:]] == ["ok"] * 4
+    assert all(outcomes[u].seconds < TIMEOUT for u in urls[1:])
 
 
 def test_user_agent_names_the_project_and_version(server: HostileServer, batch: Batch) -> None:

@@ -3,6 +3,7 @@ decider instead of forking the clusters (real processes on one SQLite file)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sqlite3
@@ -11,12 +12,15 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from aggregator.storage import Storage
+from aggregator.types import FeedSpec
 from tests.feeds import FOOTER, html, rss, story
 from tests.helpers import Cli, wait_for
 from tests.hostile_server import HostileServer, feed_items
@@ -195,3 +199,32 @@ def test_a_feed_that_drips_delays_no_decision_and_no_other_feed(
         assert metrics["aggregator_decider"] == 1.0
         health = json.loads(daemon.get("/healthz")[1])
         assert health["role"] == "decider"
+
+
+def test_feeds_that_drip_one_after_another_hold_no_poll_of_the_others(
+    tmp_path: Path, daemons: list[Daemon], cli: Cli
+) -> None:
+    """Three slow feeds on three other hosts, each added while the one before still holds
+    its fetch: with poll cycles that wait for their slowest fetch, every cycle the daemon
+    could run would be held, and the healthy feeds would wait for the first deadline."""
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(HostileServer())
+        slow = [stack.enter_context(HostileServer(host=f"127.0.0.{n}")) for n in (2, 3, 4)]
+        for n in range(10):
+            server.set_feed(f"f{n}", feed_items(f"f{n}", 2, first_seed=100 * n))
+        feeds = [server.url(f"/feed/f{n}") for n in range(10)] + [slow[0].url("/drip")]
+        daemon = Daemon(tmp_path, cli, feeds, interval="2s", timeout="30s")
+        daemons.append(daemon.start())
+        wait_for(lambda: slow[0].started("/drip"), 15, "the first slow fetch started")
+        storage = Storage(f"sqlite:///{daemon.db}")  # a second writer, as the web face
+        for n, host in enumerate(slow[1:], start=2):
+            storage.add_feed(FeedSpec(host.url("/drip")))
+            wait_for(partial(host.started, "/drip"), 15, f"slow fetch {n} started")
+        storage.close()
+        before = len(server.requests("/feed/f0"))
+        wait_for(lambda: len(server.requests("/feed/f0")) >= before + 2, 12, "f0 polled again")
+        with sqlite3.connect(daemon.db, timeout=10) as conn:
+            slow_done = conn.execute(
+                "SELECT count(*) FROM feeds WHERE url LIKE '%/drip' AND last_checked IS NOT NULL"
+            ).fetchone()[0]
+        assert slow_done == 0, "the slow fetches were all still running meanwhile"

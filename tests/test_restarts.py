@@ -33,7 +33,7 @@ from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
 from aggregator.storage import Storage
 from tests.feeds import html, story
-from tests.helpers import free_port, wait_for
+from tests.helpers import free_port, server_port, wait_for
 from tests.hostile_server import HostileServer, Meter
 from tests.test_roles import Role
 
@@ -87,7 +87,7 @@ class PrivatePostgres:
             os.chown(self.folder, owner.pw_uid, owner.pw_gid)
         self.data = self.folder / "data"
         self.log = self.folder / "server.log"
-        self.port = free_port()
+        self.port = server_port()
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
 
     def _run(self, program: str, *args: str) -> None:
@@ -160,8 +160,8 @@ class PrivateRabbitmq:
         self.server = server
         self.ctl = ctl
         self.node = f"agg-{uuid.uuid4().hex[:10]}@localhost"
-        self.port = free_port()
-        self.epmd_port = free_port()
+        self.port = server_port()
+        self.epmd_port = server_port()
         self.log = folder / "server.log"
         (folder / "rabbitmq-env.conf").write_text("")  # not /etc/rabbitmq's node and port
         (folder / "enabled_plugins").write_text("[].\n")
@@ -175,7 +175,7 @@ class PrivateRabbitmq:
             "RABBITMQ_NODENAME": self.node,
             "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
             "RABBITMQ_NODE_PORT": str(self.port),
-            "RABBITMQ_DIST_PORT": str(free_port()),  # its default, port + 20000, may not exist
+            "RABBITMQ_DIST_PORT": str(server_port()),  # its default, port + 20000, may not exist
             "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"),
             "RABBITMQ_LOG_BASE": str(folder / "log"),
             "RABBITMQ_PLUGINS_EXPAND_DIR": str(folder / "plugins-expand"),

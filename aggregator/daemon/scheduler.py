@@ -6,9 +6,11 @@ after every fetch: interval, jitter, backoff, Retry-After, max-age, ``<ttl>``), 
 restart resumes where the last run left off and 10,000 feeds need no 10,000 jobs.  The
 jobs:
 
-* ``poll-due``, every *tick*: fetches and stores the due feeds that no cycle is already
-  polling.  Up to ``POLL_CYCLES`` run at once, so a cycle held by a feed that drips until
-  its deadline does not keep the other feeds from being polled when due;
+* ``poll-due``, every *tick*: hands the due feeds to the polling stream (a thread that
+  fetches each as soon as a worker and its host are free and stores it as soon as its
+  fetch ends, :meth:`Pipeline.stream`), and reports what the stream finished since the
+  last tick.  There is no batch to wait for: a feed that drips until its deadline holds
+  one fetch worker, and the feeds due after it are polled when due;
 * ``decide``, every ``DECIDE_TICK``: if this process holds the decider's lease, it places
   the items waiting in the database (whoever stored them) and applies new corrections,
   so decisions stream a second or so behind the fetches.  If another daemon holds it,
@@ -61,14 +63,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("aggregator.daemon.scheduler")
 
 MAX_TICK = 15.0
-"""The longest wait between two looks at storage: a due feed is late by at most this."""
+"""The longest wait between two looks at storage: a due feed waits at most this before it
+is handed out."""
 MIN_TICK = 0.25
+TICKS_PER_INTERVAL = 16
+"""Looks at storage per shortest interval: a feed may be late by a quarter of its interval,
+and the tick is only part of that (the fetches queued before it are the rest)."""
 STOP_GRACE = 6.0
 """Seconds the writer gets to finish after a stop signal (the promise is 10 s in all)."""
 DECIDE_TICK = 0.5
 """Seconds between two looks at the items waiting for a decision."""
-POLL_CYCLES = 2
-"""Poll cycles that may run at once (each with feeds the other is not polling)."""
 INDEX_EVERY = 10.0
 """Seconds between two catch-ups of the search index."""
 PRUNE_EVERY = 24 * 3600.0
@@ -76,11 +80,11 @@ PRUNE_EVERY = 24 * 3600.0
 
 
 def tick_for(settings: Settings) -> float:
-    """A quarter of the shortest configured interval, within ``MIN_TICK``…``MAX_TICK``: a
-    feed is never late by more than a quarter of its interval (15 s at most); asking
-    storage what is due is one indexed query, cheap even four times a second."""
+    """A sixteenth of the shortest configured interval, within ``MIN_TICK``…``MAX_TICK``
+    (15 s at most): asking storage what is due is one indexed query, cheap even four times
+    a second."""
     intervals = [settings.polling.interval, *(f.interval for f in settings.feeds if f.interval)]
-    return min(MAX_TICK, max(MIN_TICK, min(intervals) / 4))
+    return min(MAX_TICK, max(MIN_TICK, min(intervals) / TICKS_PER_INTERVAL))
 
 
 class Daemon:
@@ -101,29 +105,56 @@ class Daemon:
         self._busy = 0
         self._idle = threading.Condition()
         self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._polled: list[PollOutcome] = []
+        """What the polling stream finished since the last report."""
+        self._polled_lock = threading.Lock()
+        self._reported = time.monotonic()
 
     # -- the jobs ----------------------------------------------------------------------
 
     def poll_due(self) -> None:
-        """Poll every feed whose ``next_check`` has passed (and that no other cycle of this
-        process polls), and report the cycle.  Only the decider polls."""
+        """Hand every feed whose ``next_check`` has passed (and that the stream is not
+        polling already) to the polling stream, and report what it finished since the
+        last tick.  Only the decider polls."""
         if self.stopping.is_set() or not self.pipeline.is_decider:
             return
         now = datetime.now(UTC)
-        storage = self.pipeline.storage
-        earliest = storage.earliest_next_check()
-        due = storage.feeds_to_poll(due_before=now)
+        due = self.pipeline.storage.feeds_to_poll(due_before=now)
         self.metrics.feeds_due.set(len(due))
-        lag = (now - earliest).total_seconds() if due and earliest and earliest < now else 0.0
+        handed = self.pipeline.submit(due)
+        # How late the feeds handed out now are: those in flight are no longer waiting.
+        waited = [(now - f.due).total_seconds() for f in handed if f.due is not None]
+        lag = max(0.0, *waited) if waited else 0.0
         self.metrics.poll_lag.set(lag)
-        if due:
-            started = time.monotonic()
-            outcomes = self.pipeline.store(due).outcomes  # less the feeds still in flight
-            if outcomes:
-                self._report(len(outcomes), outcomes, lag, time.monotonic() - started)
+        with self._polled_lock:
+            outcomes, self._polled = self._polled, []
+        seconds, self._reported = time.monotonic() - self._reported, time.monotonic()
+        if outcomes:
+            self._report(len(due), outcomes, lag, seconds)
         finished = datetime.now(UTC)
         self.health.last_poll = finished
         self.metrics.last_poll.set(finished.timestamp())
+
+    def _stored(self, outcome: PollOutcome) -> None:
+        """The polling stream stored a feed (its thread): counted in the next report."""
+        with self._polled_lock:
+            self._polled.append(outcome)
+
+    def _start_stream(self) -> None:
+        """The polling stream's thread, busy until the pipeline stops (the stop waits for
+        it to store what it fetched, within ``STOP_GRACE``)."""
+
+        def run() -> None:
+            try:
+                self.pipeline.stream(self._stored)
+            finally:
+                with self._idle:
+                    self._busy -= 1
+                    self._idle.notify_all()
+
+        with self._idle:
+            self._busy += 1
+        threading.Thread(target=run, name="poll-stream", daemon=True).start()
 
     def decide(self) -> None:
         """As the decider, place what waits; else stay a standby."""
@@ -179,7 +210,6 @@ class Daemon:
             updated=sum(o.updated for o in outcomes),
             lag=lag,
             seconds=seconds,
-            interrupted="yes" if len(outcomes) < due else None,
         )
 
     def _every(
@@ -255,7 +285,8 @@ class Daemon:
                 port=self.settings.server.port,
             )
         if self._start_pipeline():
-            self._every("poll-due", self._guarded("poll", self.poll_due), self.tick, POLL_CYCLES)
+            self._start_stream()
+            self._every("poll-due", self._guarded("poll", self.poll_due), self.tick)
             self._every("decide", self._guarded("decide", self.decide), DECIDE_TICK)
             self._every("index", self._guarded("index", self.index), INDEX_EVERY)
             self._every("prune", self._guarded("prune", self.prune), PRUNE_EVERY)

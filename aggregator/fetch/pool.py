@@ -12,12 +12,27 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 from aggregator.types import FeedToPoll
 
 T = TypeVar("T")
+
+SLOW_AFTER = 5.0
+"""Seconds after which a fetch still running gives its slot to a new worker: a feed that
+drips until its deadline then holds a thread, not one of the ``concurrency`` fetches."""
+SLOW_WORKERS = 4
+"""Slow fetches running beyond the slots, at most, as a multiple of them (a thread each)."""
+CHECK_EVERY = 0.2
+"""Seconds between two looks for fetches past their deadline or running slow."""
+
+
+def most_running(concurrency: int) -> int:
+    """Fetches that may run at once with ``concurrency`` slots: those and the slow ones
+    beyond them (the connections their HTTP client must allow)."""
+    return max(concurrency, 1) * (1 + SLOW_WORKERS)
 
 
 def host_key(feed: FeedToPoll) -> str:
@@ -30,22 +45,37 @@ def host_key(feed: FeedToPoll) -> str:
 
 class _Dispatcher:
     """Hands feeds to workers round-robin over hosts, at most ``per_host`` in flight each,
-    so one site with a thousand feeds neither starves the others nor gets hammered."""
+    so one site with a thousand feeds neither starves the others nor gets hammered.
+    ``open_ended``: more feeds may be added at any time, and taking waits for them until
+    the dispatcher is closed."""
 
-    def __init__(self, feeds: Sequence[FeedToPoll], per_host: int) -> None:
+    def __init__(
+        self, feeds: Sequence[FeedToPoll], per_host: int, open_ended: bool = False
+    ) -> None:
         self._per_host = max(per_host, 1)
         self._waiting: dict[str, deque[FeedToPoll]] = {}
-        for feed in feeds:
-            self._waiting.setdefault(host_key(feed), deque()).append(feed)
-        self._ring = deque(self._waiting)
+        self._ring: deque[str] = deque()
         self._active: dict[str, int] = defaultdict(int)
         self._cond = threading.Condition()
         self._closed = False
+        self._open_ended = open_ended
+        self.add(feeds)
+
+    def add(self, feeds: Sequence[FeedToPoll]) -> None:
+        with self._cond:
+            for feed in feeds:
+                host = host_key(feed)
+                if host not in self._waiting:
+                    self._waiting[host] = deque()
+                    self._ring.append(host)
+                self._waiting[host].append(feed)
+            self._cond.notify_all()
 
     def take(self) -> tuple[FeedToPoll, str] | None:
-        """The next feed whose host has a free slot; None when nothing is left to take."""
+        """The next feed whose host has a free slot; None when nothing is left to take
+        (open-ended: once closed)."""
         with self._cond:
-            while not self._closed and self._ring:
+            while not self._closed and (self._ring or self._open_ended):
                 for _ in range(len(self._ring)):
                     host = self._ring[0]
                     self._ring.rotate(-1)
@@ -82,15 +112,18 @@ class _Run(Generic[T]):
         per_host: int,
         deadline: float,
         slots: int,
+        open_ended: bool = False,
     ) -> None:
         self._work, self._failed, self.deadline = work, failed, deadline
-        self._dispatch = _Dispatcher(feeds, per_host)
-        self.results: queue.Queue[T] = queue.Queue()
+        self._dispatch = _Dispatcher(feeds, per_host, open_ended)
+        self.results: queue.Queue[tuple[T, bool]] = queue.Queue()
+        """Each result, and whether it still holds its slot."""
         # A fetch starts only with a slot, given back when the writer takes its result:
         # fetches running plus results waiting never exceed ``slots``, so when the writer
         # falls behind, workers wait instead of piling up bodies.
         self._slots = threading.Semaphore(max(slots, 1))
-        self._inflight: dict[int, tuple[FeedToPoll, float]] = {}
+        self._inflight: dict[int, _Flight] = {}
+        self._slow_cap = SLOW_WORKERS * max(slots, 1)
         self._lock = threading.Lock()
         self._tokens = itertools.count()
         self._stopped = threading.Event()
@@ -103,6 +136,9 @@ class _Run(Generic[T]):
             target=self._worker, name=f"fetch-{next(self._threads)}", daemon=True
         )
         thread.start()
+
+    def add(self, feeds: Sequence[FeedToPoll]) -> None:
+        self._dispatch.add(feeds)
 
     def stop(self) -> None:
         self._stopped.set()
@@ -120,7 +156,7 @@ class _Run(Generic[T]):
             token = next(self._tokens)
             started = time.monotonic()
             with self._lock:
-                self._inflight[token] = (feed, started)
+                self._inflight[token] = _Flight(feed, started)
             try:
                 value = self._work(feed)
             except Exception as exc:  # work() reports its own failures; this is the backstop
@@ -130,43 +166,69 @@ class _Run(Generic[T]):
             finally:
                 self._dispatch.release(host)
             with self._lock:
-                mine = self._inflight.pop(token, None) is not None
-            if not mine:
+                flight = self._inflight.pop(token, None)
+            if flight is None:
                 return  # reported as overdue (its slot given back) and replaced meanwhile
-            self.results.put(value)
+            self.results.put((value, not flight.slow))
+            if flight.slow:
+                return  # its slot and its place went to another worker when it ran slow
 
-    def taken(self) -> None:
-        """The writer took a result: its slot is free for the next fetch."""
-        self._slots.release()
+    def taken(self, holds_slot: bool) -> None:
+        """The writer took a result: its slot (if it still held one) is free for the next
+        fetch."""
+        if holds_slot:
+            self._slots.release()
 
     def wait_time(self) -> float:
         """How long the collector may block before the next deadline needs checking."""
         with self._lock:
-            starts = [started for _, started in self._inflight.values()]
+            starts = [flight.started for flight in self._inflight.values()]
         if not starts:
-            return 0.2
-        return min(0.2, max(0.01, min(starts) + self.deadline - time.monotonic()))
+            return CHECK_EVERY
+        return min(CHECK_EVERY, max(0.01, min(starts) + self.deadline - time.monotonic()))
 
     def expire(self) -> list[T]:
-        """Report fetches past the deadline as failed and replace their workers."""
+        """Report fetches past the deadline as failed and replace their workers; let
+        fetches running past ``SLOW_AFTER`` give their slot to a new worker."""
         now = time.monotonic()
         with self._lock:
             late = [
-                (token, feed, started)
-                for token, (feed, started) in self._inflight.items()
-                if now - started > self.deadline
+                (token, flight)
+                for token, flight in self._inflight.items()
+                if now - flight.started > self.deadline
             ]
-            for token, _, _ in late:
+            for token, _ in late:
                 del self._inflight[token]
-        for _ in late:
-            self._slots.release()  # the stuck call may never return to give it back
+            slowed = 0
+            running_slow = sum(1 for flight in self._inflight.values() if flight.slow)
+            for flight in self._inflight.values():
+                if running_slow + slowed >= self._slow_cap:
+                    break
+                if not flight.slow and now - flight.started > SLOW_AFTER:
+                    flight.slow = True
+                    slowed += 1
+        # The stuck call of a late fetch may never return to give its slot back.
+        for _ in range(slowed + sum(1 for _, flight in late if not flight.slow)):
+            self._slots.release()
             self.spawn()
         return [
             self._failed(
-                feed, f"no answer within the {self.deadline:g}s deadline; abandoned", now - started
+                flight.feed,
+                f"no answer within the {self.deadline:g}s deadline; abandoned",
+                now - flight.started,
             )
-            for _, feed, started in late
+            for _, flight in late
         ]
+
+
+@dataclass
+class _Flight:
+    """A fetch running on a worker."""
+
+    feed: FeedToPoll
+    started: float
+    slow: bool = False
+    """Past ``SLOW_AFTER``: its slot went to a new worker, and its own ends with it."""
 
 
 def fetch_concurrently(
@@ -184,7 +246,9 @@ def fetch_concurrently(
     At most ``concurrency`` run at once and ``per_host`` per host.  A call still running
     ``deadline`` seconds after it started (stuck in DNS, or a read that outlives the
     fetch's own deadline) is reported as ``failed(feed, reason, seconds)`` and its
-    worker replaced, so one feed can never hold the batch.  When ``cancel`` is set, no
+    worker replaced, so one feed can never hold the batch; one still running after
+    ``SLOW_AFTER`` gives its slot to a new worker (up to ``SLOW_WORKERS`` times the slots
+    run slow at once), so a few feeds that drip do not hold the others.  When ``cancel`` is set, no
     further feed starts and the iteration ends; results still in flight are dropped.
     ``None`` is yielded whenever no result came for a moment (≤ 0.2 s): the consumer's
     chance to finish work it holds rather than wait for the slowest fetch.
@@ -199,19 +263,69 @@ def fetch_concurrently(
         run.spawn()
     remaining = len(feeds)
     try:
-        while remaining:
-            if cancel is not None and cancel.is_set():
-                return
-            try:
-                value = run.results.get(timeout=run.wait_time())
-            except queue.Empty:
-                for overdue in run.expire():
-                    remaining -= 1
-                    yield overdue
-                yield None
-                continue
-            run.taken()
-            remaining -= 1
+        for value in _collected(run, cancel):
+            if value is not None:
+                remaining -= 1
             yield value
+            if not remaining:
+                return
     finally:
         run.stop()
+
+
+def _collected(run: _Run[T], cancel: threading.Event | None) -> Iterator[T | None]:
+    """The results of a run as they complete, overdue fetches as failures, None after a
+    moment without any; until ``cancel`` is set (or the consumer stops asking).  Deadlines
+    and slow fetches are looked at every ``CHECK_EVERY`` even while results keep coming."""
+    checked = time.monotonic()
+    while cancel is None or not cancel.is_set():
+        if time.monotonic() - checked >= CHECK_EVERY:
+            checked = time.monotonic()
+            yield from run.expire()
+        try:
+            value, holds_slot = run.results.get(timeout=run.wait_time())
+        except queue.Empty:
+            checked = time.monotonic()
+            yield from run.expire()
+            yield None
+            continue
+        run.taken(holds_slot)
+        yield value
+
+
+class FetchStream(Generic[T]):
+    """:func:`fetch_concurrently` without an end: feeds are added at any time, and each
+    starts as soon as a worker and a slot of its host are free, whatever is still running
+    (the daemon's polling: a feed that drips until its deadline holds one worker, not a
+    batch).  The same limits: ``concurrency`` at once, ``per_host`` per host, ``deadline``
+    per fetch."""
+
+    def __init__(
+        self,
+        work: Callable[[FeedToPoll], T],
+        failed: Callable[[FeedToPoll, str, float], T],
+        *,
+        concurrency: int,
+        per_host: int,
+        deadline: float,
+    ) -> None:
+        self._run: _Run[T] = _Run(
+            [], work, failed, per_host, deadline, slots=concurrency, open_ended=True
+        )
+        for _ in range(max(1, concurrency)):
+            self._run.spawn()
+
+    def add(self, feeds: Sequence[FeedToPoll]) -> None:
+        self._run.add(feeds)
+
+    def close(self) -> None:
+        """Start no more fetches; those in flight end on their own, their results dropped."""
+        self._run.stop()
+
+    def results(self, cancel: threading.Event) -> Iterator[T | None]:
+        """Each result as it completes (None after a moment without any), until
+        ``cancel`` is set; then the workers stop and results in flight are dropped."""
+        try:
+            yield from _collected(self._run, cancel)
+        finally:
+            self._run.stop()

@@ -64,14 +64,18 @@ class Metrics:
             ["change"],
             registry=r,
         )
-        self.cycles = Counter("aggregator_poll_cycles", "Poll cycles run", registry=r)
-        self.cycle_seconds = Gauge(
-            "aggregator_poll_cycle_seconds", "Wall time of the last poll cycle", registry=r
+        # The names date from batch cycles; the daemon's polling is a stream now, and a
+        # "cycle" is a tick that reported feeds stored since the one before.
+        self.cycles = Counter(
+            "aggregator_poll_cycles", "Ticks that reported stored feeds", registry=r
         )
-        self.feeds_due = Gauge("aggregator_feeds_due", "Feeds due at the last cycle", registry=r)
+        self.cycle_seconds = Gauge(
+            "aggregator_poll_cycle_seconds", "Seconds the last report covered", registry=r
+        )
+        self.feeds_due = Gauge("aggregator_feeds_due", "Feeds due at the last tick", registry=r)
         self.poll_lag = Gauge(
             "aggregator_poll_lag_seconds",
-            "How late the most overdue feed was at the last cycle",
+            "How late the most overdue feed handed out at the last tick was",
             registry=r,
         )
         self.last_poll = Gauge(

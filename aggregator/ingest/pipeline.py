@@ -173,6 +173,20 @@ class Pipeline:
             self._started = True
         return self.poller.poll(feeds, boilerplate)
 
+    def stream(self, stored: Callable[[PollOutcome], None]) -> None:
+        """The daemon's polling, in this thread until the pipeline stops: each feed
+        :meth:`submit` hands in is fetched and stored on its own, its items left to the
+        decider's next round (:meth:`Poller.stream`)."""
+        if not self._started:
+            self.storage.upgrade()
+            self._started = True
+        self.poller.stream(stored)
+
+    def submit(self, feeds: Sequence[FeedToPoll]) -> list[FeedToPoll]:
+        """Hand due feeds to the running :meth:`stream`; those it took (feeds it is
+        polling already are left)."""
+        return self.poller.submit(feeds)
+
     def store_one(self, feed: FeedToPoll) -> PollResult:
         """:meth:`store` for one feed, in this thread (a worker's task)."""
         if not self._started:

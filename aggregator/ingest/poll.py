@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -27,7 +27,7 @@ from aggregator.config import Settings
 from aggregator.errors import AggregatorError, FeedError, FetchError, StorageError
 from aggregator.fetch.http import USER_AGENT, FetchLimits, fetch, new_client
 from aggregator.fetch.policy import FetchPolicy
-from aggregator.fetch.pool import fetch_concurrently
+from aggregator.fetch.pool import FetchStream, fetch_concurrently, most_running
 from aggregator.ingest.child import CleanDocument, ParserBug, WorkerProcess
 from aggregator.ingest.feed_status import (
     FeedStatus,
@@ -55,6 +55,11 @@ PARSE_CHILD_MIN_FEEDS = 4
 """A poll of fewer feeds reads its documents in this thread: not worth a process."""
 UNMODIFIED_BATCH = 500
 """304 answers are recorded this many at a time (one transaction, not one per feed)."""
+FLUSH_SECONDS = 1.0
+"""…or after this long, whichever comes first: a stream with no pause must still write
+them (their feeds are in flight until then)."""
+STREAM_RESTART = 5.0
+"""Seconds before the daemon's polling starts again after its store failed."""
 DEADLINE_SLACK = 2.0
 """Seconds past ``polling.timeout`` after which a fetch still running is abandoned (its own
 deadline is checked between reads, so a last blocked read may overrun it by a little)."""
@@ -110,7 +115,10 @@ class Poller:
         self._ttl: dict[int, int] = {}
         """RSS ``<ttl>`` (minutes) last seen per feed, so 304 answers honour it too."""
         self._in_flight: set[int] = set()
-        """Feeds a poll of this poller is polling (a feed is in at most one poll)."""
+        """Feeds a poll of this poller is polling (a feed is in at most one poll), until
+        their status is written."""
+        self._stream: FetchStream[_Fetched] | None = None
+        """The fetches of the running :meth:`stream`, if one runs."""
         self._lock = threading.Lock()
         self._clients = threading.local()
         """Each thread's HTTP client for :meth:`poll_one` (connections kept alive)."""
@@ -131,6 +139,70 @@ class Poller:
             with self._lock:
                 self._in_flight.difference_update(f.id for f in feeds)
 
+    def submit(self, feeds: Sequence[FeedToPoll]) -> list[FeedToPoll]:
+        """Hand due feeds to the running :meth:`stream` (those no poll is polling already);
+        return those that went.  None go while no stream runs."""
+        with self._lock:
+            if self._stream is None:
+                return []
+            feeds = [f for f in feeds if f.id not in self._in_flight]
+            self._in_flight.update(f.id for f in feeds)
+            self._stream.add(feeds)
+        return feeds
+
+    def stream(self, stored: Callable[[PollOutcome], None]) -> None:
+        """The daemon's polling, in this thread until ``stopping`` is set: fetch each feed
+        :meth:`submit` hands in as soon as a worker and its host have a free slot, store
+        it as soon as its fetch ends, and report it to ``stored``.  No batch waits for its
+        slowest fetch: a feed that drips until its deadline holds one worker, not the
+        feeds due after it.  A failure of the store (the database away) is logged; the
+        feeds in flight are let go (they are still due) and the stream starts again."""
+        workers = max(1, self.settings.polling.concurrency)
+        while not self.stopping.is_set():
+            parser = WorkerProcess(self.settings.polling.worker_processes)
+            fetches: FetchStream[_Fetched] | None = None
+            try:
+                with new_client(self.limits, most_running(workers), self.policy) as client:
+                    fetches = FetchStream(
+                        lambda feed: self._fetch_one(feed, client),
+                        self._abandoned,
+                        concurrency=workers,
+                        per_host=self.limits.per_host,
+                        deadline=self.limits.timeout + DEADLINE_SLACK,
+                    )
+                    with self._lock:
+                        self._stream = fetches
+                    self._store_all(
+                        self._waited(fetches.results(self.stopping)),
+                        parser,
+                        lambda outcome, _pending: stored(outcome),
+                    )
+            except Exception as exc:  # the daemon's polling must go on
+                log.error("event=poll-stream-failed error=%s: %s", exc.__class__.__name__, exc)
+                self.stopping.wait(STREAM_RESTART)
+            finally:
+                if fetches is not None:
+                    fetches.close()
+                parser.close()
+                with self._lock:
+                    self._stream = None
+                    self._in_flight.clear()
+
+    def _waited(self, fetches: Iterator[_Fetched | None]) -> Iterator[_Fetched | None]:
+        """The fetches, the time spent waiting for them timed as the poll's."""
+        while True:
+            with timed(self.timer, Stage.FETCH_WAIT):
+                try:
+                    fetched = next(fetches)
+                except StopIteration:
+                    return
+            yield fetched
+
+    def _abandoned(self, feed: FeedToPoll, reason: str, seconds: float) -> _Fetched:
+        """A fetch past its deadline, reported as failed."""
+        self.metrics.fetch_seconds.observe(seconds)
+        return _Fetched(feed, None, FetchError(feed.url, reason), seconds)
+
     def poll_one(self, feed: FeedToPoll) -> PollResult:
         """Fetch and store one feed in this thread (a worker's task): no thread pool, no
         child process, and this thread's own HTTP client kept from one task to the next."""
@@ -148,39 +220,66 @@ class Poller:
         self, feeds: Sequence[FeedToPoll], boilerplate: BoilerplateModel | None
     ) -> PollResult:
         result = PollResult([], [])
-        unmodified: Unmodified = []
+
+        def stored(outcome: PollOutcome, pending: list[int]) -> None:
+            result.outcomes.append(outcome)
+            result.pending.extend(pending)
+
         workers = self.settings.polling.worker_processes
+        parser = WorkerProcess(workers if len(feeds) >= PARSE_CHILD_MIN_FEEDS else 0)
+        try:
+            self._store_all(self._fetch_all(feeds), parser, stored, boilerplate)
+        finally:
+            parser.close()
+        return result
+
+    def _store_all(
+        self,
+        fetches: Iterator[_Fetched | None],
+        parser: WorkerProcess,
+        stored: Callable[[PollOutcome, list[int]], None],
+        boilerplate: BoilerplateModel | None = None,
+    ) -> None:
+        """Store each fetch as it comes (None: none came lately) and report it to
+        ``stored``.  A feed leaves the in-flight set only once its status is written (304
+        answers are written in batches): until then it is still due in the database, and
+        must not be handed out again."""
+        unmodified: Unmodified = []
+        done: list[int] = []
+        flushed = time.monotonic()
         # Documents are read (parsed, cleaned) one ahead of storing: while this thread
         # stores feed N, the child process reads feed N+1.
-        parser = WorkerProcess(workers if len(feeds) >= PARSE_CHILD_MIN_FEEDS else 0)
         waiting: deque[tuple[_Fetched, Future[Any] | None]] = deque()
 
         def store_next() -> None:
             fetched, document = waiting.popleft()
             outcome, pending = self._store_feed(fetched, document, parser, unmodified, boilerplate)
-            with self._lock:
-                self._in_flight.discard(fetched.feed.id)
-            result.outcomes.append(outcome)
-            result.pending.extend(pending)
+            done.append(fetched.feed.id)
+            stored(outcome, pending)
             release_free_memory()  # the document and its statements are gone
-            if len(unmodified) >= UNMODIFIED_BATCH:
-                self._flush_unmodified(unmodified)
+            if len(unmodified) >= UNMODIFIED_BATCH or time.monotonic() - flushed > FLUSH_SECONDS:
+                flush()
 
-        try:
-            for fetched in self._fetch_all(feeds):
-                if fetched is None:  # no fetch finished lately: store what is waiting
-                    while waiting:
-                        store_next()
-                    continue
-                waiting.append(self._hand_over(fetched, parser))
-                while len(waiting) > READ_AHEAD:
-                    store_next()
-            while waiting:
-                store_next()
+        def flush() -> None:
+            nonlocal flushed
             self._flush_unmodified(unmodified)
-        finally:
-            parser.close()
-        return result
+            with self._lock:
+                self._in_flight.difference_update(done)
+            done.clear()
+            flushed = time.monotonic()
+
+        for fetched in fetches:
+            if fetched is None:  # no fetch finished lately: store what is waiting
+                while waiting:
+                    store_next()
+                flush()
+                continue
+            waiting.append(self._hand_over(fetched, parser))
+            while len(waiting) > READ_AHEAD:
+                store_next()
+        while waiting:
+            store_next()
+        flush()
 
     def _hand_over(
         self, fetched: _Fetched, parser: WorkerProcess
@@ -208,28 +307,18 @@ class Poller:
         if not feeds:
             return
         workers = max(1, min(self.settings.polling.concurrency, len(feeds)))
-
-        def abandoned(feed: FeedToPoll, reason: str, seconds: float) -> _Fetched:
-            self.metrics.fetch_seconds.observe(seconds)
-            return _Fetched(feed, None, FetchError(feed.url, reason), seconds)
-
-        with new_client(self.limits, workers, self.policy) as client:
-            fetches = fetch_concurrently(
-                feeds,
-                lambda feed: self._fetch_one(feed, client),
-                abandoned,
-                concurrency=workers,
-                per_host=self.limits.per_host,
-                deadline=self.limits.timeout + DEADLINE_SLACK,
-                cancel=self.stopping,
+        with new_client(self.limits, most_running(workers), self.policy) as client:
+            yield from self._waited(
+                fetch_concurrently(
+                    feeds,
+                    lambda feed: self._fetch_one(feed, client),
+                    self._abandoned,
+                    concurrency=workers,
+                    per_host=self.limits.per_host,
+                    deadline=self.limits.timeout + DEADLINE_SLACK,
+                    cancel=self.stopping,
+                )
             )
-            while True:
-                with timed(self.timer, Stage.FETCH_WAIT):
-                    try:
-                        fetched = next(fetches)
-                    except StopIteration:
-                        return
-                yield fetched
 
     def _fetch_one(self, feed: FeedToPoll, client: httpx.Client) -> _Fetched:
         if feed.due is not None:

@@ -289,12 +289,6 @@ class FeedsMixin(StorageBase):
             feed.next_check = None
             return True
 
-    @_storage_errors("read the next check time")
-    def earliest_next_check(self) -> datetime | None:
-        """The soonest ``next_check`` of the enabled feeds (None when none is scheduled)."""
-        with self._tx() as s:
-            return s.scalar(select(func.min(Feed.next_check)).where(Feed.disabled.is_(False)))
-
 
 def _new_feed(spec: FeedSpec, origin: str, group: str | None) -> Feed:
     return Feed(
