@@ -8,17 +8,23 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from aggregator.config import settings_from_mapping
 from aggregator.ingest.pipeline import Pipeline
 from aggregator.storage import Storage
+from aggregator.storage.models import Feed
+from aggregator.types import FeedSpec
 from tests.feeds import html, story
-from tests.helpers import wait_for
+from tests.helpers import free_port, wait_for
 from tests.hostile_server import HostileServer
 
 BROKER = "amqp://guest:guest@127.0.0.1:5672/"
@@ -253,3 +259,36 @@ def test_one_host_gets_at_most_two_fetches_at_once_from_every_worker_together(
         first_round = sorted(s.at for s in server.requests())[:FEEDS]
         assert len(first_round) == FEEDS
         assert _most_at_once(first_round, 1.5) == 2
+
+
+def test_a_worker_measures_lateness_from_when_the_feed_was_due(
+    tmp_path: Path, pg_url: str, roles: list[Role]
+) -> None:
+    """The decider's claim moves a feed's next check to its lease before a worker loads
+    it: the task carries the time it was due, or every fetch would count as on time."""
+    with HostileServer() as server:
+        _network(server)
+        url = server.url("/feed/n0")
+        config = _config(tmp_path, pg_url, [url])
+        storage = Storage(pg_url)
+        storage.upgrade()
+        storage.sync_feeds([FeedSpec(url)])
+        with Session(storage.engine) as s, s.begin():  # due 40 s ago, not yet claimed
+            s.execute(update(Feed).values(next_check=datetime.now(UTC) - timedelta(seconds=40)))
+        port = free_port()
+        roles.append(Role(config, "worker", tmp_path / "worker.log", "--metrics-port", str(port)))
+        roles.append(Role(config, "decider", tmp_path / "decider.log"))
+        wait_for(lambda: storage.list_feeds()[0].last_checked is not None, 60, "the feed polled")
+        late = wait_for(
+            lambda: _metric(port, "aggregator_poll_lateness_seconds_sum"), 10, "a lateness above 0"
+        )
+        assert late >= 40
+        storage.close()
+
+
+def _metric(port: int, name: str) -> float | None:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        for line in answer.read().decode().splitlines():
+            if line.startswith(f"{name} "):
+                return float(line.split()[1])
+    return None

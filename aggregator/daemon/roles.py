@@ -31,6 +31,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
@@ -92,16 +93,18 @@ def make_broker(url: str) -> dramatiq.Broker:
 
 def poll_feed_actor(
     broker: dramatiq.Broker, queue: str, pipeline: Pipeline | None
-) -> dramatiq.Actor[[int], None]:
+) -> dramatiq.Actor[[int, str | None], None]:
     """The ``poll_feed`` task on this broker's ``queue``; ``pipeline`` runs it (None: this
-    process only sends it)."""
+    process only sends it).  ``due``: when the feed was due (ISO 8601), for the lateness
+    the worker measures: the stored next check is the claim's lease by then."""
 
-    def poll_feed(feed_id: int) -> None:
+    def poll_feed(feed_id: int, due: str | None = None) -> None:
         if pipeline is None:
             raise AggregatorError("this process only sends poll_feed tasks")
         feeds = pipeline.storage.feeds_to_poll(feed_ids=[feed_id])
         if feeds:  # removed or disabled since it was claimed: nothing to do
-            pipeline.store_one(feeds[0])
+            feed = feeds[0]
+            pipeline.store_one(replace(feed, due=datetime.fromisoformat(due)) if due else feed)
 
     declare = dramatiq.actor(
         broker=broker,
@@ -216,7 +219,7 @@ class Decider:
         sent = 0
         try:
             for feed in claimed:
-                self.actor.send(feed.id)
+                self.actor.send(feed.id, feed.due.isoformat() if feed.due else None)
                 sent += 1
         except dramatiq.errors.DramatiqError as exc:  # the broker is away: try again soon
             storage.reschedule([f.id for f in claimed[sent:]], now)
