@@ -19,8 +19,8 @@ from aggregator.dedup.rules import (
     compare,
     is_lead_edge,
     judge,
-    slot_words,
 )
+from aggregator.dedup.templates import slot_words
 from aggregator.fingerprint.signature import fingerprint_blocks
 from tests.feeds import story
 

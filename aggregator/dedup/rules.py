@@ -61,13 +61,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from difflib import SequenceMatcher
 from enum import StrEnum
 from typing import TypeVar
 from urllib.parse import urlsplit
 
 import numpy as np
 
+from aggregator.dedup.templates import number_slots, template_slots
 from aggregator.fingerprint.signature import (
     LEAD_SENTENCES,
     LEAD_VERIFY,
@@ -118,24 +118,6 @@ TEMPLATE_GAP = 0.3
 """Shingle containment minus sentence share at which two texts are template stories.
 Copies, updates, partial and interrupted copies and markup noise stay below 0.22 on our
 hard-case corpus and the dev corpus; template families lie around 0.4."""
-SLOT_WORDS = 5
-"""Words a template's slot holds at most (a town, a team, a fund: "caist capital
-management llc")."""
-REST_SHARE = 0.5
-"""Share of the sentences after the first, in common, from which first sentences two or
-three slots apart are an edit of one story (an update, a correction, a house style), not
-two template stories."""
-EDIT_CONTAINMENT = 0.8
-"""With :data:`REST_SHARE`: the share of the shorter text's shingles in the other from
-which first sentences two or three slots apart are an edit of one story."""
-MAX_SLOTS = 3
-"""Slots two template sentences differ in, at most: a town and a day, a team, its rival
-and a venue."""
-SLOT_TAIL = 2
-"""Words after the slot that two template sentences share: a teaser cut inside its first
-sentence shares none after the cut."""
-SLOT_FRAME = 5
-"""Words around the slot that two template sentences share, at least."""
 ENDING_BODY_SHINGLES = 24
 """Shingles at least of a partial copy without its closing line, for what is left to lead
 the full story: the first paragraph of a story, not a heading two items share."""
@@ -204,8 +186,8 @@ class Match:
     a digest holds a story's lead further down."""
     lead_slot: bool = False
     """Their first lead sentences are one sentence with other words in its slots
-    (:func:`_template_slots`), or in its figures (:func:`_number_slots`), words of one
-    slot each names in its title."""
+    (:func:`.templates.template_slots`), or in its figures
+    (:func:`.templates.number_slots`), words of one slot each names in its title."""
     missing_in_sample: int | None = None
     """Compared on the 1-in-4 sample: the shorter text's sampled shingles not in the other
     (None: compared exactly)."""
@@ -294,8 +276,8 @@ def compare(a: Fingerprint, b: Fingerprint, params: DedupParams | None = None) -
         and b.lead_sentences.size > 0
         and a.lead_sentences[0] != b.lead_sentences[0]
         and (
-            _template_slots(a, b, shared_sentences, fewer, containment)
-            or _number_slots(a, b, shared_sentences, fewer, containment)
+            template_slots(a, b, shared_sentences, fewer, containment)
+            or number_slots(a, b, shared_sentences, fewer, containment)
         )
     )
     return replace(match, lead_slot=lead_slot) if lead_slot else match
@@ -314,152 +296,6 @@ def _word_share(a: U32, b: U32) -> float:
     first, second = np.unique(a), np.unique(b)
     fewer = min(first.size, second.size)
     return overlap(first, second) / fewer if fewer else 1.0
-
-
-def slot_words(a: U32, b: U32) -> list[tuple[U32, U32]] | None:
-    """The words each of two word sequences has in the slots where they differ, when they
-    are one sentence with other words there: up to ``MAX_SLOTS`` places where one to
-    ``SLOT_WORDS`` words of each stand in for the other's ("the forecast for <Luive
-    Springs> for <Monday>", "<Acme Fund> raised its stake in …"), ``SLOT_FRAME`` words in
-    common at least, and ``SLOT_TAIL`` of them after the last slot; else None.  A copy
-    that adds or drops words (a dateline, a truncated teaser) has no words of its own on
-    one side; an update rewrites whole sentences.  The same answer either way round."""
-    if a.size == 0 or b.size == 0 or abs(a.size - b.size) > MAX_SLOTS * (SLOT_WORDS - 1):
-        return None
-    one = _one_span(a, b)
-    if one is not None:
-        return [one]
-    words_a, words_b = a.tolist(), b.tolist()
-    # The alignment breaks ties between equally long matches by their place in its first
-    # sequence: aligned in one order of the two, whichever was stored first.
-    if words_b < words_a:
-        slots = _aligned_slots(b, a, words_b, words_a)
-        return None if slots is None else [(mine, theirs) for theirs, mine in slots]
-    return _aligned_slots(a, b, words_a, words_b)
-
-
-def _one_span(a: U32, b: U32) -> tuple[U32, U32] | None:
-    """The one span where two word sequences differ, when it is a slot: the words between
-    their common start and common end (``SLOT_TAIL`` at least of it), one to
-    ``SLOT_WORDS`` on each side ("<Ashford> beat <Brampton>" and "<Brampton> beat
-    <Ashford>" are one span, whatever an alignment would pair inside it)."""
-    shorter = min(a.size, b.size)
-    differ = np.flatnonzero(a[:shorter] != b[:shorter])
-    head = int(differ[0]) if differ.size else shorter
-    back = np.flatnonzero(a[::-1][:shorter] != b[::-1][:shorter])
-    tail = min(int(back[0]) if back.size else shorter, shorter - head)
-    slot_a, slot_b = a.size - head - tail, b.size - head - tail
-    if (
-        1 <= slot_a <= SLOT_WORDS
-        and 1 <= slot_b <= SLOT_WORDS
-        and tail >= SLOT_TAIL
-        and head + tail >= SLOT_FRAME
-    ):
-        return a[head : a.size - tail], b[head : b.size - tail]
-    return None
-
-
-def _aligned_slots(
-    a: U32, b: U32, words_a: list[int], words_b: list[int]
-) -> list[tuple[U32, U32]] | None:
-    # What no alignment can change, checked first (most pairs compared are two stories'
-    # first sentences): a word of one that the other lacks stands in a slot, and the frame
-    # is made of words both have.
-    known = set(words_b)
-    shared = sum(1 for word in words_a if word in known)
-    if a.size - shared > MAX_SLOTS * SLOT_WORDS or shared < SLOT_FRAME:
-        return None
-    slots: list[tuple[U32, U32]] = []
-    frame = 0
-    opcodes = SequenceMatcher(None, words_a, words_b, autojunk=False).get_opcodes()
-    for tag, a_start, a_end, b_start, b_end in opcodes:
-        if tag == "equal":
-            frame += a_end - a_start
-        elif (
-            tag == "replace"
-            and 1 <= a_end - a_start <= SLOT_WORDS
-            and 1 <= b_end - b_start <= SLOT_WORDS
-        ):
-            slots.append((a[a_start:a_end], b[b_start:b_end]))
-        else:
-            return None
-    tag, a_start, a_end, _, _ = opcodes[-1]
-    if (
-        not 1 <= len(slots) <= MAX_SLOTS
-        or tag != "equal"
-        or a_end - a_start < SLOT_TAIL
-        or frame < SLOT_FRAME
-    ):
-        return None
-    return slots
-
-
-def _is_edit(shared: int, fewer: int, containment: float) -> bool:
-    """Whether two texts whose first sentences differ keep the rest of one story: they
-    (``shared`` sentences of the ``fewer`` one has) share ``REST_SHARE`` of the sentences
-    after the first and ``EDIT_CONTAINMENT`` of the shorter one's shingles — an update, a
-    correction, a copy in house style, or its first paragraphs."""
-    return fewer > 1 and shared >= REST_SHARE * (fewer - 1) and containment >= EDIT_CONTAINMENT
-
-
-def _number_slots(
-    a: Fingerprint, b: Fingerprint, shared: int, fewer: int, containment: float
-) -> bool:
-    """Whether two texts' first sentences are one sentence but for its figures, each title
-    names one of its own, and the texts are not an edit of one story (:func:`_is_edit`):
-    alerts of a template whose slots are numbers ("lanes closed near junction <4>", "near
-    junction <19>"), where an update of a toll ("12 killed", then "15") keeps its story.
-    Texts of one sentence are left alone: a short alert updated is that alert."""
-    if (
-        fewer < 2
-        or a.lead_words.size == 0
-        or not np.array_equal(a.lead_words, b.lead_words)
-        or np.array_equal(a.lead_numbers, b.lead_numbers)
-        or _is_edit(shared, fewer, containment)
-    ):
-        return False
-    # One frame, so the figures stand in the same places: those that differ are the slots.
-    differ = a.lead_numbers != b.lead_numbers
-    return _named_slots(a, b, [(a.lead_numbers[differ], b.lead_numbers[differ])]) > 0
-
-
-def _template_slots(
-    a: Fingerprint, b: Fingerprint, shared: int, fewer: int, containment: float
-) -> bool:
-    """Whether two texts' first sentences are one frame with other words in its slots, and
-    each names one slot's words in its own title: a template's slot holds the story's
-    subject (the town, the fund), which its title names too; an edit to a copy's first
-    sentence ("said" for "says", another day) is not what a title is about.  Two slots or
-    three of which the titles name one only are an edit of one story, not a template,
-    when the texts keep the rest of it (:func:`_is_edit`): an update or a correction edits
-    its first sentence in two places ("arrested … on Monday", "charged … on Tuesday"),
-    its title naming the one that matters; a template's titles name its slots ("<Ashford>
-    beat <Brampton> at <Dunmore>"), and its texts change names and numbers throughout,
-    keep a stock line or two, or are one sentence once their shared paragraph is learned
-    as boilerplate."""
-    # Cheap first: each title names a word of its own first sentence at all.
-    if _named_slots(a, b, [(a.lead_words, b.lead_words)]) == 0:
-        return False
-    slots = slot_words(a.lead_words, b.lead_words)
-    if slots is None:
-        return False
-    named = _named_slots(a, b, slots)
-    # An edit's title names one edited word at most ("arrested" / "charged"); a template's
-    # names its slots ("<Ashford> beat <Brampton> at <Dunmore>").
-    if len(slots) > 1 and named < 2 and _is_edit(shared, fewer, containment):
-        return False
-    return named > 0
-
-
-def _named_slots(a: Fingerprint, b: Fingerprint, slots: list[tuple[U32, U32]]) -> int:
-    """How many of the ``slots`` (``a``'s words, ``b``'s words) each text's title names a
-    word of.  Sets, not numpy's isin: these arrays hold a few words, and this runs for
-    most pairs verified."""
-    title_a, title_b = set(a.title.tolist()), set(b.title.tolist())
-    return sum(
-        not title_a.isdisjoint(mine.tolist()) and not title_b.isdisjoint(theirs.tolist())
-        for mine, theirs in slots
-    )
 
 
 def compare_titles(a: U32, b: U32) -> Titles:
@@ -506,9 +342,10 @@ def is_template(m: Match) -> bool:
 
 def slot_sign(m: Match) -> str | None:
     """What marks two texts as template stories at any length and similarity: their
-    first sentences are one frame with other names in its slots (:func:`_template_slots`),
-    each names one slot's words in its title, and their titles are not one story's (a
-    glued word leaves a sentence's hash alone, so markup noise makes no slot)."""
+    first sentences are one frame with other names in its slots
+    (:func:`.templates.template_slots`), each names one slot's words in its title, and
+    their titles are not one story's (a glued word leaves a sentence's hash alone, so
+    markup noise makes no slot)."""
     if m.lead_slot and m.titles in (Titles.SLOTS, Titles.UNRELATED):
         return (
             "their first sentences differ only in the words of a template's slots, and so "
@@ -752,7 +589,6 @@ __all__ = [
     "is_lead_edge",
     "is_template",
     "slot_sign",
-    "slot_words",
     "template_sign",
     "judge",
     "lead_parent_rank",
