@@ -44,9 +44,11 @@ class HostSlots:
     def feed_ids(self) -> list[int]:
         return list(self._flying)
 
-    def landed(self, last_checked: Mapping[int, datetime | None], now: datetime) -> None:
+    def landed(self, last_checked: Mapping[int, datetime | None], now: datetime) -> int:
         """Free the slots of the feeds recorded since they were handed out (``last_checked``:
-        the stored value of each feed still there), removed, or whose lease ran out."""
+        the stored value of each feed still there), removed, or whose lease ran out; return
+        how many were freed."""
+        freed = 0
         for feed_id, flight in list(self._flying.items()):
             if (
                 feed_id not in last_checked
@@ -54,6 +56,8 @@ class HostSlots:
                 or now - flight.handed_at >= self.lease
             ):
                 del self._flying[feed_id]
+                freed += 1
+        return freed
 
     def admit(self, due: Sequence[FeedToPoll]) -> list[FeedToPoll]:
         """The due feeds that may go now, in their order: those whose host has a free slot,

@@ -7,7 +7,8 @@ Dramatiq), the work spreads over processes on any number of machines:
   stand by and take over (loading the state from the database) when it dies.  Every
   ``DECIDER_TICK`` the active one claims the due feeds (their next check moves to
   ``CLAIM_LEASE``, so no feed is handed out twice) and sends one ``poll_feed`` task per
-  feed; it places the items waiting in the database, whoever stored them, applies
+  feed (between rounds too, every ``DISPATCH_TICK``, once a worker has recorded a feed
+  and its host has a free slot again); it places the items waiting in the database, whoever stored them, applies
   the corrections made anywhere, in order, and daily forgets old boilerplate evidence
   and drops old stories when ``retention.max_age`` is set.
 * ``aggregator worker`` — any number: takes ``poll_feed`` tasks and fetches, parses,
@@ -54,6 +55,9 @@ log = logging.getLogger("aggregator.roles")
 
 DECIDER_TICK = 0.5
 """Seconds between two rounds of the decider: claim due feeds, decide what waits."""
+DISPATCH_TICK = 0.1
+"""Seconds between two looks, between rounds, for feeds the workers have recorded: their
+hosts' next due feeds go out then."""
 CLAIM_LEASE = timedelta(minutes=15)
 """How long a feed handed to the workers is not due again.  A worker that stores it sets
 its real next check; the lease only matters when a task is lost altogether."""
@@ -212,7 +216,27 @@ class Decider:
         self.metrics.decider.set(1)
         now = datetime.now(UTC)
         storage = self.pipeline.storage
-        self.slots.landed(storage.last_checked_of(self.slots.feed_ids()), now)
+        self.dispatch(only_if_freed=False)
+        self.pipeline.decide_waiting()
+        waiting, oldest = storage.decision_backlog()
+        self.metrics.decision_backlog.set(waiting)
+        self.metrics.decision_lag.set((now - oldest).total_seconds() if oldest else 0.0)
+        self.queue_depth.set(_queue_depth(self.broker, self.queue))
+        self._index_when_due()
+        self._prune_when_due()
+        return True
+
+    def dispatch(self, only_if_freed: bool = True) -> None:
+        """Hand the due feeds whose host has a free slot to the workers.  Between two
+        rounds (``only_if_freed``) only when a worker has recorded a feed since: a host
+        gets its next feed as soon as its last one lands, not a round later (rounds
+        decide, and take a second on a busy machine: two feeds a host a round was the
+        roles' whole rate where many feeds share a host)."""
+        now = datetime.now(UTC)
+        storage = self.pipeline.storage
+        freed = self.slots.landed(storage.last_checked_of(self.slots.feed_ids()), now)
+        if only_if_freed and not freed:
+            return
         claimed = storage.claim_due_feeds(
             now, now + CLAIM_LEASE, CLAIM_BATCH, admit=self.slots.admit
         )
@@ -226,14 +250,6 @@ class Decider:
             log.warning("event=broker-unavailable error=%s", exc.__class__.__name__)
         self.slots.handed(claimed[:sent], now)
         self.metrics.feeds_due.set(len(claimed))
-        self.pipeline.decide_waiting()
-        waiting, oldest = storage.decision_backlog()
-        self.metrics.decision_backlog.set(waiting)
-        self.metrics.decision_lag.set((now - oldest).total_seconds() if oldest else 0.0)
-        self.queue_depth.set(_queue_depth(self.broker, self.queue))
-        self._index_when_due()
-        self._prune_when_due()
-        return True
 
     def _index_when_due(self) -> None:
         """Index for search what was stored since the last catch-up, every
@@ -307,7 +323,14 @@ def run_decider(
         if now_role != role:
             log_event(log, logging.INFO, "role", role=now_role)
             role = now_role
-        stop.wait(DECIDER_TICK)
+        next_round = time.monotonic() + DECIDER_TICK
+        while active and not stop.wait(DISPATCH_TICK) and time.monotonic() < next_round:
+            try:
+                decider.dispatch()
+            except Exception as exc:  # the round that follows reconnects, or stands by
+                log.warning("event=dispatch-failed error=%s: %s", exc.__class__.__name__, exc)
+                break
+        stop.wait(max(0.0, next_round - time.monotonic()))
     decider.pipeline.state.release()
     decider.broker.close()
     log_event(log, logging.INFO, "stopped", role="decider")
