@@ -135,3 +135,38 @@ def test_a_stream_ends_when_cancelled_and_drops_what_is_in_flight() -> None:
         cancel.set()
     release.set()
     assert time.monotonic() - started < 5  # did not wait for the fetches
+
+
+def test_slow_results_the_writer_has_not_taken_count_against_the_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each result holds a body: fetches running plus results not taken stay within the
+    slots and the slow cap, however far a slow writer falls behind slow fetches."""
+    monkeypatch.setattr(pool, "SLOW_AFTER", 0.02)
+    monkeypatch.setattr(pool, "SLOW_WORKERS", 2)
+    lock, held, most = threading.Lock(), [0], [0]
+
+    def work(feed: FeedToPoll) -> int:
+        with lock:
+            held[0] += 1
+            most[0] = max(most[0], held[0])
+        time.sleep(0.5)  # every fetch runs slow
+        return feed.id
+
+    got = []
+    for value in fetch_concurrently(
+        [_feed(n) for n in range(40)],
+        work,
+        lambda f, r, s: -1,
+        concurrency=2,
+        per_host=2,
+        deadline=30,
+    ):
+        if value is None:
+            continue
+        with lock:
+            held[0] -= 1
+        time.sleep(0.2)  # the writer falls behind what the slow fetches bring
+        got.append(value)
+    assert sorted(got) == list(range(40))
+    assert most[0] <= 6, most  # two slots and four slow ones

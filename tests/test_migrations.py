@@ -107,3 +107,24 @@ def test_evidence_stored_before_it_had_an_age_is_aged_from_the_upgrade(
         command.upgrade(config, "0012")
     # Counted today as far as forgetting goes: not forgotten at once, nor never.
     assert [row[4] for row in storage.block_counts()] == [utc_day(datetime.now(UTC))]
+
+
+def test_an_evidence_upgrade_killed_after_its_new_column_runs_again(sqlite_url: str) -> None:
+    """SQLite commits ADD COLUMN on its own: a kill during the UPDATE that follows leaves
+    the column at revision 0011, and the next start must finish the upgrade."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from aggregator.storage.migrate import alembic_config
+
+    storage = Storage(sqlite_url)
+    storage.upgrade()
+    config = alembic_config(storage.engine)
+    with storage.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0011")
+    with storage.engine.begin() as connection:  # what the killed upgrade left
+        connection.execute(
+            text("ALTER TABLE block_counts ADD COLUMN seen_day INTEGER NOT NULL DEFAULT 0")
+        )
+    assert upgrade_with_alembic(storage.engine) == HEAD_REVISION

@@ -34,6 +34,9 @@ from aggregator.daemon.scheduler import (
     tick_for,
 )
 from aggregator.errors import StorageError
+from aggregator.ingest.pipeline import Pipeline
+from aggregator.storage import Storage
+from aggregator.types import PollOutcome
 from tests.feeds import html, rss, story
 from tests.helpers import Cli, restored_logging, wait_for
 from tests.helpers import free_port as _free_port
@@ -339,3 +342,52 @@ def test_poll_once_while_a_daemon_runs_hands_it_the_items(
         f"polled 1 feed (0 failed): {ITEMS} new, 0 updated; {ITEMS} items in {ITEMS} clusters"
     )
     assert _all_decided(tmp_path / "agg.db") and daemon.health.last_poll is not None
+
+
+def test_a_feed_let_go_after_its_due_list_was_read_is_not_handed_out_again(
+    tmp_path: Path,
+) -> None:
+    """The due list is read, then the stream stores the feed (its next check moves on):
+    that list, read before, must not hand the feed out a second time."""
+    settings = load_settings(_config(tmp_path), {})
+    pipeline = Pipeline(Storage(settings.database), settings)
+    pipeline.start()
+    stored: list[PollOutcome] = []
+    thread = threading.Thread(target=pipeline.stream, args=(stored.append,), daemon=True)
+    thread.start()
+    try:
+        read_at = time.monotonic()
+        due = pipeline.storage.feeds_to_poll()
+        wait_for(lambda: pipeline.submit(due, read_at), 10, "the stream taking the feed")
+        wait_for(lambda: stored and not pipeline.polling(), 10, "the feed stored and let go")
+        assert pipeline.submit(due, read_at) == []  # read before it was let go: stale
+        assert [f.id for f in pipeline.submit(due, time.monotonic())] == [due[0].id]
+    finally:
+        pipeline.stopping.set()
+        thread.join(10)
+        pipeline.close()
+    assert not thread.is_alive()
+
+
+def test_a_stream_that_stores_nothing_lets_the_last_poll_grow_old(
+    tmp_path: Path, running: Callable[[Daemon], threading.Thread]
+) -> None:
+    """Another connection holds the database's write lock: the feed due every second is
+    fetched but cannot be stored, so the last poll must not move (``/healthz`` and the
+    gauge show a stuck writer), and moves again once the lock is gone."""
+    daemon = Daemon(load_settings(_config(tmp_path), {}), tick=0.25)
+    running(daemon)
+    database = tmp_path / "agg.db"
+    wait_for(lambda: _all_decided(database), 20, "the feed stored and decided")
+    lock = sqlite3.connect(database, timeout=10, isolation_level=None)
+    try:
+        lock.execute("BEGIN EXCLUSIVE")
+        wait_for(lambda: daemon.pipeline.polling(), 5, "a fetch waiting to be stored")
+        time.sleep(1.0)
+        held = daemon.health.last_poll
+        time.sleep(1.5)
+        assert daemon.health.last_poll == held, "the last poll moved while nothing was stored"
+    finally:
+        lock.execute("COMMIT")
+        lock.close()
+    wait_for(lambda: daemon.health.last_poll != held, 10, "the last poll moving again")

@@ -251,3 +251,17 @@ def test_settings_round_trip(storage: Storage) -> None:
     storage.set_setting("k", "v1")
     storage.set_setting("k", "v2")
     assert storage.get_setting("k") == "v2"
+
+
+def test_evidence_is_forgotten_a_batch_a_transaction(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aggregator.storage import evidence as evidence_storage
+
+    monkeypatch.setattr(evidence_storage, "FORGET_BATCH", 2)
+    storage.sync_feeds([FeedSpec("https://a.example/feed"), FeedSpec("https://b.example/feed")])
+    a, b = (f.id for f in storage.list_feeds())
+    storage.add_block_counts(a, {f"a{n}": (1, "") for n in range(3)}, 5)
+    storage.add_block_counts(b, {f"b{n}": (1, "") for n in range(2)} | {"kept": (2, "")}, 5)
+    assert storage.forget_block_counts(2, 9) == 5  # three batches: 2, 2 and 1
+    assert [key for _, key, _, _, _ in storage.block_counts()] == ["kept"]

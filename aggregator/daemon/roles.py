@@ -8,9 +8,10 @@ Dramatiq), the work spreads over processes on any number of machines:
   ``DECIDER_TICK`` the active one claims the due feeds (their next check moves to
   ``CLAIM_LEASE``, so no feed is handed out twice) and sends one ``poll_feed`` task per
   feed (between rounds too, every ``DISPATCH_TICK``, once a worker has recorded a feed
-  and its host has a free slot again); it places the items waiting in the database, whoever stored them, applies
-  the corrections made anywhere, in order, and daily forgets old boilerplate evidence
-  and drops old stories when ``retention.max_age`` is set.
+  and its host has a free slot again); it places the items waiting in the database,
+  whoever stored them, applies the corrections made anywhere, in order, and daily
+  forgets old boilerplate evidence and drops old stories when ``retention.max_age`` is
+  set.
 * ``aggregator worker`` — any number: takes ``poll_feed`` tasks and fetches, parses,
   cleans and stores the feed, leaving its new items to the decider.  A task is
   acknowledged only once the feed is stored: the broker hands the task of a worker that

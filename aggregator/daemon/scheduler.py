@@ -50,7 +50,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from aggregator.config import Settings
 from aggregator.daemon.stopping import on_stop_signals, wait_until_set
-from aggregator.errors import StorageError
+from aggregator.errors import AggregatorError, StorageError
 from aggregator.ingest.metrics import Health, Metrics, log_event
 from aggregator.ingest.pipeline import Pipeline
 from aggregator.ingest.retention import log_pruned
@@ -109,6 +109,9 @@ class Daemon:
         """What the polling stream finished since the last report."""
         self._polled_lock = threading.Lock()
         self._reported = time.monotonic()
+        self._stream_ended = False
+        """The stream's thread ended while the daemon runs: each poll tick then fails,
+        and ``/healthz`` says so."""
 
     # -- the jobs ----------------------------------------------------------------------
 
@@ -118,10 +121,12 @@ class Daemon:
         last tick.  Only the decider polls."""
         if self.stopping.is_set() or not self.pipeline.is_decider:
             return
-        now = datetime.now(UTC)
+        if self._stream_ended:
+            raise AggregatorError("the polling stream has ended; restart the daemon")
+        now, read_at = datetime.now(UTC), time.monotonic()
         due = self.pipeline.storage.feeds_to_poll(due_before=now)
         self.metrics.feeds_due.set(len(due))
-        handed = self.pipeline.submit(due)
+        handed = self.pipeline.submit(due, read_at)
         # How late the feeds handed out now are: those in flight are no longer waiting.
         waited = [(now - f.due).total_seconds() for f in handed if f.due is not None]
         lag = max(0.0, *waited) if waited else 0.0
@@ -131,9 +136,12 @@ class Daemon:
         seconds, self._reported = time.monotonic() - self._reported, time.monotonic()
         if outcomes:
             self._report(len(due), outcomes, lag, seconds)
-        finished = datetime.now(UTC)
-        self.health.last_poll = finished
-        self.metrics.last_poll.set(finished.timestamp())
+        if outcomes or not self.pipeline.polling():
+            # The stream stored feeds, or has none to poll: a stream that holds feeds and
+            # stores nothing (a stuck writer) lets the last poll grow old.
+            finished = datetime.now(UTC)
+            self.health.last_poll = finished
+            self.metrics.last_poll.set(finished.timestamp())
 
     def _stored(self, outcome: PollOutcome) -> None:
         """The polling stream stored a feed (its thread): counted in the next report."""
@@ -148,6 +156,9 @@ class Daemon:
             try:
                 self.pipeline.stream(self._stored)
             finally:
+                if not self.pipeline.stopping.is_set():  # its own failures it outlives
+                    self._stream_ended = True
+                    log.error("event=poll-stream-ended")
                 with self._idle:
                     self._busy -= 1
                     self._idle.notify_all()

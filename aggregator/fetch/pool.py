@@ -1,4 +1,5 @@
-"""Many fetches at once, on worker threads: at most ``concurrency`` at once and
+"""Many fetches at once, on worker threads: ``concurrency`` at once (and up to
+``SLOW_WORKERS`` times that many more that have run slow, past ``SLOW_AFTER``) and at most
 ``per_host`` per host (politeness), results handed back as they complete so the single
 writer parses and stores while the network keeps working.  Threads, not asyncio:
 ``bench/poll.py`` measures both, and the writer, not the network, is the limit.
@@ -102,7 +103,8 @@ class _Dispatcher:
 
 
 class _Run(Generic[T]):
-    """One :func:`fetch_concurrently` call: its workers, their results and the deadline watch."""
+    """The workers of one :func:`fetch_concurrently` call or :class:`FetchStream`, their
+    results, and the watch for deadlines and slow fetches."""
 
     def __init__(
         self,
@@ -119,11 +121,15 @@ class _Run(Generic[T]):
         self.results: queue.Queue[tuple[T, bool]] = queue.Queue()
         """Each result, and whether it still holds its slot."""
         # A fetch starts only with a slot, given back when the writer takes its result:
-        # fetches running plus results waiting never exceed ``slots``, so when the writer
+        # fetches running plus results waiting never exceed ``slots`` (and the slow ones
+        # that gave their slot up, running or waiting, the slow cap), so when the writer
         # falls behind, workers wait instead of piling up bodies.
         self._slots = threading.Semaphore(max(slots, 1))
         self._inflight: dict[int, _Flight] = {}
         self._slow_cap = SLOW_WORKERS * max(slots, 1)
+        self._slow_waiting = 0
+        """Results of slow fetches the writer has not taken: they count against the cap
+        with the slow fetches running, so bodies in memory stay bounded either way."""
         self._lock = threading.Lock()
         self._tokens = itertools.count()
         self._stopped = threading.Event()
@@ -167,6 +173,8 @@ class _Run(Generic[T]):
                 self._dispatch.release(host)
             with self._lock:
                 flight = self._inflight.pop(token, None)
+                if flight is not None and flight.slow:
+                    self._slow_waiting += 1
             if flight is None:
                 return  # reported as overdue (its slot given back) and replaced meanwhile
             self.results.put((value, not flight.slow))
@@ -178,6 +186,9 @@ class _Run(Generic[T]):
         fetch."""
         if holds_slot:
             self._slots.release()
+        else:
+            with self._lock:
+                self._slow_waiting -= 1
 
     def wait_time(self) -> float:
         """How long the collector may block before the next deadline needs checking."""
@@ -200,7 +211,9 @@ class _Run(Generic[T]):
             for token, _ in late:
                 del self._inflight[token]
             slowed = 0
-            running_slow = sum(1 for flight in self._inflight.values() if flight.slow)
+            running_slow = self._slow_waiting + sum(
+                1 for flight in self._inflight.values() if flight.slow
+            )
             for flight in self._inflight.values():
                 if running_slow + slowed >= self._slow_cap:
                     break

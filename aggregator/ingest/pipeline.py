@@ -182,10 +182,14 @@ class Pipeline:
             self._started = True
         self.poller.stream(stored)
 
-    def submit(self, feeds: Sequence[FeedToPoll]) -> list[FeedToPoll]:
-        """Hand due feeds to the running :meth:`stream`; those it took (feeds it is
-        polling already are left)."""
-        return self.poller.submit(feeds)
+    def submit(self, feeds: Sequence[FeedToPoll], read_at: float) -> list[FeedToPoll]:
+        """Hand due feeds (read at ``read_at``, ``time.monotonic()``) to the running
+        :meth:`stream`; those it took (:meth:`Poller.submit`)."""
+        return self.poller.submit(feeds, read_at)
+
+    def polling(self) -> int:
+        """Feeds the stream is polling now."""
+        return self.poller.polling()
 
     def store_one(self, feed: FeedToPoll) -> PollResult:
         """:meth:`store` for one feed, in this thread (a worker's task)."""

@@ -12,6 +12,7 @@ that stores it, and comes back as ids.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -58,6 +59,8 @@ UNMODIFIED_BATCH = 500
 FLUSH_SECONDS = 1.0
 """…or after this long, whichever comes first: a stream with no pause must still write
 them (their feeds are in flight until then)."""
+RELEASED_KEPT = 60.0
+"""Seconds a feed's release is remembered: longer than any read of the due feeds."""
 STREAM_RESTART = 5.0
 """Seconds before the daemon's polling starts again after its store failed."""
 DEADLINE_SLACK = 2.0
@@ -119,6 +122,10 @@ class Poller:
         their status is written."""
         self._stream: FetchStream[_Fetched] | None = None
         """The fetches of the running :meth:`stream`, if one runs."""
+        self._released: dict[int, float] = {}
+        """When each feed last left the in-flight set (``time.monotonic()``), for
+        ``RELEASED_KEPT`` seconds: see :meth:`submit`."""
+        self._released_pruned = 0.0
         self._lock = threading.Lock()
         self._clients = threading.local()
         """Each thread's HTTP client for :meth:`poll_one` (connections kept alive)."""
@@ -139,16 +146,40 @@ class Poller:
             with self._lock:
                 self._in_flight.difference_update(f.id for f in feeds)
 
-    def submit(self, feeds: Sequence[FeedToPoll]) -> list[FeedToPoll]:
-        """Hand due feeds to the running :meth:`stream` (those no poll is polling already);
+    def submit(self, feeds: Sequence[FeedToPoll], read_at: float) -> list[FeedToPoll]:
+        """Hand due feeds, read from the database at ``read_at`` (``time.monotonic()``
+        before the query), to the running :meth:`stream`: those no poll is polling, nor
+        let go since that read (their status, written meanwhile, says they are not due);
         return those that went.  None go while no stream runs."""
         with self._lock:
             if self._stream is None:
                 return []
-            feeds = [f for f in feeds if f.id not in self._in_flight]
+            feeds = [
+                f
+                for f in feeds
+                if f.id not in self._in_flight and self._released.get(f.id, -math.inf) < read_at
+            ]
             self._in_flight.update(f.id for f in feeds)
             self._stream.add(feeds)
         return feeds
+
+    def polling(self) -> int:
+        """Feeds the stream is polling now."""
+        with self._lock:
+            return len(self._in_flight)
+
+    def _release(self, feed_ids: Sequence[int]) -> None:
+        """These feeds' status is written: they leave the in-flight set, and a due list
+        read before now must not hand them out again."""
+        now = time.monotonic()
+        with self._lock:
+            self._in_flight.difference_update(feed_ids)
+            self._released.update((feed_id, now) for feed_id in feed_ids)
+            if now - self._released_pruned > RELEASED_KEPT:
+                self._released = {
+                    k: at for k, at in self._released.items() if now - at <= RELEASED_KEPT
+                }
+                self._released_pruned = now
 
     def stream(self, stored: Callable[[PollOutcome], None]) -> None:
         """The daemon's polling, in this thread until ``stopping`` is set: fetch each feed
@@ -161,6 +192,7 @@ class Poller:
         while not self.stopping.is_set():
             parser = WorkerProcess(self.settings.polling.worker_processes)
             fetches: FetchStream[_Fetched] | None = None
+            failed = False
             try:
                 with new_client(self.limits, most_running(workers), self.policy) as client:
                     fetches = FetchStream(
@@ -179,14 +211,17 @@ class Poller:
                     )
             except Exception as exc:  # the daemon's polling must go on
                 log.error("event=poll-stream-failed error=%s: %s", exc.__class__.__name__, exc)
-                self.stopping.wait(STREAM_RESTART)
+                failed = True
             finally:
+                # Before any wait: feeds handed in meanwhile would go to a dead stream.
+                with self._lock:
+                    self._stream = None
+                    self._in_flight.clear()  # still due in the database: handed out again
                 if fetches is not None:
                     fetches.close()
                 parser.close()
-                with self._lock:
-                    self._stream = None
-                    self._in_flight.clear()
+            if failed:
+                self.stopping.wait(STREAM_RESTART)
 
     def _waited(self, fetches: Iterator[_Fetched | None]) -> Iterator[_Fetched | None]:
         """The fetches, the time spent waiting for them timed as the poll's."""
@@ -263,8 +298,7 @@ class Poller:
         def flush() -> None:
             nonlocal flushed
             self._flush_unmodified(unmodified)
-            with self._lock:
-                self._in_flight.difference_update(done)
+            self._release(done)
             done.clear()
             flushed = time.monotonic()
 

@@ -30,6 +30,8 @@ from aggregator.storage.models import BlockCount, Feed, Item, Membership
 from aggregator.types import IndexedItem
 
 RELEARN_SETTING = "boilerplate-relearn"
+FORGET_BATCH = 5_000
+"""Evidence rows forgotten per transaction."""
 
 
 class EvidenceMixin(StorageBase):
@@ -208,12 +210,29 @@ class EvidenceMixin(StorageBase):
         counted before ``before_day``; the decider's model forgets the same ones.  With a
         ``fence``, nothing is dropped unless this process still holds the lease."""
         old = and_(BlockCount.items < below, BlockCount.seen_day < before_day)
-        with self._tx() as s:
-            if dry_run:
+        if dry_run:
+            with self._tx() as s:
                 return int(s.scalar(select(func.count()).select_from(BlockCount).where(old)) or 0)
-            check_fence(s, fence)
-            result: Any = s.execute(delete(BlockCount).where(old))
-            return int(result.rowcount or 0)
+        forgotten = 0
+        while True:
+            # A batch a transaction: the first forgetting after an upgrade takes nearly
+            # the whole table (its rows all aged from one day), and on SQLite one long
+            # delete would hold the write lock past the busy timeout of a poll beside it.
+            with self._tx() as s:
+                check_fence(s, fence)
+                pairs = [
+                    (feed_id, key)
+                    for feed_id, key in s.execute(
+                        select(BlockCount.feed_id, BlockCount.block_key)
+                        .where(old)
+                        .limit(FORGET_BATCH)
+                    )
+                ]
+                for chunk in _chunks(pairs, 500):
+                    s.execute(delete(BlockCount).where(_feed_keys(chunk)))
+            forgotten += len(pairs)
+            if len(pairs) < FORGET_BATCH:
+                return forgotten
 
     @_storage_errors("read boilerplate evidence")
     def relearn_keys(self) -> set[str] | None:

@@ -21,12 +21,21 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # A plain ADD COLUMN on both databases (no table rebuild on SQLite).
-    op.add_column(
-        "block_counts", sa.Column("seen_day", sa.Integer(), nullable=False, server_default="0")
-    )
+    # A plain ADD COLUMN on both databases (no table rebuild on SQLite).  SQLite commits
+    # it on its own, before the version is stamped: after a kill during the UPDATE the
+    # column is there at 0011, so the next upgrade must not add it again.
+    columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("block_counts")}
+    if "seen_day" not in columns:
+        op.add_column(
+            "block_counts",
+            sa.Column("seen_day", sa.Integer(), nullable=False, server_default="0"),
+        )
     today = (datetime.now(UTC).date() - datetime(1970, 1, 1).date()).days
-    op.execute(sa.text("UPDATE block_counts SET seen_day = :today").bindparams(today=today))
+    op.execute(
+        sa.text("UPDATE block_counts SET seen_day = :today WHERE seen_day = 0").bindparams(
+            today=today
+        )
+    )
 
 
 def downgrade() -> None:
