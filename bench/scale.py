@@ -83,9 +83,11 @@ def _roles(config: Path, workers: int, threads: int, folder: Path) -> list[subpr
     return started
 
 
-def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to each process still running, then up to 20 s each to exit (else SIGKILL)."""
     for process in processes:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
     for process in processes:
         try:
             process.wait(20)
@@ -116,7 +118,7 @@ def one_run(
             seconds = time.monotonic() - started
             items = len(storage.list_items())
         finally:
-            _stop(processes)
+            stop_processes(processes)
             storage.close()
         return seconds, items
 
@@ -133,7 +135,7 @@ def decider_rate(
             while _polled(storage) < len(urls):
                 time.sleep(0.2)
         finally:
-            _stop(processes)
+            stop_processes(processes)
         with storage.engine.begin() as connection:  # forget the decisions, keep the items
             for table in ("memberships", "clusters", "corrections", "block_counts", "undecided"):
                 connection.exec_driver_sql(f"DELETE FROM {table}")
@@ -154,7 +156,7 @@ def decider_rate(
                 time.sleep(0.1)
             seconds = time.monotonic() - started
         finally:
-            _stop([decider])
+            stop_processes([decider])
             storage.close()
         return items, seconds
 

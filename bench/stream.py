@@ -46,7 +46,7 @@ import yaml
 from sqlalchemy import create_engine, text
 
 from bench.loopback import GeneratedFeeds, free_port, serve_generated
-from bench.scale import fresh_database
+from bench.scale import fresh_database, stop_processes
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -176,18 +176,7 @@ def _started(
     try:
         yield processes
     finally:
-        _stop(processes)
-
-
-def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_processes(processes)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -203,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
             if watched is None:
                 return 1
             metrics, steady_from, steady_metrics, cold_seconds = watched
-            _stop(processes)  # then read the database, before a fresh one is dropped
+            stop_processes(processes)  # then read the database, before a fresh one is dropped
             cold, steady = _latencies(database, steady_from)
             items = _query(database, "SELECT count(*) FROM items")[0][0]
             undecided = _query(database, "SELECT count(*) FROM undecided")[0][0]

@@ -138,6 +138,12 @@ HARD_KINDS = tuple(KINDS)
 WILD_KINDS = tuple(WILD)
 """And of bench/wild_corpus.py, the corpus written apart from it."""
 
+STREAM = [
+    "bench/stream.py",
+    *("--feeds", "20", "--slow", "1", "--slow-seconds", "2", "--interval", "4", "--hosts", "2"),
+]
+"""The stream bench at a tiny size (each run adds its length and, for the roles, more)."""
+
 SMOKE: dict[str, tuple[list[str], list[str]]] = {
     "quality": (
         ["bench/quality.py", "seeds"],
@@ -250,21 +256,7 @@ SMOKE: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "stream": (
-        [
-            "bench/stream.py",
-            "--feeds",
-            "20",
-            "--slow",
-            "1",
-            "--slow-seconds",
-            "2",
-            "--interval",
-            "4",
-            "--seconds",
-            "8",
-            "--hosts",
-            "2",
-        ],
+        [*STREAM, "--seconds", "8"],
         [
             r"items stored: [1-9]\d*, decided: [1-9]\d*, still waiting: \d+",
             rf"decision latency \(fetch end → cluster\), steady state: \d+ items: p50 {MAYBE} s, "
@@ -275,25 +267,7 @@ SMOKE: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "stream-roles": (
-        [
-            "bench/stream.py",
-            "--feeds",
-            "20",
-            "--slow",
-            "1",
-            "--slow-seconds",
-            "2",
-            "--interval",
-            "4",
-            "--seconds",
-            "10",
-            "--hosts",
-            "2",
-            "--workers",
-            "1",
-            "--threads",
-            "2",
-        ],
+        [*STREAM, "--seconds", "10", "--workers", "1", "--threads", "2"],
         [
             r"1 worker\(s\) × 2 threads and a decider, PostgreSQL",
             r"items stored: [1-9]\d*, decided: [1-9]\d*, still waiting: \d+",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug import Request, Response
 
-from aggregator.config import settings_from_mapping
+from aggregator.config import Settings, settings_from_mapping
 from aggregator.daemon.roles import Decider as RoleDecider
 from aggregator.daemon.scheduler import Daemon
 from aggregator.ingest import retention
@@ -315,15 +316,22 @@ def test_the_daemon_prunes_at_start_and_then_daily(tmp_path: Path) -> None:
         },
         tmp_path / "config.yaml",
     )
-    daemon = Daemon(settings, tick=0.25)
-    thread = threading.Thread(target=daemon.run, kwargs={"serve": False}, daemon=True)
-    thread.start()
-    try:
+    with _running(settings) as daemon:
         storage = daemon.pipeline.storage
         wait_for(lambda: sorted(_ids(storage)) == ["x3"], 20, "the old items dropped")
         job = daemon._scheduler.get_job("prune")
         assert job is not None and job.trigger.interval == timedelta(days=1)
         wait_for(lambda: daemon.health.failures.get("prune") == 0, 10, "the prune reported")
+
+
+@contextmanager
+def _running(settings: Settings) -> Iterator[Daemon]:
+    """The daemon in a thread (no web face) while the block runs; stopped after it."""
+    daemon = Daemon(settings, tick=0.25)
+    thread = threading.Thread(target=daemon.run, kwargs={"serve": False}, daemon=True)
+    thread.start()
+    try:
+        yield daemon
     finally:
         daemon.stop()
         thread.join(15)
@@ -380,18 +388,10 @@ def test_the_daemon_forgets_old_evidence_without_retention(tmp_path: Path) -> No
         {"database": database, "feeds": [{"url": str(feed)}], "polling": {"interval": "1h"}},
         tmp_path / "config.yaml",
     )
-    daemon = Daemon(settings, tick=0.25)
-    thread = threading.Thread(target=daemon.run, kwargs={"serve": False}, daemon=True)
-    thread.start()
-    try:
+    with _running(settings) as daemon:
         storage = daemon.pipeline.storage
         wait_for(lambda: storage.block_counts() == [], 20, "the old evidence forgotten")
         assert len(storage.list_items()) == 2
-    finally:
-        daemon.stop()
-        thread.join(15)
-        daemon.pipeline.close()
-    assert not thread.is_alive()
 
 
 def test_what_retention_would_drop_is_not_stored_again(

@@ -79,7 +79,9 @@ class Metrics:
             registry=r,
         )
         self.last_poll = Gauge(
-            "aggregator_last_poll_timestamp_seconds", "Unix time of the last poll cycle", registry=r
+            "aggregator_last_poll_timestamp_seconds",
+            "Unix time the polling stream last stored feeds, or had none to poll",
+            registry=r,
         )
         self.poll_lateness = Histogram(
             "aggregator_poll_lateness_seconds",
