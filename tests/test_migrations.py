@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -15,8 +18,26 @@ COMPARE = {"compare_type": True, "include_name": include_name}
 """The search index is not a model: its tables are built beside them (and tested apart)."""
 
 
-def test_models_and_migrations_agree(empty_database_url: str) -> None:
-    storage = Storage(empty_database_url)
+@pytest.fixture
+def opened() -> Iterator[Callable[[str], Storage]]:
+    """Storage on a URL, closed after the test and before its database is dropped: a pooled
+    connection the server cut, left to the garbage collector, logs a traceback into
+    whichever test runs when it is collected."""
+    made: list[Storage] = []
+
+    def open_storage(url: str) -> Storage:
+        made.append(Storage(url))
+        return made[-1]
+
+    yield open_storage
+    for storage in made:
+        storage.close()
+
+
+def test_models_and_migrations_agree(
+    empty_database_url: str, opened: Callable[[str], Storage]
+) -> None:
+    storage = opened(empty_database_url)
     revision = upgrade_with_alembic(storage.engine)  # the migrations, from an empty database
     assert revision == head_revision(storage.engine) == HEAD_REVISION
     with storage.engine.connect() as connection:
@@ -25,8 +46,10 @@ def test_models_and_migrations_agree(empty_database_url: str) -> None:
     assert diff == [], f"models and migrations drifted apart: {diff}"
 
 
-def test_a_new_database_is_built_from_the_models_and_stamped(empty_database_url: str) -> None:
-    storage = Storage(empty_database_url)
+def test_a_new_database_is_built_from_the_models_and_stamped(
+    empty_database_url: str, opened: Callable[[str], Storage]
+) -> None:
+    storage = opened(empty_database_url)
     assert storage.upgrade() == HEAD_REVISION  # the create_all path: the database is empty
     with storage.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts=COMPARE)
@@ -79,7 +102,7 @@ def test_a_first_start_interrupted_after_creating_tables_recovers(sqlite_url: st
 
 
 def test_evidence_stored_before_it_had_an_age_is_aged_from_the_upgrade(
-    empty_database_url: str,
+    empty_database_url: str, opened: Callable[[str], Storage]
 ) -> None:
     from datetime import UTC, datetime
 
@@ -89,7 +112,7 @@ def test_evidence_stored_before_it_had_an_age_is_aged_from_the_upgrade(
     from aggregator.clean.blockcounts import utc_day
     from aggregator.storage.migrate import alembic_config
 
-    storage = Storage(empty_database_url)
+    storage = opened(empty_database_url)
     storage.upgrade()
     storage.sync_feeds([FeedSpec("https://a.example/feed")])
     feed_id = storage.list_feeds()[0].id

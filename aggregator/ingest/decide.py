@@ -27,11 +27,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aggregator.clean.blockcounts import utc_day
-from aggregator.clean.boilerplate import evidence, fold_text
+from aggregator.clean.boilerplate import Evidence
 from aggregator.dedup.engine import Candidate
 from aggregator.dedup.rules import Method
 from aggregator.fingerprint import signature as fp_mod
 from aggregator.ingest.child import WorkerProcess, fingerprint_texts
+from aggregator.ingest.counting import countable
 from aggregator.ingest.memory import release_free_memory
 from aggregator.ingest.metrics import Metrics, log_event
 from aggregator.ingest.stages import Stage, StageTimer, timed
@@ -140,17 +141,17 @@ class Decider:
     def _count_chunk(self, chunk: list[tuple[int, int]], day: int) -> None:
         boilerplate = self.state.boilerplate
         texts = self.storage.item_texts([item_id for _, item_id in chunk])
-        relisted = self.storage.relisted([item_id for _, item_id in chunk])
-        per_feed: dict[int, list[str]] = {}
+        counts = countable(
+            self.storage, [(item_id, texts[item_id][1]) for _, item_id in chunk if item_id in texts]
+        )
+        per_feed: dict[int, list[Evidence]] = {}
         for feed_id, item_id in chunk:
-            if item_id in texts and item_id not in relisted:
-                per_feed.setdefault(feed_id, []).append(texts[item_id][1])
+            if item_id in counts:
+                per_feed.setdefault(feed_id, []).append(counts[item_id])
         counted: dict[int, dict[str, tuple[int, str]]] = {}
         learned: set[str] = set()
-        for feed_id, feed_texts in per_feed.items():
-            increments = boilerplate.observe(
-                feed_id, (evidence(fold_text(text)) for text in feed_texts)
-            )
+        for feed_id, feed_evidence in per_feed.items():
+            increments = boilerplate.observe(feed_id, feed_evidence)
             learned |= boilerplate.learned_by(increments)
             boilerplate.apply(feed_id, increments, day)  # before the next feed is observed
             counted[feed_id] = increments

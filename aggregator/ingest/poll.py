@@ -23,13 +23,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aggregator.clean.blockcounts import utc_day
-from aggregator.clean.boilerplate import BoilerplateModel, evidence, fold_text
+from aggregator.clean.boilerplate import BoilerplateModel
 from aggregator.config import Settings
 from aggregator.errors import AggregatorError, FeedError, FetchError, StorageError
 from aggregator.fetch.http import USER_AGENT, FetchLimits, fetch, new_client
 from aggregator.fetch.policy import FetchPolicy
 from aggregator.fetch.pool import FetchStream, fetch_concurrently, most_running
 from aggregator.ingest.child import CleanDocument, ParserBug, WorkerProcess
+from aggregator.ingest.counting import countable
 from aggregator.ingest.feed_status import (
     FeedStatus,
     Health,
@@ -467,16 +468,14 @@ class Poller:
                 log_event(log, logging.WARNING, "items-skipped", feed=feed.url, note=skipped)
             if boilerplate is not None:
                 stored = [i for n, i in enumerate(parsed.items) if n not in saved.left_out]
-                relisted = self.storage.relisted(new) if new else set()
+                fresh = [
+                    (s.item_id, i.text)
+                    for s, i in zip(saved, stored, strict=True)
+                    if s.status == "new"
+                ]
                 with timed(self.timer, Stage.BOILERPLATE):
-                    increments = boilerplate.observe(
-                        feed.id,
-                        (
-                            evidence(fold_text(i.text))
-                            for s, i in zip(saved, stored, strict=True)
-                            if s.status == "new" and s.item_id not in relisted
-                        ),
-                    )
+                    counts = countable(self.storage, fresh)
+                    increments = boilerplate.observe(feed.id, counts.values())
             with timed(self.timer, Stage.STORE):
                 self.storage.add_block_counts(feed.id, increments, utc_day(now))
                 if boilerplate is not None:
