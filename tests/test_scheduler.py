@@ -391,3 +391,18 @@ def test_a_stream_that_stores_nothing_lets_the_last_poll_grow_old(
         lock.execute("COMMIT")
         lock.close()
     wait_for(lambda: daemon.health.last_poll != held, 10, "the last poll moving again")
+
+
+def test_the_feeds_due_at_start_are_polled_at_once_whatever_the_tick(
+    tmp_path: Path, running: Callable[[Daemon], threading.Thread]
+) -> None:
+    """With the default half-hour interval the tick is 15 s: the first one, at start, must
+    find the polling stream taking feeds, or the feeds wait for the second."""
+    config = _config(tmp_path)
+    config.write_text(config.read_text().replace("interval: 1s", "interval: 30m"))
+    settings = load_settings(config, {})
+    daemon = Daemon(settings)
+    assert daemon.tick == 15.0
+    running(daemon)
+    # Well before the second tick, 15 s after the first.
+    wait_for(lambda: _all_decided(tmp_path / "agg.db"), 10, "the feed stored and decided")

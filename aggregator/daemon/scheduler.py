@@ -69,6 +69,9 @@ MIN_TICK = 0.25
 TICKS_PER_INTERVAL = 16
 """Looks at storage per shortest interval: a feed may be late by a quarter of its interval,
 and the tick is only part of that (the fetches queued before it are the rest)."""
+STREAM_START = 10.0
+"""Seconds the start waits for the polling stream to take feeds (it starts in
+milliseconds; a failure to start is logged by the stream, and the ticks go on)."""
 STOP_GRACE = 6.0
 """Seconds the writer gets to finish after a stop signal (the promise is 10 s in all)."""
 DECIDE_TICK = 0.5
@@ -166,6 +169,11 @@ class Daemon:
         with self._idle:
             self._busy += 1
         threading.Thread(target=run, name="poll-stream", daemon=True).start()
+        # The first tick runs at once: the feeds due at start go out then, not a tick later.
+        deadline = time.monotonic() + STREAM_START
+        while not self.pipeline.poller.streaming.wait(0.1):
+            if self.stopping.is_set() or time.monotonic() > deadline:
+                return
 
     def decide(self) -> None:
         """As the decider, place what waits; else stay a standby."""

@@ -123,6 +123,8 @@ class Poller:
         their status is written."""
         self._stream: FetchStream[_Fetched] | None = None
         """The fetches of the running :meth:`stream`, if one runs."""
+        self.streaming = threading.Event()
+        """Set while :meth:`stream` takes feeds (:meth:`submit` hands none over before)."""
         self._released: dict[int, float] = {}
         """When each feed last left the in-flight set (``time.monotonic()``), for
         ``RELEASED_KEPT`` seconds: see :meth:`submit`."""
@@ -205,6 +207,7 @@ class Poller:
                     )
                     with self._lock:
                         self._stream = fetches
+                    self.streaming.set()
                     self._store_all(
                         self._waited(fetches.results(self.stopping)),
                         parser,
@@ -216,6 +219,7 @@ class Poller:
             finally:
                 # Before any wait: feeds handed in meanwhile would go to a dead stream.
                 with self._lock:
+                    self.streaming.clear()
                     self._stream = None
                     self._in_flight.clear()  # still due in the database: handed out again
                 if fetches is not None:
