@@ -171,7 +171,7 @@ class Daemon:
         threading.Thread(target=run, name="poll-stream", daemon=True).start()
         # The first tick runs at once: the feeds due at start go out then, not a tick later.
         deadline = time.monotonic() + STREAM_START
-        while not self.pipeline.poller.streaming.wait(0.1):
+        while not self.pipeline.streaming.wait(0.1):
             if self.stopping.is_set() or time.monotonic() > deadline:
                 return
 

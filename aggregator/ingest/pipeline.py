@@ -168,18 +168,25 @@ class Pipeline:
     ) -> PollResult:
         """Fetch and store these feeds, leaving their items to the decider (a worker's
         part of a poll: any number may run at once, in any process)."""
+        self._upgraded()
+        return self.poller.poll(feeds, boilerplate)
+
+    def _upgraded(self) -> None:
+        """The schema at this code's revision before the first store (once per pipeline)."""
         if not self._started:
             self.storage.upgrade()
             self._started = True
-        return self.poller.poll(feeds, boilerplate)
+
+    @property
+    def streaming(self) -> threading.Event:
+        """Set while :meth:`stream` takes feeds."""
+        return self.poller.streaming
 
     def stream(self, stored: Callable[[PollOutcome], None]) -> None:
         """The daemon's polling, in this thread until the pipeline stops: each feed
         :meth:`submit` hands in is fetched and stored on its own, its items left to the
         decider's next round (:meth:`Poller.stream`)."""
-        if not self._started:
-            self.storage.upgrade()
-            self._started = True
+        self._upgraded()
         self.poller.stream(stored)
 
     def submit(self, feeds: Sequence[FeedToPoll], read_at: float) -> list[FeedToPoll]:
@@ -193,9 +200,7 @@ class Pipeline:
 
     def store_one(self, feed: FeedToPoll) -> PollResult:
         """:meth:`store` for one feed, in this thread (a worker's task)."""
-        if not self._started:
-            self.storage.upgrade()
-            self._started = True
+        self._upgraded()
         return self.poller.poll_one(feed)
 
     def _decide_polled(self, pending: list[int]) -> None:

@@ -51,13 +51,18 @@ def evidence_cutoff(state: DecisionState, now: datetime) -> int:
 
 def count_old(state: DecisionState, max_age: float | None, now: datetime) -> PruneReport:
     """What :func:`prune` would drop now (reads only: needs no lease)."""
-    forgotten = state.storage.forget_block_counts(
-        FORGETS_BELOW, evidence_cutoff(state, now), dry_run=True
+    evidence = PruneReport(
+        0,
+        0,
+        0,
+        0,
+        evidence=state.storage.forget_block_counts(
+            FORGETS_BELOW, evidence_cutoff(state, now), dry_run=True
+        ),
     )
     if max_age is None:
-        return PruneReport(0, 0, 0, 0, evidence=forgotten)
-    report = state.storage.prune(cutoff(now, max_age), dry_run=True)
-    return report + PruneReport(0, 0, 0, 0, evidence=forgotten)
+        return evidence
+    return state.storage.prune(cutoff(now, max_age), dry_run=True) + evidence
 
 
 def prune(state: DecisionState, max_age: float | None, now: datetime) -> PruneReport:
