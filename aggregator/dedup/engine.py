@@ -33,7 +33,7 @@ from aggregator.dedup.rules import (
     lead_parent_rank,
     text_key,
 )
-from aggregator.fingerprint.signature import OPENING, Fingerprint
+from aggregator.fingerprint.signature import LEAD_VERIFY, OPENING, Fingerprint
 from aggregator.types import Assignment, ClusterChanges, ClusterState, CorrectionRecord
 
 MAX_CANDIDATES = 64
@@ -46,10 +46,12 @@ QUERY_SHINGLES = 6
 """A short text looks for texts that open with its first six shingles."""
 OPENING_MATCHES = 2
 """Of those, at least this many must be in the other text's opening."""
-SHORT_TEXT = 40
-"""Distinct shingles up to which a text looks itself up in the opening index: a teaser of
-up to about forty words (a longer lead shares enough of the lead MinHash to be proposed
-by it, unless a byline or a caption pushes its words back in one copy)."""
+SHORT_TEXT = LEAD_VERIFY
+"""Distinct shingles up to which a text looks itself up in the opening index: a teaser,
+or a summary or partial copy as long as a lead (a longer one shares enough of the lead
+MinHash to be proposed by it).  The lead MinHash alone misses a lead whose words a
+byline or a caption pushes back in one copy, and a partial copy that dropped its second
+paragraph behind a one-sentence first: the two share their first dozen shingles only."""
 EVICT_EVERY = 3600.0
 """Seconds of window time between two eviction scans."""
 

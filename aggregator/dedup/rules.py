@@ -47,6 +47,14 @@ unless the titles name one of them only and the texts keep the rest of one story
 update edits its first sentence in two places); or in figures only, each title naming
 its own ("near junction <4>"), in texts of two sentences or more that are no such edit.
 
+Below the threshold, two full texts still earn a ``minhash`` edge as an update that grew
+its story (:func:`grown_update`): Jaccard at least ``UPDATE_JACCARD`` (0.4), most of the
+shorter text in the other (``UPDATE_CONTAINMENT`` of its shingles, ``UPDATE_SHARE`` of
+its sentences) and one opening sentence (not one title) — a short story republished with
+an update line, a paragraph rewritten and one added falls to 0.45, while a follow-up
+quoting its background paragraphs stays under 0.25; template stories are refused as
+above.
+
 A shorter text keeps a containment edge only to its single best longer text
 (:func:`lead_parent_rank`), so a lead shared by a story and its rewritten update cannot
 bridge the two.  Titles are never evidence that two items are one story: recurring
@@ -114,6 +122,17 @@ UPDATE_SENTENCE_SHARE = 0.8
 """Share of the sentences two texts have in common from which a rewritten opening under
 a new title reads as an update of one story: it keeps the rest of the story, while two
 releases of one company share only their closing paragraphs."""
+UPDATE_JACCARD = 0.4
+"""Jaccard from which two texts below the threshold may be one story updated
+(:func:`grown_update`): the rewritten paragraph, the update line and an added paragraph
+of a short story take it under 0.5 (0.45-0.49 on our hard-case corpus), while a follow-up
+quoting a background paragraph or two of an older story stays under 0.25."""
+UPDATE_CONTAINMENT = 0.65
+"""Share of the shorter text's shingles found in the other, at least, for an update that
+grew its story: it keeps all but the paragraph it rewrote."""
+UPDATE_SHARE = 0.6
+"""Share of the shorter text's sentences found whole in the other, at least, for an update
+that grew its story (a follow-up that quotes its background keeps a third or less)."""
 TEMPLATE_GAP = 0.3
 """Shingle containment minus sentence share at which two texts are template stories.
 Copies, updates, partial and interrupted copies and markup noise stay below 0.22 on our
@@ -199,6 +218,9 @@ class Match:
     lead_word_share: float = 1.0
     """Share of the distinct words of the shorter first lead sentence found in the other's
     (1.0 when one has none)."""
+    opens_alike: bool = False
+    """One text's first lead sentence is a sentence of the other: the opening of one story
+    (an update line on top of one aside), not a footer or a quote they share further on."""
 
 
 @dataclass(frozen=True)
@@ -261,13 +283,13 @@ def compare(a: Fingerprint, b: Fingerprint, params: DedupParams | None = None) -
         opens_with=short.opening.size > 0
         and bool((long_.opening[:OPENING_HEAD] == short.opening[0]).any()),
         lead_word_share=_word_share(a.lead_words, b.lead_words),
+        opens_alike=_any_in(a.lead_sentences[:1], b.sentences)
+        or _any_in(b.lead_sentences[:1], a.sentences),
         lead_containment_before_ending=before_ending,
         missing_in_sample=xs.size - common if a.sampled or b.sampled else None,
         found_in_sample=common if a.sampled or b.sampled else 0,
     )
-    if params is not None and not (
-        match.jaccard >= params.threshold or is_lead(match, params.containment)
-    ):
+    if params is not None and not (similar(match, params) or is_lead(match, params.containment)):
         return match
     # Only titles that are not one story's can mark template stories (slot_sign).
     lead_slot = (
@@ -382,15 +404,40 @@ def template_sign(m: Match) -> str | None:
     return None
 
 
+def grown_update(m: Match) -> bool:
+    """Whether two full texts under the Jaccard threshold are one story updated: a story
+    republished with an update line, a paragraph rewritten and one added keeps most of
+    the older text, shingles and whole sentences alike, and its opening sentence
+    (:attr:`Match.opens_alike`).  A follow-up keeps only the background paragraphs it
+    quotes, a longer story around them (a low Jaccard); two short stories that share a
+    long footer share most of their sentences but not their openings.  A title is no
+    substitute for the opening: short items under a recurring title ("Letters to the
+    editor") over a footer not learned yet look like an update that rewrote its opening.
+    Template stories are refused first (:func:`is_template`)."""
+    return (
+        m.sentences >= TEMPLATE_MIN_SENTENCES
+        and m.jaccard >= UPDATE_JACCARD
+        and m.containment >= UPDATE_CONTAINMENT
+        and m.sentence_share >= UPDATE_SHARE
+        and m.opens_alike
+    )
+
+
+def similar(m: Match, params: DedupParams) -> bool:
+    """Whether two full texts are similar enough to be one story unless they are
+    template stories: the Jaccard threshold, or an update that grew its story."""
+    return m.jaccard >= params.threshold or grown_update(m)
+
+
 def is_copy(m: Match, params: DedupParams) -> bool:
     """Whether two full texts are one story (a ``minhash`` edge)."""
-    return m.jaccard >= params.threshold and not is_template(m)
+    return similar(m, params) and not is_template(m)
 
 
 def is_lead_edge(m: Match, params: DedupParams) -> bool:
     """Whether two texts earn a ``containment`` edge: the shorter leads the longer, and
     they are not template stories (which :func:`judge` rules out first, at any length)."""
-    if slot_sign(m) is not None or (m.jaccard >= params.threshold and is_template(m)):
+    if slot_sign(m) is not None or (similar(m, params) and is_template(m)):
         return False
     return is_lead(m, params.containment)
 
@@ -481,7 +528,7 @@ def judge(a: Comparable, b: Comparable, params: DedupParams) -> Verdict:
             "too little text to compare: only the same link or the same text could join them",
         )
     m = compare(fa, fb)
-    sign = template_sign(m) if m.jaccard >= params.threshold else slot_sign(m)
+    sign = template_sign(m) if similar(m, params) else slot_sign(m)
     if sign is not None:
         return Verdict(
             None,
@@ -492,20 +539,7 @@ def judge(a: Comparable, b: Comparable, params: DedupParams) -> Verdict:
             m,
         )
     if is_copy(m, params):
-        update = ""
-        if m.leads_differ and m.sentences >= TEMPLATE_MIN_SENTENCES:
-            update = "; an update: its opening rewritten " + (
-                "under the same title"
-                if m.titles is Titles.SAME
-                else f"(its first sentences share {m.lead_word_share:.0%} of their words, "
-                f"the texts {m.sentence_share:.0%} of their sentences)"
-            )
-        return Verdict(
-            Method.MINHASH,
-            m.jaccard,
-            f"minhash: Jaccard {m.jaccard:.3f} ≥ threshold {params.threshold}{update}",
-            m,
-        )
+        return Verdict(Method.MINHASH, m.jaccard, _copy_reason(m, params), m)
     if is_lead(m, params.containment):
         return Verdict(Method.CONTAINMENT, m.containment, _lead_reason(m, params), m)
     return Verdict(
@@ -516,6 +550,27 @@ def judge(a: Comparable, b: Comparable, params: DedupParams) -> Verdict:
         f"lead {m.lead_containment:.3f})",
         m,
     )
+
+
+def _copy_reason(m: Match, params: DedupParams) -> str:
+    """Why two full texts earn a ``minhash`` edge, in words."""
+    if m.jaccard < params.threshold:
+        return (
+            f"minhash: Jaccard {m.jaccard:.3f} < threshold {params.threshold}, but an update "
+            f"that grew its story: {m.containment:.0%} of the shorter text's shingles and "
+            f"{m.sentence_share:.0%} of its sentences are in the other (≥ "
+            f"{UPDATE_CONTAINMENT:.0%}, {UPDATE_SHARE:.0%}; Jaccard ≥ {UPDATE_JACCARD}), "
+            "and one opens with a sentence of the other"
+        )
+    update = ""
+    if m.leads_differ and m.sentences >= TEMPLATE_MIN_SENTENCES:
+        update = "; an update: its opening rewritten " + (
+            "under the same title"
+            if m.titles is Titles.SAME
+            else f"(its first sentences share {m.lead_word_share:.0%} of their words, "
+            f"the texts {m.sentence_share:.0%} of their sentences)"
+        )
+    return f"minhash: Jaccard {m.jaccard:.3f} ≥ threshold {params.threshold}{update}"
 
 
 def _lead_reason(m: Match, params: DedupParams) -> str:
@@ -583,6 +638,7 @@ __all__ = [
     "compare_titles",
     "evidence_rank",
     "found_whole",
+    "grown_update",
     "identifying_link",
     "is_copy",
     "is_lead",
@@ -593,5 +649,6 @@ __all__ = [
     "judge",
     "lead_parent_rank",
     "same_link",
+    "similar",
     "text_key",
 ]

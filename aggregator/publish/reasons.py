@@ -142,6 +142,13 @@ def membership_reason(member: Member, dedup: DedupConfig) -> str:
             return f"Same link as {to} once tracking parameters are removed."
         case Method.CONTENT_HASH:
             return f"Same text as {to} once boilerplate (footers, sponsor lines) is removed."
+        case Method.MINHASH if score < dedup.threshold:
+            # rules.grown_update: under the threshold, only an update earns this edge.
+            return (
+                f"An update of {to}, or {to} of it: it keeps most of the story's text "
+                f"({score:.0%} of their word 3-shingles shared, under the "
+                f"{dedup.threshold:.0%} threshold for copies)."
+            )
         case Method.MINHASH:
             return (
                 f"{score:.0%} of its word 3-shingles are shared with {to} (Jaccard "

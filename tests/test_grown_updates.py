@@ -1,0 +1,148 @@
+"""Issue 13, case 7 on short stories: an update that grows its story.
+
+A site republishes a short story hours later with an update line on top (or at the
+end), one paragraph rewritten, and a paragraph or two of reaction added.  On a story of
+four or five paragraphs that takes the Jaccard of the two versions under the 0.5
+threshold (0.40-0.49 here), though the update keeps most of the older text, its
+sentences whole; :func:`aggregator.dedup.rules.grown_update` joins them.  What must stay
+apart around it: a follow-up that quotes the story's background under a title like its
+own, two short stories that share a long footer, template stories.
+
+The hand-written stories are those of :mod:`tests.test_hard_cases`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from aggregator.config import DedupConfig
+from aggregator.dedup.rules import DedupParams
+from aggregator.publish.reasons import Member, membership_reason
+from tests.test_hard_cases import REACTIONS, STORIES, Copy, _html, decide, judged, verdict
+from tests.test_publish_diff import _view
+
+UPDATE_LINES = (
+    "UPDATE: This story has been updated with comment from the operator.",
+    "Updated at 6:10 p.m. GMT with reaction from the council.",
+    "Editor's note: This story was updated on Tuesday at 4:05 p.m. to include new figures.",
+    "UPDATE (3:45 p.m.): Adds a statement from the regional authority.",
+    "This article was updated on 1 December with the latest numbers and reaction.",
+    "UPDATED DECEMBER 1, 2026, 5:20 PM: Adds details from the hearing.",
+)
+
+
+@dataclass(frozen=True)
+class Grown:
+    """One example: story ``n`` cut to ``kept`` paragraphs, updated with ``reactions``
+    paragraphs of reaction after the story's own added one."""
+
+    n: int
+    kept: int
+    reactions: int
+    title: str = "{}"
+    """The update's title (``{}``: the story's)."""
+    line_at_end: bool = False
+    rewrite: bool = True
+
+
+EXAMPLES = (
+    Grown(0, 4, 2),
+    Grown(1, 4, 1, "UPDATE: {}"),
+    Grown(2, 4, 1, "{} (updated)"),
+    Grown(3, 4, 2, "UPDATED: {}"),
+    Grown(4, 4, 2, line_at_end=True),
+    Grown(6, 4, 1, "UPDATE: {}"),
+    Grown(7, 4, 2),
+    Grown(8, 4, 2, "Operator and council respond as the row goes on"),
+    Grown(9, 4, 1, "UPDATE: {}"),
+    Grown(10, 4, 2, line_at_end=True),
+    Grown(11, 4, 2, "{} (updated)"),
+    Grown(5, 4, 5, rewrite=False),
+)
+
+
+def _versions(example: Grown) -> tuple[Copy, Copy]:
+    story = STORIES[example.n]
+    kept = list(story.paragraphs[: example.kept])
+    index, revised = story.revised
+    index = index if 0 < index < example.kept else example.kept - 1
+    body = [revised if i == index and example.rewrite else p for i, p in enumerate(kept)]
+    grown = [
+        *body,
+        story.added,
+        *(REACTIONS[(example.n + j) % len(REACTIONS)] for j in range(example.reactions)),
+    ]
+    line = UPDATE_LINES[example.n % len(UPDATE_LINES)]
+    paragraphs = [*grown, line] if example.line_at_end else [line, *grown]
+    original = Copy("story", 1, _html(kept), 0.0, title=story.title)
+    update = Copy("update", 1, _html(paragraphs), 4.0, title=example.title.format(story.title))
+    return original, update
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: f"story{e.n}")
+def test_an_update_that_grew_a_short_story_joins_it(example: Grown) -> None:
+    original, update = _versions(example)
+    pair = judged(original, update)
+    assert pair.match is not None and pair.match.jaccard < DedupParams().threshold, pair.reason
+    assert decide([original, update]).groups == {frozenset({"story", "update"})}, verdict(
+        original, update
+    )
+    assert "an update that grew its story" in pair.reason, pair.reason
+
+
+def test_the_engine_stores_the_update_edge_and_the_cluster_page_names_it() -> None:
+    original, update = _versions(EXAMPLES[0])
+    evidence = decide([original, update]).evidence["update"]
+    method, score, _, matched = evidence.split()
+    assert (method, matched) == ("minhash", "story") and float(score) < 0.5, evidence
+    member = Member(_view(2, 1, method=method, score=float(score)), None, None, 1)
+    reason = membership_reason(member, DedupConfig())
+    assert reason.startswith("An update of item 1") and "under the 50% threshold" in reason
+
+
+@pytest.mark.parametrize("example", EXAMPLES[:4], ids=lambda e: f"story{e.n}")
+def test_a_copy_of_the_story_on_a_sister_site_joins_the_update_too(example: Grown) -> None:
+    """The older version reaches a partner site as well: one story, three items."""
+    original, update = _versions(example)
+    copy = Copy("copy", 2, original.content_html, 1.0, title=original.title)
+    assert decide([original, copy, update]).groups == {frozenset({"story", "copy", "update"})}
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_a_follow_up_quoting_two_paragraphs_under_a_like_title_stays_apart(n: int) -> None:
+    """A new story on the same subject, three paragraphs of its own and two of the old
+    story's as background, under the old title with a word added: a different story."""
+    story = STORIES[n]
+    background = list(story.paragraphs[1:3])
+    new = [REACTIONS[n], story.added, REACTIONS[(n + 3) % len(REACTIONS)], *background]
+    original = Copy("story", 1, _html(story.paragraphs[:4]), 0.0, title=story.title)
+    follow = Copy("follow-up", 1, _html(new), 30.0, title=f"{story.title}: what happens next")
+    assert decide([original, follow]).groups == {frozenset({"story"}), frozenset({"follow-up"})}, (
+        verdict(original, follow)
+    )
+
+
+FOOTER = (
+    "The Northsound Courier is an independent newspaper owned by its readers. Our "
+    "journalism is funded by members, and every contribution keeps it free to read.",
+    "To contact the newsroom, write to news@northsound.example or call 01632 960 123. "
+    "Letters may be edited for length and clarity before publication.",
+    "Copyright 2026 Northsound Media Ltd. All rights reserved. This material may not "
+    "be published, broadcast, rewritten or redistributed without permission.",
+)
+
+
+@pytest.mark.parametrize("n", range(12))
+def test_short_items_under_a_recurring_title_sharing_a_long_footer_stay_apart(n: int) -> None:
+    """Two letters (one paragraph, then two) under one recurring title, over a footer no
+    feed has repeated enough to learn: most of the shorter one's shingles and sentences
+    are the footer's, the Jaccard is 0.37-0.44 — an update's figures, but neither opens
+    with a sentence of the other."""
+    first, second = STORIES[n], STORIES[(n + 1) % len(STORIES)]
+    title = "Letters to the editor"
+    a = Copy("a", 1, _html([first.paragraphs[0], *FOOTER]), 0.0, title=title)
+    b = Copy("b", 1, _html([*second.paragraphs[:2], *FOOTER]), 2.0, title=title)
+    pair = judged(a, b)
+    assert pair.match is not None and pair.match.jaccard < DedupParams().threshold
+    assert decide([a, b]).groups == {frozenset({"a"}), frozenset({"b"})}, pair.reason

@@ -1,0 +1,73 @@
+"""Issue 13, case 5: a partial copy that dropped its second paragraph behind a
+one-sentence first one ("“We were lucky,” said the captain.").
+
+The copy shares its first dozen shingles with the full story's opening, then goes on
+with the story's third paragraph: too little of the first 32 shingles for the lead
+MinHash to propose the pair, and at 40-90 words too long for the lookup of teasers by
+their first words, which now takes every text as short as a lead
+(:data:`aggregator.dedup.engine.SHORT_TEXT`).  The rules accept the pair once proposed
+(found whole from its start, or all but its closing line leads the story)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_hard_cases import STORIES, Copy, _html, _p, decide, judged, verdict
+
+OPENERS = (
+    "\u201cWe have never seen anything like it,\u201d said one resident.",
+    "\u201cIt is a difficult day for everyone here,\u201d the mayor said.",
+    "It was the news the island had been dreading for months.",
+    "\u201cNobody saw this coming,\u201d a spokesperson admitted on Monday.",
+    "The decision came late on Friday, after a week of talks.",
+    "\u201cWe were lucky,\u201d said the captain, still shaken.",
+    "For the families involved, the wait is finally over.",
+    "\u201cThis changes everything for us,\u201d one parent said.",
+    "Few people in the valley slept much last night.",
+    "\u201cWe will not give up,\u201d the campaigners said after the vote.",
+)
+ENDINGS = (
+    "Read the full story at The Portwick Courier.",
+    "This is an excerpt. Read the full article at The Westmoor Times.",
+    "Continue reading on The Calder Herald.",
+)
+
+
+EXAMPLES: tuple[tuple[int, int], ...] = (
+    (1, 2), (2, 3), (3, 4), (4, 1), (5, 7), (9, 8), (1, 5), (2, 6), (3, 6), (4, 9), (5, 9), (11, 8),
+)  # fmt: skip
+"""(story, opener): each pair the engine does not propose without the lookup."""
+
+
+@pytest.mark.parametrize(("n", "opener"), EXAMPLES)
+def test_a_partial_copy_without_its_second_paragraph_behind_a_short_first_joins_it(
+    n: int, opener: int
+) -> None:
+    story = STORIES[n]
+    full = Copy("full", 1, _html([OPENERS[opener], *story.paragraphs]), 0.0, title=story.title)
+    third = " ".join(story.paragraphs[1].split()[:45])
+    partial = Copy(
+        "partial",
+        2,
+        _html([OPENERS[opener], third]) + _p(ENDINGS[(n + opener) % len(ENDINGS)]),
+        2.0,
+        title=story.title.upper(),
+    )
+    pair = judged(full, partial)
+    assert pair.method is not None, pair.reason
+    assert decide([full, partial]).groups == {frozenset({"full", "partial"})}, verdict(
+        full, partial
+    )
+
+
+@pytest.mark.parametrize("n", range(len(OPENERS)))
+def test_a_partial_copy_of_another_story_with_the_same_opener_stays_apart(n: int) -> None:
+    """A house opener two stories share ("It was the news … dreading") proposes the pair
+    now; the rules still refuse it: the rest is another story."""
+    story, other = STORIES[n], STORIES[(n + 1) % len(STORIES)]
+    full = Copy("full", 1, _html([OPENERS[n], *story.paragraphs]), 0.0, title=story.title)
+    third = " ".join(other.paragraphs[1].split()[:40])
+    partial = Copy(
+        "partial", 2, _html([OPENERS[n], third]) + _p(ENDINGS[0]), 2.0, title=other.title
+    )
+    assert decide([full, partial]).groups == {frozenset({"full"}), frozenset({"partial"})}
