@@ -353,7 +353,8 @@ def test_old_evidence_of_blocks_counted_once_leaves_the_database_and_the_model(
     storage, model = pipeline.storage, pipeline.boilerplate
     before = storage.block_counts()
     once = {key for _, key, items, _, _ in before if items == 1}
-    assert len(once) == 20 and len(before) == 21  # 4 stories of 5 paragraphs; the footer
+    # 4 stories of 5 paragraphs and their leads (as leads: boilerplate.lead_key); the footer
+    assert len(once) == 24 and len(before) == 25
     learned = model.learned()
     assert [b.items for b in learned] == [4]
 
@@ -361,9 +362,9 @@ def test_old_evidence_of_blocks_counted_once_leaves_the_database_and_the_model(
         PruneReport(0, 0, 0, 0, evidence=0)  # not old yet
     )
     later = datetime.now(UTC) + timedelta(days=16)
-    assert pipeline.prune(None, dry_run=True, now=later).evidence == 20
+    assert pipeline.prune(None, dry_run=True, now=later).evidence == 24
     report = pipeline.prune(None, now=later)
-    assert (report.items, report.evidence) == (0, 20)  # no retention: no story goes
+    assert (report.items, report.evidence) == (0, 24)  # no retention: no story goes
     assert {key for _, key, _, _, _ in storage.block_counts()} == {b.key for b in learned}
     # The model forgot the same pairs: it is what a load from the database gives.
     reloaded = load_boilerplate(storage)
@@ -383,7 +384,7 @@ def test_the_daemon_forgets_old_evidence_without_retention(tmp_path: Path) -> No
     first.close()
     with Session(first.storage.engine) as s, s.begin():  # counted 30 days ago
         s.execute(update(BlockCount).values(seen_day=BlockCount.seen_day - 30))
-    assert len(first.storage.block_counts()) == 10
+    assert len(first.storage.block_counts()) == 12  # 2 stories of 5 paragraphs, 2 leads
     settings = settings_from_mapping(
         {"database": database, "feeds": [{"url": str(feed)}], "polling": {"interval": "1h"}},
         tmp_path / "config.yaml",

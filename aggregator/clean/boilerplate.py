@@ -9,6 +9,16 @@ block), and a block is learned as boilerplate when
 * at least two feeds carried it in at least ``NETWORK_LEARN_AT`` items each
   (a network footer seen twice in each of its small feeds).
 
+A running story breaks the first rule: a site's follow-ups and updates repeat a paragraph
+of its first report as background, so one feed carries that paragraph in three different
+stories.  What tells it from a footer is where it sits: it opened the first report (its
+lead), and sits inside the follow-ups.  A footer, a "Read more" line or a newsletter box is
+never an item's lead; a standfirst or a sponsor line opens every item it is in.  So each
+counted item also counts its lead (:func:`lead_key`), and a block that is some item's lead
+but sits inside more items of a feed than it opens needs twice the evidence
+(:func:`_learns`): more than a running story gives, while a footer of every item gets it
+within days.
+
 Learned blocks apply to every feed: networks share their footers.  The model is
 plain data: ingest persists the counts it returns and reloads them at start.
 """
@@ -43,6 +53,22 @@ def _key_number(key: str) -> int:
 
 def block_key(folded_block: str) -> str:
     return hashlib.sha1(folded_block.encode("utf-8")).hexdigest()[:20]
+
+
+LEAD_MARK = ":lead"
+"""Ends the key under which a block's count as an item's lead is kept: the evidence table
+holds it as any other row, and it is never learned itself (not hexadecimal, so no block's
+key ends so)."""
+
+
+def lead_key(key: str) -> str:
+    """The key that counts the items a block (by its key) opened: a hash of its own, so that
+    its counts are kept apart from the block's."""
+    return hashlib.sha1(f"lead {key}".encode()).hexdigest()[:20] + LEAD_MARK
+
+
+def _is_lead_key(key: str) -> bool:
+    return key.endswith(LEAD_MARK)
 
 
 @dataclass(frozen=True)
@@ -80,14 +106,33 @@ Evidence = tuple[tuple[str, str], ...]
 
 def evidence(blocks: tuple[str, ...]) -> Evidence:
     """The blocks of one item (its :func:`fold_text`) that count as evidence: short ones,
-    each once.  Pure, so the parse child computes it along with the rest."""
+    each once, and the item's lead (:func:`lead_block`) once more under its
+    :func:`lead_key`, with no text.  Pure, so the parse child computes it along with the
+    rest."""
     pairs: dict[str, str] = {}
     for folded in blocks:
         # Folded blocks have single spaces: counting them counts the words without
         # building a list per block.
         if folded.count(" ") < MAX_LEARNED_WORDS:
             pairs.setdefault(block_key(folded), folded)
+    lead = lead_block(blocks)
+    if lead is not None and lead.count(" ") < MAX_LEARNED_WORDS:
+        pairs[lead_key(block_key(lead))] = ""
     return tuple(pairs.items())
+
+
+def lead_block(blocks: tuple[str, ...]) -> str | None:
+    """An item's lead: its first story-like block (``STORY_BLOCK_WORDS`` words or more, not
+    generic boilerplate) when another one follows it.  An item that is one such block and
+    lines (a teaser, or a footer under an empty description) shows no block opening a
+    story."""
+    found = None
+    for folded in blocks:
+        if folded.count(" ") + 1 >= STORY_BLOCK_WORDS and not generic_boilerplate(folded):
+            if found is not None:
+                return found
+            found = folded
+    return None
 
 
 REPEAT_WORDS = 40
@@ -128,11 +173,25 @@ def repeats(pairs: Evidence, seen: Set[str], learned: Set[str]) -> bool:
     return repeated >= REPEAT_SHARE * total
 
 
-def _learns(per_feed: dict[int, int]) -> bool:
-    """The learning rule, on a block's per-feed item counts."""
+def _learns(per_feed: dict[int, int], scale: int = 1) -> bool:
+    """The learning rule, on a block's per-feed item counts (``scale`` times the counts
+    for a lead of a running story, :func:`_quoted_lead`)."""
     return (
-        any(n >= LEARN_AT for n in per_feed.values())
-        or sum(1 for n in per_feed.values() if n >= NETWORK_LEARN_AT) >= 2
+        any(n >= LEARN_AT * scale for n in per_feed.values())
+        or sum(1 for n in per_feed.values() if n >= NETWORK_LEARN_AT * scale) >= 2
+    )
+
+
+LEAD_SCALE = 2
+"""How many times the evidence a block needs when it is a lead quoted inside other items."""
+
+
+def _quoted_lead(per_feed: dict[int, int], leads: dict[int, int]) -> bool:
+    """Whether a block that some item opened with (``leads``: per feed, the items it
+    opened) sits inside more of some feed's items than it opens there: the lead of a story
+    its follow-ups quote.  A standfirst opens the items it is in; a footer opens none."""
+    return bool(leads) and any(
+        n - leads.get(feed, 0) > leads.get(feed, 0) for feed, n in per_feed.items()
     )
 
 
@@ -175,7 +234,8 @@ class BoilerplateModel:
             for feed_id, key, items, sample, day in rows:
                 if sample:
                     samples[key] = sample
-                if items >= NETWORK_LEARN_AT:  # below that a block cannot be learned yet
+                # Below NETWORK_LEARN_AT a block cannot be learned yet; a lead count is none.
+                if items >= NETWORK_LEARN_AT and not _is_lead_key(key):
                     keys.add(key)
                 yield _key_number(key), feed_id, items, day
 
@@ -209,15 +269,34 @@ class BoilerplateModel:
             for key, folded in pairs:
                 count, _ = increments.get(key, (0, folded))
                 increments[key] = (count + 1, folded)
-        unlearned = [key for key in increments if key not in self._learned]
+        unlearned = self._unlearned(increments)
         for key, per_feed in zip(unlearned, self._per_feed(unlearned), strict=True):
             count, _sample = increments[key]
             per_feed[feed_id] = per_feed.get(feed_id, 0) + count
-            if not _learns(per_feed):
+            if not self._would_learn(key, per_feed, feed_id, increments):
                 # Most blocks are story sentences seen once: their text is in the items
                 # already, and storing it again per block would double the database.
                 increments[key] = (count, "")
         return increments
+
+    def _would_learn(
+        self,
+        key: str,
+        per_feed: dict[int, int],
+        feed_id: int | None = None,
+        increments: dict[str, tuple[int, str]] | None = None,
+    ) -> bool:
+        """:func:`_learns` for a block, with its lead counts: looked up only when its own
+        counts would learn it (rarely: most blocks are seen once).  ``increments`` of
+        ``feed_id`` are counts not applied yet, the block's lead among them when an item of
+        the same batch opened with it."""
+        if not _learns(per_feed):
+            return False
+        lead = lead_key(key)
+        (leads,) = self._per_feed([lead])
+        if increments is not None and feed_id is not None and lead in increments:
+            leads[feed_id] = leads.get(feed_id, 0) + increments[lead][0]
+        return not _quoted_lead(per_feed, leads) or _learns(per_feed, LEAD_SCALE)
 
     def apply(self, feed_id: int, increments: dict[str, tuple[int, str]], day: int) -> None:
         """Take stored increments (from :meth:`observe`, stored as counted on ``day``)
@@ -225,7 +304,7 @@ class BoilerplateModel:
         self._counts.add(
             feed_id, ((_key_number(key), count) for key, (count, _) in increments.items()), day
         )
-        unlearned = [key for key in increments if key not in self._learned]
+        unlearned = self._unlearned(increments)
         for key, per_feed in zip(unlearned, self._per_feed(unlearned), strict=True):
             self._update(key, per_feed, increments[key][1])
 
@@ -239,8 +318,12 @@ class BoilerplateModel:
     def _per_feed(self, keys: Sequence[str]) -> list[dict[int, int]]:
         return self._counts.per_feed_many([_key_number(key) for key in keys])
 
+    def _unlearned(self, increments: dict[str, tuple[int, str]]) -> list[str]:
+        """The blocks of ``increments`` not learned yet (lead counts are no blocks)."""
+        return [k for k in increments if k not in self._learned and not _is_lead_key(k)]
+
     def _update(self, key: str, per_feed: dict[int, int], sample: str) -> None:
-        if key not in self._learned and _learns(per_feed):
+        if key not in self._learned and self._would_learn(key, per_feed):
             self._learned.add(key)
             self._fresh.add(key)
             # Text kept for learned blocks only (``boilerplate list``): most counted blocks

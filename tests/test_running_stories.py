@@ -1,0 +1,331 @@
+"""Issue 13, case 2: a running story's background is not its feed's boilerplate.
+
+A site's follow-ups and updates repeat a paragraph of its first report as background: three
+different stories of one feed then carry it, as they would a footer.  Learned, it is stripped
+from the first report too, where it is the lead a teaser or a partial copy elsewhere has to
+match.  What tells it from a footer is where it sits: it opened one item and sits inside the
+others.  The examples are the hand-written stories of ``test_hard_cases`` (their leads), with
+follow-ups quoting the lead after their own lead, in their middle, at their end, under a
+heading, or with a second paragraph, counted live or in one poll, with an update or a sister
+site.  The guards: footers, sponsor lines, "Read more" and "Follow our other networks" lines,
+newsletter boxes and standfirsts are learned at the same count as before."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from aggregator.clean.boilerplate import (
+    LEARN_AT,
+    BoilerplateModel,
+    Evidence,
+    evidence,
+    fold_text,
+)
+from aggregator.clean.text import fold
+from tests.feeds import rss
+from tests.helpers import partition, pipeline_for
+from tests.test_hard_cases import REACTIONS, STORIES, Story, _html, _p
+
+SPONSOR = "Supported by Harbour Credit Union."
+NEWSLETTER = (
+    "Sign up to our morning newsletter for the day's top stories, delivered free to your "
+    "inbox before 7am."
+)
+NETWORKS = "Follow our other networks: The Portwick Post, Carrow Today and Bexton Live."
+FOOTER = (
+    "© 2026 Northsound Media. All rights reserved. This material may not be published, "
+    "broadcast, rewritten or redistributed."
+)
+FURNITURE = (SPONSOR, NEWSLETTER, NETWORKS, FOOTER)
+
+
+def _item(paragraphs: list[str]) -> Evidence:
+    """An item of the site as the model sees it: a sponsor line on top, the newsletter box
+    after the second paragraph, the networks line and the footer at the end."""
+    body = [*paragraphs[:2], NEWSLETTER, *paragraphs[2:]]
+    return evidence(tuple(fold(p) for p in (SPONSOR, *body, NETWORKS, FOOTER)))
+
+
+def _own(story: Story, k: int) -> list[str]:
+    """Follow-up k's own text: its lead and story (the follow-up of another story of the
+    set for the second one on, so that no two follow-ups share text but the quote)."""
+    other = STORIES[(STORIES.index(story) + k) % len(STORIES)]
+    return [*other.follow_up, REACTIONS[(STORIES.index(story) + k) % len(REACTIONS)]]
+
+
+def _quoting(own: list[str], quoted: list[str], where: str) -> list[str]:
+    if where == "after-lead":
+        return [own[0], *quoted, *own[1:]]
+    if where == "middle":
+        return [*own[:2], *quoted, *own[2:]]
+    if where == "end":
+        return [*own, *quoted]
+    assert where == "heading"  # a short "Background" line, then the quote, at the end
+    return [*own, "Background", *quoted]
+
+
+@dataclass(frozen=True)
+class Running:
+    story: int
+    where: str
+    follow_ups: int
+    update: bool
+    """The last follow-up is republished as an update: a line on top, its second paragraph
+    rewritten and a reaction added (a third of it new, so it counts as another item)."""
+    live: bool
+    """Each item counted on its own as it comes (else one poll, newest first)."""
+    second: bool = False
+    """The lead's second paragraph is quoted with it (no item's lead: it may be learned,
+    and is stripped from every copy alike).  Live only: in one poll, newest first, the
+    first report would come after a follow-up holding its opening and half its text, and
+    count as a repeat of it (:func:`~aggregator.clean.boilerplate.repeats`)."""
+    sister: bool = False
+    """A sister site (another feed) carries copies of the follow-ups."""
+
+    def items(self) -> list[tuple[int, Evidence]]:
+        story = STORIES[self.story]
+        quoted = list(story.paragraphs[:2] if self.second else story.paragraphs[:1])
+        # Another story of the day, so that the site's lines recur in three stories however
+        # the running story's items count.
+        other = STORIES[(self.story + 6) % len(STORIES)]
+        out = [(1, _item(list(other.paragraphs))), (1, _item(list(story.paragraphs)))]
+        for k in range(1, self.follow_ups + 1):
+            follow = _quoting(_own(story, k), quoted, self.where)
+            out.append((1, _item(follow)))
+            if self.sister:
+                out.append((2, _item(follow)))
+        if self.update:
+            last = _quoting(_own(story, self.follow_ups), quoted, self.where)
+            updated = [
+                "UPDATE: This story has been updated with a statement from the operator.",
+                last[0],
+                REACTIONS[(self.story + 5) % len(REACTIONS)],
+                *last[2:],
+                REACTIONS[(self.story + 7) % len(REACTIONS)],
+            ]
+            out.append((1, _item(updated)))
+        return out
+
+
+RUNNING = [
+    Running(0, "after-lead", 2, update=True, live=True),
+    Running(1, "middle", 2, update=True, live=False),
+    Running(2, "end", 3, update=False, live=True),
+    Running(3, "heading", 2, update=True, live=True),
+    Running(4, "after-lead", 2, update=False, live=True, second=True),
+    Running(5, "middle", 3, update=False, live=False),
+    Running(6, "end", 2, update=True, live=True, second=True),
+    Running(7, "heading", 3, update=False, live=False),
+    Running(8, "after-lead", 2, update=False, live=True, sister=True),
+    Running(9, "middle", 2, update=True, live=True, second=True),
+    Running(10, "end", 2, update=False, live=False, sister=True),
+    Running(11, "after-lead", 4, update=False, live=True),
+]
+
+
+def _observe(
+    model: BoilerplateModel, batches: list[tuple[int, list[Evidence]]]
+) -> list[tuple[int, str, int, str, int]]:
+    """Count the batches as ingest does; return the rows it stores (one a block and feed,
+    its counts added up, the sample kept once given)."""
+    rows: dict[tuple[int, str], tuple[int, str]] = {}
+    for feed_id, items in batches:
+        increments = model.observe(feed_id, items)
+        model.apply(feed_id, increments, 1)
+        for key, (count, sample) in increments.items():
+            stored, kept = rows.get((feed_id, key), (0, ""))
+            rows[(feed_id, key)] = (stored + count, sample or kept)
+    return [(feed, key, count, sample, 1) for (feed, key), (count, sample) in rows.items()]
+
+
+def _batches(running: Running) -> list[tuple[int, list[Evidence]]]:
+    items = running.items()
+    if running.live:  # the first report first, each later item as it comes
+        return [(feed_id, [item]) for feed_id, item in items]
+    # One poll: each feed lists its items newest first.
+    return [(feed, [item for f, item in reversed(items) if f == feed]) for feed in (1, 2)]
+
+
+@pytest.mark.parametrize("running", RUNNING, ids=lambda r: f"story{r.story}-{r.where}")
+def test_a_lead_its_follow_ups_quote_is_not_learned_and_the_sites_lines_are(
+    running: Running,
+) -> None:
+    model = BoilerplateModel()
+    rows = _observe(model, _batches(running))
+    story = STORIES[running.story]
+    lead = fold(story.paragraphs[0])
+    assert not model.is_learned(lead)
+    for line in FURNITURE:
+        assert model.is_learned(fold(line)), line
+    # A reload decides from the stored rows as the live model did.
+    reloaded = BoilerplateModel()
+    reloaded.load(rows)
+    assert reloaded.learned_keys() == model.learned_keys()
+
+
+def _site_items(story: Story) -> list[dict[str, str]]:
+    """The site's feed: the first report, two follow-ups quoting its lead in their middle,
+    and an update of the second (its link), newest first."""
+    texts = [list(story.paragraphs)]
+    for k in (1, 2):
+        texts.append(_quoting(_own(story, k), [story.paragraphs[0]], "middle"))
+    last = texts[-1]
+    texts.append(["UPDATE: This story has been updated.", last[0], REACTIONS[6], *last[2:]])
+    items = []
+    for n, paragraphs in enumerate(texts):
+        body = [*paragraphs[:2], NEWSLETTER, *paragraphs[2:], FOOTER]
+        items.append(
+            {
+                "guid": f"site-{n}",
+                "title": f"Report {min(n, 2)}",
+                "link": f"https://site.example/{min(n, 2)}",
+                "date": f"Fri, 20 Nov 2026 {10 + n}:00:00 +0000",
+                "html": _p(SPONSOR) + _html(body),
+            }
+        )
+    return list(reversed(items))
+
+
+def test_the_first_report_keeps_its_lead_and_a_teaser_elsewhere_joins_it(
+    tmp_path: Path,
+) -> None:
+    """The pipeline end to end: two follow-ups and an update on the site quote the first
+    report's lead; a headlines feed carries a 14-word teaser of the first report.  The
+    follow-ups stay apart from it, the teaser joins it."""
+    story = STORIES[1]
+    teaser = {
+        "guid": "teaser",
+        "title": story.title,
+        "link": "https://headlines.example/teaser",
+        "date": "Fri, 20 Nov 2026 10:30:00 +0000",
+        "html": _p(" ".join(story.paragraphs[0].split()[:14]) + " …"),
+    }
+    site, other = tmp_path / "site.xml", tmp_path / "headlines.xml"
+    site.write_bytes(rss("site", _site_items(story)))
+    other.write_bytes(rss("headlines", [teaser]))
+    pipeline = pipeline_for(f"sqlite:///{tmp_path / 'aggregator.db'}", [site, other])
+    try:
+        pipeline.poll()
+        groups = partition(pipeline)
+        assert frozenset({"site-0", "teaser"}) in groups, groups
+        assert not any({"site-0", "site-1"} <= group for group in groups)
+    finally:
+        pipeline.close()
+
+
+# -- guards: what recurs across different stories is learned at the same count as before ----
+
+
+LINES = {
+    "sponsor on top": (SPONSOR, "top"),
+    "standfirst on top": (
+        "Editor's note: this story is part of our coverage of the county elections, and our "
+        "reporters are on the ground across the region.",
+        "top",
+    ),
+    "newsletter box inside": (NEWSLETTER, "inside"),
+    "read more inside": ("Read more: Council approves new budget for harbour repairs", "inside"),
+    "networks line at the end": (NETWORKS, "end"),
+    "footer at the end": (FOOTER, "end"),
+}
+
+
+def _carrying(line: str, where: str, story: Story) -> Evidence:
+    paragraphs = list(story.paragraphs)
+    if where == "top":
+        blocks = [line, *paragraphs]
+    elif where == "inside":
+        blocks = [*paragraphs[:2], line, *paragraphs[2:]]
+    else:
+        blocks = [*paragraphs, line]
+    return evidence(tuple(fold(p) for p in blocks))
+
+
+@pytest.mark.parametrize("name", list(LINES))
+def test_a_line_of_every_story_is_learned_at_the_third_in_a_feed(name: str) -> None:
+    line, where = LINES[name]
+    model = BoilerplateModel()
+    for n in range(LEARN_AT):
+        assert not model.is_learned(fold(line))
+        _observe(model, [(1, [_carrying(line, where, STORIES[n])])])
+    assert model.is_learned(fold(line))
+
+
+@pytest.mark.parametrize("name", list(LINES))
+def test_a_line_of_every_story_is_learned_at_twice_in_two_feeds(name: str) -> None:
+    line, where = LINES[name]
+    model = BoilerplateModel()
+    _observe(model, [(1, [_carrying(line, where, STORIES[n]) for n in (0, 1)])])
+    assert not model.is_learned(fold(line))
+    _observe(model, [(2, [_carrying(line, where, STORIES[n]) for n in (2, 3)])])
+    assert model.is_learned(fold(line))
+
+
+def test_a_standfirst_pushed_down_by_a_caption_now_and_then_is_still_learned_at_three() -> None:
+    """Most items open with the standfirst, one with a photo caption first: it opens more
+    of the feed's items than it sits inside, so it is no quoted lead."""
+    standfirst = LINES["standfirst on top"][0]
+    caption = "Crowds gather at the harbour wall on Tuesday. Photograph: Ana Ruiz/Northsound Press"
+    model = BoilerplateModel()
+    items = [
+        evidence(tuple(fold(p) for p in (standfirst, *STORIES[0].paragraphs))),
+        evidence(tuple(fold(p) for p in (caption, standfirst, *STORIES[1].paragraphs))),
+        evidence(tuple(fold(p) for p in (standfirst, *STORIES[2].paragraphs))),
+    ]
+    _observe(model, [(1, items)])
+    assert model.is_learned(fold(standfirst))
+
+
+def test_a_lead_quoted_as_often_as_a_footer_recurs_is_learned_in_the_end() -> None:
+    """Twice the evidence, not never: a block that opened one item and sits inside six more
+    items of its feed recurs as boilerplate does."""
+    story = STORIES[0]
+    model = BoilerplateModel()
+    _observe(model, [(1, [_item(list(story.paragraphs))])])
+    lead = fold(story.paragraphs[0])
+    for k in range(1, 2 * LEARN_AT - 1):
+        _observe(model, [(1, [_item(_quoting(_own(story, k), [story.paragraphs[0]], "end"))])])
+        assert not model.is_learned(lead)
+    _observe(model, [(1, [_item(_quoting(_own(story, 6), [story.paragraphs[0]], "end"))])])
+    assert model.is_learned(lead)
+
+
+def test_lead_counts_are_stored_but_never_learned() -> None:
+    """Every item of a feed opens with one standfirst: the standfirst is learned, its
+    lead count (stored with the evidence, without text) is not a block and never listed."""
+    standfirst = LINES["standfirst on top"][0]
+    model = BoilerplateModel()
+    rows = _observe(
+        model,
+        [
+            (
+                1,
+                [
+                    evidence(tuple(fold(p) for p in (standfirst, *STORIES[n].paragraphs)))
+                    for n in range(4)
+                ],
+            )
+        ],
+    )
+    lead_rows = [row for row in rows if row[1].endswith(":lead")]
+    assert lead_rows and all(sample == "" for _, _, _, sample, _ in lead_rows)
+    assert [b.sample for b in model.learned()] == [fold(standfirst)]
+    reloaded = BoilerplateModel()
+    reloaded.load(rows)
+    assert [b.sample for b in reloaded.learned()] == [fold(standfirst)]
+
+
+def test_an_item_of_one_block_and_lines_has_no_lead() -> None:
+    """A teaser, or a footer under an empty description: nothing shows a block opening a
+    story, so a footer that is an item's only text now and then is learned as ever."""
+    model = BoilerplateModel()
+    alone = evidence(fold_text(FOOTER))
+    assert not any(key.endswith(":lead") for key, _ in alone)
+    _observe(
+        model,
+        [(1, [alone, _carrying(FOOTER, "end", STORIES[0]), _carrying(FOOTER, "end", STORIES[1])])],
+    )
+    assert model.is_learned(fold(FOOTER))
