@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/stream.py [--feeds 10000] [--slow 20] [--slow-seconds 25]
                                      [--interval 60] [--seconds 300] [--hosts 50]
-                                     [--workers N [--threads 8] [--pg URL] [--broker URL]]
+                                     [--workers N [--threads T] [--pg URL] [--broker URL]]
 
 Serves ``--feeds`` generated feeds (3 items each, a tenth of them gaining an item a cycle)
 and ``--slow`` more that answer only after ``--slow-seconds`` (``polling.timeout`` is 30 s)
@@ -18,7 +18,9 @@ database — or, with ``--workers N``, the roles: one ``aggregator decider`` and
 * **punctuality**: the daemon's ``aggregator_poll_lateness_seconds`` histogram, how long
   after its next check each fetch started, as the share within a quarter of the interval,
   for the whole run and for the steady state;
-* the items and feeds polled, and the slow feeds' state.
+* the items and feeds polled, and the slow feeds' state;
+* the CPU time of the processes, per 1,000 fetches (and per role): the machines here are
+  shared and small, so what a fetch costs says more than the punctuality of a run.
 
 The targets (issue 12): p95 ≤ 2 s; every healthy feed polled within a quarter of its
 interval of when it was due.
@@ -33,6 +35,7 @@ if not __package__:  # run as `python bench/stream.py`: the repository root, not
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import argparse
+import os
 import subprocess
 import tempfile
 import time
@@ -153,7 +156,12 @@ def _processes(
         config = {"database": database, "broker": args.broker, "polling": polling}
         ports = [free_port() for _ in range(args.workers + 1)]
         commands = [["decider", "--metrics-port", str(ports[0])]] + [
-            ["worker", "--threads", str(args.threads), "--metrics-port", str(port)]
+            [
+                "worker",
+                *(["--threads", str(args.threads)] if args.threads else []),
+                "--metrics-port",
+                str(port),
+            ]
             for port in ports[1:]
         ]
         with _started({**config, "feeds": [{"url": u} for u in urls]}, commands, folder) as ps:
@@ -192,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
             if watched is None:
                 return 1
             metrics, steady_from, steady_metrics, cold_seconds = watched
+            cpu = [_cpu_seconds(process.pid) for process in processes]
             stop_processes(processes)  # then read the database, before a fresh one is dropped
             cold, steady = _latencies(database, steady_from)
             items = _query(database, "SELECT count(*) FROM items")[0][0]
@@ -203,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
     bound = args.interval / 4
     share, fetches = _within(metrics, bound)
     where = (
-        f"{args.workers} worker(s) × {args.threads} threads and a decider, PostgreSQL"
+        f"{args.workers} worker(s) × {args.threads or 'default'} threads and a decider, PostgreSQL"
         if args.workers
         else "one `aggregator run`, SQLite"
     )
@@ -226,6 +235,17 @@ def run(args: argparse.Namespace) -> int:
         share, fetches = _within(metrics, bound, since=steady_metrics)
         print(f"  steady state: {share:.1%} of {fetches} fetches")
     print(f"slow feeds with a finished fetch: {slow_checked} of {args.slow}")
+    roles = (
+        ["decider", *(f"worker {n}" for n in range(1, args.workers + 1))] if args.workers else []
+    )
+    print(
+        f"CPU seconds: {sum(cpu):.0f} ({1000 * sum(cpu) / max(fetches, 1):.1f} per 1,000 fetches)"
+        + (
+            ": " + ", ".join(f"{r} {c:.0f}" for r, c in zip(roles, cpu, strict=True))
+            if roles
+            else ""
+        )
+    )
     print(f"logs: {folder}")
     return 0
 
@@ -267,6 +287,18 @@ def _watch(
     return _metrics(ports), steady_from, steady_metrics, cold_seconds
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children still running (the parser child), from
+    ``/proc``; 0 where there is none (not Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_cpu_seconds(int(child)) for child in children)
+
+
 def _unpolled(database: str) -> int:
     """Feeds not polled yet: the cold start lasts at least until every feed was."""
     try:
@@ -284,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=300)
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--workers", type=int, default=0, help="run the roles, not the daemon")
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=None, help="default: the worker's")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432")
     parser.add_argument("--broker", default="amqp://guest:guest@127.0.0.1:5672/")
     return run(parser.parse_args(argv))

@@ -272,6 +272,7 @@ SMOKE: dict[str, tuple[list[str], list[str]]] = {
             r"1 worker\(s\) × 2 threads and a decider, PostgreSQL",
             r"items stored: [1-9]\d*, decided: [1-9]\d*, still waiting: \d+",
             rf"punctuality: {MAYBE}% of [1-9]\d* fetches",
+            r"CPU seconds: \d+ \([\d.]+ per 1,000 fetches\): decider \d+, worker 1 \d+",
         ],
     ),
     "brokers": (

@@ -69,7 +69,11 @@ def parser() -> argparse.ArgumentParser:
         "(PostgreSQL and a broker; any number of them)",
     )
     worker.add_argument(
-        "--threads", type=int, default=None, help="tasks at once (default: polling.concurrency)"
+        "--threads",
+        type=int,
+        default=None,
+        help="tasks at once (default: 5 × polling.concurrency, as many as one daemon fetches "
+        "with its slow fetches)",
     )
     worker.add_argument(
         "--metrics-port",

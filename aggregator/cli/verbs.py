@@ -165,7 +165,7 @@ def warn_if_exposed(host: str) -> None:
 def worker(args: argparse.Namespace, settings: Settings) -> int:
     from aggregator.daemon.roles import run_worker
 
-    return run_worker(settings, args.threads or settings.polling.concurrency, args.metrics_port)
+    return run_worker(settings, args.threads, args.metrics_port)
 
 
 def decider(args: argparse.Namespace, settings: Settings) -> int:

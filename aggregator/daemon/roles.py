@@ -6,18 +6,21 @@ Dramatiq), the work spreads over processes on any number of machines:
 * ``aggregator decider`` — run two or more: one holds the decider's lease, the others
   stand by and take over (loading the state from the database) when it dies.  Every
   ``DECIDER_TICK`` the active one claims the due feeds (their next check moves to
-  ``CLAIM_LEASE``, so no feed is handed out twice) and sends one ``poll_feed`` task per
-  feed (between rounds too, every ``DISPATCH_TICK``, once a worker has recorded a feed
-  and its host has a free slot again); it places the items waiting in the database,
+  ``CLAIM_LEASE``, so no feed is handed out twice) and sends ``poll_feeds`` tasks, each
+  a batch of one host's feeds (between rounds too, every ``DISPATCH_TICK``, once a worker
+  has recorded a batch and its host has a free slot again: see
+  :mod:`aggregator.daemon.politeness`); it places the items waiting in the database,
   whoever stored them, applies the corrections made anywhere, in order, and daily
   forgets old boilerplate evidence and drops old stories when ``retention.max_age`` is
   set.
-* ``aggregator worker`` — any number: takes ``poll_feed`` tasks and fetches, parses,
-  cleans and stores the feed, leaving its new items to the decider.  A task is
-  acknowledged only once the feed is stored: the broker hands the task of a worker that
-  died to another one, so a ``kill -9`` costs one more fetch, never an item (items are
-  identified by feed and entry id, so a second store of one changes nothing).  A task
-  lost altogether is made again when its feed's lease runs out.
+* ``aggregator worker`` — any number: takes ``poll_feeds`` tasks and fetches, parses,
+  cleans and stores their feeds one after another, leaving the new items to the decider.
+  A task is acknowledged only once its feeds are stored: the broker hands the task of a
+  worker that died to another one, which polls the feeds the first did not record, so a
+  ``kill -9`` costs at most one more fetch, never an item (items are identified by feed
+  and entry id, so a second store of one changes nothing).  A task lost altogether is
+  made again when its feeds' lease runs out; a worker that stops gives back the feeds of
+  its batch it did not reach.
 * ``aggregator serve`` — any number: the web face; corrections are stored and applied
   by the decider.
 
@@ -47,10 +50,12 @@ from aggregator.daemon.scheduler import INDEX_EVERY, PRUNE_EVERY, configure_logg
 from aggregator.daemon.stopping import on_stop_signals, wait_until_set
 from aggregator.errors import AggregatorError
 from aggregator.fetch.http import FetchLimits
+from aggregator.fetch.pool import most_running
 from aggregator.ingest.metrics import Metrics, log_event
 from aggregator.ingest.pipeline import Pipeline
 from aggregator.ingest.retention import log_pruned
 from aggregator.storage import Storage
+from aggregator.types import FeedToPoll
 
 log = logging.getLogger("aggregator.roles")
 
@@ -63,6 +68,10 @@ CLAIM_LEASE = timedelta(minutes=15)
 """How long a feed handed to the workers is not due again.  A worker that stores it sets
 its real next check; the lease only matters when a task is lost altogether."""
 CLAIM_BATCH = 5_000
+HOST_BATCH = 10
+"""Most feeds of one host in one task.  A worker fetches them one after another: a feed
+that hangs until its deadline holds the rest of its batch (the host's other slot goes on),
+so a batch is kept short."""
 PRUNE_RETRY = 3600.0
 """Seconds before a prune that failed is tried again (a success waits ``PRUNE_EVERY``)."""
 TASK_TIME_LIMIT_MS = 10 * 60 * 1000
@@ -96,31 +105,46 @@ def make_broker(url: str) -> dramatiq.Broker:
     raise AggregatorError(f"broker: unsupported URL {url!r} (amqp:// or redis://)")
 
 
-def poll_feed_actor(
+def poll_feeds_actor(
     broker: dramatiq.Broker, queue: str, pipeline: Pipeline | None
-) -> dramatiq.Actor[[int, str | None], None]:
-    """The ``poll_feed`` task on this broker's ``queue``; ``pipeline`` runs it (None: this
-    process only sends it).  ``due``: when the feed was due (ISO 8601), for the lateness
-    the worker measures: the stored next check is the claim's lease by then."""
+) -> dramatiq.Actor[[list[list[Any]], str], None]:
+    """The ``poll_feeds`` task on this broker's ``queue``; ``pipeline`` runs it (None: this
+    process only sends it).  A task is a batch of one host's feeds, ``[feed id, due]`` each
+    (``due``: when the feed was due, ISO 8601, for the lateness the worker measures: the
+    stored next check is the claim's lease by then), and ``lease``, the next check the
+    claim gave them.  The worker polls the feeds that still hold that lease, one after
+    another: a task delivered again (its worker was killed) polls only what the first
+    delivery did not record, and a feed claimed again since belongs to the newer task."""
 
-    def poll_feed(feed_id: int, due: str | None = None) -> None:
+    def poll_feeds(batch: list[list[Any]], lease: str) -> None:
         if pipeline is None:
-            raise AggregatorError("this process only sends poll_feed tasks")
-        feeds = pipeline.storage.feeds_to_poll(feed_ids=[feed_id])
-        if feeds:  # removed or disabled since it was claimed: nothing to do
-            feed = feeds[0]
-            pipeline.store_one(replace(feed, due=datetime.fromisoformat(due)) if due else feed)
+            raise AggregatorError("this process only sends poll_feeds tasks")
+        held = datetime.fromisoformat(lease)
+        due = {int(feed_id): when for feed_id, when in batch}
+        order = {feed_id: n for n, feed_id in enumerate(due)}
+        feeds = sorted(
+            (
+                replace(feed, due=datetime.fromisoformat(due[feed.id]) if due[feed.id] else None)
+                for feed in pipeline.storage.feeds_to_poll(feed_ids=list(due))
+                if feed.due == held  # removed, disabled or recorded since: nothing to do
+            ),
+            key=lambda feed: order[feed.id],
+        )
+        polled = {outcome.feed_url for outcome in pipeline.store_in_turn(feeds).outcomes}
+        left = [feed.id for feed in feeds if feed.url not in polled]
+        if left:  # the worker is stopping: due again now, for another worker
+            pipeline.storage.reschedule(left, datetime.now(UTC))
 
     declare = dramatiq.actor(
         broker=broker,
-        actor_name="poll_feed",
+        actor_name="poll_feeds",
         queue_name=queue,
         max_retries=TASK_RETRIES,
         min_backoff=TASK_RETRY_BACKOFF_MS[0],
         max_backoff=TASK_RETRY_BACKOFF_MS[1],
         time_limit=TASK_TIME_LIMIT_MS,
     )
-    return declare(poll_feed)
+    return declare(poll_feeds)
 
 
 class _Stop:
@@ -167,16 +191,23 @@ def _require_broker(settings: Settings) -> str:
 
 
 def run_worker(
-    settings: Settings, threads: int, metrics_port: int | None, stop: threading.Event | None = None
+    settings: Settings,
+    threads: int | None,
+    metrics_port: int | None,
+    stop: threading.Event | None = None,
 ) -> int:
-    """Take ``poll_feed`` tasks until stopped."""
+    """Take ``poll_feeds`` tasks until stopped, ``threads`` at once (None: as many as one
+    daemon's fetches may run, slow ones included: a batch held by a feed that drips until
+    its deadline holds a thread, and with only ``polling.concurrency`` threads, 20 such
+    feeds a minute at 25 s each held half of two workers' threads)."""
+    threads = threads or most_running(settings.polling.concurrency)
     configure_logging()
     broker = make_broker(_require_broker(settings))
     metrics = Metrics()
     pipeline = Pipeline(Storage(settings.database), settings, metrics, keep_lease=False)
     pipeline.storage.upgrade()
     queue = queue_name(settings)
-    poll_feed_actor(broker, queue, pipeline)
+    poll_feeds_actor(broker, queue, pipeline)
     stop = _prepare(metrics, metrics_port, stop)
     worker = dramatiq.Worker(broker, worker_threads=threads)
     worker.start()
@@ -198,16 +229,18 @@ class Decider:
         self.pipeline = Pipeline(Storage(settings.database), settings, metrics)
         self.broker = make_broker(_require_broker(settings))
         self.queue = queue_name(settings)
-        self.actor = poll_feed_actor(self.broker, self.queue, None)
+        self.actor = poll_feeds_actor(self.broker, self.queue, None)
         self.queue_depth = Gauge(
-            "aggregator_queue_depth", "poll_feed tasks on the broker", registry=metrics.registry
+            "aggregator_queue_depth", "poll_feeds tasks on the broker", registry=metrics.registry
         )
         self.next_prune = time.monotonic()
         """When the active decider next forgets old evidence and drops old stories."""
         self.next_index = time.monotonic()
         """When the active decider next indexes for search what the workers stored."""
-        self.slots = HostSlots(FetchLimits.per_host, CLAIM_LEASE)
-        """The fetches handed out and not yet recorded, per host (politeness)."""
+        self.slots = HostSlots(FetchLimits.per_host, HOST_BATCH)
+        """The batches handed out and not yet recorded, per host (politeness)."""
+        self.due: list[FeedToPoll] = []
+        """The due feeds read at the last round and not handed out since."""
 
     def round(self) -> bool:
         """One round; True while this process is the decider (else a standby)."""
@@ -228,29 +261,43 @@ class Decider:
         return True
 
     def dispatch(self, only_if_freed: bool = True) -> None:
-        """Hand the due feeds whose host has a free slot to the workers.  Between two
-        rounds (``only_if_freed``) only when a worker has recorded a feed since: a host
-        gets its next feed as soon as its last one lands, not a round later (rounds
-        decide, and take a second on a busy machine: two feeds a host a round was the
-        roles' whole rate where many feeds share a host)."""
+        """Hand the due feeds whose host has a free slot to the workers, in batches (see
+        :mod:`aggregator.daemon.politeness`).  Between two rounds (``only_if_freed``) only
+        when a batch has landed since: a host gets its next feeds as soon as its last ones
+        land, not a round later (rounds decide, and take a second on a busy machine).  The
+        due feeds are read once a round; between rounds the ones left are taken from
+        memory, and the claim takes only those still due, so a list a few tenths of a
+        second old hands nothing out twice."""
         now = datetime.now(UTC)
         storage = self.pipeline.storage
-        freed = self.slots.landed(storage.last_checked_of(self.slots.feed_ids()), now)
+        freed = self.slots.landed(storage.next_check_of(self.slots.feed_ids()), now)
         if only_if_freed and not freed:
             return
-        claimed = storage.claim_due_feeds(
-            now, now + CLAIM_LEASE, CLAIM_BATCH, admit=self.slots.admit
+        if not only_if_freed:
+            self.due = storage.due_feeds(now, CLAIM_BATCH)
+        batches = self.slots.admit(self.due)
+        taken = {feed.id for batch in batches for feed in batch}
+        self.due = [feed for feed in self.due if feed.id not in taken]
+        lease = now + CLAIM_LEASE
+        claimed = set(
+            f.id for f in storage.claim_feeds([f for b in batches for f in b], now, lease)
         )
         sent = 0
-        try:
-            for feed in claimed:
-                self.actor.send(feed.id, feed.due.isoformat() if feed.due else None)
-                sent += 1
-        except dramatiq.errors.DramatiqError as exc:  # the broker is away: try again soon
-            storage.reschedule([f.id for f in claimed[sent:]], now)
-            log.warning("event=broker-unavailable error=%s", exc.__class__.__name__)
-        self.slots.handed(claimed[:sent], now)
-        self.metrics.feeds_due.set(len(claimed))
+        for batch in batches:
+            batch = [feed for feed in batch if feed.id in claimed]
+            if not batch:
+                continue
+            try:
+                self.actor.send(
+                    [[f.id, f.due.isoformat() if f.due else None] for f in batch], lease.isoformat()
+                )
+            except dramatiq.errors.DramatiqError as exc:  # the broker is away: try again soon
+                storage.reschedule([f.id for f in batch], now)
+                log.warning("event=broker-unavailable error=%s", exc.__class__.__name__)
+                continue
+            self.slots.handed(batch, lease)
+            sent += len(batch)
+        self.metrics.feeds_due.set(len(self.due) + sent)
 
     def _index_when_due(self) -> None:
         """Index for search what was stored since the last catch-up, every

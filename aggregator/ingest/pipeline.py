@@ -198,10 +198,11 @@ class Pipeline:
         """Feeds the stream is polling now."""
         return self.poller.polling()
 
-    def store_one(self, feed: FeedToPoll) -> PollResult:
-        """:meth:`store` for one feed, in this thread (a worker's task)."""
+    def store_in_turn(self, feeds: Sequence[FeedToPoll]) -> PollResult:
+        """:meth:`store` for these feeds one after another, in this thread (a worker's
+        task: :meth:`Poller.poll_in_turn`)."""
         self._upgraded()
-        return self.poller.poll_one(feed)
+        return self.poller.poll_in_turn(feeds)
 
     def _decide_polled(self, pending: list[int]) -> None:
         # By default this process fingerprints alone: this is when it holds the most

@@ -243,18 +243,28 @@ class Poller:
         self.metrics.fetch_seconds.observe(seconds)
         return _Fetched(feed, None, FetchError(feed.url, reason), seconds)
 
-    def poll_one(self, feed: FeedToPoll) -> PollResult:
-        """Fetch and store one feed in this thread (a worker's task): no thread pool, no
+    def poll_in_turn(self, feeds: Sequence[FeedToPoll]) -> PollResult:
+        """Fetch and store these feeds one after another in this thread (a worker's task:
+        one connection to their host at a time), each stored as its fetch ends; stop early
+        once ``stopping`` is set (the outcomes say which were polled).  No thread pool, no
         child process, and this thread's own HTTP client kept from one task to the next."""
         client: httpx.Client | None = getattr(self._clients, "client", None)
         if client is None:
             client = self._clients.client = new_client(self.limits, 1, self.policy)
-        parser = WorkerProcess(0)
-        fetched, document = self._hand_over(self._fetch_one(feed, client), parser)
-        unmodified: Unmodified = []
-        outcome, pending = self._store_feed(fetched, document, parser, unmodified)
-        self._flush_unmodified(unmodified)
-        return PollResult([outcome], pending)
+        result = PollResult([], [])
+
+        def stored(outcome: PollOutcome, pending: list[int]) -> None:
+            result.outcomes.append(outcome)
+            result.pending.extend(pending)
+
+        def fetches(client: httpx.Client) -> Iterator[_Fetched]:
+            for feed in feeds:
+                if self.stopping.is_set():
+                    return
+                yield self._fetch_one(feed, client)
+
+        self._store_all(fetches(client), WorkerProcess(0), stored)
+        return result
 
     def _poll(
         self, feeds: Sequence[FeedToPoll], boilerplate: BoilerplateModel | None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from aggregator.storage.base import StorageBase, _storage_errors
@@ -143,50 +144,56 @@ class FeedsMixin(StorageBase):
         with self._tx() as s:
             query = select(Feed).where(Feed.disabled.is_(False)).order_by(Feed.id)
             if due_before is not None:
-                query = query.where(or_(Feed.next_check.is_(None), Feed.next_check <= due_before))
+                query = query.where(_due(due_before))
             if feed_ids is not None:
                 query = query.where(Feed.id.in_(list(feed_ids)))
             return [_to_poll(f) for f in s.scalars(query)]
 
-    @_storage_errors("claim feeds to poll")
-    def claim_due_feeds(
-        self,
-        now: datetime,
-        until: datetime,
-        limit: int,
-        admit: Callable[[list[FeedToPoll]], list[FeedToPoll]] | None = None,
-    ) -> list[FeedToPoll]:
-        """Take up to ``limit`` due feeds, most overdue first, for one poll each: their next
-        check moves to ``until``, a lease (a poll that never reports back, its process
-        killed, is tried again then; one that does sets the real next check).  ``admit``
-        picks, in the same transaction, which of the due feeds are taken now (the others
-        stay due as they were)."""
+    @_storage_errors("find due feeds")
+    def due_feeds(self, now: datetime, limit: int) -> list[FeedToPoll]:
+        """Up to ``limit`` enabled feeds due at ``now``, most overdue first.  A read: nothing
+        is claimed (see :meth:`claim_feeds`), and only the columns a poll needs are loaded."""
         with self._tx() as s:
-            due = or_(Feed.next_check.is_(None), Feed.next_check <= now)
             query = (
-                select(Feed)
-                .where(Feed.disabled.is_(False), due)
+                select(*_POLL_COLUMNS)
+                .where(Feed.disabled.is_(False), _due(now))
                 .order_by(Feed.next_check.is_not(None), Feed.next_check, Feed.id)
                 .limit(limit)
-                .with_for_update(skip_locked=True)
             )
-            feeds = list(s.scalars(query))
-            candidates = [_to_poll(f) for f in feeds]
-            claimed = admit(candidates) if admit is not None else candidates
-            taken = {feed.id for feed in claimed}
-            for feed in feeds:
-                if feed.id in taken:
-                    feed.next_check = until
-            return claimed
+            return [_to_poll(row) for row in s.execute(query)]
 
-    @_storage_errors("read when feeds were last checked")
-    def last_checked_of(self, feed_ids: Sequence[int]) -> dict[int, datetime | None]:
-        """``last_checked`` of each of these feeds that still exists."""
+    @_storage_errors("claim feeds to poll")
+    def claim_feeds(
+        self, feeds: Sequence[FeedToPoll], now: datetime, until: datetime
+    ) -> list[FeedToPoll]:
+        """Claim these feeds for one poll each, those still enabled and due at ``now``: their
+        next check moves to ``until``, a lease (a poll that never reports back, its process
+        killed, is tried again then; one that does sets the real next check).  One
+        conditional update: a feed claimed, recorded or disabled since it was read is left
+        out, and no row stays locked while the caller decides what to send."""
+        if not feeds:
+            return []
+        with self._tx() as s:
+            claimed = set(
+                s.scalars(
+                    update(Feed)
+                    .where(Feed.id.in_([f.id for f in feeds]), Feed.disabled.is_(False))
+                    .where(_due(now))
+                    .values(next_check=until)
+                    .returning(Feed.id),
+                    execution_options={"synchronize_session": False},
+                )
+            )
+        return [feed for feed in feeds if feed.id in claimed]
+
+    @_storage_errors("read when feeds are next checked")
+    def next_check_of(self, feed_ids: Sequence[int]) -> dict[int, datetime | None]:
+        """``next_check`` of each of these feeds that still exists."""
         if not feed_ids:
             return {}
         with self._tx() as s:
-            rows = s.execute(select(Feed.id, Feed.last_checked).where(Feed.id.in_(list(feed_ids))))
-            return {feed_id: checked for feed_id, checked in rows}
+            rows = s.execute(select(Feed.id, Feed.next_check).where(Feed.id.in_(list(feed_ids))))
+            return {feed_id: when for feed_id, when in rows}
 
     @_storage_errors("reschedule feeds")
     def reschedule(self, feed_ids: Sequence[int], when: datetime) -> None:
@@ -371,7 +378,27 @@ def _feed_view(f: Feed, item_count: int = 0) -> FeedView:
     )
 
 
-def _to_poll(f: Feed) -> FeedToPoll:
+_POLL_COLUMNS = (
+    Feed.id,
+    Feed.url,
+    Feed.fetch_url,
+    Feed.etag,
+    Feed.last_modified,
+    Feed.error_count,
+    Feed.interval_seconds,
+    Feed.next_check,
+    Feed.last_checked,
+    Feed.origin,
+)
+"""What a poll needs of a feed (:func:`_to_poll` reads a row of them as it reads a Feed)."""
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """A feed whose next check has come, or that was never checked."""
+    return or_(Feed.next_check.is_(None), Feed.next_check <= now)
+
+
+def _to_poll(f: Feed | Row[*tuple[Any, ...]]) -> FeedToPoll:
     return FeedToPoll(
         id=f.id,
         url=f.url,
