@@ -6,6 +6,7 @@ file and a real HTTP server: the task's function is called as a worker thread ca
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from aggregator.ingest.pipeline import Pipeline
 from aggregator.storage import Storage
 from aggregator.types import FeedSpec, FeedToPoll
 from tests.feeds import html, story
+from tests.helpers import wait_for
 from tests.hostile_server import HostileServer
 
 FEEDS = 3
@@ -124,3 +126,53 @@ def test_a_claim_takes_only_the_feeds_still_due_and_enabled(worker: Pipeline) ->
     assert [f.id for f in storage.claim_feeds(due, now, now + CLAIM_LEASE)] == [
         f.id for f in due[1:]
     ]
+
+
+def test_a_task_starts_no_fetch_that_could_outlast_its_lease(
+    worker: Pipeline, server: HostileServer
+) -> None:
+    """A task that waited in the queue until its claim has less than a fetch's deadline left
+    (30 s here) fetches nothing: past the lease the decider hands the feeds and their host's
+    slot out again, and both tasks would fetch.  It gives them back, due now."""
+    storage = worker.storage
+    now = datetime.now(UTC)
+    lease = now + timedelta(seconds=20)
+    feeds = storage.claim_feeds(storage.due_feeds(now, 100), now, lease)
+    _run(worker, feeds, lease)
+    assert server.requests() == []
+    assert len(storage.due_feeds(datetime.now(UTC), 100)) == FEEDS
+
+
+def test_a_feed_claimed_again_is_not_given_back_by_the_older_claim(worker: Pipeline) -> None:
+    storage = worker.storage
+    now = datetime.now(UTC)
+    feeds, old_lease = _claim(storage, now)
+    storage.reschedule([f.id for f in feeds], now)
+    _, new_lease = _claim(storage, now + timedelta(seconds=1))
+    storage.give_back([f.id for f in feeds], old_lease, now)
+    assert storage.due_feeds(now, 100) == []  # still the newer claim's
+    storage.give_back([f.id for f in feeds], new_lease, now)
+    assert len(storage.due_feeds(now, 100)) == FEEDS
+
+
+def test_each_feed_of_a_batch_is_stored_before_the_next_is_fetched(
+    worker: Pipeline, server: HostileServer
+) -> None:
+    """A feed's record frees its part of the host's slot and, after a ``kill -9``, keeps the
+    broker's second delivery from fetching it again: it must not wait for the next feed's
+    fetch (here one answering after 3 s)."""
+    storage = worker.storage
+    quick, slow = server.url("/feed/b0"), server.url("/feed/b1?delay=3")
+    storage.sync_feeds([FeedSpec(slow)])
+    now = datetime.now(UTC)
+    lease = now + CLAIM_LEASE
+    due = {f.url: f for f in storage.due_feeds(now, 100)}
+    feeds = storage.claim_feeds([due[quick], due[slow]], now, lease)
+    task = threading.Thread(target=_run, args=(worker, feeds, lease))
+    task.start()
+    try:
+        wait_for(lambda: server.started("/feed/b1") == 1, 10, "the slow fetch begun")
+        checked = {f.url: f.last_checked for f in storage.list_feeds()}
+        assert checked[quick] is not None and checked[slow] is None
+    finally:
+        task.join(15)

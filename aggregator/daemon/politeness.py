@@ -14,7 +14,8 @@ A feed has landed when its next check is no longer the claim's lease (a worker r
 the fetch, whatever its outcome, or gave the feed back), when it is gone, or when the lease
 has run out (the task was lost); a batch frees its host's slot when all its feeds have.
 What is in flight is this decider's memory: a standby that takes over starts with every
-slot free, so for one round after a failover a host may see the fetches of both deciders.
+slot free, so after a failover a host may see the batches of both deciders, until the old
+one's land (at most their lease).
 """
 
 from __future__ import annotations

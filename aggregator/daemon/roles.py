@@ -17,10 +17,11 @@ Dramatiq), the work spreads over processes on any number of machines:
   cleans and stores their feeds one after another, leaving the new items to the decider.
   A task is acknowledged only once its feeds are stored: the broker hands the task of a
   worker that died to another one, which polls the feeds the first did not record, so a
-  ``kill -9`` costs at most one more fetch, never an item (items are identified by feed
-  and entry id, so a second store of one changes nothing).  A task lost altogether is
-  made again when its feeds' lease runs out; a worker that stops gives back the feeds of
-  its batch it did not reach.
+  ``kill -9`` costs a few more fetches (those of its batch whose record was not written:
+  304 answers are written together), never an item (items are identified by feed and
+  entry id, so a second store of one changes nothing).  A task lost altogether is made
+  again when its feeds' lease runs out.  A task starts no fetch that could outlast the
+  lease, and a worker that stops gives back the feeds of its batch it did not reach.
 * ``aggregator serve`` — any number: the web face; corrections are stored and applied
   by the decider.
 
@@ -74,7 +75,8 @@ that hangs until its deadline holds the rest of its batch (the host's other slot
 so a batch is kept short."""
 PRUNE_RETRY = 3600.0
 """Seconds before a prune that failed is tried again (a success waits ``PRUNE_EVERY``)."""
-TASK_TIME_LIMIT_MS = 10 * 60 * 1000
+TASK_TIME_LIMIT_MS = int((CLAIM_LEASE + timedelta(minutes=1)).total_seconds() * 1000)
+"""A backstop only: a task starts no fetch that could outlast its claim's lease."""
 TASK_RETRIES = 3
 TASK_RETRY_BACKOFF_MS = (2_000, 60_000)
 """A task fails only when storing fails (a fetch error is the feed's, recorded): the
@@ -130,10 +132,13 @@ def poll_feeds_actor(
             ),
             key=lambda feed: order[feed.id],
         )
-        polled = {outcome.feed_url for outcome in pipeline.store_in_turn(feeds).outcomes}
+        # No fetch starts that could outlast the claim: past its lease the decider hands
+        # the feeds (and their host's slot) out again.
+        outcomes = pipeline.store_in_turn(feeds, until=held).outcomes
+        polled = {outcome.feed_url for outcome in outcomes}
         left = [feed.id for feed in feeds if feed.url not in polled]
-        if left:  # the worker is stopping: due again now, for another worker
-            pipeline.storage.reschedule(left, datetime.now(UTC))
+        if left:  # stopping, or the lease too near: due now, unless claimed again since
+            pipeline.storage.give_back(left, held, datetime.now(UTC))
 
     declare = dramatiq.actor(
         broker=broker,
@@ -213,7 +218,9 @@ def run_worker(
     worker.start()
     log_event(log, logging.INFO, "worker-started", threads=threads, queue=queue)
     wait_until_set(stop)
-    pipeline.stopping.set()  # fetches in flight end; their tasks are not acknowledged
+    # Each batch in flight ends its fetch, stores it and gives back the feeds it did not
+    # reach; its task is then acknowledged.
+    pipeline.stopping.set()
     worker.stop(timeout=5_000)
     broker.close()
     log_event(log, logging.INFO, "stopped", role="worker")
@@ -279,11 +286,9 @@ class Decider:
         taken = {feed.id for batch in batches for feed in batch}
         self.due = [feed for feed in self.due if feed.id not in taken]
         lease = now + CLAIM_LEASE
-        claimed = set(
-            f.id for f in storage.claim_feeds([f for b in batches for f in b], now, lease)
-        )
+        claimed = {f.id for f in storage.claim_feeds([f for b in batches for f in b], now, lease)}
         sent = 0
-        for batch in batches:
+        for n, batch in enumerate(batches):
             batch = [feed for feed in batch if feed.id in claimed]
             if not batch:
                 continue
@@ -291,10 +296,12 @@ class Decider:
                 self.actor.send(
                     [[f.id, f.due.isoformat() if f.due else None] for f in batch], lease.isoformat()
                 )
-            except dramatiq.errors.DramatiqError as exc:  # the broker is away: try again soon
-                storage.reschedule([f.id for f in batch], now)
+            except Exception as exc:  # the broker is away (pika's errors are not Dramatiq's)
+                # What was claimed and not sent is due again now, not after the lease.
+                rest = [f.id for b in batches[n:] for f in b if f.id in claimed]
+                storage.give_back(rest, lease, now)
                 log.warning("event=broker-unavailable error=%s", exc.__class__.__name__)
-                continue
+                break
             self.slots.handed(batch, lease)
             sent += len(batch)
         self.metrics.feeds_due.set(len(self.due) + sent)

@@ -198,11 +198,14 @@ class Pipeline:
         """Feeds the stream is polling now."""
         return self.poller.polling()
 
-    def store_in_turn(self, feeds: Sequence[FeedToPoll]) -> PollResult:
-        """:meth:`store` for these feeds one after another, in this thread (a worker's
-        task: :meth:`Poller.poll_in_turn`)."""
+    def store_in_turn(
+        self, feeds: Sequence[FeedToPoll], until: datetime | None = None
+    ) -> PollResult:
+        """:meth:`store` for these feeds one after another, in this thread, no fetch
+        starting that could not end by ``until`` (a worker's task:
+        :meth:`Poller.poll_in_turn`)."""
         self._upgraded()
-        return self.poller.poll_in_turn(feeds)
+        return self.poller.poll_in_turn(feeds, until)
 
     def _decide_polled(self, pending: list[int]) -> None:
         # By default this process fingerprints alone: this is when it holds the most

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aggregator.clean.blockcounts import utc_day
@@ -243,14 +243,18 @@ class Poller:
         self.metrics.fetch_seconds.observe(seconds)
         return _Fetched(feed, None, FetchError(feed.url, reason), seconds)
 
-    def poll_in_turn(self, feeds: Sequence[FeedToPoll]) -> PollResult:
+    def poll_in_turn(
+        self, feeds: Sequence[FeedToPoll], until: datetime | None = None
+    ) -> PollResult:
         """Fetch and store these feeds one after another in this thread (a worker's task:
-        one connection to their host at a time), each stored as its fetch ends; stop early
-        once ``stopping`` is set (the outcomes say which were polled).  No thread pool, no
-        child process, and this thread's own HTTP client kept from one task to the next."""
+        one connection to their host at a time), each stored before the next is fetched;
+        stop early once ``stopping`` is set, or before a fetch that could not end by
+        ``until`` (the outcomes say which were polled).  No thread pool, no child process,
+        and this thread's own HTTP client kept from one task to the next."""
         client: httpx.Client | None = getattr(self._clients, "client", None)
         if client is None:
             client = self._clients.client = new_client(self.limits, 1, self.policy)
+        longest = timedelta(seconds=self.limits.timeout + DEADLINE_SLACK)
         result = PollResult([], [])
 
         def stored(outcome: PollOutcome, pending: list[int]) -> None:
@@ -261,9 +265,13 @@ class Poller:
             for feed in feeds:
                 if self.stopping.is_set():
                     return
+                if until is not None and datetime.now(UTC) + longest > until:
+                    return
                 yield self._fetch_one(feed, client)
 
-        self._store_all(fetches(client), WorkerProcess(0), stored)
+        # No read-ahead: the parser is this thread, so fetching the next feed first would
+        # only hold this one's record back by that fetch.
+        self._store_all(fetches(client), WorkerProcess(0), stored, read_ahead=0)
         return result
 
     def _poll(
@@ -289,6 +297,7 @@ class Poller:
         parser: WorkerProcess,
         stored: Callable[[PollOutcome, list[int]], None],
         boilerplate: BoilerplateModel | None = None,
+        read_ahead: int = READ_AHEAD,
     ) -> None:
         """Store each fetch as it comes (None: none came lately) and report it to
         ``stored``.  A feed leaves the in-flight set only once its status is written (304
@@ -324,7 +333,7 @@ class Poller:
                 flush()
                 continue
             waiting.append(self._hand_over(fetched, parser))
-            while len(waiting) > READ_AHEAD:
+            while len(waiting) > read_ahead:
                 store_next()
         while waiting:
             store_next()

@@ -195,6 +195,19 @@ class FeedsMixin(StorageBase):
             rows = s.execute(select(Feed.id, Feed.next_check).where(Feed.id.in_(list(feed_ids))))
             return {feed_id: when for feed_id, when in rows}
 
+    @_storage_errors("give feeds back")
+    def give_back(self, feed_ids: Sequence[int], lease: datetime, when: datetime) -> None:
+        """Make due at ``when`` those of these claimed feeds that still hold the claim that
+        set their next check to ``lease`` (a feed claimed again since is the newer claim's)."""
+        if not feed_ids:
+            return
+        with self._tx() as s:
+            s.execute(
+                update(Feed)
+                .where(Feed.id.in_(list(feed_ids)), Feed.next_check == lease)
+                .values(next_check=when)
+            )
+
     @_storage_errors("reschedule feeds")
     def reschedule(self, feed_ids: Sequence[int], when: datetime) -> None:
         """Give claimed feeds back: due again at ``when``."""
