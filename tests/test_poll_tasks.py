@@ -176,3 +176,33 @@ def test_each_feed_of_a_batch_is_stored_before_the_next_is_fetched(
         assert checked[quick] is not None and checked[slow] is None
     finally:
         task.join(15)
+
+
+def test_a_slow_fetch_hands_the_rest_of_its_batch_back_while_it_runs(
+    worker: Pipeline, server: HostileServer
+) -> None:
+    """A feed answering after 7 s holds its own place in the host's slots, not its batch's
+    other feeds: 5 s into its fetch they are due again, for the host's other slot, and this
+    task fetches none of them."""
+    storage = worker.storage
+    slow = server.url("/feed/b1?delay=7")
+    storage.sync_feeds([FeedSpec(slow)])
+    now = datetime.now(UTC)
+    lease = now + CLAIM_LEASE
+    due = {f.url: f for f in storage.due_feeds(now, 100)}
+    rest = [due[server.url("/feed/b0")], due[server.url("/feed/b2")]]
+    feeds = storage.claim_feeds([due[slow], *rest], now, lease)
+    task = threading.Thread(target=_run, args=(worker, feeds, lease))
+    task.start()
+    try:
+        wait_for(lambda: server.started("/feed/b1") == 1, 10, "the slow fetch begun")
+        handed_back = {f.id for f in rest}
+        wait_for(
+            lambda: handed_back <= {f.id for f in storage.due_feeds(datetime.now(UTC), 100)},
+            10,
+            "the rest due again",
+        )
+        assert server.requests("/feed/b1") == []  # still running
+    finally:
+        task.join(15)
+    assert [s.path for s in server.requests()] == ["/feed/b1"]

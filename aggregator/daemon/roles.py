@@ -36,7 +36,7 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import FrameType
@@ -70,9 +70,9 @@ CLAIM_LEASE = timedelta(minutes=15)
 its real next check; the lease only matters when a task is lost altogether."""
 CLAIM_BATCH = 5_000
 HOST_BATCH = 10
-"""Most feeds of one host in one task.  A worker fetches them one after another: a feed
-that hangs until its deadline holds the rest of its batch (the host's other slot goes on),
-so a batch is kept short."""
+"""Most feeds of one host in one task.  A worker fetches them one after another; a fetch
+running past ``SLOW_AFTER`` gives the rest back for the host's other slot, and the batch is
+kept short all the same (its feeds are late by each other's fetches)."""
 PRUNE_RETRY = 3600.0
 """Seconds before a prune that failed is tried again (a success waits ``PRUNE_EVERY``)."""
 TASK_TIME_LIMIT_MS = int((CLAIM_LEASE + timedelta(minutes=1)).total_seconds() * 1000)
@@ -132,9 +132,15 @@ def poll_feeds_actor(
             ),
             key=lambda feed: order[feed.id],
         )
+
+        def hand_back(rest: Sequence[FeedToPoll]) -> None:
+            # Behind a slow fetch: due now, for the host's other slot (this batch still
+            # holds one until the slow feed is recorded).
+            pipeline.storage.give_back([f.id for f in rest], held, datetime.now(UTC))
+
         # No fetch starts that could outlast the claim: past its lease the decider hands
         # the feeds (and their host's slot) out again.
-        outcomes = pipeline.store_in_turn(feeds, until=held).outcomes
+        outcomes = pipeline.store_in_turn(feeds, until=held, hand_back=hand_back).outcomes
         polled = {outcome.feed_url for outcome in outcomes}
         left = [feed.id for feed in feeds if feed.url not in polled]
         if left:  # stopping, or the lease too near: due now, unless claimed again since

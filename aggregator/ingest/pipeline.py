@@ -199,13 +199,16 @@ class Pipeline:
         return self.poller.polling()
 
     def store_in_turn(
-        self, feeds: Sequence[FeedToPoll], until: datetime | None = None
+        self,
+        feeds: Sequence[FeedToPoll],
+        until: datetime | None = None,
+        hand_back: Callable[[Sequence[FeedToPoll]], None] | None = None,
     ) -> PollResult:
         """:meth:`store` for these feeds one after another, in this thread, no fetch
-        starting that could not end by ``until`` (a worker's task:
-        :meth:`Poller.poll_in_turn`)."""
+        starting that could not end by ``until``, the feeds after a slow fetch handed to
+        ``hand_back`` (a worker's task: :meth:`Poller.poll_in_turn`)."""
         self._upgraded()
-        return self.poller.poll_in_turn(feeds, until)
+        return self.poller.poll_in_turn(feeds, until, hand_back)
 
     def _decide_polled(self, pending: list[int]) -> None:
         # By default this process fingerprints alone: this is when it holds the most

@@ -28,7 +28,7 @@ from aggregator.config import Settings
 from aggregator.errors import AggregatorError, FeedError, FetchError, StorageError
 from aggregator.fetch.http import USER_AGENT, FetchLimits, fetch, new_client
 from aggregator.fetch.policy import FetchPolicy
-from aggregator.fetch.pool import FetchStream, fetch_concurrently, most_running
+from aggregator.fetch.pool import SLOW_AFTER, FetchStream, fetch_concurrently, most_running
 from aggregator.ingest.child import CleanDocument, ParserBug, WorkerProcess
 from aggregator.ingest.counting import countable
 from aggregator.ingest.feed_status import (
@@ -244,13 +244,19 @@ class Poller:
         return _Fetched(feed, None, FetchError(feed.url, reason), seconds)
 
     def poll_in_turn(
-        self, feeds: Sequence[FeedToPoll], until: datetime | None = None
+        self,
+        feeds: Sequence[FeedToPoll],
+        until: datetime | None = None,
+        hand_back: Callable[[Sequence[FeedToPoll]], None] | None = None,
     ) -> PollResult:
         """Fetch and store these feeds one after another in this thread (a worker's task:
         one connection to their host at a time), each stored before the next is fetched;
         stop early once ``stopping`` is set, or before a fetch that could not end by
-        ``until`` (the outcomes say which were polled).  No thread pool, no child process,
-        and this thread's own HTTP client kept from one task to the next."""
+        ``until`` (the outcomes say which were polled).  A fetch still running after
+        ``SLOW_AFTER`` hands the feeds after it to ``hand_back``, at once, and they are not
+        fetched here: a feed that drips until its deadline holds its own place, not the
+        rest of the batch.  No thread pool, no child process, and this thread's own HTTP
+        client kept from one task to the next."""
         client: httpx.Client | None = getattr(self._clients, "client", None)
         if client is None:
             client = self._clients.client = new_client(self.limits, 1, self.policy)
@@ -262,17 +268,49 @@ class Poller:
             result.pending.extend(pending)
 
         def fetches(client: httpx.Client) -> Iterator[_Fetched]:
-            for feed in feeds:
+            for n, feed in enumerate(feeds):
                 if self.stopping.is_set():
                     return
                 if until is not None and datetime.now(UTC) + longest > until:
                     return
-                yield self._fetch_one(feed, client)
+                rest = feeds[n + 1 :]
+                if hand_back is None or not rest:
+                    yield self._fetch_one(feed, client)
+                    continue
+                fetched, handed = self._fetch_watched(feed, client, rest, hand_back)
+                yield fetched
+                if handed:  # the rest are someone else's now
+                    return
 
         # No read-ahead: the parser is this thread, so fetching the next feed first would
         # only hold this one's record back by that fetch.
         self._store_all(fetches(client), WorkerProcess(0), stored, read_ahead=0)
         return result
+
+    def _fetch_watched(
+        self,
+        feed: FeedToPoll,
+        client: httpx.Client,
+        rest: Sequence[FeedToPoll],
+        hand_back: Callable[[Sequence[FeedToPoll]], None],
+    ) -> tuple[_Fetched, bool]:
+        """Fetch ``feed``, handing ``rest`` to ``hand_back`` if the fetch runs past
+        ``SLOW_AFTER``; True when they were handed back (a failed hand-back leaves them
+        here, still this task's)."""
+        handed = threading.Event()
+
+        def hand_over() -> None:
+            hand_back(rest)
+            handed.set()
+
+        watch = threading.Timer(SLOW_AFTER, hand_over)
+        watch.start()
+        try:
+            fetched = self._fetch_one(feed, client)
+        finally:
+            watch.cancel()
+            watch.join()  # a hand-back under way ends before the next feed is taken
+        return fetched, handed.is_set()
 
     def _poll(
         self, feeds: Sequence[FeedToPoll], boilerplate: BoilerplateModel | None
