@@ -93,7 +93,7 @@ def test_a_task_whose_feed_was_claimed_again_leaves_it_to_the_newer_task(
     since: the feed belongs to the newer task, so the old one does not fetch it."""
     now = datetime.now(UTC)
     feeds, old_lease = _claim(worker.storage, now)
-    worker.storage.reschedule([f.id for f in feeds], now)  # the lease ran out
+    worker.storage.give_back([f.id for f in feeds], old_lease, now)  # the lease ran out
     again, new_lease = _claim(worker.storage, now + timedelta(seconds=1))
     assert [f.id for f in again] == [f.id for f in feeds]
     _run(worker, feeds, old_lease)
@@ -119,9 +119,9 @@ def test_a_claim_takes_only_the_feeds_still_due_and_enabled(worker: Pipeline) ->
     now = datetime.now(UTC)
     due = storage.due_feeds(now, 100)
     assert len(due) == FEEDS
-    first, _ = _claim(storage, now)
+    first, lease = _claim(storage, now)
     assert storage.claim_feeds(due, now, now + CLAIM_LEASE) == []  # claimed already
-    storage.reschedule([f.id for f in first], now)
+    storage.give_back([f.id for f in first], lease, now)
     storage.disable_feed(first[0].id, "gone")
     assert [f.id for f in storage.claim_feeds(due, now, now + CLAIM_LEASE)] == [
         f.id for f in due[1:]
@@ -147,7 +147,7 @@ def test_a_feed_claimed_again_is_not_given_back_by_the_older_claim(worker: Pipel
     storage = worker.storage
     now = datetime.now(UTC)
     feeds, old_lease = _claim(storage, now)
-    storage.reschedule([f.id for f in feeds], now)
+    storage.give_back([f.id for f in feeds], old_lease, now)
     _, new_lease = _claim(storage, now + timedelta(seconds=1))
     storage.give_back([f.id for f in feeds], old_lease, now)
     assert storage.due_feeds(now, 100) == []  # still the newer claim's

@@ -131,7 +131,7 @@ class Poller:
         self._released_pruned = 0.0
         self._lock = threading.Lock()
         self._clients = threading.local()
-        """Each thread's HTTP client for :meth:`poll_one` (connections kept alive)."""
+        """Each thread's HTTP client for :meth:`poll_in_turn` (connections kept alive)."""
 
     def poll(
         self, feeds: Sequence[FeedToPoll], boilerplate: BoilerplateModel | None = None

@@ -208,14 +208,6 @@ class FeedsMixin(StorageBase):
                 .values(next_check=when)
             )
 
-    @_storage_errors("reschedule feeds")
-    def reschedule(self, feed_ids: Sequence[int], when: datetime) -> None:
-        """Give claimed feeds back: due again at ``when``."""
-        if not feed_ids:
-            return
-        with self._tx() as s:
-            s.execute(update(Feed).where(Feed.id.in_(list(feed_ids))).values(next_check=when))
-
     @_storage_errors("record a fetch")
     def record_success(
         self,
