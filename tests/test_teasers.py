@@ -4,6 +4,7 @@ dateline or a byline; a teaser is never the lead of another story (issue 13, cas
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 
 import pytest
 
@@ -82,6 +83,31 @@ def test_the_engine_finds_the_story_a_teaser_opens(
     assert engine.cluster_of(1) == engine.cluster_of(2)
 
 
+WIRE_OPENER = "OSLO (Wire) — After months of debate, officials in the county said on Monday that"
+
+
+@cache
+def _wire_leads() -> tuple[Candidate, ...]:
+    """300 one-paragraph stories of a wire that opens each with its dateline and a house
+    phrase (fingerprinted once for the tests that take them: each engine keeps its own
+    copy of what it is handed)."""
+    return tuple(
+        _candidate(n, [f"{WIRE_OPENER} {story(9000 + n, paragraphs=1)[0]}"], 1)
+        for n in range(1, 301)
+    )
+
+
+@cache
+def _wire_stories() -> tuple[Candidate, ...]:
+    """300 whole stories of that wire, each opening with its dateline and house phrase."""
+    return tuple(
+        _candidate(
+            n, [f"{WIRE_OPENER} {p}" if i == 0 else p for i, p in enumerate(story(9000 + n))], 1
+        )
+        for n in range(1, 301)
+    )
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_a_teaser_is_found_among_hundreds_of_leads_that_open_alike(seed: int) -> None:
     """A wire's stories open with its dateline and a house phrase ("OSLO (Wire) — After
@@ -89,15 +115,11 @@ def test_a_teaser_is_found_among_hundreds_of_leads_that_open_alike(seed: int) ->
     each new story.  A teaser decided before its story is still compared with it: the
     texts that open with its first words are chosen by that lookup, not crowded out by
     the lower ids of the look-alikes."""
-    opener = "OSLO (Wire) — After months of debate, officials in the county said on Monday that"
     now = datetime(2026, 11, 20, tzinfo=UTC)
     engine = DedupEngine()
-    alike = [
-        _candidate(n, [f"{opener} {story(9000 + n, paragraphs=1)[0]}"], 1) for n in range(1, 301)
-    ]
-    engine.decide(alike, now)
+    engine.decide(list(_wire_leads()), now)
     full = story(9500 + seed, paragraphs=5)
-    longer = [f"{opener} {full[0]}", *full[1:]]
+    longer = [f"{WIRE_OPENER} {full[0]}", *full[1:]]
     teaser = " ".join(" ".join(longer).split()[:28]) + " …"
     engine.decide([_candidate(1000, [teaser], 2)], now)
     engine.decide([_candidate(2000, longer, 3)], now)
@@ -111,16 +133,11 @@ def test_a_partial_copy_is_found_among_hundreds_of_leads_that_open_alike(seed: i
     wire's stories that open with the same dateline and house phrase: the index proposes
     them all, and the partial copy is compared with the story it shares every lead band
     with, not only with the lowest ids among them."""
-    opener = "OSLO (Wire) — After months of debate, officials in the county said on Monday that"
     now = datetime(2026, 11, 20, tzinfo=UTC)
     engine = DedupEngine()
-    alike = [
-        _candidate(n, [f"{opener} {p}" if i == 0 else p for i, p in enumerate(story(9000 + n))], 1)
-        for n in range(1, 301)
-    ]
-    engine.decide(alike, now)
+    engine.decide(list(_wire_stories()), now)
     full = story(9600 + seed, paragraphs=6)
-    longer = [f"{opener} {full[0]}", *full[1:]]
+    longer = [f"{WIRE_OPENER} {full[0]}", *full[1:]]
     engine.decide([_candidate(400, longer, 2)], now)
     engine.decide([_candidate(500, [*longer[:2], "Read the full story at Oslo Wire."], 3)], now)
     assert engine.cluster_of(500) == engine.cluster_of(400)
