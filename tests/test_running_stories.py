@@ -329,3 +329,50 @@ def test_an_item_of_one_block_and_lines_has_no_lead() -> None:
         [(1, [alone, _carrying(FOOTER, "end", STORIES[0]), _carrying(FOOTER, "end", STORIES[1])])],
     )
     assert model.is_learned(fold(FOOTER))
+
+
+def _updated(story: Story) -> list[str]:
+    """An update of the first report: an update line on top (the report's lead under it),
+    one paragraph rewritten and one added, so that most of it is no repeat of the report."""
+    revised, text = story.revised
+    paragraphs = [text if i == revised else p for i, p in enumerate(story.paragraphs)]
+    return [
+        "UPDATE: This story has been updated with a statement from the operator.",
+        *paragraphs,
+        story.added,
+        REACTIONS[STORIES.index(story) % len(REACTIONS)],
+    ]
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_a_report_and_its_update_in_each_of_two_feeds_keep_the_reports_lead(n: int) -> None:
+    """A network's wire and a partner each carry the first report and its update: the
+    report's lead sits in two items of each feed, as a network footer does, but it opens
+    one and sits under an update line in the other."""
+    story = STORIES[n % len(STORIES)]
+    model = BoilerplateModel()
+    for feed in (1, 2):
+        _observe(model, [(feed, [_item(list(story.paragraphs)), _item(_updated(story))])])
+    assert not model.is_learned(fold(story.paragraphs[0]))
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_a_feed_that_lists_the_update_and_follow_ups_first_still_knows_the_reports_lead(
+    n: int,
+) -> None:
+    """Newest first: two follow-ups quoting the report's lead and its update come before
+    the report, which then repeats what they carried and counts for nothing, but its lead
+    is still the lead of a story, not a line of every item."""
+    story = STORIES[n % len(STORIES)]
+    lead = story.paragraphs[0]
+    newest_first = [
+        _item(_quoting(_own(story, 1), [lead], "middle")),
+        _item(_updated(story)),
+        _item(_quoting(_own(story, 2), [lead], "end")),
+        _item(list(story.paragraphs)),
+    ]
+    model = BoilerplateModel()
+    _observe(model, [(1, newest_first)])
+    assert not model.is_learned(fold(lead))
+    for line in FURNITURE:  # the site's own lines, in every item, are learned as before
+        assert model.is_learned(fold(line)), line
