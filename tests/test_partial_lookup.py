@@ -71,3 +71,64 @@ def test_a_partial_copy_of_another_story_with_the_same_opener_stays_apart(n: int
         "partial", 2, _html([OPENERS[n], third]) + _p(ENDINGS[0]), 2.0, title=other.title
     )
     assert decide([full, partial]).groups == {frozenset({"full"}), frozenset({"partial"})}
+
+
+# (story, the paragraph the partial copy drops): a copy of the first three or four
+# paragraphs that skipped one, then says where to read the rest.
+DROPPED: tuple[tuple[int, int], ...] = tuple((n, 1 + n % 2) for n in range(12))
+
+
+def _closing(n: int) -> str:
+    """A partial copy's closing line of its own: where to read the rest (a line that names
+    the item's title is dropped as such; these are not)."""
+    return (
+        "Our partners at The Calder Herald carry the rest of this report today.",
+        "This is an excerpt. Read the full article at The Westmoor Times.",
+        "The remainder of this report is for subscribers of The Portwick Courier.",
+    )[n % 3]
+
+
+@pytest.mark.parametrize(("n", "dropped"), DROPPED)
+def test_a_partial_copy_that_dropped_a_paragraph_of_what_it_kept_joins_its_story(
+    n: int, dropped: int
+) -> None:
+    """Neither found whole (its closing line is its own) nor the story's lead (the
+    paragraphs after the gap lie past the story's lead): it opens as the story opens and
+    all of it but the gap's seam and its closing line is in the story."""
+    story = STORIES[n]
+    # A long story (its own paragraphs, then more of it): the partial copy keeps a third.
+    longer = [*story.paragraphs, story.added, *story.follow_up]
+    full = Copy("full", 1, _html(longer), 0.0, title=story.title)
+    kept = [p for i, p in enumerate(story.paragraphs[:4]) if i != dropped]
+    partial = Copy(
+        "partial",
+        2,
+        _html(kept) + _p(_closing(n)),
+        2.0,
+        title=story.title,
+    )
+    pair = judged(full, partial)
+    assert pair.method is not None, pair.reason
+    assert decide([full, partial]).groups == {frozenset({"full", "partial"})}, verdict(
+        full, partial
+    )
+
+
+@pytest.mark.parametrize("n", range(len(STORIES)))
+def test_a_story_that_opens_as_another_and_goes_on_with_its_own_stays_apart(n: int) -> None:
+    """Two stories of one wire that open with the same sentence (a house line), the
+    shorter one going on with its own paragraphs: it opens with the longer one's words,
+    but most of it is not in it."""
+    story, other = STORIES[n], STORIES[(n + 1) % len(STORIES)]
+    house = "Here is the latest from our newsroom on the stories that matter to the county."
+    full = Copy("full", 1, _html([house, *story.paragraphs]), 0.0, title=story.title)
+    short = Copy(
+        "short",
+        2,
+        _html([house, story.paragraphs[0], *other.paragraphs[1:3]]),
+        2.0,
+        title=other.title,
+    )
+    assert decide([full, short]).groups == {frozenset({"full"}), frozenset({"short"})}, verdict(
+        full, short
+    )

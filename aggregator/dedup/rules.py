@@ -80,6 +80,7 @@ from aggregator.fingerprint.signature import (
     LEAD_SENTENCES,
     LEAD_VERIFY,
     OPENING_HEAD,
+    SAMPLE_MASK,
     U32,
     Fingerprint,
     overlap,
@@ -156,6 +157,10 @@ shares with another story's opening as often as not (a dateline and a house phra
 partial copy of 40 words has about ten."""
 HALF_LEAD = 0.5
 """Lead containment enough for a text found whole: it starts where the other starts."""
+PARTIAL_SLACK = 24
+"""Shingles of a partial copy that opens as its story opens which may be missing from the
+story (:func:`partial_copy`): a closing line of its own of ``ENDING_WORDS`` words with
+the shingles that span into it, and the seam of a paragraph it dropped."""
 
 CANONICAL_RULE = (
     "full text before summary, then the feed with the higher priority, "
@@ -468,10 +473,31 @@ def is_lead(m: Match, threshold: float) -> bool:
         # it but a closing line of its own leads the other: a partial copy that says
         # where to read the rest.
         return (
-            found_whole(m) and m.lead_containment >= HALF_LEAD
-        ) or m.lead_containment_before_ending >= threshold
+            (found_whole(m) and (m.lead_containment >= HALF_LEAD or m.opens_with))
+            or m.lead_containment_before_ending >= threshold
+            or partial_copy(m, threshold)
+        )
     # A text longer than the lead must also be found, as a whole, in the other one.
     return m.shorter <= LEAD_VERIFY or m.containment >= threshold
+
+
+def partial_copy(m: Match, threshold: float) -> bool:
+    """Whether the shorter text is a partial copy of the longer one: it opens with the
+    longer one's first words (:attr:`Match.opens_with`) and all of it but
+    ``PARTIAL_SLACK`` shingles is in the longer one — the first paragraphs of a story, one
+    of them dropped, and a closing line that says where to read the rest, a line unlike
+    any other and so never learned.  Dropping a paragraph pushes the rest of what it kept
+    out of the story's lead, so the lead alone does not find it.  A follow-up that quotes
+    a story opens with its own news."""
+    if not m.opens_with or m.containment < threshold:
+        return False
+    if m.missing_in_sample is None:
+        missing = m.shorter - round(m.containment * m.shorter)
+        return missing <= PARTIAL_SLACK
+    return (
+        m.found_in_sample >= MIN_FOUND_IN_SAMPLE
+        and m.missing_in_sample * (SAMPLE_MASK + 1) <= PARTIAL_SLACK
+    )
 
 
 def identifying_link(canonical_link: str | None) -> str | None:
@@ -580,7 +606,12 @@ def _lead_reason(m: Match, params: DedupParams) -> str:
             "containment: the shorter text is the lead of the longer one "
             f"({m.containment:.3f} ≥ {params.containment})"
         )
-    if found_whole(m) and m.lead_containment >= HALF_LEAD:
+    if found_whole(m) and (m.lead_containment >= HALF_LEAD or m.opens_with):
+        start = (
+            f"lead {m.lead_containment:.3f} ≥ {HALF_LEAD}"
+            if m.lead_containment >= HALF_LEAD
+            else "it opens with the other's first words"
+        )
         sampled = (
             f", {m.missing_in_sample} sampled shingle missing"
             if m.missing_in_sample and m.containment < WHOLE
@@ -588,8 +619,13 @@ def _lead_reason(m: Match, params: DedupParams) -> str:
         )
         return (
             "containment: the shorter text is found whole in the longer one "
-            f"({m.containment:.3f}{sampled}), from its start (lead {m.lead_containment:.3f} "
-            f"≥ {HALF_LEAD})"
+            f"({m.containment:.3f}{sampled}), from its start ({start})"
+        )
+    if m.lead_containment_before_ending < params.containment:
+        return (
+            "containment: a partial copy, opening with the longer one's first words and "
+            f"found in it ({m.containment:.3f} ≥ {params.containment}) but for at most "
+            f"{PARTIAL_SLACK} shingles: a dropped paragraph's seam and a closing line"
         )
     return (
         "containment: the shorter text, but for its closing line, is the lead of the "
@@ -648,6 +684,7 @@ __all__ = [
     "template_sign",
     "judge",
     "lead_parent_rank",
+    "partial_copy",
     "same_link",
     "similar",
     "text_key",
