@@ -415,16 +415,35 @@ def grown_update(m: Match) -> bool:
     the older text, shingles and whole sentences alike, and its opening sentence
     (:attr:`Match.opens_alike`).  A follow-up keeps only the background paragraphs it
     quotes, a longer story around them (a low Jaccard); two short stories that share a
-    long footer share most of their sentences but not their openings.  A title is no
-    substitute for the opening: short items under a recurring title ("Letters to the
-    editor") over a footer not learned yet look like an update that rewrote its opening.
-    Template stories are refused first (:func:`is_template`)."""
+    long footer share most of their sentences but not their openings.  An update that
+    rewrote the opening itself keeps its title and the paragraphs after it
+    (:func:`_rewrote_its_opening`); the title alone is no substitute for the opening: short
+    items under a recurring title ("Letters to the editor") over a footer not learned yet
+    look like such an update.  Template stories are refused first (:func:`is_template`)."""
     return (
         m.sentences >= TEMPLATE_MIN_SENTENCES
         and m.jaccard >= UPDATE_JACCARD
         and m.containment >= UPDATE_CONTAINMENT
         and m.sentence_share >= UPDATE_SHARE
-        and m.opens_alike
+        and (m.opens_alike or _rewrote_its_opening(m))
+    )
+
+
+REWRITTEN_OPENING_LEAD = 0.25
+"""Share of the shorter text's lead (its first ``LEAD_VERIFY`` shingles) in the other's,
+at least, for an update that rewrote its opening paragraph: the paragraphs after it still
+start within both leads; a footer two long items share sits past them."""
+
+
+def _rewrote_its_opening(m: Match) -> bool:
+    """Whether the texts are one story whose update rewrote its first paragraph: the same
+    title, the shorter text more than twice its lead (short items under a recurring title,
+    "Letters to the editor", hold a footer they share within their lead), and what they
+    share starts within both leads."""
+    return (
+        m.titles is Titles.SAME
+        and m.shorter > 2 * LEAD_VERIFY
+        and m.lead_containment >= REWRITTEN_OPENING_LEAD
     )
 
 
@@ -586,7 +605,13 @@ def _copy_reason(m: Match, params: DedupParams) -> str:
             f"that grew its story: {m.containment:.0%} of the shorter text's shingles and "
             f"{m.sentence_share:.0%} of its sentences are in the other (≥ "
             f"{UPDATE_CONTAINMENT:.0%}, {UPDATE_SHARE:.0%}; Jaccard ≥ {UPDATE_JACCARD}), "
-            "and one opens with a sentence of the other"
+            + (
+                "and one opens with a sentence of the other"
+                if m.opens_alike
+                else "and, its opening rewritten under the same title, what they share "
+                f"starts within both leads ({m.lead_containment:.0%} ≥ "
+                f"{REWRITTEN_OPENING_LEAD:.0%} of the shorter one's lead)"
+            )
         )
     update = ""
     if m.leads_differ and m.sentences >= TEMPLATE_MIN_SENTENCES:
