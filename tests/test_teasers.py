@@ -13,6 +13,7 @@ from aggregator.dedup.engine import Candidate, DedupEngine
 from aggregator.dedup.rules import Comparable, DedupParams, Method, judge
 from aggregator.fingerprint.signature import fingerprint_blocks
 from tests.feeds import story
+from tests.test_hard_cases import Copy, _html, _p, decide, verdict
 
 OPENERS = [
     "",
@@ -164,3 +165,102 @@ def test_a_teaser_is_not_found_whole_on_the_two_or_three_shingles_sampled_of_it(
             if found == 10:
                 return
     pytest.fail(f"{found} teasers of the case only: it is not built")
+
+
+# Stories of one frame whose first ten words or more are the same: (frame, the slot
+# each of two stories fills, each story's title).
+FRAMES = (
+    (
+        "Earlier this week, the appeals court in Carrowmore dismissed a",
+        ("dispute between two rival ferry operators over landing rights", "Ferry dispute"),
+        ("challenge to the new district boundaries brought by residents", "Boundary challenge"),
+    ),
+    (
+        "Council officials in Westmoor confirmed on Tuesday that the town will",
+        ("close its last public swimming pool at the end of the month", "Pool closure"),
+        ("host the regional cycling championships again next summer", "Cycling championships"),
+    ),
+    (
+        "Police in Dunmere are appealing for witnesses after a man was",
+        ("seriously injured in a collision on the coast road on Sunday", "Coast road crash"),
+        ("seen running from a burning warehouse near the harbour", "Warehouse fire"),
+    ),
+    (
+        "Shares in Borealis Energy closed sharply lower on Friday after the company",
+        ("cut its full-year forecast for the second time in three months", "Forecast cut"),
+        ("named a new chief executive from outside the business", "New chief executive"),
+    ),
+    (
+        "The health board serving Kelling Island said on Monday it would",
+        ("reopen the island's minor injuries unit from next week", "Injuries unit reopens"),
+        ("recruit twelve more nurses for the mainland hospital", "Nurses recruited"),
+    ),
+    (
+        "Members of the teachers' union in Calder voted overwhelmingly last night to",
+        ("accept the latest pay offer from the regional authority", "Pay offer accepted"),
+        ("hold a one-day strike before the end of term", "Strike called"),
+    ),
+    (
+        "Forecasters at the national weather service warned on Thursday that Harrow",
+        ("faces its heaviest snowfall in a decade over the weekend", "Heavy snow"),
+        ("could see river levels rise above flood defences by Saturday", "Flood warning"),
+    ),
+    (
+        "A spokesperson for Northwind Rail said this morning that passengers on the",
+        ("coastal line should expect cancellations until Wednesday", "Coastal line cancellations"),
+        ("night service will no longer need to book a seat in advance", "Night service booking"),
+    ),
+    (
+        "Planning officers in Fairhaven have recommended that councillors approve plans to",
+        ("turn the old brewery into three hundred new homes", "Brewery homes"),
+        ("extend the airport runway by four hundred metres", "Runway extension"),
+    ),
+    (
+        "The organisers of the Glenrock music festival announced on Wednesday that",
+        ("this year's event has sold out for the first time", "Festival sells out"),
+        ("the festival will move to a new site by the river", "Festival moves site"),
+    ),
+)
+
+
+def _frame_story(frame: str, slot: str, rest: int) -> list[str]:
+    own = story(11000 + rest, paragraphs=3)
+    return [f"{frame} {slot}. {own[0]}", *own[1:]]
+
+
+@pytest.mark.parametrize("n", range(len(FRAMES)))
+def test_two_teasers_of_one_frame_cut_at_other_lengths_join_their_own_stories(n: int) -> None:
+    """The shorter teaser is the frame's words only, the longer one goes on into its own
+    story's slot: the shorter one is the longer one's lead, not its copy, and it hangs
+    from the story under its own title."""
+    frame, (slot_a, title_a), (slot_b, title_b) = FRAMES[n]
+    place = frame.split()[0]
+    story_a = Copy("story a", 1, _html(_frame_story(frame, slot_a, 2 * n)), 0.0, title=title_a)
+    story_b = Copy("story b", 1, _html(_frame_story(frame, slot_b, 2 * n + 1)), 0.5, title=title_b)
+    words_a = len(frame.split())  # the frame only: cut before the slot
+    short = Copy(
+        "teaser a",
+        2,
+        _p(" ".join(frame.split()[:words_a]) + " …"),
+        1.0,
+        title=f"{place}: {title_a}",
+    )
+    longer_words = [*frame.split(), *slot_b.split()][: words_a + 5]
+    long_ = Copy("teaser b", 2, _p(" ".join(longer_words) + " …"), 1.5, title=f"{place}: {title_b}")
+    decision = decide([story_a, story_b, short, long_])
+    assert decision.groups == {
+        frozenset({"story a", "teaser a"}),
+        frozenset({"story b", "teaser b"}),
+    }, f"{decision} | {verdict(short, long_)}"
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_two_teasers_of_one_story_cut_at_other_lengths_join_without_the_story(n: int) -> None:
+    """Only teasers reach us (two headline feeds): the shorter one leads the longer one,
+    under the same title or another, and they are one story."""
+    words = " ".join(story(12000 + n, paragraphs=2)).split()
+    title = " ".join(words[:6]).capitalize()
+    short = Copy("short", 1, _p(" ".join(words[:10]) + " …"), 0.0, title=title)
+    other_title = title if n % 2 else f"Latest: {' '.join(words[3:9])}"
+    long_ = Copy("long", 2, _p(" ".join(words[: 16 + n]) + " …"), 1.0, title=other_title)
+    assert decide([short, long_]).groups == {frozenset({"short", "long"})}, verdict(short, long_)

@@ -454,8 +454,21 @@ def similar(m: Match, params: DedupParams) -> bool:
 
 
 def is_copy(m: Match, params: DedupParams) -> bool:
-    """Whether two full texts are one story (a ``minhash`` edge)."""
-    return similar(m, params) and not is_template(m)
+    """Whether two full texts are one story (a ``minhash`` edge).  Two teasers, the
+    shorter one the other's first words, are no copies but a lead and the text it leads
+    (:func:`teaser_of_teaser`)."""
+    return similar(m, params) and not is_template(m) and not teaser_of_teaser(m)
+
+
+def teaser_of_teaser(m: Match) -> bool:
+    """Whether both texts are as short as a lead and the shorter one is found whole in the
+    longer one, which is longer by a fifth at least: two teasers cut after another number
+    of words.  Stories written on one frame open with the same words, so the longer may go
+    on into another story's slot ("… dismissed a dispute between two ferry operators" and
+    "… dismissed a challenge to the district boundaries", both cut after "dismissed a");
+    as a lead the shorter one hangs from one parent, the text under its own title first
+    (:func:`lead_parent_rank`), instead of joining both stories."""
+    return m.longer <= LEAD_VERIFY and m.shorter <= MAX_LEAD_RATIO * m.longer and found_whole(m)
 
 
 def is_lead_edge(m: Match, params: DedupParams) -> bool:
@@ -712,5 +725,6 @@ __all__ = [
     "partial_copy",
     "same_link",
     "similar",
+    "teaser_of_teaser",
     "text_key",
 ]
