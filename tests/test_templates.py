@@ -793,3 +793,32 @@ def test_a_caption_before_a_lead_that_opens_with_its_title_changes_nothing(n: in
     )
     verdict = judge(plain, captioned, DedupParams())
     assert verdict.method is not None, verdict.reason
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_alerts_at_times_on_either_side_of_noon_are_two_stories(n: int) -> None:
+    """Two alerts of one template near two junctions, one in the morning ("2:16 a.m.",
+    "9 am") and one in the afternoon: the meridiem belongs to the time's figure, so their
+    first sentences still differ only in figures; the same alert updated with a later time
+    in its first sentence stays one story."""
+    rng = random.Random(700 + n)
+    morning, afternoon = (("a.m.", "p.m."), ("am", "pm"))[n % 2]
+
+    def alert(junction: int, hour: int, meridiem: str) -> tuple[list[str], str]:
+        clock = f"{hour}:{rng.randint(10, 59)}" if n % 3 else str(hour)
+        return (
+            [
+                f"A fuel spill has closed southbound lanes on Highway 401 near junction "
+                f"{junction}, traffic officials said at {clock} {meridiem}",
+                f"Delays of up to {rng.randint(10, 90)} minutes are expected. Drivers are "
+                "advised to use local roads.",
+            ],
+            f"Fuel spill closes southbound lanes on Highway 401 near junction {junction}",
+        )
+
+    (a, title_a), (b, title_b) = alert(2 + n, 2 + n % 9, morning), alert(20 + n, 4, afternoon)
+    verdict = judge(_titled(a, title_a, 1), _titled(b, title_b, 1), DedupParams())
+    assert verdict.method is None and verdict.reason.startswith("template:"), verdict.reason
+    later = [a[0].replace(morning, afternoon), *a[1:]]
+    update = judge(_titled(a, title_a, 1), _titled(later, title_a, 2), DedupParams())
+    assert update.method is not None, update.reason

@@ -12,7 +12,7 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
-from aggregator.fingerprint.signature import U32, Fingerprint
+from aggregator.fingerprint.signature import NUMBER, U32, Fingerprint, word_hash
 
 SLOT_WORDS = 5
 """Words a template's slot holds at most (a town, a team, a fund: "caist capital
@@ -131,7 +131,7 @@ def number_slots(
     if (
         fewer < 2
         or a.lead_words.size == 0
-        or not np.array_equal(a.lead_words, b.lead_words)
+        or not _one_frame(a.lead_words, b.lead_words)
         or np.array_equal(a.lead_numbers, b.lead_numbers)
         or is_edit(shared, fewer, containment)
     ):
@@ -139,6 +139,28 @@ def number_slots(
     # One frame, so the figures stand in the same places: those that differ are the slots.
     differ = a.lead_numbers != b.lead_numbers
     return _named_slots(a, b, [(a.lead_numbers[differ], b.lead_numbers[differ])]) > 0
+
+
+MERIDIEMS = np.array(sorted({word_hash(w) for w in ("a", "p", "am", "pm")}), dtype=np.uint32)
+"""The words after a time's figures ("2:45 p.m.", "9 am"): part of the figure it follows."""
+
+
+def _one_frame(a: U32, b: U32) -> bool:
+    """Whether two first sentences' words (numbers as ``NUMBER``) are the same but for
+    the a.m. or p.m. after a figure: an alert at "2:45 p.m." and one at "2:16 a.m." fill
+    one frame with other figures."""
+    if a.size != b.size:
+        return False
+    differ = np.flatnonzero(a != b)
+    if differ.size == 0:
+        return True
+    return bool(
+        differ[0] > 0
+        and np.isin(a[differ], MERIDIEMS).all()
+        and np.isin(b[differ], MERIDIEMS).all()
+        and (a[differ - 1] == NUMBER).all()
+        and (b[differ - 1] == NUMBER).all()
+    )
 
 
 def template_slots(

@@ -225,6 +225,11 @@ class _TokenHashes(dict[str, int]):
 _token_hashes = _TokenHashes()
 
 
+def word_hash(token: str) -> int:
+    """The hash of one word as ``lead_words`` and titles keep it."""
+    return _token_hashes[token]
+
+
 def _fmix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     # MurmurHash3's finaliser: spreads the combined token hashes over all bits.
     x = x ^ (x >> np.uint64(33))
