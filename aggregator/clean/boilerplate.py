@@ -173,6 +173,17 @@ def repeats(pairs: Evidence, seen: Set[str], learned: Set[str]) -> bool:
     return repeated >= REPEAT_SHARE * total
 
 
+def _has_own_text(pairs: Evidence, seen: Set[str], learned: Set[str]) -> bool:
+    """Whether an item has a story-like block its feed has not counted."""
+    return any(
+        key not in seen
+        and folded.count(" ") + 1 >= STORY_BLOCK_WORDS
+        and key not in learned
+        and not generic_boilerplate(folded)
+        for key, folded in pairs
+    )
+
+
 def _learns(per_feed: dict[int, int], scale: int = 1) -> bool:
     """The learning rule, on a block's per-feed item counts (``scale`` times the counts
     for a lead of a running story, :func:`_quoted_lead`)."""
@@ -188,13 +199,10 @@ LEAD_SCALE = 2
 
 def _quoted_lead(per_feed: dict[int, int], leads: dict[int, int]) -> bool:
     """Whether a block that some item opened with (``leads``: per feed, the items it
-    opened) sits inside as many of some feed's items as it opens there, or more: the lead
-    of a story its follow-ups quote, or that an update pushed down under its update line
-    (a first report and its update, in each of two feeds of a network, carry it as often
-    as a network footer).  A standfirst opens most of the items it is in; a footer opens
-    none."""
+    opened) sits inside more of some feed's items than it opens there: the lead of a story
+    its follow-ups quote.  A standfirst opens the items it is in; a footer opens none."""
     return bool(leads) and any(
-        n - leads.get(feed, 0) >= leads.get(feed, 0) for feed, n in per_feed.items()
+        n - leads.get(feed, 0) > leads.get(feed, 0) for feed, n in per_feed.items()
     )
 
 
@@ -270,10 +278,12 @@ class BoilerplateModel:
             if repeats(pairs, seen, self._learned):
                 # Still a sign of which block opens the story, once per feed: a feed lists
                 # a story's update and follow-ups before the first report, which then
-                # repeats what they carried, and its lead would seem to open nothing.
-                for key, _ in pairs:
-                    if _is_lead_key(key) and not before[key] and key not in increments:
-                        increments[key] = (1, "")
+                # repeats what they carried, and its lead would seem to open nothing.  An
+                # item of the feed's lines only (a video's) opens no story.
+                if _has_own_text(pairs, seen, self._learned):
+                    for key, _ in pairs:
+                        if _is_lead_key(key) and not before[key] and key not in increments:
+                            increments[key] = (1, "")
                 continue
             for key, folded in pairs:
                 count, _ = increments.get(key, (0, folded))

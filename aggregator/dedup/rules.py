@@ -226,6 +226,11 @@ class Match:
     opens_alike: bool = False
     """One text's first lead sentence is a sentence of the other: the opening of one story
     (an update line on top of one aside), not a footer or a quote they share further on."""
+    leads_alike: bool = False
+    """The shorter text's first lead sentence is one of the longer text's first two: it
+    opens where the other opens (a byline or an update line before it aside), not only
+    with its first three words, which many stories of one site share ("Police in
+    Dunmere …")."""
 
 
 @dataclass(frozen=True)
@@ -290,6 +295,8 @@ def compare(a: Fingerprint, b: Fingerprint, params: DedupParams | None = None) -
         lead_word_share=_word_share(a.lead_words, b.lead_words),
         opens_alike=_any_in(a.lead_sentences[:1], b.sentences)
         or _any_in(b.lead_sentences[:1], a.sentences),
+        leads_alike=bool(short.lead_sentences.size)
+        and bool(np.isin(short.lead_sentences[:1], long_.lead_sentences).any()),
         lead_containment_before_ending=before_ending,
         missing_in_sample=xs.size - common if a.sampled or b.sampled else None,
         found_in_sample=common if a.sampled or b.sampled else 0,
@@ -415,35 +422,16 @@ def grown_update(m: Match) -> bool:
     the older text, shingles and whole sentences alike, and its opening sentence
     (:attr:`Match.opens_alike`).  A follow-up keeps only the background paragraphs it
     quotes, a longer story around them (a low Jaccard); two short stories that share a
-    long footer share most of their sentences but not their openings.  An update that
-    rewrote the opening itself keeps its title and the paragraphs after it
-    (:func:`_rewrote_its_opening`); the title alone is no substitute for the opening: short
-    items under a recurring title ("Letters to the editor") over a footer not learned yet
-    look like such an update.  Template stories are refused first (:func:`is_template`)."""
+    long footer share most of their sentences but not their openings.  A title is no
+    substitute for the opening: short items under a recurring title ("Letters to the
+    editor") over a footer not learned yet look like an update that rewrote its opening.
+    Template stories are refused first (:func:`is_template`)."""
     return (
         m.sentences >= TEMPLATE_MIN_SENTENCES
         and m.jaccard >= UPDATE_JACCARD
         and m.containment >= UPDATE_CONTAINMENT
         and m.sentence_share >= UPDATE_SHARE
-        and (m.opens_alike or _rewrote_its_opening(m))
-    )
-
-
-REWRITTEN_OPENING_LEAD = 0.25
-"""Share of the shorter text's lead (its first ``LEAD_VERIFY`` shingles) in the other's,
-at least, for an update that rewrote its opening paragraph: the paragraphs after it still
-start within both leads; a footer two long items share sits past them."""
-
-
-def _rewrote_its_opening(m: Match) -> bool:
-    """Whether the texts are one story whose update rewrote its first paragraph: the same
-    title, the shorter text more than twice its lead (short items under a recurring title,
-    "Letters to the editor", hold a footer they share within their lead), and what they
-    share starts within both leads."""
-    return (
-        m.titles is Titles.SAME
-        and m.shorter > 2 * LEAD_VERIFY
-        and m.lead_containment >= REWRITTEN_OPENING_LEAD
+        and m.opens_alike
     )
 
 
@@ -461,14 +449,19 @@ def is_copy(m: Match, params: DedupParams) -> bool:
 
 
 def teaser_of_teaser(m: Match) -> bool:
-    """Whether both texts are as short as a lead and the shorter one is found whole in the
-    longer one, which is longer by a fifth at least: two teasers cut after another number
-    of words.  Stories written on one frame open with the same words, so the longer may go
-    on into another story's slot ("… dismissed a dispute between two ferry operators" and
-    "… dismissed a challenge to the district boundaries", both cut after "dismissed a");
-    as a lead the shorter one hangs from one parent, the text under its own title first
-    (:func:`lead_parent_rank`), instead of joining both stories."""
-    return m.longer <= LEAD_VERIFY and m.shorter <= MAX_LEAD_RATIO * m.longer and found_whole(m)
+    """Whether both texts are as short as a lead and the shorter one, long enough to lead
+    (ten words), is found whole in the longer one, which is longer by a fifth at least:
+    two teasers cut after another number of words.  Stories written on one frame open
+    with the same words, so the longer may go on into another story's slot ("… dismissed
+    a dispute between two ferry operators" and "… dismissed a challenge to the district
+    boundaries", both cut after "dismissed a"); as a lead the shorter one hangs from one
+    parent, the text under its own title first (:func:`lead_parent_rank`), instead of
+    joining both stories."""
+    return (
+        MIN_CONTAINED_SHINGLES <= m.shorter <= MAX_LEAD_RATIO * m.longer
+        and m.longer <= LEAD_VERIFY
+        and found_whole(m)
+    )
 
 
 def is_lead_edge(m: Match, params: DedupParams) -> bool:
@@ -505,7 +498,7 @@ def is_lead(m: Match, threshold: float) -> bool:
         # it but a closing line of its own leads the other: a partial copy that says
         # where to read the rest.
         return (
-            (found_whole(m) and (m.lead_containment >= HALF_LEAD or m.opens_with))
+            (found_whole(m) and (m.lead_containment >= HALF_LEAD or _opens_as(m)))
             or m.lead_containment_before_ending >= threshold
             or partial_copy(m, threshold)
         )
@@ -513,15 +506,21 @@ def is_lead(m: Match, threshold: float) -> bool:
     return m.shorter <= LEAD_VERIFY or m.containment >= threshold
 
 
+def _opens_as(m: Match) -> bool:
+    """Whether the shorter text opens as the longer one does: with its first words and
+    with one of its first two sentences (:attr:`Match.leads_alike`)."""
+    return m.opens_with and m.leads_alike
+
+
 def partial_copy(m: Match, threshold: float) -> bool:
-    """Whether the shorter text is a partial copy of the longer one: it opens with the
-    longer one's first words (:attr:`Match.opens_with`) and all of it but
+    """Whether the shorter text is a partial copy of the longer one: it opens as the
+    longer one does (its first words and sentence, :func:`_opens_as`) and all of it but
     ``PARTIAL_SLACK`` shingles is in the longer one — the first paragraphs of a story, one
     of them dropped, and a closing line that says where to read the rest, a line unlike
     any other and so never learned.  Dropping a paragraph pushes the rest of what it kept
     out of the story's lead, so the lead alone does not find it.  A follow-up that quotes
     a story opens with its own news."""
-    if not m.opens_with or m.containment < threshold:
+    if not _opens_as(m) or m.containment < threshold:
         return False
     if m.missing_in_sample is None:
         missing = m.shorter - round(m.containment * m.shorter)
@@ -618,13 +617,7 @@ def _copy_reason(m: Match, params: DedupParams) -> str:
             f"that grew its story: {m.containment:.0%} of the shorter text's shingles and "
             f"{m.sentence_share:.0%} of its sentences are in the other (≥ "
             f"{UPDATE_CONTAINMENT:.0%}, {UPDATE_SHARE:.0%}; Jaccard ≥ {UPDATE_JACCARD}), "
-            + (
-                "and one opens with a sentence of the other"
-                if m.opens_alike
-                else "and, its opening rewritten under the same title, what they share "
-                f"starts within both leads ({m.lead_containment:.0%} ≥ "
-                f"{REWRITTEN_OPENING_LEAD:.0%} of the shorter one's lead)"
-            )
+            "and one opens with a sentence of the other"
         )
     update = ""
     if m.leads_differ and m.sentences >= TEMPLATE_MIN_SENTENCES:
@@ -644,11 +637,11 @@ def _lead_reason(m: Match, params: DedupParams) -> str:
             "containment: the shorter text is the lead of the longer one "
             f"({m.containment:.3f} ≥ {params.containment})"
         )
-    if found_whole(m) and (m.lead_containment >= HALF_LEAD or m.opens_with):
+    if found_whole(m) and (m.lead_containment >= HALF_LEAD or _opens_as(m)):
         start = (
             f"lead {m.lead_containment:.3f} ≥ {HALF_LEAD}"
             if m.lead_containment >= HALF_LEAD
-            else "it opens with the other's first words"
+            else "it opens with the other's first words and first sentence"
         )
         sampled = (
             f", {m.missing_in_sample} sampled shingle missing"
@@ -662,8 +655,9 @@ def _lead_reason(m: Match, params: DedupParams) -> str:
     if m.lead_containment_before_ending < params.containment:
         return (
             "containment: a partial copy, opening with the longer one's first words and "
-            f"found in it ({m.containment:.3f} ≥ {params.containment}) but for at most "
-            f"{PARTIAL_SLACK} shingles: a dropped paragraph's seam and a closing line"
+            f"first sentence and found in it ({m.containment:.3f} ≥ {params.containment}) "
+            f"but for at most {PARTIAL_SLACK} shingles (a dropped paragraph's seam, a "
+            "closing line of its own)"
         )
     return (
         "containment: the shorter text, but for its closing line, is the lead of the "
