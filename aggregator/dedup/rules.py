@@ -296,7 +296,7 @@ def compare(a: Fingerprint, b: Fingerprint, params: DedupParams | None = None) -
         opens_alike=_any_in(a.lead_sentences[:1], b.sentences)
         or _any_in(b.lead_sentences[:1], a.sentences),
         leads_alike=bool(short.lead_sentences.size)
-        and bool(np.isin(short.lead_sentences[:1], long_.lead_sentences).any()),
+        and bool((long_.lead_sentences == short.lead_sentences[0]).any()),
         lead_containment_before_ending=before_ending,
         missing_in_sample=xs.size - common if a.sampled or b.sampled else None,
         found_in_sample=common if a.sampled or b.sampled else 0,
