@@ -156,9 +156,9 @@ def repeats(pairs: Evidence, seen: Set[str], learned: Set[str]) -> bool:
     total = repeated = opening = 0
     first = True
     for key, folded in pairs:
-        words = folded.count(" ") + 1
-        if words < STORY_BLOCK_WORDS or key in learned or generic_boilerplate(folded):
+        if not _story_like(key, folded, learned):
             continue
+        words = folded.count(" ") + 1
         total += words
         if key in seen:
             repeated += words
@@ -173,15 +173,19 @@ def repeats(pairs: Evidence, seen: Set[str], learned: Set[str]) -> bool:
     return repeated >= REPEAT_SHARE * total
 
 
-def _has_own_text(pairs: Evidence, seen: Set[str], learned: Set[str]) -> bool:
-    """Whether an item has a story-like block its feed has not counted."""
-    return any(
-        key not in seen
-        and folded.count(" ") + 1 >= STORY_BLOCK_WORDS
+def _story_like(key: str, folded: str, learned: Set[str]) -> bool:
+    """Whether a block may be story text: ``STORY_BLOCK_WORDS`` words or more, neither
+    learned nor generic boilerplate."""
+    return (
+        folded.count(" ") + 1 >= STORY_BLOCK_WORDS
         and key not in learned
         and not generic_boilerplate(folded)
-        for key, folded in pairs
     )
+
+
+def _has_own_text(pairs: Evidence, seen: Set[str], learned: Set[str]) -> bool:
+    """Whether an item has a story-like block its feed has not counted."""
+    return any(key not in seen and _story_like(key, folded, learned) for key, folded in pairs)
 
 
 def _learns(per_feed: dict[int, int], scale: int = 1) -> bool:
