@@ -403,3 +403,58 @@ def test_an_item_of_the_sites_lines_only_opens_no_story(n: int) -> None:
         story = STORIES[(feed + n + 4) % len(STORIES)]
         _observe(model, [(feed, [evidence(tuple(fold(p) for p in (*story.paragraphs, *lines)))])])
     assert all(model.is_learned(fold(line)) for line in lines)
+
+
+def _rewritten_update(story: Story) -> list[str]:
+    """An update that leads with its news: an update line, the paragraph it adds on top in
+    place of the report's lead, one paragraph rewritten: half of it or more is new."""
+    revised, text = story.revised
+    kept = [text if i == revised else p for i, p in enumerate(story.paragraphs)][1:]
+    return ["UPDATED 4:10 p.m. with a statement from the operator.", story.added, *kept]
+
+
+def _titled(paragraphs: list[str], title: str) -> Evidence:
+    body = [*paragraphs[:2], NEWSLETTER, *paragraphs[2:]]
+    return evidence(tuple(fold(p) for p in (SPONSOR, *body, NETWORKS, FOOTER)), title)
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_a_report_and_its_rewritten_update_in_two_feeds_are_one_story_not_a_footer(
+    n: int,
+) -> None:
+    """A site and its sister site each carry the report and, hours later, its update under
+    the same title ("UPDATED: …", "… (updated)"), which rewrote the lead: the report's
+    other paragraphs are then in two items of each of two feeds, a network footer's count.
+    Under one title they are one story, counted once; the site's lines are still learned."""
+    story = STORIES[n % len(STORIES)]
+    report = list(story.paragraphs)
+    update = _rewritten_update(story)
+    titles = (f"UPDATED: {story.title}", f"{story.title} (updated) (video)")
+    model = BoilerplateModel()
+    for feed_id, update_title in zip((1, 2), titles, strict=True):
+        _observe(
+            model,
+            [
+                (feed_id, [_titled(report, story.title)]),
+                (feed_id, [_titled(update, update_title)]),
+            ],
+        )
+    for paragraph in story.paragraphs[1:]:
+        assert not model.is_learned(fold(paragraph)), paragraph
+    # Three more stories of the first site: its lines are learned as they always were.
+    for k in range(1, 3):
+        other = STORIES[(n + k) % len(STORIES)]
+        _observe(model, [(1, [_titled(list(other.paragraphs), other.title)])])
+    for line in (NEWSLETTER, NETWORKS):
+        assert model.is_learned(fold(line)), line
+
+
+@pytest.mark.parametrize("title", ["Morning Briefing", "Letters to the editor"])
+def test_a_recurring_title_over_other_stories_does_not_hide_the_feeds_lines(title: str) -> None:
+    """Items of one recurring title that share only the site's lines are no repeats: the
+    lines are learned at the third item, as under titles of their own."""
+    model = BoilerplateModel()
+    for k in range(LEARN_AT):
+        _observe(model, [(1, [_titled(list(STORIES[k].paragraphs), title)])])
+    for line in (NEWSLETTER, NETWORKS):
+        assert model.is_learned(fold(line)), line

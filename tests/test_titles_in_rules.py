@@ -56,6 +56,16 @@ def _judge(a: list[str], a_title: str, b: list[str], b_title: str) -> tuple[Meth
         ("Ashford forecast for Friday: showers", "ashford forecast for friday"),
         ("Evening Briefing: Council approves the budget", "council approves the budget"),
         ("Morning Briefing", "morning briefing"),
+        # An update adds a tag of its own before the feed's.
+        (
+            "Council approves the harbour budget (updated) (video)",
+            "council approves the harbour budget",
+        ),
+        (
+            "Council approves the harbour budget [live] (updated)",
+            "council approves the harbour budget",
+        ),
+        ("(video)", "video"),
     ],
 )
 def test_story_words_leave_labels_out(title: str, expected: str) -> None:

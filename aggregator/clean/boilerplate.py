@@ -37,6 +37,7 @@ from aggregator.clean.text import (
     single_spaced_lines,
     strip_truncation,
 )
+from aggregator.clean.titles import story_words
 
 LEARN_AT = 3
 NETWORK_LEARN_AT = 2
@@ -65,6 +66,30 @@ def lead_key(key: str) -> str:
     """The key that counts the items a block (by its key) opened: a hash of its own, so that
     its counts are kept apart from the block's."""
     return hashlib.sha1(f"lead {key}".encode()).hexdigest()[:20] + LEAD_MARK
+
+
+TITLE_MARK = ":title"
+"""Ends the key under which the items of a feed that carried a title are counted (as a
+lead count is kept: a row of the evidence table that is never learned)."""
+TITLE_KEY_WORDS = 3
+"""A title's story words must be this many to key it: "Morning Briefing" recurs every day
+over different stories."""
+
+
+def title_key(title: str | None) -> str | None:
+    """The key that counts the items of a feed under one title (its story words, so that
+    "UPDATED: …", "… (updated)" and a site suffix key as the title alone); ``None`` for a
+    title of fewer than ``TITLE_KEY_WORDS`` such words."""
+    named = story_words(title)
+    if len(named) < TITLE_KEY_WORDS:
+        return None
+    joined = " ".join(sorted(named))
+    return hashlib.sha1(f"title {joined}".encode()).hexdigest()[:20] + TITLE_MARK
+
+
+def _is_mark_key(key: str) -> bool:
+    """Whether a key counts a lead or a title, not a block: never learned."""
+    return key.endswith((LEAD_MARK, TITLE_MARK))
 
 
 def _is_lead_key(key: str) -> bool:
@@ -104,11 +129,10 @@ Evidence = tuple[tuple[str, str], ...]
 """What one item tells the model: ``(block_key, folded block)`` of its distinct short blocks."""
 
 
-def evidence(blocks: tuple[str, ...]) -> Evidence:
+def evidence(blocks: tuple[str, ...], title: str | None = None) -> Evidence:
     """The blocks of one item (its :func:`fold_text`) that count as evidence: short ones,
-    each once, and the item's lead (:func:`lead_block`) once more under its
-    :func:`lead_key`, with no text.  Pure, so the parse child computes it along with the
-    rest."""
+    each once, the item's lead (:func:`lead_block`) once more under its :func:`lead_key`,
+    and its title under its :func:`title_key`, both with no text.  Pure."""
     pairs: dict[str, str] = {}
     for folded in blocks:
         # Folded blocks have single spaces: counting them counts the words without
@@ -118,6 +142,9 @@ def evidence(blocks: tuple[str, ...]) -> Evidence:
     lead = lead_block(blocks)
     if lead is not None and lead.count(" ") < MAX_LEARNED_WORDS:
         pairs[lead_key(block_key(lead))] = ""
+    titled = title_key(title)
+    if titled is not None:
+        pairs[titled] = ""
     return tuple(pairs.items())
 
 
@@ -143,6 +170,11 @@ repeat to be the same story again: an update rewrites a paragraph and adds one (
 of its text new), yet keeps its opening; a story on one template opens with the part
 that fills its slots."""
 STORY_BLOCK_WORDS = 8
+SAME_TITLE_REPEAT_SHARE = 1 / 3
+"""Share of its story-like text an item under a title its feed has carried must repeat to
+be that story again: an update may rewrite its lead and add two paragraphs (half its text
+new), and still be the story its title names; a new story under a recurring title shares
+its footer, a small part."""
 
 
 def repeats(pairs: Evidence, seen: Set[str], learned: Set[str]) -> bool:
@@ -150,12 +182,16 @@ def repeats(pairs: Evidence, seen: Set[str], learned: Set[str]) -> bool:
     most of its story-like text (blocks of ``STORY_BLOCK_WORDS`` words or more, neither
     learned nor generic boilerplate) is in blocks the feed has counted (``seen``) — an
     update, a republication, the same item under another id — or, when its first such
-    block is one of them and ``REPEAT_WORDS`` more of the rest are, half of it.  A footer
-    or sponsor line is a small part of an item, so new stories that carry one are not
-    repeats."""
+    block is one of them and ``REPEAT_WORDS`` more of the rest are, half of it; when its
+    title is one the feed has carried, a third of it (an update that rewrote its lead).  A
+    footer or sponsor line is a small part of an item, so new stories that carry one are
+    not repeats."""
     total = repeated = opening = 0
     first = True
+    same_title = False
     for key, folded in pairs:
+        if key.endswith(TITLE_MARK):
+            same_title = key in seen
         if not _story_like(key, folded, learned):
             continue
         words = folded.count(" ") + 1
@@ -166,6 +202,8 @@ def repeats(pairs: Evidence, seen: Set[str], learned: Set[str]) -> bool:
         first = False
     if repeated < REPEAT_WORDS:
         return False
+    if same_title and repeated >= SAME_TITLE_REPEAT_SHARE * total:
+        return True
     # The half share needs the story beyond its opening repeated too: a standfirst every
     # item of a feed opens with is no story repeated, and its footer must still be learned.
     if opening and repeated - opening >= REPEAT_WORDS:
@@ -250,7 +288,7 @@ class BoilerplateModel:
                 if sample:
                     samples[key] = sample
                 # Below NETWORK_LEARN_AT a block cannot be learned yet; a lead count is none.
-                if items >= NETWORK_LEARN_AT and not _is_lead_key(key):
+                if items >= NETWORK_LEARN_AT and not _is_mark_key(key):
                     keys.add(key)
                 yield _key_number(key), feed_id, items, day
 
@@ -343,7 +381,7 @@ class BoilerplateModel:
 
     def _unlearned(self, increments: dict[str, tuple[int, str]]) -> list[str]:
         """The blocks of ``increments`` not learned yet (lead counts are no blocks)."""
-        return [k for k in increments if k not in self._learned and not _is_lead_key(k)]
+        return [k for k in increments if k not in self._learned and not _is_mark_key(k)]
 
     def _update(self, key: str, per_feed: dict[int, int], sample: str) -> None:
         if key not in self._learned and self._would_learn(key, per_feed):

@@ -44,6 +44,9 @@ without anything learned, unless it is the title's longest part; at its start, a
 :data:`PREFIX_WORDS` ("UPDATE:", "BREAKING:", "SPORTS:"): a longer opening part is the
 story's own ("Ashford forecast for Friday: showers")."""
 PREFIX_WORDS = 2
+TAGS = 3
+"""Bracketed tags at most taken off a title's end when titles are compared: an update
+adds its own ("… (updated) (video)")."""
 
 _SEPARATORS = (": ", " | ", " - ", " \u2013 ", " \u2014 ", " :: ", " \u00bb ", " \u00b7 ")
 _TAG = re.compile(r"\s+(\([^()]{1,24}\)|\[[^\[\]]{1,24}\])$")
@@ -233,11 +236,13 @@ def naming_lines(blocks: Sequence[str], title: str | None) -> list[int]:
 
 
 def _parts(title: str) -> list[str]:
-    """A title folded, without a bracketed tag at its end ("(video)"), cut at every
-    separator: what story words and naming lines are read from."""
+    """A title folded, without the bracketed tags at its end ("(updated) (video)"), cut at
+    every separator: what story words and naming lines are read from."""
     folded = fold(title)
-    tag = _TAG.search(folded)
-    if tag and tag.start() > 0:
+    for _ in range(TAGS):
+        tag = _TAG.search(folded)
+        if not tag or tag.start() == 0:
+            break
         folded = folded[: tag.start()]
     return _split(folded)
 

@@ -16,12 +16,16 @@ from aggregator.clean.boilerplate import Evidence, evidence, fold_text
 from aggregator.storage import Storage
 
 
-def countable(storage: Storage, items: Sequence[tuple[int, str]]) -> dict[int, Evidence]:
-    """The evidence of each new item (``(item_id, text)``) that counts, by id, in the
-    order given: those not relisted (:meth:`Storage.relisted`)."""
+def countable(
+    storage: Storage, items: Sequence[tuple[int, str, str | None]]
+) -> dict[int, Evidence]:
+    """The evidence of each new item (``(item_id, text, title)``) that counts, by id, in
+    the order given: those not relisted (:meth:`Storage.relisted`)."""
     if not items:
         return {}
-    relisted = storage.relisted([item_id for item_id, _ in items])
+    relisted = storage.relisted([item_id for item_id, _, _ in items])
     return {
-        item_id: evidence(fold_text(text)) for item_id, text in items if item_id not in relisted
+        item_id: evidence(fold_text(text), title)
+        for item_id, text, title in items
+        if item_id not in relisted
     }

@@ -142,7 +142,12 @@ class Decider:
         boilerplate = self.state.boilerplate
         texts = self.storage.item_texts([item_id for _, item_id in chunk])
         counts = countable(
-            self.storage, [(item_id, texts[item_id][1]) for _, item_id in chunk if item_id in texts]
+            self.storage,
+            [
+                (item_id, texts[item_id][1], texts[item_id][2])
+                for _, item_id in chunk
+                if item_id in texts
+            ],
         )
         per_feed: dict[int, list[Evidence]] = {}
         for feed_id, item_id in chunk:

@@ -530,7 +530,7 @@ class Poller:
             if boilerplate is not None:
                 stored = [i for n, i in enumerate(parsed.items) if n not in saved.left_out]
                 fresh = [
-                    (s.item_id, i.text)
+                    (s.item_id, i.text, i.title)
                     for s, i in zip(saved, stored, strict=True)
                     if s.status == "new"
                 ]
