@@ -126,6 +126,8 @@ MONTHS = (
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 TLDS = (".com", ".net", ".org", ".news", ".co.uk", ".com.au")
 DASHES = (" — ", " – ", " - ")
+TEASER_WORDS = (10, 30)
+"""The words of a teaser (issue 13, case 3)."""
 
 
 def _ordinal(n: int) -> str:
@@ -1024,8 +1026,16 @@ class Builder:
         dateline = ""
         if story.dateline and first.startswith(story.dateline):
             dateline, first = story.dateline, first[len(story.dateline) :]
+        # Sentences of the first paragraphs, enough for the longest teaser: a story may open
+        # with one short sentence and a heading.
         pool = sentences(first) + (sentences(paragraphs[1]) if len(paragraphs) > 1 else [])
-        target = rng.randint(10, 30)
+        for paragraph in paragraphs[2:]:
+            if len(" ".join(pool).split()) >= TEASER_WORDS[1]:
+                break
+            pool += sentences(paragraph)
+        # A heading reads as its words in a teaser, not as its markup.
+        pool = [sentence.removeprefix("## ") for sentence in pool]
+        target = rng.randint(*TEASER_WORDS)
         taken: list[str] = []
         for sentence in pool:
             if len(taken) + len(sentence.split()) > target:

@@ -165,3 +165,61 @@ def test_a_follow_up_under_the_same_title_quoting_after_its_lead_stays_apart(n: 
     assert decide([original, later]).groups == {frozenset({"story"}), frozenset({"follow-up"})}, (
         verdict(original, later)
     )
+
+
+REWRITTEN = ((0, 1), (1, 1), (3, 1), (4, 1), (5, 1), (7, 1), (8, 1), (11, 1), (0, 2), (3, 2))
+"""(story, paragraphs of reaction added): updates whose Jaccard with the report is
+0.41-0.48."""
+
+
+def _rewritten(n: int, reactions: int) -> tuple[Copy, Copy]:
+    """The report, and its update under the same title ("UPDATE: …", "… (updated)"): an
+    update line, the news it adds as its new first paragraph in place of the old one, one
+    later paragraph rewritten, and reaction."""
+    story = STORIES[n]
+    index, revised = story.revised
+    kept = [revised if i == index else p for i, p in enumerate(story.paragraphs)][1:]
+    reaction = [REACTIONS[(n + j) % len(REACTIONS)] for j in range(reactions)]
+    update = [UPDATE_LINES[n % len(UPDATE_LINES)], story.added, *kept, *reaction]
+    title = ("UPDATE: {}", "{} (updated)", "UPDATED: {} - The Portwick Post")[n % 3]
+    return (
+        Copy("story", 1, _html(story.paragraphs), 0.0, title=story.title),
+        Copy("update", 1, _html(update), 4.0, title=title.format(story.title)),
+    )
+
+
+@pytest.mark.parametrize("n,reactions", REWRITTEN)
+def test_an_update_that_rewrote_its_opening_and_grew_joins_it_under_its_title(
+    n: int, reactions: int
+) -> None:
+    """Neither opens with a sentence of the other, yet the report's paragraphs after its
+    first are the update's from its second on: one story, and the reason says so."""
+    original, update = _rewritten(n, reactions)
+    pair = judged(original, update)
+    assert pair.match is not None and pair.match.jaccard < DedupParams().threshold, pair.reason
+    assert not pair.match.opens_alike
+    assert decide([original, update]).groups == {frozenset({"story", "update"})}, pair.reason
+    assert "its opening rewritten" in pair.reason, pair.reason
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_the_rewritten_update_under_another_title_stays_apart(n: int) -> None:
+    """The same texts under titles that are not one story's: without an opening in common,
+    nothing says the second is the first updated rather than a new story that goes over
+    the first one's ground."""
+    original, update = _rewritten(*REWRITTEN[n])
+    other = STORIES[(REWRITTEN[n][0] + 1) % len(STORIES)].title
+    retitled = Copy(update.name, 1, update.content_html, update.hours, title=other)
+    assert decide([original, retitled]).groups == {frozenset({"story"}), frozenset({"update"})}
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_long_letters_under_a_recurring_title_sharing_the_footer_stay_apart(n: int) -> None:
+    """Letters of two paragraphs (145 shingles or more: long enough for the rule) under one
+    recurring title over a footer not learned yet: what they share is their end, not
+    their first paragraphs, and a third of their text."""
+    first, second = STORIES[n], STORIES[(n + 1) % len(STORIES)]
+    title = "Letters to the editor"
+    a = Copy("a", 1, _html([*first.paragraphs[:2], *FOOTER]), 0.0, title=title)
+    b = Copy("b", 1, _html([*second.paragraphs[:2], *FOOTER]), 2.0, title=title)
+    assert decide([a, b]).groups == {frozenset({"a"}), frozenset({"b"})}, judged(a, b).reason

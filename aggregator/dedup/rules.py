@@ -134,6 +134,17 @@ grew its story: it keeps all but the paragraph it rewrote."""
 UPDATE_SHARE = 0.6
 """Share of the shorter text's sentences found whole in the other, at least, for an update
 that grew its story (a follow-up that quotes its background keeps a third or less)."""
+UPDATE_MIN_SHINGLES = LEAD_VERIFY * 5 // 4
+"""Shingles of the shorter text, at least, for :func:`_retitled_opening`: a quarter of a
+lead more than its lead (120).  Short letters under a recurring title over a footer not
+learned yet have 93-111; the shortest updates of our corpora that rewrote their opening,
+135."""
+UPDATE_LEAD = 0.3
+"""Share of the shorter text's lead (its first 96 shingles) found in the other text, at
+least, for an update that grew its story under the same title without an opening sentence
+in common: it keeps the paragraphs after the one it rewrote (a first paragraph of 60
+words rewritten leaves 0.38; our hard-case updates keep 0.38-0.64), while two items under
+a recurring title that share closing paragraphs keep little of either's first ones."""
 TEMPLATE_GAP = 0.3
 """Shingle containment minus sentence share at which two texts are template stories.
 Copies, updates, partial and interrupted copies and markup noise stay below 0.22 on our
@@ -226,6 +237,10 @@ class Match:
     opens_alike: bool = False
     """One text's first lead sentence is a sentence of the other: the opening of one story
     (an update line on top of one aside), not a footer or a quote they share further on."""
+    lead_in_text: float = 0.0
+    """Share of the shorter text's lead found anywhere in the longer text (on the sample
+    when either is sampled), looked for only where :func:`grown_update` may ask it: under
+    one title, with no opening sentence in common."""
     leads_alike: bool = False
     """The shorter text's first lead sentence is one of the longer text's first two: it
     opens where the other opens (a byline or an update line before it aside), not only
@@ -301,6 +316,13 @@ def compare(a: Fingerprint, b: Fingerprint, params: DedupParams | None = None) -
         missing_in_sample=xs.size - common if a.sampled or b.sampled else None,
         found_in_sample=common if a.sampled or b.sampled else 0,
     )
+    if (
+        match.titles is Titles.SAME
+        and not match.opens_alike
+        and match.jaccard >= UPDATE_JACCARD
+        and short.size > LEAD_VERIFY
+    ):
+        match = replace(match, lead_in_text=_lead_in_text(short, long_))
     if params is not None and not (similar(match, params) or is_lead(match, params.containment)):
         return match
     # Only titles that are not one story's can mark template stories (slot_sign).
@@ -315,6 +337,15 @@ def compare(a: Fingerprint, b: Fingerprint, params: DedupParams | None = None) -
         )
     )
     return replace(match, lead_slot=lead_slot) if lead_slot else match
+
+
+def _lead_in_text(short: Fingerprint, long_: Fingerprint) -> float:
+    """Share of the shorter text's lead in the whole longer text: on the longer one's
+    1-in-4 sample when it keeps only that."""
+    lead = short.lead
+    if long_.sampled:
+        lead = lead[(lead & np.uint32(SAMPLE_MASK)) == 0]
+    return overlap(lead, long_.sample) / lead.size if lead.size else 0.0
 
 
 def _shorter_first(a: Fingerprint, b: Fingerprint) -> bool:
@@ -431,7 +462,23 @@ def grown_update(m: Match) -> bool:
         and m.jaccard >= UPDATE_JACCARD
         and m.containment >= UPDATE_CONTAINMENT
         and m.sentence_share >= UPDATE_SHARE
-        and m.opens_alike
+        and (m.opens_alike or _retitled_opening(m))
+    )
+
+
+def _retitled_opening(m: Match) -> bool:
+    """Whether an update that grew its story keeps the story's first paragraphs under one
+    title, though neither first sentence is in the other (a byline on one, an update line
+    on the other, or a rewritten first paragraph): the shorter text is longer than its
+    lead (``UPDATE_MIN_SHINGLES``) and ``UPDATE_LEAD`` of its lead is in the other text.
+    Two items under a recurring title share a footer or closing paragraphs, not their
+    first ones: in a text that long, a footer shared by two thirds of it (the update
+    rule's containment) reaches into its lead only when it is 80 words or more that no
+    feed has repeated enough to learn, while a short letter's lead holds all of it."""
+    return (
+        m.titles is Titles.SAME
+        and m.shorter >= UPDATE_MIN_SHINGLES
+        and m.lead_in_text >= UPDATE_LEAD
     )
 
 
@@ -617,7 +664,13 @@ def _copy_reason(m: Match, params: DedupParams) -> str:
             f"that grew its story: {m.containment:.0%} of the shorter text's shingles and "
             f"{m.sentence_share:.0%} of its sentences are in the other (≥ "
             f"{UPDATE_CONTAINMENT:.0%}, {UPDATE_SHARE:.0%}; Jaccard ≥ {UPDATE_JACCARD}), "
-            "and one opens with a sentence of the other"
+            + (
+                "and one opens with a sentence of the other"
+                if m.opens_alike
+                else f"and, under one title, {m.lead_in_text:.0%} of the shorter text's first "
+                f"{LEAD_VERIFY} shingles are in the other (≥ {UPDATE_LEAD:.0%}): its "
+                "opening rewritten"
+            )
         )
     update = ""
     if m.leads_differ and m.sentences >= TEMPLATE_MIN_SENTENCES:
