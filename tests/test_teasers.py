@@ -264,3 +264,49 @@ def test_two_teasers_of_one_story_cut_at_other_lengths_join_without_the_story(n:
     other_title = title if n % 2 else f"Latest: {' '.join(words[3:9])}"
     long_ = Copy("long", 2, _p(" ".join(words[: 16 + n]) + " …"), 1.0, title=other_title)
     assert decide([short, long_]).groups == {frozenset({"short", "long"})}, verdict(short, long_)
+
+
+SHORT_OPENERS = (
+    "The ferry will not sail again this month.",
+    "A former manager has been sent to prison.",
+    "Forty bakeries will close their doors by spring.",
+    "Stargazers may get a rare treat this winter.",
+    "The club has parted ways with its manager.",
+    "Doctors in Dunmere are worried about measles.",
+    "Trains will not run between the two towns.",
+    "Three carved panels are finally going home.",
+    "Millions of drivers have had their details exposed.",
+    "Beavers are back in the valley after centuries.",
+)
+HEADINGS = ("Background", "Context", "Analysis", "Reaction", "Timeline")
+
+
+def _opened(n: int, body: int | None = None) -> tuple[list[str], str]:
+    """Story ``n`` (or ``body``'s paragraphs) opened by a one-sentence paragraph and a
+    heading, the heading gone (its feed's recurring line, learned), and a teaser of story
+    ``n`` that runs on through the heading into the next paragraph: a word the story
+    lacks, and its first sentence ending inside the teaser's one block."""
+    from tests.test_hard_cases import STORIES
+
+    opener, heading = SHORT_OPENERS[n], HEADINGS[n % len(HEADINGS)]
+    paragraphs = [opener, *STORIES[n if body is None else body].paragraphs]
+    following = " ".join(STORIES[n].paragraphs[0].split()[: 5 + n % 5])
+    return paragraphs, f"{opener} {heading} {following} …"
+
+
+@pytest.mark.parametrize("n", range(len(SHORT_OPENERS)))
+def test_a_teaser_through_a_heading_its_story_lost_joins_the_story(n: int) -> None:
+    paragraphs, teaser = _opened(n)
+    verdict_ = judge(_item(paragraphs, 1), _item([teaser], 2), DedupParams())
+    assert verdict_.method is Method.CONTAINMENT, verdict_.reason
+
+
+@pytest.mark.parametrize("n", range(len(SHORT_OPENERS)))
+def test_a_teaser_through_a_heading_stays_off_another_story_with_its_first_line(n: int) -> None:
+    """Another story opened by the same one-line paragraph ("Trains will not run between
+    the two towns."): the teaser's words after the heading are not in it."""
+    from tests.test_hard_cases import STORIES
+
+    paragraphs, teaser = _opened(n, body=(n + 1) % len(STORIES))
+    verdict_ = judge(_item(paragraphs, 1), _item([teaser], 2), DedupParams())
+    assert verdict_.method is None, verdict_.reason

@@ -55,6 +55,11 @@ an update line, a paragraph rewritten and one added falls to 0.45, while a follo
 quoting its background paragraphs stays under 0.25; template stories are refused as
 above.
 
+A teaser that opens as its story opens may lack one word of it and still lead it
+(:func:`teaser_but_a_word`): the heading its story's feed learned as a recurring line.
+An update under the same title that rewrote its first paragraph keeps the story's next
+ones near its own start (:func:`grown_update`, ``lead_in_text``).
+
 A shorter text keeps a containment edge only to its single best longer text
 (:func:`lead_parent_rank`), so a lead shared by a story and its rewritten update cannot
 bridge the two.  Titles are never evidence that two items are one story: recurring
@@ -81,6 +86,7 @@ from aggregator.fingerprint.signature import (
     LEAD_VERIFY,
     OPENING_HEAD,
     SAMPLE_MASK,
+    SHINGLE,
     U32,
     Fingerprint,
     overlap,
@@ -548,6 +554,7 @@ def is_lead(m: Match, threshold: float) -> bool:
             (found_whole(m) and (m.lead_containment >= HALF_LEAD or _opens_as(m)))
             or m.lead_containment_before_ending >= threshold
             or partial_copy(m, threshold)
+            or teaser_but_a_word(m)
         )
     # A text longer than the lead must also be found, as a whole, in the other one.
     return m.shorter <= LEAD_VERIFY or m.containment >= threshold
@@ -557,6 +564,18 @@ def _opens_as(m: Match) -> bool:
     """Whether the shorter text opens as the longer one does: with its first words and
     with one of its first two sentences (:attr:`Match.leads_alike`)."""
     return m.opens_with and m.leads_alike
+
+
+def teaser_but_a_word(m: Match) -> bool:
+    """Whether a teaser opens as the longer text does (:func:`_opens_as`) and is found in
+    its lead but for one word's shingles (``SHINGLE``), ``MIN_CONTAINED_SHINGLES`` found:
+    a heading the longer text's feed has learned as a recurring line ("Background"), or a
+    word markup split, that the teaser runs through.  Ten words in a row found, from the
+    same first sentence, are what any teaser needs."""
+    if m.shorter > LEAD_VERIFY or not _opens_as(m):
+        return False
+    found = round(m.lead_containment * m.shorter)
+    return found >= MIN_CONTAINED_SHINGLES and m.shorter - found <= SHINGLE
 
 
 def partial_copy(m: Match, threshold: float) -> bool:

@@ -109,12 +109,14 @@ NUMBER = 0
 ENDING_WORDS = 20
 """Words at most of a closing line ("Read the full story at …"): a longer last block is a
 paragraph of the story (a reaction, a second point), not a pointer to the rest."""
+SENTENCE_MARKS = 0
+"""Marks kept at a sentence's end when it is hashed: none, wherever it ends."""
 # Within the 100 characters of its column (``items.fingerprint_scheme``): the parameters'
 # names are short so that one more fits.
 SCHEME = (
     f"w{SHINGLE}-crc32-fmix-{PERMUTATION_SCHEME}-p{NUM_PERM}-s{SEED}"
-    f"-lead{LEAD_LSH}/{LEAD_VERIFY}-k{KEEP_ALL}-se{MAX_SENTENCES}"
-    f"-open{OPENING}/{OPENING_HEAD}+{OPENING_PER_BLOCK}-leads{LEAD_SENTENCES}"
+    f"-lead{LEAD_LSH}/{LEAD_VERIFY}-k{KEEP_ALL}-se{MAX_SENTENCES}m{SENTENCE_MARKS}"
+    f"-o{OPENING}/{OPENING_HEAD}+{OPENING_PER_BLOCK}-leads{LEAD_SENTENCES}"
     f"-title{PREFIX_WORDS}/{LABEL_WORDS}/{NAMING_MIN_WORDS}/{NAMING_HEADING_CHARS}t{TAGS}"
     f"-b{SHORT_BLOCK_WORDS}-lw{LEAD_WORDS}e{ENDING_WORDS}v10"
 )
@@ -468,6 +470,10 @@ def sentence_hashes(blocks: tuple[str, ...] | list[str]) -> tuple[U32, U32, str]
                 held = sentence
                 continue
             held = ""
+            # The last sentence of a block keeps its mark, the others lose it to the split:
+            # a teaser that runs on past its story's first paragraph ends that sentence
+            # mid-block.
+            sentence = sentence.rstrip(".!?")
             words = sentence.count(" ") + 1
             if words >= MIN_SENTENCE_WORDS:
                 hashes.append(zlib.crc32(sentence.replace(" ", "").encode("utf-8")))
