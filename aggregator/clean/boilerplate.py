@@ -183,10 +183,11 @@ def repeats(pairs: Evidence, seen: Set[str], learned: Set[str]) -> bool:
     learned nor generic boilerplate) is in blocks the feed has counted (``seen``) — an
     update, a republication, the same item under another id — or, when its first such
     block is one of them and ``REPEAT_WORDS`` more of the rest are, half of it; when its
-    title is one the feed has carried, a third of it (an update that rewrote its lead).  A
-    footer or sponsor line is a small part of an item, so new stories that carry one are
-    not repeats."""
-    total = repeated = opening = 0
+    title is one the feed has carried, a third of it, ``REPEAT_WORDS`` of them before a
+    block of its own (an update that rewrote its lead and added a paragraph).  A footer or
+    sponsor line is a small part of an item, or its end, so new stories that carry one
+    are not repeats."""
+    total = repeated = opening = inner = 0
     first = True
     same_title = False
     for key, folded in pairs:
@@ -199,10 +200,14 @@ def repeats(pairs: Evidence, seen: Set[str], learned: Set[str]) -> bool:
         if key in seen:
             repeated += words
             opening = words if first else opening
+        else:
+            inner = repeated  # what is repeated before a block of its own
         first = False
     if repeated < REPEAT_WORDS:
         return False
-    if same_title and repeated >= SAME_TITLE_REPEAT_SHARE * total:
+    # Under one title, the repeated text must lie between text of the item's own: a
+    # letter under "Letters to the editor" repeats only the site's closing lines.
+    if same_title and inner >= REPEAT_WORDS and repeated >= SAME_TITLE_REPEAT_SHARE * total:
         return True
     # The half share needs the story beyond its opening repeated too: a standfirst every
     # item of a feed opens with is no story repeated, and its footer must still be learned.

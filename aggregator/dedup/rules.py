@@ -58,13 +58,14 @@ above.
 A teaser that opens as its story opens may lack one word of it and still lead it
 (:func:`teaser_but_a_word`): the heading its story's feed learned as a recurring line.
 An update under the same title that rewrote its first paragraph keeps the story's next
-ones near its own start (:func:`grown_update`, ``lead_in_text``).
+ones near its own start (:func:`grown_update`).
 
 A shorter text keeps a containment edge only to its single best longer text
 (:func:`lead_parent_rank`), so a lead shared by a story and its rewritten update cannot
-bridge the two.  Titles are never evidence that two items are one story: recurring
-titles ("Morning Briefing") over different bodies stay apart; a title only tells two
-similar texts apart, or keeps an update's rewritten opening from reading as a template.
+bridge the two.  Titles alone are never evidence that two items are one story:
+recurring titles ("Morning Briefing") over different bodies stay apart; a title only
+tells two similar texts apart, keeps an update's rewritten opening from reading as a
+template, or lets an update that grew its story and rewrote its first paragraph keep it.
 
 The canonical item of a cluster is the first by :func:`canonical_rank`: full text before
 summary, higher feed ``priority``, earlier publication, lower id.
@@ -145,12 +146,12 @@ UPDATE_MIN_SHINGLES = LEAD_VERIFY * 5 // 4
 lead more than its lead (120).  Short letters under a recurring title over a footer not
 learned yet have 93-111; the shortest updates of our corpora that rewrote their opening,
 135."""
-UPDATE_LEAD = 0.3
-"""Share of the shorter text's lead (its first 96 shingles) found in the other text, at
+UPDATE_LEAD = 0.25
+"""Share of the shorter text's lead (its first 96 shingles) found in the other's lead, at
 least, for an update that grew its story under the same title without an opening sentence
-in common: it keeps the paragraphs after the one it rewrote (a first paragraph of 60
-words rewritten leaves 0.38; our hard-case updates keep 0.38-0.64), while two items under
-a recurring title that share closing paragraphs keep little of either's first ones."""
+in common: the paragraphs after the one it rewrote start near its own start (0.27-0.64 in
+our examples and corpora), while letters under a recurring title over a long footer not
+learned yet keep 0.11 at most."""
 TEMPLATE_GAP = 0.3
 """Shingle containment minus sentence share at which two texts are template stories.
 Copies, updates, partial and interrupted copies and markup noise stay below 0.22 on our
@@ -243,10 +244,6 @@ class Match:
     opens_alike: bool = False
     """One text's first lead sentence is a sentence of the other: the opening of one story
     (an update line on top of one aside), not a footer or a quote they share further on."""
-    lead_in_text: float = 0.0
-    """Share of the shorter text's lead found anywhere in the longer text (on the sample
-    when either is sampled), looked for only where :func:`grown_update` may ask it: under
-    one title, with no opening sentence in common."""
     leads_alike: bool = False
     """The shorter text's first lead sentence is one of the longer text's first two: it
     opens where the other opens (a byline or an update line before it aside), not only
@@ -322,13 +319,6 @@ def compare(a: Fingerprint, b: Fingerprint, params: DedupParams | None = None) -
         missing_in_sample=xs.size - common if a.sampled or b.sampled else None,
         found_in_sample=common if a.sampled or b.sampled else 0,
     )
-    if (
-        match.titles is Titles.SAME
-        and not match.opens_alike
-        and match.jaccard >= UPDATE_JACCARD
-        and short.size > LEAD_VERIFY
-    ):
-        match = replace(match, lead_in_text=_lead_in_text(short, long_))
     if params is not None and not (similar(match, params) or is_lead(match, params.containment)):
         return match
     # Only titles that are not one story's can mark template stories (slot_sign).
@@ -343,15 +333,6 @@ def compare(a: Fingerprint, b: Fingerprint, params: DedupParams | None = None) -
         )
     )
     return replace(match, lead_slot=lead_slot) if lead_slot else match
-
-
-def _lead_in_text(short: Fingerprint, long_: Fingerprint) -> float:
-    """Share of the shorter text's lead in the whole longer text: on the longer one's
-    1-in-4 sample when it keeps only that."""
-    lead = short.lead
-    if long_.sampled:
-        lead = lead[(lead & np.uint32(SAMPLE_MASK)) == 0]
-    return overlap(lead, long_.sample) / lead.size if lead.size else 0.0
 
 
 def _shorter_first(a: Fingerprint, b: Fingerprint) -> bool:
@@ -476,15 +457,14 @@ def _retitled_opening(m: Match) -> bool:
     """Whether an update that grew its story keeps the story's first paragraphs under one
     title, though neither first sentence is in the other (a byline on one, an update line
     on the other, or a rewritten first paragraph): the shorter text is longer than its
-    lead (``UPDATE_MIN_SHINGLES``) and ``UPDATE_LEAD`` of its lead is in the other text.
+    lead (``UPDATE_MIN_SHINGLES``) and ``UPDATE_LEAD`` of its lead is in the other's lead.
     Two items under a recurring title share a footer or closing paragraphs, not their
-    first ones: in a text that long, a footer shared by two thirds of it (the update
-    rule's containment) reaches into its lead only when it is 80 words or more that no
-    feed has repeated enough to learn, while a short letter's lead holds all of it."""
+    first ones: a letter's footer may reach into its own lead, never into the lead of a
+    longer letter."""
     return (
         m.titles is Titles.SAME
         and m.shorter >= UPDATE_MIN_SHINGLES
-        and m.lead_in_text >= UPDATE_LEAD
+        and m.lead_containment >= UPDATE_LEAD
     )
 
 
@@ -686,8 +666,8 @@ def _copy_reason(m: Match, params: DedupParams) -> str:
             + (
                 "and one opens with a sentence of the other"
                 if m.opens_alike
-                else f"and, under one title, {m.lead_in_text:.0%} of the shorter text's first "
-                f"{LEAD_VERIFY} shingles are in the other (≥ {UPDATE_LEAD:.0%}): its "
+                else f"and, under one title, {m.lead_containment:.0%} of the shorter text's "
+                f"first {LEAD_VERIFY} shingles are in the other's (≥ {UPDATE_LEAD:.0%}): its "
                 "opening rewritten"
             )
         )
