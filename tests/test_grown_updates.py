@@ -13,13 +13,18 @@ The hand-written stories are those of :mod:`tests.test_hard_cases`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from aggregator.clean.text import fold
 from aggregator.config import DedupConfig
 from aggregator.dedup.rules import DedupParams
 from aggregator.publish.reasons import Member, membership_reason
-from tests.test_hard_cases import REACTIONS, STORIES, Copy, _html, decide, judged, verdict
+from tests.feeds import rss
+from tests.helpers import partition, pipeline_for
+from tests.test_hard_cases import REACTIONS, STORIES, T0, Copy, _html, decide, judged, verdict
 from tests.test_publish_diff import _view
 
 UPDATE_LINES = (
@@ -243,3 +248,31 @@ def test_letters_of_one_and_three_paragraphs_over_a_long_footer_stay_apart(n: in
     a = Copy("a", 1, _html([first.paragraphs[0], *LETTERS_FOOTER]), 0.0, title=title)
     b = Copy("b", 1, _html([*second.paragraphs[:3], *LETTERS_FOOTER]), 2.0, title=title)
     assert decide([a, b]).groups == {frozenset({"a"}), frozenset({"b"})}, judged(a, b).reason
+
+
+def test_a_letters_feed_keeps_its_letters_apart_and_learns_its_footer(tmp_path: Path) -> None:
+    """The pipeline, a letter a poll, letters of one and three paragraphs under one title
+    over the long footer: the footer is learned, and every letter is its own story."""
+    path = tmp_path / "letters.xml"
+    pipeline = pipeline_for(f"sqlite:///{tmp_path / 'db.sqlite'}", [path])
+    entries = []
+    try:
+        for k in range(8):
+            paragraphs = STORIES[k].paragraphs[: 1 if k % 2 == 0 else 3]
+            entries.append(
+                {
+                    "guid": f"letter-{k}",
+                    "title": "Letters to the editor",
+                    "link": f"https://northsound.example/letters/{k}",
+                    "date": (T0 + timedelta(hours=k)).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+                    "html": _html([*paragraphs, *LETTERS_FOOTER]),
+                }
+            )
+            path.write_bytes(rss("letters", entries))
+            pipeline.poll()
+        groups = partition(pipeline)
+        learned = {block.sample for block in pipeline.boilerplate.learned()}
+    finally:
+        pipeline.close()
+    assert len(groups) == 8 and all(len(group) == 1 for group in groups), groups
+    assert fold(LETTERS_FOOTER[-1]) in learned
