@@ -299,6 +299,9 @@ def test_a_teaser_through_a_heading_its_story_lost_joins_the_story(n: int) -> No
     paragraphs, teaser = _opened(n)
     verdict_ = judge(_item(paragraphs, 1), _item([teaser], 2), DedupParams())
     assert verdict_.method is Method.CONTAINMENT, verdict_.reason
+    assert verdict_.match is not None
+    if verdict_.match.lead_containment < DedupParams().containment:
+        assert "but for one word" in verdict_.reason, verdict_.reason
 
 
 @pytest.mark.parametrize("n", range(len(SHORT_OPENERS)))

@@ -704,6 +704,12 @@ def _lead_reason(m: Match, params: DedupParams) -> str:
             "containment: the shorter text is found whole in the longer one "
             f"({m.containment:.3f}{sampled}), from its start ({start})"
         )
+    if teaser_but_a_word(m) and not partial_copy(m, params.containment):
+        return (
+            "containment: a teaser that opens with the longer one's first words and first "
+            f"sentence, its lead found in the other's ({m.lead_containment:.3f}) but for one "
+            f"word's {SHINGLE} shingles (a heading or a line the other's feed dropped)"
+        )
     if m.lead_containment_before_ending < params.containment:
         return (
             "containment: a partial copy, opening with the longer one's first words and "
