@@ -19,6 +19,7 @@ import pytest
 
 from aggregator.clean.boilerplate import (
     LEARN_AT,
+    RECURRING_TITLE,
     BoilerplateModel,
     Evidence,
     evidence,
@@ -468,11 +469,74 @@ def test_short_items_under_a_recurring_title_still_teach_the_sites_lines(
     title: str, paragraphs: int
 ) -> None:
     """Short items (43-82 words) under one recurring title, each with the site's lines (46
-    story-like words, a third of the item and more): what they repeat is their end, not
-    text between text of their own, so they are no repeats and the lines are learned at
-    the third item."""
+    story-like words, a third of the item and more).  The second and third items under
+    the title read as updates of the first (their lines are what they repeat) and count
+    for nothing; from the fourth the title recurs, and they count: the lines are learned
+    at the fifth item instead of the third."""
     model = BoilerplateModel()
-    for k in range(LEARN_AT):
+    for k in range(LEARN_AT + RECURRING_TITLE - 1):
         _observe(model, [(1, [_titled(list(STORIES[k].paragraphs[:paragraphs]), title)])])
     for line in (NEWSLETTER, NETWORKS):
         assert model.is_learned(fold(line)), line
+
+
+def _short_update(story: Story, rewritten: int) -> list[str]:
+    """An update of a three-paragraph report (the dev corpus's usual length): an update
+    line on top and paragraph ``rewritten`` replaced."""
+    _, text = story.revised
+    kept = [text if i == rewritten else p for i, p in enumerate(story.paragraphs[:3])]
+    return ["UPDATE: This story has been updated with comment from the operator.", *kept]
+
+
+def _in_two_feeds(story: Story, update: list[str], update_title: str) -> BoilerplateModel:
+    """A site and its partner each carry the report, then its update."""
+    model = BoilerplateModel()
+    report = list(story.paragraphs[:3])
+    for feed_id in (1, 2):
+        _observe(model, [(feed_id, [_titled(report, story.title)])])
+        _observe(model, [(feed_id, [_titled(update, update_title)])])
+    return model
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_a_short_update_under_its_own_title_behind_an_update_line_is_one_story(n: int) -> None:
+    """The update line on top is its own, the report's first paragraph follows it: the
+    story opens where the report opened, so half of it repeated makes it the same story,
+    whatever its title."""
+    story = STORIES[n]
+    other_title = STORIES[(n + 1) % len(STORIES)].follow_title
+    model = _in_two_feeds(story, _short_update(story, 1 + n % 2), other_title)
+    for paragraph in story.paragraphs[:3]:
+        assert not model.is_learned(fold(paragraph)), paragraph
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_a_short_update_that_rewrote_its_lead_under_the_same_title_is_one_story(n: int) -> None:
+    """Only its last two paragraphs are the report's, and they end it, as a footer would;
+    the second item under the report's title ("UPDATE: …") is its update."""
+    story = STORIES[n]
+    model = _in_two_feeds(story, _short_update(story, 0), f"UPDATE: {story.title}")
+    for paragraph in story.paragraphs[1:3]:
+        assert not model.is_learned(fold(paragraph)), paragraph
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_a_report_and_two_updates_under_one_title_listed_newest_first_are_one_story(
+    n: int,
+) -> None:
+    """One poll of each of two feeds, newest first: the second update, the first, then the
+    report, whose paragraphs the first update did not count (it repeated the second).  A
+    title carried by three items is still a story's, not a recurring one."""
+    story = STORIES[n]
+    report = list(story.paragraphs[:3])
+    first, second = _short_update(story, 0), [*_short_update(story, 0), REACTIONS[n]]
+    model = BoilerplateModel()
+    for feed_id in (1, 2):
+        newest_first = [
+            _titled(second, f"UPDATE: {story.title}"),
+            _titled(first, f"UPDATED: {story.title}"),
+            _titled(report, story.title),
+        ]
+        _observe(model, [(feed_id, newest_first)])
+    for paragraph in story.paragraphs[1:3]:
+        assert not model.is_learned(fold(paragraph)), paragraph

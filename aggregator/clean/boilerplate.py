@@ -170,6 +170,13 @@ repeat to be the same story again: an update rewrites a paragraph and adds one (
 of its text new), yet keeps its opening; a story on one template opens with the part
 that fills its slots."""
 STORY_BLOCK_WORDS = 8
+LINE_WORDS = 20
+"""A block of fewer words on top of an item is a line before its story ("UPDATE: Adds a
+statement from the operator.", "By Jane Doe, Staff Reporter"), not its opening."""
+MAX_LINES_ON_TOP = 2
+RECURRING_TITLE = 3
+"""Items of a feed under one title from which it is a recurring title ("Letters to the
+editor", "Morning briefing"), not a story's: a report and two updates of it are three."""
 SAME_TITLE_REPEAT_SHARE = 1 / 3
 """Share of its story-like text an item under a title its feed has carried must repeat to
 be that story again: an update may rewrite its lead and add two paragraphs (half its text
@@ -177,22 +184,21 @@ new), and still be the story its title names; a new story under a recurring titl
 its footer, a small part."""
 
 
-def repeats(pairs: Evidence, seen: Set[str], learned: Set[str]) -> bool:
+def repeats(pairs: Evidence, seen: Set[str], learned: Set[str], retold: bool = False) -> bool:
     """Whether an item (its :func:`evidence`) repeats a story its feed carried before:
     most of its story-like text (blocks of ``STORY_BLOCK_WORDS`` words or more, neither
     learned nor generic boilerplate) is in blocks the feed has counted (``seen``) — an
     update, a republication, the same item under another id — or, when its first such
-    block is one of them and ``REPEAT_WORDS`` more of the rest are, half of it; when its
-    title is one the feed has carried, a third of it, ``REPEAT_WORDS`` of them before a
-    block of its own (an update that rewrote its lead and added a paragraph).  A footer or
-    sponsor line is a small part of an item, or its end, so new stories that carry one
-    are not repeats."""
-    total = repeated = opening = inner = 0
+    block (after a line or two of its own on top: an update line, a byline) is one of
+    them and ``REPEAT_WORDS`` more of the rest are, half of it; when its feed has carried
+    its title before, though less than a recurring title (``retold``: fewer than
+    ``RECURRING_TITLE`` items), a third of it (an update that rewrote its lead).  A
+    footer or sponsor line is a small part of an item, so new stories that carry one are
+    not repeats; from its ``RECURRING_TITLE``-th item on, a title is a recurring one
+    ("Letters to the editor"), and the site lines its items repeat count again."""
+    total = repeated = opening = lines_on_top = 0
     first = True
-    same_title = False
     for key, folded in pairs:
-        if key.endswith(TITLE_MARK):
-            same_title = key in seen
         if not _story_like(key, folded, learned):
             continue
         words = folded.count(" ") + 1
@@ -200,14 +206,13 @@ def repeats(pairs: Evidence, seen: Set[str], learned: Set[str]) -> bool:
         if key in seen:
             repeated += words
             opening = words if first else opening
-        else:
-            inner = repeated  # what is repeated before a block of its own
+        elif first and words < LINE_WORDS and lines_on_top < MAX_LINES_ON_TOP:
+            lines_on_top += 1  # an update line or a byline: the story opens after it
+            continue
         first = False
     if repeated < REPEAT_WORDS:
         return False
-    # Under one title, the repeated text must lie between text of the item's own: a
-    # letter under "Letters to the editor" repeats only the site's closing lines.
-    if same_title and inner >= REPEAT_WORDS and repeated >= SAME_TITLE_REPEAT_SHARE * total:
+    if retold and repeated >= SAME_TITLE_REPEAT_SHARE * total:
         return True
     # The half share needs the story beyond its opening repeated too: a standfirst every
     # item of a feed opens with is no story repeated, and its footer must still be learned.
@@ -322,7 +327,13 @@ class BoilerplateModel:
         increments: dict[str, tuple[int, str]] = {}
         for pairs in batch:
             seen = {key for key, _ in pairs if before[key] or key in increments}
-            if repeats(pairs, seen, self._learned):
+            title = next((key for key, _ in pairs if key.endswith(TITLE_MARK)), None)
+            titled = 0 if title is None else before[title] + increments.get(title, (0, ""))[0]
+            retold = 0 < titled < RECURRING_TITLE
+            if repeats(pairs, seen, self._learned, retold=retold):
+                # Every item counts under its title, so that a recurring one is known.
+                if title is not None:
+                    increments[title] = (titled - before[title] + 1, "")
                 # Still a sign of which block opens the story, once per feed: a feed lists
                 # a story's update and follow-ups before the first report, which then
                 # repeats what they carried, and its lead would seem to open nothing.  An
