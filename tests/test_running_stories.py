@@ -540,3 +540,66 @@ def test_a_report_and_two_updates_under_one_title_listed_newest_first_are_one_st
         _observe(model, [(feed_id, newest_first)])
     for paragraph in story.paragraphs[1:3]:
         assert not model.is_learned(fold(paragraph)), paragraph
+
+
+def _learned_at(items: list[Evidence], lines: tuple[str, ...], live: bool) -> int | None:
+    """The item at which all ``lines`` are learned, counted live an item at a time (or,
+    ``live`` false, in one poll newest first: 1 when learned, None when not)."""
+    model = BoilerplateModel()
+    if not live:
+        _observe(model, [(1, list(reversed(items)))])
+        return 1 if all(model.is_learned(fold(line)) for line in lines) else None
+    for count, item in enumerate(items, 1):
+        _observe(model, [(1, [item])])
+        if all(model.is_learned(fold(line)) for line in lines):
+            return count
+    return None
+
+
+SHARED_STANDFIRST = (
+    "The Daily Brief: our pick of the stories that matter across the region today, chosen "
+    "by the newsdesk."
+)
+
+
+@pytest.mark.parametrize("live", [True, False])
+def test_bylined_items_under_a_shared_standfirst_teach_the_feeds_lines(live: bool) -> None:
+    """A byline of its own on each item, then a standfirst every item carries: the byline
+    is a line on top, but the standfirst after it is no story's opening (a reviewer's
+    probe: it had made every item after the first a repeat)."""
+    items = [
+        evidence(
+            tuple(
+                fold(block)
+                for block in (
+                    SPONSOR,
+                    f"By Jane Doe, Health Correspondent, Published {k + 1} March 2026",
+                    SHARED_STANDFIRST,
+                    STORIES[k].paragraphs[0],
+                    NEWSLETTER,
+                    NETWORKS,
+                    FOOTER,
+                )
+            )
+        )
+        for k in range(10)
+    ]
+    lines = (SHARED_STANDFIRST, NEWSLETTER, NETWORKS)
+    assert _learned_at(items, lines, live) == (LEARN_AT if live else 1)
+
+
+@pytest.mark.parametrize("live", [True, False])
+@pytest.mark.parametrize("count", [3, 4])
+def test_items_of_one_sentence_paragraphs_teach_the_newsletter_box(count: int, live: bool) -> None:
+    """Paragraphs of one short sentence, the newsletter box after the second: the short
+    paragraphs on top are not skipped to make the box an opening."""
+    items = []
+    for k in range(12):
+        sentences = [
+            sentence
+            for paragraph in STORIES[k].paragraphs
+            for sentence in paragraph.split(". ")
+            if len(sentence.split()) < 20
+        ][:count]
+        items.append(_item(sentences))
+    assert _learned_at(items, (NEWSLETTER, NETWORKS), live) == (LEARN_AT if live else 1)

@@ -205,7 +205,9 @@ def repeats(pairs: Evidence, seen: Set[str], learned: Set[str], retold: bool = F
         total += words
         if key in seen:
             repeated += words
-            opening = words if first else opening
+            # After a line on top, a paragraph opens the story; a standfirst or a
+            # newsletter box every item carries is no opening.
+            opening = words if first and (not lines_on_top or words >= LINE_WORDS) else opening
         elif first and words < LINE_WORDS and lines_on_top < MAX_LINES_ON_TOP:
             lines_on_top += 1  # an update line or a byline: the story opens after it
             continue
