@@ -44,6 +44,10 @@ def test_a_teaser_joins_the_story_it_opens(seed: int, words: int, opener: str) -
     longer = [opener + full[0], *full[1:]]
     verdict = judge(_item([teaser], 1), _item(longer, 2), DedupParams())
     assert verdict.method == Method.CONTAINMENT, (words, opener, verdict.reason)
+    # The edge's score (what the cluster page shows) is the share of the teaser found, not
+    # its two or three sampled shingles against the story's sample.
+    assert verdict.match is not None
+    assert verdict.score == verdict.match.lead_containment >= DedupParams().containment
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -313,3 +317,16 @@ def test_a_teaser_through_a_heading_stays_off_another_story_with_its_first_line(
     paragraphs, teaser = _opened(n, body=(n + 1) % len(STORIES))
     verdict_ = judge(_item(paragraphs, 1), _item([teaser], 2), DedupParams())
     assert verdict_.method is None, verdict_.reason
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_teasers_edge_scores_the_share_of_it_found_not_its_sampled_shingles(seed: int) -> None:
+    """Against a long story (kept as a 1-in-4 sample), a 14-word teaser's containment
+    rests on the two or three of its shingles the sample keeps, and may read 0 %; the
+    edge's score, which the cluster page shows, is the share of the teaser found."""
+    full = story(6000 + seed, paragraphs=14)
+    teaser = " ".join(" ".join(full).split()[:14])
+    verdict = judge(_item([teaser], 1), _item(full, 2), DedupParams())
+    assert verdict.method is Method.CONTAINMENT and verdict.match is not None
+    assert verdict.match.longer > 256  # the story is sampled
+    assert verdict.score == verdict.match.lead_containment == 1.0

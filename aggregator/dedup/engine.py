@@ -31,6 +31,7 @@ from aggregator.dedup.rules import (
     is_copy,
     is_lead_edge,
     lead_parent_rank,
+    lead_score,
     text_key,
 )
 from aggregator.fingerprint.signature import LEAD_VERIFY, OPENING, Fingerprint
@@ -480,7 +481,7 @@ class DedupEngine:
             child, parent = (a, b) if first.size < second.size else (b, a)
             current = self._parent.get(child)
             option = _Parent(
-                parent, match.containment, match.titles is Titles.SAME, match.opens_with
+                parent, lead_score(match), match.titles is Titles.SAME, match.opens_with
             )
             if current is None or self._better(option, current):
                 touched |= self._set_parent(child, option)
@@ -566,7 +567,7 @@ class DedupEngine:
             match = compare(mine, theirs, self.params)
             if self._is_lead(match):
                 option = _Parent(
-                    other_id, match.containment, match.titles is Titles.SAME, match.opens_with
+                    other_id, lead_score(match), match.titles is Titles.SAME, match.opens_with
                 )
                 if best is None or self._better(option, best):
                     best = option

@@ -644,7 +644,7 @@ def judge(a: Comparable, b: Comparable, params: DedupParams) -> Verdict:
     if is_copy(m, params):
         return Verdict(Method.MINHASH, m.jaccard, _copy_reason(m, params), m)
     if is_lead(m, params.containment):
-        return Verdict(Method.CONTAINMENT, m.containment, _lead_reason(m, params), m)
+        return Verdict(Method.CONTAINMENT, lead_score(m), _lead_reason(m, params), m)
     return Verdict(
         None,
         0.0,
@@ -724,6 +724,13 @@ def _lead_reason(m: Match, params: DedupParams) -> str:
     )
 
 
+def lead_score(m: Match) -> float:
+    """The score of a ``containment`` edge: the share of the shorter text found in the
+    longer one — exact, from its lead, for a text no longer than its lead (a teaser's two
+    or three sampled shingles say nothing of it), else its containment."""
+    return m.lead_containment if m.shorter <= LEAD_VERIFY else m.containment
+
+
 def evidence_rank(method: Method, score: float, other_id: int) -> tuple[int, float, int]:
     """Order of an item's edges: the greatest is the evidence its membership names."""
     return (len(AUTOMATIC) - AUTOMATIC.index(method), score, -other_id)
@@ -774,6 +781,7 @@ __all__ = [
     "template_sign",
     "judge",
     "lead_parent_rank",
+    "lead_score",
     "partial_copy",
     "same_link",
     "similar",
