@@ -39,6 +39,15 @@ EXAMPLES: tuple[tuple[int, int], ...] = (
 """(story, opener): each pair the engine does not propose without the lookup."""
 
 
+def _assert_one_story(full: Copy, partial: Copy) -> None:
+    """The rules give the pair an edge, and the engine makes one cluster of it."""
+    pair = judged(full, partial)
+    assert pair.method is not None, pair.reason
+    assert decide([full, partial]).groups == {frozenset({"full", "partial"})}, verdict(
+        full, partial
+    )
+
+
 @pytest.mark.parametrize(("n", "opener"), EXAMPLES)
 def test_a_partial_copy_without_its_second_paragraph_behind_a_short_first_joins_it(
     n: int, opener: int
@@ -53,11 +62,7 @@ def test_a_partial_copy_without_its_second_paragraph_behind_a_short_first_joins_
         2.0,
         title=story.title.upper(),
     )
-    pair = judged(full, partial)
-    assert pair.method is not None, pair.reason
-    assert decide([full, partial]).groups == {frozenset({"full", "partial"})}, verdict(
-        full, partial
-    )
+    _assert_one_story(full, partial)
 
 
 @pytest.mark.parametrize("n", range(len(OPENERS)))
@@ -107,11 +112,7 @@ def test_a_partial_copy_that_dropped_a_paragraph_of_what_it_kept_joins_its_story
         2.0,
         title=story.title,
     )
-    pair = judged(full, partial)
-    assert pair.method is not None, pair.reason
-    assert decide([full, partial]).groups == {frozenset({"full", "partial"})}, verdict(
-        full, partial
-    )
+    _assert_one_story(full, partial)
 
 
 @pytest.mark.parametrize("n", range(len(STORIES)))

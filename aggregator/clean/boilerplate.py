@@ -19,6 +19,11 @@ but sits inside more items of a feed than it opens needs twice the evidence
 (:func:`_learns`): more than a running story gives, while a footer of every item gets it
 within days.
 
+A story's update is no independent evidence either: the second and third items of a feed
+under one title (:func:`title_key`) repeat its story on a third of their text
+(:func:`repeats`); from the fourth, the title is a recurring one ("Letters to the
+editor") and its items count as any others.
+
 Learned blocks apply to every feed: networks share their footers.  The model is
 plain data: ingest persists the counts it returns and reloads them at start.
 """
@@ -94,6 +99,10 @@ def _is_mark_key(key: str) -> bool:
 
 def _is_lead_key(key: str) -> bool:
     return key.endswith(LEAD_MARK)
+
+
+def _is_title_key(key: str) -> bool:
+    return key.endswith(TITLE_MARK)
 
 
 @dataclass(frozen=True)
@@ -178,10 +187,9 @@ RECURRING_TITLE = 3
 """Items of a feed under one title from which it is a recurring title ("Letters to the
 editor", "Morning briefing"), not a story's: a report and two updates of it are three."""
 SAME_TITLE_REPEAT_SHARE = 1 / 3
-"""Share of its story-like text an item under a title its feed has carried must repeat to
-be that story again: an update may rewrite its lead and add two paragraphs (half its text
-new), and still be the story its title names; a new story under a recurring title shares
-its footer, a small part."""
+"""Share of its story-like text the second or third item of a feed under one title must
+repeat to be that story again: an update may rewrite its lead and add two paragraphs
+(half its text new), and still be the story its title names."""
 
 
 def repeats(pairs: Evidence, seen: Set[str], learned: Set[str], retold: bool = False) -> bool:
@@ -329,13 +337,13 @@ class BoilerplateModel:
         increments: dict[str, tuple[int, str]] = {}
         for pairs in batch:
             seen = {key for key, _ in pairs if before[key] or key in increments}
-            title = next((key for key, _ in pairs if key.endswith(TITLE_MARK)), None)
-            titled = 0 if title is None else before[title] + increments.get(title, (0, ""))[0]
-            retold = 0 < titled < RECURRING_TITLE
-            if repeats(pairs, seen, self._learned, retold=retold):
+            title = next((key for key, _ in pairs if _is_title_key(key)), None)
+            counted = 0 if title is None else increments.get(title, (0, ""))[0]
+            titled = 0 if title is None else before[title] + counted
+            if repeats(pairs, seen, self._learned, retold=0 < titled < RECURRING_TITLE):
                 # Every item counts under its title, so that a recurring one is known.
                 if title is not None:
-                    increments[title] = (titled - before[title] + 1, "")
+                    increments[title] = (counted + 1, "")
                 # Still a sign of which block opens the story, once per feed: a feed lists
                 # a story's update and follow-ups before the first report, which then
                 # repeats what they carried, and its lead would seem to open nothing.  An
