@@ -72,3 +72,22 @@ def test_every_array_of_a_fingerprint_comes_back_from_its_bytes() -> None:
     ):
         assert np.array_equal(getattr(restored, name), getattr(made, name)), name
     assert made.lead_numbers.size == 4  # 9, 14, 2, 45
+    assert restored.sentence_order == made.sentence_order and len(made.sentence_order) == 3
+
+
+def test_the_sentence_order_names_each_sentence_in_text_order_repeats_included() -> None:
+    """Each sentence, in the order the text has it, as its index among the sorted
+    distinct ones: a sentence said twice stands twice."""
+    said = "the bridge will stay closed until the spring"
+    blocks = (
+        f"{said}. the council voted for the repairs on tuesday night",
+        "residents said the detour would add twenty minutes each way",
+        f"{said}",
+    )
+    made = fp.fingerprint_blocks(blocks)
+    in_order = made.sentences[np.frombuffer(made.sentence_order, dtype=np.uint8)]
+    expected = [
+        zlib.crc32(s.replace(" ", "").encode())
+        for s in (said, blocks[0].split(". ")[1], blocks[1], said)
+    ]
+    assert in_order.tolist() == expected

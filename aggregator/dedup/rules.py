@@ -55,6 +55,11 @@ an update line, a paragraph rewritten and one added falls to 0.45, while a follo
 quoting its background paragraphs stays under 0.25; template stories are refused as
 above.
 
+Under one title, an update whose new opening paragraph fills its first 96 shingles shows
+itself by its order (:func:`interleaved`): a paragraph put in between two of the story's
+that follow each other in the older text, where a footer two letters share is one run at
+the end of both.
+
 A teaser that opens as its story opens may lack one word of it and still lead it
 (:func:`teaser_but_a_word`): the heading its story's feed learned as a recurring line.
 An update under the same title that rewrote its first paragraph keeps the story's next
@@ -152,6 +157,12 @@ least, for an update that grew its story under the same title without an opening
 in common: the paragraphs after the one it rewrote start near its own start (0.27-0.64 in
 our examples and corpora), while letters under a recurring title over a long footer not
 learned yet keep 0.11 at most."""
+INSERTED_SENTENCES = 1
+"""Sentences of its own, at most, that one text may have between two sentences it shares
+with the other without telling a paragraph put in: a "READ MORE:" or "Related:" line, a
+caption.  More, where the other text has those two sentences next to each other or one
+sentence apart (:func:`interleaved`), say the shared sentences are one story's, in its
+order, with a paragraph put in (or an old one rewritten longer)."""
 TEMPLATE_GAP = 0.3
 """Shingle containment minus sentence share at which two texts are template stories.
 Copies, updates, partial and interrupted copies and markup noise stay below 0.22 on our
@@ -249,6 +260,10 @@ class Match:
     opens where the other opens (a byline or an update line before it aside), not only
     with its first three words, which many stories of one site share ("Police in
     Dunmere …")."""
+    interleaved: bool = False
+    """One text has a paragraph put in between two sentences of the other
+    (:func:`interleaved`).  Looked for only where it could decide
+    (:func:`_may_be_interleaved_update`)."""
 
 
 @dataclass(frozen=True)
@@ -319,6 +334,8 @@ def compare(a: Fingerprint, b: Fingerprint, params: DedupParams | None = None) -
         missing_in_sample=xs.size - common if a.sampled or b.sampled else None,
         found_in_sample=common if a.sampled or b.sampled else 0,
     )
+    if _may_be_interleaved_update(match):
+        match = replace(match, interleaved=interleaved(a, b))
     if params is not None and not (similar(match, params) or is_lead(match, params.containment)):
         return match
     # Only titles that are not one story's can mark template stories (slot_sign).
@@ -333,6 +350,45 @@ def compare(a: Fingerprint, b: Fingerprint, params: DedupParams | None = None) -
         )
     )
     return replace(match, lead_slot=lead_slot) if lead_slot else match
+
+
+def interleaved(a: Fingerprint, b: Fingerprint) -> bool:
+    """Whether one text has more than ``INSERTED_SENTENCES`` sentences of its own between
+    two sentences that stand next to each other, or one sentence apart, in the other: a
+    paragraph put in between two old ones.  The sentence before them must follow another
+    shared one, so that it ends a paragraph both have, not one line shared amid text of
+    their own (a newsletter box).  A slot both fill with words of their own (a writer's
+    line inside a footer two letters share) is no paragraph put in, nor is a footer both
+    end with."""
+    return _inserted_between(a, b) or _inserted_between(b, a)
+
+
+def _in_order(fp: Fingerprint) -> U32:
+    """The text's sentence hashes in text order (repeats included)."""
+    ordered: U32 = fp.sentences[np.frombuffer(fp.sentence_order, dtype=np.uint8)]
+    return ordered
+
+
+def _inserted_between(fp: Fingerprint, other: Fingerprint) -> bool:
+    if other.sentences.size == 0 or not fp.sentence_order or not other.sentence_order:
+        return False
+    ordered = _in_order(fp)
+    at = np.searchsorted(other.sentences, ordered)
+    shared = other.sentences[np.minimum(at, other.sentences.size - 1)] == ordered
+    positions = np.flatnonzero(shared)
+    gaps = np.flatnonzero(np.diff(positions) > INSERTED_SENTENCES + 1)
+    if gaps.size == 0:
+        return False
+    gaps = gaps[(gaps > 0) & (positions[gaps] - 1 == positions[np.maximum(gaps - 1, 0)])]
+    theirs = _in_order(other).tolist()
+    adjacent = {
+        (theirs[i], theirs[j])
+        for i in range(len(theirs))
+        for j in range(i + 1, min(i + INSERTED_SENTENCES + 2, len(theirs)))
+    }
+    return any(
+        (int(ordered[positions[g]]), int(ordered[positions[g + 1]])) in adjacent for g in gaps
+    )
 
 
 def _shorter_first(a: Fingerprint, b: Fingerprint) -> bool:
@@ -444,13 +500,40 @@ def grown_update(m: Match) -> bool:
     substitute for the opening: short items under a recurring title ("Letters to the
     editor") over a footer not learned yet look like an update that rewrote its opening.
     Template stories are refused first (:func:`is_template`)."""
+    if not _keeps_its_story(m):
+        return False
+    return m.opens_alike or _retitled_opening(m) or _interleaved_update(m)
+
+
+def _keeps_its_story(m: Match) -> bool:
+    """Whether the longer text keeps most of the shorter one, shingles and whole
+    sentences alike, without having grown past it (:func:`grown_update`)."""
     return (
         m.sentences >= TEMPLATE_MIN_SENTENCES
         and m.jaccard >= UPDATE_JACCARD
         and m.containment >= UPDATE_CONTAINMENT
         and m.sentence_share >= UPDATE_SHARE
-        and (m.opens_alike or _retitled_opening(m))
     )
+
+
+def _may_be_interleaved_update(m: Match) -> bool:
+    """Whether :attr:`Match.interleaved` could decide that two texts are one story updated:
+    nothing else found them so (the order is looked at for these pairs only)."""
+    return (
+        m.titles is Titles.SAME
+        and not m.opens_alike
+        and m.shorter >= UPDATE_MIN_SHINGLES
+        and m.lead_containment < UPDATE_LEAD
+        and _keeps_its_story(m)
+    )
+
+
+def _interleaved_update(m: Match) -> bool:
+    """Whether an update that rewrote its whole opening paragraph (a long one: none of the
+    old text is left in its first ``LEAD_VERIFY`` shingles) keeps the story under one
+    title with a paragraph put between two old ones (:attr:`Match.interleaved`).  Two
+    letters under a recurring title share a footer, one run at the end of both."""
+    return m.interleaved and _may_be_interleaved_update(m)
 
 
 def _retitled_opening(m: Match) -> bool:
@@ -669,6 +752,10 @@ def _copy_reason(m: Match, params: DedupParams) -> str:
                 else f"and, under one title, {m.lead_containment:.0%} of the shorter text's "
                 f"first {LEAD_VERIFY} shingles are in the other's (≥ {UPDATE_LEAD:.0%}): its "
                 "opening rewritten"
+                if _retitled_opening(m)
+                else "and, under one title, new sentences stand between the ones they "
+                f"share ({INSERTED_SENTENCES + 1} or more together): its opening rewritten "
+                "and paragraphs put in"
             )
         )
     update = ""

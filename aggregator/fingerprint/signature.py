@@ -13,7 +13,9 @@ A fingerprint keeps what the decision needs:
 * ``sentences``: a hash of each sentence without its spaces (markup noise and case do
   not change it), to tell a copy, which repeats whole
   sentences, from a story written on the same template, which repeats its phrasing
-  with other names and numbers in most sentences;
+  with other names and numbers in most sentences; and ``sentence_order``, where each
+  sentence stands, to see new paragraphs put between the old ones of an updated story
+  (a footer two items share is one run at their end);
 * ``lead_words``: the words of its first lead sentence, in order, to see two stories
   written on one template whose opening sentences differ only in the words that fill a
   slot ("the forecast for <town> for Monday"), where the shingles differ too little, and
@@ -118,13 +120,13 @@ SCHEME = (
     f"-lead{LEAD_LSH}/{LEAD_VERIFY}-k{KEEP_ALL}-se{MAX_SENTENCES}m{SENTENCE_MARKS}"
     f"-o{OPENING}/{OPENING_HEAD}+{OPENING_PER_BLOCK}-leads{LEAD_SENTENCES}"
     f"-title{PREFIX_WORDS}/{LABEL_WORDS}/{NAMING_MIN_WORDS}/{NAMING_HEADING_CHARS}t{TAGS}"
-    f"-b{SHORT_BLOCK_WORDS}-lw{LEAD_WORDS}e{ENDING_WORDS}v10"
+    f"-b{SHORT_BLOCK_WORDS}-lw{LEAD_WORDS}e{ENDING_WORDS}v11"
 )
 
-_FORMAT_VERSION = 10
+_FORMAT_VERSION = 11
 # version, num_perm, size, sample, lead, words, sentences, opening, lead sentences, title,
-# lead words, ending, lead numbers
-_HEADER = struct.Struct("<BHIIIIIHHHHHH")
+# lead words, ending, lead numbers, sentence order (bytes, after the arrays)
+_HEADER = struct.Struct("<BHIIIIIHHHHHHH")
 U32 = npt.NDArray[np.uint32]
 _EMPTY = np.empty(0, dtype=np.uint32)
 
@@ -165,6 +167,9 @@ class Fingerprint:
     lead_numbers: U32 = field(default_factory=lambda: _EMPTY)
     """crc32 of the numbers among the words ``lead_words`` holds, in order: a template
     whose slots are figures (a junction, a score) names them in its title too."""
+    sentence_order: bytes = b""
+    """Its sentences in text order, each as its index in ``sentences`` (one byte each:
+    ``MAX_SENTENCES`` fit), repeats included."""
 
     @property
     def sample(self) -> U32:
@@ -304,7 +309,7 @@ def fingerprint_blocks(
     if ordered.size < MIN_SHINGLES:
         return Fingerprint(key, 0, _EMPTY, 0, None, None, len(tokens))
     distinct = np.unique(ordered)
-    sentences, lead_sentences, first_lead = sentence_hashes(blocks)
+    sentences, lead_sentences, first_lead, order = sentence_hashes(blocks)
     sample = (
         distinct
         if distinct.size <= KEEP_ALL
@@ -325,6 +330,7 @@ def fingerprint_blocks(
         lead_words=lead_word_hashes(first_lead),
         ending=ending_shingles(blocks, ordered),
         lead_numbers=lead_number_hashes(first_lead),
+        sentence_order=order,
     )
 
 
@@ -446,15 +452,16 @@ def _without_dateline(block: str) -> str:
     return _DATELINE.sub("", block, count=1) if _may_open_with_dateline(block) else block
 
 
-def sentence_hashes(blocks: tuple[str, ...] | list[str]) -> tuple[U32, U32, str]:
+def sentence_hashes(blocks: tuple[str, ...] | list[str]) -> tuple[U32, U32, str, bytes]:
     """Sorted distinct crc32 of the sentences of folded blocks, without their spaces (a
     word split or glued by markup, a drop cap, leaves the hash alone), the hashes of
     its first ``LEAD_SENTENCES`` sentences of ``LEAD_SENTENCE_WORDS`` words or more, in
-    order (a byline or an "Updated at" line is shorter), and the first of those
-    sentences.  A block ends a sentence: a line put between paragraphs ("READ MORE: …")
-    stays a sentence of its own instead of changing the next one.  A dateline is no part
-    of a sentence; a period after an abbreviation ends none.  Plain string methods for
-    the sentences: this runs for every item."""
+    order (a byline or an "Updated at" line is shorter), the first of those sentences,
+    and each sentence's index among the distinct ones, in text order.  A block ends a
+    sentence: a line put between paragraphs ("READ MORE: …") stays a sentence of its own
+    instead of changing the next one.  A dateline is no part of a sentence; a period
+    after an abbreviation ends none.  Plain string methods for the sentences: this runs
+    for every item."""
     hashes: list[int] = []
     lead: list[int] = []
     first_lead = ""
@@ -483,8 +490,10 @@ def sentence_hashes(blocks: tuple[str, ...] | list[str]) -> tuple[U32, U32, str]
         if len(hashes) >= MAX_SENTENCES:
             break
     # sorted(set()) then one array: np.unique costs more than the hashing for a few dozen
-    distinct = np.array(sorted(set(hashes[:MAX_SENTENCES])), dtype=np.uint32)
-    return distinct, np.array(lead, dtype=np.uint32), first_lead
+    kept = hashes[:MAX_SENTENCES]
+    distinct = np.array(sorted(set(kept)), dtype=np.uint32)
+    order = np.searchsorted(distinct, np.array(kept, dtype=np.uint32)).astype(np.uint8)
+    return distinct, np.array(lead, dtype=np.uint32), first_lead, order.tobytes()
 
 
 def to_bytes(fp: Fingerprint) -> bytes | None:
@@ -509,6 +518,7 @@ def to_bytes(fp: Fingerprint) -> bytes | None:
                 fp.lead_words.size,
                 fp.ending.size,
                 fp.lead_numbers.size,
+                len(fp.sentence_order),
             ),
             fp.signature.astype("<u4").tobytes(),
             fp.lead_signature.astype("<u4").tobytes(),
@@ -521,6 +531,7 @@ def to_bytes(fp: Fingerprint) -> bytes | None:
             fp.lead_words.astype("<u4").tobytes(),
             fp.ending.astype("<u4").tobytes(),
             fp.lead_numbers.astype("<u4").tobytes(),
+            fp.sentence_order,
         ]
     )
 
@@ -542,6 +553,7 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
         n_lead_words,
         n_ending,
         n_lead_numbers,
+        n_order,
     ) = _HEADER.unpack_from(blob, 0)
     if version != _FORMAT_VERSION or num_perm != NUM_PERM:
         raise ValueError(f"fingerprint format {version}/{num_perm} is not {SCHEME}")
@@ -558,6 +570,7 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
     sentences, opening, leads = take(n_sentences), take(n_opening), take(n_leads)
     title, lead_words, ending = take(n_title), take(n_lead_words), take(n_ending)
     lead_numbers = take(n_lead_numbers)
+    order = blob[offset : offset + n_order]
     return Fingerprint(
         content_key_value,
         size,
@@ -573,6 +586,7 @@ def from_bytes(blob: bytes, content_key_value: str | None) -> Fingerprint:
         lead_words,
         ending,
         lead_numbers,
+        order,
     )
 
 
