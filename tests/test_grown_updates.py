@@ -218,6 +218,84 @@ def test_the_rewritten_update_under_another_title_stays_apart(n: int) -> None:
     assert decide([original, retitled]).groups == {frozenset({"story"}), frozenset({"update"})}
 
 
+GREW_PAST = (
+    (0, 4, 4),
+    (1, 5, 7),
+    (2, 4, 6),
+    (3, 4, 6),
+    (5, 4, 5),
+    (7, 4, 4),
+    (8, 4, 3),
+    (9, 4, 3),
+    (10, 4, 3),
+    (11, 4, 3),
+)
+"""(story, paragraphs of the report, paragraphs of reaction the update adds): updates
+that grew their story by more than half, Jaccard 0.31-0.39.  Story 6 grown by eight
+paragraphs (0.33) is left out: the rules join it, but neither index proposes the pair
+(the LSH finds a pair at Jaccard 0.33 four times in five)."""
+
+
+@pytest.mark.parametrize("n,kept,reactions", GREW_PAST)
+def test_an_update_that_kept_its_opening_and_grew_by_half_joins_it(
+    n: int, kept: int, reactions: int
+) -> None:
+    """A report republished with an update line on top, one paragraph rewritten and the
+    news and reaction it adds at the end, far longer than the report: under the Jaccard
+    an update needs (0.4), but it opens as the report did, which a follow-up never does."""
+    story = STORIES[n]
+    report = list(story.paragraphs[:kept])
+    index, revised = story.revised
+    body = [revised if i == index else p for i, p in enumerate(report)]
+    reaction = [REACTIONS[(n + j) % len(REACTIONS)] for j in range(reactions)]
+    title = ("UPDATE: {}", "{}", "{} (updated)")[n % 3].format(story.title)
+    original = Copy("story", 1, _html(report), 0.0, title=story.title)
+    update = Copy(
+        "update",
+        1,
+        _html([UPDATE_LINES[n % len(UPDATE_LINES)], *body, story.added, *reaction]),
+        4.0,
+        title=title,
+    )
+    pair = judged(original, update)
+    assert pair.match is not None and pair.match.jaccard < 0.4, pair.reason
+    assert decide([original, update]).groups == {frozenset({"story", "update"})}, pair.reason
+
+
+def _wire_story(n: int) -> tuple[str, str, str]:
+    """A wire story of three paragraphs, the first of them long (two of the hand-written
+    story's paragraphs as one)."""
+    p = STORIES[n].paragraphs
+    return (f"{p[0]} {p[1]}", p[2], f"{p[3]} {p[4]}")
+
+
+@pytest.mark.parametrize("n", range(12))
+@pytest.mark.parametrize("retitled", [False, True], ids=["same-title", "new-title"])
+def test_an_update_that_rewrote_the_last_of_three_paragraphs_joins_it(
+    n: int, retitled: bool
+) -> None:
+    """A three-paragraph wire story republished with an update line on top, its last
+    paragraph replaced by new ones and a line of news added: 55-65 % of the report is
+    left, under the 65 % an update keeps, but the update opens with the report's first
+    sentence and most of its first 96 shingles; under its own title or a new one."""
+    story = STORIES[n]
+    first, second, third = _wire_story(n)
+    replaced = f"{story.follow_up[1]} {story.follow_up[2]}"
+    line = UPDATE_LINES[n % len(UPDATE_LINES)]
+    original = Copy("story", 1, _html([first, second, third]), 0.0, title=story.title)
+    update = Copy(
+        "update",
+        1,
+        _html([line, first, second, replaced, story.added]),
+        4.0,
+        title=story.follow_title if retitled else story.title,
+    )
+    pair = judged(original, update)
+    assert pair.match is not None and pair.match.containment < 0.65, pair.reason
+    assert decide([original, update]).groups == {frozenset({"story", "update"})}, pair.reason
+    assert "both open with the story's first sentence" in pair.reason, pair.reason
+
+
 PUT_IN = (
     (0, 5, 2, 2),
     (0, 6, 3, 2),
