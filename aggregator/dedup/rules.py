@@ -144,16 +144,6 @@ UPDATE_OPENING_JACCARD = 0.3
 """Jaccard enough for an update that opens as its story did (``HALF_LEAD`` of the
 shorter text's first 96 shingles in the other's): a story that grew by half or more
 after its own opening.  A follow-up opens with its own news, whatever it quotes below."""
-UPDATE_OPENING_LEAD = 0.75
-"""Share of the shorter text's first 96 shingles in the other's from which an update that
-also opens with its story's first sentence (:attr:`Match.same_opening`) keeps its story's
-opening.  A follow-up that quotes paragraphs right after a short lead of its own may
-reach it too, but opens with its own news."""
-UPDATE_OPENING_KEPT = 0.5
-"""Share of the shorter text's shingles, and of its sentences, found in the other, at
-least, for an update that opens with its story's opening (``UPDATE_OPENING_LEAD``): a
-story of three paragraphs whose last one it rewrote keeps 0.47-0.64 of them.  Two
-stories that share a quoted passage or a footer do not share their openings."""
 UPDATE_CONTAINMENT = 0.65
 """Share of the shorter text's shingles found in the other, at least, for an update that
 grew its story: it keeps all but the paragraph it rewrote."""
@@ -274,10 +264,9 @@ class Match:
     opens where the other opens (a byline or an update line before it aside), not only
     with its first three words, which many stories of one site share ("Police in
     Dunmere …")."""
-    same_opening: bool = False
-    """Either text's first lead sentence is one of the other's first two: both open with
-    the story's first sentence, an update line on top of one aside (looked for only when
-    :attr:`lead_containment` reaches ``UPDATE_OPENING_LEAD``)."""
+    ends_alike: bool = False
+    """Their last sentences are one sentence (looked for only where it could decide:
+    :func:`_may_open_as_its_story`)."""
     interleaved: bool = False
     """One text has a paragraph put in between two sentences of the other
     (:func:`interleaved`).  Looked for only where it could decide
@@ -352,8 +341,8 @@ def compare(a: Fingerprint, b: Fingerprint, params: DedupParams | None = None) -
         missing_in_sample=xs.size - common if a.sampled or b.sampled else None,
         found_in_sample=common if a.sampled or b.sampled else 0,
     )
-    if match.lead_containment >= UPDATE_OPENING_LEAD:
-        match = replace(match, same_opening=_same_opening(a, b))
+    if _may_open_as_its_story(match):
+        match = replace(match, ends_alike=_ends_alike(a, b))
     if _may_be_interleaved_update(match):
         match = replace(match, interleaved=interleaved(a, b))
     if params is not None and not (similar(match, params) or is_lead(match, params.containment)):
@@ -372,11 +361,16 @@ def compare(a: Fingerprint, b: Fingerprint, params: DedupParams | None = None) -
     return replace(match, lead_slot=lead_slot) if lead_slot else match
 
 
-def _same_opening(a: Fingerprint, b: Fingerprint) -> bool:
-    return bool(
-        (a.lead_sentences.size and (b.lead_sentences == a.lead_sentences[0]).any())
-        or (b.lead_sentences.size and (a.lead_sentences == b.lead_sentences[0]).any())
-    )
+def _may_open_as_its_story(m: Match) -> bool:
+    """Whether only :attr:`Match.ends_alike` could refuse an update that opens as its
+    story did the lower Jaccard it needs."""
+    return m.lead_containment >= HALF_LEAD and UPDATE_OPENING_JACCARD <= m.jaccard < UPDATE_JACCARD
+
+
+def _ends_alike(a: Fingerprint, b: Fingerprint) -> bool:
+    if not a.sentence_order or not b.sentence_order:
+        return False
+    return bool(a.sentences[a.sentence_order[-1]] == b.sentences[b.sentence_order[-1]])
 
 
 def interleaved(a: Fingerprint, b: Fingerprint) -> bool:
@@ -534,27 +528,28 @@ def grown_update(m: Match) -> bool:
 
 def _keeps_its_story(m: Match) -> bool:
     """Whether the longer text keeps most of the shorter one, shingles and whole
-    sentences alike, without having grown past it (:func:`grown_update`, the floors of
-    :func:`_update_floors`)."""
-    jaccard, containment, share = _update_floors(m)
+    sentences alike, without having grown past it (:func:`grown_update`): an update that
+    opens as its story did may have grown further (:func:`_update_jaccard`)."""
     return (
         m.sentences >= TEMPLATE_MIN_SENTENCES
-        and m.jaccard >= jaccard
-        and m.containment >= containment
-        and m.sentence_share >= share
+        and m.jaccard >= _update_jaccard(m)
+        and m.containment >= UPDATE_CONTAINMENT
+        and m.sentence_share >= UPDATE_SHARE
     )
 
 
-def _update_floors(m: Match) -> tuple[float, float, float]:
-    """The Jaccard, containment and sentence share an update that grew its story needs:
-    less growth allowed (``UPDATE_JACCARD``) unless it opens as its story did (``HALF_LEAD``
-    of the lead), and less of the story kept (``UPDATE_OPENING_KEPT``) when it opens with
-    the story's opening (:attr:`Match.same_opening`)."""
-    if m.same_opening:
-        return UPDATE_OPENING_JACCARD, UPDATE_OPENING_KEPT, UPDATE_OPENING_KEPT
-    if m.lead_containment >= HALF_LEAD:
-        return UPDATE_OPENING_JACCARD, UPDATE_CONTAINMENT, UPDATE_SHARE
-    return UPDATE_JACCARD, UPDATE_CONTAINMENT, UPDATE_SHARE
+def _update_jaccard(m: Match) -> float:
+    """The Jaccard an update that grew its story needs: ``UPDATE_OPENING_JACCARD`` when it
+    opens as its story did (:func:`_opens_as_its_story`), else ``UPDATE_JACCARD``."""
+    return UPDATE_OPENING_JACCARD if _opens_as_its_story(m) else UPDATE_JACCARD
+
+
+def _opens_as_its_story(m: Match) -> bool:
+    """Whether ``HALF_LEAD`` of the shorter text's lead is in the other's and the two texts
+    do not end with the same sentence (:attr:`Match.ends_alike`): an update that grew
+    after its own opening ends with what it added, while two items of a series share a
+    fixed introduction and a footer not learned yet, each its own text between."""
+    return m.lead_containment >= HALF_LEAD and not m.ends_alike
 
 
 def _may_be_interleaved_update(m: Match) -> bool:
@@ -782,17 +777,13 @@ def judge(a: Comparable, b: Comparable, params: DedupParams) -> Verdict:
 def _copy_reason(m: Match, params: DedupParams) -> str:
     """Why two full texts earn a ``minhash`` edge, in words."""
     if m.jaccard < params.threshold:
-        jaccard, containment, share = _update_floors(m)
         return (
             f"minhash: Jaccard {m.jaccard:.3f} < threshold {params.threshold}, but an update "
             f"that grew its story: {m.containment:.0%} of the shorter text's shingles and "
             f"{m.sentence_share:.0%} of its sentences are in the other (≥ "
-            f"{containment:.0%}, {share:.0%}; Jaccard ≥ {jaccard}), "
+            f"{UPDATE_CONTAINMENT:.0%}, {UPDATE_SHARE:.0%}; Jaccard ≥ {_update_jaccard(m)}), "
             + (
-                "and both open with the story's first sentence and "
-                f"{m.lead_containment:.0%} of its first {LEAD_VERIFY} shingles"
-                if m.same_opening
-                else "and one opens with a sentence of the other"
+                "and one opens with a sentence of the other"
                 if m.opens_alike
                 else f"and, under one title, {m.lead_containment:.0%} of the shorter text's "
                 f"first {LEAD_VERIFY} shingles are in the other's (≥ {UPDATE_LEAD:.0%}): its "
