@@ -301,6 +301,52 @@ def test_two_announcements_under_one_legend_and_about_stay_apart(n: int) -> None
     assert decide([a, b]).groups == {frozenset({"a"}), frozenset({"b"})}, judged(a, b).reason
 
 
+ANNOUNCEMENTS = (
+    "Kestrel drilling results",
+    "Proposed placing to raise 4.2m",
+    "Result of AGM",
+    "Board changes",
+    "Trading update",
+    "Licence award at Calder",
+    "Offtake agreement signed",
+    "Loan facility agreed",
+)
+
+
+@pytest.mark.parametrize("offset", range(4))
+def test_an_announcements_feed_learns_its_frame_and_keeps_announcements_apart(
+    tmp_path: Path, offset: int
+) -> None:
+    """The pipeline, an announcement a poll, each under its own title, with bodies of four
+    and five paragraphs: the legend and the About blocks are over half of each item, so
+    each looked like the first one told again and counted for nothing, and two of the
+    eight were joined for good.  The third item that repeats them shows a frame: they are
+    learned, and every announcement is its own story."""
+    path = tmp_path / "rns.xml"
+    pipeline = pipeline_for(f"sqlite:///{tmp_path / 'db.sqlite'}", [path])
+    entries = []
+    try:
+        for k, title in enumerate(ANNOUNCEMENTS):
+            body = STORIES[(k + offset) % len(STORIES)].paragraphs[: 4 + k % 2]
+            entries.append(
+                {
+                    "guid": f"rns-{k}",
+                    "title": title,
+                    "link": f"https://harrowminerals.example/rns/{k}",
+                    "date": (T0 + timedelta(days=k)).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+                    "html": _html([*LEGEND, *body, *ABOUT]),
+                }
+            )
+            path.write_bytes(rss("rns", entries))
+            pipeline.poll()
+        groups = partition(pipeline)
+        learned = {block.sample for block in pipeline.boilerplate.learned()}
+    finally:
+        pipeline.close()
+    assert len(groups) == 8 and all(len(group) == 1 for group in groups), groups
+    assert fold(LEGEND[1]) in learned and fold(ABOUT[1]) in learned
+
+
 BRIEFING = (
     "Good morning. This is the Courier's daily briefing, the five things you need to know "
     "about Portwick and the islands before you start your day, chosen by our newsroom.",

@@ -603,3 +603,55 @@ def test_items_of_one_sentence_paragraphs_teach_the_newsletter_box(count: int, l
         ][:count]
         items.append(_item(sentences))
     assert _learned_at(items, (NEWSLETTER, NETWORKS), live) == (LEARN_AT if live else 1)
+
+
+def _announcement(k: int, n: int) -> Evidence:
+    """Announcement ``k`` of a company's feed, under its own title: the legal legend, a body
+    of four or five paragraphs (story ``n + k``'s), the About blocks."""
+    from tests.test_grown_updates import ABOUT, ANNOUNCEMENTS, LEGEND
+
+    body = STORIES[(n + k) % len(STORIES)].paragraphs[: 4 + k % 2]
+    blocks = (*LEGEND, *body, *ABOUT)
+    return evidence(tuple(fold(p) for p in blocks), ANNOUNCEMENTS[k])
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_a_frame_every_announcement_has_is_learned_though_each_repeats_half(n: int) -> None:
+    """A company's announcements, each under its own title: the legend on top and the
+    About blocks below are over half of each one's text and open it, so the second looks
+    like the first told again and counts only its body.  The third repeats what the
+    second repeated already, round a body of its own: a frame, counted; it is learned at
+    the fourth announcement, and no paragraph of a body is."""
+    from tests.test_grown_updates import ABOUT, LEGEND
+
+    model = BoilerplateModel()
+    at = None
+    for k in range(6):
+        _observe(model, [(1, [_announcement(k, n)])])
+        if at is None and all(model.is_learned(fold(b)) for b in (*LEGEND, *ABOUT[1:])):
+            at = k + 1
+    assert at == LEARN_AT + 1
+    bodies = {fold(p) for k in range(6) for p in STORIES[(n + k) % len(STORIES)].paragraphs}
+    assert not any(model.is_learned(p) for p in bodies)
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_a_story_updated_twice_under_new_titles_in_two_feeds_keeps_its_paragraphs(n: int) -> None:
+    """A report and two updates, each under a new headline, that keep its opening, rewrite a
+    paragraph and add reaction, carried by a site and its partner: the second update
+    repeats what the first repeated, but ends with what it added, no body in a frame, and
+    the first update's additions were counted when it was seen; the report's paragraphs
+    stay story in both feeds."""
+    story = STORIES[n]
+    report = list(story.paragraphs[:4])
+    index, text = story.revised
+    first = [text if i == (index if 0 < index < 4 else 3) else p for i, p in enumerate(report)]
+    first.append(REACTIONS[n % len(REACTIONS)])
+    second = [*first, REACTIONS[(n + 3) % len(REACTIONS)]]
+    titles = (story.title, story.follow_title, STORIES[(n + 1) % len(STORIES)].follow_title)
+    model = BoilerplateModel()
+    for feed_id in (1, 2):
+        for item, title in zip((report, first, second), titles, strict=True):
+            _observe(model, [(feed_id, [_titled(item, title)])])
+    for paragraph in report:
+        assert not model.is_learned(fold(paragraph)), paragraph
