@@ -1,3 +1,3 @@
 """A news feed aggregator that sees through syndication."""
 
-__version__ = "0.14.0"
+__version__ = "0.15.0"

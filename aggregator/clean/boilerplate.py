@@ -22,7 +22,10 @@ within days.
 A story's update is no independent evidence either: the second and third items of a feed
 under one title (:func:`title_key`) repeat its story on a third of their text
 (:func:`repeats`); from the fourth, the title is a recurring one ("Letters to the
-editor") and its items count as any others.
+editor") and its items count as any others.  An item that repeats a story counts only
+what it adds, and each block it repeats under a mark (:func:`repeat_key`): a third item
+that repeats what another repeated already, round a body of its own, shows a frame every
+item has (a company's legal legend and About paragraph), and counts (:func:`_framed`).
 
 Learned blocks apply to every feed: networks share their footers.  The model is
 plain data: ingest persists the counts it returns and reloads them at start.
