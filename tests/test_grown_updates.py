@@ -301,6 +301,34 @@ def test_two_announcements_under_one_legend_and_about_stay_apart(n: int) -> None
     assert decide([a, b]).groups == {frozenset({"a"}), frozenset({"b"})}, judged(a, b).reason
 
 
+def _one_a_poll(
+    folder: Path, name: str, items: list[tuple[str, list[str]]], step: timedelta
+) -> tuple[set[frozenset[str]], set[str]]:
+    """Poll a feed through the pipeline an item at a time (``items``: title and paragraphs,
+    ``step`` apart): the groups it makes of them (by guid) and the blocks it learned."""
+    path = folder / f"{name}.xml"
+    pipeline = pipeline_for(f"sqlite:///{folder / 'db.sqlite'}", [path])
+    entries = []
+    try:
+        for k, (title, paragraphs) in enumerate(items):
+            entries.append(
+                {
+                    "guid": f"{name}-{k}",
+                    "title": title,
+                    "link": f"https://northsound.example/{name}/{k}",
+                    "date": (T0 + k * step).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+                    "html": _html(paragraphs),
+                }
+            )
+            path.write_bytes(rss(name, entries))
+            pipeline.poll()
+        groups = partition(pipeline)
+        learned = {block.sample for block in pipeline.boilerplate.learned()}
+    finally:
+        pipeline.close()
+    return groups, learned
+
+
 ANNOUNCEMENTS = (
     "Kestrel drilling results",
     "Proposed placing to raise 4.2m",
@@ -322,27 +350,11 @@ def test_an_announcements_feed_learns_its_frame_and_keeps_announcements_apart(
     each looked like the first one told again and counted for nothing, and two of the
     eight were joined for good.  The third item that repeats them shows a frame: they are
     learned, and every announcement is its own story."""
-    path = tmp_path / "rns.xml"
-    pipeline = pipeline_for(f"sqlite:///{tmp_path / 'db.sqlite'}", [path])
-    entries = []
-    try:
-        for k, title in enumerate(ANNOUNCEMENTS):
-            body = STORIES[(k + offset) % len(STORIES)].paragraphs[: 4 + k % 2]
-            entries.append(
-                {
-                    "guid": f"rns-{k}",
-                    "title": title,
-                    "link": f"https://harrowminerals.example/rns/{k}",
-                    "date": (T0 + timedelta(days=k)).strftime("%a, %d %b %Y %H:%M:%S +0000"),
-                    "html": _html([*LEGEND, *body, *ABOUT]),
-                }
-            )
-            path.write_bytes(rss("rns", entries))
-            pipeline.poll()
-        groups = partition(pipeline)
-        learned = {block.sample for block in pipeline.boilerplate.learned()}
-    finally:
-        pipeline.close()
+    items = [
+        (title, [*LEGEND, *STORIES[(k + offset) % len(STORIES)].paragraphs[: 4 + k % 2], *ABOUT])
+        for k, title in enumerate(ANNOUNCEMENTS)
+    ]
+    groups, learned = _one_a_poll(tmp_path, "rns", items, timedelta(days=1))
     assert len(groups) == 8 and all(len(group) == 1 for group in groups), groups
     assert fold(LEGEND[1]) in learned and fold(ABOUT[1]) in learned
 
@@ -380,26 +392,11 @@ def test_two_briefings_with_one_introduction_and_footer_stay_apart(n: int, parag
 def test_a_briefings_feed_keeps_its_briefings_apart(tmp_path: Path) -> None:
     """The pipeline, a briefing a poll, short and long ones under one title with the fixed
     introduction and the footer: the feed learns them, and every briefing is its own."""
-    path = tmp_path / "briefing.xml"
-    pipeline = pipeline_for(f"sqlite:///{tmp_path / 'db.sqlite'}", [path])
-    entries = []
-    try:
-        for k, size in enumerate((1, 4, 2, 5, 1, 6, 2, 4)):
-            entries.append(
-                {
-                    "guid": f"briefing-{k}",
-                    "title": "Daily briefing",
-                    "link": f"https://northsound.example/briefing/{k}",
-                    "date": (T0 + timedelta(days=k)).strftime("%a, %d %b %Y %H:%M:%S +0000"),
-                    "html": _html([*BRIEFING, *STORIES[k].paragraphs[:size], *FOOTER]),
-                }
-            )
-            path.write_bytes(rss("briefing", entries))
-            pipeline.poll()
-        groups = partition(pipeline)
-        learned = {block.sample for block in pipeline.boilerplate.learned()}
-    finally:
-        pipeline.close()
+    items = [
+        ("Daily briefing", [*BRIEFING, *STORIES[k].paragraphs[:size], *FOOTER])
+        for k, size in enumerate((1, 4, 2, 5, 1, 6, 2, 4))
+    ]
+    groups, learned = _one_a_poll(tmp_path, "briefing", items, timedelta(days=1))
     assert len(groups) == 8 and all(len(group) == 1 for group in groups), groups
     assert fold(BRIEFING[0]) in learned
 
@@ -618,25 +615,7 @@ def test_a_letters_feed_keeps_its_letters_apart_and_learns_its_footer(
     """The pipeline, a letter a poll, letters under one title over the long footer (with
     the newsletter box and the writer's line, too): the footer is learned, and every
     letter is its own story."""
-    path = tmp_path / "letters.xml"
-    pipeline = pipeline_for(f"sqlite:///{tmp_path / 'db.sqlite'}", [path])
-    entries = []
-    try:
-        for k in range(8):
-            entries.append(
-                {
-                    "guid": f"letter-{k}",
-                    "title": "Letters to the editor",
-                    "link": f"https://northsound.example/letters/{k}",
-                    "date": (T0 + timedelta(hours=k)).strftime("%a, %d %b %Y %H:%M:%S +0000"),
-                    "html": _html(_letter_paragraphs(k, boxed)),
-                }
-            )
-            path.write_bytes(rss("letters", entries))
-            pipeline.poll()
-        groups = partition(pipeline)
-        learned = {block.sample for block in pipeline.boilerplate.learned()}
-    finally:
-        pipeline.close()
+    items = [("Letters to the editor", _letter_paragraphs(k, boxed)) for k in range(8)]
+    groups, learned = _one_a_poll(tmp_path, "letters", items, timedelta(hours=1))
     assert len(groups) == 8 and all(len(group) == 1 for group in groups), groups
     assert fold(LETTERS_FOOTER[-1]) in learned
