@@ -329,36 +329,6 @@ def _one_a_poll(
     return groups, learned
 
 
-ANNOUNCEMENTS = (
-    "Kestrel drilling results",
-    "Proposed placing to raise 4.2m",
-    "Result of AGM",
-    "Board changes",
-    "Trading update",
-    "Licence award at Calder",
-    "Offtake agreement signed",
-    "Loan facility agreed",
-)
-
-
-@pytest.mark.parametrize("offset", range(4))
-def test_an_announcements_feed_learns_its_frame_and_keeps_announcements_apart(
-    tmp_path: Path, offset: int
-) -> None:
-    """The pipeline, an announcement a poll, each under its own title, with bodies of four
-    and five paragraphs: the legend and the About blocks are over half of each item, so
-    each looked like the first one told again and counted for nothing, and two of the
-    eight were joined for good.  The third item that repeats them shows a frame: they are
-    learned, and every announcement is its own story."""
-    items = [
-        (title, [*LEGEND, *STORIES[(k + offset) % len(STORIES)].paragraphs[: 4 + k % 2], *ABOUT])
-        for k, title in enumerate(ANNOUNCEMENTS)
-    ]
-    groups, learned = _one_a_poll(tmp_path, "rns", items, timedelta(days=1))
-    assert len(groups) == 8 and all(len(group) == 1 for group in groups), groups
-    assert fold(LEGEND[1]) in learned and fold(ABOUT[1]) in learned
-
-
 BRIEFING = (
     "Good morning. This is the Courier's daily briefing, the five things you need to know "
     "about Portwick and the islands before you start your day, chosen by our newsroom.",

@@ -22,10 +22,7 @@ within days.
 A story's update is no independent evidence either: the second and third items of a feed
 under one title (:func:`title_key`) repeat its story on a third of their text
 (:func:`repeats`); from the fourth, the title is a recurring one ("Letters to the
-editor") and its items count as any others.  An item that repeats a story counts only
-what it adds, and each block it repeats under a mark (:func:`repeat_key`): a third item
-that repeats what another repeated already, round a body of its own, shows a frame every
-item has (a company's legal legend and About paragraph), and counts (:func:`_framed`).
+editor") and its items count as any others.
 
 Learned blocks apply to every feed: networks share their footers.  The model is
 plain data: ingest persists the counts it returns and reloads them at start.
@@ -95,20 +92,9 @@ def title_key(title: str | None) -> str | None:
     return hashlib.sha1(f"title {joined}".encode()).hexdigest()[:20] + TITLE_MARK
 
 
-REPEAT_MARK = ":repeat"
-"""Ends the key under which the items of a feed that repeated a block (:func:`repeats`)
-are counted: a row of the evidence table that is never learned."""
-
-
-def repeat_key(key: str) -> str:
-    """The key that counts the items of a feed that repeated a block (by its key) as part
-    of a story told again, and so did not count it."""
-    return hashlib.sha1(f"repeat {key}".encode()).hexdigest()[:20] + REPEAT_MARK
-
-
 def _is_mark_key(key: str) -> bool:
-    """Whether a key counts a lead, a title or repeats, not a block: never learned."""
-    return key.endswith((LEAD_MARK, TITLE_MARK, REPEAT_MARK))
+    """Whether a key counts a lead or a title, not a block: never learned."""
+    return key.endswith((LEAD_MARK, TITLE_MARK))
 
 
 def _is_lead_key(key: str) -> bool:
@@ -197,10 +183,6 @@ LINE_WORDS = 20
 """A block of fewer words on top of an item is a line before its story ("UPDATE: Adds a
 statement from the operator.", "By Jane Doe, Staff Reporter"), not its opening."""
 MAX_LINES_ON_TOP = 2
-FRAMED_BODY = 2
-"""Blocks of its own in a row, at least, between the top and the bottom an item shares
-with its feed's others, for a body in a frame (:func:`_framed`): an announcement's own
-paragraphs between a legal legend and an About paragraph."""
 RECURRING_TITLE = 3
 """Items of a feed under one title from which it is a recurring title ("Letters to the
 editor", "Morning briefing"), not a story's: a report and two updates of it are three."""
@@ -210,13 +192,7 @@ repeat to be that story again: an update may rewrite its lead and add two paragr
 (half its text new), and still be the story its title names."""
 
 
-def repeats(
-    pairs: Evidence,
-    seen: Set[str],
-    learned: Set[str],
-    retold: bool = False,
-    repeated_before: Set[str] = frozenset(),
-) -> bool:
+def repeats(pairs: Evidence, seen: Set[str], learned: Set[str], retold: bool = False) -> bool:
     """Whether an item (its :func:`evidence`) repeats a story its feed carried before:
     most of its story-like text (blocks of ``STORY_BLOCK_WORDS`` words or more, neither
     learned nor generic boilerplate) is in blocks the feed has counted (``seen``) — an
@@ -227,10 +203,7 @@ def repeats(
     ``RECURRING_TITLE`` items), a third of it (an update that rewrote its lead).  A
     footer or sponsor line is a small part of an item, so new stories that carry one are
     not repeats; from its ``RECURRING_TITLE``-th item on, a title is a recurring one
-    ("Letters to the editor"), and the site lines its items repeat count again.  So do
-    the blocks of an item that repeats half its text in a frame other items repeated
-    already (:func:`_framed`): a legal legend on top and an About paragraph below, every
-    announcement's, round a body of its own, are not one story told again."""
+    ("Letters to the editor"), and the site lines its items repeat count again."""
     total = repeated = opening = lines_on_top = 0
     first = True
     for key, folded in pairs:
@@ -253,39 +226,9 @@ def repeats(
         return True
     # The half share needs the story beyond its opening repeated too: a standfirst every
     # item of a feed opens with is no story repeated, and its footer must still be learned.
-    if repeated >= REPEAT_SHARE * total:
-        return True
-    if opening and repeated - opening >= REPEAT_WORDS and repeated >= OPENING_REPEAT_SHARE * total:
-        return not _framed(pairs, seen, learned, repeated_before, repeated)
-    return False
-
-
-def _framed(
-    pairs: Evidence, seen: Set[str], learned: Set[str], repeated_before: Set[str], repeated: int
-) -> bool:
-    """Whether an item's story-like text is a frame its feed's items share around a body
-    of its own: it opens and ends with blocks the feed has counted, ``FRAMED_BODY``
-    blocks or more of its own stand together between them, and half the words it repeats
-    another item repeated already (``repeated_before``).  An update repeated a second time
-    ends with what it added, or rewrote a paragraph, not a body."""
-    blocks = [(key, folded) for key, folded in pairs if _story_like(key, folded, learned)]
-    if not blocks or blocks[0][0] not in seen or blocks[-1][0] not in seen:
-        return False
-    again = run = body = 0
-    for key, folded in blocks:
-        if key in seen:
-            run = 0
-            if key in repeated_before:
-                again += folded.count(" ") + 1
-        else:
-            run += 1
-            body = max(body, run)
-    return body >= FRAMED_BODY and again >= OPENING_REPEAT_SHARE * repeated
-
-
-def repeated_keys(pairs: Evidence, seen: Set[str], learned: Set[str]) -> list[str]:
-    """The story-like blocks of an item that its feed has counted: what it repeats."""
-    return [key for key, folded in pairs if key in seen and _story_like(key, folded, learned)]
+    if opening and repeated - opening >= REPEAT_WORDS:
+        return repeated >= OPENING_REPEAT_SHARE * total
+    return repeated >= REPEAT_SHARE * total
 
 
 def _story_like(key: str, folded: str, learned: Set[str]) -> bool:
@@ -381,9 +324,8 @@ class BoilerplateModel:
         """Count the short blocks of new items of one feed (each item as its
         :func:`evidence`); return the increments to persist, ``key → (items, sample)``,
         with the block's text as sample only when it is (or becomes) learned.
-        An item that repeats a story this feed has carried (:func:`repeats`) counts only
-        the blocks it adds: copies of one story are not independent evidence that its
-        paragraphs recur.
+        An item that repeats a story this feed has carried (:func:`repeats`) counts for
+        nothing: copies of one story are not independent evidence that its paragraphs recur.
         The model itself does not change until :meth:`apply` is given the increments,
         once they are stored: a transaction that fails must not count twice."""
         batch = list(items)
@@ -398,26 +340,10 @@ class BoilerplateModel:
             title = next((key for key, _ in pairs if _is_title_key(key)), None)
             counted = 0 if title is None else increments.get(title, (0, ""))[0]
             titled = 0 if title is None else before[title] + counted
-            retold = 0 < titled < RECURRING_TITLE
-            again = repeats(pairs, seen, self._learned, retold)
-            mine = repeated_keys(pairs, seen, self._learned) if again else []
-            if again and not retold:
-                before_me = self._repeated_before(feed_id, mine, increments)
-                again = not before_me or repeats(pairs, seen, self._learned, False, before_me)
-            if again:
-                # Every item counts under its title, so that a recurring one is known, and
-                # under each block it repeats, so that a frame every item has is.
+            if repeats(pairs, seen, self._learned, retold=0 < titled < RECURRING_TITLE):
+                # Every item counts under its title, so that a recurring one is known.
                 if title is not None:
                     increments[title] = (counted + 1, "")
-                for key in mine:
-                    mark = repeat_key(key)
-                    increments[mark] = (increments.get(mark, (0, ""))[0] + 1, "")
-                # What it adds (an update line, a rewritten paragraph, reaction) no item
-                # gave before: counted once, it is no more its story's than another's.
-                for key, folded in pairs:
-                    if key not in seen and not _is_mark_key(key):
-                        count, _ = increments.get(key, (0, folded))
-                        increments[key] = (count + 1, folded)
                 # Still a sign of which block opens the story, once per feed: a feed lists
                 # a story's update and follow-ups before the first report, which then
                 # repeats what they carried, and its lead would seem to open nothing.  An
@@ -439,18 +365,6 @@ class BoilerplateModel:
                 # already, and storing it again per block would double the database.
                 increments[key] = (count, "")
         return increments
-
-    def _repeated_before(
-        self, feed_id: int, keys: list[str], increments: dict[str, tuple[int, str]]
-    ) -> set[str]:
-        """Those of ``keys`` another item of the feed repeated already (stored, or in this
-        batch's ``increments``)."""
-        marks = [repeat_key(key) for key in keys]
-        return {
-            key
-            for key, mark, per_feed in zip(keys, marks, self._per_feed(marks), strict=True)
-            if per_feed.get(feed_id, 0) or mark in increments
-        }
 
     def _would_learn(
         self,
