@@ -66,6 +66,20 @@ def check_structure(index: BandedIndex, reference: Reference) -> None:
             depth + 1
         )
         assert np.all(level.keys[:-1] <= level.keys[1:]), f"level {depth} is not sorted"
+    # The tail's sorted copy, which batch queries search, holds the tail's entries once
+    # the inserts since the last batch query are merged into it.
+    if index._tail_pending:
+        index._sort_into_tail()
+    tail = index._tail_sorted
+    assert np.all(tail.keys[:-1] <= tail.keys[1:]), "the tail's sorted copy is not sorted"
+    n = index._tail_n
+    assert Counter(zip(tail.ids.tolist(), tail.keys.tolist(), strict=True)) == Counter(
+        zip(
+            np.repeat(index._tail_slots[:n], index.bands).tolist(),
+            index._tail_keys[:n].reshape(-1).tolist(),
+            strict=True,
+        )
+    )
     live = Counter(
         (int(index._slot_item[slot]), key)
         for slot, key in _entries(index)
@@ -75,9 +89,25 @@ def check_structure(index: BandedIndex, reference: Reference) -> None:
 
 
 def check_queries(index: BandedIndex, reference: Reference, rows: U32) -> None:
+    """Both lookups find the reference's items, the batch one with how many bands each
+    shares, and neither sorts the tail into a level (a decision queries after every
+    insert: sorting there re-sorted level 0 each time)."""
     expected = [_expected(reference, row) for row in rows]
+    in_tail = index._tail_n
     assert [index.query(row) for row in rows] == expected
-    assert index.query_many(rows) == expected  # flushes the tail: ask after query()
+    assert index.query_many(rows) == expected
+    shared = [
+        Counter(
+            {
+                item: len(set(keys) & set(row.tolist()))
+                for item, keys in reference.items()
+                if set(keys) & set(row.tolist())
+            }
+        )
+        for row in rows
+    ]
+    assert index.query_counts_many(rows) == shared
+    assert index._tail_n == in_tail
 
 
 def longest_run(index: BandedIndex) -> int:
@@ -235,6 +265,24 @@ def test_a_run_whose_oldest_entries_were_removed_still_finds_the_live_ones() -> 
     for item in range(70, 190):
         index.remove(item)
     assert index.query_many(same[:1]) == [set(range(190, 200))]
+
+
+def test_a_batch_query_finds_items_inserted_since_one_by_one_or_as_a_poll() -> None:
+    """Real sizes: a query after one insert merges it into the tail's sorted copy, one
+    after a poll's worth of inserts sorts them into level 0; both find every item, and
+    the first leaves the tail where it was."""
+    rng = np.random.default_rng(11)
+    index = BandedIndex(bands=BANDS)
+    rows = _keys(rng.integers(0, 1 << 26, size=(120, BANDS)).tolist())
+    for item in range(100):  # a poll's batch, one insert at a time
+        index.insert(item, rows[item])
+    assert index.query_many(rows[:100]) == [{item} for item in range(100)]
+    assert index._tail_n == 0  # sorted into level 0 at once
+    for item in range(100, 120):  # then a decision an item
+        index.insert(item, rows[item])
+        assert index.query_many(rows[item : item + 1]) == [{item}]
+    assert index._tail_n == 20
+    assert index.query_many(rows) == [{item} for item in range(120)]
 
 
 # -- pairs inside a batch -----------------------------------------------------------------

@@ -7,7 +7,11 @@ sorted numpy arrays — 8 bytes a band, 336 bytes an item with 42 bands.
 
 Inserts go to a small dict (the *tail*); a full tail is sorted into level 0 and full
 levels merge into the next, four times larger (a log-structured merge), so an insert
-costs O(log n) amortised and a query is a binary search per level.  Removals mark the
+costs O(log n) amortised and a query is a binary search per level.  The tail is also
+kept as a small sorted level of its own, the inserts since the last batch query merged
+into it at the next one, so that a batch query searches it as it searches the levels:
+a decision queries after every insert, and sorting the tail into level 0 for it
+re-sorted that level each time.  Removals mark the
 item dead; dead entries are dropped when their level is merged again.
 
 A 26-bit band hash collides by chance with probability n / 2^26 per band: at 100,000
@@ -35,6 +39,10 @@ _KEY_MASK = np.uint64((1 << _KEY_BITS) - 1)
 U32 = npt.NDArray[np.uint32]
 I32 = npt.NDArray[np.int32]
 
+
+_MERGE_ITEMS = 16
+"""Items inserted since the last batch query, at most, that it merges into the tail's
+sorted copy; more (a poll's batch) are sorted into level 0 with the tail, once for all."""
 
 RUN_LIMIT = 64
 """Items sharing one band key beyond this many (near-identical template items) are paired
@@ -113,6 +121,8 @@ class BandedIndex:
         self._tail_keys = np.zeros((_TAIL_ITEMS, bands), dtype=np.uint32)
         self._tail_slots = np.zeros(_TAIL_ITEMS, dtype=np.int32)
         self._tail_n = 0
+        self._tail_sorted = _Level(np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int32))
+        self._tail_pending: list[tuple[U32, I32]] = []
         self._levels: list[_Level | None] = []
         self._slot_item = np.full(1024, -1, dtype=np.int64)
         self._next_slot = 0
@@ -148,6 +158,7 @@ class BandedIndex:
         self._tail_keys[self._tail_n] = keys
         self._tail_slots[self._tail_n] = slot
         self._tail_n += 1
+        self._tail_pending.append((keys.reshape(-1), np.full(self.bands, slot, dtype=np.int32)))
         if self._tail_n == _TAIL_ITEMS:
             self._flush_tail()
 
@@ -166,6 +177,12 @@ class BandedIndex:
             self._tail_keys[self._tail_n : self._tail_n + room] = keys[done : done + room]
             self._tail_slots[self._tail_n : self._tail_n + room] = slots[done : done + room]
             self._tail_n += room
+            self._tail_pending.append(
+                (
+                    keys[done : done + room].reshape(-1).astype(np.uint32),
+                    np.repeat(slots[done : done + room], self.bands),
+                )
+            )
             done += room
             if self._tail_n == _TAIL_ITEMS:
                 self._flush_tail()
@@ -177,14 +194,16 @@ class BandedIndex:
 
     def query_counts_many(self, keys: U32) -> list[Counter[int]]:
         """:meth:`query_many` with how many bands each item found shares with the row."""
-        if self._tail_n:
-            self._flush_tail()
+        if sum(ids.size for _, ids in self._tail_pending) > _MERGE_ITEMS * self.bands:
+            self._flush_tail()  # a batch inserted since: one sort for all of it
+        elif self._tail_pending:
+            self._sort_into_tail()
         results: list[Counter[int]] = [Counter() for _ in range(keys.shape[0])]
         # Searched in ascending order, the keys walk each level forwards: numpy's binary
         # search starts from the previous answer, and the memory it touches stays warm.
         order = np.argsort(keys.reshape(-1), kind="stable")
         flat = keys.reshape(-1)[order]
-        for level in self._levels:
+        for level in (self._tail_sorted, *self._levels):
             if level is None or not len(level):
                 continue
             size = len(level)
@@ -252,14 +271,35 @@ class BandedIndex:
     def nbytes(self) -> int:
         """Memory of the sorted levels, the tail and the slot table."""
         levels = sum(lv.keys.nbytes + lv.ids.nbytes for lv in self._levels if lv is not None)
-        return levels + self._slot_item.nbytes + self._tail_keys.nbytes + self._tail_slots.nbytes
+        tail = self._tail_keys.nbytes + self._tail_slots.nbytes
+        tail += self._tail_sorted.keys.nbytes + self._tail_sorted.ids.nbytes
+        return levels + self._slot_item.nbytes + tail
+
+    def _sort_into_tail(self) -> None:
+        """Merge the entries inserted since the last batch query into the sorted copy of
+        the tail, after the equal keys already there (a run stays in insertion order, as a
+        stable sort leaves it): once for a run of inserts."""
+        keys = np.concatenate([keys for keys, _ in self._tail_pending])
+        ids = np.concatenate([ids for _, ids in self._tail_pending])
+        self._tail_pending = []
+        order = np.argsort(keys, kind="stable")
+        keys, ids = keys[order], ids[order]
+        at = np.searchsorted(self._tail_sorted.keys, keys, side="right")
+        self._tail_sorted = _Level(
+            np.insert(self._tail_sorted.keys, at, keys), np.insert(self._tail_sorted.ids, at, ids)
+        )
 
     def _flush_tail(self) -> None:
         n = self._tail_n
-        keys = self._tail_keys[:n].reshape(-1).copy()
-        ids = np.repeat(self._tail_slots[:n], self.bands)
         self._tail_n = 0
-        self._push(_Level(keys, ids), 0)
+        self._tail_sorted = _Level(np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int32))
+        self._tail_pending = []
+        self._push(
+            _Level(
+                self._tail_keys[:n].reshape(-1).copy(), np.repeat(self._tail_slots[:n], self.bands)
+            ),
+            0,
+        )
 
     def _push(self, incoming: _Level, depth: int) -> None:
         while len(self._levels) <= depth:
