@@ -5,7 +5,7 @@ datasketch's ``MinHashLSH`` keeps a Python dict per band with byte-string keys: 
 32-bit entry (6 bits of band number, 26 bits of band hash) and a 32-bit item number in
 sorted numpy arrays — 8 bytes a band, 336 bytes an item with 42 bands.
 
-Inserts go to a small dict (the *tail*); a full tail is sorted into level 0 and full
+Inserts go to a small array (the *tail*); a full tail is sorted into level 0 and full
 levels merge into the next, four times larger (a log-structured merge), so an insert
 costs O(log n) amortised and a query is a binary search per level.  The tail is also
 kept as a small sorted level of its own, the inserts since the last batch query merged
@@ -106,6 +106,10 @@ class _Level:
     def __len__(self) -> int:
         return int(self.keys.size)
 
+    @staticmethod
+    def empty() -> _Level:
+        return _Level(np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int32))
+
 
 class BandedIndex:
     """Candidate lookup: ``query(keys)`` returns the live items sharing at least one band.
@@ -121,7 +125,7 @@ class BandedIndex:
         self._tail_keys = np.zeros((_TAIL_ITEMS, bands), dtype=np.uint32)
         self._tail_slots = np.zeros(_TAIL_ITEMS, dtype=np.int32)
         self._tail_n = 0
-        self._tail_sorted = _Level(np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int32))
+        self._tail_sorted = _Level.empty()
         self._tail_pending: list[tuple[U32, I32]] = []
         self._levels: list[_Level | None] = []
         self._slot_item = np.full(1024, -1, dtype=np.int64)
@@ -292,7 +296,7 @@ class BandedIndex:
     def _flush_tail(self) -> None:
         n = self._tail_n
         self._tail_n = 0
-        self._tail_sorted = _Level(np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int32))
+        self._tail_sorted = _Level.empty()
         self._tail_pending = []
         self._push(
             _Level(

@@ -48,7 +48,8 @@ update edits its first sentence in two places); or in figures only, each title n
 its own ("near junction <4>"), in texts of two sentences or more that are no such edit.
 
 Below the threshold, two full texts still earn a ``minhash`` edge as an update that grew
-its story (:func:`grown_update`): Jaccard at least ``UPDATE_JACCARD`` (0.4), most of the
+its story (:func:`grown_update`): Jaccard at least ``UPDATE_JACCARD`` (0.4; 0.3 when
+half the shorter text's lead is in the other's and they do not end alike), most of the
 shorter text in the other (``UPDATE_CONTAINMENT`` of its shingles, ``UPDATE_SHARE`` of
 its sentences) and one opening sentence (not one title) — a short story republished with
 an update line, a paragraph rewritten and one added falls to 0.45, while a follow-up
@@ -56,7 +57,7 @@ quoting its background paragraphs stays under 0.25; template stories are refused
 above.
 
 Under one title, an update whose new opening paragraph fills its first 96 shingles shows
-itself by its order (:func:`interleaved`): a paragraph put in between two of the story's
+itself by its order (:func:`_interleaved`): a paragraph put in between two of the story's
 that follow each other in the older text, where a footer two letters share is one run at
 the end of both.
 
@@ -165,7 +166,7 @@ INSERTED_SENTENCES = 1
 """Sentences of its own, at most, that one text may have between two sentences it shares
 with the other without telling a paragraph put in: a "READ MORE:" or "Related:" line, a
 caption.  More, where the other text has those two sentences next to each other or one
-sentence apart (:func:`interleaved`), say the shared sentences are one story's, in its
+sentence apart (:func:`_interleaved`), say the shared sentences are one story's, in its
 order, with a paragraph put in (or an old one rewritten longer)."""
 TEMPLATE_GAP = 0.3
 """Shingle containment minus sentence share at which two texts are template stories.
@@ -269,7 +270,7 @@ class Match:
     :func:`_may_open_as_its_story`)."""
     interleaved: bool = False
     """One text has a paragraph put in between two sentences of the other
-    (:func:`interleaved`).  Looked for only where it could decide
+    (:func:`_interleaved`).  Looked for only where it could decide
     (:func:`_may_be_interleaved_update`)."""
 
 
@@ -344,7 +345,7 @@ def compare(a: Fingerprint, b: Fingerprint, params: DedupParams | None = None) -
     if _may_open_as_its_story(match):
         match = replace(match, ends_alike=_ends_alike(a, b))
     if _may_be_interleaved_update(match):
-        match = replace(match, interleaved=interleaved(a, b))
+        match = replace(match, interleaved=_interleaved(a, b))
     if params is not None and not (similar(match, params) or is_lead(match, params.containment)):
         return match
     # Only titles that are not one story's can mark template stories (slot_sign).
@@ -373,7 +374,7 @@ def _ends_alike(a: Fingerprint, b: Fingerprint) -> bool:
     return bool(a.sentences[a.sentence_order[-1]] == b.sentences[b.sentence_order[-1]])
 
 
-def interleaved(a: Fingerprint, b: Fingerprint) -> bool:
+def _interleaved(a: Fingerprint, b: Fingerprint) -> bool:
     """Whether one text has more than ``INSERTED_SENTENCES`` sentences of its own between
     two sentences that stand next to each other, or one sentence apart, in the other: a
     paragraph put in between two old ones.  The sentence before them must follow another
@@ -782,17 +783,7 @@ def _copy_reason(m: Match, params: DedupParams) -> str:
             f"that grew its story: {m.containment:.0%} of the shorter text's shingles and "
             f"{m.sentence_share:.0%} of its sentences are in the other (≥ "
             f"{UPDATE_CONTAINMENT:.0%}, {UPDATE_SHARE:.0%}; Jaccard ≥ {_update_jaccard(m)}), "
-            + (
-                "and one opens with a sentence of the other"
-                if m.opens_alike
-                else f"and, under one title, {m.lead_containment:.0%} of the shorter text's "
-                f"first {LEAD_VERIFY} shingles are in the other's (≥ {UPDATE_LEAD:.0%}): its "
-                "opening rewritten"
-                if _retitled_opening(m)
-                else "and, under one title, new sentences stand between the ones they "
-                f"share ({INSERTED_SENTENCES + 1} or more together): its opening rewritten "
-                "and paragraphs put in"
-            )
+            f"{_update_opening_reason(m)}"
         )
     update = ""
     if m.leads_differ and m.sentences >= TEMPLATE_MIN_SENTENCES:
@@ -803,6 +794,23 @@ def _copy_reason(m: Match, params: DedupParams) -> str:
             f"the texts {m.sentence_share:.0%} of their sentences)"
         )
     return f"minhash: Jaccard {m.jaccard:.3f} ≥ threshold {params.threshold}{update}"
+
+
+def _update_opening_reason(m: Match) -> str:
+    """How an update below the threshold shows it is its story's (:func:`grown_update`)."""
+    if m.opens_alike:
+        return "and one opens with a sentence of the other"
+    if _retitled_opening(m):
+        return (
+            f"and, under one title, {m.lead_containment:.0%} of the shorter text's first "
+            f"{LEAD_VERIFY} shingles are in the other's (≥ {UPDATE_LEAD:.0%}): its opening "
+            "rewritten"
+        )
+    return (
+        "and, under one title, new sentences stand between the ones they share "
+        f"({INSERTED_SENTENCES + 1} or more together): its opening rewritten and "
+        "paragraphs put in"
+    )
 
 
 def _lead_reason(m: Match, params: DedupParams) -> str:
